@@ -1,0 +1,1265 @@
+/* cdata.c -- the cdata objects: creation, ownership, and every operation on them.
+ *
+ * Owns: allocation of owned memory inline in the object (ffi.new), views into memory
+ * owned by another object (kept alive through c_owner), casts, repr, comparison and
+ * hashing, number conversions, indexing and slicing, pointer arithmetic, struct field
+ * access, iteration, ffi.string / ffi.unpack, and the release of owned resources.
+ */
+#include "nffi_core.h"
+#include <math.h>
+
+/* ---- allocation ------------------------------------------------------------------- */
+
+static CDataObject *cdata_alloc(PyTypeObject *type, CTypeObject *ct, Py_ssize_t inline_size)
+{
+    CDataObject *cd;
+    if (inline_size > PY_SSIZE_T_MAX - (Py_ssize_t)CDATA_INLINE_OFFSET - 16) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    /* tp_itemsize is 1: the object holds CDATA_INLINE_OFFSET - basicsize padding bytes
+       plus inline_size bytes of C data */
+    Py_ssize_t nitems = (Py_ssize_t)(CDATA_INLINE_OFFSET - sizeof(CDataObject)) + inline_size;
+    if (type == &CData_Type) {
+        size_t total = CDATA_INLINE_OFFSET + (size_t)inline_size;
+        cd = (CDataObject *)PyObject_Malloc(total);
+        if (cd == NULL)
+            return (CDataObject *)PyErr_NoMemory();
+        PyObject_InitVar((PyVarObject *)cd, type, nitems);
+    }
+    else {
+        cd = (CDataObject *)type->tp_alloc(type, nitems);
+        if (cd == NULL)
+            return NULL;
+    }
+    Py_INCREF(ct);
+    cd->c_type = ct;
+    cd->c_data = CDATA_INLINE(cd);
+    cd->c_owner = NULL;
+    cd->c_weakreflist = NULL;
+    cd->c_length = -1;
+    cd->c_flags = 0;
+    cd->c_extra = NULL;
+    cd->c_extra2 = NULL;
+    return cd;
+}
+
+static Py_ssize_t cdata_inline_size(CDataObject *cd)
+{
+    return Py_SIZE(cd) - (Py_ssize_t)(CDATA_INLINE_OFFSET - sizeof(CDataObject));
+}
+
+CDataObject *nffi_cdata_new_view(CTypeObject *ct, char *data, PyObject *owner)
+{
+    CDataObject *cd = cdata_alloc(&CData_Type, ct, 0);
+    if (cd == NULL)
+        return NULL;
+    cd->c_data = data;
+    Py_XINCREF(owner);
+    cd->c_owner = owner;
+    return cd;
+}
+
+CDataObject *nffi_cdata_new_owned(CTypeObject *ct, Py_ssize_t datasize, int zero)
+{
+    CDataObject *cd = cdata_alloc(&CData_Type, ct, datasize);
+    if (cd == NULL)
+        return NULL;
+    if (zero)
+        memset(cd->c_data, 0, datasize);
+    cd->c_flags = CD_OWNS_MEMORY;
+    return cd;
+}
+
+CDataObject *nffi_cdata_new_value(CTypeObject *ct)
+{
+    CDataObject *cd = cdata_alloc(&CData_Type, ct, ct->ct_size > 0 ? ct->ct_size : 0);
+    if (cd != NULL && ct->ct_size > 0)
+        memset(cd->c_data, 0, ct->ct_size);
+    return cd;
+}
+
+/* The object whose life keeps cd's memory valid, for views derived from cd. */
+static PyObject *memory_owner(CDataObject *cd)
+{
+    if (cd->c_flags & CD_OWNS_MEMORY)
+        return (PyObject *)cd;
+    return cd->c_owner;
+}
+
+static void cdata_dealloc(CDataObject *cd)
+{
+    if (cd->c_weakreflist != NULL)
+        PyObject_ClearWeakRefs((PyObject *)cd);
+    Py_DECREF(cd->c_type);
+    Py_XDECREF(cd->c_owner);
+    PyObject_Free(cd);
+}
+
+int nffi_check_released(CDataObject *cd)
+{
+    if (cd->c_flags & CD_RELEASED) {
+        PyErr_Format(PyExc_ValueError, "cdata '%s' has been released",
+                     nffi_ctype_name(cd->c_type));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- lengths and sizes ------------------------------------------------------------- */
+
+Py_ssize_t nffi_cdata_length(CDataObject *cd)
+{
+    if (!(cd->c_type->ct_flags & CT_ARRAY))
+        return -1;
+    if (cd->c_length >= 0)
+        return cd->c_length;
+    return cd->c_type->ct_length;
+}
+
+Py_ssize_t nffi_cdata_sizeof(CDataObject *cd)
+{
+    CTypeObject *ct = cd->c_type;
+    if (ct->ct_flags & CT_ARRAY) {
+        Py_ssize_t n = nffi_cdata_length(cd);
+        if (n >= 0)
+            return n * ct->ct_item->ct_size;
+    }
+    if ((ct->ct_flags & CT_WITH_VAR_ARRAY) && cd->c_length >= 0)
+        return cd->c_length;
+    return ct->ct_size;
+}
+
+/* ---- ffi.new ------------------------------------------------------------------------- */
+
+/* Extra bytes a struct ending in 'T x[]' needs to hold the initializer's last item. */
+static Py_ssize_t var_struct_size(CTypeObject *st, PyObject *init)
+{
+    Py_ssize_t nfields = PyTuple_GET_SIZE(st->ct_field_list);
+    if (nfields == 0)
+        return st->ct_size;
+    PyObject *pair = PyTuple_GET_ITEM(st->ct_field_list, nfields - 1);
+    CFieldObject *last = (CFieldObject *)PyTuple_GET_ITEM(pair, 1);
+    PyObject *value = NULL;
+    if ((PyList_Check(init) || PyTuple_Check(init)) &&
+            PySequence_Fast_GET_SIZE(init) == nfields)
+        value = PySequence_Fast_GET_ITEM(init, nfields - 1);
+    else if (PyDict_Check(init))
+        value = PyDict_GetItemWithError(init, PyTuple_GET_ITEM(pair, 0));
+    if (value == NULL)
+        return PyErr_Occurred() ? -1 : st->ct_size;
+    CTypeObject *arr = last->cf_type;
+    if (!(arr->ct_flags & CT_ARRAY) || arr->ct_length >= 0)
+        return st->ct_size;
+    Py_ssize_t n = nffi_initializer_length(arr, value);
+    if (n < 0)
+        return -1;
+    Py_ssize_t itemsize = arr->ct_item->ct_size;
+    if (itemsize > 0 && n > (PY_SSIZE_T_MAX - last->cf_offset) / itemsize) {
+        PyErr_SetString(PyExc_OverflowError, "array size would overflow a ssize_t");
+        return -1;
+    }
+    Py_ssize_t needed = last->cf_offset + n * itemsize;
+    return needed > st->ct_size ? needed : st->ct_size;
+}
+
+static PyObject *newp_pointer(CTypeObject *ct, PyObject *init)
+{
+    CTypeObject *item = ct->ct_item;
+    if (item->ct_size < 0) {
+        PyErr_Format(PyExc_TypeError, "cannot instantiate ctype '%s' of unknown size",
+                     nffi_ctype_name(item));
+        return NULL;
+    }
+    Py_ssize_t size = item->ct_size;
+    if ((item->ct_flags & CT_WITH_VAR_ARRAY) && init != Py_None) {
+        size = var_struct_size(item, init);
+        if (size < 0)
+            return NULL;
+    }
+    CDataObject *cd = nffi_cdata_new_owned(ct, size, 1);
+    if (cd == NULL)
+        return NULL;
+    cd->c_flags |= CD_PTR_TO_OWNED;
+    if (item->ct_flags & CT_WITH_VAR_ARRAY)
+        cd->c_length = size;
+    if (init != Py_None && nffi_convert_from_object(cd->c_data, item, init) < 0) {
+        Py_DECREF(cd);
+        return NULL;
+    }
+    return (PyObject *)cd;
+}
+
+static PyObject *newp_array(CTypeObject *ct, PyObject *init)
+{
+    Py_ssize_t length = ct->ct_length;
+    Py_ssize_t itemsize = ct->ct_item->ct_size;
+    int explicit_length = length < 0;
+    if (explicit_length) {
+        length = nffi_initializer_length(ct, init);
+        if (length < 0)
+            return NULL;
+        if (PyLong_Check(init) || !PySequence_Check(init))
+            init = Py_None;   /* an integer only gives the length */
+        if (itemsize > 0 && length > PY_SSIZE_T_MAX / itemsize) {
+            PyErr_SetString(PyExc_OverflowError, "array size would overflow a ssize_t");
+            return NULL;
+        }
+    }
+    CDataObject *cd = nffi_cdata_new_owned(ct, length * itemsize, 1);
+    if (cd == NULL)
+        return NULL;
+    if (explicit_length)
+        cd->c_length = length;
+    if (init != Py_None &&
+            nffi_convert_array_from_object(cd->c_data, ct, init, length) < 0) {
+        Py_DECREF(cd);
+        return NULL;
+    }
+    return (PyObject *)cd;
+}
+
+PyObject *nffi_newp(CTypeObject *ct, PyObject *init)
+{
+    if (ct->ct_flags & CT_POINTER)
+        return newp_pointer(ct, init);
+    if (ct->ct_flags & CT_ARRAY)
+        return newp_array(ct, init);
+    PyErr_Format(PyExc_TypeError, "expected a pointer or array ctype, got '%s'",
+                 nffi_ctype_name(ct));
+    return NULL;
+}
+
+/* ---- ffi.cast ------------------------------------------------------------------------ */
+
+/* The integer bits of a cast source: an int (wrapping), a float (truncated), a cdata
+ * (its value or address), or a one-character bytes/str (its code). */
+static int cast_source_bits(PyObject *value, unsigned long long *out, CTypeObject *target)
+{
+    if (PyLong_Check(value)) {
+        *out = PyLong_AsUnsignedLongLongMask(value);
+        return (*out == (unsigned long long)-1 && PyErr_Occurred()) ? -1 : 0;
+    }
+    if (CData_Check(value)) {
+        CDataObject *cd = (CDataObject *)value;
+        CTypeObject *src = cd->c_type;
+        if (src->ct_flags & (CT_POINTER | CT_ARRAY | CT_FUNCTIONPTR)) {
+            *out = (unsigned long long)(uintptr_t)cd->c_data;
+            return 0;
+        }
+        if (src->ct_flags & CT_PRIMITIVE_SIGNED) {
+            *out = (unsigned long long)nffi_read_signed(cd->c_data, src->ct_size);
+            return 0;
+        }
+        if (src->ct_flags & CT_PRIMITIVE_UNSIGNED) {
+            *out = nffi_read_unsigned(cd->c_data, src->ct_size);
+            return 0;
+        }
+        if (src->ct_flags & CT_PRIMITIVE_CHAR) {
+            *out = nffi_read_unsigned(cd->c_data, src->ct_size);
+            return 0;
+        }
+        if (src->ct_flags & CT_PRIMITIVE_FLOAT) {
+            double d = nffi_read_float(cd->c_data, src);
+            value = PyFloat_FromDouble(d);
+            if (value == NULL)
+                return -1;
+            int r = cast_source_bits(value, out, target);
+            Py_DECREF(value);
+            return r;
+        }
+        PyErr_Format(PyExc_TypeError, "cannot cast ctype '%s' to ctype '%s'",
+                     nffi_ctype_name(src), nffi_ctype_name(target));
+        return -1;
+    }
+    if (PyFloat_Check(value)) {
+        double d = PyFloat_AS_DOUBLE(value);
+        PyObject *asint = PyLong_FromDouble(d);   /* ValueError for nan, OverflowError inf */
+        if (asint == NULL)
+            return -1;
+        *out = PyLong_AsUnsignedLongLongMask(asint);
+        Py_DECREF(asint);
+        return 0;
+    }
+    if (PyBytes_Check(value) && PyBytes_GET_SIZE(value) == 1) {
+        *out = (unsigned char)PyBytes_AS_STRING(value)[0];
+        return 0;
+    }
+    if (PyUnicode_Check(value) && PyUnicode_GET_LENGTH(value) == 1) {
+        *out = PyUnicode_READ_CHAR(value, 0);
+        return 0;
+    }
+    PyObject *asint = PyNumber_Long(value);
+    if (asint == NULL)
+        return -1;
+    *out = PyLong_AsUnsignedLongLongMask(asint);
+    Py_DECREF(asint);
+    return (*out == (unsigned long long)-1 && PyErr_Occurred()) ? -1 : 0;
+}
+
+static int cast_source_double(PyObject *value, CTypeObject *target, double *out,
+                              CDataObject **longdouble_src)
+{
+    *longdouble_src = NULL;
+    if (CData_Check(value)) {
+        CDataObject *cd = (CDataObject *)value;
+        CTypeObject *src = cd->c_type;
+        if (src->ct_flags & CT_PRIMITIVE_FLOAT) {
+            if (src->ct_flags & CT_IS_LONGDOUBLE)
+                *longdouble_src = cd;
+            *out = nffi_read_float(cd->c_data, src);
+            return 0;
+        }
+        if (src->ct_flags & CT_PRIMITIVE_SIGNED) {
+            *out = (double)nffi_read_signed(cd->c_data, src->ct_size);
+            return 0;
+        }
+        if (src->ct_flags & (CT_PRIMITIVE_UNSIGNED | CT_PRIMITIVE_CHAR)) {
+            *out = (double)nffi_read_unsigned(cd->c_data, src->ct_size);
+            return 0;
+        }
+        PyErr_Format(PyExc_TypeError, "cannot cast ctype '%s' to ctype '%s'",
+                     nffi_ctype_name(src), nffi_ctype_name(target));
+        return -1;
+    }
+    if (PyBytes_Check(value) && PyBytes_GET_SIZE(value) == 1) {
+        *out = (unsigned char)PyBytes_AS_STRING(value)[0];
+        return 0;
+    }
+    if (PyUnicode_Check(value) && PyUnicode_GET_LENGTH(value) == 1) {
+        *out = PyUnicode_READ_CHAR(value, 0);
+        return 0;
+    }
+    *out = PyFloat_AsDouble(value);
+    return (*out == -1.0 && PyErr_Occurred()) ? -1 : 0;
+}
+
+static PyObject *cast_to_float(CTypeObject *ct, PyObject *value)
+{
+    double d;
+    CDataObject *ldsrc;
+    if (cast_source_double(value, ct, &d, &ldsrc) < 0)
+        return NULL;
+    CDataObject *cd = nffi_cdata_new_value(ct);
+    if (cd == NULL)
+        return NULL;
+    if ((ct->ct_flags & CT_IS_LONGDOUBLE) && ldsrc != NULL)
+        memcpy(cd->c_data, ldsrc->c_data, sizeof(long double));
+    else if (ct->ct_flags & CT_IS_LONGDOUBLE && PyLong_Check(value)) {
+        /* keep the precision of large integers that a double would round */
+        long long ll = PyLong_AsLongLong(value);
+        long double x = (PyErr_Occurred() ? (PyErr_Clear(), (long double)d) : (long double)ll);
+        memcpy(cd->c_data, &x, sizeof(x));
+    }
+    else
+        nffi_write_float(cd->c_data, ct, d);
+    return (PyObject *)cd;
+}
+
+static PyObject *cast_to_complex(CTypeObject *ct, PyObject *value)
+{
+    CDataObject *cd = nffi_cdata_new_value(ct);
+    if (cd == NULL)
+        return NULL;
+    PyObject *src = value;
+    if (CData_Check(value)) {
+        src = PyNumber_Float(value);
+        if (src == NULL) {
+            Py_DECREF(cd);
+            return NULL;
+        }
+    }
+    else
+        Py_INCREF(src);
+    int r = nffi_convert_from_object(cd->c_data, ct, src);
+    Py_DECREF(src);
+    if (r < 0) {
+        Py_DECREF(cd);
+        return NULL;
+    }
+    return (PyObject *)cd;
+}
+
+PyObject *nffi_cast(CTypeObject *ct, PyObject *value)
+{
+    int flags = ct->ct_flags;
+    if (flags & (CT_POINTER | CT_FUNCTIONPTR | CT_ARRAY)) {
+        unsigned long long bits;
+        if (cast_source_bits(value, &bits, ct) < 0)
+            return NULL;
+        return (PyObject *)nffi_cdata_new_view(ct, (char *)(uintptr_t)bits, NULL);
+    }
+    if (flags & (CT_PRIMITIVE_INTEGER | CT_PRIMITIVE_CHAR)) {
+        unsigned long long bits;
+        if (cast_source_bits(value, &bits, ct) < 0)
+            return NULL;
+        if (flags & CT_IS_BOOL)
+            bits = bits != 0;
+        CDataObject *cd = nffi_cdata_new_value(ct);
+        if (cd != NULL)
+            nffi_write_raw_integer(cd->c_data, bits, ct->ct_size);
+        return (PyObject *)cd;
+    }
+    if (flags & CT_PRIMITIVE_FLOAT)
+        return cast_to_float(ct, value);
+    if (flags & CT_PRIMITIVE_COMPLEX)
+        return cast_to_complex(ct, value);
+    PyErr_Format(PyExc_TypeError, "cannot cast to ctype '%s'", nffi_ctype_name(ct));
+    return NULL;
+}
+
+/* ---- repr ------------------------------------------------------------------------- */
+
+static PyObject *primitive_value_repr(CDataObject *cd)
+{
+    CTypeObject *ct = cd->c_type;
+    if (ct->ct_flags & CT_IS_LONGDOUBLE) {
+        char buf[128];
+        snprintf(buf, sizeof(buf), "%LE", nffi_read_longdouble(cd->c_data));
+        return PyUnicode_FromString(buf);
+    }
+    PyObject *value = nffi_convert_to_object(cd->c_data, ct, NULL);
+    if (value == NULL)
+        return NULL;
+    PyObject *r = PyObject_Repr(value);
+    if (r != NULL && (ct->ct_flags & CT_IS_ENUM)) {
+        PyObject *name = PyDict_GetItemWithError(PyTuple_GET_ITEM(ct->ct_stuff, 0), value);
+        if (name != NULL) {
+            Py_SETREF(r, PyUnicode_FromFormat("%U: %U", r, name));
+        }
+    }
+    Py_DECREF(value);
+    return r;
+}
+
+static PyObject *cdata_repr(CDataObject *cd)
+{
+    CTypeObject *ct = cd->c_type;
+    const char *name = nffi_ctype_name(ct);
+    if (cd->c_flags & CD_OWNS_MEMORY)
+        return PyUnicode_FromFormat("<cdata '%s' owning %zd bytes>", name,
+                                    cdata_inline_size(cd));
+    if ((ct->ct_flags & CT_STRUCT_OR_UNION) && cd->c_owner != NULL &&
+            CData_Check(cd->c_owner) &&
+            (((CDataObject *)cd->c_owner)->c_flags & CD_PTR_TO_OWNED) &&
+            ((CDataObject *)cd->c_owner)->c_data == cd->c_data)
+        return PyUnicode_FromFormat("<cdata '%s' owning %zd bytes>", name,
+                                    cdata_inline_size((CDataObject *)cd->c_owner));
+    if (ct->ct_flags & (CT_PRIMITIVE_ANY)) {
+        PyObject *value = primitive_value_repr(cd);
+        if (value == NULL)
+            return NULL;
+        PyObject *r = PyUnicode_FromFormat("<cdata '%s' %U>", name, value);
+        Py_DECREF(value);
+        return r;
+    }
+    if (ct->ct_flags & CT_STRUCT_OR_UNION)
+        return PyUnicode_FromFormat("<cdata '%s &' %p>", name, cd->c_data);
+    if ((ct->ct_flags & CT_ARRAY) && cd->c_length >= 0)
+        return PyUnicode_FromFormat("<cdata '%s' sliced length %zd>", name, cd->c_length);
+    if (cd->c_data == NULL)
+        return PyUnicode_FromFormat("<cdata '%s' NULL>", name);
+    return PyUnicode_FromFormat("<cdata '%s' %p>", name, cd->c_data);
+}
+
+/* ---- numbers ---------------------------------------------------------------------- */
+
+static PyObject *cdata_int(CDataObject *cd)
+{
+    CTypeObject *ct = cd->c_type;
+    if (ct->ct_flags & (CT_PRIMITIVE_SIGNED)) {
+        return PyLong_FromLongLong(nffi_read_signed(cd->c_data, ct->ct_size));
+    }
+    if (ct->ct_flags & (CT_PRIMITIVE_UNSIGNED | CT_PRIMITIVE_CHAR)) {
+        return PyLong_FromUnsignedLongLong(nffi_read_unsigned(cd->c_data, ct->ct_size));
+    }
+    if (ct->ct_flags & CT_PRIMITIVE_FLOAT) {
+        if (ct->ct_flags & CT_IS_LONGDOUBLE) {
+            long double x = nffi_read_longdouble(cd->c_data);
+            if (x >= -9.2e18L && x <= 9.2e18L)
+                return PyLong_FromLongLong((long long)x);
+        }
+        return PyLong_FromDouble(nffi_read_float(cd->c_data, ct));
+    }
+    PyErr_Format(PyExc_TypeError, "int() not supported on cdata '%s'", nffi_ctype_name(ct));
+    return NULL;
+}
+
+static PyObject *cdata_float(CDataObject *cd)
+{
+    CTypeObject *ct = cd->c_type;
+    if (ct->ct_flags & CT_PRIMITIVE_FLOAT)
+        return PyFloat_FromDouble(nffi_read_float(cd->c_data, ct));
+    PyErr_Format(PyExc_TypeError, "float() not supported on cdata '%s'", nffi_ctype_name(ct));
+    return NULL;
+}
+
+static int cdata_bool(CDataObject *cd)
+{
+    CTypeObject *ct = cd->c_type;
+    if (ct->ct_flags & CT_PRIMITIVE_FLOAT) {
+        if (ct->ct_flags & CT_IS_LONGDOUBLE)
+            return nffi_read_longdouble(cd->c_data) != 0.0L;
+        return nffi_read_float(cd->c_data, ct) != 0.0;
+    }
+    if (ct->ct_flags & (CT_PRIMITIVE_INTEGER | CT_PRIMITIVE_CHAR)) {
+        return nffi_read_unsigned(cd->c_data, ct->ct_size) != 0;
+    }
+    if (ct->ct_flags & CT_PRIMITIVE_COMPLEX) {
+        PyObject *v = nffi_convert_to_object(cd->c_data, ct, NULL);
+        if (v == NULL)
+            return -1;
+        int r = PyObject_IsTrue(v);
+        Py_DECREF(v);
+        return r;
+    }
+    if (ct->ct_flags & (CT_POINTER | CT_FUNCTIONPTR))
+        return cd->c_data != NULL;
+    return 1;
+}
+
+static PyObject *cdata_complex(CDataObject *cd, PyObject *noargs)
+{
+    CTypeObject *ct = cd->c_type;
+    if (ct->ct_flags & CT_PRIMITIVE_COMPLEX)
+        return nffi_convert_to_object(cd->c_data, ct, NULL);
+    PyErr_Format(PyExc_TypeError, "complex() not supported on cdata '%s'", nffi_ctype_name(ct));
+    return NULL;
+}
+
+/* The pointer type of the items reachable by arithmetic on a pointer or array. */
+static CTypeObject *arith_pointer_type(CTypeObject *ct)
+{
+    if (ct->ct_flags & CT_POINTER) {
+        Py_INCREF(ct);
+        return ct;
+    }
+    return nffi_new_pointer_type(ct->ct_item);
+}
+
+static Py_ssize_t item_size_for_arith(CDataObject *cd)
+{
+    CTypeObject *item = cd->c_type->ct_item;
+    if (item->ct_flags & CT_VOID)
+        return 1;   /* cffi treats 'void *' arithmetic as byte-sized, as gcc does */
+    if (item->ct_size < 0) {
+        PyErr_Format(PyExc_TypeError, "ctype '%s' points to items of unknown size",
+                     nffi_ctype_name(cd->c_type));
+        return -1;
+    }
+    return item->ct_size;
+}
+
+static PyObject *pointer_add(CDataObject *cd, PyObject *offsetobj, int sign)
+{
+    if (!(cd->c_type->ct_flags & (CT_POINTER | CT_ARRAY)))
+        Py_RETURN_NOTIMPLEMENTED;
+    Py_ssize_t offset = PyNumber_AsSsize_t(offsetobj, PyExc_OverflowError);
+    if (offset == -1 && PyErr_Occurred())
+        return NULL;
+    Py_ssize_t itemsize = item_size_for_arith(cd);
+    if (itemsize < 0)
+        return NULL;
+    CTypeObject *ptrtype = arith_pointer_type(cd->c_type);
+    if (ptrtype == NULL)
+        return NULL;
+    char *address = cd->c_data + sign * offset * itemsize;
+    PyObject *r = (PyObject *)nffi_cdata_new_view(ptrtype, address, memory_owner(cd));
+    Py_DECREF(ptrtype);
+    return r;
+}
+
+static int is_index_like(PyObject *obj)
+{
+    return PyLong_Check(obj) || (!CData_Check(obj) && PyIndex_Check(obj));
+}
+
+static PyObject *cdata_add(PyObject *a, PyObject *b)
+{
+    if (CData_Check(a) && is_index_like(b))
+        return pointer_add((CDataObject *)a, b, 1);
+    if (CData_Check(b) && is_index_like(a))
+        return pointer_add((CDataObject *)b, a, 1);
+    if (CData_Check(a) && !(((CDataObject *)a)->c_type->ct_flags & (CT_POINTER | CT_ARRAY))) {
+        PyErr_Format(PyExc_TypeError, "cannot add a cdata '%s' and a number",
+                     nffi_ctype_name(((CDataObject *)a)->c_type));
+        return NULL;
+    }
+    Py_RETURN_NOTIMPLEMENTED;
+}
+
+static PyObject *cdata_sub(PyObject *a, PyObject *b)
+{
+    if (!CData_Check(a))
+        Py_RETURN_NOTIMPLEMENTED;
+    CDataObject *cda = (CDataObject *)a;
+    if (CData_Check(b)) {
+        CDataObject *cdb = (CDataObject *)b;
+        CTypeObject *ta = cda->c_type, *tb = cdb->c_type;
+        if ((ta->ct_flags & (CT_POINTER | CT_ARRAY)) && (tb->ct_flags & (CT_POINTER | CT_ARRAY))
+                && ta->ct_item == tb->ct_item) {
+            Py_ssize_t itemsize = item_size_for_arith(cda);
+            if (itemsize < 0)
+                return NULL;
+            if (itemsize == 0) {
+                PyErr_SetString(PyExc_ZeroDivisionError, "subtracting pointers to zero-size items");
+                return NULL;
+            }
+            return PyLong_FromSsize_t((cda->c_data - cdb->c_data) / itemsize);
+        }
+        PyErr_Format(PyExc_TypeError, "cannot subtract cdata '%s' and cdata '%s'",
+                     nffi_ctype_name(ta), nffi_ctype_name(tb));
+        return NULL;
+    }
+    if (is_index_like(b))
+        return pointer_add(cda, b, -1);
+    Py_RETURN_NOTIMPLEMENTED;
+}
+
+static PyNumberMethods cdata_as_number = {
+    .nb_add = cdata_add,
+    .nb_subtract = cdata_sub,
+    .nb_bool = (inquiry)cdata_bool,
+    .nb_int = (unaryfunc)cdata_int,
+    .nb_float = (unaryfunc)cdata_float,
+};
+
+/* ---- comparison and hashing --------------------------------------------------------- */
+
+static int is_primitive(CDataObject *cd)
+{
+    return (cd->c_type->ct_flags & CT_PRIMITIVE_ANY) != 0;
+}
+
+/* The Python value of a primitive cdata, for comparisons and hashing. */
+static PyObject *primitive_value(CDataObject *cd)
+{
+    if (cd->c_type->ct_flags & CT_IS_LONGDOUBLE)
+        return PyFloat_FromDouble((double)nffi_read_longdouble(cd->c_data));
+    return nffi_convert_to_object(cd->c_data, cd->c_type, NULL);
+}
+
+static PyObject *cdata_richcompare(PyObject *a, PyObject *b, int op)
+{
+    CDataObject *cda = (CDataObject *)a;
+    if (is_primitive(cda) || (CData_Check(b) && is_primitive((CDataObject *)b))) {
+        PyObject *va = CData_Check(a) && is_primitive((CDataObject *)a)
+            ? primitive_value((CDataObject *)a) : (Py_INCREF(a), a);
+        PyObject *vb = CData_Check(b) && is_primitive((CDataObject *)b)
+            ? primitive_value((CDataObject *)b) : (Py_INCREF(b), b);
+        PyObject *r = NULL;
+        if (va && vb) {
+            if (CData_Check(va) || CData_Check(vb))
+                r = (op == Py_EQ) ? Py_NewRef(Py_False) :
+                    (op == Py_NE) ? Py_NewRef(Py_True) : Py_NewRef(Py_NotImplemented);
+            else
+                r = PyObject_RichCompare(va, vb, op);
+        }
+        Py_XDECREF(va);
+        Py_XDECREF(vb);
+        return r;
+    }
+    if (!CData_Check(b))
+        Py_RETURN_NOTIMPLEMENTED;
+    CDataObject *cdb = (CDataObject *)b;
+    /* pointers and other non-primitives compare by address */
+    char *x = cda->c_data, *y = cdb->c_data;
+    int result;
+    switch (op) {
+    case Py_EQ: result = x == y; break;
+    case Py_NE: result = x != y; break;
+    case Py_LT: result = x < y; break;
+    case Py_LE: result = x <= y; break;
+    case Py_GT: result = x > y; break;
+    default: result = x >= y; break;
+    }
+    return PyBool_FromLong(result);
+}
+
+static Py_hash_t cdata_hash(CDataObject *cd)
+{
+    if (is_primitive(cd)) {
+        PyObject *v = primitive_value(cd);
+        if (v == NULL)
+            return -1;
+        Py_hash_t h = PyObject_Hash(v);
+        Py_DECREF(v);
+        return h;
+    }
+    Py_hash_t h = _Py_HashPointer(cd->c_data);
+    return h;
+}
+
+/* ---- indexing ------------------------------------------------------------------------ */
+
+static char *item_address(CDataObject *cd, Py_ssize_t i)
+{
+    CTypeObject *ct = cd->c_type;
+    if (!(ct->ct_flags & (CT_POINTER | CT_ARRAY))) {
+        PyErr_Format(PyExc_TypeError, "cdata of type '%s' cannot be indexed",
+                     nffi_ctype_name(ct));
+        return NULL;
+    }
+    if (ct->ct_flags & CT_ARRAY) {
+        if (i < 0) {
+            PyErr_SetString(PyExc_IndexError, "negative index");
+            return NULL;
+        }
+        Py_ssize_t length = nffi_cdata_length(cd);
+        if (length >= 0 && i >= length) {
+            PyErr_Format(PyExc_IndexError, "index too large for cdata '%s' (expected %zd < %zd)",
+                         nffi_ctype_name(ct), i, length);
+            return NULL;
+        }
+    }
+    CTypeObject *item = ct->ct_item;
+    if (item->ct_size < 0) {
+        PyErr_Format(PyExc_TypeError, "cdata '%s' is opaque", nffi_ctype_name(item));
+        return NULL;
+    }
+    if (cd->c_data == NULL) {
+        PyErr_Format(PyExc_RuntimeError, "cannot dereference null pointer from cdata '%s'",
+                     nffi_ctype_name(ct));
+        return NULL;
+    }
+    if (nffi_check_released(cd) < 0)
+        return NULL;
+    return cd->c_data + i * item->ct_size;
+}
+
+static PyObject *cdata_item(CDataObject *cd, Py_ssize_t i)
+{
+    char *p = item_address(cd, i);
+    if (p == NULL)
+        return NULL;
+    return nffi_convert_to_object(p, cd->c_type->ct_item, memory_owner(cd));
+}
+
+static int cdata_ass_item(CDataObject *cd, Py_ssize_t i, PyObject *value)
+{
+    char *p = item_address(cd, i);
+    if (p == NULL)
+        return -1;
+    return nffi_convert_from_object(p, cd->c_type->ct_item, value);
+}
+
+/* Check an explicit [start:stop] slice; returns the start address or NULL. */
+static char *slice_bounds(CDataObject *cd, PyObject *slice, Py_ssize_t *start,
+                          Py_ssize_t *stop)
+{
+    PySliceObject *s = (PySliceObject *)slice;
+    if (s->step != Py_None) {
+        PyErr_SetString(PyExc_IndexError, "slice with step not supported");
+        return NULL;
+    }
+    if (s->start == Py_None) {
+        PyErr_SetString(PyExc_IndexError, "slice start must be specified");
+        return NULL;
+    }
+    if (s->stop == Py_None) {
+        PyErr_SetString(PyExc_IndexError, "slice stop must be specified");
+        return NULL;
+    }
+    *start = PyNumber_AsSsize_t(s->start, PyExc_OverflowError);
+    if (*start == -1 && PyErr_Occurred())
+        return NULL;
+    *stop = PyNumber_AsSsize_t(s->stop, PyExc_OverflowError);
+    if (*stop == -1 && PyErr_Occurred())
+        return NULL;
+    if (*start > *stop) {
+        PyErr_SetString(PyExc_IndexError, "slice start > stop");
+        return NULL;
+    }
+    CTypeObject *ct = cd->c_type;
+    if (ct->ct_flags & CT_ARRAY) {
+        if (*start < 0) {
+            PyErr_SetString(PyExc_IndexError, "negative index");
+            return NULL;
+        }
+        Py_ssize_t length = nffi_cdata_length(cd);
+        if (length >= 0 && *stop > length) {
+            PyErr_Format(PyExc_IndexError, "index too large (expected %zd <= %zd)", *stop, length);
+            return NULL;
+        }
+    }
+    else if (!(ct->ct_flags & CT_POINTER)) {
+        PyErr_Format(PyExc_TypeError, "cdata of type '%s' cannot be indexed",
+                     nffi_ctype_name(ct));
+        return NULL;
+    }
+    if (ct->ct_item->ct_size < 0) {
+        PyErr_Format(PyExc_TypeError, "cdata '%s' is opaque", nffi_ctype_name(ct->ct_item));
+        return NULL;
+    }
+    if (cd->c_data == NULL && *stop > *start) {
+        PyErr_Format(PyExc_RuntimeError, "cannot dereference null pointer from cdata '%s'",
+                     nffi_ctype_name(ct));
+        return NULL;
+    }
+    return cd->c_data + *start * ct->ct_item->ct_size;
+}
+
+/* 'T[]' for the item type of a pointer or array, cached on the 'T *' type. */
+static CTypeObject *open_array_type(CTypeObject *ct)
+{
+    CTypeObject *ptr = arith_pointer_type(ct);
+    if (ptr == NULL)
+        return NULL;
+    if (ptr->ct_stuff == NULL) {
+        CTypeObject *arr = nffi_new_array_type(ptr, -1);
+        if (arr == NULL) {
+            Py_DECREF(ptr);
+            return NULL;
+        }
+        ptr->ct_stuff = (PyObject *)arr;
+    }
+    CTypeObject *arr = (CTypeObject *)ptr->ct_stuff;
+    Py_INCREF(arr);
+    Py_DECREF(ptr);
+    return arr;
+}
+
+static PyObject *cdata_slice(CDataObject *cd, PyObject *slice)
+{
+    Py_ssize_t start, stop;
+    char *p = slice_bounds(cd, slice, &start, &stop);
+    if (p == NULL && PyErr_Occurred())
+        return NULL;
+    CTypeObject *arr = open_array_type(cd->c_type);
+    if (arr == NULL)
+        return NULL;
+    CDataObject *r = nffi_cdata_new_view(arr, p, memory_owner(cd));
+    Py_DECREF(arr);
+    if (r != NULL)
+        r->c_length = stop - start;
+    return (PyObject *)r;
+}
+
+static int cdata_ass_slice(CDataObject *cd, PyObject *slice, PyObject *value)
+{
+    Py_ssize_t start, stop;
+    char *p = slice_bounds(cd, slice, &start, &stop);
+    if (p == NULL && PyErr_Occurred())
+        return -1;
+    CTypeObject *item = cd->c_type->ct_item;
+    Py_ssize_t n = stop - start;
+    if (CData_Check(value)) {
+        CDataObject *src = (CDataObject *)value;
+        if ((src->c_type->ct_flags & CT_ARRAY) && src->c_type->ct_item == item) {
+            if (nffi_cdata_length(src) != n) {
+                PyErr_Format(PyExc_ValueError, "need a cdata of length %zd, got %zd", n,
+                             nffi_cdata_length(src));
+                return -1;
+            }
+            memmove(p, src->c_data, n * item->ct_size);
+            return 0;
+        }
+    }
+    if (PyBytes_Check(value) && (cd->c_type->ct_flags & CT_IS_CHAR_PTR)) {
+        if (PyBytes_GET_SIZE(value) != n) {
+            PyErr_Format(PyExc_ValueError, "need a string of length %zd, got %zd", n,
+                         PyBytes_GET_SIZE(value));
+            return -1;
+        }
+        memcpy(p, PyBytes_AS_STRING(value), n);
+        return 0;
+    }
+    PyObject *seq = PySequence_Fast(value, "slice assignment needs an iterable");
+    if (seq == NULL)
+        return -1;
+    Py_ssize_t got = PySequence_Fast_GET_SIZE(seq);
+    int r = 0;
+    if (got != n) {
+        PyErr_Format(PyExc_ValueError, "need %zd values to unpack, got %zd", n, got);
+        r = -1;
+    }
+    for (Py_ssize_t i = 0; r == 0 && i < n; i++)
+        r = nffi_convert_from_object(p + i * item->ct_size, item,
+                                     PySequence_Fast_GET_ITEM(seq, i));
+    Py_DECREF(seq);
+    return r;
+}
+
+static PyObject *cdata_subscript(CDataObject *cd, PyObject *key)
+{
+    if (PyLong_CheckExact(key)) {
+        Py_ssize_t i = PyLong_AsSsize_t(key);
+        if (i == -1 && PyErr_Occurred())
+            return NULL;
+        return cdata_item(cd, i);
+    }
+    if (PySlice_Check(key))
+        return cdata_slice(cd, key);
+    Py_ssize_t i = PyNumber_AsSsize_t(key, PyExc_IndexError);
+    if (i == -1 && PyErr_Occurred())
+        return NULL;
+    return cdata_item(cd, i);
+}
+
+static int cdata_ass_subscript(CDataObject *cd, PyObject *key, PyObject *value)
+{
+    if (value == NULL) {
+        PyErr_SetString(PyExc_TypeError, "'del' of a cdata item is not supported");
+        return -1;
+    }
+    if (PySlice_Check(key))
+        return cdata_ass_slice(cd, key, value);
+    Py_ssize_t i = PyNumber_AsSsize_t(key, PyExc_IndexError);
+    if (i == -1 && PyErr_Occurred())
+        return -1;
+    return cdata_ass_item(cd, i, value);
+}
+
+static Py_ssize_t cdata_len(CDataObject *cd)
+{
+    Py_ssize_t n = nffi_cdata_length(cd);
+    if (n < 0) {
+        PyErr_Format(PyExc_TypeError, "cdata of type '%s' has no len()",
+                     nffi_ctype_name(cd->c_type));
+        return -1;
+    }
+    return n;
+}
+
+static PyMappingMethods cdata_as_mapping = {
+    .mp_length = (lenfunc)cdata_len,
+    .mp_subscript = (binaryfunc)cdata_subscript,
+    .mp_ass_subscript = (objobjargproc)cdata_ass_subscript,
+};
+
+/* ---- struct fields ---------------------------------------------------------------- */
+
+/* The struct cdata's memory, and its type, for 's.x' and 'p.x'. NULL if not a struct. */
+static CTypeObject *struct_of(CDataObject *cd, char **data)
+{
+    CTypeObject *ct = cd->c_type;
+    if (ct->ct_flags & CT_STRUCT_OR_UNION) {
+        *data = cd->c_data;
+        return ct;
+    }
+    if ((ct->ct_flags & CT_POINTER) && (ct->ct_item->ct_flags & CT_STRUCT_OR_UNION)) {
+        *data = cd->c_data;
+        return ct->ct_item;
+    }
+    return NULL;
+}
+
+static CFieldObject *find_field(CDataObject *cd, PyObject *name, char **data)
+{
+    CTypeObject *st = struct_of(cd, data);
+    if (st == NULL || st->ct_fields == NULL)
+        return NULL;
+    PyObject *cf = PyDict_GetItemWithError(st->ct_fields, name);
+    if (cf == NULL)
+        return NULL;
+    if (*data == NULL) {
+        PyErr_Format(PyExc_RuntimeError, "cannot dereference null pointer from cdata '%s'",
+                     nffi_ctype_name(cd->c_type));
+        return NULL;
+    }
+    if (nffi_check_released(cd) < 0)
+        return NULL;
+    return (CFieldObject *)cf;
+}
+
+static PyObject *no_field_error(CDataObject *cd, PyObject *name)
+{
+    char *data;
+    CTypeObject *st = struct_of(cd, &data);
+    if (st != NULL && (st->ct_flags & CT_IS_OPAQUE))
+        PyErr_Format(PyExc_AttributeError, "cdata '%s' points to an opaque type: cannot read "
+                     "fields", nffi_ctype_name(cd->c_type));
+    else if (st != NULL)
+        PyErr_Format(PyExc_AttributeError, "cdata '%s' has no field '%U'",
+                     nffi_ctype_name(cd->c_type), name);
+    else
+        PyErr_Format(PyExc_AttributeError, "cdata '%s' has no attribute '%U'",
+                     nffi_ctype_name(cd->c_type), name);
+    return NULL;
+}
+
+static PyObject *cdata_getattro(CDataObject *cd, PyObject *name)
+{
+    char *data;
+    CFieldObject *cf = find_field(cd, name, &data);
+    if (cf != NULL) {
+        PyObject *owner = memory_owner(cd);
+        return nffi_read_field(data, cf, owner);
+    }
+    if (PyErr_Occurred())
+        return NULL;
+    PyObject *r = PyObject_GenericGetAttr((PyObject *)cd, name);
+    if (r == NULL && PyErr_ExceptionMatches(PyExc_AttributeError)) {
+        PyErr_Clear();
+        return no_field_error(cd, name);
+    }
+    return r;
+}
+
+static int cdata_setattro(CDataObject *cd, PyObject *name, PyObject *value)
+{
+    char *data;
+    CFieldObject *cf = find_field(cd, name, &data);
+    if (cf != NULL) {
+        if (value == NULL) {
+            PyErr_SetString(PyExc_AttributeError, "cannot delete struct field");
+            return -1;
+        }
+        return nffi_write_field(data, cf, value);
+    }
+    if (PyErr_Occurred())
+        return -1;
+    no_field_error(cd, name);
+    return -1;
+}
+
+/* ---- iteration ---------------------------------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    CDataObject *array;
+    Py_ssize_t index, length;
+} CDataIterObject;
+
+static void cdataiter_dealloc(CDataIterObject *it)
+{
+    Py_DECREF(it->array);
+    PyObject_Free(it);
+}
+
+static PyObject *cdataiter_next(CDataIterObject *it)
+{
+    if (it->index >= it->length)
+        return NULL;
+    return cdata_item(it->array, it->index++);
+}
+
+static PyTypeObject CDataIter_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "nffi.CDataIter",
+    .tp_basicsize = sizeof(CDataIterObject),
+    .tp_dealloc = (destructor)cdataiter_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_iter = PyObject_SelfIter,
+    .tp_iternext = (iternextfunc)cdataiter_next,
+};
+
+static PyObject *cdata_iter(CDataObject *cd)
+{
+    Py_ssize_t length = nffi_cdata_length(cd);
+    if (length < 0) {
+        PyErr_Format(PyExc_TypeError, "cdata '%s' does not support iteration",
+                     nffi_ctype_name(cd->c_type));
+        return NULL;
+    }
+    CDataIterObject *it = PyObject_New(CDataIterObject, &CDataIter_Type);
+    if (it == NULL)
+        return NULL;
+    Py_INCREF(cd);
+    it->array = cd;
+    it->index = 0;
+    it->length = length;
+    return (PyObject *)it;
+}
+
+/* ---- strings -------------------------------------------------------------------------- */
+
+static Py_ssize_t bounded_strlen(const char *p, Py_ssize_t maxlen, int unit)
+{
+    Py_ssize_t n = 0;
+    if (unit == 1) {
+        if (maxlen < 0)
+            return (Py_ssize_t)strlen(p);
+        const char *end = memchr(p, 0, maxlen);
+        return end ? end - p : maxlen;
+    }
+    while (maxlen < 0 || n < maxlen) {
+        if (nffi_read_unsigned(p + n * unit, unit) == 0)
+            break;
+        n++;
+    }
+    return n;
+}
+
+/* Decode n UTF-16 or UTF-32 units into a str (surrogate pairs joined for UTF-16). */
+static PyObject *decode_wide(const char *p, Py_ssize_t n, int unit)
+{
+    if (unit == 2) {
+        int byteorder = 0;
+        return PyUnicode_DecodeUTF16(p, n * 2, "surrogatepass", &byteorder);
+    }
+    const uint32_t *units = (const uint32_t *)p;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, units + i, 4);
+        if (u > 0x10FFFF) {
+            PyErr_Format(PyExc_ValueError, "character out of range for conversion to "
+                         "unicode: 0x%x", (unsigned)u);
+            return NULL;
+        }
+    }
+    return PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, p, n);
+}
+
+static PyObject *enum_string(CDataObject *cd)
+{
+    PyObject *value = nffi_convert_to_object(cd->c_data, cd->c_type, NULL);
+    if (value == NULL)
+        return NULL;
+    PyObject *name = PyDict_GetItemWithError(PyTuple_GET_ITEM(cd->c_type->ct_stuff, 0), value);
+    PyObject *r = name ? Py_NewRef(name) : (PyErr_Occurred() ? NULL : PyObject_Str(value));
+    Py_DECREF(value);
+    return r;
+}
+
+PyObject *nffi_string(CDataObject *cd, Py_ssize_t maxlen)
+{
+    CTypeObject *ct = cd->c_type;
+    if (nffi_check_released(cd) < 0)
+        return NULL;
+    if (ct->ct_flags & (CT_POINTER | CT_ARRAY)) {
+        CTypeObject *item = ct->ct_item;
+        if (item->ct_flags & (CT_PRIMITIVE_CHAR | CT_PRIMITIVE_INTEGER) &&
+                !(item->ct_flags & CT_IS_ENUM) &&
+                ((item->ct_flags & CT_PRIMITIVE_CHAR) || item->ct_size == 1)) {
+            Py_ssize_t length = nffi_cdata_length(cd);
+            if (length >= 0 && (maxlen < 0 || maxlen > length))
+                maxlen = length;
+            if (cd->c_data == NULL) {
+                PyErr_Format(PyExc_RuntimeError, "cannot use string() on %R", (PyObject *)cd);
+                return NULL;
+            }
+            int unit = (item->ct_flags & CT_PRIMITIVE_CHAR) ? item->ct_char_kind : 1;
+            Py_ssize_t n = bounded_strlen(cd->c_data, maxlen, unit);
+            if (unit == 1)
+                return PyBytes_FromStringAndSize(cd->c_data, n);
+            return decode_wide(cd->c_data, n, unit);
+        }
+    }
+    else if (ct->ct_flags & CT_IS_ENUM) {
+        return enum_string(cd);
+    }
+    else if (ct->ct_flags & CT_PRIMITIVE_CHAR) {
+        if (ct->ct_char_kind == 1)
+            return PyBytes_FromStringAndSize(cd->c_data, 1);
+        uint32_t code = (uint32_t)nffi_read_unsigned(cd->c_data, ct->ct_char_kind);
+        if (ct->ct_char_kind == 2 && code >= 0xD800 && code <= 0xDFFF)
+            return PyUnicode_FromOrdinal((int)code);
+        return decode_wide(cd->c_data, 1, ct->ct_char_kind);
+    }
+    else if (ct->ct_flags & CT_PRIMITIVE_INTEGER) {
+        return PyObject_Str(nffi_convert_to_object(cd->c_data, ct, NULL));
+    }
+    PyErr_Format(PyExc_TypeError, "string(): unexpected cdata '%s' argument",
+                 nffi_ctype_name(ct));
+    return NULL;
+}
+
+PyObject *nffi_unpack(CDataObject *cd, Py_ssize_t length)
+{
+    CTypeObject *ct = cd->c_type;
+    if (!(ct->ct_flags & (CT_POINTER | CT_ARRAY))) {
+        PyErr_Format(PyExc_TypeError, "expected a pointer or array, got a cdata '%s'",
+                     nffi_ctype_name(ct));
+        return NULL;
+    }
+    if (length < 0) {
+        PyErr_SetString(PyExc_ValueError, "negative array length");
+        return NULL;
+    }
+    if (nffi_check_released(cd) < 0)
+        return NULL;
+    CTypeObject *item = ct->ct_item;
+    if (item->ct_size < 0 || (item->ct_flags & CT_VOID)) {
+        PyErr_Format(PyExc_TypeError, "cdata '%s' points to items of unknown size",
+                     nffi_ctype_name(ct));
+        return NULL;
+    }
+    if (cd->c_data == NULL && length > 0) {
+        PyErr_Format(PyExc_RuntimeError, "cannot use unpack() on %R", (PyObject *)cd);
+        return NULL;
+    }
+    if ((item->ct_flags & CT_PRIMITIVE_CHAR)) {
+        if (item->ct_char_kind == 1)
+            return PyBytes_FromStringAndSize(cd->c_data, length);
+        return decode_wide(cd->c_data, length, item->ct_char_kind);
+    }
+    PyObject *list = PyList_New(length);
+    if (list == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < length; i++) {
+        PyObject *x = nffi_convert_to_object(cd->c_data + i * item->ct_size, item,
+                                             memory_owner(cd));
+        if (x == NULL) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, i, x);
+    }
+    return list;
+}
+
+PyObject *nffi_addressof_field(CDataObject *cd, CTypeObject *ptrtype, Py_ssize_t offset)
+{
+    return (PyObject *)nffi_cdata_new_view(ptrtype, cd->c_data + offset, memory_owner(cd));
+}
+
+/* ---- methods ------------------------------------------------------------------------ */
+
+static PyObject *cdata_enter(PyObject *self, PyObject *noargs)
+{
+    return Py_NewRef(self);
+}
+
+static PyObject *cdata_exit(PyObject *self, PyObject *args)
+{
+    PyObject *r = PyObject_CallMethod(PyImport_AddModule("nffi._core"), "release", "O", self);
+    if (r == NULL)
+        return NULL;
+    Py_DECREF(r);
+    Py_RETURN_FALSE;
+}
+
+static PyObject *cdata_dir(CDataObject *cd, PyObject *noargs)
+{
+    char *data;
+    CTypeObject *st = struct_of(cd, &data);
+    if (st != NULL && st->ct_fields != NULL)
+        return PyDict_Keys(st->ct_fields);
+    return PyList_New(0);
+}
+
+static PyMethodDef cdata_methods[] = {
+    {"__enter__", cdata_enter, METH_NOARGS, NULL},
+    {"__exit__", cdata_exit, METH_VARARGS, NULL},
+    {"__complex__", (PyCFunction)cdata_complex, METH_NOARGS, NULL},
+    {"__dir__", (PyCFunction)cdata_dir, METH_NOARGS, NULL},
+    {NULL}
+};
+
+PyTypeObject CData_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "nffi.CData",
+    .tp_basicsize = sizeof(CDataObject),
+    .tp_itemsize = 1,
+    .tp_dealloc = (destructor)cdata_dealloc,
+    .tp_repr = (reprfunc)cdata_repr,
+    .tp_as_number = &cdata_as_number,
+    .tp_as_mapping = &cdata_as_mapping,
+    .tp_hash = (hashfunc)cdata_hash,
+    .tp_getattro = (getattrofunc)cdata_getattro,
+    .tp_setattro = (setattrofunc)cdata_setattro,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_richcompare = cdata_richcompare,
+    .tp_weaklistoffset = offsetof(CDataObject, c_weakreflist),
+    .tp_iter = (getiterfunc)cdata_iter,
+    .tp_methods = cdata_methods,
+    .tp_doc = "A C data object (<cdata>): a reference to C memory of a given ctype.",
+};
+
+int nffi_cdata_init(PyObject *module)
+{
+    if (PyType_Ready(&CData_Type) < 0 || PyType_Ready(&CDataIter_Type) < 0)
+        return -1;
+    return PyModule_AddObjectRef(module, "CData", (PyObject *)&CData_Type);
+}

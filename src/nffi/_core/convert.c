@@ -1,0 +1,726 @@
+/* convert.c -- conversions between Python objects and C values in memory.
+ *
+ * Owns the conversion table of the CFFI reference: writing a Python object into C
+ * memory of a given CType (with range checks: a value that does not fit raises, it is
+ * never truncated silently) and reading C memory back as a Python object (primitives
+ * become Python values; structs, unions, arrays and pointers become cdata views).
+ * Also the raw integer/float/bitfield accessors the rest of the core shares.
+ */
+#include "nffi_core.h"
+#include <complex.h>
+
+/* ---- raw memory accessors ----------------------------------------------------------- */
+
+PY_LONG_LONG nffi_read_signed(const char *data, Py_ssize_t size)
+{
+    switch (size) {
+    case 1: return *(const int8_t *)data;
+    case 2: { int16_t v; memcpy(&v, data, 2); return v; }
+    case 4: { int32_t v; memcpy(&v, data, 4); return v; }
+    case 8: { int64_t v; memcpy(&v, data, 8); return v; }
+    }
+    return 0;
+}
+
+unsigned PY_LONG_LONG nffi_read_unsigned(const char *data, Py_ssize_t size)
+{
+    switch (size) {
+    case 1: return *(const uint8_t *)data;
+    case 2: { uint16_t v; memcpy(&v, data, 2); return v; }
+    case 4: { uint32_t v; memcpy(&v, data, 4); return v; }
+    case 8: { uint64_t v; memcpy(&v, data, 8); return v; }
+    }
+    return 0;
+}
+
+void nffi_write_raw_integer(char *data, unsigned PY_LONG_LONG value, Py_ssize_t size)
+{
+    switch (size) {
+    case 1: *(uint8_t *)data = (uint8_t)value; break;
+    case 2: { uint16_t v = (uint16_t)value; memcpy(data, &v, 2); break; }
+    case 4: { uint32_t v = (uint32_t)value; memcpy(data, &v, 4); break; }
+    case 8: { uint64_t v = (uint64_t)value; memcpy(data, &v, 8); break; }
+    }
+}
+
+double nffi_read_float(const char *data, CTypeObject *ct)
+{
+    if (ct->ct_flags & CT_IS_LONGDOUBLE)
+        return (double)nffi_read_longdouble(data);
+    if (ct->ct_size == sizeof(float)) {
+        float f;
+        memcpy(&f, data, sizeof(f));
+        return f;
+    }
+    double d;
+    memcpy(&d, data, sizeof(d));
+    return d;
+}
+
+long double nffi_read_longdouble(const char *data)
+{
+    long double x;
+    memcpy(&x, data, sizeof(x));
+    return x;
+}
+
+void nffi_write_float(char *data, CTypeObject *ct, double value)
+{
+    if (ct->ct_flags & CT_IS_LONGDOUBLE) {
+        long double x = value;
+        memcpy(data, &x, sizeof(x));
+    }
+    else if (ct->ct_size == sizeof(float)) {
+        float f = (float)value;
+        memcpy(data, &f, sizeof(f));
+    }
+    else {
+        memcpy(data, &value, sizeof(value));
+    }
+}
+
+/* ---- integers --------------------------------------------------------------------- */
+
+/* Get a Python int from obj following cffi's rule: an int, or anything with __int__
+ * or __index__ except floats (and except str/bytes, which have neither). */
+static PyObject *as_pylong(PyObject *obj)
+{
+    if (PyLong_Check(obj)) {
+        Py_INCREF(obj);
+        return obj;
+    }
+    if (CData_Check(obj)) {
+        CTypeObject *ct = ((CDataObject *)obj)->c_type;
+        if (!(ct->ct_flags & (CT_PRIMITIVE_INTEGER | CT_PRIMITIVE_CHAR)))
+            goto not_an_integer;
+        return PyNumber_Long(obj);
+    }
+    PyNumberMethods *nb = Py_TYPE(obj)->tp_as_number;
+    if (PyFloat_Check(obj) || nb == NULL || (nb->nb_int == NULL && nb->nb_index == NULL))
+        goto not_an_integer;
+    PyObject *r = nb->nb_index ? PyNumber_Index(obj) : PyNumber_Long(obj);
+    return r;
+
+not_an_integer:
+    PyErr_SetString(PyExc_TypeError, "an integer is required");
+    return NULL;
+}
+
+static int overflow_error(PyObject *value, CTypeObject *ct)
+{
+    PyErr_Format(PyExc_OverflowError, "integer %S does not fit '%s'", value,
+                 nffi_ctype_name(ct));
+    return -1;
+}
+
+/* Convert obj to an integer value fitting ct (a primitive integer type).  Stores the
+ * two's complement bits in *out. */
+static int integer_from_object(PyObject *obj, CTypeObject *ct, unsigned long long *out)
+{
+    PyObject *v = as_pylong(obj);
+    if (v == NULL)
+        return -1;
+    int result = 0;
+    if (ct->ct_flags & CT_PRIMITIVE_SIGNED) {
+        int overflow;
+        long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+        if (x == -1 && PyErr_Occurred())
+            result = -1;
+        else if (overflow)
+            result = overflow_error(v, ct);
+        else if (ct->ct_size < 8) {
+            long long limit = 1LL << (ct->ct_size * 8 - 1);
+            if (x < -limit || x >= limit)
+                result = overflow_error(v, ct);
+        }
+        *out = (unsigned long long)x;
+    }
+    else {
+        if (_PyLong_Sign(v) < 0) {
+            if (ct->ct_flags & CT_IS_BOOL)
+                result = overflow_error(v, ct);
+            else {
+                PyErr_SetString(PyExc_OverflowError, "can't convert negative number to unsigned");
+                result = -1;
+            }
+        }
+        else {
+            unsigned long long x = PyLong_AsUnsignedLongLong(v);
+            if (x == (unsigned long long)-1 && PyErr_Occurred()) {
+                PyErr_Clear();
+                result = overflow_error(v, ct);
+            }
+            else if ((ct->ct_flags & CT_IS_BOOL) && x > 1)
+                result = overflow_error(v, ct);
+            else if (ct->ct_size < 8 && (x >> (ct->ct_size * 8)) != 0)
+                result = overflow_error(v, ct);
+            *out = x;
+        }
+    }
+    Py_DECREF(v);
+    return result;
+}
+
+int nffi_as_integer(PyObject *obj, CTypeObject *ct, unsigned long long *out, int *negative)
+{
+    if (integer_from_object(obj, ct, out) < 0)
+        return -1;
+    *negative = (ct->ct_flags & CT_PRIMITIVE_SIGNED) && (long long)*out < 0;
+    return 0;
+}
+
+/* ---- characters ---------------------------------------------------------------------- */
+
+static int char_size(CTypeObject *ct)
+{
+    return ct->ct_char_kind;   /* 1, 2 or 4 */
+}
+
+/* Read a char-kind value as its code (bytes value for char). */
+static uint32_t read_char_code(const char *data, CTypeObject *ct)
+{
+    switch (char_size(ct)) {
+    case 1: return *(const unsigned char *)data;
+    case 2: { uint16_t v; memcpy(&v, data, 2); return v; }
+    default: { uint32_t v; memcpy(&v, data, 4); return v; }
+    }
+}
+
+PyObject *nffi_read_char_as_str(const char *data, CTypeObject *ct)
+{
+    uint32_t code = read_char_code(data, ct);
+    if (char_size(ct) == 1)
+        return PyBytes_FromStringAndSize(data, 1);
+    if (code > 0x10FFFF) {
+        PyErr_Format(PyExc_ValueError, "%s out of range for conversion to unicode: 0x%x",
+                     nffi_ctype_name(ct), (unsigned)code);
+        return NULL;
+    }
+    return PyUnicode_FromOrdinal((int)code);
+}
+
+/* A str of length 1, or for 4-byte characters a surrogate pair of length 2. */
+static int wide_char_from_str(PyObject *obj, CTypeObject *ct, uint32_t *out)
+{
+    Py_ssize_t len = PyUnicode_GET_LENGTH(obj);
+    if (len == 1) {
+        Py_UCS4 c = PyUnicode_READ_CHAR(obj, 0);
+        if (char_size(ct) == 2 && c > 0xFFFF) {
+            PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be a unicode "
+                         "string of length 1, not larger-than-0xFFFF character",
+                         nffi_ctype_name(ct));
+            return -1;
+        }
+        *out = c;
+        return 0;
+    }
+    if (len == 2 && char_size(ct) == 4) {
+        Py_UCS4 hi = PyUnicode_READ_CHAR(obj, 0), lo = PyUnicode_READ_CHAR(obj, 1);
+        if (hi >= 0xD800 && hi <= 0xDBFF && lo >= 0xDC00 && lo <= 0xDFFF) {
+            *out = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+            return 0;
+        }
+    }
+    PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be a unicode string of "
+                 "length 1, not unicode string of length %zd", nffi_ctype_name(ct), len);
+    return -1;
+}
+
+int nffi_char_from_object(PyObject *obj, CTypeObject *ct, uint32_t *out)
+{
+    if (char_size(ct) == 1) {
+        if (PyBytes_Check(obj) && PyBytes_GET_SIZE(obj) == 1) {
+            *out = (unsigned char)PyBytes_AS_STRING(obj)[0];
+            return 0;
+        }
+        if (PyByteArray_Check(obj) && PyByteArray_GET_SIZE(obj) == 1) {
+            *out = (unsigned char)PyByteArray_AS_STRING(obj)[0];
+            return 0;
+        }
+    }
+    else if (PyUnicode_Check(obj)) {
+        return wide_char_from_str(obj, ct, out);
+    }
+    if (CData_Check(obj)) {
+        CDataObject *cd = (CDataObject *)obj;
+        if ((cd->c_type->ct_flags & CT_PRIMITIVE_CHAR) &&
+                char_size(cd->c_type) == char_size(ct)) {
+            *out = read_char_code(cd->c_data, cd->c_type);
+            return 0;
+        }
+    }
+    if (char_size(ct) == 1)
+        PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be a bytes of length 1, "
+                     "not %.200s", nffi_ctype_name(ct), Py_TYPE(obj)->tp_name);
+    else
+        PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be a unicode string of "
+                     "length 1, not %.200s", nffi_ctype_name(ct), Py_TYPE(obj)->tp_name);
+    return -1;
+}
+
+static void write_char_code(char *data, CTypeObject *ct, uint32_t code)
+{
+    nffi_write_raw_integer(data, code, char_size(ct));
+}
+
+/* ---- pointers ------------------------------------------------------------------------ */
+
+static int pointer_type_error(CTypeObject *ct, PyObject *obj)
+{
+    if (CData_Check(obj))
+        PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be a pointer to same "
+                     "type, not cdata '%s'", nffi_ctype_name(ct),
+                     nffi_ctype_name(((CDataObject *)obj)->c_type));
+    else
+        PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be a cdata pointer, "
+                     "not %.200s", nffi_ctype_name(ct), Py_TYPE(obj)->tp_name);
+    return -1;
+}
+
+/* May a cdata of type 'src' (pointer, array or function) be stored into a 'dst'? */
+static int pointer_compatible(CTypeObject *dst, CTypeObject *src)
+{
+    if (src == dst)
+        return 1;
+    if (src->ct_flags & CT_ARRAY) {
+        if (src->ct_item == dst->ct_item)
+            return 1;
+    }
+    else if (!(src->ct_flags & (CT_POINTER | CT_FUNCTIONPTR)))
+        return 0;
+    if ((dst->ct_flags | src->ct_flags) & CT_IS_VOID_PTR)
+        return 1;
+    /* pointers to single bytes (char, signed char, unsigned char...) mix freely */
+    if ((dst->ct_flags & CT_IS_CHAR_PTR) && (src->ct_flags & CT_IS_CHAR_PTR))
+        return 1;
+    return 0;
+}
+
+static int pointer_from_object(char *data, CTypeObject *ct, PyObject *obj)
+{
+    if (!CData_Check(obj))
+        return pointer_type_error(ct, obj);
+    CDataObject *cd = (CDataObject *)obj;
+    if (!pointer_compatible(ct, cd->c_type))
+        return pointer_type_error(ct, obj);
+    memcpy(data, &cd->c_data, sizeof(char *));
+    return 0;
+}
+
+/* ---- arrays --------------------------------------------------------------------- */
+
+static int too_many_initializers(CTypeObject *ct, Py_ssize_t got)
+{
+    PyErr_Format(PyExc_IndexError, "too many initializers for '%s' (got %zd)",
+                 nffi_ctype_name(ct), got);
+    return -1;
+}
+
+/* Write a bytes object into a char-like array, with a terminating NUL if it fits. */
+static int array_from_bytes(char *data, CTypeObject *ct, PyObject *obj, Py_ssize_t length)
+{
+    Py_ssize_t n = PyBytes_GET_SIZE(obj);
+    if (length >= 0 && n > length) {
+        PyErr_Format(PyExc_IndexError, "initializer bytes is too long for '%s' "
+                     "(got %zd characters)", nffi_ctype_name(ct), n);
+        return -1;
+    }
+    const char *src = PyBytes_AS_STRING(obj);
+    if (ct->ct_item->ct_flags & CT_IS_BOOL) {
+        for (Py_ssize_t i = 0; i < n; i++)
+            if ((unsigned char)src[i] > 1) {
+                PyErr_SetString(PyExc_ValueError,
+                                "an array of _Bool can only contain \\x00 or \\x01");
+                return -1;
+            }
+    }
+    memcpy(data, src, n);
+    if (n < length)
+        data[n] = 0;
+    return 0;
+}
+
+/* Number of UTF-16 / UTF-32 units needed for a str, per the character size. */
+static Py_ssize_t wide_length(PyObject *str, int size)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(str);
+    if (size != 2)
+        return n;
+    Py_ssize_t extra = 0;
+    if (PyUnicode_MAX_CHAR_VALUE(str) > 0xFFFF)
+        for (Py_ssize_t i = 0; i < n; i++)
+            if (PyUnicode_READ_CHAR(str, i) > 0xFFFF)
+                extra++;
+    return n + extra;
+}
+
+static int array_from_str(char *data, CTypeObject *ct, PyObject *obj, Py_ssize_t length)
+{
+    int size = char_size(ct->ct_item);
+    Py_ssize_t n = wide_length(obj, size);
+    if (length >= 0 && n > length) {
+        PyErr_Format(PyExc_IndexError, "initializer unicode is too long for '%s' "
+                     "(got %zd characters)", nffi_ctype_name(ct), n);
+        return -1;
+    }
+    Py_ssize_t count = PyUnicode_GET_LENGTH(obj), pos = 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        Py_UCS4 c = PyUnicode_READ_CHAR(obj, i);
+        if (size == 2 && c > 0xFFFF) {
+            c -= 0x10000;
+            nffi_write_raw_integer(data + 2 * pos++, 0xD800 | (c >> 10), 2);
+            nffi_write_raw_integer(data + 2 * pos++, 0xDC00 | (c & 0x3FF), 2);
+        }
+        else {
+            nffi_write_raw_integer(data + size * pos++, c, size);
+        }
+    }
+    if (pos < length)
+        nffi_write_raw_integer(data + size * pos, 0, size);
+    return 0;
+}
+
+static int array_type_error(CTypeObject *ct, PyObject *obj)
+{
+    CTypeObject *item = ct->ct_item;
+    const char *expected = "a list or tuple";
+    if (ct->ct_flags & CT_IS_CHAR_PTR)
+        expected = "a bytes or list or tuple";
+    else if ((item->ct_flags & CT_PRIMITIVE_CHAR) && char_size(item) > 1)
+        expected = "a unicode or list or tuple";
+    PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be %s, not %.200s",
+                 nffi_ctype_name(ct), expected, Py_TYPE(obj)->tp_name);
+    return -1;
+}
+
+int nffi_convert_array_from_object(char *data, CTypeObject *ct, PyObject *obj,
+                                   Py_ssize_t length)
+{
+    CTypeObject *item = ct->ct_item;
+    if (PyList_Check(obj) || PyTuple_Check(obj)) {
+        Py_ssize_t n = PySequence_Fast_GET_SIZE(obj);
+        if (length >= 0 && n > length)
+            return too_many_initializers(ct, n);
+        PyObject **items = PySequence_Fast_ITEMS(obj);
+        for (Py_ssize_t i = 0; i < n; i++)
+            if (nffi_convert_from_object(data + i * item->ct_size, item, items[i]) < 0)
+                return -1;
+        return 0;
+    }
+    if (PyBytes_Check(obj) && (ct->ct_flags & CT_IS_CHAR_PTR))
+        return array_from_bytes(data, ct, obj, length);
+    if (PyUnicode_Check(obj) && (item->ct_flags & CT_PRIMITIVE_CHAR) && char_size(item) > 1)
+        return array_from_str(data, ct, obj, length);
+    if (CData_Check(obj)) {
+        CDataObject *cd = (CDataObject *)obj;
+        if ((cd->c_type->ct_flags & CT_ARRAY) && cd->c_type->ct_item == item) {
+            Py_ssize_t n = nffi_cdata_length(cd);
+            if (length >= 0 && n > length)
+                return too_many_initializers(ct, n);
+            memmove(data, cd->c_data, n * item->ct_size);
+            return 0;
+        }
+    }
+    return array_type_error(ct, obj);
+}
+
+/* The item count a 'T[]' gets from an initializer (a list, bytes + NUL, str + NUL, or
+ * an integer length).  -1 with an exception set when init is not usable. */
+Py_ssize_t nffi_initializer_length(CTypeObject *arraytype, PyObject *init)
+{
+    CTypeObject *item = arraytype->ct_item;
+    if (PyList_Check(init) || PyTuple_Check(init))
+        return PySequence_Fast_GET_SIZE(init);
+    if (PyBytes_Check(init) && (arraytype->ct_flags & CT_IS_CHAR_PTR))
+        return PyBytes_GET_SIZE(init) + 1;
+    if (PyUnicode_Check(init) && (item->ct_flags & CT_PRIMITIVE_CHAR) && char_size(item) > 1)
+        return wide_length(init, char_size(item)) + 1;
+    if (CData_Check(init) && (((CDataObject *)init)->c_type->ct_flags & CT_ARRAY) &&
+            ((CDataObject *)init)->c_type->ct_item == item)
+        return nffi_cdata_length((CDataObject *)init);
+    if (PyFloat_Check(init) || PyUnicode_Check(init) || PyBytes_Check(init) ||
+            (Py_TYPE(init)->tp_as_number == NULL) ||
+            (Py_TYPE(init)->tp_as_number->nb_index == NULL && !PyLong_Check(init))) {
+        array_type_error(arraytype, init);
+        return -1;
+    }
+    Py_ssize_t n = PyNumber_AsSsize_t(init, PyExc_OverflowError);
+    if (n == -1 && PyErr_Occurred())
+        return -1;
+    if (n < 0) {
+        PyErr_SetString(PyExc_ValueError, "negative array length");
+        return -1;
+    }
+    return n;
+}
+
+/* ---- structs and unions ------------------------------------------------------------- */
+
+static int struct_from_sequence(char *data, CTypeObject *ct, PyObject *obj)
+{
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(obj);
+    Py_ssize_t nfields = PyTuple_GET_SIZE(ct->ct_field_list);
+    if (n > nfields || ((ct->ct_flags & CT_UNION) && n > 1)) {
+        PyErr_Format(PyExc_ValueError, "too many initializers for '%s' (got %zd)",
+                     nffi_ctype_name(ct), n);
+        return -1;
+    }
+    PyObject **items = PySequence_Fast_ITEMS(obj);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *pair = PyTuple_GET_ITEM(ct->ct_field_list, i);
+        CFieldObject *cf = (CFieldObject *)PyTuple_GET_ITEM(pair, 1);
+        if (nffi_write_field(data, cf, items[i]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int struct_from_dict(char *data, CTypeObject *ct, PyObject *obj)
+{
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    if ((ct->ct_flags & CT_UNION) && PyDict_GET_SIZE(obj) > 1) {
+        PyErr_Format(PyExc_ValueError, "too many initializers for '%s' (got %zd)",
+                     nffi_ctype_name(ct), PyDict_GET_SIZE(obj));
+        return -1;
+    }
+    while (PyDict_Next(obj, &pos, &key, &value)) {
+        PyObject *cf = PyUnicode_Check(key) ? PyDict_GetItemWithError(ct->ct_fields, key)
+                                            : NULL;
+        if (cf == NULL) {
+            if (!PyErr_Occurred())
+                PyErr_SetObject(PyExc_KeyError, key);
+            return -1;
+        }
+        if (nffi_write_field(data, (CFieldObject *)cf, value) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int struct_from_object(char *data, CTypeObject *ct, PyObject *obj)
+{
+    if (ct->ct_flags & CT_IS_OPAQUE) {
+        PyErr_Format(PyExc_TypeError, "'%s' is opaque", nffi_ctype_name(ct));
+        return -1;
+    }
+    if (CData_Check(obj) && ((CDataObject *)obj)->c_type == ct) {
+        memmove(data, ((CDataObject *)obj)->c_data, ct->ct_size);
+        return 0;
+    }
+    if (PyList_Check(obj) || PyTuple_Check(obj))
+        return struct_from_sequence(data, ct, obj);
+    if (PyDict_Check(obj))
+        return struct_from_dict(data, ct, obj);
+    PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be a list or tuple or "
+                 "dict or struct-cdata, not %.200s", nffi_ctype_name(ct),
+                 Py_TYPE(obj)->tp_name);
+    return -1;
+}
+
+/* ---- bitfields ---------------------------------------------------------------------- */
+
+/* Bitfields may span up to 16 bytes from cf_offset (see nffi/layout.py): read and
+ * write only the bytes that hold the field's bits. */
+static Py_ssize_t bitfield_bytes(CFieldObject *cf)
+{
+    return (cf->cf_bitshift + cf->cf_bitsize + 7) / 8;
+}
+
+static unsigned __int128 read_bitfield_raw(const char *data, CFieldObject *cf)
+{
+    unsigned __int128 raw = 0;
+    memcpy(&raw, data + cf->cf_offset, bitfield_bytes(cf));
+    unsigned __int128 mask = (((unsigned __int128)1) << cf->cf_bitsize) - 1;
+    return (raw >> cf->cf_bitshift) & mask;
+}
+
+static PyObject *read_bitfield(const char *data, CFieldObject *cf)
+{
+    unsigned long long value = (unsigned long long)read_bitfield_raw(data, cf);
+    CTypeObject *ct = cf->cf_type;
+    if (ct->ct_flags & CT_PRIMITIVE_SIGNED) {
+        unsigned long long sign = 1ULL << (cf->cf_bitsize - 1);
+        long long sval = (long long)((value ^ sign) - sign);
+        return PyLong_FromLongLong(sval);
+    }
+    if (ct->ct_flags & CT_IS_BOOL)
+        return PyBool_FromLong((long)value);
+    return PyLong_FromUnsignedLongLong(value);
+}
+
+static int write_bitfield(char *data, CFieldObject *cf, PyObject *obj)
+{
+    CTypeObject *ct = cf->cf_type;
+    unsigned long long bits;
+    if (integer_from_object(obj, ct, &bits) < 0)
+        return -1;
+    int width = cf->cf_bitsize;
+    int is_signed = (ct->ct_flags & CT_PRIMITIVE_SIGNED) != 0;
+    long long lo = is_signed ? -(long long)(1ULL << (width - 1)) : 0;
+    unsigned long long hi = is_signed ? (1ULL << (width - 1)) - 1
+                                      : (width >= 64 ? ~0ULL : (1ULL << width) - 1);
+    int fits = is_signed ? ((long long)bits >= lo && (long long)bits <= (long long)hi)
+                         : bits <= hi;
+    if (!fits) {
+        PyObject *v = as_pylong(obj);
+        if (v != NULL) {
+            if (is_signed)
+                PyErr_Format(PyExc_OverflowError, "value %S outside the range allowed by "
+                             "the bit field width: %lld <= x <= %lld", v, lo, (long long)hi);
+            else
+                PyErr_Format(PyExc_OverflowError, "value %S outside the range allowed by "
+                             "the bit field width: 0 <= x <= %llu", v, hi);
+            Py_DECREF(v);
+        }
+        return -1;
+    }
+    unsigned __int128 raw = 0;
+    Py_ssize_t nbytes = bitfield_bytes(cf);
+    memcpy(&raw, data + cf->cf_offset, nbytes);
+    unsigned __int128 mask = ((((unsigned __int128)1) << width) - 1) << cf->cf_bitshift;
+    raw = (raw & ~mask) | ((((unsigned __int128)bits) << cf->cf_bitshift) & mask);
+    memcpy(data + cf->cf_offset, &raw, nbytes);
+    return 0;
+}
+
+/* ---- the two entry points --------------------------------------------------------- */
+
+static int float_from_object(char *data, CTypeObject *ct, PyObject *obj)
+{
+    if ((ct->ct_flags & CT_IS_LONGDOUBLE) && CData_Check(obj) &&
+            (((CDataObject *)obj)->c_type->ct_flags & CT_IS_LONGDOUBLE)) {
+        memcpy(data, ((CDataObject *)obj)->c_data, sizeof(long double));
+        return 0;
+    }
+    double value = PyFloat_AsDouble(obj);
+    if (value == -1.0 && PyErr_Occurred())
+        return -1;
+    nffi_write_float(data, ct, value);
+    return 0;
+}
+
+static int complex_from_object(char *data, CTypeObject *ct, PyObject *obj)
+{
+    Py_complex value = PyComplex_AsCComplex(obj);
+    if (value.real == -1.0 && PyErr_Occurred())
+        return -1;
+    if (ct->ct_size == sizeof(float _Complex)) {
+        float parts[2] = { (float)value.real, (float)value.imag };
+        memcpy(data, parts, sizeof(parts));
+    }
+    else {
+        double parts[2] = { value.real, value.imag };
+        memcpy(data, parts, sizeof(parts));
+    }
+    return 0;
+}
+
+int nffi_convert_from_object(char *data, CTypeObject *ct, PyObject *obj)
+{
+    int flags = ct->ct_flags;
+    if (flags & CT_PRIMITIVE_INTEGER) {
+        unsigned long long value;
+        if (integer_from_object(obj, ct, &value) < 0)
+            return -1;
+        nffi_write_raw_integer(data, value, ct->ct_size);
+        return 0;
+    }
+    if (flags & (CT_POINTER | CT_FUNCTIONPTR))
+        return pointer_from_object(data, ct, obj);
+    if (flags & CT_PRIMITIVE_FLOAT)
+        return float_from_object(data, ct, obj);
+    if (flags & CT_PRIMITIVE_CHAR) {
+        uint32_t code;
+        if (nffi_char_from_object(obj, ct, &code) < 0)
+            return -1;
+        write_char_code(data, ct, code);
+        return 0;
+    }
+    if (flags & CT_STRUCT_OR_UNION)
+        return struct_from_object(data, ct, obj);
+    if (flags & CT_ARRAY)
+        return nffi_convert_array_from_object(data, ct, obj, ct->ct_length);
+    if (flags & CT_PRIMITIVE_COMPLEX)
+        return complex_from_object(data, ct, obj);
+    PyErr_Format(PyExc_TypeError, "cannot write to a value of ctype '%s'", nffi_ctype_name(ct));
+    return -1;
+}
+
+static PyObject *complex_to_object(const char *data, CTypeObject *ct)
+{
+    if (ct->ct_size == sizeof(float _Complex)) {
+        float parts[2];
+        memcpy(parts, data, sizeof(parts));
+        return PyComplex_FromDoubles(parts[0], parts[1]);
+    }
+    double parts[2];
+    memcpy(parts, data, sizeof(parts));
+    return PyComplex_FromDoubles(parts[0], parts[1]);
+}
+
+static PyObject *longdouble_to_cdata(const char *data, CTypeObject *ct)
+{
+    CDataObject *cd = nffi_cdata_new_value(ct);
+    if (cd != NULL)
+        memcpy(cd->c_data, data, sizeof(long double));
+    return (PyObject *)cd;
+}
+
+PyObject *nffi_convert_to_object(char *data, CTypeObject *ct, PyObject *owner)
+{
+    int flags = ct->ct_flags;
+    if (flags & CT_PRIMITIVE_SIGNED) {
+        if (ct->ct_size == sizeof(int))
+            return PyLong_FromLong(*(int *)data);
+        return PyLong_FromLongLong(nffi_read_signed(data, ct->ct_size));
+    }
+    if (flags & CT_PRIMITIVE_UNSIGNED) {
+        unsigned long long v = nffi_read_unsigned(data, ct->ct_size);
+        if (flags & CT_IS_BOOL) {
+            if (v > 1) {
+                PyErr_Format(PyExc_ValueError, "got a _Bool of value %llu, expected 0 or 1", v);
+                return NULL;
+            }
+            return PyBool_FromLong((long)v);
+        }
+        return PyLong_FromUnsignedLongLong(v);
+    }
+    if (flags & (CT_POINTER | CT_FUNCTIONPTR)) {
+        char *ptr;
+        memcpy(&ptr, data, sizeof(ptr));
+        return (PyObject *)nffi_cdata_new_view(ct, ptr, NULL);
+    }
+    if (flags & CT_PRIMITIVE_FLOAT) {
+        if (flags & CT_IS_LONGDOUBLE)
+            return longdouble_to_cdata(data, ct);
+        return PyFloat_FromDouble(nffi_read_float(data, ct));
+    }
+    if (flags & CT_PRIMITIVE_CHAR)
+        return nffi_read_char_as_str(data, ct);
+    if (flags & (CT_STRUCT_OR_UNION | CT_ARRAY))
+        return (PyObject *)nffi_cdata_new_view(ct, data, owner);
+    if (flags & CT_PRIMITIVE_COMPLEX)
+        return complex_to_object(data, ct);
+    PyErr_Format(PyExc_TypeError, "cannot return a cdata '%s'", nffi_ctype_name(ct));
+    return NULL;
+}
+
+int nffi_write_field(char *data, CFieldObject *cf, PyObject *obj)
+{
+    if (cf->cf_bitshift >= 0)
+        return write_bitfield(data, cf, obj);
+    CTypeObject *ft = cf->cf_type;
+    if ((ft->ct_flags & CT_ARRAY) && ft->ct_length < 0) {
+        /* flexible array member: the caller sized the memory for the initializer */
+        return nffi_convert_array_from_object(data + cf->cf_offset, ft, obj, -1);
+    }
+    return nffi_convert_from_object(data + cf->cf_offset, ft, obj);
+}
+
+PyObject *nffi_read_field(char *data, CFieldObject *cf, PyObject *owner)
+{
+    if (cf->cf_bitshift >= 0)
+        return read_bitfield(data, cf);
+    return nffi_convert_to_object(data + cf->cf_offset, cf->cf_type, owner);
+}

@@ -1,0 +1,742 @@
+/* ctype.c -- C type objects (CType) and struct fields (CField).
+ *
+ * Owns: the table of primitive types with their platform sizes and alignments, the
+ * constructors the model layer calls to build every other type (pointer, array,
+ * struct/union, function, enum), the C names of types ("int(*)[5]") with the insertion
+ * point used by ffi.getctype(), and the introspection attributes of ffi.CType.
+ */
+#include "nffi_core.h"
+#include <wchar.h>
+#include <uchar.h>
+#include <complex.h>
+
+/* ---- primitive table ------------------------------------------------------------- */
+
+typedef struct {
+    const char *name;
+    int flags;
+    Py_ssize_t size, align;
+    int char_kind;
+} PrimitiveInfo;
+
+#define SIGNED_T(name, T)   { name, CT_PRIMITIVE_SIGNED, sizeof(T), _Alignof(T), 0 }
+#define UNSIGNED_T(name, T) { name, CT_PRIMITIVE_UNSIGNED, sizeof(T), _Alignof(T), 0 }
+
+static const PrimitiveInfo primitive_table[] = {
+    { "char", CT_PRIMITIVE_CHAR, 1, 1, 1 },
+    SIGNED_T("signed char", signed char), UNSIGNED_T("unsigned char", unsigned char),
+    SIGNED_T("short", short), UNSIGNED_T("unsigned short", unsigned short),
+    SIGNED_T("int", int), UNSIGNED_T("unsigned int", unsigned int),
+    SIGNED_T("long", long), UNSIGNED_T("unsigned long", unsigned long),
+    SIGNED_T("long long", long long), UNSIGNED_T("unsigned long long", unsigned long long),
+    { "_Bool", CT_PRIMITIVE_UNSIGNED | CT_IS_BOOL, sizeof(_Bool), _Alignof(_Bool), 0 },
+    { "float", CT_PRIMITIVE_FLOAT, sizeof(float), _Alignof(float), 0 },
+    { "double", CT_PRIMITIVE_FLOAT, sizeof(double), _Alignof(double), 0 },
+    { "long double", CT_PRIMITIVE_FLOAT | CT_IS_LONGDOUBLE, sizeof(long double),
+      _Alignof(long double), 0 },
+    { "float _Complex", CT_PRIMITIVE_COMPLEX, sizeof(float _Complex),
+      _Alignof(float _Complex), 0 },
+    { "double _Complex", CT_PRIMITIVE_COMPLEX, sizeof(double _Complex),
+      _Alignof(double _Complex), 0 },
+    { "wchar_t", CT_PRIMITIVE_CHAR, sizeof(wchar_t), _Alignof(wchar_t), 'w' },
+    { "char16_t", CT_PRIMITIVE_CHAR, sizeof(char16_t), _Alignof(char16_t), 2 },
+    { "char32_t", CT_PRIMITIVE_CHAR, sizeof(char32_t), _Alignof(char32_t), 4 },
+    SIGNED_T("int8_t", int8_t), UNSIGNED_T("uint8_t", uint8_t),
+    SIGNED_T("int16_t", int16_t), UNSIGNED_T("uint16_t", uint16_t),
+    SIGNED_T("int32_t", int32_t), UNSIGNED_T("uint32_t", uint32_t),
+    SIGNED_T("int64_t", int64_t), UNSIGNED_T("uint64_t", uint64_t),
+    SIGNED_T("int_least8_t", int_least8_t), UNSIGNED_T("uint_least8_t", uint_least8_t),
+    SIGNED_T("int_least16_t", int_least16_t), UNSIGNED_T("uint_least16_t", uint_least16_t),
+    SIGNED_T("int_least32_t", int_least32_t), UNSIGNED_T("uint_least32_t", uint_least32_t),
+    SIGNED_T("int_least64_t", int_least64_t), UNSIGNED_T("uint_least64_t", uint_least64_t),
+    SIGNED_T("int_fast8_t", int_fast8_t), UNSIGNED_T("uint_fast8_t", uint_fast8_t),
+    SIGNED_T("int_fast16_t", int_fast16_t), UNSIGNED_T("uint_fast16_t", uint_fast16_t),
+    SIGNED_T("int_fast32_t", int_fast32_t), UNSIGNED_T("uint_fast32_t", uint_fast32_t),
+    SIGNED_T("int_fast64_t", int_fast64_t), UNSIGNED_T("uint_fast64_t", uint_fast64_t),
+    SIGNED_T("intptr_t", intptr_t), UNSIGNED_T("uintptr_t", uintptr_t),
+    SIGNED_T("intmax_t", intmax_t), UNSIGNED_T("uintmax_t", uintmax_t),
+    SIGNED_T("ptrdiff_t", ptrdiff_t), UNSIGNED_T("size_t", size_t),
+    SIGNED_T("ssize_t", ssize_t),
+    { NULL, 0, 0, 0, 0 }
+};
+
+/* ---- allocation and naming ------------------------------------------------------- */
+
+static CTypeObject *ctype_alloc(int flags, const char *name, Py_ssize_t name_position)
+{
+    CTypeObject *ct = PyObject_GC_New(CTypeObject, &CType_Type);
+    if (ct == NULL)
+        return NULL;
+    ct->ct_flags = flags;
+    ct->ct_char_kind = 0;
+    ct->ct_size = -1;
+    ct->ct_align = 1;
+    ct->ct_length = -1;
+    ct->ct_item = NULL;
+    ct->ct_fields = NULL;
+    ct->ct_field_list = NULL;
+    ct->ct_stuff = NULL;
+    ct->ct_pointer_type = NULL;
+    ct->ct_extra = NULL;
+    ct->ct_weakreflist = NULL;
+    ct->ct_name = PyUnicode_FromString(name);
+    ct->ct_name_position = name_position;
+    if (ct->ct_name == NULL) {
+        Py_DECREF(ct);
+        return NULL;
+    }
+    PyObject_GC_Track(ct);
+    return ct;
+}
+
+/* Build a new C name by inserting 'insert' into base's name at its insertion point.
+ * The new insertion point is base's plus 'shift'. */
+static CTypeObject *ctype_alloc_derived(int flags, CTypeObject *base, const char *insert,
+                                        Py_ssize_t shift)
+{
+    PyObject *name = base->ct_name;
+    PyObject *head = PyUnicode_Substring(name, 0, base->ct_name_position);
+    PyObject *tail = PyUnicode_Substring(name, base->ct_name_position,
+                                         PyUnicode_GET_LENGTH(name));
+    PyObject *full = NULL;
+    CTypeObject *ct = NULL;
+    if (head && tail)
+        full = PyUnicode_FromFormat("%U%s%U", head, insert, tail);
+    if (full) {
+        const char *utf8 = PyUnicode_AsUTF8(full);
+        if (utf8)
+            ct = ctype_alloc(flags, utf8, base->ct_name_position + shift);
+    }
+    Py_XDECREF(head);
+    Py_XDECREF(tail);
+    Py_XDECREF(full);
+    return ct;
+}
+
+const char *nffi_ctype_name(CTypeObject *ct)
+{
+    const char *s = PyUnicode_AsUTF8(ct->ct_name);
+    if (s == NULL) {
+        PyErr_Clear();
+        return "?";
+    }
+    return s;
+}
+
+PyObject *nffi_getcname(CTypeObject *ct, const char *extra)
+{
+    PyObject *name = ct->ct_name;
+    PyObject *head = PyUnicode_Substring(name, 0, ct->ct_name_position);
+    PyObject *tail = PyUnicode_Substring(name, ct->ct_name_position,
+                                         PyUnicode_GET_LENGTH(name));
+    PyObject *full = NULL;
+    if (head && tail)
+        full = PyUnicode_FromFormat("%U%s%U", head, extra, tail);
+    Py_XDECREF(head);
+    Py_XDECREF(tail);
+    return full;
+}
+
+/* ---- constructors -------------------------------------------------------------- */
+
+static PyObject *new_primitive_type(PyObject *self, PyObject *args)
+{
+    const char *name;
+    if (!PyArg_ParseTuple(args, "s:new_primitive_type", &name))
+        return NULL;
+    for (const PrimitiveInfo *p = primitive_table; p->name; p++) {
+        if (strcmp(p->name, name) == 0) {
+            CTypeObject *ct = ctype_alloc(p->flags, p->name, (Py_ssize_t)strlen(p->name));
+            if (ct == NULL)
+                return NULL;
+            ct->ct_size = p->size;
+            ct->ct_align = p->align;
+            ct->ct_char_kind = p->char_kind;
+            if (p->char_kind == 'w')
+                ct->ct_char_kind = (int)sizeof(wchar_t);
+            return (PyObject *)ct;
+        }
+    }
+    PyErr_Format(PyExc_KeyError, "unknown primitive type name '%s'", name);
+    return NULL;
+}
+
+static PyObject *new_void_type(PyObject *self, PyObject *noargs)
+{
+    return (PyObject *)ctype_alloc(CT_VOID, "void", 4);
+}
+
+static int is_char_type(CTypeObject *ct)
+{
+    return ct->ct_size == 1 && (ct->ct_flags & (CT_PRIMITIVE_CHAR | CT_PRIMITIVE_INTEGER))
+        && !(ct->ct_flags & (CT_IS_BOOL | CT_IS_ENUM));
+}
+
+CTypeObject *nffi_new_pointer_type(CTypeObject *item)
+{
+    if (item->ct_pointer_type != NULL) {
+        Py_INCREF(item->ct_pointer_type);
+        return item->ct_pointer_type;
+    }
+    int flags = CT_POINTER;
+    if (item->ct_flags & CT_VOID)
+        flags |= CT_IS_VOID_PTR;
+    if (is_char_type(item))
+        flags |= CT_IS_CHAR_PTR;
+    CTypeObject *ct;
+    if (item->ct_flags & (CT_ARRAY | CT_FUNCTIONPTR)) {
+        if (item->ct_flags & CT_ARRAY)
+            ct = ctype_alloc_derived(flags, item, "(*)", 2);
+        else
+            ct = ctype_alloc_derived(flags, item, " *", 2);
+    }
+    else {
+        ct = ctype_alloc_derived(flags, item, " *", 2);
+    }
+    if (ct == NULL)
+        return NULL;
+    ct->ct_size = sizeof(void *);
+    ct->ct_align = _Alignof(void *);
+    Py_INCREF(item);
+    ct->ct_item = item;
+    /* the item keeps its pointer type alive (a cycle the GC knows about) */
+    Py_INCREF(ct);
+    item->ct_pointer_type = ct;
+    return ct;
+}
+
+static PyObject *new_pointer_type(PyObject *self, PyObject *arg)
+{
+    if (!CType_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "expected a ctype");
+        return NULL;
+    }
+    return (PyObject *)nffi_new_pointer_type((CTypeObject *)arg);
+}
+
+CTypeObject *nffi_new_array_type(CTypeObject *ptrtype, Py_ssize_t length)
+{
+    if (!(ptrtype->ct_flags & CT_POINTER)) {
+        PyErr_SetString(PyExc_TypeError, "first arg must be a pointer ctype");
+        return NULL;
+    }
+    CTypeObject *item = ptrtype->ct_item;
+    if (item->ct_size < 0) {
+        PyErr_Format(PyExc_ValueError, "array item of unknown size: '%s'",
+                     nffi_ctype_name(item));
+        return NULL;
+    }
+    char brackets[48];
+    if (length < 0)
+        strcpy(brackets, "[]");
+    else
+        snprintf(brackets, sizeof(brackets), "[%zd]", length);
+    int flags = CT_ARRAY;
+    if (is_char_type(item))
+        flags |= CT_IS_CHAR_PTR;
+    CTypeObject *ct = ctype_alloc_derived(flags, item, brackets, 0);
+    if (ct == NULL)
+        return NULL;
+    if (length >= 0) {
+        if (item->ct_size > 0 && length > PY_SSIZE_T_MAX / item->ct_size) {
+            Py_DECREF(ct);
+            PyErr_SetString(PyExc_OverflowError, "array size would overflow a ssize_t");
+            return NULL;
+        }
+        ct->ct_size = length * item->ct_size;
+    }
+    ct->ct_length = length;
+    ct->ct_align = item->ct_align;
+    Py_INCREF(item);
+    ct->ct_item = item;
+    return ct;
+}
+
+static PyObject *new_array_type(PyObject *self, PyObject *args)
+{
+    CTypeObject *ptrtype;
+    PyObject *lengthobj;
+    if (!PyArg_ParseTuple(args, "O!O:new_array_type", &CType_Type, &ptrtype, &lengthobj))
+        return NULL;
+    Py_ssize_t length = -1;
+    if (lengthobj != Py_None) {
+        length = PyNumber_AsSsize_t(lengthobj, PyExc_OverflowError);
+        if (length == -1 && PyErr_Occurred())
+            return NULL;
+        if (length < 0) {
+            PyErr_SetString(PyExc_ValueError, "negative array length");
+            return NULL;
+        }
+    }
+    return (PyObject *)nffi_new_array_type(ptrtype, length);
+}
+
+static PyObject *new_struct_or_union(PyObject *args, int flags, const char *fmt)
+{
+    const char *name;
+    if (!PyArg_ParseTuple(args, fmt, &name))
+        return NULL;
+    CTypeObject *ct = ctype_alloc(flags | CT_IS_OPAQUE, name, (Py_ssize_t)strlen(name));
+    if (ct == NULL)
+        return NULL;
+    if (strcmp(name, "struct _IO_FILE") == 0 || strcmp(name, "FILE") == 0)
+        ct->ct_flags |= CT_IS_FILE;
+    return (PyObject *)ct;
+}
+
+static PyObject *new_struct_type(PyObject *self, PyObject *args)
+{
+    return new_struct_or_union(args, CT_STRUCT, "s:new_struct_type");
+}
+
+static PyObject *new_union_type(PyObject *self, PyObject *args)
+{
+    return new_struct_or_union(args, CT_UNION, "s:new_union_type");
+}
+
+static CFieldObject *cfield_new(PyObject *name, CTypeObject *type, Py_ssize_t offset,
+                                int bitshift, int bitsize)
+{
+    CFieldObject *cf = PyObject_New(CFieldObject, &CField_Type);
+    if (cf == NULL)
+        return NULL;
+    Py_INCREF(type);
+    cf->cf_type = type;
+    cf->cf_offset = offset;
+    cf->cf_bitshift = (short)bitshift;
+    cf->cf_bitsize = (short)bitsize;
+    cf->cf_flags = 0;
+    Py_INCREF(name);
+    cf->cf_name = name;
+    return cf;
+}
+
+/* complete_struct_or_union(ct, fields, size, align, flags)
+ * fields: sequence of (name, ctype, offset, bitshift, bitsize); anonymous members are
+ * already flattened by the model (nffi/layout.py computes the offsets). */
+static PyObject *complete_struct_or_union(PyObject *self, PyObject *args)
+{
+    CTypeObject *ct;
+    PyObject *fields;
+    Py_ssize_t size, align;
+    int extra_flags = 0;
+    if (!PyArg_ParseTuple(args, "O!Onn|i:complete_struct_or_union", &CType_Type, &ct,
+                          &fields, &size, &align, &extra_flags))
+        return NULL;
+    if (!(ct->ct_flags & CT_STRUCT_OR_UNION) || !(ct->ct_flags & CT_IS_OPAQUE)) {
+        PyErr_Format(PyExc_TypeError, "ctype '%s' is not an incomplete struct or union",
+                     nffi_ctype_name(ct));
+        return NULL;
+    }
+    PyObject *seq = PySequence_Fast(fields, "fields must be a sequence");
+    if (seq == NULL)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject *dict = PyDict_New();
+    PyObject *list = PyTuple_New(n);
+    if (dict == NULL || list == NULL)
+        goto error;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *name;
+        CTypeObject *ftype;
+        Py_ssize_t offset;
+        int bitshift, bitsize;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i), "UO!nii:field", &name,
+                              &CType_Type, &ftype, &offset, &bitshift, &bitsize))
+            goto error;
+        CFieldObject *cf = cfield_new(name, ftype, offset, bitshift, bitsize);
+        if (cf == NULL)
+            goto error;
+        PyObject *pair = PyTuple_Pack(2, name, (PyObject *)cf);
+        int err = pair == NULL || PyDict_SetItem(dict, name, (PyObject *)cf) < 0;
+        Py_DECREF(cf);
+        if (err) {
+            Py_XDECREF(pair);
+            goto error;
+        }
+        PyTuple_SET_ITEM(list, i, pair);
+        if ((ftype->ct_flags & CT_ARRAY) && ftype->ct_length < 0)
+            ct->ct_flags |= CT_WITH_VAR_ARRAY;
+    }
+    Py_DECREF(seq);
+    ct->ct_fields = dict;
+    ct->ct_field_list = list;
+    ct->ct_size = size;
+    ct->ct_align = align;
+    ct->ct_flags &= ~CT_IS_OPAQUE;
+    ct->ct_flags |= extra_flags;
+    Py_RETURN_NONE;
+
+error:
+    Py_DECREF(seq);
+    Py_XDECREF(dict);
+    Py_XDECREF(list);
+    return NULL;
+}
+
+/* new_function_type(args_tuple, result, ellipsis=False, abi=None) */
+static PyObject *new_function_type(PyObject *self, PyObject *args)
+{
+    PyObject *fargs, *abi = Py_None;
+    CTypeObject *result;
+    int ellipsis = 0;
+    if (!PyArg_ParseTuple(args, "O!O!|pO:new_function_type", &PyTuple_Type, &fargs,
+                          &CType_Type, &result, &ellipsis, &abi))
+        return NULL;
+    Py_ssize_t nargs = PyTuple_GET_SIZE(fargs);
+    _PyUnicodeWriter writer;
+    _PyUnicodeWriter_Init(&writer);
+    if (_PyUnicodeWriter_WriteASCIIString(&writer, "(*)(", 4) < 0)
+        goto error;
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        PyObject *arg = PyTuple_GET_ITEM(fargs, i);
+        if (!CType_Check(arg)) {
+            PyErr_SetString(PyExc_TypeError, "function arguments must be ctypes");
+            goto error;
+        }
+        if (i > 0 && _PyUnicodeWriter_WriteASCIIString(&writer, ", ", 2) < 0)
+            goto error;
+        if (_PyUnicodeWriter_WriteStr(&writer, ((CTypeObject *)arg)->ct_name) < 0)
+            goto error;
+    }
+    if (ellipsis) {
+        const char *dots = nargs > 0 ? ", ..." : "...";
+        if (_PyUnicodeWriter_WriteASCIIString(&writer, dots, (Py_ssize_t)strlen(dots)) < 0)
+            goto error;
+    }
+    if (_PyUnicodeWriter_WriteChar(&writer, ')') < 0)
+        goto error;
+    PyObject *suffix = _PyUnicodeWriter_Finish(&writer);
+    if (suffix == NULL)
+        return NULL;
+    const char *suffix_utf8 = PyUnicode_AsUTF8(suffix);
+    CTypeObject *ct = suffix_utf8 ? ctype_alloc_derived(CT_FUNCTIONPTR, result,
+                                                        suffix_utf8, 2) : NULL;
+    Py_DECREF(suffix);
+    if (ct == NULL)
+        return NULL;
+    ct->ct_size = sizeof(void (*)(void));
+    ct->ct_align = _Alignof(void (*)(void));
+    ct->ct_stuff = Py_BuildValue("(OOOO)", fargs, (PyObject *)result,
+                                 ellipsis ? Py_True : Py_False, abi);
+    if (ct->ct_stuff == NULL) {
+        Py_DECREF(ct);
+        return NULL;
+    }
+    return (PyObject *)ct;
+
+error:
+    _PyUnicodeWriter_Dealloc(&writer);
+    return NULL;
+}
+
+/* new_enum_type(name, enumerators, values, basetype) */
+static PyObject *new_enum_type(PyObject *self, PyObject *args)
+{
+    const char *name;
+    PyObject *names, *values;
+    CTypeObject *base;
+    if (!PyArg_ParseTuple(args, "sO!O!O!:new_enum_type", &name, &PyTuple_Type, &names,
+                          &PyTuple_Type, &values, &CType_Type, &base))
+        return NULL;
+    if (PyTuple_GET_SIZE(names) != PyTuple_GET_SIZE(values) ||
+            !(base->ct_flags & CT_PRIMITIVE_INTEGER)) {
+        PyErr_SetString(PyExc_TypeError, "bad enum description");
+        return NULL;
+    }
+    PyObject *by_value = PyDict_New(), *by_name = PyDict_New();
+    if (by_value == NULL || by_name == NULL)
+        goto error;
+    for (Py_ssize_t i = PyTuple_GET_SIZE(names) - 1; i >= 0; i--) {
+        /* iterate backwards so that the first name wins for duplicated values */
+        PyObject *n = PyTuple_GET_ITEM(names, i), *v = PyTuple_GET_ITEM(values, i);
+        if (PyDict_SetItem(by_value, v, n) < 0 || PyDict_SetItem(by_name, n, v) < 0)
+            goto error;
+    }
+    CTypeObject *ct = ctype_alloc((base->ct_flags & CT_PRIMITIVE_INTEGER) | CT_IS_ENUM,
+                                  name, (Py_ssize_t)strlen(name));
+    if (ct == NULL)
+        goto error;
+    ct->ct_size = base->ct_size;
+    ct->ct_align = base->ct_align;
+    ct->ct_stuff = PyTuple_Pack(2, by_value, by_name);
+    Py_DECREF(by_value);
+    Py_DECREF(by_name);
+    if (ct->ct_stuff == NULL) {
+        Py_DECREF(ct);
+        return NULL;
+    }
+    return (PyObject *)ct;
+
+error:
+    Py_XDECREF(by_value);
+    Py_XDECREF(by_name);
+    return NULL;
+}
+
+static PyObject *getcname(PyObject *self, PyObject *args)
+{
+    CTypeObject *ct;
+    const char *extra;
+    if (!PyArg_ParseTuple(args, "O!s:getcname", &CType_Type, &ct, &extra))
+        return NULL;
+    return nffi_getcname(ct, extra);
+}
+
+static PyObject *ctype_sizeof(PyObject *self, PyObject *arg)
+{
+    if (!CType_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "expected a ctype");
+        return NULL;
+    }
+    return PyLong_FromSsize_t(((CTypeObject *)arg)->ct_size);
+}
+
+/* ---- CType object protocol ------------------------------------------------------ */
+
+static void ctype_dealloc(CTypeObject *ct)
+{
+    PyObject_GC_UnTrack(ct);
+    if (ct->ct_weakreflist != NULL)
+        PyObject_ClearWeakRefs((PyObject *)ct);
+    Py_XDECREF(ct->ct_item);
+    Py_XDECREF(ct->ct_name);
+    Py_XDECREF(ct->ct_fields);
+    Py_XDECREF(ct->ct_field_list);
+    Py_XDECREF(ct->ct_stuff);
+    Py_XDECREF(ct->ct_pointer_type);
+    if (ct->ct_extra != NULL)
+        PyMem_Free(ct->ct_extra);
+    Py_TYPE(ct)->tp_free((PyObject *)ct);
+}
+
+static int ctype_traverse(CTypeObject *ct, visitproc visit, void *arg)
+{
+    Py_VISIT(ct->ct_item);
+    Py_VISIT(ct->ct_fields);
+    Py_VISIT(ct->ct_field_list);
+    Py_VISIT(ct->ct_stuff);
+    Py_VISIT(ct->ct_pointer_type);
+    return 0;
+}
+
+static int ctype_clear(CTypeObject *ct)
+{
+    Py_CLEAR(ct->ct_fields);
+    Py_CLEAR(ct->ct_field_list);
+    Py_CLEAR(ct->ct_stuff);
+    Py_CLEAR(ct->ct_pointer_type);
+    return 0;
+}
+
+static PyObject *ctype_repr(CTypeObject *ct)
+{
+    return PyUnicode_FromFormat("<ctype '%U'>", ct->ct_name);
+}
+
+static const char *ctype_kind(CTypeObject *ct)
+{
+    int f = ct->ct_flags;
+    if (f & CT_IS_ENUM) return "enum";
+    if (f & CT_PRIMITIVE_ANY) return "primitive";
+    if (f & CT_POINTER) return "pointer";
+    if (f & CT_ARRAY) return "array";
+    if (f & CT_VOID) return "void";
+    if (f & CT_STRUCT) return "struct";
+    if (f & CT_UNION) return "union";
+    if (f & CT_FUNCTIONPTR) return "function";
+    return "?";
+}
+
+static PyObject *no_attribute(CTypeObject *ct, const char *attr)
+{
+    PyErr_Format(PyExc_AttributeError, "ctype '%s' of kind '%s' has no attribute '%s'",
+                 nffi_ctype_name(ct), ctype_kind(ct), attr);
+    return NULL;
+}
+
+static PyObject *ctype_get_kind(CTypeObject *ct, void *c)
+{
+    return PyUnicode_FromString(ctype_kind(ct));
+}
+
+static PyObject *ctype_get_cname(CTypeObject *ct, void *c)
+{
+    Py_INCREF(ct->ct_name);
+    return ct->ct_name;
+}
+
+static PyObject *ctype_get_item(CTypeObject *ct, void *c)
+{
+    if (!(ct->ct_flags & (CT_POINTER | CT_ARRAY)))
+        return no_attribute(ct, "item");
+    Py_INCREF(ct->ct_item);
+    return (PyObject *)ct->ct_item;
+}
+
+static PyObject *ctype_get_length(CTypeObject *ct, void *c)
+{
+    if (!(ct->ct_flags & CT_ARRAY))
+        return no_attribute(ct, "length");
+    if (ct->ct_length < 0)
+        Py_RETURN_NONE;
+    return PyLong_FromSsize_t(ct->ct_length);
+}
+
+static PyObject *ctype_get_fields(CTypeObject *ct, void *c)
+{
+    if (!(ct->ct_flags & CT_STRUCT_OR_UNION))
+        return no_attribute(ct, "fields");
+    if (ct->ct_field_list == NULL)
+        Py_RETURN_NONE;
+    return PySequence_List(ct->ct_field_list);
+}
+
+static PyObject *function_part(CTypeObject *ct, const char *attr, int index)
+{
+    if (!(ct->ct_flags & CT_FUNCTIONPTR))
+        return no_attribute(ct, attr);
+    PyObject *x = PyTuple_GET_ITEM(ct->ct_stuff, index);
+    Py_INCREF(x);
+    return x;
+}
+
+static PyObject *ctype_get_args(CTypeObject *ct, void *c) { return function_part(ct, "args", 0); }
+static PyObject *ctype_get_result(CTypeObject *ct, void *c) { return function_part(ct, "result", 1); }
+static PyObject *ctype_get_ellipsis(CTypeObject *ct, void *c) { return function_part(ct, "ellipsis", 2); }
+
+static PyObject *ctype_get_abi(CTypeObject *ct, void *c)
+{
+    if (!(ct->ct_flags & CT_FUNCTIONPTR))
+        return no_attribute(ct, "abi");
+    PyObject *abi = PyTuple_GET_ITEM(ct->ct_stuff, 3);
+    if (abi == Py_None)
+        return PyLong_FromLong(2);   /* FFI_DEFAULT_ABI on x86-64 and AArch64 Linux */
+    Py_INCREF(abi);
+    return abi;
+}
+
+static PyObject *enum_part(CTypeObject *ct, const char *attr, int index)
+{
+    if (!(ct->ct_flags & CT_IS_ENUM))
+        return no_attribute(ct, attr);
+    return PyDict_Copy(PyTuple_GET_ITEM(ct->ct_stuff, index));
+}
+
+static PyObject *ctype_get_elements(CTypeObject *ct, void *c) { return enum_part(ct, "elements", 0); }
+static PyObject *ctype_get_relements(CTypeObject *ct, void *c) { return enum_part(ct, "relements", 1); }
+
+static PyGetSetDef ctype_getset[] = {
+    {"kind", (getter)ctype_get_kind, NULL, NULL},
+    {"cname", (getter)ctype_get_cname, NULL, NULL},
+    {"item", (getter)ctype_get_item, NULL, NULL},
+    {"length", (getter)ctype_get_length, NULL, NULL},
+    {"fields", (getter)ctype_get_fields, NULL, NULL},
+    {"args", (getter)ctype_get_args, NULL, NULL},
+    {"result", (getter)ctype_get_result, NULL, NULL},
+    {"ellipsis", (getter)ctype_get_ellipsis, NULL, NULL},
+    {"abi", (getter)ctype_get_abi, NULL, NULL},
+    {"elements", (getter)ctype_get_elements, NULL, NULL},
+    {"relements", (getter)ctype_get_relements, NULL, NULL},
+    {NULL}
+};
+
+/* dir() lists only the attributes that exist for this kind, as cffi does */
+static PyObject *ctype_dir(CTypeObject *ct, PyObject *noargs)
+{
+    int f = ct->ct_flags;
+    if (f & CT_IS_ENUM)
+        return Py_BuildValue("[ssss]", "cname", "elements", "kind", "relements");
+    if (f & (CT_POINTER))
+        return Py_BuildValue("[sss]", "cname", "item", "kind");
+    if (f & CT_ARRAY)
+        return Py_BuildValue("[ssss]", "cname", "item", "kind", "length");
+    if (f & CT_STRUCT_OR_UNION)
+        return Py_BuildValue("[sss]", "cname", "fields", "kind");
+    if (f & CT_FUNCTIONPTR)
+        return Py_BuildValue("[ssssss]", "abi", "args", "cname", "ellipsis", "kind", "result");
+    return Py_BuildValue("[ss]", "cname", "kind");
+}
+
+static PyMethodDef ctype_methods[] = {
+    {"__dir__", (PyCFunction)ctype_dir, METH_NOARGS, NULL},
+    {NULL}
+};
+
+PyTypeObject CType_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "nffi.CType",
+    .tp_basicsize = sizeof(CTypeObject),
+    .tp_dealloc = (destructor)ctype_dealloc,
+    .tp_repr = (reprfunc)ctype_repr,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)ctype_traverse,
+    .tp_clear = (inquiry)ctype_clear,
+    .tp_weaklistoffset = offsetof(CTypeObject, ct_weakreflist),
+    .tp_getset = ctype_getset,
+    .tp_methods = ctype_methods,
+    .tp_doc = "A C type (the <ctype> objects of ffi.typeof()).",
+};
+
+/* ---- CField ------------------------------------------------------------------------ */
+
+static void cfield_dealloc(CFieldObject *cf)
+{
+    Py_XDECREF(cf->cf_type);
+    Py_XDECREF(cf->cf_name);
+    PyObject_Free(cf);
+}
+
+static PyMemberDef cfield_members[] = {
+    {"type", T_OBJECT, offsetof(CFieldObject, cf_type), READONLY},
+    {"offset", T_PYSSIZET, offsetof(CFieldObject, cf_offset), READONLY},
+    {"bitshift", T_SHORT, offsetof(CFieldObject, cf_bitshift), READONLY},
+    {"bitsize", T_SHORT, offsetof(CFieldObject, cf_bitsize), READONLY},
+    {"flags", T_INT, offsetof(CFieldObject, cf_flags), READONLY},
+    {NULL}
+};
+
+PyTypeObject CField_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "nffi.CField",
+    .tp_basicsize = sizeof(CFieldObject),
+    .tp_dealloc = (destructor)cfield_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_members = cfield_members,
+};
+
+CFieldObject *nffi_struct_field(CTypeObject *ct, PyObject *name)
+{
+    PyObject *cf = ct->ct_fields ? PyDict_GetItemWithError(ct->ct_fields, name) : NULL;
+    if (cf == NULL && !PyErr_Occurred())
+        PyErr_Format(PyExc_AttributeError, "cdata '%s' has no field '%U'",
+                     nffi_ctype_name(ct), name);
+    return (CFieldObject *)cf;
+}
+
+/* ---- module registration ---------------------------------------------------------- */
+
+static PyMethodDef ctype_functions[] = {
+    {"new_primitive_type", new_primitive_type, METH_VARARGS, NULL},
+    {"new_void_type", new_void_type, METH_NOARGS, NULL},
+    {"new_pointer_type", new_pointer_type, METH_O, NULL},
+    {"new_array_type", new_array_type, METH_VARARGS, NULL},
+    {"new_struct_type", new_struct_type, METH_VARARGS, NULL},
+    {"new_union_type", new_union_type, METH_VARARGS, NULL},
+    {"complete_struct_or_union", complete_struct_or_union, METH_VARARGS, NULL},
+    {"new_function_type", new_function_type, METH_VARARGS, NULL},
+    {"new_enum_type", new_enum_type, METH_VARARGS, NULL},
+    {"getcname", getcname, METH_VARARGS, NULL},
+    {"ctype_sizeof", ctype_sizeof, METH_O, NULL},
+    {NULL}
+};
+
+int nffi_ctype_init(PyObject *module)
+{
+    if (PyType_Ready(&CType_Type) < 0 || PyType_Ready(&CField_Type) < 0)
+        return -1;
+    if (PyModule_AddObjectRef(module, "CType", (PyObject *)&CType_Type) < 0 ||
+            PyModule_AddObjectRef(module, "CField", (PyObject *)&CField_Type) < 0)
+        return -1;
+    return PyModule_AddFunctions(module, ctype_functions);
+}

@@ -1,0 +1,263 @@
+/* ffiobj.c -- the native base of the FFI object: its hot methods and type cache.
+ *
+ * Owns FFIBase, the C type that nffi.FFI (Python, nffi/api.py) subclasses.  It keeps a
+ * per-FFI dict from type strings to CType objects so that ffi.new("int[10]") costs one
+ * dict lookup after the first call; on a miss it calls the Python method
+ * self._parse_type(string), which parses in O(len(string)) and returns the CType.
+ * new, cast, typeof, sizeof, alignof and string are implemented here (vectorcall).
+ */
+#include "nffi_core.h"
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *type_cache;        /* dict: str -> CType */
+    PyObject *dict;              /* instance __dict__ for the Python subclass */
+    PyObject *weakreflist;
+} FFIBaseObject;
+
+static PyObject *str_parse_type;   /* interned "_parse_type" */
+
+/* A CType from a cdecl string or a CType; new reference. */
+static CTypeObject *resolve_ctype(FFIBaseObject *self, PyObject *cdecl)
+{
+    if (CType_Check(cdecl)) {
+        Py_INCREF(cdecl);
+        return (CTypeObject *)cdecl;
+    }
+    if (PyUnicode_Check(cdecl)) {
+        PyObject *ct = PyDict_GetItemWithError(self->type_cache, cdecl);
+        if (ct != NULL) {
+            Py_INCREF(ct);
+            return (CTypeObject *)ct;
+        }
+        if (PyErr_Occurred())
+            return NULL;
+        ct = PyObject_CallMethodOneArg((PyObject *)self, str_parse_type, cdecl);
+        if (ct == NULL)
+            return NULL;
+        if (!CType_Check(ct)) {
+            Py_DECREF(ct);
+            PyErr_SetString(PyExc_TypeError, "_parse_type() must return a CType");
+            return NULL;
+        }
+        if (PyDict_SetItem(self->type_cache, cdecl, ct) < 0) {
+            Py_DECREF(ct);
+            return NULL;
+        }
+        return (CTypeObject *)ct;
+    }
+    PyErr_Format(PyExc_TypeError, "expected a cdecl string or a ctype object, got %.200s",
+                 Py_TYPE(cdecl)->tp_name);
+    return NULL;
+}
+
+static PyObject *ffi_new(FFIBaseObject *self, PyObject *const *args, Py_ssize_t nargs,
+                         PyObject *kwnames)
+{
+    PyObject *init = Py_None;
+    if (kwnames != NULL && PyTuple_GET_SIZE(kwnames) > 0) {
+        if (nargs == 1 && PyTuple_GET_SIZE(kwnames) == 1 &&
+                _PyUnicode_EqualToASCIIString(PyTuple_GET_ITEM(kwnames, 0), "init"))
+            init = args[1];
+        else {
+            PyErr_SetString(PyExc_TypeError, "new() takes (cdecl, init=None)");
+            return NULL;
+        }
+    }
+    else if (nargs == 2)
+        init = args[1];
+    else if (nargs != 1) {
+        PyErr_Format(PyExc_TypeError, "new() takes 1 or 2 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    CTypeObject *ct = resolve_ctype(self, args[0]);
+    if (ct == NULL)
+        return NULL;
+    PyObject *r = nffi_newp(ct, init);
+    Py_DECREF(ct);
+    return r;
+}
+
+static PyObject *ffi_cast(FFIBaseObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_Format(PyExc_TypeError, "cast() takes exactly 2 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    CTypeObject *ct = resolve_ctype(self, args[0]);
+    if (ct == NULL)
+        return NULL;
+    PyObject *r = nffi_cast(ct, args[1]);
+    Py_DECREF(ct);
+    return r;
+}
+
+static PyObject *ffi_typeof(FFIBaseObject *self, PyObject *arg)
+{
+    if (CData_Check(arg)) {
+        PyObject *ct = (PyObject *)((CDataObject *)arg)->c_type;
+        Py_INCREF(ct);
+        return ct;
+    }
+    if (PyUnicode_Check(arg) || CType_Check(arg))
+        return (PyObject *)resolve_ctype(self, arg);
+    /* functions of 'lib' and other objects: the Python side knows */
+    return PyObject_CallMethod((PyObject *)self, "_typeof_other", "O", arg);
+}
+
+static PyObject *ffi_sizeof(FFIBaseObject *self, PyObject *arg)
+{
+    Py_ssize_t size;
+    if (CData_Check(arg)) {
+        size = nffi_cdata_sizeof((CDataObject *)arg);
+    }
+    else {
+        CTypeObject *ct = resolve_ctype(self, arg);
+        if (ct == NULL)
+            return NULL;
+        size = ct->ct_size;
+        if (size < 0) {
+            PyErr_Format(nffi_FFIError, "don't know the size of ctype '%s'",
+                         nffi_ctype_name(ct));
+            Py_DECREF(ct);
+            return NULL;
+        }
+        Py_DECREF(ct);
+    }
+    return PyLong_FromSsize_t(size);
+}
+
+static PyObject *ffi_alignof(FFIBaseObject *self, PyObject *arg)
+{
+    CTypeObject *ct = CData_Check(arg) ? (CTypeObject *)Py_NewRef(((CDataObject *)arg)->c_type)
+                                       : resolve_ctype(self, arg);
+    if (ct == NULL)
+        return NULL;
+    Py_ssize_t align = ct->ct_align;
+    if (ct->ct_size < 0 && !(ct->ct_flags & CT_ARRAY)) {
+        PyErr_Format(nffi_FFIError, "don't know the alignment of ctype '%s'",
+                     nffi_ctype_name(ct));
+        Py_DECREF(ct);
+        return NULL;
+    }
+    Py_DECREF(ct);
+    return PyLong_FromSsize_t(align);
+}
+
+static PyObject *ffi_string(FFIBaseObject *self, PyObject *const *args, Py_ssize_t nargs,
+                            PyObject *kwnames)
+{
+    Py_ssize_t maxlen = -1;
+    PyObject *maxlenobj = NULL;
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    if (nargs + nkw < 1 || nargs + nkw > 2) {
+        PyErr_SetString(PyExc_TypeError, "string() takes (cdata, maxlen=-1)");
+        return NULL;
+    }
+    if (nargs == 2)
+        maxlenobj = args[1];
+    else if (nkw == 1 && _PyUnicode_EqualToASCIIString(PyTuple_GET_ITEM(kwnames, 0), "maxlen"))
+        maxlenobj = args[nargs];
+    else if (nkw > 0) {
+        PyErr_SetString(PyExc_TypeError, "string() takes (cdata, maxlen=-1)");
+        return NULL;
+    }
+    if (maxlenobj != NULL) {
+        maxlen = PyNumber_AsSsize_t(maxlenobj, PyExc_OverflowError);
+        if (maxlen == -1 && PyErr_Occurred())
+            return NULL;
+    }
+    if (!CData_Check(args[0])) {
+        PyErr_Format(PyExc_TypeError, "string() argument 1 must be a cdata, not %.200s",
+                     Py_TYPE(args[0])->tp_name);
+        return NULL;
+    }
+    return nffi_string((CDataObject *)args[0], maxlen);
+}
+
+static PyObject *ffi_resolve(FFIBaseObject *self, PyObject *arg)
+{
+    return (PyObject *)resolve_ctype(self, arg);
+}
+
+static PyMethodDef ffibase_methods[] = {
+    {"new", (PyCFunction)(void (*)(void))ffi_new, METH_FASTCALL | METH_KEYWORDS,
+     "new(cdecl, init=None): allocate an owned instance of a pointer or array type."},
+    {"cast", (PyCFunction)(void (*)(void))ffi_cast, METH_FASTCALL,
+     "cast(cdecl, value): a C cast."},
+    {"typeof", (PyCFunction)ffi_typeof, METH_O, "typeof(cdecl or cdata): the <ctype>."},
+    {"sizeof", (PyCFunction)ffi_sizeof, METH_O, "sizeof(cdecl or cdata)."},
+    {"alignof", (PyCFunction)ffi_alignof, METH_O, "alignof(cdecl or cdata)."},
+    {"string", (PyCFunction)(void (*)(void))ffi_string, METH_FASTCALL | METH_KEYWORDS,
+     "string(cdata, maxlen=-1)."},
+    {"_resolve", (PyCFunction)ffi_resolve, METH_O, "cdecl string or ctype -> ctype (cached)."},
+    {NULL}
+};
+
+static PyObject *ffibase_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    FFIBaseObject *self = (FFIBaseObject *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->type_cache = PyDict_New();
+    if (self->type_cache == NULL) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    return (PyObject *)self;
+}
+
+static int ffibase_traverse(FFIBaseObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->type_cache);
+    Py_VISIT(self->dict);
+    Py_VISIT(Py_TYPE(self));
+    return 0;
+}
+
+static int ffibase_clear(FFIBaseObject *self)
+{
+    Py_CLEAR(self->type_cache);
+    Py_CLEAR(self->dict);
+    return 0;
+}
+
+static void ffibase_dealloc(FFIBaseObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    if (self->weakreflist != NULL)
+        PyObject_ClearWeakRefs((PyObject *)self);
+    ffibase_clear(self);
+    tp->tp_free((PyObject *)self);
+    if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE)
+        Py_DECREF(tp);
+}
+
+static PyMemberDef ffibase_members[] = {
+    {"_type_cache", T_OBJECT, offsetof(FFIBaseObject, type_cache), READONLY},
+    {NULL}
+};
+
+static PyTypeObject FFIBase_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "nffi._core.FFIBase",
+    .tp_basicsize = sizeof(FFIBaseObject),
+    .tp_dealloc = (destructor)ffibase_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)ffibase_traverse,
+    .tp_clear = (inquiry)ffibase_clear,
+    .tp_methods = ffibase_methods,
+    .tp_members = ffibase_members,
+    .tp_dictoffset = offsetof(FFIBaseObject, dict),
+    .tp_weaklistoffset = offsetof(FFIBaseObject, weakreflist),
+    .tp_new = ffibase_new,
+};
+
+int nffi_ffiobj_init(PyObject *module)
+{
+    str_parse_type = PyUnicode_InternFromString("_parse_type");
+    if (str_parse_type == NULL || PyType_Ready(&FFIBase_Type) < 0)
+        return -1;
+    return PyModule_AddObjectRef(module, "FFIBase", (PyObject *)&FFIBase_Type);
+}

@@ -1,0 +1,278 @@
+/* module.c -- the nffi._core extension module: initialisation and the module-level
+ * functions that take CType objects (the Python FFI class resolves type strings first).
+ *
+ * Owns: module init (each other file registers its types and functions through its
+ * nffi_*_init), the 'ffi.error' exception, and newp / cast / typeof / sizeof / alignof
+ * / string / unpack / memmove / typeoffsetof / rawaddressof as module functions.
+ */
+#include "nffi_core.h"
+
+PyObject *nffi_FFIError;
+
+int nffi_ownership_init(PyObject *module);
+
+static CTypeObject *expect_ctype(PyObject *obj)
+{
+    if (!CType_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "expected a ctype, got %.200s", Py_TYPE(obj)->tp_name);
+        return NULL;
+    }
+    return (CTypeObject *)obj;
+}
+
+static CDataObject *expect_cdata(PyObject *obj, const char *func)
+{
+    if (!CData_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "%s() expected a cdata object, got %.200s", func,
+                     Py_TYPE(obj)->tp_name);
+        return NULL;
+    }
+    return (CDataObject *)obj;
+}
+
+static PyObject *m_newp(PyObject *self, PyObject *args)
+{
+    PyObject *ct, *init = Py_None;
+    if (!PyArg_ParseTuple(args, "O|O:newp", &ct, &init) || !expect_ctype(ct))
+        return NULL;
+    return nffi_newp((CTypeObject *)ct, init);
+}
+
+static PyObject *m_cast(PyObject *self, PyObject *args)
+{
+    PyObject *ct, *value;
+    if (!PyArg_ParseTuple(args, "OO:cast", &ct, &value) || !expect_ctype(ct))
+        return NULL;
+    return nffi_cast((CTypeObject *)ct, value);
+}
+
+static PyObject *m_typeof(PyObject *self, PyObject *arg)
+{
+    CDataObject *cd = expect_cdata(arg, "typeof");
+    return cd ? Py_NewRef((PyObject *)cd->c_type) : NULL;
+}
+
+static PyObject *m_sizeof(PyObject *self, PyObject *arg)
+{
+    if (CData_Check(arg))
+        return PyLong_FromSsize_t(nffi_cdata_sizeof((CDataObject *)arg));
+    CTypeObject *ct = expect_ctype(arg);
+    if (ct == NULL)
+        return NULL;
+    if (ct->ct_size < 0) {
+        PyErr_Format(nffi_FFIError, "don't know the size of ctype '%s'", nffi_ctype_name(ct));
+        return NULL;
+    }
+    return PyLong_FromSsize_t(ct->ct_size);
+}
+
+static PyObject *m_alignof(PyObject *self, PyObject *arg)
+{
+    CTypeObject *ct = expect_ctype(arg);
+    if (ct == NULL)
+        return NULL;
+    if (ct->ct_size < 0 && !(ct->ct_flags & CT_ARRAY)) {
+        PyErr_Format(nffi_FFIError, "don't know the alignment of ctype '%s'",
+                     nffi_ctype_name(ct));
+        return NULL;
+    }
+    return PyLong_FromSsize_t(ct->ct_align);
+}
+
+static PyObject *m_string(PyObject *self, PyObject *args)
+{
+    PyObject *obj;
+    Py_ssize_t maxlen = -1;
+    if (!PyArg_ParseTuple(args, "O|n:string", &obj, &maxlen))
+        return NULL;
+    CDataObject *cd = expect_cdata(obj, "string");
+    return cd ? nffi_string(cd, maxlen) : NULL;
+}
+
+static PyObject *m_unpack(PyObject *self, PyObject *args)
+{
+    PyObject *obj;
+    Py_ssize_t length;
+    if (!PyArg_ParseTuple(args, "On:unpack", &obj, &length))
+        return NULL;
+    CDataObject *cd = expect_cdata(obj, "unpack");
+    return cd ? nffi_unpack(cd, length) : NULL;
+}
+
+/* A raw address and a byte count from a cdata pointer/array or a buffer object. */
+static int memory_of(PyObject *obj, int writable, char **address, Py_buffer *view)
+{
+    view->obj = NULL;
+    if (CData_Check(obj)) {
+        CDataObject *cd = (CDataObject *)obj;
+        if (!(cd->c_type->ct_flags & (CT_POINTER | CT_ARRAY))) {
+            PyErr_Format(PyExc_TypeError, "expected a pointer or array cdata, got cdata '%s'",
+                         nffi_ctype_name(cd->c_type));
+            return -1;
+        }
+        if (nffi_check_released(cd) < 0)
+            return -1;
+        *address = cd->c_data;
+        return 0;
+    }
+    if (PyObject_GetBuffer(obj, view, writable ? PyBUF_WRITABLE : PyBUF_SIMPLE) < 0)
+        return -1;
+    *address = view->buf;
+    return 0;
+}
+
+static PyObject *m_memmove(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"dest", "src", "n", NULL};
+    PyObject *dest, *src;
+    Py_ssize_t n;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOn:memmove", kwlist, &dest, &src, &n))
+        return NULL;
+    if (n < 0) {
+        PyErr_SetString(PyExc_ValueError, "negative size");
+        return NULL;
+    }
+    char *d, *s;
+    Py_buffer dview, sview;
+    if (memory_of(src, 0, &s, &sview) < 0)
+        return NULL;
+    if (memory_of(dest, 1, &d, &dview) < 0) {
+        if (sview.obj)
+            PyBuffer_Release(&sview);
+        return NULL;
+    }
+    int error = 0;
+    if ((sview.obj && sview.len < n) || (dview.obj && dview.len < n)) {
+        PyErr_Format(PyExc_ValueError, "memmove() of %zd bytes exceeds the buffer size", n);
+        error = 1;
+    }
+    else if (n > 0 && (d == NULL || s == NULL)) {
+        PyErr_SetString(PyExc_RuntimeError, "memmove() on a NULL pointer");
+        error = 1;
+    }
+    else if (n > 0)
+        memmove(d, s, n);
+    if (sview.obj)
+        PyBuffer_Release(&sview);
+    if (dview.obj)
+        PyBuffer_Release(&dview);
+    if (error)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* typeoffsetof(ctype, field_or_index, following=0) -> (ctype of the result, offset)
+ * Steps one level into a struct (by field name) or a pointer/array (by index). */
+static PyObject *m_typeoffsetof(PyObject *self, PyObject *args)
+{
+    PyObject *ctobj, *key;
+    int following = 0;
+    if (!PyArg_ParseTuple(args, "OO|i:typeoffsetof", &ctobj, &key, &following) ||
+            !expect_ctype(ctobj))
+        return NULL;
+    CTypeObject *ct = (CTypeObject *)ctobj;
+    if (PyUnicode_Check(key)) {
+        CTypeObject *st = ct;
+        if ((ct->ct_flags & CT_POINTER) && following == 0)
+            st = ct->ct_item;
+        if (!(st->ct_flags & CT_STRUCT_OR_UNION)) {
+            PyErr_Format(PyExc_TypeError, "with a field name argument, expected a struct or "
+                         "union ctype, got '%s'", nffi_ctype_name(st));
+            return NULL;
+        }
+        if (st->ct_flags & CT_IS_OPAQUE) {
+            PyErr_Format(PyExc_TypeError, "struct or union ctype '%s' is opaque",
+                         nffi_ctype_name(st));
+            return NULL;
+        }
+        PyObject *cf = PyDict_GetItemWithError(st->ct_fields, key);
+        if (cf == NULL) {
+            if (!PyErr_Occurred())
+                PyErr_SetObject(PyExc_KeyError, key);
+            return NULL;
+        }
+        CFieldObject *f = (CFieldObject *)cf;
+        if (f->cf_bitshift >= 0) {
+            PyErr_SetString(PyExc_TypeError, "not supported for bitfields");
+            return NULL;
+        }
+        return Py_BuildValue("(On)", (PyObject *)f->cf_type, f->cf_offset);
+    }
+    if (!(ct->ct_flags & (CT_POINTER | CT_ARRAY))) {
+        PyErr_Format(PyExc_TypeError, "with an integer argument, expected an array or "
+                     "pointer ctype, got '%s'", nffi_ctype_name(ct));
+        return NULL;
+    }
+    Py_ssize_t index = PyNumber_AsSsize_t(key, PyExc_OverflowError);
+    if (index == -1 && PyErr_Occurred())
+        return NULL;
+    if ((ct->ct_flags & CT_ARRAY) && ct->ct_length >= 0 && (index < 0 || index > ct->ct_length)) {
+        PyErr_SetString(PyExc_IndexError, "array index out of bounds");
+        return NULL;
+    }
+    if (ct->ct_item->ct_size < 0) {
+        PyErr_Format(PyExc_TypeError, "ctype '%s' points to items of unknown size",
+                     nffi_ctype_name(ct));
+        return NULL;
+    }
+    return Py_BuildValue("(On)", (PyObject *)ct->ct_item, index * ct->ct_item->ct_size);
+}
+
+/* rawaddressof(ptrtype, cdata, offset): a 'ptrtype' cdata at cdata's address + offset */
+static PyObject *m_rawaddressof(PyObject *self, PyObject *args)
+{
+    PyObject *ctobj, *obj;
+    Py_ssize_t offset;
+    if (!PyArg_ParseTuple(args, "OOn:rawaddressof", &ctobj, &obj, &offset) ||
+            !expect_ctype(ctobj))
+        return NULL;
+    CDataObject *cd = expect_cdata(obj, "addressof");
+    if (cd == NULL)
+        return NULL;
+    CTypeObject *ct = (CTypeObject *)ctobj;
+    if (!(ct->ct_flags & CT_POINTER)) {
+        PyErr_SetString(PyExc_TypeError, "expected a pointer ctype");
+        return NULL;
+    }
+    return nffi_addressof_field(cd, ct, offset);
+}
+
+static PyMethodDef module_functions[] = {
+    {"newp", m_newp, METH_VARARGS, NULL},
+    {"cast", m_cast, METH_VARARGS, NULL},
+    {"typeof", m_typeof, METH_O, NULL},
+    {"sizeof", m_sizeof, METH_O, NULL},
+    {"alignof", m_alignof, METH_O, NULL},
+    {"string", m_string, METH_VARARGS, NULL},
+    {"unpack", m_unpack, METH_VARARGS, NULL},
+    {"memmove", (PyCFunction)(void (*)(void))m_memmove, METH_VARARGS | METH_KEYWORDS, NULL},
+    {"typeoffsetof", m_typeoffsetof, METH_VARARGS, NULL},
+    {"rawaddressof", m_rawaddressof, METH_VARARGS, NULL},
+    {NULL}
+};
+
+static struct PyModuleDef core_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "nffi._core",
+    .m_doc = "The native core of nffi: C types, cdata, conversions and calls.",
+    .m_size = -1,
+    .m_methods = module_functions,
+};
+
+PyMODINIT_FUNC PyInit__core(void)
+{
+    PyObject *m = PyModule_Create(&core_module);
+    if (m == NULL)
+        return NULL;
+    nffi_FFIError = PyErr_NewException("ffi.error", NULL, NULL);
+    if (nffi_FFIError == NULL || PyModule_AddObjectRef(m, "error", nffi_FFIError) < 0)
+        goto error;
+    if (nffi_ctype_init(m) < 0 || nffi_cdata_init(m) < 0 || nffi_ownership_init(m) < 0 ||
+            nffi_buffer_init(m) < 0 || nffi_ffiobj_init(m) < 0)
+        goto error;
+    return m;
+
+error:
+    Py_DECREF(m);
+    return NULL;
+}

@@ -1,0 +1,269 @@
+/* ownership.c -- cdata that hold resources other than their inline memory.
+ *
+ * Owns CDataGC, the garbage-collected subtype of CData used by ffi.gc (a destructor to
+ * call), ffi.from_buffer (a Py_buffer held until release), ffi.new_handle (a Python
+ * object referenced by a unique void *), and custom allocators (a free function); and
+ * ffi.release(), which gives those resources back at a known time, exactly once.
+ */
+#include "nffi_core.h"
+
+static CDataObject *cdatagc_new(CTypeObject *ct, Py_ssize_t inline_size)
+{
+    Py_ssize_t nitems = (Py_ssize_t)(CDATA_INLINE_OFFSET - sizeof(CDataObject)) + inline_size;
+    CDataObject *cd = (CDataObject *)PyType_GenericAlloc(&CDataGC_Type, nitems);
+    if (cd == NULL)
+        return NULL;
+    Py_INCREF(ct);
+    cd->c_type = ct;
+    cd->c_data = CDATA_INLINE(cd);
+    cd->c_length = -1;
+    return cd;   /* tracked by the GC already (PyType_GenericAlloc) */
+}
+
+static Py_buffer *held_buffer(CDataObject *cd)
+{
+    return (Py_buffer *)CDATA_INLINE(cd);
+}
+
+/* Give back what the object holds; safe to call more than once. */
+static int release_resources(CDataObject *cd)
+{
+    int flags = cd->c_flags;
+    if (flags & CD_RELEASED)
+        return 0;
+    cd->c_flags |= CD_RELEASED;
+    if (flags & CD_FROM_BUFFER) {
+        PyBuffer_Release(held_buffer(cd));
+        Py_CLEAR(cd->c_extra);
+        return 0;
+    }
+    if (flags & (CD_GC_DESTRUCTOR | CD_ALLOCATOR)) {
+        PyObject *destructor = cd->c_extra, *arg = cd->c_extra2;
+        cd->c_extra = NULL;
+        cd->c_extra2 = NULL;
+        int r = 0;
+        if (destructor != NULL) {
+            PyObject *res = PyObject_CallOneArg(destructor, arg);
+            if (res == NULL)
+                r = -1;
+            Py_XDECREF(res);
+        }
+        Py_XDECREF(destructor);
+        Py_XDECREF(arg);
+        return r;
+    }
+    cd->c_flags &= ~CD_RELEASED;   /* nothing to release: ffi.new memory, handles */
+    return 0;
+}
+
+static void cdatagc_dealloc(CDataObject *cd)
+{
+    PyObject_GC_UnTrack(cd);
+    if (cd->c_weakreflist != NULL)
+        PyObject_ClearWeakRefs((PyObject *)cd);
+    if (release_resources(cd) < 0)
+        PyErr_WriteUnraisable((PyObject *)cd);
+    Py_CLEAR(cd->c_extra);
+    Py_CLEAR(cd->c_extra2);
+    Py_CLEAR(cd->c_owner);
+    Py_CLEAR(cd->c_type);
+    PyObject_GC_Del(cd);
+}
+
+static int cdatagc_traverse(CDataObject *cd, visitproc visit, void *arg)
+{
+    Py_VISIT(cd->c_owner);
+    Py_VISIT(cd->c_extra);
+    Py_VISIT(cd->c_extra2);
+    return 0;
+}
+
+static PyObject *cdatagc_repr(CDataObject *cd)
+{
+    const char *name = nffi_ctype_name(cd->c_type);
+    if (cd->c_flags & CD_HANDLE)
+        return PyUnicode_FromFormat("<cdata '%s' handle to %R>", name, cd->c_extra);
+    if (cd->c_flags & CD_FROM_BUFFER) {
+        const char *src = cd->c_extra ? Py_TYPE(cd->c_extra)->tp_name : "released";
+        if (cd->c_type->ct_flags & CT_ARRAY)
+            return PyUnicode_FromFormat("<cdata '%s' buffer len %zd from '%s' object>", name,
+                                        nffi_cdata_length(cd), src);
+        return PyUnicode_FromFormat("<cdata '%s' buffer from '%s' object>", name, src);
+    }
+    if (cd->c_flags & CD_OWNS_MEMORY)
+        return CData_Type.tp_repr((PyObject *)cd);
+    if (cd->c_data == NULL)
+        return PyUnicode_FromFormat("<cdata '%s' NULL>", name);
+    return PyUnicode_FromFormat("<cdata '%s' %p>", name, cd->c_data);
+}
+
+PyTypeObject CDataGC_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "nffi.CDataGC",
+    .tp_basicsize = sizeof(CDataObject),
+    .tp_itemsize = 1,
+    .tp_dealloc = (destructor)cdatagc_dealloc,
+    .tp_repr = (reprfunc)cdatagc_repr,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)cdatagc_traverse,
+    .tp_base = &CData_Type,
+};
+
+/* ---- ffi.gc ---------------------------------------------------------------------- */
+
+static PyObject *gcp(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"cdata", "destructor", "size", NULL};
+    CDataObject *orig;
+    PyObject *destructor;
+    Py_ssize_t size = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!O|n:gc", kwlist, &CData_Type, &orig,
+                                     &destructor, &size))
+        return NULL;
+    if (destructor == Py_None) {
+        if (Py_TYPE(orig) == &CDataGC_Type && (orig->c_flags & CD_GC_DESTRUCTOR)) {
+            Py_CLEAR(orig->c_extra);
+            Py_CLEAR(orig->c_extra2);
+            orig->c_flags &= ~CD_GC_DESTRUCTOR;
+            Py_RETURN_NONE;
+        }
+        PyErr_SetString(PyExc_TypeError, "Can remove destructor only on a object "
+                        "previously returned by ffi.gc()");
+        return NULL;
+    }
+    CDataObject *cd = cdatagc_new(orig->c_type, 0);
+    if (cd == NULL)
+        return NULL;
+    cd->c_data = orig->c_data;
+    cd->c_length = orig->c_length;
+    cd->c_flags = CD_GC_DESTRUCTOR;
+    Py_INCREF(destructor);
+    cd->c_extra = destructor;
+    Py_INCREF(orig);
+    cd->c_extra2 = (PyObject *)orig;
+    return (PyObject *)cd;
+}
+
+/* ---- ffi.from_buffer ----------------------------------------------------------------- */
+
+static PyObject *from_buffer(PyObject *self, PyObject *args)
+{
+    CTypeObject *ct;
+    PyObject *obj;
+    int require_writable = 0;
+    if (!PyArg_ParseTuple(args, "O!O|p:from_buffer", &CType_Type, &ct, &obj, &require_writable))
+        return NULL;
+    if (!(ct->ct_flags & (CT_ARRAY | CT_POINTER))) {
+        PyErr_Format(PyExc_TypeError, "expected an array or pointer ctype, got '%s'",
+                     nffi_ctype_name(ct));
+        return NULL;
+    }
+    if (PyUnicode_Check(obj)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "from_buffer() cannot return the address of a unicode object");
+        return NULL;
+    }
+    CDataObject *cd = cdatagc_new(ct, sizeof(Py_buffer));
+    if (cd == NULL)
+        return NULL;
+    Py_buffer *view = held_buffer(cd);
+    int flags = require_writable ? PyBUF_WRITABLE : PyBUF_SIMPLE;
+    if (PyObject_GetBuffer(obj, view, flags) < 0) {
+        cd->c_flags = CD_RELEASED;
+        Py_DECREF(cd);
+        return NULL;
+    }
+    cd->c_flags = CD_FROM_BUFFER;
+    Py_INCREF(obj);
+    cd->c_extra = obj;
+    cd->c_data = view->buf;
+    if (ct->ct_flags & CT_ARRAY) {
+        Py_ssize_t itemsize = ct->ct_item->ct_size;
+        if (ct->ct_length < 0) {
+            cd->c_length = itemsize > 0 ? view->len / itemsize : 0;
+        }
+        else if (view->len < ct->ct_size) {
+            PyErr_Format(PyExc_ValueError, "buffer is too small (%zd bytes) for '%s' "
+                         "(%zd bytes)", view->len, nffi_ctype_name(ct), ct->ct_size);
+            Py_DECREF(cd);
+            return NULL;
+        }
+    }
+    return (PyObject *)cd;
+}
+
+/* ---- handles ---------------------------------------------------------------------- */
+
+static PyObject *newp_handle(PyObject *self, PyObject *args)
+{
+    CTypeObject *ct;
+    PyObject *obj;
+    if (!PyArg_ParseTuple(args, "O!O:newp_handle", &CType_Type, &ct, &obj))
+        return NULL;
+    if (!(ct->ct_flags & CT_IS_VOID_PTR)) {
+        PyErr_Format(PyExc_TypeError, "needs 'void *', got '%s'", nffi_ctype_name(ct));
+        return NULL;
+    }
+    CDataObject *cd = cdatagc_new(ct, 0);
+    if (cd == NULL)
+        return NULL;
+    cd->c_data = (char *)cd;   /* unique while the handle lives */
+    cd->c_flags = CD_HANDLE;
+    Py_INCREF(obj);
+    cd->c_extra = obj;
+    return (PyObject *)cd;
+}
+
+static PyObject *from_handle(PyObject *self, PyObject *arg)
+{
+    if (!CData_Check(arg) || !(((CDataObject *)arg)->c_type->ct_flags &
+                               (CT_POINTER | CT_ARRAY))) {
+        PyErr_SetString(PyExc_TypeError, "expected a 'cdata' object with a 'void *' out of "
+                        "new_handle()");
+        return NULL;
+    }
+    CDataObject *handle = (CDataObject *)((CDataObject *)arg)->c_data;
+    if (handle == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot use from_handle() on NULL pointer");
+        return NULL;
+    }
+    /* a dead or foreign pointer here is undefined behaviour, as the reference says;
+       check what can be checked cheaply */
+    if (Py_TYPE(handle) != &CDataGC_Type || !(handle->c_flags & CD_HANDLE) ||
+            handle->c_data != (char *)handle) {
+        PyErr_SetString(PyExc_RuntimeError, "from_handle(): not a live handle from "
+                        "new_handle()");
+        return NULL;
+    }
+    return Py_NewRef(handle->c_extra);
+}
+
+/* ---- release ------------------------------------------------------------------------ */
+
+static PyObject *release(PyObject *self, PyObject *arg)
+{
+    if (!CData_Check(arg)) {
+        PyErr_Format(PyExc_TypeError, "expected a cdata, got %.200s", Py_TYPE(arg)->tp_name);
+        return NULL;
+    }
+    CDataObject *cd = (CDataObject *)arg;
+    if (Py_TYPE(cd) == &CDataGC_Type && release_resources(cd) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef ownership_functions[] = {
+    {"gcp", (PyCFunction)(void (*)(void))gcp, METH_VARARGS | METH_KEYWORDS, NULL},
+    {"from_buffer", from_buffer, METH_VARARGS, NULL},
+    {"newp_handle", newp_handle, METH_VARARGS, NULL},
+    {"from_handle", from_handle, METH_O, NULL},
+    {"release", release, METH_O, NULL},
+    {NULL}
+};
+
+int nffi_ownership_init(PyObject *module)
+{
+    if (PyType_Ready(&CDataGC_Type) < 0)
+        return -1;
+    return PyModule_AddFunctions(module, ownership_functions);
+}

@@ -1,0 +1,163 @@
+"""The FFI object: cffi's runtime interface, name for name.
+
+The hot methods (new, cast, typeof, sizeof, alignof, string) are inherited from the
+native base nffi._core.FFIBase, which caches type strings; everything else is here and
+delegates to the model (declarations) and to the native core (memory).
+"""
+import os
+import sys
+import threading
+
+from . import _core
+from .errors import CDefError, FFIError
+from .model import Model
+
+_unspecified = object()
+
+
+class FFI(_core.FFIBase):
+    """An FFI instance: declarations (cdef) plus the operations of the CFFI reference."""
+
+    CData = _core.CData
+    CType = _core.CType
+    buffer = _core.buffer
+    error = _core.error
+
+    RTLD_LAZY = os.RTLD_LAZY
+    RTLD_NOW = os.RTLD_NOW
+    RTLD_GLOBAL = os.RTLD_GLOBAL
+    RTLD_LOCAL = os.RTLD_LOCAL
+    RTLD_NODELETE = getattr(os, "RTLD_NODELETE", 0)
+    RTLD_NOLOAD = getattr(os, "RTLD_NOLOAD", 0)
+    RTLD_DEEPBIND = getattr(os, "RTLD_DEEPBIND", 0)
+
+    def __init__(self, backend=None):
+        # 'backend' is accepted and ignored, for code written against cffi.FFI(backend=...)
+        self._model = Model()
+        self._init_once_cache = {}
+        self._init_once_lock = threading.Lock()
+        self.NULL = _core.cast(self._parse_type("void *"), 0)
+
+    # ---- declarations ----------------------------------------------------------------
+
+    def cdef(self, csource, override=False, packed=False, pack=None):
+        """Declare C types, functions, globals and constants (see cffi's cdef)."""
+        if packed and pack is not None and pack != 1:
+            raise ValueError("'packed' and 'pack' cannot be combined (packed means pack=1)")
+        self._model.cdef(csource, override=override, packed=bool(packed), pack=pack)
+        if override:
+            self._type_cache.clear()
+
+    def _parse_type(self, text):
+        """Called by the native base on a type-cache miss."""
+        return self._model.parse_type(text)
+
+    def _typeof_other(self, obj):
+        raise TypeError("expected a cdecl string, a ctype or a cdata, got %s"
+                        % type(obj).__name__)
+
+    def _resolve_function_type(self, cdecl):
+        """A type string that may name a bare function type ('int(int)')."""
+        if isinstance(cdecl, str):
+            return self._model.parse_type(cdecl, allow_function=True)
+        return self._resolve(cdecl)
+
+    # ---- memory ----------------------------------------------------------------------
+
+    def unpack(self, cdata, length):
+        return _core.unpack(cdata, length)
+
+    def from_buffer(self, cdecl, python_buffer=_unspecified, require_writable=False):
+        if python_buffer is _unspecified:
+            cdecl, python_buffer = "char[]", cdecl
+        ct = self._resolve(cdecl)
+        return _core.from_buffer(ct, python_buffer, require_writable)
+
+    def memmove(self, dest, src, n):
+        _core.memmove(dest, src, n)
+
+    def offsetof(self, cdecl, *fields_or_indexes):
+        if not fields_or_indexes:
+            raise TypeError("offsetof() needs at least one field name or index")
+        return self._typeoffsetof(self._resolve(cdecl), *fields_or_indexes)[1]
+
+    def _typeoffsetof(self, ct, first, *more):
+        ct, offset = _core.typeoffsetof(ct, first)
+        for step in more:
+            ct, extra = _core.typeoffsetof(ct, step, 1)
+            offset += extra
+        return ct, offset
+
+    def addressof(self, cdata, *fields_or_indexes):
+        if not isinstance(cdata, _core.CData):
+            addressof_hook = getattr(type(cdata), "__addressof__", None)
+            if addressof_hook is not None:
+                return addressof_hook(cdata, *fields_or_indexes)
+            raise TypeError("addressof() expects a cdata or a library, got %s"
+                            % type(cdata).__name__)
+        ct = self.typeof(cdata)
+        if fields_or_indexes:
+            ct, offset = self._typeoffsetof(ct, *fields_or_indexes)
+        else:
+            if ct.kind == "pointer":
+                raise TypeError("addressof(pointer)")
+            offset = 0
+        return _core.rawaddressof(_core.new_pointer_type(ct), cdata, offset)
+
+    # ---- lifetime ----------------------------------------------------------------------
+
+    def gc(self, cdata, destructor, size=0):
+        return _core.gcp(cdata, destructor, size)
+
+    def release(self, cdata):
+        _core.release(cdata)
+
+    def new_handle(self, obj):
+        return _core.newp_handle(self._resolve("void *"), obj)
+
+    def from_handle(self, cdata):
+        return _core.from_handle(cdata)
+
+    def init_once(self, func, tag):
+        """Run func() once per tag; concurrent callers wait; exceptions are not cached."""
+        try:
+            done, result = self._init_once_cache[tag]
+            if done:
+                return result
+        except KeyError:
+            pass
+        with self._init_once_lock:
+            entry = self._init_once_cache.get(tag)
+            if entry is None:
+                entry = (False, threading.Lock())
+                self._init_once_cache[tag] = entry
+        done, lock = entry
+        if done:
+            return lock
+        with lock:
+            done, result = self._init_once_cache[tag]
+            if done:
+                return result
+            result = func()
+            self._init_once_cache[tag] = (True, result)
+        return result
+
+    # ---- introspection ------------------------------------------------------------------
+
+    def getctype(self, cdecl, replace_with=""):
+        ct = self._resolve_function_type(cdecl)
+        replace_with = replace_with.strip()
+        if replace_with.startswith("*") and "&[" in _core.getcname(ct, "&"):
+            replace_with = "(%s)" % replace_with
+        elif replace_with and replace_with[0] not in "[(":
+            replace_with = " " + replace_with
+        return _core.getcname(ct, replace_with)
+
+    def list_types(self):
+        return self._model.list_types()
+
+    def integer_const(self, name):
+        value = self._model.constants.get(name)
+        if not isinstance(value, int):
+            raise FFIError("no integer constant '%s'" % (name,))
+        return value

@@ -1,0 +1,1165 @@
+"""The C declaration parser of nffi: cdef source text and type strings -> nffi.decls nodes.
+
+This module owns the C *syntax* accepted by ``ffi.cdef()`` and by type strings such as
+``ffi.new("int[10]")``: tokenizing, the ``#define`` subset of the preprocessor, declaration
+specifiers (with the normalisation of primitive type spellings), declarators of full C
+generality, struct/union/enum bodies and integer constant expressions.  It knows nothing
+about sizes, layouts or libraries; the model (nffi.model) gives meaning to the nodes.
+
+Design notes
+------------
+* One compiled regular expression tokenizes the whole input in a single pass, then a
+  hand-written recursive-descent parser walks the token list.  Every step costs O(1)
+  per token: the typedef names and constants of earlier cdefs are only ever probed with
+  ``in`` / ``[]``, never iterated, so parsing does not slow down as a program declares
+  more types (the quadratic behaviour this module exists to avoid).
+* Preprocessor lines are split out by the tokenizer and executed when the parser reaches
+  the place where they appeared, so a ``#define`` may use enumerators declared above it
+  and may even appear in the middle of a struct body, as it can with cffi.
+* Every invalid input raises CDefError with the 1-based line and column of the
+  offending token; nesting depth is bounded so hostile input cannot blow the stack.
+"""
+import dataclasses
+import itertools
+import re
+
+from .decls import (Array, ConstantDecl, EnumDef, Field, Function, FunctionDecl, Named,
+                    Pointer, Primitive, StructDef, Tagged, Typedef, VariableDecl, Void)
+from .errors import CDefError
+
+__all__ = ["PRIMITIVE_NAMES", "parse_cdef", "parse_type"]
+
+
+# ---- primitive type spellings -----------------------------------------------------------
+
+def _fixed_width_integer_names():
+    names = []
+    for width in (8, 16, 32, 64):
+        for sign in ("int", "uint"):
+            names += ["%s%d_t" % (sign, width), "%s_least%d_t" % (sign, width),
+                      "%s_fast%d_t" % (sign, width)]
+    return names
+
+
+# Names that are a complete type specifier by themselves and combine with nothing else.
+_STANDALONE_NAMES = ("float", "double", "_Bool", "wchar_t", "char16_t", "char32_t",
+                     "intptr_t", "uintptr_t", "intmax_t", "uintmax_t", "ptrdiff_t",
+                     "size_t", "ssize_t", *_fixed_width_integer_names())
+
+# canonical name -> every accepted spelling (the words may come in any order).
+_SPELLINGS = {
+    "char": ["char"],
+    "signed char": ["signed char"],
+    "unsigned char": ["unsigned char"],
+    "short": ["short", "short int", "signed short", "signed short int"],
+    "unsigned short": ["unsigned short", "unsigned short int"],
+    "int": ["int", "signed", "signed int"],
+    "unsigned int": ["unsigned", "unsigned int"],
+    "long": ["long", "long int", "signed long", "signed long int"],
+    "unsigned long": ["unsigned long", "unsigned long int"],
+    "long long": ["long long", "long long int", "signed long long",
+                  "signed long long int"],
+    "unsigned long long": ["unsigned long long", "unsigned long long int"],
+    "long double": ["long double"],
+    "float _Complex": ["float _Complex"],
+    "double _Complex": ["double _Complex"],
+    "_Bool": ["_Bool", "bool"],
+}
+for _name in _STANDALONE_NAMES:
+    _SPELLINGS.setdefault(_name, [_name])
+
+PRIMITIVE_NAMES = frozenset(_SPELLINGS)
+
+
+def _spelling_key(words):
+    """Type specifier words in any order -> the key of the spelling tables."""
+    return tuple(sorted(words))
+
+
+def _build_spelling_tables():
+    """Return (complete, prefixes): complete maps the sorted words of a full spelling to
+    its type node; prefixes holds every sub-multiset of a valid spelling, so a bad word
+    can be reported at the moment it is read."""
+    complete = {("void",): Void()}
+    for canonical, spellings in _SPELLINGS.items():
+        node = Primitive(canonical)
+        for spelling in spellings:
+            complete[_spelling_key(spelling.split())] = node
+    prefixes = set()
+    for key in complete:
+        for size in range(1, len(key) + 1):
+            prefixes.update(itertools.combinations(key, size))
+    return complete, frozenset(prefixes)
+
+
+_COMPLETE_SPELLINGS, _SPELLING_PREFIXES = _build_spelling_tables()
+_TYPE_WORDS = frozenset(word for key in _COMPLETE_SPELLINGS for word in key)
+
+
+# ---- keywords ---------------------------------------------------------------------------
+
+_CONST_QUALIFIERS = frozenset(["const", "__const", "__const__"])
+_QUALIFIERS = _CONST_QUALIFIERS | frozenset(
+    ["volatile", "__volatile", "__volatile__", "restrict", "__restrict", "__restrict__"])
+_STORAGE_CLASSES = frozenset(["typedef", "extern", "static", "inline", "__inline",
+                              "__inline__", "_Noreturn"])
+_TAG_KINDS = frozenset(["struct", "union", "enum"])
+_CALLING_CONVENTIONS = {"__cdecl": "__cdecl", "__stdcall": "__stdcall",
+                        "WINAPI": "__stdcall"}
+_ATTRIBUTE_WORDS = frozenset(["__attribute__", "__attribute", "__declspec"])
+_IGNORED_WORDS = frozenset(["__extension__"])
+_OTHER_C_KEYWORDS = frozenset(
+    ["auto", "break", "case", "continue", "default", "do", "else", "for", "goto", "if",
+     "register", "return", "sizeof", "switch", "while", "_Alignas", "_Alignof",
+     "_Atomic", "_Generic", "_Imaginary", "_Static_assert", "_Thread_local",
+     "_Complex", "__int128", "typeof", "__typeof__", "__asm__", "asm"])
+# Words that can never be a declared name, a tag or a constant.
+_KEYWORDS = (_TYPE_WORDS | _QUALIFIERS | _STORAGE_CLASSES | _TAG_KINDS
+             | frozenset(_CALLING_CONVENTIONS) | _ATTRIBUTE_WORDS | _IGNORED_WORDS
+             | _OTHER_C_KEYWORDS)
+
+
+# ---- tokenizer --------------------------------------------------------------------------
+
+_NAME, _PUNCT, _INT, _NUMBER, _CHAR, _STRING = (
+    "name", "punct", "int", "number", "char", "string")
+_EOL = "eol"      # ends a preprocessor directive
+_EOF = "eof"
+
+# Every character of the input is covered by exactly one match (the final '.' catches
+# anything else), so findall() gives the pieces in order and their offsets are the
+# running sum of their lengths: much faster than finditer() and Match objects.
+_PIECE_RE = re.compile(r"""
+    [ \t\r\f\v]+ | \n
+  | [A-Za-z_][A-Za-z0-9_]*
+  | \.\.\.
+  | \.?[0-9](?:[eEpP][+-]|[.0-9A-Za-z_])*      # a C "preprocessing number"
+  | /\*.*?\*/ | //[^\n]*
+  | '(?:[^'\\\n]|\\[^\n])*' | "(?:[^"\\\n]|\\[^\n])*"
+  | \\\r?\n                                      # line continuation
+  | /\* | << | >> | <= | >= | == | != | && | \|\| | -> | \+\+ | --
+  | .
+""", re.VERBOSE | re.DOTALL)
+
+_INT_LITERAL_RE = re.compile(
+    r"(?:0[xX][0-9a-fA-F]+|0[bB][01]+|[1-9][0-9]*|0[0-7]*)"
+    r"(?:[uU](?:ll|LL|[lL])?|(?:ll|LL|[lL])[uU]?)?")
+
+
+def _piece_kinds_by_first_character():
+    kinds = dict.fromkeys("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_", _NAME)
+    kinds.update(dict.fromkeys("0123456789", _NUMBER))
+    kinds.update(dict.fromkeys("-+*%&|^~!<>?:;,()[]{}=#", _PUNCT))
+    kinds.update(dict.fromkeys(" \t\r\f\v", "space"))
+    kinds.update({"\n": "newline", "'": _CHAR, '"': _STRING, "/": "slash", ".": "dot",
+                  "\\": "backslash"})
+    return kinds
+
+
+_PIECE_KINDS = _piece_kinds_by_first_character()
+
+
+class _Token:
+    __slots__ = ("kind", "text", "line", "column")
+
+    def __init__(self, kind, text, line, column):
+        self.kind = kind
+        self.text = text
+        self.line = line
+        self.column = column
+
+    def __repr__(self):
+        return "<%s %r at %d:%d>" % (self.kind, self.text, self.line, self.column)
+
+
+def _error(message, token):
+    return CDefError(message, token.line, token.column, token.text or None)
+
+
+def _classify_piece(kind, text):
+    """The token kind of a piece whose first character is ambiguous, or None for a
+    comment or line continuation; raises for text that is no C token."""
+    if kind == "slash":
+        if text == "/":
+            return _PUNCT
+        if text == "/*":
+            raise ValueError("unterminated comment")
+        return None
+    if kind == "dot":
+        return _NUMBER if text[1:2].isdigit() else _PUNCT
+    if kind == "backslash":
+        if len(text) > 1:
+            return None
+        raise ValueError("unexpected character")
+    if kind == _CHAR or kind == _STRING:
+        if len(text) == 1:
+            raise ValueError("unterminated character or string constant")
+        return kind
+    raise ValueError("unexpected character")
+
+
+def _tokenize(source):
+    """Split source into (tokens, directives).  tokens ends with an EOF token; each
+    directive is (index, directive_tokens): the tokens of one preprocessor line, from
+    its '#' to a closing EOL token, which appeared just before tokens[index]."""
+    tokens = []
+    directives = []
+    directive = None            # the token list of the directive being read, if any
+    line = 1
+    line_start = 0              # offset of the first character of the current line
+    offset = 0                  # offset of the current piece
+    at_line_start = True        # no token yet on this logical line: '#' starts a directive
+    for text in _PIECE_RE.findall(source):
+        kind = _PIECE_KINDS.get(text[0])
+        if kind == "space":
+            offset += len(text)
+            continue
+        if kind == "newline":
+            if directive is not None:
+                directive.append(_Token(_EOL, "", line, offset - line_start + 1))
+                directive = None
+            offset += 1
+            line += 1
+            line_start = offset
+            at_line_start = True
+            continue
+        if kind != _NAME and kind != _PUNCT and kind != _NUMBER:
+            try:
+                kind = _classify_piece(kind, text)
+            except ValueError as error:
+                raise _error(str(error), _Token(kind, text, line, offset - line_start + 1))
+            if kind is None:
+                # A comment or a backslash-newline does not end a logical line; only
+                # keep the physical line count right.
+                newlines = text.count("\n")
+                if newlines:
+                    line += newlines
+                    line_start = offset + text.rindex("\n") + 1
+                offset += len(text)
+                continue
+        token = _Token(kind, text, line, offset - line_start + 1)
+        offset += len(text)
+        if kind == _NUMBER and _INT_LITERAL_RE.fullmatch(text):
+            token.kind = _INT
+        if directive is not None:
+            directive.append(token)
+        elif at_line_start and text == "#":
+            directive = [token]
+            directives.append((len(tokens), directive))
+        else:
+            tokens.append(token)
+        at_line_start = False
+    end_column = len(source) - line_start + 1
+    if directive is not None:
+        directive.append(_Token(_EOL, "", line, end_column))
+    tokens.append(_Token(_EOF, "", line, end_column))
+    return tokens, directives
+
+
+# ---- literal values and C arithmetic ----------------------------------------------------
+
+_MAX_LITERAL_DIGITS = 100       # far beyond 128 bits; keeps int() away from its limits
+_MAX_VALUE_BITS = 1024          # results beyond this are certainly a mistake (or an attack)
+_SIMPLE_ESCAPES = {"n": 10, "t": 9, "r": 13, "0": 0, "a": 7, "b": 8, "f": 12, "v": 11,
+                   "\\": 92, "'": 39, '"': 34, "?": 63}
+_ESCAPE_RE = re.compile(r"\\(?:([0-7]{1,3})|x([0-9a-fA-F]+)|(.))", re.DOTALL)
+
+
+def _int_literal_value(token):
+    digits = token.text.rstrip("uUlL")
+    if len(digits) > _MAX_LITERAL_DIGITS:
+        raise _error("integer constant is too large", token)
+    if len(digits) > 1 and digits[0] == "0" and digits[1] in "01234567":
+        return int(digits, 8)
+    return int(digits, 0)
+
+
+def _char_literal_value(token):
+    """The value of a character constant, as an unsigned byte ('\\xff' is 255)."""
+    body = token.text[1:-1]
+    if not body:
+        raise _error("empty character constant", token)
+    if body[0] != "\\":
+        if len(body) != 1:
+            raise _error("multi-character constants are not supported", token)
+        value = ord(body)
+    else:
+        value = _escape_value(body, token)
+    if value > 0xFF:
+        raise _error("character constant out of range", token)
+    return value
+
+
+def _escape_value(body, token):
+    match = _ESCAPE_RE.fullmatch(body)
+    if match is None:
+        raise _error("multi-character constants are not supported", token)
+    octal, hexadecimal, simple = match.groups()
+    if octal is not None:
+        return int(octal, 8)
+    if hexadecimal is not None:
+        if len(hexadecimal.lstrip("0")) > 2:
+            raise _error("character constant out of range", token)
+        return int(hexadecimal, 16)
+    if simple in _SIMPLE_ESCAPES:
+        return _SIMPLE_ESCAPES[simple]
+    raise _error("unknown escape sequence '\\%s'" % simple, token)
+
+
+def _c_divide(left, right):
+    """C integer division truncates toward zero (Python's // floors)."""
+    quotient = abs(left) // abs(right)
+    return quotient if (left < 0) == (right < 0) else -quotient
+
+
+def _c_remainder(left, right):
+    return left - right * _c_divide(left, right)
+
+
+_BINARY_PRECEDENCE = {"||": 1, "&&": 2, "|": 3, "^": 4, "&": 5, "==": 6, "!=": 6,
+                      "<": 7, ">": 7, "<=": 7, ">=": 7, "<<": 8, ">>": 8, "+": 9, "-": 9,
+                      "*": 10, "/": 10, "%": 10}
+
+_SIMPLE_BINARY = {
+    "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+    "&": lambda a, b: a & b, "|": lambda a, b: a | b, "^": lambda a, b: a ^ b,
+    "==": lambda a, b: int(a == b), "!=": lambda a, b: int(a != b),
+    "<": lambda a, b: int(a < b), ">": lambda a, b: int(a > b),
+    "<=": lambda a, b: int(a <= b), ">=": lambda a, b: int(a >= b),
+}
+
+_UNARY = {"-": lambda a: -a, "+": lambda a: a, "~": lambda a: ~a,
+          "!": lambda a: int(not a)}
+
+
+# ---- declarator building blocks ---------------------------------------------------------
+
+class _PointerOp:
+    """'*' in a declarator, with the qualifiers written after it."""
+    __slots__ = ("const",)
+
+    def __init__(self):
+        self.const = False
+
+    def apply(self, item):
+        return Pointer(item, self.const)
+
+
+class _ArrayOp:
+    __slots__ = ("length", "token")
+
+    def __init__(self, length, token):
+        self.length = length
+        self.token = token
+
+    def apply(self, item):
+        if isinstance(item, Function):
+            raise _error("array of functions is not allowed", self.token)
+        if isinstance(item, Void):
+            raise _error("array of void is not allowed", self.token)
+        if isinstance(item, Array) and item.length is None:
+            raise _error("array of arrays of unknown length is not allowed", self.token)
+        return Array(item, self.length)
+
+
+class _FunctionOp:
+    __slots__ = ("args", "ellipsis", "abi", "token")
+
+    def __init__(self, args, ellipsis, token):
+        self.args = args
+        self.ellipsis = ellipsis
+        self.abi = None
+        self.token = token
+
+    def apply(self, result):
+        if isinstance(result, Array):
+            raise _error("a function cannot return an array", self.token)
+        if isinstance(result, Function):
+            raise _error("a function cannot return a function", self.token)
+        return Function(self.args, result, self.ellipsis, self.abi)
+
+
+class _Declarator:
+    """A parsed declarator: its name (None if abstract) and the type constructors to
+    apply, innermost (closest to the base type) first."""
+    __slots__ = ("name_token", "ops", "unclaimed_abi")
+
+    def __init__(self, name_token, ops, unclaimed_abi):
+        self.name_token = name_token
+        self.ops = ops
+        self.unclaimed_abi = unclaimed_abi
+
+    def type_for(self, base):
+        result = base
+        for op in self.ops:
+            result = op.apply(result)
+        return result
+
+    def declares_const_object(self, specifiers):
+        """Is the declared object itself const ('const int x', 'int *const p')?"""
+        if not self.ops:
+            return specifiers.const
+        outermost = self.ops[-1]
+        return isinstance(outermost, _PointerOp) and outermost.const
+
+
+# Declarator modes: must it name something?
+_NAMED, _ABSTRACT, _EITHER = "named", "abstract", "either"
+
+# Where declaration specifiers are read: decides storage classes and anonymous tags.
+_TOP_LEVEL, _FIELD, _PARAMETER, _TYPE_NAME = "top level", "field", "parameter", "type"
+
+
+class _Specifiers:
+    """The declaration specifiers before the declarators: 'static const unsigned int'."""
+    __slots__ = ("start", "base", "words", "storage", "const", "abi", "tag_kind",
+                 "tag_token", "tag_is_anonymous", "tag_defined", "anonymous_slot")
+
+    def __init__(self, start):
+        self.start = start          # first token, for error positions
+        self.base = None            # the type node, once known
+        self.words = []             # primitive type words as written
+        self.storage = ()           # storage classes seen ("typedef", "static", ...)
+        self.const = False
+        self.abi = None
+        self.tag_kind = None        # "struct"/"union"/"enum" when the type is tagged
+        self.tag_token = None       # the tag name, or the keyword if anonymous
+        self.tag_is_anonymous = False
+        self.tag_defined = False    # a '{ body }' was given
+        self.anonymous_slot = None  # index in the output of a not yet named definition
+
+    def has_type(self):
+        return self.base is not None or bool(self.words) or self.tag_kind is not None
+
+
+_MAX_NESTING = 64                            # parentheses, declarators, struct bodies
+_anonymous_tag_numbers = itertools.count(1)  # process-wide, as the tags must be unique
+_NO_CONSTANTS = {}
+
+
+# ---- the parser -------------------------------------------------------------------------
+
+class _Parser:
+    def __init__(self, source, typedef_names, constants, allow_definitions):
+        self.tokens, self.directives = _tokenize(source)
+        self.pos = 0
+        self.typedef_names = typedef_names
+        self.constants = constants
+        self.allow_definitions = allow_definitions
+        self.local_typedefs = set()
+        self.local_constants = {}
+        self.declarations = []
+        self.nesting = 0
+        self.evaluating = True      # False inside the unevaluated operand of && || ?:
+        self.next_directive = 0
+        self.next_directive_at = self.directives[0][0] if self.directives else -1
+
+    # -- token access
+
+    def _peek(self):
+        return self.tokens[self.pos]
+
+    def _advance(self):
+        token = self.tokens[self.pos]
+        if token.text:              # never step past the final EOF or EOL token
+            self.pos += 1
+            if self.pos == self.next_directive_at:
+                self._run_directives()
+        return token
+
+    def _accept(self, text):
+        """Consume the next token if it is the punctuator text."""
+        token = self.tokens[self.pos]
+        if token.text == text and token.kind == _PUNCT:
+            self._advance()
+            return True
+        return False
+
+    def _expect(self, text):
+        token = self.tokens[self.pos]
+        if token.text != text or token.kind != _PUNCT:
+            raise self._unexpected(token, "expected '%s'" % text)
+        return self._advance()
+
+    def _unexpected(self, token, expectation):
+        if token.kind == _EOF:
+            return _error("unexpected end of input, %s" % expectation, token)
+        if token.kind == _EOL:
+            return _error("unexpected end of line, %s" % expectation, token)
+        return _error("%s, got '%s'" % (expectation, token.text), token)
+
+    def _expect_name(self, what):
+        token = self.tokens[self.pos]
+        if token.kind != _NAME:
+            raise self._unexpected(token, "expected %s" % what)
+        if token.text in _KEYWORDS:
+            raise _error("expected %s, got the keyword '%s'" % (what, token.text), token)
+        return self._advance()
+
+    def _enter_nesting(self, token):
+        self.nesting += 1
+        if self.nesting > _MAX_NESTING:
+            raise _error("declaration is nested too deeply", token)
+
+    def _leave_nesting(self):
+        self.nesting -= 1
+
+    def _is_typedef_name(self, name):
+        return name in self.local_typedefs or name in self.typedef_names
+
+    def _skip_attributes(self):
+        """Skip any number of '__attribute__((...))' / '__declspec(...)'."""
+        while self.tokens[self.pos].text in _ATTRIBUTE_WORDS:
+            self._advance()
+            self._skip_balanced_parentheses()
+
+    def _skip_balanced_parentheses(self):
+        self._expect("(")
+        depth = 1
+        while depth:
+            token = self._advance()
+            if not token.text:
+                raise self._unexpected(token, "expected ')'")
+            if token.kind == _PUNCT:
+                depth += (token.text == "(") - (token.text == ")")
+
+    # -- entry points
+
+    def parse_declarations(self):
+        if self.next_directive_at == 0:
+            self._run_directives()
+        while True:
+            token = self.tokens[self.pos]
+            if token.kind == _EOF:
+                return self.declarations
+            if not self._accept(";"):       # stray semicolons are harmless
+                self._declaration()
+
+    def parse_type_name(self):
+        if self.directives:
+            raise _error("preprocessor directives are not allowed in a type",
+                         self.directives[0][1][0])
+        specifiers = self._specifiers(_TYPE_NAME)
+        declarator = self._declarator(_ABSTRACT, specifiers.abi)
+        token = self.tokens[self.pos]
+        if token.kind != _EOF:
+            raise self._unexpected(token, "expected the end of the type")
+        return declarator.type_for(specifiers.base)
+
+    # -- preprocessor
+
+    def _run_directives(self):
+        """Execute the directives that appeared before the current token.  They are
+        parsed from their own token list, so the main position is saved around them."""
+        saved = self.tokens, self.pos, self.evaluating
+        while self.next_directive < len(self.directives):
+            index, directive_tokens = self.directives[self.next_directive]
+            if index > saved[1]:
+                break
+            self.next_directive += 1
+            self.next_directive_at = -1     # no nested triggering while inside one
+            self.tokens, self.pos, self.evaluating = directive_tokens, 0, True
+            self._directive()
+        self.tokens, self.pos, self.evaluating = saved
+        if self.next_directive < len(self.directives):
+            self.next_directive_at = self.directives[self.next_directive][0]
+
+    def _directive(self):
+        self._advance()                     # '#'
+        token = self._advance()
+        if token.kind == _EOL:
+            return                          # the null directive '#' alone on a line
+        if token.kind != _NAME:
+            raise _error("invalid preprocessor directive", token)
+        if token.text != "define":
+            raise _error("unsupported preprocessor directive '#%s' (only #define is "
+                         "supported)" % token.text, token)
+        self._define()
+
+    def _define(self):
+        name_token = self._expect_name("a macro name after #define")
+        after_name = self.tokens[self.pos]
+        if (after_name.text == "(" and after_name.line == name_token.line
+                and after_name.column == name_token.column + len(name_token.text)):
+            raise _error("function-like macros are not supported", after_name)
+        if after_name.kind == _EOL:
+            raise _error("#define %s needs a value: an integer constant expression or "
+                         "'...'" % name_token.text, after_name)
+        if after_name.text == "..." and self.tokens[self.pos + 1].kind == _EOL:
+            self._advance()
+            value = None
+        else:
+            value = self._constant_expression()
+        end = self.tokens[self.pos]
+        if end.kind != _EOL:
+            raise self._unexpected(end, "#define %s: expected the end of an integer "
+                                        "constant expression" % name_token.text)
+        self.local_constants[name_token.text] = value
+        self.declarations.append(ConstantDecl(name_token.text, value, None,
+                                              name_token.line, name_token.column))
+
+    # -- declarations
+
+    def _declaration(self):
+        specifiers = self._specifiers(_TOP_LEVEL)
+        if self._accept(";"):
+            self._declaration_without_declarator(specifiers)
+            return
+        first = True
+        while True:
+            declarator = self._declarator(_NAMED, specifiers.abi)
+            if first:
+                self._name_anonymous_definition(specifiers, declarator)
+                first = False
+            self._declare(specifiers, declarator)
+            if not self._accept(","):
+                break
+        token = self.tokens[self.pos]
+        if token.text == "{":
+            raise _error("function definitions are not supported in a cdef", token)
+        self._expect(";")
+
+    def _declaration_without_declarator(self, specifiers):
+        if specifiers.anonymous_slot is not None:
+            self._name_anonymous_definition(specifiers, None)
+        elif specifiers.tag_kind is None:
+            raise _error("declaration does not declare anything", specifiers.start)
+        elif not specifiers.tag_defined and specifiers.tag_kind != "enum":
+            tag = specifiers.tag_token      # 'struct foo;': a forward declaration
+            self.declarations.append(StructDef(specifiers.tag_kind, tag.text, None, False,
+                                               tag.line, tag.column))
+
+    def _name_anonymous_definition(self, specifiers, declarator):
+        """Give its tag to 'struct { ... }' defined at top level: '$foo_t' when it is
+        directly the type of a typedef foo_t (as cffi names it), else '$<number>'."""
+        slot = specifiers.anonymous_slot
+        if slot is None:
+            return
+        if ("typedef" in specifiers.storage and declarator is not None
+                and not declarator.ops):
+            tag = "$" + declarator.name_token.text
+        else:
+            tag = "$%d" % next(_anonymous_tag_numbers)
+        definition = dataclasses.replace(self.declarations[slot], name=tag)
+        self.declarations[slot] = definition
+        specifiers.base = Tagged(specifiers.tag_kind, tag)
+        specifiers.anonymous_slot = None
+
+    def _declare(self, specifiers, declarator):
+        """Emit the declaration of one declarator (and read its initializer, if any)."""
+        name_token = declarator.name_token
+        name = name_token.text
+        declared_type = declarator.type_for(specifiers.base)
+        position = name_token.line, name_token.column
+        is_typedef = "typedef" in specifiers.storage
+        is_constant = (not is_typedef and not isinstance(declared_type, (Function, Array))
+                       and declarator.declares_const_object(specifiers))
+        value = self._initializer(is_constant)
+        if is_typedef:
+            self.local_typedefs.add(name)
+            declaration = Typedef(name, declared_type, *position)
+        elif isinstance(declared_type, Function):
+            declaration = FunctionDecl(name, declared_type, *position)
+        elif isinstance(declared_type, Void):
+            raise _error("'%s' is declared void" % name, name_token)
+        elif is_constant:
+            # cffi treats every const object as a read-only constant, even without
+            # 'static'; with an initializer its value is known here.
+            if value is not None:
+                self.local_constants[name] = value
+            declaration = ConstantDecl(name, value, declared_type, *position)
+        else:
+            declaration = VariableDecl(name, declared_type, *position)
+        self.declarations.append(declaration)
+
+    def _initializer(self, allowed):
+        token = self.tokens[self.pos]
+        if token.text != "=" or token.kind != _PUNCT:
+            return None
+        if not allowed:
+            raise _error("only const integer constants can have an initializer", token)
+        self._advance()
+        return self._constant_expression()
+
+    # -- declaration specifiers
+
+    def _specifiers(self, context):
+        specifiers = _Specifiers(self.tokens[self.pos])
+        while True:
+            token = self.tokens[self.pos]
+            if token.kind != _NAME:
+                break
+            text = token.text
+            if text in _TYPE_WORDS:
+                self._add_type_word(specifiers, token)
+            elif text in _QUALIFIERS:
+                if text in _CONST_QUALIFIERS:
+                    specifiers.const = True
+            elif text in _TAG_KINDS:
+                self._tagged_type(specifiers, context)
+                continue
+            elif text in _STORAGE_CLASSES:
+                self._add_storage_class(specifiers, token, context)
+            elif text in _CALLING_CONVENTIONS:
+                specifiers.abi = _CALLING_CONVENTIONS[text]
+            elif text in _ATTRIBUTE_WORDS:
+                self._skip_attributes()
+                continue
+            elif text in _IGNORED_WORDS:
+                pass
+            elif specifiers.has_type() or text in _KEYWORDS:
+                break       # the declarator's name (or an error reported below)
+            elif self._is_typedef_name(text):
+                specifiers.base = Named(text)
+            else:
+                break
+            self._advance()
+        self._finish_specifiers(specifiers)
+        return specifiers
+
+    def _add_type_word(self, specifiers, token):
+        if specifiers.base is not None or specifiers.tag_kind is not None:
+            raise _error("cannot combine '%s' with the type before it" % token.text, token)
+        specifiers.words.append(token.text)
+        if _spelling_key(specifiers.words) not in _SPELLING_PREFIXES:
+            raise _error("invalid combination of type specifiers '%s'"
+                         % " ".join(specifiers.words), token)
+
+    def _add_storage_class(self, specifiers, token, context):
+        if context != _TOP_LEVEL:
+            raise _error("'%s' is not allowed in a %s" % (token.text, context), token)
+        storage = specifiers.storage + (token.text,)
+        if "typedef" in storage and ("extern" in storage or "static" in storage):
+            raise _error("'%s' cannot be combined with '%s'"
+                         % (token.text, storage[0]), token)
+        specifiers.storage = storage
+
+    def _finish_specifiers(self, specifiers):
+        if specifiers.words:
+            base = _COMPLETE_SPELLINGS.get(_spelling_key(specifiers.words))
+            if base is None:
+                raise _error("incomplete type specifier '%s'" % " ".join(specifiers.words),
+                             specifiers.start)
+            specifiers.base = base
+        elif not specifiers.has_type():
+            token = self.tokens[self.pos]
+            if token.kind == _NAME and token.text not in _KEYWORDS:
+                raise _error("unknown type name '%s'" % token.text, token)
+            raise self._unexpected(token, "expected a type")
+
+    # -- struct, union and enum
+
+    def _tagged_type(self, specifiers, context):
+        keyword = self._advance()
+        if specifiers.has_type():
+            raise _error("cannot combine '%s' with the type before it" % keyword.text,
+                         keyword)
+        kind = keyword.text
+        self._skip_attributes()
+        name_token = None
+        token = self.tokens[self.pos]
+        if token.kind == _NAME and token.text not in _KEYWORDS:
+            name_token = self._advance()
+        specifiers.tag_kind = kind
+        specifiers.tag_token = name_token or keyword
+        specifiers.tag_is_anonymous = name_token is None
+        if self.tokens[self.pos].text != "{":
+            if name_token is None:
+                raise self._unexpected(self.tokens[self.pos],
+                                       "expected a tag name or '{' after '%s'" % kind)
+            specifiers.base = Tagged(kind, name_token.text)
+            return
+        specifiers.tag_defined = True
+        definition = self._tag_definition(kind, name_token, specifiers.tag_token)
+        self._skip_attributes()
+        if name_token is not None:
+            self.declarations.append(definition)
+            specifiers.base = Tagged(kind, name_token.text)
+        elif context == _TOP_LEVEL:
+            # The tag may be '$' + the typedef name, known only after the declarator.
+            specifiers.anonymous_slot = len(self.declarations)
+            self.declarations.append(definition)
+        else:
+            tag = "$%d" % next(_anonymous_tag_numbers)
+            self.declarations.append(dataclasses.replace(definition, name=tag))
+            specifiers.base = Tagged(kind, tag)
+
+    def _tag_definition(self, kind, name_token, position_token):
+        """Parse '{ body }' into a StructDef/EnumDef (named "" when anonymous)."""
+        brace = self.tokens[self.pos]
+        if not self.allow_definitions:
+            raise _error("a type string cannot define a %s" % kind, brace)
+        name = name_token.text if name_token is not None else ""
+        position = position_token.line, position_token.column
+        self._enter_nesting(brace)
+        if kind == "enum":
+            enumerators, partial = self._enum_body()
+            definition = EnumDef(name, enumerators, partial, *position)
+        else:
+            fields, partial = self._struct_body()
+            definition = StructDef(kind, name, fields, partial, *position)
+        self._leave_nesting()
+        return definition
+
+    def _struct_body(self):
+        self._expect("{")
+        fields = []
+        partial = False
+        while not self._accept("}"):
+            if self._accept(";"):
+                continue
+            if self._accept("..."):
+                self._expect(";")
+                partial = True      # '...;': the compiler completes the layout
+                continue
+            self._field_declaration(fields)
+        return tuple(fields), partial
+
+    def _field_declaration(self, fields):
+        specifiers = self._specifiers(_FIELD)
+        if self._accept(";"):
+            self._member_without_declarator(specifiers, fields)
+            return
+        while True:
+            fields.append(self._field(specifiers))
+            if not self._accept(","):
+                break
+        self._expect(";")
+
+    def _member_without_declarator(self, specifiers, fields):
+        """'struct { int a; };' inside a struct is an anonymous member; a named nested
+        definition or an enum only declares its tag or enumerators."""
+        if not specifiers.tag_defined:
+            raise _error("declaration does not declare anything", specifiers.start)
+        tag_token = specifiers.tag_token
+        if specifiers.tag_kind != "enum" and specifiers.tag_is_anonymous:
+            fields.append(Field("", specifiers.base, None, tag_token.line,
+                                tag_token.column))
+
+    def _field(self, specifiers):
+        token = self.tokens[self.pos]
+        if token.text == ":":       # unnamed bitfield 'int :3' (padding)
+            self._advance()
+            return Field("", specifiers.base, self._bit_width(None),
+                         specifiers.start.line, specifiers.start.column)
+        declarator = self._declarator(_NAMED, specifiers.abi)
+        name_token = declarator.name_token
+        field_type = declarator.type_for(specifiers.base)
+        if isinstance(field_type, (Function, Void)):
+            raise _error("field '%s' cannot have a %s type"
+                         % (name_token.text, "function" if isinstance(field_type, Function)
+                            else "void"), name_token)
+        bitsize = None
+        colon = self.tokens[self.pos]
+        if colon.text == ":":
+            self._advance()
+            bitsize = self._bit_width(name_token)
+        return Field(name_token.text, field_type, bitsize, name_token.line,
+                     name_token.column)
+
+    def _bit_width(self, name_token):
+        start = self.tokens[self.pos]
+        width = self._constant_expression()
+        if width < 0:
+            raise _error("negative bit-field width", start)
+        if width == 0 and name_token is not None:
+            raise _error("named bit-field '%s' has zero width" % name_token.text, start)
+        return width
+
+    def _enum_body(self):
+        brace = self._expect("{")
+        enumerators = []
+        partial = False
+        next_value = 0
+        while self.tokens[self.pos].text != "}":
+            if self._accept("..."):
+                partial = True      # more enumerators, values known to the compiler
+                self._accept(",")
+                break
+            name_token = self._expect_name("an enumerator name")
+            value = self._constant_expression() if self._accept("=") else next_value
+            enumerators.append((name_token.text, value))
+            self.local_constants[name_token.text] = value
+            next_value = value + 1
+            if not self._accept(","):
+                break
+        if not enumerators and not partial:
+            raise _error("an enum needs at least one enumerator", brace)
+        self._expect("}")
+        return tuple(enumerators), partial
+
+    # -- declarators
+
+    def _declarator(self, mode, abi=None):
+        """Parse a (possibly abstract) declarator.  A calling convention written before
+        the pointers of this level applies to the function whose parameter list comes
+        first after it; if this level has none, it is passed to the enclosing level."""
+        start = self.tokens[self.pos]
+        self._enter_nesting(start)
+        pointer_ops, abi = self._pointers(abi)
+        token = self.tokens[self.pos]
+        name_token = None
+        inner = None
+        if token.kind == _NAME and token.text not in _KEYWORDS:
+            if mode == _ABSTRACT:
+                raise _error("unexpected name '%s' in a type" % token.text, token)
+            name_token = self._advance()
+        elif token.text == "(" and self._starts_nested_declarator(mode):
+            self._advance()
+            inner = self._declarator(mode)
+            self._expect(")")
+            name_token = inner.name_token
+        elif mode == _NAMED:
+            raise self._unexpected(token, "expected a name")
+        suffix_ops = self._suffixes()
+        pending_abis = [a for a in (inner and inner.unclaimed_abi, abi) if a]
+        if (pending_abis and suffix_ops and isinstance(suffix_ops[0], _FunctionOp)):
+            suffix_ops[0].abi = pending_abis.pop(0)
+        ops = pointer_ops
+        ops += reversed(suffix_ops)
+        if inner is not None:
+            ops += inner.ops
+        self._leave_nesting()
+        return _Declarator(name_token, ops, pending_abis[0] if pending_abis else None)
+
+    def _pointers(self, abi):
+        """Read '*' with their qualifiers; return (pointer ops, calling convention)."""
+        pointer_ops = []
+        while True:
+            token = self.tokens[self.pos]
+            text = token.text
+            if text == "*" and token.kind == _PUNCT:
+                pointer_ops.append(_PointerOp())
+            elif text in _QUALIFIERS and pointer_ops:
+                if text in _CONST_QUALIFIERS:
+                    pointer_ops[-1].const = True
+            elif text in _CALLING_CONVENTIONS:
+                abi = _CALLING_CONVENTIONS[text]
+            elif text in _ATTRIBUTE_WORDS:
+                self._skip_attributes()
+                continue
+            else:
+                return pointer_ops, abi
+            self._advance()
+
+    def _starts_nested_declarator(self, mode):
+        """At '(': does a parenthesised declarator follow, rather than a parameter
+        list?  Decided by the token after the '(' (C's own rule for the ambiguity)."""
+        after = self.tokens[self.pos + 1]
+        text = after.text
+        if after.kind == _PUNCT:
+            return text in ("*", "(", "[")
+        if after.kind != _NAME:
+            return False
+        if text in _CALLING_CONVENTIONS or text in _ATTRIBUTE_WORDS:
+            return True
+        if text in _KEYWORDS or mode == _ABSTRACT:
+            return False
+        return mode == _NAMED or not self._is_typedef_name(text)
+
+    def _suffixes(self):
+        ops = []
+        while True:
+            token = self.tokens[self.pos]
+            if token.kind != _PUNCT:
+                break
+            if token.text == "[":
+                ops.append(self._array_suffix())
+            elif token.text == "(":
+                ops.append(self._function_suffix())
+            else:
+                break
+        self._skip_attributes()
+        return ops
+
+    def _array_suffix(self):
+        bracket = self._advance()
+        while self.tokens[self.pos].text in _QUALIFIERS or self.tokens[self.pos].text == "static":
+            self._advance()         # C99 'int a[static const 10]' in parameters
+        token = self.tokens[self.pos]
+        if token.text == "]":
+            length = None
+        elif token.text == "..." and token.kind == _PUNCT:
+            self._advance()
+            length = "..."
+        else:
+            length = self._constant_expression()
+            if length < 0:
+                raise _error("negative array length", token)
+        self._expect("]")
+        return _ArrayOp(length, bracket)
+
+    def _function_suffix(self):
+        parenthesis = self._advance()
+        args = []
+        ellipsis = False
+        token = self.tokens[self.pos]
+        if token.text == "void" and self.tokens[self.pos + 1].text == ")":
+            self._advance()         # '(void)': no arguments
+        while not self._accept(")"):
+            if args:
+                self._expect(",")
+            token = self.tokens[self.pos]
+            if token.text == "..." and token.kind == _PUNCT:
+                if not args:
+                    raise _error("'...' needs a named parameter before it", token)
+                self._advance()
+                ellipsis = True
+                self._expect(")")
+                break
+            args.append(self._parameter())
+        return _FunctionOp(tuple(args), ellipsis, parenthesis)
+
+    def _parameter(self):
+        specifiers = self._specifiers(_PARAMETER)
+        declarator = self._declarator(_EITHER, specifiers.abi)
+        parameter_type = declarator.type_for(specifiers.base)
+        if isinstance(parameter_type, Void):
+            raise _error("'void' must be the only parameter", specifiers.start)
+        return parameter_type
+
+    # -- integer constant expressions
+
+    def _constant_expression(self):
+        """conditional-expression: evaluate an integer constant expression."""
+        start = self.tokens[self.pos]
+        self._enter_nesting(start)
+        condition = self._binary_expression(1)
+        if self._accept("?"):
+            evaluating = self.evaluating
+            self.evaluating = evaluating and bool(condition)
+            if_true = self._constant_expression()
+            self._expect(":")
+            self.evaluating = evaluating and not condition
+            if_false = self._constant_expression()
+            self.evaluating = evaluating
+            condition = if_true if condition else if_false
+        self._leave_nesting()
+        return condition
+
+    def _binary_expression(self, min_precedence):
+        """Precedence climbing over the binary operators binding at least as tightly
+        as min_precedence."""
+        left = self._unary_expression()
+        while True:
+            operator = self.tokens[self.pos]
+            precedence = (_BINARY_PRECEDENCE.get(operator.text)
+                          if operator.kind == _PUNCT else None)
+            if precedence is None or precedence < min_precedence:
+                return left
+            self._advance()
+            if operator.text in ("&&", "||"):
+                left = self._logical_operand(operator.text, left, precedence)
+            else:
+                right = self._binary_expression(precedence + 1)
+                left = self._binary_value(operator, left, right)
+
+    def _logical_operand(self, operator, left, precedence):
+        """&& and || do not evaluate their right operand when the left decides."""
+        decided = (not left) if operator == "&&" else bool(left)
+        evaluating = self.evaluating
+        self.evaluating = evaluating and not decided
+        right = self._binary_expression(precedence + 1)
+        self.evaluating = evaluating
+        if operator == "&&":
+            return int(bool(left) and bool(right))
+        return int(bool(left) or bool(right))
+
+    def _binary_value(self, operator, left, right):
+        if not self.evaluating:
+            return 0                # the value is discarded: do not fail on it
+        text = operator.text
+        if text in _SIMPLE_BINARY:
+            value = _SIMPLE_BINARY[text](left, right)
+        elif text in ("/", "%"):
+            if right == 0:
+                raise _error("division by zero in a constant expression", operator)
+            value = _c_divide(left, right) if text == "/" else _c_remainder(left, right)
+        else:
+            if not 0 <= right < _MAX_VALUE_BITS:
+                raise _error("shift count %d is out of range" % right, operator)
+            value = left << right if text == "<<" else left >> right
+        return self._checked_value(value, operator)
+
+    def _checked_value(self, value, token):
+        if value.bit_length() > _MAX_VALUE_BITS:
+            raise _error("constant expression value is too large", token)
+        return value
+
+    def _unary_expression(self):
+        operators = []              # read iteratively: '- - - 1' must not recurse
+        while True:
+            token = self.tokens[self.pos]
+            if token.kind == _PUNCT and token.text in _UNARY:
+                operators.append(token.text)
+                self._advance()
+            else:
+                break
+        value = self._primary_expression()
+        for operator in reversed(operators):
+            value = _UNARY[operator](value)
+        return value
+
+    def _primary_expression(self):
+        token = self.tokens[self.pos]
+        kind = token.kind
+        if kind == _INT:
+            self._advance()
+            return self._checked_value(_int_literal_value(token), token)
+        if kind == _CHAR:
+            self._advance()
+            return _char_literal_value(token)
+        if kind == _NAME:
+            return self._constant_value(token)
+        if token.text == "(" and kind == _PUNCT:
+            self._advance()
+            value = self._constant_expression()
+            self._expect(")")
+            return value
+        if kind == _NUMBER:
+            raise _error("only integer constants are supported here", token)
+        raise self._unexpected(token, "expected an integer constant expression")
+
+    def _constant_value(self, token):
+        name = token.text
+        if name == "sizeof":
+            raise _error("sizeof is not supported in constant expressions", token)
+        if name in _KEYWORDS:
+            raise _error("expected an integer constant expression, got '%s'" % name, token)
+        if name in self.local_constants:
+            value = self.local_constants[name]
+        elif name in self.constants:
+            value = self.constants[name]
+        else:
+            raise _error("unknown constant '%s'" % name, token)
+        if not isinstance(value, int):
+            raise _error("the value of '%s' is not known here" % name, token)
+        self._advance()
+        return value
+
+
+# ---- public API -------------------------------------------------------------------------
+
+def parse_cdef(source, typedef_names, constants):
+    """Parse the declarations of a cdef into a list of nffi.decls nodes, in source order.
+
+    typedef_names: container of the typedef names declared by earlier cdefs (only
+    ``in`` is used).  constants: mapping of the integer constants and enumerators of
+    earlier cdefs.  Typedefs, enumerators and constants declared earlier in the same
+    source are known too.  Raises CDefError for any invalid input.
+    """
+    parser = _Parser(source, typedef_names, constants, allow_definitions=True)
+    try:
+        return parser.parse_declarations()
+    except RecursionError:
+        raise CDefError("declaration is nested too deeply") from None
+
+
+def parse_type(text, typedef_names):
+    """Parse one abstract type name such as "int *", "foo_t[10]" or "int(*)(int, ...)"
+    into a type node.  Raises CDefError for anything else."""
+    parser = _Parser(text, typedef_names, _NO_CONSTANTS, allow_definitions=False)
+    try:
+        return parser.parse_type_name()
+    except RecursionError:
+        raise CDefError("type is nested too deeply") from None

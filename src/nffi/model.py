@@ -1,0 +1,432 @@
+"""The model: what an FFI has been told by cdef, and the native ctypes built from it.
+
+Declarations from nffi.cparser are recorded here; C types (nffi._core.CType objects) are
+built from them on demand and exactly once.  Primitive, pointer, array and function
+types are unique across the process (two FFI objects give the same <ctype 'int *'>), so
+cdata can be passed from one FFI to another; struct, union and enum types belong to the
+FFI that declared them.
+
+A cdef is a transaction: it is parsed, its declarations are checked against what is
+already known and resolved into ctypes, and only then committed; if anything fails, the
+model is left exactly as it was.
+"""
+import threading
+
+from . import _core, cparser, layout
+from .decls import (Array, ConstantDecl, EnumDef, Function, FunctionDecl, Named,
+                    Pointer, Primitive, StructDef, Tagged, Typedef, VariableDecl, Void)
+from .errors import CDefError
+
+# ---- process-wide unique types -------------------------------------------------------
+
+_unique_lock = threading.Lock()
+_primitive_types = {}
+_array_types = {}
+_function_types = {}
+_void_type = _core.new_void_type()
+
+
+def primitive_type(name):
+    ct = _primitive_types.get(name)
+    if ct is None:
+        with _unique_lock:
+            ct = _primitive_types.setdefault(name, _core.new_primitive_type(name))
+    return ct
+
+
+def pointer_type(ct):
+    return _core.new_pointer_type(ct)      # cached on the item type by the core
+
+
+def array_type(item, length):
+    ptr = pointer_type(item)
+    key = (ptr, length)
+    ct = _array_types.get(key)
+    if ct is None:
+        with _unique_lock:
+            ct = _array_types.get(key)
+            if ct is None:
+                ct = _core.new_array_type(ptr, length)
+                _array_types[key] = ct
+    return ct
+
+
+def function_type(args, result, ellipsis, abi=None):
+    key = (tuple(args), result, ellipsis, abi)
+    ct = _function_types.get(key)
+    if ct is None:
+        with _unique_lock:
+            ct = _function_types.get(key)
+            if ct is None:
+                ct = _core.new_function_type(tuple(args), result, ellipsis, abi)
+                _function_types[key] = ct
+    return ct
+
+
+def _error_at(message, decl):
+    line = getattr(decl, "line", 0) or None
+    column = getattr(decl, "column", 0) or None
+    return CDefError(message, line, column)
+
+
+# ---- the per-FFI model ----------------------------------------------------------------
+
+class Model:
+    """Declarations known to one FFI object and the ctypes built from them."""
+
+    def __init__(self):
+        self.typedefs = {"FILE": Tagged("struct", "FILE")}   # name -> decls type node
+        self.struct_defs = {}        # (kind, tag) -> StructDef
+        self.enum_defs = {}          # tag -> EnumDef
+        self.functions = {}          # name -> FunctionDecl
+        self.variables = {}          # name -> VariableDecl
+        self.constants = {}          # name -> int/float value (enumerators included)
+        self.constant_decls = {}     # name -> ConstantDecl (for 'static const' without value)
+        self.struct_flags = {}       # (kind, tag) -> (packed, pack)
+        self._tagged_types = {}      # (kind, tag) -> CType (struct/union/enum)
+        self._typedef_types = {}     # typedef name -> CType
+        self._pending_layouts = {}   # CType -> (size, align) decided but not yet committed
+        self._pending_fields = {}    # CType -> its field tuples, same
+        self._lock = threading.RLock()
+
+    # ---- cdef --------------------------------------------------------------------------
+
+    def cdef(self, source, override=False, packed=False, pack=None):
+        if not isinstance(source, str):
+            raise TypeError("cdef() argument must be a str, not %s" % type(source).__name__)
+        if pack is not None and pack not in (1, 2, 4, 8, 16):
+            raise ValueError("pack must be 1, 2, 4, 8 or 16, got %r" % (pack,))
+        with self._lock:
+            decls = cparser.parse_cdef(source, self.typedefs, self.constants)
+            snapshot = self._snapshot()
+            try:
+                self._pending_layouts, self._pending_fields = {}, {}
+                completions = []
+                for decl in decls:
+                    self._declare(decl, override, packed, pack, completions)
+                for decl in decls:
+                    self._check_resolvable(decl)
+                for ct, fields, size, align, flags in completions:
+                    _core.complete_struct_or_union(ct, fields, size, align, flags)
+            except BaseException:
+                self._restore(snapshot)
+                raise
+            finally:
+                self._pending_layouts, self._pending_fields = {}, {}
+
+    def _snapshot(self):
+        return {name: dict(value) for name, value in vars(self).items()
+                if isinstance(value, dict)}
+
+    def _restore(self, snapshot):
+        for name, value in snapshot.items():
+            setattr(self, name, value)
+
+    def _declare(self, decl, override, packed, pack, completions):
+        if isinstance(decl, Typedef):
+            self._declare_unique(self.typedefs, decl.name, decl.type, decl, override, "typedef")
+            self._typedef_types.pop(decl.name, None)
+        elif isinstance(decl, StructDef):
+            self._declare_struct(decl, override, packed, pack, completions)
+        elif isinstance(decl, EnumDef):
+            self._declare_enum(decl, override)
+        elif isinstance(decl, FunctionDecl):
+            self._declare_unique(self.functions, decl.name, decl, decl, override, "function",
+                                 same=lambda a, b: a.type == b.type)
+        elif isinstance(decl, VariableDecl):
+            self._declare_unique(self.variables, decl.name, decl, decl, override, "variable",
+                                 same=lambda a, b: a.type == b.type)
+        elif isinstance(decl, ConstantDecl):
+            self._declare_constant(decl, override)
+
+    def _declare_unique(self, table, name, value, decl, override, what, same=None):
+        old = table.get(name)
+        if old is not None and not override:
+            equal = same(old, value) if same else old == value
+            if not equal:
+                raise _error_at("%s '%s' is already declared differently" % (what, name), decl)
+        table[name] = value
+
+    def _declare_constant(self, decl, override):
+        old = self.constants.get(decl.name)
+        if old is not None and old != decl.value and not override:
+            raise _error_at("constant '%s' is already declared with value %r"
+                            % (decl.name, old), decl)
+        if decl.value is not None:
+            self.constants[decl.name] = decl.value
+        self.constant_decls[decl.name] = decl
+
+    def _declare_enum(self, decl, override):
+        old = self.enum_defs.get(decl.name)
+        if old is not None and old.enumerators != decl.enumerators and not override:
+            raise _error_at("enum '%s' is already declared differently" % decl.name, decl)
+        self.enum_defs[decl.name] = decl
+        for name, value in decl.enumerators:
+            old_value = self.constants.get(name)
+            if old_value is not None and old_value != value and not override:
+                raise _error_at("enumerator '%s' is already declared with value %r"
+                                % (name, old_value), decl)
+            self.constants[name] = value
+
+    def _declare_struct(self, decl, override, packed, pack, completions):
+        key = (decl.kind, decl.name)
+        if decl.fields is None:          # forward declaration
+            self._tagged_ctype(decl.kind, decl.name)
+            return
+        old = self.struct_defs.get(key)
+        if old is not None and old.fields is not None:
+            if _same_fields(old, decl) and self.struct_flags.get(key) == (packed, pack):
+                return
+            if not override:
+                raise _error_at("%s '%s' is already defined" % (decl.kind, decl.name), decl)
+        self.struct_defs[key] = decl
+        self.struct_flags[key] = (packed, pack)
+        ct = self._tagged_ctype(decl.kind, decl.name)
+        if ct.fields is not None:
+            if not override:
+                raise _error_at("%s '%s' is already defined" % (decl.kind, decl.name), decl)
+            ct = self._replace_tagged_ctype(decl.kind, decl.name)
+        completions.append(self._compute_layout(ct, decl, packed, pack))
+
+    def _check_resolvable(self, decl):
+        """Resolve what a declaration names now, so that errors point at the cdef."""
+        if isinstance(decl, Typedef):
+            self._resolve_checked(decl.type, decl, allow_function=True)
+        elif isinstance(decl, (FunctionDecl, VariableDecl)):
+            self._resolve_checked(decl.type, decl, allow_function=True)
+        elif isinstance(decl, ConstantDecl) and decl.type is not None:
+            self._resolve_checked(decl.type, decl, allow_function=True)
+
+    def _resolve_checked(self, node, decl, allow_function):
+        try:
+            return self.resolve(node, allow_function=allow_function)
+        except CDefError as e:
+            if e.line is None:
+                raise _error_at(str(e), decl) from None
+            raise
+
+    # ---- struct layout -------------------------------------------------------------------
+
+    def _size_align(self, ct, field, decl):
+        pending = self._pending_layouts.get(ct)
+        if pending is not None:
+            return pending
+        if ct.kind in ("struct", "union") and ct.fields is None:
+            raise _error_at("field '%s' has incomplete type '%s'"
+                            % (field.name, ct.cname), field)
+        if ct.kind in ("void", "function"):
+            raise _error_at("field '%s' has invalid type '%s'" % (field.name, ct.cname), field)
+        if ct.kind == "array" and ct.length is None:
+            return 0, _core.alignof(ct)
+        return _core.sizeof(ct), _core.alignof(ct)
+
+    def _compute_layout(self, ct, decl, packed, pack):
+        field_types = []
+        specs = []
+        for i, field in enumerate(decl.fields):
+            ftype = self._resolve_checked(field.type, field, allow_function=False)
+            size, align = self._size_align(ftype, field, decl)
+            flexible = ftype.kind == "array" and ftype.length is None
+            if flexible and (i != len(decl.fields) - 1 or decl.kind == "union"):
+                raise _error_at("flexible array member '%s' must be the last field of a "
+                                "struct" % field.name, field)
+            if field.bitsize is not None and ftype.kind not in ("primitive", "enum"):
+                raise _error_at("bit-field '%s' has non-integer type '%s'"
+                                % (field.name, ftype.cname), field)
+            field_types.append(ftype)
+            specs.append(layout.FieldSpec(field.name, size, align, field.bitsize, flexible))
+        try:
+            size, align, placed = layout.layout(decl.kind, specs, packed=packed, pack=pack)
+        except ValueError as e:
+            raise _error_at("%s '%s': %s" % (decl.kind, decl.name, e), decl) from None
+        fields = self._flatten_fields(decl, field_types, placed)
+        self._pending_layouts[ct] = (size, align)
+        self._pending_fields[ct] = fields
+        flags = 0
+        return ct, fields, size, align, flags
+
+    def _flatten_fields(self, decl, field_types, placed):
+        """(name, ctype, offset, bitshift, bitsize) for each named field; the members of
+        anonymous struct/union fields are lifted into the parent, as in C11."""
+        fields = []
+        seen = set()
+        for field, ftype, where in zip(decl.fields, field_types, placed):
+            if field.name:
+                entries = [(field.name, ftype, where.offset, where.bitshift, where.bitsize)]
+            elif field.bitsize is None and ftype.kind in ("struct", "union"):
+                entries = [(name, t, where.offset + off, shift, bits)
+                           for name, t, off, shift, bits in self._fields_of(ftype)]
+            else:
+                continue        # unnamed bit-field: padding only
+            for entry in entries:
+                if entry[0] in seen:
+                    raise _error_at("duplicate field name '%s' in %s '%s'"
+                                    % (entry[0], decl.kind, decl.name), field)
+                seen.add(entry[0])
+                fields.append(entry)
+        return fields
+
+    def _fields_of(self, ct):
+        pending = self._pending_fields.get(ct)
+        if pending is not None:
+            return pending
+        return [(name, cf.type, cf.offset, cf.bitshift, cf.bitsize)
+                for name, cf in ct.fields or ()]
+
+    # ---- resolution of type nodes into ctypes -------------------------------------------
+
+    def resolve(self, node, allow_function=False):
+        """The CType of a type node.  A bare function type is accepted only when
+        allow_function is true (it resolves to the function pointer type)."""
+        if not allow_function and self._is_function(node):
+            raise CDefError("the type '%s' is a function type, not a pointer-to-function "
+                            "type" % self._node_text(node))
+        return self._resolve(node)
+
+    def _is_function(self, node):
+        seen = 0
+        while isinstance(node, Named) and seen < 1000:
+            node = self.typedefs.get(node.name)
+            seen += 1
+        return isinstance(node, Function)
+
+    def _node_text(self, node):
+        try:
+            return self._resolve(node).cname.replace("(*)", "")
+        except Exception:
+            return repr(node)
+
+    def _resolve(self, node):
+        kind = type(node)
+        if kind is Primitive:
+            return primitive_type(node.name)
+        if kind is Pointer:
+            item = node.item
+            if isinstance(item, Function) or self._is_function(item):
+                return self._resolve(item)          # a function pointer
+            return pointer_type(self._resolve(item))
+        if kind is Named:
+            return self._typedef_ctype(node.name)
+        if kind is Tagged:
+            return self._tagged_ctype(node.kind, node.name)
+        if kind is Array:
+            return self._array_ctype(node)
+        if kind is Function:
+            return self._function_ctype(node)
+        if kind is Void:
+            return _void_type
+        raise TypeError("unexpected type node %r" % (node,))
+
+    def _typedef_ctype(self, name):
+        ct = self._typedef_types.get(name)
+        if ct is None:
+            node = self.typedefs.get(name)
+            if node is None:
+                raise CDefError("unknown identifier '%s'" % name)
+            ct = self._resolve(node)
+            self._typedef_types[name] = ct
+        return ct
+
+    def _array_ctype(self, node):
+        item = self._resolve(node.item)
+        if isinstance(node.item, Function) or self._is_function(node.item):
+            raise CDefError("array of functions: '%s'" % item.cname)
+        length = node.length
+        if length == "...":
+            raise CDefError("'[...]' array lengths are only supported in API mode "
+                            "(set_source)")
+        try:
+            return array_type(item, length)
+        except ValueError as e:
+            raise CDefError(str(e)) from None
+
+    def _function_ctype(self, node):
+        args = [self._resolve_argument(a) for a in node.args]
+        result = self._resolve(node.result)
+        if result.kind == "array":
+            raise CDefError("function returning an array: '%s'" % result.cname)
+        return function_type(args, result, node.ellipsis, node.abi)
+
+    def _resolve_argument(self, node):
+        """Function parameters decay: arrays to pointers, functions to function pointers."""
+        if isinstance(node, Array):
+            return pointer_type(self._resolve(node.item))
+        ct = self._resolve(node)
+        if ct.kind == "array":
+            return pointer_type(ct.item)
+        if ct.kind == "void":
+            raise CDefError("function argument of type 'void'")
+        return ct
+
+    def _tagged_ctype(self, kind, tag):
+        key = (kind, tag)
+        ct = self._tagged_types.get(key)
+        if ct is not None:
+            return ct
+        if kind == "enum":
+            ct = self._build_enum(tag)
+        else:
+            ct = self._new_struct_ctype(kind, tag)
+        self._tagged_types[key] = ct
+        return ct
+
+    def _replace_tagged_ctype(self, kind, tag):
+        ct = self._new_struct_ctype(kind, tag)
+        self._tagged_types[(kind, tag)] = ct
+        self._typedef_types.clear()
+        return ct
+
+    @staticmethod
+    def _new_struct_ctype(kind, tag):
+        if tag == "FILE":
+            return _core.new_struct_type("FILE")
+        name = tag[1:] if tag.startswith("$") and not tag[1:].isdigit() else "%s %s" % (kind, tag)
+        if kind == "struct":
+            return _core.new_struct_type(name)
+        return _core.new_union_type(name)
+
+    def _build_enum(self, tag):
+        decl = self.enum_defs.get(tag)
+        name = tag[1:] if tag.startswith("$") and not tag[1:].isdigit() else "enum " + tag
+        if decl is None:
+            # an enum used before (or without) its definition: an opaque 'unsigned int'
+            return _core.new_enum_type(name, (), (), primitive_type("unsigned int"))
+        names = tuple(n for n, _ in decl.enumerators)
+        values = tuple(v for _, v in decl.enumerators)
+        return _core.new_enum_type(name, names, values, _enum_base_type(values))
+
+    # ---- queries used by the FFI -------------------------------------------------------
+
+    def parse_type(self, text, allow_function=False):
+        with self._lock:
+            node = cparser.parse_type(text, self.typedefs)
+            return self.resolve(node, allow_function=allow_function)
+
+    def list_types(self):
+        typedefs = sorted(name for name in self.typedefs if name != "FILE")
+        structs = sorted(tag for (kind, tag) in self.struct_defs
+                         if kind == "struct" and not tag.startswith("$"))
+        unions = sorted(tag for (kind, tag) in self.struct_defs
+                        if kind == "union" and not tag.startswith("$"))
+        return typedefs, structs, unions
+
+
+def _same_fields(a, b):
+    strip = lambda d: tuple((f.name, f.type, f.bitsize) for f in d.fields)
+    return strip(a) == strip(b)
+
+
+def _enum_base_type(values):
+    """The integer type gcc gives an enum: unsigned int when no value is negative."""
+    low = min(values, default=0)
+    high = max(values, default=0)
+    candidates = (["unsigned int", "unsigned long", "unsigned long long"] if low >= 0
+                  else ["int", "long", "long long"])
+    for name in candidates:
+        ct = primitive_type(name)
+        bits = 8 * _core.sizeof(ct)
+        if low >= 0 and high < (1 << bits):
+            return ct
+        if low < 0 and -(1 << (bits - 1)) <= low and high < (1 << (bits - 1)):
+            return ct
+    raise CDefError("enum values do not fit in any integer type: %r..%r" % (low, high))
