@@ -237,9 +237,13 @@ class CtypesEnv:
         return lib
 
 
+def nffi_is_cffi():
+    return os.environ.get("NFFI_BENCH_IMPL", "").strip().lower() == "cffi"
+
+
 def load_nffi_class():
     """The FFI class of the "nffi" column and a description of where it came from."""
-    if os.environ.get("NFFI_BENCH_IMPL", "").strip().lower() == "cffi":
+    if nffi_is_cffi():
         import cffi
         return cffi.FFI, "cffi.FFI %s (NFFI_BENCH_IMPL=cffi: sanity check, not nffi!)" % (
             cffi.__version__)
@@ -274,8 +278,8 @@ def make_envs(impls, log):
     if "cffi ABI" in impls or "cffi API" in impls:
         try:
             import cffi
-            info.append("cffi %s (backend %s)" % (cffi.__version__,
-                                                   cffi.FFI().__class__.__module__))
+            info.append("cffi %s, ctypes, Python %s" % (cffi.__version__,
+                                                         platform.python_version()))
         except Exception as exc:              # noqa: BLE001
             cffi = None
             envs["cffi ABI"] = envs["cffi API"] = Failure(
@@ -358,7 +362,9 @@ def fmt_ratio(r):
         return "n/a"
     if r < 0.01:
         return "%.1e" % r
-    return "%.2f" % r
+    if r < 10:
+        return "%.3f" % r
+    return "%.1f" % r
 
 
 def _ok(res):
@@ -402,14 +408,17 @@ def select_rows(only):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="fast smoke run (fewer, shorter samples)")
+    ap.add_argument("--quick", action="store_true",
+                    help="fast smoke run (fewer, shorter samples)")
     ap.add_argument("--only", metavar="SUBSTRING",
                     help="run only the rows whose name contains SUBSTRING (case-insensitive)")
     ap.add_argument("--json", metavar="FILE", help="also save the results as JSON")
-    ap.add_argument("--samples", type=int, help="samples per measurement (default %d, quick %d)"
+    ap.add_argument("--samples", type=int,
+                    help="samples per measurement (default %d, quick %d)"
                     % (DEFAULT.samples, QUICK.samples))
     ap.add_argument("--impls", metavar="LIST",
-                    help="comma-separated subset of: %s" % ", ".join(IMPLS))
+                    help="comma-separated subset of: %s (case, spaces, - and _ ignored,"
+                    " e.g. nffi,cffi-abi)" % ", ".join(IMPLS))
     ap.add_argument("--list", action="store_true", help="list the rows and exit")
     args = ap.parse_args(argv)
 
@@ -423,7 +432,11 @@ def main(argv=None):
         return 2
     impls = IMPLS
     if args.impls:
-        impls = tuple(i.strip() for i in args.impls.split(","))
+        def norm(x):
+            return "".join(c for c in x.lower() if c.isalnum())
+        known = {norm(i): i for i in IMPLS}
+        wanted = [i for i in args.impls.split(",") if i.strip()]
+        impls = tuple(known.get(norm(i), i) for i in wanted)
         bad = [i for i in impls if i not in IMPLS]
         if bad:
             print("unknown implementation(s): %s" % ", ".join(bad), file=sys.stderr)
@@ -519,6 +532,14 @@ def main(argv=None):
     n_na = sum(r["met"] == "n/a" for r in judged)
     elapsed = time.perf_counter() - t_start
     print()
+    vs_abi = sorted(r["results"]["nffi"]["median_ns"] / r["results"]["cffi ABI"]["median_ns"]
+                    for r in json_rows
+                    if "median_ns" in r.get("results", {}).get("nffi", {})
+                    and r["results"].get("cffi ABI", {}).get("median_ns", 0) > 0)
+    if vs_abi:
+        print("nffi / cffi ABI over %d rows: median %.3f, min %.3f, max %.3f%s" % (
+            len(vs_abi), vs_abi[len(vs_abi) // 2], vs_abi[0], vs_abi[-1],
+            "  (NFFI_BENCH_IMPL=cffi: expect ~1.0)" if nffi_is_cffi() else ""))
     print("targets met: %d of %d%s; total time %.1f s" % (
         n_yes, len(judged), " (%d n/a)" % n_na if n_na else "", elapsed))
 

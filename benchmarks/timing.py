@@ -20,8 +20,8 @@ bench, then sample 2 of every bench, ..., so that a burst of noise on the shared
 machine hits every implementation alike.  The order within a round is shuffled (no
 fixed phase relation with periodic noise), and samples are kept short (default
 0.4 ms, below a scheduler time slice) so that most samples are not interrupted at all
-and the median ignores those that are.  The result per bench is the median time per operation over the samples, minus the median time per
-operation of its empty loop.
+and the median ignores those that are.  The result per bench is the median time per
+operation over the samples, minus the median time per operation of its empty loop.
 """
 import gc
 import math

@@ -31,12 +31,19 @@ class FFI(_core.FFIBase):
     RTLD_NOLOAD = getattr(os, "RTLD_NOLOAD", 0)
     RTLD_DEEPBIND = getattr(os, "RTLD_DEEPBIND", 0)
 
-    def __init__(self, backend=None):
-        # 'backend' is accepted and ignored, for code written against cffi.FFI(backend=...)
+    def __new__(cls, *args, **kwargs):
+        # set up here, not in __init__, so that subclasses that do not call
+        # FFI.__init__ still get a working object (as with cffi)
+        self = super().__new__(cls)
         self._model = Model()
         self._init_once_cache = {}
         self._init_once_lock = threading.Lock()
         self.NULL = _core.cast(self._parse_type("void *"), 0)
+        return self
+
+    def __init__(self, backend=None):
+        # 'backend' is accepted and ignored, for code written against cffi.FFI(backend=...)
+        pass
 
     # ---- declarations ----------------------------------------------------------------
 

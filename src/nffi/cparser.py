@@ -20,6 +20,7 @@ Design notes
   offending token; nesting depth is bounded so hostile input cannot blow the stack.
 """
 import dataclasses
+import functools
 import itertools
 import re
 
@@ -411,27 +412,27 @@ _TOP_LEVEL, _FIELD, _PARAMETER, _TYPE_NAME = "top level", "field", "parameter", 
 
 
 class _Specifiers:
-    """The declaration specifiers before the declarators: 'static const unsigned int'."""
-    __slots__ = ("start", "base", "words", "storage", "const", "abi", "tag_kind",
-                 "tag_token", "tag_is_anonymous", "tag_defined", "anonymous_slot")
+    """The declaration specifiers before the declarators: 'static const unsigned int'.
+    The class attributes are the defaults (cheaper than setting them all each time)."""
+    base = None                 # the type node, once known
+    storage = ()                # storage classes seen ("typedef", "static", ...)
+    const = False
+    abi = None
+    tag_kind = None             # "struct"/"union"/"enum" when the type is tagged
+    tag_token = None            # the tag name, or the keyword if anonymous
+    tag_is_anonymous = False
+    tag_defined = False         # a '{ body }' was given
+    anonymous_slot = None       # index in the output of a not yet named definition
 
     def __init__(self, start):
-        self.start = start          # first token, for error positions
-        self.base = None            # the type node, once known
-        self.words = []             # primitive type words as written
-        self.storage = ()           # storage classes seen ("typedef", "static", ...)
-        self.const = False
-        self.abi = None
-        self.tag_kind = None        # "struct"/"union"/"enum" when the type is tagged
-        self.tag_token = None       # the tag name, or the keyword if anonymous
-        self.tag_is_anonymous = False
-        self.tag_defined = False    # a '{ body }' was given
-        self.anonymous_slot = None  # index in the output of a not yet named definition
+        self.start = start      # first token, for error positions
+        self.words = []         # primitive type words as written
 
     def has_type(self):
         return self.base is not None or bool(self.words) or self.tag_kind is not None
 
 
+_EMPTY_DECLARATOR_FOLLOWERS = frozenset([")", ",", ""])     # "": end of input
 _MAX_NESTING = 64                            # parentheses, declarators, struct bodies
 _anonymous_tag_numbers = itertools.count(1)  # process-wide, as the tags must be unique
 _NO_CONSTANTS = {}
@@ -439,9 +440,15 @@ _NO_CONSTANTS = {}
 
 # ---- the parser -------------------------------------------------------------------------
 
+# Type strings are short and repeated ("int *" in a loop): remember their tokens.  The
+# parser never mutates tokens, so sharing them is safe; failures are not cached.
+_tokenize_type_string = functools.lru_cache(maxsize=1024)(_tokenize)
+
+
 class _Parser:
     def __init__(self, source, typedef_names, constants, allow_definitions):
-        self.tokens, self.directives = _tokenize(source)
+        tokenize = _tokenize if allow_definitions else _tokenize_type_string
+        self.tokens, self.directives = tokenize(source)
         self.pos = 0
         self.typedef_names = typedef_names
         self.constants = constants
@@ -890,11 +897,16 @@ class _Parser:
 
     # -- declarators
 
-    def _declarator(self, mode, abi=None):
-        """Parse a (possibly abstract) declarator.  A calling convention written before
-        the pointers of this level applies to the function whose parameter list comes
-        first after it; if this level has none, it is passed to the enclosing level."""
+    def _declarator(self, mode, abi=None, nested=False):
+        """Parse a (possibly abstract) declarator.
+
+        A calling convention belongs to the function declarator 'D(params)' whose D it
+        starts: in 'int __stdcall f(int)' (abi given by the specifiers) that is this
+        level's first parameter list; in 'int (__stdcall *fp)(int)' the abi starts the
+        parenthesised (nested) level, so it is handed back to the enclosing level."""
         start = self.tokens[self.pos]
+        if start.text in _EMPTY_DECLARATOR_FOLLOWERS and mode != _NAMED and abi is None:
+            return _Declarator(None, [], None)      # fast path: 'int' in "(int, int)"
         self._enter_nesting(start)
         pointer_ops, abi = self._pointers(abi)
         token = self.tokens[self.pos]
@@ -906,21 +918,24 @@ class _Parser:
             name_token = self._advance()
         elif token.text == "(" and self._starts_nested_declarator(mode):
             self._advance()
-            inner = self._declarator(mode)
+            inner = self._declarator(mode, nested=True)
             self._expect(")")
             name_token = inner.name_token
         elif mode == _NAMED:
             raise self._unexpected(token, "expected a name")
         suffix_ops = self._suffixes()
-        pending_abis = [a for a in (inner and inner.unclaimed_abi, abi) if a]
-        if (pending_abis and suffix_ops and isinstance(suffix_ops[0], _FunctionOp)):
-            suffix_ops[0].abi = pending_abis.pop(0)
+        claimant = inner.unclaimed_abi if inner is not None else None
+        if not nested:
+            claimant = claimant or abi
+            abi = None
+        if claimant and suffix_ops and isinstance(suffix_ops[0], _FunctionOp):
+            suffix_ops[0].abi = claimant
         ops = pointer_ops
         ops += reversed(suffix_ops)
         if inner is not None:
             ops += inner.ops
         self._leave_nesting()
-        return _Declarator(name_token, ops, pending_abis[0] if pending_abis else None)
+        return _Declarator(name_token, ops, abi)
 
     def _pointers(self, abi):
         """Read '*' with their qualifiers; return (pointer ops, calling convention)."""
@@ -977,7 +992,10 @@ class _Parser:
         while self.tokens[self.pos].text in _QUALIFIERS or self.tokens[self.pos].text == "static":
             self._advance()         # C99 'int a[static const 10]' in parameters
         token = self.tokens[self.pos]
-        if token.text == "]":
+        if token.kind == _INT and self.tokens[self.pos + 1].text == "]":
+            length = _int_literal_value(token)      # fast path for the usual 'T[10]'
+            self._advance()
+        elif token.text == "]":
             length = None
         elif token.text == "..." and token.kind == _PUNCT:
             self._advance()

@@ -185,6 +185,20 @@ class _Record:
             return 1
         return spec.align
 
+    def _integer_mode_align(self, spec, position):
+        """gcc (layout_decl) gives a bit-field exactly as wide as an integer mode
+        (8, 16, 32, 64 or 128 bits) that mode's alignment -- its width, on x86-64 and
+        AArch64 -- when the position before any PCC move is already that aligned, and
+        a named one passes it on to the aggregate.  It only shows with types aligned
+        below their size (e.g. a 'long long' typedef with aligned(4)): otherwise the
+        type's own alignment is at least as large."""
+        if spec.bitsize not in (8, 16, 32, 64, 128) or self.packed:
+            return 1
+        if position % spec.bitsize:
+            return 1
+        mode_align = spec.bitsize // BITS_PER_BYTE
+        return mode_align if self.pack is None else min(mode_align, self.pack)
+
     def _bitfield_may_move(self):
         """The PCC rule (no straddling) applies only without packed / #pragma pack."""
         return not self.packed and self.pack is None
@@ -210,12 +224,14 @@ class _Record:
         return self._bitfield_layout(spec, 0 if self.is_union else self.end_bit)
 
     def _place_bitfield(self, spec):
+        position = 0 if self.is_union else self.end_bit
         if spec.name:
-            self.align = max(self.align, self._bitfield_record_align(spec))
+            self.align = max(self.align, self._bitfield_record_align(spec),
+                             self._integer_mode_align(spec, position))
         if self.is_union:
             self.end_bit = max(self.end_bit, _round_up(spec.bitsize, BITS_PER_BYTE))
             return self._bitfield_layout(spec, 0)
-        start = self.end_bit
+        start = position
         if self._bitfield_may_move() and _spans_too_many_units(start, spec):
             start = _round_up(start, spec.align * BITS_PER_BYTE)
         self.end_bit = start + spec.bitsize

@@ -11,6 +11,7 @@ already known and resolved into ctypes, and only then committed; if anything fai
 model is left exactly as it was.
 """
 import threading
+import weakref
 
 from . import _core, cparser, layout
 from .decls import (Array, ConstantDecl, EnumDef, Function, FunctionDecl, Named,
@@ -21,8 +22,8 @@ from .errors import CDefError
 
 _unique_lock = threading.Lock()
 _primitive_types = {}
-_array_types = {}
-_function_types = {}
+_array_types = weakref.WeakValueDictionary()
+_function_types = weakref.WeakValueDictionary()
 _void_type = _core.new_void_type()
 
 

@@ -149,6 +149,13 @@ static Py_ssize_t var_struct_size(CTypeObject *st, PyObject *init)
     if (value == NULL)
         return PyErr_Occurred() ? -1 : st->ct_size;
     CTypeObject *arr = last->cf_type;
+    if (arr->ct_flags & CT_WITH_VAR_ARRAY) {       /* a nested variable-size struct */
+        Py_ssize_t inner = var_struct_size(arr, value);
+        if (inner < 0)
+            return -1;
+        Py_ssize_t needed = last->cf_offset + inner;
+        return needed > st->ct_size ? needed : st->ct_size;
+    }
     if (!(arr->ct_flags & CT_ARRAY) || arr->ct_length >= 0)
         return st->ct_size;
     Py_ssize_t n = nffi_initializer_length(arr, value);

@@ -199,8 +199,7 @@ CTypeObject *nffi_new_pointer_type(CTypeObject *item)
     ct->ct_align = _Alignof(void *);
     Py_INCREF(item);
     ct->ct_item = item;
-    /* the item keeps its pointer type alive (a cycle the GC knows about) */
-    Py_INCREF(ct);
+    /* a borrowed (weak) cache: the pointer type clears it when it dies */
     item->ct_pointer_type = ct;
     return ct;
 }
@@ -355,7 +354,9 @@ static PyObject *complete_struct_or_union(PyObject *self, PyObject *args)
             goto error;
         }
         PyTuple_SET_ITEM(list, i, pair);
-        if ((ftype->ct_flags & CT_ARRAY) && ftype->ct_length < 0)
+        /* a struct ending in 'T x[]', or in such a struct, has a variable size */
+        if (i == n - 1 && (((ftype->ct_flags & CT_ARRAY) && ftype->ct_length < 0) ||
+                           (ftype->ct_flags & CT_WITH_VAR_ARRAY)))
             ct->ct_flags |= CT_WITH_VAR_ARRAY;
     }
     Py_DECREF(seq);
@@ -499,12 +500,13 @@ static void ctype_dealloc(CTypeObject *ct)
     PyObject_GC_UnTrack(ct);
     if (ct->ct_weakreflist != NULL)
         PyObject_ClearWeakRefs((PyObject *)ct);
+    if (ct->ct_item != NULL && ct->ct_item->ct_pointer_type == ct)
+        ct->ct_item->ct_pointer_type = NULL;
     Py_XDECREF(ct->ct_item);
     Py_XDECREF(ct->ct_name);
     Py_XDECREF(ct->ct_fields);
     Py_XDECREF(ct->ct_field_list);
     Py_XDECREF(ct->ct_stuff);
-    Py_XDECREF(ct->ct_pointer_type);
     if (ct->ct_extra != NULL)
         PyMem_Free(ct->ct_extra);
     Py_TYPE(ct)->tp_free((PyObject *)ct);
@@ -516,16 +518,17 @@ static int ctype_traverse(CTypeObject *ct, visitproc visit, void *arg)
     Py_VISIT(ct->ct_fields);
     Py_VISIT(ct->ct_field_list);
     Py_VISIT(ct->ct_stuff);
-    Py_VISIT(ct->ct_pointer_type);
     return 0;
 }
 
+/* Only the struct fields can form reference cycles (a field's type pointing back to
+ * the struct through a cached array type); the other references are acyclic. */
 static int ctype_clear(CTypeObject *ct)
 {
-    Py_CLEAR(ct->ct_fields);
-    Py_CLEAR(ct->ct_field_list);
-    Py_CLEAR(ct->ct_stuff);
-    Py_CLEAR(ct->ct_pointer_type);
+    if (ct->ct_flags & CT_STRUCT_OR_UNION) {
+        Py_CLEAR(ct->ct_fields);
+        Py_CLEAR(ct->ct_field_list);
+    }
     return 0;
 }
 

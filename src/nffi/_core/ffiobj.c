@@ -211,7 +211,6 @@ static int ffibase_traverse(FFIBaseObject *self, visitproc visit, void *arg)
 {
     Py_VISIT(self->type_cache);
     Py_VISIT(self->dict);
-    Py_VISIT(Py_TYPE(self));
     return 0;
 }
 
@@ -229,9 +228,8 @@ static void ffibase_dealloc(FFIBaseObject *self)
     if (self->weakreflist != NULL)
         PyObject_ClearWeakRefs((PyObject *)self);
     ffibase_clear(self);
+    /* a Python subclass's subtype_dealloc releases the heap type itself */
     tp->tp_free((PyObject *)self);
-    if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE)
-        Py_DECREF(tp);
 }
 
 static PyMemberDef ffibase_members[] = {

@@ -62,7 +62,7 @@ typedef struct CTypeObject {
     PyObject *ct_field_list;     /* struct/union: tuple of (name, CField), declared order */
     PyObject *ct_stuff;          /* function: tuple (args tuple, result, ellipsis, abi);
                                     enum: tuple (dict value->name, dict name->value) */
-    struct CTypeObject *ct_pointer_type;   /* cached 'T *' (set by new_pointer_type) */
+    struct CTypeObject *ct_pointer_type;   /* borrowed cache of 'T *', cleared when it dies */
     void *ct_extra;              /* call.c: cached libffi description of a function type */
     PyObject *ct_weakreflist;
 } CTypeObject;
