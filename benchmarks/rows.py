@@ -317,8 +317,8 @@ def _typeof_fresh(n):
     return setup
 
 
-_SCALING_SETTINGS = {"samples": 31, "budget_s": 5.0}
-_SCALING_QUICK = {"samples": 5, "budget_s": 1.5}
+_SCALING_SETTINGS = {"samples": 41, "budget_s": 5.0}
+_SCALING_QUICK = {"samples": 15, "budget_s": 1.5}
 
 
 def _scaling_ratio(results):
@@ -358,7 +358,7 @@ ROWS = [
     Row('call snprintf(buf, 32, "%d", int)', CALL, CALL_TARGET, ffi=_snprintf,
         ctypes=_snprintf_ct),
     Row("qsort 1000 ints, Python comparator", CALL, QSORT_TARGET, ffi=_qsort,
-        ctypes=_qsort_ct, settings={"samples": 15}, quick={"samples": 5}),
+        ctypes=_qsort_ct, settings={"samples": 41}, quick={"samples": 15}),
 
     Row("typeof fresh type, N=100", SCALE, None, ffi=_typeof_fresh(100),
         impls=("nffi", "cffi ABI"), settings=_SCALING_SETTINGS, quick=_SCALING_QUICK),

@@ -36,7 +36,7 @@ BENCHLIB_C = os.path.join(HERE, "_benchlib.c")
 API_MODULE = "_nffi_bench_api"
 
 DEFAULT = Settings(samples=151, min_samples=3, sample_ns=400_000, max_iters=10_000)
-QUICK = Settings(samples=21, min_samples=3, sample_ns=300_000, max_iters=10_000)
+QUICK = Settings(samples=41, min_samples=3, sample_ns=300_000, max_iters=10_000)
 
 
 # ---- builds (cached outside the repo) -----------------------------------------------

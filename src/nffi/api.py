@@ -49,6 +49,8 @@ class FFI(_core.FFIBase):
 
     def cdef(self, csource, override=False, packed=False, pack=None):
         """Declare C types, functions, globals and constants (see cffi's cdef)."""
+        if packed not in (False, True, 0, 1):
+            raise ValueError("'packed' should be False or True, got %r" % (packed,))
         if packed and pack is not None and pack != 1:
             raise ValueError("'packed' and 'pack' cannot be combined (packed means pack=1)")
         self._model.cdef(csource, override=override, packed=bool(packed), pack=pack)

@@ -16,7 +16,7 @@ import weakref
 from . import _core, cparser, layout
 from .decls import (Array, ConstantDecl, EnumDef, Function, FunctionDecl, Named,
                     Pointer, Primitive, StructDef, Tagged, Typedef, VariableDecl, Void)
-from .errors import CDefError
+from .errors import CDefError, FFIError
 
 # ---- process-wide unique types -------------------------------------------------------
 
@@ -64,6 +64,10 @@ def function_type(args, result, ellipsis, abi=None):
     return ct
 
 
+def _where(decl):
+    return "line %s, column %s" % (getattr(decl, "line", "?"), getattr(decl, "column", "?"))
+
+
 def _error_at(message, decl):
     line = getattr(decl, "line", 0) or None
     column = getattr(decl, "column", 0) or None
@@ -107,8 +111,8 @@ class Model:
                     self._declare(decl, override, packed, pack, completions)
                 for decl in decls:
                     self._check_resolvable(decl)
-                for ct, fields, size, align, flags in completions:
-                    _core.complete_struct_or_union(ct, fields, size, align, flags)
+                for ct, fields, size, align, init_fields in completions:
+                    _core.complete_struct_or_union(ct, fields, size, align, 0, init_fields)
             except BaseException:
                 self._restore(snapshot)
                 raise
@@ -151,8 +155,8 @@ class Model:
     def _declare_constant(self, decl, override):
         old = self.constants.get(decl.name)
         if old is not None and old != decl.value and not override:
-            raise _error_at("constant '%s' is already declared with value %r"
-                            % (decl.name, old), decl)
+            raise FFIError("%s: constant '%s' is already declared with value %r"
+                           % (_where(decl), decl.name, old))
         if decl.value is not None:
             self.constants[decl.name] = decl.value
         self.constant_decls[decl.name] = decl
@@ -215,7 +219,7 @@ class Model:
         if ct.kind in ("struct", "union") and ct.fields is None:
             raise _error_at("field '%s' has incomplete type '%s'"
                             % (field.name, ct.cname), field)
-        if ct.kind in ("void", "function"):
+        if ct.kind == "void":
             raise _error_at("field '%s' has invalid type '%s'" % (field.name, ct.cname), field)
         if ct.kind == "array" and ct.length is None:
             return 0, _core.alignof(ct)
@@ -243,8 +247,11 @@ class Model:
         fields = self._flatten_fields(decl, field_types, placed)
         self._pending_layouts[ct] = (size, align)
         self._pending_fields[ct] = fields
-        flags = 0
-        return ct, fields, size, align, flags
+        init_fields = [(field.name, ftype, where.offset)
+                       for field, ftype, where in zip(decl.fields, field_types, placed)
+                       if field.name or (field.bitsize is None
+                                         and ftype.kind in ("struct", "union"))]
+        return ct, fields, size, align, init_fields
 
     def _flatten_fields(self, decl, field_types, placed):
         """(name, ctype, offset, bitshift, bitsize) for each named field; the members of

@@ -135,17 +135,16 @@ Py_ssize_t nffi_cdata_sizeof(CDataObject *cd)
 /* Extra bytes a struct ending in 'T x[]' needs to hold the initializer's last item. */
 static Py_ssize_t var_struct_size(CTypeObject *st, PyObject *init)
 {
-    Py_ssize_t nfields = PyTuple_GET_SIZE(st->ct_field_list);
+    Py_ssize_t nfields = PyTuple_GET_SIZE(st->ct_stuff);
     if (nfields == 0)
         return st->ct_size;
-    PyObject *pair = PyTuple_GET_ITEM(st->ct_field_list, nfields - 1);
-    CFieldObject *last = (CFieldObject *)PyTuple_GET_ITEM(pair, 1);
+    CFieldObject *last = (CFieldObject *)PyTuple_GET_ITEM(st->ct_stuff, nfields - 1);
     PyObject *value = NULL;
     if ((PyList_Check(init) || PyTuple_Check(init)) &&
             PySequence_Fast_GET_SIZE(init) == nfields)
         value = PySequence_Fast_GET_ITEM(init, nfields - 1);
     else if (PyDict_Check(init))
-        value = PyDict_GetItemWithError(init, PyTuple_GET_ITEM(pair, 0));
+        value = PyDict_GetItemWithError(init, last->cf_name);
     if (value == NULL)
         return PyErr_Occurred() ? -1 : st->ct_size;
     CTypeObject *arr = last->cf_type;
@@ -263,11 +262,17 @@ static int cast_source_bits(PyObject *value, unsigned long long *out, CTypeObjec
             return 0;
         }
         if (src->ct_flags & CT_PRIMITIVE_CHAR) {
-            *out = nffi_read_unsigned(cd->c_data, src->ct_size);
+            *out = (src->ct_flags & CT_IS_SIGNED_WCHAR)
+                ? (unsigned long long)nffi_read_signed(cd->c_data, src->ct_size)
+                : nffi_read_unsigned(cd->c_data, src->ct_size);
             return 0;
         }
         if (src->ct_flags & CT_PRIMITIVE_FLOAT) {
             double d = nffi_read_float(cd->c_data, src);
+            if (target->ct_flags & CT_IS_BOOL) {
+                *out = d != 0.0;
+                return 0;
+            }
             value = PyFloat_FromDouble(d);
             if (value == NULL)
                 return -1;
@@ -281,6 +286,10 @@ static int cast_source_bits(PyObject *value, unsigned long long *out, CTypeObjec
     }
     if (PyFloat_Check(value)) {
         double d = PyFloat_AS_DOUBLE(value);
+        if (target->ct_flags & CT_IS_BOOL) {
+            *out = d != 0.0;
+            return 0;
+        }
         PyObject *asint = PyLong_FromDouble(d);   /* ValueError for nan, OverflowError inf */
         if (asint == NULL)
             return -1;
@@ -317,7 +326,7 @@ static int cast_source_double(PyObject *value, CTypeObject *target, double *out,
             *out = nffi_read_float(cd->c_data, src);
             return 0;
         }
-        if (src->ct_flags & CT_PRIMITIVE_SIGNED) {
+        if (src->ct_flags & (CT_PRIMITIVE_SIGNED | CT_IS_SIGNED_WCHAR)) {
             *out = (double)nffi_read_signed(cd->c_data, src->ct_size);
             return 0;
         }
@@ -474,7 +483,7 @@ static PyObject *cdata_repr(CDataObject *cd)
 static PyObject *cdata_int(CDataObject *cd)
 {
     CTypeObject *ct = cd->c_type;
-    if (ct->ct_flags & (CT_PRIMITIVE_SIGNED)) {
+    if (ct->ct_flags & (CT_PRIMITIVE_SIGNED | CT_IS_SIGNED_WCHAR)) {
         return PyLong_FromLongLong(nffi_read_signed(cd->c_data, ct->ct_size));
     }
     if (ct->ct_flags & (CT_PRIMITIVE_UNSIGNED | CT_PRIMITIVE_CHAR)) {

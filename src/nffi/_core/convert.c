@@ -411,15 +411,9 @@ int nffi_convert_array_from_object(char *data, CTypeObject *ct, PyObject *obj,
         return array_from_bytes(data, ct, obj, length);
     if (PyUnicode_Check(obj) && (item->ct_flags & CT_PRIMITIVE_CHAR) && char_size(item) > 1)
         return array_from_str(data, ct, obj, length);
-    if (CData_Check(obj)) {
-        CDataObject *cd = (CDataObject *)obj;
-        if ((cd->c_type->ct_flags & CT_ARRAY) && cd->c_type->ct_item == item) {
-            Py_ssize_t n = nffi_cdata_length(cd);
-            if (length >= 0 && n > length)
-                return too_many_initializers(ct, n);
-            memmove(data, cd->c_data, n * item->ct_size);
-            return 0;
-        }
+    if (CData_Check(obj) && ((CDataObject *)obj)->c_type == ct && ct->ct_length >= 0) {
+        memmove(data, ((CDataObject *)obj)->c_data, ct->ct_size);
+        return 0;
     }
     return array_type_error(ct, obj);
 }
@@ -435,9 +429,6 @@ Py_ssize_t nffi_initializer_length(CTypeObject *arraytype, PyObject *init)
         return PyBytes_GET_SIZE(init) + 1;
     if (PyUnicode_Check(init) && (item->ct_flags & CT_PRIMITIVE_CHAR) && char_size(item) > 1)
         return wide_length(init, char_size(item)) + 1;
-    if (CData_Check(init) && (((CDataObject *)init)->c_type->ct_flags & CT_ARRAY) &&
-            ((CDataObject *)init)->c_type->ct_item == item)
-        return nffi_cdata_length((CDataObject *)init);
     if (PyFloat_Check(init) || PyUnicode_Check(init) || PyBytes_Check(init) ||
             (Py_TYPE(init)->tp_as_number == NULL) ||
             (Py_TYPE(init)->tp_as_number->nb_index == NULL && !PyLong_Check(init))) {
@@ -459,7 +450,7 @@ Py_ssize_t nffi_initializer_length(CTypeObject *arraytype, PyObject *init)
 static int struct_from_sequence(char *data, CTypeObject *ct, PyObject *obj)
 {
     Py_ssize_t n = PySequence_Fast_GET_SIZE(obj);
-    Py_ssize_t nfields = PyTuple_GET_SIZE(ct->ct_field_list);
+    Py_ssize_t nfields = PyTuple_GET_SIZE(ct->ct_stuff);
     if (n > nfields || ((ct->ct_flags & CT_UNION) && n > 1)) {
         PyErr_Format(PyExc_ValueError, "too many initializers for '%s' (got %zd)",
                      nffi_ctype_name(ct), n);
@@ -467,8 +458,7 @@ static int struct_from_sequence(char *data, CTypeObject *ct, PyObject *obj)
     }
     PyObject **items = PySequence_Fast_ITEMS(obj);
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *pair = PyTuple_GET_ITEM(ct->ct_field_list, i);
-        CFieldObject *cf = (CFieldObject *)PyTuple_GET_ITEM(pair, 1);
+        CFieldObject *cf = (CFieldObject *)PyTuple_GET_ITEM(ct->ct_stuff, i);
         if (nffi_write_field(data, cf, items[i]) < 0)
             return -1;
     }

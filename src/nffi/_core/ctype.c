@@ -152,8 +152,11 @@ static PyObject *new_primitive_type(PyObject *self, PyObject *args)
             ct->ct_size = p->size;
             ct->ct_align = p->align;
             ct->ct_char_kind = p->char_kind;
-            if (p->char_kind == 'w')
+            if (p->char_kind == 'w') {
                 ct->ct_char_kind = (int)sizeof(wchar_t);
+                if ((wchar_t)-1 < 0)
+                    ct->ct_flags |= CT_IS_SIGNED_WCHAR;
+            }
             return (PyObject *)ct;
         }
     }
@@ -310,7 +313,59 @@ static CFieldObject *cfield_new(PyObject *name, CTypeObject *type, Py_ssize_t of
     return cf;
 }
 
-/* complete_struct_or_union(ct, fields, size, align, flags)
+/* The CFields a list initializer fills, in order.  init_fields lists the declared
+ * members as (name, ctype, offset): named ones are looked up in 'fields'; anonymous
+ * struct/union members ("") get a CField of their own.  Without init_fields, the
+ * flattened fields in order. */
+static PyObject *init_order(PyObject *fields, PyObject *init_fields)
+{
+    if (init_fields == NULL || init_fields == Py_None) {
+        PyObject *values = PyDict_Values(fields);
+        if (values == NULL)
+            return NULL;
+        PyObject *r = PyList_AsTuple(values);
+        Py_DECREF(values);
+        return r;
+    }
+    PyObject *seq = PySequence_Fast(init_fields, "init_fields must be a sequence");
+    if (seq == NULL)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject *result = PyTuple_New(n);
+    for (Py_ssize_t i = 0; result != NULL && i < n; i++) {
+        PyObject *name;
+        CTypeObject *type;
+        Py_ssize_t offset;
+        PyObject *cf = NULL;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i), "UO!n:init field", &name,
+                              &CType_Type, &type, &offset))
+            goto error;
+        if (PyUnicode_GET_LENGTH(name) > 0) {
+            cf = PyDict_GetItemWithError(fields, name);
+            if (cf == NULL) {
+                if (!PyErr_Occurred())
+                    PyErr_SetObject(PyExc_KeyError, name);
+                goto error;
+            }
+            Py_INCREF(cf);
+        }
+        else {
+            cf = (PyObject *)cfield_new(name, type, offset, -1, -1);
+            if (cf == NULL)
+                goto error;
+        }
+        PyTuple_SET_ITEM(result, i, cf);
+    }
+    Py_DECREF(seq);
+    return result;
+
+error:
+    Py_DECREF(seq);
+    Py_XDECREF(result);
+    return NULL;
+}
+
+/* complete_struct_or_union(ct, fields, size, align, flags, init_fields=None)
  * fields: sequence of (name, ctype, offset, bitshift, bitsize); anonymous members are
  * already flattened by the model (nffi/layout.py computes the offsets). */
 static PyObject *complete_struct_or_union(PyObject *self, PyObject *args)
@@ -319,8 +374,9 @@ static PyObject *complete_struct_or_union(PyObject *self, PyObject *args)
     PyObject *fields;
     Py_ssize_t size, align;
     int extra_flags = 0;
-    if (!PyArg_ParseTuple(args, "O!Onn|i:complete_struct_or_union", &CType_Type, &ct,
-                          &fields, &size, &align, &extra_flags))
+    PyObject *init_fields = NULL;
+    if (!PyArg_ParseTuple(args, "O!Onn|iO:complete_struct_or_union", &CType_Type, &ct,
+                          &fields, &size, &align, &extra_flags, &init_fields))
         return NULL;
     if (!(ct->ct_flags & CT_STRUCT_OR_UNION) || !(ct->ct_flags & CT_IS_OPAQUE)) {
         PyErr_Format(PyExc_TypeError, "ctype '%s' is not an incomplete struct or union",
@@ -360,6 +416,13 @@ static PyObject *complete_struct_or_union(PyObject *self, PyObject *args)
             ct->ct_flags |= CT_WITH_VAR_ARRAY;
     }
     Py_DECREF(seq);
+    PyObject *initializers = init_order(dict, init_fields);
+    if (initializers == NULL) {
+        Py_DECREF(dict);
+        Py_DECREF(list);
+        return NULL;
+    }
+    ct->ct_stuff = initializers;
     ct->ct_fields = dict;
     ct->ct_field_list = list;
     ct->ct_size = size;
@@ -528,6 +591,7 @@ static int ctype_clear(CTypeObject *ct)
     if (ct->ct_flags & CT_STRUCT_OR_UNION) {
         Py_CLEAR(ct->ct_fields);
         Py_CLEAR(ct->ct_field_list);
+        Py_CLEAR(ct->ct_stuff);
     }
     return 0;
 }

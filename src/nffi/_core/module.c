@@ -234,6 +234,11 @@ static PyObject *m_rawaddressof(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_TypeError, "expected a pointer ctype");
         return NULL;
     }
+    if (!(cd->c_type->ct_flags & (CT_STRUCT_OR_UNION | CT_ARRAY | CT_POINTER))) {
+        PyErr_Format(PyExc_TypeError, "expected a cdata struct/union/array/pointer object, "
+                     "got cdata '%s'", nffi_ctype_name(cd->c_type));
+        return NULL;
+    }
     return nffi_addressof_field(cd, ct, offset);
 }
 

@@ -39,6 +39,7 @@
 #define CT_WITH_VAR_ARRAY    0x20000   /* struct ending in a flexible array member */
 #define CT_IS_FILE           0x40000   /* the opaque FILE struct */
 #define CT_IS_PACKED         0x80000
+#define CT_IS_SIGNED_WCHAR  0x100000  /* wchar_t where it is signed (Linux) */
 
 #define CT_PRIMITIVE_INTEGER (CT_PRIMITIVE_SIGNED | CT_PRIMITIVE_UNSIGNED)
 #define CT_PRIMITIVE_ANY (CT_PRIMITIVE_INTEGER | CT_PRIMITIVE_CHAR | CT_PRIMITIVE_FLOAT | \
@@ -61,7 +62,10 @@ typedef struct CTypeObject {
     PyObject *ct_fields;         /* struct/union: dict name -> CField (flattened), else NULL */
     PyObject *ct_field_list;     /* struct/union: tuple of (name, CField), declared order */
     PyObject *ct_stuff;          /* function: tuple (args tuple, result, ellipsis, abi);
-                                    enum: tuple (dict value->name, dict name->value) */
+                                    enum: tuple (dict value->name, dict name->value);
+                                    struct/union: tuple of the CFields a list initializer
+                                    fills, in order (anonymous members unflattened);
+                                    pointer: the cached 'T[]' type */
     struct CTypeObject *ct_pointer_type;   /* borrowed cache of 'T *', cleared when it dies */
     void *ct_extra;              /* call.c: cached libffi description of a function type */
     PyObject *ct_weakreflist;

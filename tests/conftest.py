@@ -1,0 +1,54 @@
+"""Shared fixtures for the differential tests: nffi against cffi (the oracle)."""
+import cffi
+import pytest
+
+import nffi
+
+# One set of declarations used by the differential and property tests.
+# Two chunks, passed to two cdef() calls: nffi cannot yet make an array of a struct
+# declared in the same cdef() call (see test_cdef_array_of_struct_same_call).
+CDEF_BASE = """
+    typedef struct { int x, y; } point_t;
+    struct pt3 { short a; double b; char c; };
+"""
+CDEF = """
+    struct nested { char tag; point_t p; struct pt3 arr[2]; int tail[3]; };
+    union u { int i; unsigned char b[4]; float f; double d; };
+    struct anon { int kind; union { int ival; double dval; }; struct { short lo, hi; }; };
+    struct bits { unsigned int a:3; unsigned int b:5; int c:4; signed char d:2; _Bool e:1; long long f:40; };
+    struct flex { int n; int data[]; };
+    struct flex0 { short n; char data[0]; };
+    struct selfref { int value; struct selfref *next; };
+    struct opaque_s;
+    struct with_ptrs { char *name; int *values; void *extra; };
+    struct mixed { char c; wchar_t w; char16_t c16; char32_t c32; _Bool flag; float f; long double ld; };
+    struct cplx { float _Complex fc; double _Complex dc; };
+    enum color { RED, GREEN = 5, BLUE };
+    enum neg { NEG_A = -3, NEG_B, NEG_C = 100 };
+    enum big { BIG_A = 0, BIG_B = 0xFFFFFFFF };
+    enum empty_e { SOLO };
+    typedef enum { T_ONE = 1, T_TWO = 2, T_ALSO_TWO = 2 } tenum_t;
+    typedef int myint_t;
+    typedef myint_t arr5_t[5];
+    typedef unsigned char byte_t;
+    typedef struct selfref node_t;
+    typedef int (*binop_t)(int, int);
+    typedef void (*vfn_t)(const char *, ...);
+    typedef double (*dfn_t)(void);
+    typedef point_t point_array_t[4];
+    typedef const int cint_t;
+"""
+
+
+def make_pair(*cdefs, **cdef_kwargs):
+    """(nffi FFI, cffi FFI), each given the same cdef() calls."""
+    pair = (nffi.FFI(), cffi.FFI())
+    for ffi in pair:
+        for src in cdefs:
+            ffi.cdef(src, **cdef_kwargs)
+    return pair
+
+
+@pytest.fixture(scope="session")
+def ffi_pair():
+    return make_pair(CDEF_BASE, CDEF)
