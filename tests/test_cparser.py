@@ -340,22 +340,18 @@ DECLARATOR_CASES = [
     ("  int  \n * \t", Pointer(INT)),
     ("int[0x10][010][0b11]", Array(Array(Array(INT, 3), 8), 16)),
     ("int[2 * 3 + 1]", Array(INT, 7)),
-    ("int[sizeof_t]", None),       # not a constant: error (checked below)
 ]
 
 
 @pytest.mark.parametrize("text, expected",
-                         [case for case in DECLARATOR_CASES if case[1] is not None])
+                         DECLARATOR_CASES)
 def test_abstract_declarators(text, expected):
     assert parse_type(text, {"foo_t"}) == expected
 
 
-@pytest.mark.parametrize("text, expected",
-                         [case for case in DECLARATOR_CASES if case[1] is not None])
-def test_named_declarators_match_abstract_ones(text, expected):
-    # Put a name where the abstract declarator has its hole: 'int (*)[3]' -> 'int (*x)[3]'
-    # is checked through typedefs built from DECLARATOR_CASES by hand below instead.
-    del text
+@pytest.mark.parametrize("expected",
+                         [case[1] for case in DECLARATOR_CASES])
+def test_same_types_with_a_name(expected):
     declaration = only("typedef %s;" % render_declaration(expected, "x"), {"foo_t"})
     assert declaration == Typedef("x", expected, declaration.line, declaration.column)
 
@@ -392,7 +388,7 @@ def test_named_declarators():
     ("void a[3];", "array of void"),
     ("int a[3][];", "unknown length"),
     ("int a[-1];", "negative array length"),
-    ("int a[1.5];", "only integer constants"),
+    ("int a[1.5];", "not floating-point"),
     ("int a[N];", "unknown constant 'N'"),
     ("int (x;", "expected ')'"),
     ("int *;", "expected a name"),
@@ -495,7 +491,8 @@ def test_typedefs():
         VariableDecl("x", Named("myint")),
         VariableDecl("y", Pointer(Named("other_t"))),
         VariableDecl("callbacks", Array(Named("cb_t"), 2)),
-        FunctionDecl("function", Function((), Named("fn_t"))) if False else
+        # A function declared through a typedef of a function type: the parser does
+        # not resolve typedefs, the model sees the Named type is a function.
         VariableDecl("function", Named("fn_t")),
     ]
 
@@ -608,7 +605,7 @@ def test_bitfields():
 def test_flexible_array_member_and_partial_struct():
     struct = only("struct msg { int len; ...; char data[]; };")
     assert struct.partial is True
-    assert struct.fields[-1] == Field("data", Array(CHAR, None), None, 1, 34)
+    assert struct.fields[-1] == Field("data", Array(CHAR, None), None, 1, 33)
     assert only("struct s { ...; };") == StructDef("struct", "s", (), True, 1, 8)
     assert only("struct s { int a; };").partial is False
 
@@ -674,7 +671,7 @@ def test_enums():
     ("enum e { int };", "keyword 'int'"),
     ("enum e { A = };", "expected an integer constant expression"),
     ("enum e { A = UNKNOWN };", "unknown constant 'UNKNOWN'"),
-    ("enum { A = 1.0 };", "only integer constants"),
+    ("enum { A = 1.0 };", "not floating-point"),
 ])
 def test_invalid_enums(source, message):
     assert message in str(cdef_error(source))
@@ -719,7 +716,7 @@ EXPRESSIONS = [
     ("1 || 0 && 0", 1), ("2 ^ 3 & 1", 3), ("1 << 2 < 5", 1), ("-2 * -3 % 4", 2),
     # the operand not evaluated by && || ?: may divide by zero
     ("0 && 1 / 0", 0), ("1 || 1 / 0", 1), ("0 ? 1 / 0 : 5", 5), ("1 ? 5 : 1 % 0", 5),
-    ("K + 1", 11), ("(K << 2) | K", 50), ("-K / 3", -3),
+    ("K + 1", 11), ("(K << 2) | K", 42), ("-K / 3", -3),
 ]
 
 
@@ -732,9 +729,10 @@ def test_constant_expressions(expression, value):
 
 @pytest.mark.parametrize("expression, message", [
     ("1 / 0", "division by zero"), ("1 % 0", "division by zero"),
-    ("sizeof(int)", "sizeof is not supported"), ("1.5", "only integer constants"),
-    ("1e3", "only integer constants"), ("08", "only integer constants"),
-    ("0x", "only integer constants"), ("1 +", "expected an integer constant"),
+    ("sizeof(int)", "sizeof is not supported"), ("1.5", "not floating-point"),
+    ("1e3", "not floating-point"), ("0x1p3", "not floating-point"), (".5f", "not floating"),
+    ("08", "invalid integer constant"), ("0x", "invalid integer constant"),
+    ("1ul2", "invalid integer constant"), ("0xe1", None), ("1 +", "expected an integer constant"),
     ("(1", "expected ')'"), ("'ab'", "multi-character"), ("''", "empty character"),
     ("1 << -1", "out of range"), ("1 << 100000", "out of range"),
     ("UNKNOWN", "unknown constant"), ("1 ? 2", "expected ':'"),
@@ -745,6 +743,9 @@ def test_constant_expressions(expression, value):
     ("1 = 1", "expected the end"), ("a--1", "unknown constant"),
 ])
 def test_invalid_constant_expressions(expression, message):
+    if message is None:         # a look-alike that is valid
+        assert define_value(expression) == int(expression, 0)
+        return
     assert message in str(cdef_error("#define X %s\n" % expression))
 
 
@@ -883,7 +884,7 @@ def test_define_at_start_and_end_without_newline():
     ("int a;\n#ifdef X\n#endif\n", "'#ifdef'", 2, 2, "ifdef"),
     ("#pragma once\n", "'#pragma'", 1, 2, "pragma"),
     ('#define S "str"\n', "expected an integer constant expression", 1, 11, '"str"'),
-    ("#define F 1.5\n", "only integer constants", 1, 11, "1.5"),
+    ("#define F 1.5\n", "not floating-point", 1, 11, "1.5"),
     ("#define M(x) x\n", "function-like macros", 1, 10, "("),
     ("#define\n", "expected a macro name", 1, 8, None),
     ("#define X\n", "#define X needs a value", 1, 10, None),
@@ -1007,9 +1008,10 @@ def test_error_at_end_of_input():
 def test_positions_after_comments_and_continuations():
     declarations = cdef("/* one\n two */ int /* x */ a; // tail\n"
                         "int \\\n  b;\n\t  struct s { int c; } d;")
-    assert [(d.line, d.column) for d in declarations] == [(2, 22), (4, 3), (5, 13),
-                                                          (5, 4 + 3 + 13)]
-    assert declarations[2].fields[0].column == 20
+    # "\t  struct s { int c; } d;": a tab counts as one column
+    assert [(d.line, d.column) for d in declarations] == [(2, 21), (4, 3), (5, 11),
+                                                          (5, 24)]
+    assert declarations[2].fields[0].column == 19
 
 
 # ---- parse_type -------------------------------------------------------------------------
@@ -1018,14 +1020,14 @@ def test_positions_after_comments_and_continuations():
     ("", "expected a type"), ("   ", "expected a type"), ("int x", "unexpected name 'x'"),
     ("int *p", "unexpected name 'p'"), ("int;", "expected the end"),
     ("int, int", "expected the end"), ("foo_t", "unknown type name 'foo_t'"),
-    ("struct { int a; }", "cannot define a struct"),
-    ("enum e { A }", "cannot define a enum"),
-    ("int (*)(struct { int a; } *)", "cannot define a struct"),
+    ("struct { int a; }", "'struct' definitions are not allowed"),
+    ("enum e { A }", "'enum' definitions are not allowed"),
+    ("int (*)(union { int a; } *)", "'union' definitions are not allowed"),
     ("static int", "not allowed in a type"), ("typedef int", "not allowed in a type"),
     ("#define X 1", "preprocessor directives are not allowed"),
     ("int[3", "expected ']'"), ("int (*)(int", "expected ')'"),
     ("int[N]", "unknown constant 'N'"), ("*", "expected a type"),
-    ("int (x)", "unexpected name 'x'"), ("int)", "expected the end"),
+    ("int (x)", "unknown type name 'x'"), ("int)", "expected the end"),
     ("struct", "expected a tag name"), ("const", "expected a type"),
 ])
 def test_parse_type_rejects(text, message):
@@ -1069,8 +1071,6 @@ class ProbeOnlyConstants(ProbeOnlyNames):
 
     def keys(self):
         raise AssertionError("constants must not be iterated")
-
-    items = values_ = keys
 
 
 def test_containers_are_only_probed():
@@ -1194,25 +1194,28 @@ def test_mutated_cdefs_never_crash(text):
     parse_anything(text)
 
 
-@pytest.mark.parametrize("depth", [10, 60, 200, 5000])
+@pytest.mark.parametrize("depth", [10, 20, 100, 5000])
 def test_deep_nesting_is_an_error_not_a_crash(depth):
-    for text in ("(" * depth + "1" + ")" * depth,
-                 "-" * depth + "1",
-                 "1" + " + 1" * depth):
-        try:
-            value = define_value(text)
-        except CDefError as error:
-            assert "nested too deeply" in str(error)
+    # Iterative constructs have no depth limit:
+    assert define_value("- " * depth + "1") == (-1) ** depth
+    assert define_value("1" + " + 1" * depth) == depth + 1
+    assert cdef("int " + "*" * depth + "p;")
+    # Recursive ones are limited (64 levels) and fail cleanly beyond:
+    sources = [
+        "#define X " + "(" * depth + "1" + ")" * depth,
+        "int " + "(" * depth + "*x" + ")" * depth + ";",
+        "struct a { " * depth + "int x;" + " } f;" * depth,
+        "void f(" * depth + "int" + ")" * depth + ";",
+        "enum e { A = " + "(" * depth + "1" + ")" * depth + " };",
+    ]
+    for source in sources:
+        if depth <= 20:
+            assert cdef(source)
         else:
-            assert value in (1, depth + 1, 1 if depth % 2 == 0 else -1)
-    nested = "int " + "(" * depth + "*x" + ")" * depth + ";"
-    structs = "struct a { " * depth + "int x;" + " } f;" * depth + ";"
-    params = "void f(" * depth + "int" + ")" * depth + ";"
-    for source in (nested, structs, params):
-        try:
-            cdef(source)
-        except CDefError as error:
-            assert depth > 20 and "nested too deeply" in str(error)
+            error = cdef_error(source)
+            assert "nested too deeply" in str(error)
+    if depth > 20:
+        assert "nested too deeply" in str(type_error("int " + "(" * depth + "*" + ")" * depth))
 
 
 def test_mutation_sample_contains_valid_inputs():
@@ -1228,27 +1231,37 @@ BASE_TYPES = [INT, CHAR, Primitive("unsigned long long"), Primitive("double"),
               Tagged("union", "u"), Tagged("enum", "e")]
 
 
-def types(with_abi=True, with_partial=True):
-    """Random valid C types: no function returning an array or a function, no array
-    of functions, of void, or of arrays of unknown length."""
-    lengths = st.one_of(st.none(), st.integers(0, 99),
-                        *([st.just("...")] if with_partial else []))
-    abis = st.sampled_from([None, "__stdcall", "__cdecl"]) if with_abi else st.none()
-
-    def extend(children):
-        objects = children.filter(lambda t: not isinstance(t, (Function, Void)) and not (
-            isinstance(t, Array) and t.length is None))
-        results = children.filter(lambda t: not isinstance(t, (Array, Function)))
-        parameters = st.lists(children.filter(lambda t: not isinstance(t, Void)),
-                              max_size=3)
-        functions = st.builds(
-            lambda args, result, ellipsis, abi: Function(tuple(args), result,
-                                                         ellipsis and bool(args), abi),
-            parameters, results, st.booleans(), abis)
-        return st.one_of(st.builds(Pointer, children, st.booleans()),
-                         st.builds(Array, objects, lengths), functions)
-    leaves = st.sampled_from(BASE_TYPES + [Void()])
-    return st.recursive(leaves, extend, max_leaves=10)
+@st.composite
+def types(draw, depth=4, role="any", with_abi=True, with_partial=True):
+    """A random valid C type.  role restricts it where C does: an array item is no
+    function, no void and no array of unknown length; a function result is no array
+    and no function; a parameter is not void."""
+    kinds = ["base"]
+    if depth > 0:
+        kinds += ["pointer", "array"]
+        if role not in ("array item", "result"):
+            kinds.append("function")
+        if role == "result":
+            kinds.remove("array")
+    kind = draw(st.sampled_from(kinds))
+    more = dict(with_abi=with_abi, with_partial=with_partial)
+    if kind == "base":
+        void_allowed = role not in ("array item", "parameter")
+        return draw(st.sampled_from(BASE_TYPES + [Void()] * void_allowed))
+    if kind == "pointer":
+        return Pointer(draw(types(depth - 1, "any", **more)), draw(st.booleans()))
+    if kind == "array":
+        lengths = [st.integers(0, 99)]
+        if role != "array item":
+            lengths.append(st.none())
+        if with_partial:
+            lengths.append(st.just("..."))
+        return Array(draw(types(depth - 1, "array item", **more)),
+                     draw(st.one_of(*lengths)))
+    args = tuple(draw(st.lists(types(depth - 1, "parameter", **more), max_size=3)))
+    result = draw(types(depth - 1, "result", **more))
+    abi = draw(st.sampled_from([None, "__stdcall", "__cdecl"])) if with_abi else None
+    return Function(args, result, bool(args) and draw(st.booleans()), abi)
 
 
 def base_name(node):
@@ -1305,10 +1318,15 @@ def test_random_declarators_round_trip(node, parameter_names):
     typedef = "typedef %s;" % render_declaration(node, "the_type", parameter_names)
     assert bare(typedef, {"foo_t"}) == [Typedef("the_type", node)]
     assert parse_type(render_declaration(node, "", parameter_names), {"foo_t"}) == node
-    if not isinstance(node, (Void,)):
-        declaration = bare("extern %s;" % render_declaration(node, "thing"), {"foo_t"})
-        kind = FunctionDecl if isinstance(node, Function) else VariableDecl
-        assert declaration == [kind("thing", node)]
+    if isinstance(node, Void):
+        return
+    declaration = bare("extern %s;" % render_declaration(node, "thing"), {"foo_t"})
+    if isinstance(node, Function):
+        assert declaration == [FunctionDecl("thing", node)]
+    elif isinstance(node, Pointer) and node.const:     # 'T *const thing': read-only
+        assert declaration == [ConstantDecl("thing", None, node)]
+    else:
+        assert declaration == [VariableDecl("thing", node)]
 
 
 # ---- pycparser as an oracle -------------------------------------------------------------
@@ -1342,11 +1360,6 @@ def from_pycparser(node):
     if isinstance(node, c_ast.Typename):
         return from_pycparser(node.type)
     raise AssertionError("unexpected pycparser node %r" % (node,))
-
-
-def from_pycparser_void_aware(node):
-    result = from_pycparser(node)
-    return result
 
 
 def parse_with_pycparser(source):

@@ -10,13 +10,15 @@ import threading
 
 from . import _core
 from .errors import CDefError, FFIError
-from .model import Model
+from .model import Model, pointer_type, void_type
 
 _unspecified = object()
 
 
 class FFI(_core.FFIBase):
     """An FFI instance: declarations (cdef) plus the operations of the CFFI reference."""
+
+    NULL = _core.cast(pointer_type(void_type), 0)
 
     CData = _core.CData
     CType = _core.CType
@@ -38,7 +40,6 @@ class FFI(_core.FFIBase):
         self._model = Model()
         self._init_once_cache = {}
         self._init_once_lock = threading.Lock()
-        self.NULL = _core.cast(self._parse_type("void *"), 0)
         return self
 
     def __init__(self, backend=None):
@@ -117,6 +118,19 @@ class FFI(_core.FFIBase):
 
     def gc(self, cdata, destructor, size=0):
         return _core.gcp(cdata, destructor, size)
+
+    def new_allocator(self, alloc=None, free=None, should_clear_after_alloc=True):
+        """An allocator: a callable like ffi.new using alloc(size)/free(cdata)."""
+        if alloc is None and free is not None:
+            raise TypeError("cannot pass 'free' without 'alloc'")
+        clear = bool(should_clear_after_alloc)
+
+        def allocator(cdecl, init=None):
+            ct = self._resolve(cdecl)
+            if alloc is None:
+                return _core.newp(ct, init) if clear else _core.newp_noclear(ct, init)
+            return _core.newp_allocated(ct, init, alloc, free, clear)
+        return allocator
 
     def release(self, cdata):
         _core.release(cdata)

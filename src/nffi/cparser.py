@@ -307,6 +307,15 @@ def _escape_value(body, token):
     raise _error("unknown escape sequence '\\%s'" % simple, token)
 
 
+def _number_error_message(text):
+    """Why a number token is not an integer literal."""
+    is_hexadecimal = text[:2] in ("0x", "0X")
+    if "." in text or (is_hexadecimal and re.search("[pP]", text)) or (
+            not is_hexadecimal and re.search("[eE]", text)):
+        return "only integer constants are supported, not floating-point ones"
+    return "invalid integer constant"
+
+
 def _c_divide(left, right):
     """C integer division truncates toward zero (Python's // floors)."""
     quotient = abs(left) // abs(right)
@@ -795,7 +804,8 @@ class _Parser:
         """Parse '{ body }' into a StructDef/EnumDef (named "" when anonymous)."""
         brace = self.tokens[self.pos]
         if not self.allow_definitions:
-            raise _error("a type string cannot define a %s" % kind, brace)
+            raise _error("'%s' definitions are not allowed in a type string" % kind,
+                         brace)
         name = name_token.text if name_token is not None else ""
         position = position_token.line, position_token.column
         self._enter_nesting(brace)
@@ -898,17 +908,20 @@ class _Parser:
     # -- declarators
 
     def _declarator(self, mode, abi=None, nested=False):
-        """Parse a (possibly abstract) declarator.
+        """Parse a (possibly abstract) declarator; abi comes from the specifiers.
 
         A calling convention belongs to the function declarator 'D(params)' whose D it
-        starts: in 'int __stdcall f(int)' (abi given by the specifiers) that is this
-        level's first parameter list; in 'int (__stdcall *fp)(int)' the abi starts the
-        parenthesised (nested) level, so it is handed back to the enclosing level."""
+        starts.  Written before the '*' of a parenthesised level, as in
+        'int (__stdcall *fp)(int)', it starts the D of the enclosing level's parameter
+        list, so it is handed back up.  Otherwise ('int __stdcall f(int)',
+        'int *__stdcall f(int)', 'int (*__stdcall f(void))[3]') it goes to this
+        level's own first parameter list."""
         start = self.tokens[self.pos]
         if start.text in _EMPTY_DECLARATOR_FOLLOWERS and mode != _NAMED and abi is None:
             return _Declarator(None, [], None)      # fast path: 'int' in "(int, int)"
         self._enter_nesting(start)
-        pointer_ops, abi = self._pointers(abi)
+        pointer_ops, leading_abi, trailing_abi = self._pointers()
+        leading_abi = leading_abi or abi
         token = self.tokens[self.pos]
         name_token = None
         inner = None
@@ -924,10 +937,10 @@ class _Parser:
         elif mode == _NAMED:
             raise self._unexpected(token, "expected a name")
         suffix_ops = self._suffixes()
-        claimant = inner.unclaimed_abi if inner is not None else None
+        claimant = (inner.unclaimed_abi if inner is not None else None) or trailing_abi
         if not nested:
-            claimant = claimant or abi
-            abi = None
+            claimant = claimant or leading_abi
+            leading_abi = None
         if claimant and suffix_ops and isinstance(suffix_ops[0], _FunctionOp):
             suffix_ops[0].abi = claimant
         ops = pointer_ops
@@ -935,11 +948,13 @@ class _Parser:
         if inner is not None:
             ops += inner.ops
         self._leave_nesting()
-        return _Declarator(name_token, ops, abi)
+        return _Declarator(name_token, ops, leading_abi)
 
-    def _pointers(self, abi):
-        """Read '*' with their qualifiers; return (pointer ops, calling convention)."""
+    def _pointers(self):
+        """Read '*' with their qualifiers.  Return (pointer ops, calling convention
+        written before the first '*', calling convention written after one)."""
         pointer_ops = []
+        leading_abi = trailing_abi = None
         while True:
             token = self.tokens[self.pos]
             text = token.text
@@ -949,12 +964,15 @@ class _Parser:
                 if text in _CONST_QUALIFIERS:
                     pointer_ops[-1].const = True
             elif text in _CALLING_CONVENTIONS:
-                abi = _CALLING_CONVENTIONS[text]
+                if pointer_ops:
+                    trailing_abi = _CALLING_CONVENTIONS[text]
+                else:
+                    leading_abi = _CALLING_CONVENTIONS[text]
             elif text in _ATTRIBUTE_WORDS:
                 self._skip_attributes()
                 continue
             else:
-                return pointer_ops, abi
+                return pointer_ops, leading_abi, trailing_abi
             self._advance()
 
     def _starts_nested_declarator(self, mode):
@@ -1014,9 +1032,9 @@ class _Parser:
         token = self.tokens[self.pos]
         if token.text == "void" and self.tokens[self.pos + 1].text == ")":
             self._advance()         # '(void)': no arguments
-        while not self._accept(")"):
-            if args:
-                self._expect(",")
+        if self._accept(")"):       # '()' too, as cffi reads it
+            return _FunctionOp((), False, parenthesis)
+        while True:
             token = self.tokens[self.pos]
             if token.text == "..." and token.kind == _PUNCT:
                 if not args:
@@ -1026,6 +1044,9 @@ class _Parser:
                 self._expect(")")
                 break
             args.append(self._parameter())
+            if not self._accept(","):
+                self._expect(")")
+                break
         return _FunctionOp(tuple(args), ellipsis, parenthesis)
 
     def _parameter(self):
@@ -1135,7 +1156,7 @@ class _Parser:
             self._expect(")")
             return value
         if kind == _NUMBER:
-            raise _error("only integer constants are supported here", token)
+            raise _error(_number_error_message(token.text), token)
         raise self._unexpected(token, "expected an integer constant expression")
 
     def _constant_value(self, token):

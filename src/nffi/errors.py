@@ -14,6 +14,7 @@ class CDefError(Exception):
     __module__ = "nffi"
 
     def __init__(self, message, line=None, column=None, text=None):
+        self.message = message
         self.line = line
         self.column = column
         self.text = text

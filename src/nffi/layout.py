@@ -33,7 +33,10 @@ Rules applied, with gcc's terms (gcc/stor-layout.cc):
   by ``#pragma pack(N)`` to ``min(align, N)``, or else by ``packed`` to 1.  (So under
   both ``packed`` and ``pack(N)`` a named bit-field still aligns the aggregate to
   ``min(align, N)``, while ordinary members are aligned to 1.)  Unnamed bit-fields
-  never change the aggregate's alignment.
+  never change the aggregate's alignment.  One more source of alignment, visible
+  only with types aligned below their size: a named bit-field exactly 8, 16, 32, 64
+  or 128 bits wide that starts on a multiple of its width aligns the aggregate to
+  its width in bytes (gcc gives it the integer mode's alignment).
 * A zero-width bit-field (always unnamed) moves the next member to the next boundary
   of its type's *full* alignment, ignoring ``packed`` and ``#pragma pack``, and does
   not change the aggregate's alignment.
@@ -55,6 +58,7 @@ class FieldSpec:
     """One declared member, as input to layout()."""
     name: str                       # "" for unnamed bit-fields and anonymous struct/union members
     size: int                       # sizeof the member's type (whole array; 0 for 'T x[]')
+                                    # (the caller checks that a _Bool bit-field is <= 1 bit)
     align: int                      # alignof the member's type
     bitsize: Optional[int] = None   # None: not a bit-field
     flexible: bool = False          # a flexible array member 'T x[]' (last member of a struct)

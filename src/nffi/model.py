@@ -24,7 +24,9 @@ _unique_lock = threading.Lock()
 _primitive_types = {}
 _array_types = weakref.WeakValueDictionary()
 _function_types = weakref.WeakValueDictionary()
-_void_type = _core.new_void_type()
+void_type = _core.new_void_type()
+# 'FILE' is one opaque struct for the whole process, as in cffi
+file_type = _core.new_struct_type("FILE")
 
 
 def primitive_type(name):
@@ -322,7 +324,7 @@ class Model:
         if kind is Function:
             return self._function_ctype(node)
         if kind is Void:
-            return _void_type
+            return void_type
         raise TypeError("unexpected type node %r" % (node,))
 
     def _typedef_ctype(self, name):
@@ -387,7 +389,7 @@ class Model:
     @staticmethod
     def _new_struct_ctype(kind, tag):
         if tag == "FILE":
-            return _core.new_struct_type("FILE")
+            return file_type
         name = tag[1:] if tag.startswith("$") and not tag[1:].isdigit() else "%s %s" % (kind, tag)
         if kind == "struct":
             return _core.new_struct_type(name)

@@ -169,71 +169,90 @@ static Py_ssize_t var_struct_size(CTypeObject *st, PyObject *init)
     return needed > st->ct_size ? needed : st->ct_size;
 }
 
-static PyObject *newp_pointer(CTypeObject *ct, PyObject *init)
+/* Decide the memory ffi.new(ct, init) needs: the byte size, the item count of a 'T[]',
+ * and the initializer left to apply (an integer initializer only gives a length). */
+int nffi_plan_new(CTypeObject *ct, PyObject *init, NewPlan *plan)
 {
-    CTypeObject *item = ct->ct_item;
-    if (item->ct_size < 0) {
-        PyErr_Format(PyExc_TypeError, "cannot instantiate ctype '%s' of unknown size",
-                     nffi_ctype_name(item));
-        return NULL;
+    plan->init = init;
+    plan->length = -1;
+    if (ct->ct_flags & CT_POINTER) {
+        CTypeObject *item = ct->ct_item;
+        if (item->ct_size < 0) {
+            PyErr_Format(PyExc_TypeError, "cannot instantiate ctype '%s' of unknown size",
+                         nffi_ctype_name(item));
+            return -1;
+        }
+        plan->datasize = item->ct_size;
+        if ((item->ct_flags & CT_WITH_VAR_ARRAY) && init != Py_None) {
+            plan->datasize = var_struct_size(item, init);
+            if (plan->datasize < 0)
+                return -1;
+        }
+        return 0;
     }
-    Py_ssize_t size = item->ct_size;
-    if ((item->ct_flags & CT_WITH_VAR_ARRAY) && init != Py_None) {
-        size = var_struct_size(item, init);
-        if (size < 0)
-            return NULL;
+    if (!(ct->ct_flags & CT_ARRAY)) {
+        PyErr_Format(PyExc_TypeError, "expected a pointer or array ctype, got '%s'",
+                     nffi_ctype_name(ct));
+        return -1;
     }
-    CDataObject *cd = nffi_cdata_new_owned(ct, size, 1);
-    if (cd == NULL)
-        return NULL;
-    cd->c_flags |= CD_PTR_TO_OWNED;
-    if (item->ct_flags & CT_WITH_VAR_ARRAY)
-        cd->c_length = size;
-    if (init != Py_None && nffi_convert_from_object(cd->c_data, item, init) < 0) {
-        Py_DECREF(cd);
-        return NULL;
+    Py_ssize_t itemsize = ct->ct_item->ct_size;
+    if (ct->ct_length >= 0) {
+        plan->datasize = ct->ct_size;
+        return 0;
     }
-    return (PyObject *)cd;
+    Py_ssize_t length = nffi_initializer_length(ct, init);
+    if (length < 0)
+        return -1;
+    if (PyLong_Check(init) || !PySequence_Check(init))
+        plan->init = Py_None;
+    if (itemsize > 0 && length > PY_SSIZE_T_MAX / itemsize) {
+        PyErr_SetString(PyExc_OverflowError, "array size would overflow a ssize_t");
+        return -1;
+    }
+    plan->length = length;
+    plan->datasize = length * itemsize;
+    return 0;
 }
 
-static PyObject *newp_array(CTypeObject *ct, PyObject *init)
+/* Apply a plan to freshly allocated memory cd->c_data (already zeroed if wanted). */
+int nffi_fill_new(CDataObject *cd, CTypeObject *ct, NewPlan *plan)
 {
-    Py_ssize_t length = ct->ct_length;
-    Py_ssize_t itemsize = ct->ct_item->ct_size;
-    int explicit_length = length < 0;
-    if (explicit_length) {
-        length = nffi_initializer_length(ct, init);
-        if (length < 0)
-            return NULL;
-        if (PyLong_Check(init) || !PySequence_Check(init))
-            init = Py_None;   /* an integer only gives the length */
-        if (itemsize > 0 && length > PY_SSIZE_T_MAX / itemsize) {
-            PyErr_SetString(PyExc_OverflowError, "array size would overflow a ssize_t");
-            return NULL;
-        }
+    if (ct->ct_flags & CT_POINTER) {
+        CTypeObject *item = ct->ct_item;
+        if (item->ct_flags & CT_WITH_VAR_ARRAY)
+            cd->c_length = plan->datasize;
+        if (plan->init != Py_None)
+            return nffi_convert_from_object(cd->c_data, item, plan->init);
+        return 0;
     }
-    CDataObject *cd = nffi_cdata_new_owned(ct, length * itemsize, 1);
-    if (cd == NULL)
-        return NULL;
-    if (explicit_length)
-        cd->c_length = length;
-    if (init != Py_None &&
-            nffi_convert_array_from_object(cd->c_data, ct, init, length) < 0) {
-        Py_DECREF(cd);
-        return NULL;
+    cd->c_length = plan->length;
+    if (plan->init != Py_None) {
+        Py_ssize_t length = plan->length >= 0 ? plan->length : ct->ct_length;
+        return nffi_convert_array_from_object(cd->c_data, ct, plan->init, length);
     }
-    return (PyObject *)cd;
+    return 0;
 }
 
 PyObject *nffi_newp(CTypeObject *ct, PyObject *init)
 {
+    return nffi_newp_ex(ct, init, 1);
+}
+
+PyObject *nffi_newp_ex(CTypeObject *ct, PyObject *init, int zero)
+{
+    NewPlan plan;
+    if (nffi_plan_new(ct, init, &plan) < 0)
+        return NULL;
+    CDataObject *cd = nffi_cdata_new_owned(ct, plan.datasize, zero);
+    if (cd == NULL)
+        return NULL;
     if (ct->ct_flags & CT_POINTER)
-        return newp_pointer(ct, init);
-    if (ct->ct_flags & CT_ARRAY)
-        return newp_array(ct, init);
-    PyErr_Format(PyExc_TypeError, "expected a pointer or array ctype, got '%s'",
-                 nffi_ctype_name(ct));
-    return NULL;
+        cd->c_flags |= CD_PTR_TO_OWNED;
+    if (nffi_fill_new(cd, ct, &plan) < 0) {
+        Py_DECREF(cd);
+        return NULL;
+    }
+    return (PyObject *)cd;
 }
 
 /* ---- ffi.cast ------------------------------------------------------------------------ */

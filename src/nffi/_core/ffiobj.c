@@ -154,12 +154,22 @@ static PyObject *ffi_string(FFIBaseObject *self, PyObject *const *args, Py_ssize
         PyErr_SetString(PyExc_TypeError, "string() takes (cdata, maxlen=-1)");
         return NULL;
     }
+    PyObject *cdata = nargs >= 1 ? args[0] : NULL;
     if (nargs == 2)
         maxlenobj = args[1];
-    else if (nkw == 1 && _PyUnicode_EqualToASCIIString(PyTuple_GET_ITEM(kwnames, 0), "maxlen"))
-        maxlenobj = args[nargs];
-    else if (nkw > 0) {
-        PyErr_SetString(PyExc_TypeError, "string() takes (cdata, maxlen=-1)");
+    for (Py_ssize_t i = 0; i < nkw; i++) {
+        PyObject *key = PyTuple_GET_ITEM(kwnames, i);
+        if (_PyUnicode_EqualToASCIIString(key, "maxlen") && maxlenobj == NULL)
+            maxlenobj = args[nargs + i];
+        else if (_PyUnicode_EqualToASCIIString(key, "cdata") && cdata == NULL)
+            cdata = args[nargs + i];
+        else {
+            PyErr_SetString(PyExc_TypeError, "string() takes (cdata, maxlen=-1)");
+            return NULL;
+        }
+    }
+    if (cdata == NULL) {
+        PyErr_SetString(PyExc_TypeError, "string() missing argument 'cdata'");
         return NULL;
     }
     if (maxlenobj != NULL) {
@@ -167,12 +177,12 @@ static PyObject *ffi_string(FFIBaseObject *self, PyObject *const *args, Py_ssize
         if (maxlen == -1 && PyErr_Occurred())
             return NULL;
     }
-    if (!CData_Check(args[0])) {
+    if (!CData_Check(cdata)) {
         PyErr_Format(PyExc_TypeError, "string() argument 1 must be a cdata, not %.200s",
-                     Py_TYPE(args[0])->tp_name);
+                     Py_TYPE(cdata)->tp_name);
         return NULL;
     }
-    return nffi_string((CDataObject *)args[0], maxlen);
+    return nffi_string((CDataObject *)cdata, maxlen);
 }
 
 static PyObject *ffi_resolve(FFIBaseObject *self, PyObject *arg)

@@ -38,6 +38,14 @@ static PyObject *m_newp(PyObject *self, PyObject *args)
     return nffi_newp((CTypeObject *)ct, init);
 }
 
+static PyObject *m_newp_noclear(PyObject *self, PyObject *args)
+{
+    PyObject *ct, *init = Py_None;
+    if (!PyArg_ParseTuple(args, "O|O:newp_noclear", &ct, &init) || !expect_ctype(ct))
+        return NULL;
+    return nffi_newp_ex((CTypeObject *)ct, init, 0);
+}
+
 static PyObject *m_cast(PyObject *self, PyObject *args)
 {
     PyObject *ct, *value;
@@ -244,6 +252,7 @@ static PyObject *m_rawaddressof(PyObject *self, PyObject *args)
 
 static PyMethodDef module_functions[] = {
     {"newp", m_newp, METH_VARARGS, NULL},
+    {"newp_noclear", m_newp_noclear, METH_VARARGS, NULL},
     {"cast", m_cast, METH_VARARGS, NULL},
     {"typeof", m_typeof, METH_O, NULL},
     {"sizeof", m_sizeof, METH_O, NULL},

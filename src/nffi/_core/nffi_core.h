@@ -155,7 +155,15 @@ int nffi_cdata_init(PyObject *module);
 CDataObject *nffi_cdata_new_view(CTypeObject *ct, char *data, PyObject *owner);
 CDataObject *nffi_cdata_new_owned(CTypeObject *ct, Py_ssize_t datasize, int zero);
 CDataObject *nffi_cdata_new_value(CTypeObject *ct);  /* inline storage of ct_size */
+typedef struct {
+    Py_ssize_t datasize;         /* bytes to allocate */
+    Py_ssize_t length;           /* item count of a 'T[]', else -1 */
+    PyObject *init;              /* borrowed: the initializer still to apply, or None */
+} NewPlan;
+int nffi_plan_new(CTypeObject *ct, PyObject *init, NewPlan *plan);
+int nffi_fill_new(CDataObject *cd, CTypeObject *ct, NewPlan *plan);
 PyObject *nffi_newp(CTypeObject *ct, PyObject *init);
+PyObject *nffi_newp_ex(CTypeObject *ct, PyObject *init, int zero);  /* zero=0: not cleared */
 PyObject *nffi_cast(CTypeObject *ct, PyObject *value);
 Py_ssize_t nffi_cdata_length(CDataObject *cd);     /* array item count, -1 if none */
 Py_ssize_t nffi_cdata_sizeof(CDataObject *cd);

@@ -238,6 +238,56 @@ static PyObject *from_handle(PyObject *self, PyObject *arg)
     return Py_NewRef(handle->c_extra);
 }
 
+/* ---- custom allocators ------------------------------------------------------------ */
+
+/* newp_allocated(ct, init, alloc, free, clear): ffi.new_allocator()(ct, init) with a
+ * Python or C 'alloc' returning a cdata pointer; 'free' (may be None) is called with
+ * that cdata when the result dies or is released. */
+static PyObject *newp_allocated(PyObject *self, PyObject *args)
+{
+    CTypeObject *ct;
+    PyObject *init, *alloc, *free_fn;
+    int clear;
+    if (!PyArg_ParseTuple(args, "O!OOOp:newp_allocated", &CType_Type, &ct, &init, &alloc,
+                          &free_fn, &clear))
+        return NULL;
+    NewPlan plan;
+    if (nffi_plan_new(ct, init, &plan) < 0)
+        return NULL;
+    PyObject *raw = PyObject_CallFunction(alloc, "n", plan.datasize);
+    if (raw == NULL)
+        return NULL;
+    if (!CData_Check(raw) || !(((CDataObject *)raw)->c_type->ct_flags & (CT_POINTER | CT_ARRAY))) {
+        PyErr_Format(PyExc_TypeError, "alloc() must return a cdata pointer, not '%s'",
+                     CData_Check(raw) ? nffi_ctype_name(((CDataObject *)raw)->c_type)
+                                      : Py_TYPE(raw)->tp_name);
+        Py_DECREF(raw);
+        return NULL;
+    }
+    char *memory = ((CDataObject *)raw)->c_data;
+    if (memory == NULL) {
+        Py_DECREF(raw);
+        return PyErr_NoMemory();
+    }
+    CDataObject *cd = cdatagc_new(ct, 0);
+    if (cd == NULL) {
+        Py_DECREF(raw);
+        return NULL;
+    }
+    cd->c_data = memory;
+    cd->c_flags = CD_ALLOCATOR;
+    cd->c_extra2 = raw;                        /* the reference is moved here */
+    if (free_fn != Py_None)
+        cd->c_extra = Py_NewRef(free_fn);
+    if (clear)
+        memset(memory, 0, plan.datasize);
+    if (nffi_fill_new(cd, ct, &plan) < 0) {
+        Py_DECREF(cd);
+        return NULL;
+    }
+    return (PyObject *)cd;
+}
+
 /* ---- release ------------------------------------------------------------------------ */
 
 static PyObject *release(PyObject *self, PyObject *arg)
@@ -258,6 +308,7 @@ static PyMethodDef ownership_functions[] = {
     {"newp_handle", newp_handle, METH_VARARGS, NULL},
     {"from_handle", from_handle, METH_O, NULL},
     {"release", release, METH_O, NULL},
+    {"newp_allocated", newp_allocated, METH_VARARGS, NULL},
     {NULL}
 };
 
