@@ -767,7 +767,12 @@ static PyObject *cdata_item(CDataObject *cd, Py_ssize_t i)
     char *p = item_address(cd, i);
     if (p == NULL)
         return NULL;
-    return nffi_convert_to_object(p, cd->c_type->ct_item, memory_owner(cd));
+    CTypeObject *item = cd->c_type->ct_item;
+    PyObject *r = nffi_convert_to_object(p, item, memory_owner(cd));
+    /* p[0] of ffi.new("struct with_flexible_array *", ...) knows its allocated size */
+    if (r != NULL && i == 0 && (item->ct_flags & CT_WITH_VAR_ARRAY) && cd->c_length >= 0)
+        ((CDataObject *)r)->c_length = cd->c_length;
+    return r;
 }
 
 static int cdata_ass_item(CDataObject *cd, Py_ssize_t i, PyObject *value)
