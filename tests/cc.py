@@ -18,9 +18,11 @@ they give the position of the lowest bit counted from the start of the object (b
 set.  Both are -1 if the bits set are not contiguous.  ``f`` may be a member path such
 as ``"inner.f"``.
 
-Import it from a test file as ``from tests.cc import c_values`` when pytest runs from
-the repository root with rootdir-based imports, or put this directory on ``sys.path`` and
-``import cc`` (what tests/test_layout.py does; no ``tests/__init__.py`` is needed).
+Test files import it as ``import cc``: tests/ has no ``__init__.py``, so pytest's default
+("prepend") import mode puts tests/ itself on ``sys.path``.  tests/test_layout.py also
+inserts that directory explicitly, so it works under other import modes too.  (``from
+tests.cc import ...`` works as well under ``python -m pytest`` from the repository root,
+but mixing both spellings loads two copies of the module: pick ``import cc``.)
 """
 import hashlib
 import os

@@ -96,13 +96,17 @@ class Member:
         return text.rstrip() + ";"
 
 
-@dataclass
+@dataclass(repr=False)
 class Aggregate:
     kind: str                                # "struct" or "union"
     tag: str                                 # "" for an anonymous member
     members: List[Member] = field(default_factory=list)
     packed: bool = False
     pack: Optional[int] = None               # '#pragma pack(N)' around the definition
+
+    def __repr__(self):
+        # Short, for hypothesis' "falsifying example"; failures print the C source.
+        return "<%s>" % self.c_type.strip()
 
     @property
     def c_type(self):
@@ -360,6 +364,16 @@ HAND_CASES = {
     # types whose size is not their alignment (gcc's excess_unit_span in general)
     "align4_long_long_bits": [struct("h_ll4", "char a; nffi_ll_align4 b : 60; "
                                      "nffi_ll_align4 c : 20; nffi_ll_align4 d : 40;")],
+    # ...and a bit-field as wide as an integer mode, on a boundary of that width,
+    # aligns the aggregate to its width (gcc's layout_decl)
+    "integer_mode_align": [struct("h_mode", "nffi_ll_align4 a : 64;")],
+    "integer_mode_align_union": [union("h_mode_u", "char c; nffi_ll_align4 a : 64;")],
+    "integer_mode_align_pack": [struct("h_mode_p", "nffi_ll_align4 a : 64;", pack=2)],
+    "integer_mode_off_boundary": [struct("h_mode_off", "int x; nffi_ll_align4 a : 64;")],
+    "integer_mode_unnamed": [struct("h_mode_un", "nffi_ll_align4 : 64; char c;")],
+    # an anonymous member with no named member still takes its room
+    "anonymous_unnamed_only": [struct("h_anon_un", ["char a;", Aggregate(
+        "struct", "", parse_members("int : 3;")), "char b;"])],
 }
 
 

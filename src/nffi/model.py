@@ -262,7 +262,9 @@ class Model:
         seen = set()
         for field, ftype, where in zip(decl.fields, field_types, placed):
             if field.name:
-                entries = [(field.name, ftype, where.offset, where.bitshift, where.bitsize)]
+                # cffi reports bitshift -2 for a flexible array member
+                shift = -2 if (ftype.kind == "array" and ftype.length is None) else where.bitshift
+                entries = [(field.name, ftype, where.offset, shift, where.bitsize)]
             elif field.bitsize is None and ftype.kind in ("struct", "union"):
                 entries = [(name, t, where.offset + off, shift, bits)
                            for name, t, off, shift, bits in self._fields_of(ftype)]

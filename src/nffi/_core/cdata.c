@@ -1020,6 +1020,17 @@ static PyObject *no_field_error(CDataObject *cd, PyObject *name)
 
 static PyObject *cdata_getattro(CDataObject *cd, PyObject *name)
 {
+    /* fast path: 'p.x' on a live struct pointer or struct, the common case */
+    CTypeObject *ct = cd->c_type;
+    CTypeObject *st = (ct->ct_flags & CT_POINTER) ? ct->ct_item : ct;
+    if ((st->ct_flags & CT_STRUCT_OR_UNION) && st->ct_fields != NULL && cd->c_data != NULL &&
+            !(cd->c_flags & CD_RELEASED)) {
+        PyObject *cf = PyDict_GetItemWithError(st->ct_fields, name);
+        if (cf != NULL)
+            return nffi_read_field(cd->c_data, (CFieldObject *)cf, memory_owner(cd));
+        if (PyErr_Occurred())
+            return NULL;
+    }
     char *data;
     CFieldObject *cf = find_field(cd, name, &data);
     if (cf != NULL) {

@@ -661,8 +661,11 @@ PyObject *nffi_convert_to_object(char *data, CTypeObject *ct, PyObject *owner)
 {
     int flags = ct->ct_flags;
     if (flags & CT_PRIMITIVE_SIGNED) {
-        if (ct->ct_size == sizeof(int))
-            return PyLong_FromLong(*(int *)data);
+        if (ct->ct_size == sizeof(int)) {
+            int value;
+            memcpy(&value, data, sizeof(value));    /* packed fields may be misaligned */
+            return PyLong_FromLong(value);
+        }
         return PyLong_FromLongLong(nffi_read_signed(data, ct->ct_size));
     }
     if (flags & CT_PRIMITIVE_UNSIGNED) {

@@ -94,6 +94,13 @@ static PyObject *ffi_cast(FFIBaseObject *self, PyObject *const *args, Py_ssize_t
 
 static PyObject *ffi_typeof(FFIBaseObject *self, PyObject *arg)
 {
+    if (PyUnicode_CheckExact(arg)) {
+        PyObject *ct = PyDict_GetItemWithError(self->type_cache, arg);
+        if (ct != NULL)
+            return Py_NewRef(ct);
+        if (PyErr_Occurred())
+            return NULL;
+    }
     if (CData_Check(arg)) {
         PyObject *ct = (PyObject *)((CDataObject *)arg)->c_type;
         Py_INCREF(ct);
