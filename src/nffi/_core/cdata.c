@@ -324,6 +324,11 @@ static int cast_source_bits(PyObject *value, unsigned long long *out, CTypeObjec
         *out = PyUnicode_READ_CHAR(value, 0);
         return 0;
     }
+    PyNumberMethods *nb = Py_TYPE(value)->tp_as_number;
+    if (nb == NULL || (nb->nb_int == NULL && nb->nb_index == NULL)) {
+        PyErr_SetString(PyExc_TypeError, "an integer is required");
+        return -1;
+    }
     PyObject *asint = PyNumber_Long(value);
     if (asint == NULL)
         return -1;
