@@ -10,6 +10,7 @@ import random
 import re
 import signal
 import sys
+import threading
 import time
 
 import pytest
@@ -106,6 +107,9 @@ def time_limit(seconds):
     call returns)."""
     def on_alarm(signum, frame):
         raise AssertionError("parser did not finish within %s s" % seconds)
+    if threading.current_thread() is not threading.main_thread():
+        yield                       # signals only reach the main thread
+        return
     previous = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
@@ -194,11 +198,11 @@ def test_void():
     ("unsigned float", "float"), ("long char", "char"), ("short long", "long"),
     ("signed unsigned", "unsigned"), ("long long long", "long"), ("short short", "short"),
     ("int int", "int"), ("char int", "int"), ("unsigned double", "double"),
-    ("long float", "float"), ("_Complex int", "int"), ("unsigned size_t", "size_t"),
-    ("long int8_t", "int8_t"), ("void int", "int"), ("unsigned void", "void"),
+    ("long float", "float"), ("_Complex int", "int"), ("size_t int", "int"),
+    ("int8_t long", "long"), ("void int", "int"), ("unsigned void", "void"),
     ("bool int", "int"), ("long _Bool", "_Bool"), ("float double", "double"),
     ("short double", "double"), ("long long double", "double"),
-    ("signed _Bool", "_Bool"), ("unsigned wchar_t", "wchar_t"), ("char char", "char"),
+    ("signed _Bool", "_Bool"), ("wchar_t unsigned", "unsigned"), ("char char", "char"),
     ("long double _Complex", "_Complex"), ("unsigned signed char", "signed"),
 ])
 def test_invalid_combinations_point_at_the_bad_word(spelling, bad_word):
@@ -221,6 +225,79 @@ def test_typedef_name_cannot_combine_with_type_words():
     assert "cannot combine" in str(cdef_error("int struct s x;"))
     error = type_error("unsigned foo_t", {"foo_t"})   # foo_t is then a declared name
     assert error.text == "foo_t"
+
+
+# Primitive names that are no C keywords, as cffi lets a cdef typedef them.
+PREDEFINED_TYPE_NAMES = sorted(name for name in PRIMITIVE_NAMES if " " not in name
+                               and name not in ("char", "short", "int", "long", "float",
+                                                "double", "_Bool"))
+
+
+def test_predefined_type_names_are_the_non_keyword_primitive_names():
+    assert "bool" in cparser._PREDEFINED_TYPE_NAMES
+    assert cparser._PREDEFINED_TYPE_NAMES == set(PREDEFINED_TYPE_NAMES) | {"bool"}
+    for keyword in ("int", "unsigned", "long", "_Bool", "_Complex", "void", "signed"):
+        assert keyword not in cparser._PREDEFINED_TYPE_NAMES
+
+
+@pytest.mark.parametrize("name", PREDEFINED_TYPE_NAMES + ["bool"])
+def test_predefined_type_names_can_be_typedefd(name):
+    assert bare("typedef long %s;" % name) == [Typedef(name, LONG)]
+    assert bare("typedef unsigned long %s, *p_%s;" % (name, name)) == [
+        Typedef(name, Primitive("unsigned long")),
+        Typedef("p_" + name, Pointer(Primitive("unsigned long")))]
+    # From then on the name is that typedef, in the same source and in later ones.
+    assert bare("typedef int %s; %s x; %s *f(%s);" % ((name,) * 4)) == [
+        Typedef(name, INT), VariableDecl("x", Named(name)),
+        FunctionDecl("f", fn([Named(name)], Pointer(Named(name))))]
+    assert parse_type(name, {name}) == Named(name)
+    assert parse_type("%s *[2]" % name, {name}) == Array(Pointer(Named(name)), 2)
+    assert parse_type("int(*)(%s)" % name, {name}) == Pointer(fn([Named(name)], INT))
+    assert bare("%s y;" % name, {name}) == [VariableDecl("y", Named(name))]
+    # Without a typedef it is the built-in type.
+    primitive = Primitive("_Bool" if name == "bool" else name)
+    assert parse_type(name, {"other"}) == primitive
+    assert bare("%s z;" % name) == [VariableDecl("z", primitive)]
+    assert bare("typedef %s %s;" % (name, name)) == [Typedef(name, primitive)]
+    assert "cannot combine" in str(cdef_error("%s long x;" % name, {name}))
+
+
+def test_predefined_type_names_from_cffi_examples():
+    assert bare("typedef uint16_t char16_t; char16_t c;") == [
+        Typedef("char16_t", Primitive("uint16_t")), VariableDecl("c", Named("char16_t"))]
+    assert bare("typedef int bool; bool x;") == [
+        Typedef("bool", INT), VariableDecl("x", Named("bool"))]
+    assert bare("typedef _Bool bool; bool x;") == [
+        Typedef("bool", Primitive("_Bool")), VariableDecl("x", Named("bool"))]
+    assert bare("typedef unsigned int wchar_t;") == [
+        Typedef("wchar_t", Primitive("unsigned int"))]
+    assert parse_type("char16_t", {"char16_t"}) == Named("char16_t")
+    assert parse_type("char16_t", set()) == Primitive("char16_t")
+    # Like a typedef name, it is a declared name after another type, or a type name
+    # at the start of a parameter.
+    assert bare("unsigned size_t; struct s { int wchar_t; };") == [
+        VariableDecl("size_t", Primitive("unsigned int")),
+        StructDef("struct", "s", (Field("wchar_t", INT),))]
+    assert bare("typedef int (bool);") == [Typedef("bool", INT)]
+    assert bare("void f(int (size_t));") == [
+        FunctionDecl("f", fn([fn([Primitive("size_t")], INT)], Void()))]
+    for text in ("unsigned size_t", "long int8_t", "unsigned wchar_t", "int bool"):
+        error = type_error(text)
+        assert "unexpected name" in str(error)
+        assert error.column == text.rindex(" ") + 2
+
+
+def test_c_keyword_primitive_names_stay_reserved():
+    for name in ("int", "unsigned", "_Bool", "double", "void", "_Complex", "signed"):
+        cdef_error("typedef long %s;" % name)
+        assert parse_type("int", {name}) == INT
+    assert parse_type("unsigned long", {"unsigned long", "long"}) == \
+        Primitive("unsigned long")
+    assert parse_type("float _Complex", {"float _Complex"}) == Primitive("float _Complex")
+    # Still no tags, enumerators, macros or constants.
+    assert "keyword" in str(cdef_error("enum e { size_t };"))
+    assert "keyword" in str(cdef_error("#define bool 1\n"))
+    assert cdef_error("struct wchar_t { int a; };").text == "wchar_t"
 
 
 # ---- qualifiers, attributes, calling conventions -----------------------------------------
@@ -343,15 +420,14 @@ DECLARATOR_CASES = [
 ]
 
 
-@pytest.mark.parametrize("text, expected",
-                         DECLARATOR_CASES)
+@pytest.mark.parametrize("text, expected", DECLARATOR_CASES)
 def test_abstract_declarators(text, expected):
     assert parse_type(text, {"foo_t"}) == expected
 
 
-@pytest.mark.parametrize("expected",
-                         [case[1] for case in DECLARATOR_CASES])
+@pytest.mark.parametrize("expected", [case[1] for case in DECLARATOR_CASES])
 def test_same_types_with_a_name(expected):
+    """The declarator printed around a name (see render_declaration) parses back."""
     declaration = only("typedef %s;" % render_declaration(expected, "x"), {"foo_t"})
     assert declaration == Typedef("x", expected, declaration.line, declaration.column)
 
@@ -387,7 +463,6 @@ def test_named_declarators():
     ("int a[3](int);", "array of functions"),
     ("void a[3];", "array of void"),
     ("int a[3][];", "unknown length"),
-    ("int a[-1];", "negative array length"),
     ("int a[1.5];", "not floating-point"),
     ("int a[N];", "unknown constant 'N'"),
     ("int (x;", "expected ')'"),
@@ -585,11 +660,20 @@ def test_anonymous_members():
         Field("", Tagged("struct", struct.name), None, 3, 3))
 
 
-def test_named_nested_definition_without_declarator_is_not_a_member():
+def test_named_nested_definition_without_declarator_is_an_anonymous_member():
+    # As cffi reads it (C11 proper would only declare the tag); an enum is no member.
     declarations = bare("struct s { struct t { int a; }; enum { K = 2 }; int b[K]; };")
     assert declarations[0] == StructDef("struct", "t", (Field("a", INT),))
     assert declarations[1].enumerators == (("K", 2),)
-    assert declarations[2] == StructDef("struct", "s", (Field("b", Array(INT, 2)),))
+    assert declarations[2] == StructDef("struct", "s", (
+        Field("", Tagged("struct", "t")), Field("b", Array(INT, 2))))
+
+
+@pytest.mark.skipif(cffi is None, reason="cffi not installed")
+def test_named_nested_definition_member_agrees_with_cffi():
+    ffi = cffi.FFI()
+    ffi.cdef("struct s { struct t { int a; }; int b; };")
+    assert [name for name, _ in ffi.typeof("struct s").fields] == ["a", "b"]
 
 
 def test_bitfields():
@@ -982,7 +1066,7 @@ def test_several_declarators_and_stray_semicolons():
     ("int x = 'a", 1, 9, "'"),
     ('char *s = "abc', 1, 11, '"'),
     ("struct s {\n  int a\n};", 3, 1, "}"),
-    ("int a[-1];", 1, 7, "-"),
+    ("int a[-x];", 1, 8, "x"),
     ("int x = 5;", 1, 7, "="),
     ("enum e { A = B };", 1, 14, "B"),
     ("int a \\ b;", 1, 7, "\\"),
@@ -1038,6 +1122,46 @@ def test_parse_type_repeated_calls_are_independent():
     assert parse_type("t *", {"t"}) == Pointer(Named("t"))
     type_error("t *")                       # no longer a type name
     assert parse_type("t *", {"t"}) == Pointer(Named("t"))
+    assert parse_type("bool", {"bool"}) == Named("bool")
+    assert parse_type("bool", set()) == Primitive("_Bool")
+    assert parse_type("bool", {"bool"}) == Named("bool")
+
+
+def test_parse_type_with_constants():
+    char = Primitive("char")
+    assert parse_type("char[DD]", {}, {"DD": 2}) == Array(char, 2)
+    assert parse_type("char[DD]", set(), constants={"DD": 2}) == Array(char, 2)
+    assert parse_type("int *[A * 2 + B][A]", set(), {"A": 3, "B": 1}) == \
+        Array(Array(Pointer(INT), 3), 7)
+    assert parse_type("foo_t(*)[N]", {"foo_t"}, {"N": 4}) == \
+        Pointer(Array(Named("foo_t"), 4))
+    assert parse_type("int(*)(char[N])", (), {"N": 5}) == \
+        Pointer(fn([Array(char, 5)], INT))
+    # Results never come from a stale cache: the same text with other constants.
+    assert parse_type("char[DD]", {}, {"DD": 3}) == Array(char, 3)
+    assert "unknown constant 'DD'" in str(type_error("char[DD]"))
+    with pytest.raises(CDefError, match="unknown constant 'DD'"):
+        parse_type("char[DD]", set(), {"EE": 1})
+    assert parse_type("char[DD]", {}, {"DD": 2}) == Array(char, 2)
+    with pytest.raises(CDefError, match="not known here"):
+        parse_type("char[DD]", set(), {"DD": None})     # '#define DD ...'
+    # Only probed, never iterated.
+    names, constants = ProbeOnlyNames([]), ProbeOnlyConstants({"N": 6})
+    assert parse_type("char[N]", names, constants) == Array(char, 6)
+    assert constants.lookups <= 2
+
+
+def test_negative_array_lengths_are_left_to_the_model():
+    assert parse_type("int[-5]", ()) == Array(INT, -5)
+    assert parse_type("char[A]", (), {"A": -1}) == Array(CHAR, -1)
+    assert parse_type("int[2][-1]", ()) == Array(Array(INT, -1), 2)
+    assert parse_type("int[0]", ()) == Array(INT, 0)
+    assert parse_type("int[-0]", ()) == Array(INT, 0)
+    assert bare("int a[-1];\n#define M -3\nchar b[M + 1];") == [
+        VariableDecl("a", Array(INT, -1)), ConstantDecl("M", -3),
+        VariableDecl("b", Array(CHAR, -2))]
+    assert bare("struct s { int x[1 - 2]; };") == [
+        StructDef("struct", "s", (Field("x", Array(INT, -1)),))]
 
 
 # ---- cost: only `in` and `[]` on the given containers -----------------------------------
@@ -1140,7 +1264,8 @@ def parse_anything(text):
                 assert error.column is None or error.column >= 1
 
 
-C_ALPHABET = st.sampled_from(list("intcharsuvoldgfe_xyzKN0123456789*()[]{};,.:=+-/%<>!~?&|^#'\"\\ \t\n")
+C_ALPHABET = st.sampled_from(list("intcharsuvoldgfe_xyzKN0123456789*()[]{};,.:=+-/%<>!~?&|^#")
+                             + list("'\"\\ \t\n")
                              + ["int ", "struct ", "enum ", "typedef ", "...", "/*", "*/",
                                 "//", "#define ", "unsigned ", "foo_t", "__attribute__",
                                 "__stdcall", "const ", "(*", ")(", "\\\n"])
@@ -1196,10 +1321,17 @@ def test_mutated_cdefs_never_crash(text):
 
 @pytest.mark.parametrize("depth", [10, 20, 100, 5000])
 def test_deep_nesting_is_an_error_not_a_crash(depth):
-    # Iterative constructs have no depth limit:
+    # Iterative constructs have no depth limit (unary operators are read in a loop):
     assert define_value("- " * depth + "1") == (-1) ** depth
     assert define_value("1" + " + 1" * depth) == depth + 1
-    assert cdef("int " + "*" * depth + "p;")
+    if depth <= 20:
+        assert cdef("int " + "*" * depth + "p;")
+    else:   # type nodes are hashed recursively: their depth is bounded too
+        assert "nested too deeply" in str(cdef_error("int " + "*" * depth + "p;"))
+        assert "nested too deeply" in str(type_error("int " + "*" * depth))
+        assert "nested too deeply" in str(type_error("int " + "[1]" * depth))
+        deep_argument = "void (*)(" * (depth // 2) + "int" + ")" * (depth // 2)
+        assert "nested too deeply" in str(type_error(deep_argument))
     # Recursive ones are limited (64 levels) and fail cleanly beyond:
     sources = [
         "#define X " + "(" * depth + "1" + ")" * depth,
@@ -1216,6 +1348,20 @@ def test_deep_nesting_is_an_error_not_a_crash(depth):
             assert "nested too deeply" in str(error)
     if depth > 20:
         assert "nested too deeply" in str(type_error("int " + "(" * depth + "*" + ")" * depth))
+
+
+@pytest.mark.parametrize("text", [
+    "/* " * 20000, "'\\" * 20000, '"\\' * 20000, "int x;\n" + "'\\" * 20000 + "\n",
+    ".." * 30000, "0" * 60000, "(" * 60000, "int x" + "[1" * 30000, "#define X " + "(" * 60000,
+    "struct s { " * 20000, "int f(" * 20000, "__attribute__((" * 20000,
+])
+def test_long_hostile_inputs_fail_in_linear_time(text):
+    with time_limit(10):
+        start = time.perf_counter()
+        with pytest.raises(CDefError) as info:
+            parse_cdef(text, set(), {})
+        assert time.perf_counter() - start < 2.0
+    assert len(info.value.text or "") <= 60000
 
 
 def test_mutation_sample_contains_valid_inputs():

@@ -165,6 +165,48 @@ class FFI(_core.FFIBase):
             self._init_once_cache[tag] = (True, result)
         return result
 
+    # ---- libraries, calls, callbacks, errno ---------------------------------------------
+
+    def dlopen(self, name, flags=0):
+        """Open a native library (a path, a bare name like 'c' or 'm', None for the
+        process itself, or a 'void *' handle) and return its <lib> object."""
+        from . import lib as _lib
+        lib = _lib.dlopen(self, name, flags)
+        libraries = getattr(self, "_libraries", None)
+        if libraries is None:
+            libraries = self._libraries = []
+        libraries.append(lib)          # the ffi keeps its libraries alive, as in cffi
+        return lib
+
+    def dlclose(self, lib):
+        """Close a <lib> object returned by dlopen()."""
+        from . import lib as _lib
+        _lib.dlclose(lib)
+
+    def callback(self, cdecl, python_callable=None, error=None, onerror=None):
+        """A C function pointer of type cdecl ('int(int)' or 'int(*)(int)') calling
+        python_callable; without python_callable, a decorator."""
+        ct = self._resolve_function_type(cdecl)
+
+        def callback_decorator_wrap(python_callable):
+            if not callable(python_callable):
+                raise TypeError("the 'python_callable' argument is not callable")
+            return _core.callback(ct, python_callable, error, onerror)
+
+        if python_callable is None:
+            return callback_decorator_wrap
+        return callback_decorator_wrap(python_callable)
+
+    @property
+    def errno(self):
+        """errno as saved after the last C call of this thread; set it to give the next
+        C call of this thread a value of errno."""
+        return _core.get_errno()
+
+    @errno.setter
+    def errno(self, value):
+        _core.set_errno(value)
+
     # ---- introspection ------------------------------------------------------------------
 
     def getctype(self, cdecl, replace_with=""):

@@ -40,7 +40,8 @@ class CompiledFFI(FFI):
             raise _core.error(detail) from None
 
     def __setattr__(self, name, value):
-        if type(self) is CompiledFFI and not name.startswith("_"):
+        if (type(self) is CompiledFFI and not name.startswith("_")
+                and not hasattr(type(self), name)):    # properties such as errno
             raise AttributeError("'%s' object has no attribute '%s'"
                                  % (type(self).__name__, name))
         super().__setattr__(name, value)

@@ -68,6 +68,7 @@ _SPELLINGS = {
 }
 for _name in _STANDALONE_NAMES:
     _SPELLINGS.setdefault(_name, [_name])
+del _name
 
 PRIMITIVE_NAMES = frozenset(_SPELLINGS)
 
@@ -112,12 +113,21 @@ _IGNORED_WORDS = frozenset(["__extension__"])
 _OTHER_C_KEYWORDS = frozenset(
     ["auto", "break", "case", "continue", "default", "do", "else", "for", "goto", "if",
      "register", "return", "sizeof", "switch", "while", "_Alignas", "_Alignof",
-     "_Atomic", "_Generic", "_Imaginary", "_Static_assert", "_Thread_local",
-     "_Complex", "__int128", "typeof", "__typeof__", "__asm__", "asm"])
+     "_Atomic", "_Generic", "_Imaginary", "_Static_assert", "_Thread_local", "__int128",
+     "typeof", "__typeof__", "__asm__", "asm"])
 # Words that can never be a declared name, a tag or a constant.
 _KEYWORDS = (_TYPE_WORDS | _QUALIFIERS | _STORAGE_CLASSES | _TAG_KINDS
              | frozenset(_CALLING_CONVENTIONS) | _ATTRIBUTE_WORDS | _IGNORED_WORDS
              | _OTHER_C_KEYWORDS)
+_C_TYPE_KEYWORDS = frozenset(["void", "char", "short", "int", "long", "signed", "unsigned",
+                              "float", "double", "_Bool", "_Complex"])
+# Primitive type names that are no C keywords ('bool', 'wchar_t', 'size_t', 'int64_t'...)
+# behave like predeclared typedef names: a cdef may typedef them ('typedef int bool;', as
+# cffi allows), after which they name that typedef (Named), and like any typedef name they
+# can be declared as names ('typedef unsigned long size_t;').  They stay in _KEYWORDS,
+# so they are still no tags, enumerators, macros or constants.
+_PREDEFINED_TYPE_NAMES = _TYPE_WORDS - _C_TYPE_KEYWORDS
+assert all((name,) in _COMPLETE_SPELLINGS for name in _PREDEFINED_TYPE_NAMES)
 
 
 # ---- tokenizer --------------------------------------------------------------------------
@@ -130,17 +140,20 @@ _EOF = "eof"
 # Every character of the input is covered by exactly one match (the final '.' catches
 # anything else), so findall() gives the pieces in order and their offsets are the
 # running sum of their lengths: much faster than finditer() and Match objects.
+# An unterminated comment or literal swallows the rest of the input or line as one
+# piece (reported later): retrying at each '/*' or quote would be quadratic.
 _PIECE_RE = re.compile(r"""
     [ \t\r\f\v]+ | \n
   | [A-Za-z_][A-Za-z0-9_]*
   | \.\.\.
   | \.?[0-9](?:[eEpP][+-]|[.0-9A-Za-z_])*      # a C "preprocessing number"
-  | /\*.*?\*/ | //[^\n]*
-  | '(?:[^'\\\n]|\\[^\n])*' | "(?:[^"\\\n]|\\[^\n])*"
+  | /\*(?:.*?\*/|.*) | //[^\n]*
+  | '(?:[^'\\\n]|\\[^\n])*' | "(?:[^"\\\n]|\\[^\n])*" | ['"][^\n]*
   | \\\r?\n                                      # line continuation
-  | /\* | << | >> | <= | >= | == | != | && | \|\| | -> | \+\+ | --
+  | << | >> | <= | >= | == | != | && | \|\| | -> | \+\+ | --
   | .
 """, re.VERBOSE | re.DOTALL)
+_CLOSED_LITERAL_RE = re.compile(r"'(?:[^'\\\n]|\\[^\n])*'" r'|"(?:[^"\\\n]|\\[^\n])*"')
 
 _INT_LITERAL_RE = re.compile(
     r"(?:0[xX][0-9a-fA-F]+|0[bB][01]+|[1-9][0-9]*|0[0-7]*)"
@@ -183,7 +196,7 @@ def _classify_piece(kind, text):
     if kind == "slash":
         if text == "/":
             return _PUNCT
-        if text == "/*":
+        if text.startswith("/*") and (len(text) < 4 or not text.endswith("*/")):
             raise ValueError("unterminated comment")
         return None
     if kind == "dot":
@@ -193,7 +206,7 @@ def _classify_piece(kind, text):
             return None
         raise ValueError("unexpected character")
     if kind == _CHAR or kind == _STRING:
-        if len(text) == 1:
+        if not _CLOSED_LITERAL_RE.fullmatch(text):
             raise ValueError("unterminated character or string constant")
         return kind
     raise ValueError("unexpected character")
@@ -228,7 +241,8 @@ def _tokenize(source):
             try:
                 kind = _classify_piece(kind, text)
             except ValueError as error:
-                raise _error(str(error), _Token(kind, text, line, offset - line_start + 1))
+                opening = text[:2] if text.startswith("/*") else text[:1]
+                raise _error(str(error), _Token(kind, opening, line, offset - line_start + 1))
             if kind is None:
                 # A comment or a backslash-newline does not end a logical line; only
                 # keep the physical line count right.
@@ -347,6 +361,7 @@ _UNARY = {"-": lambda a: -a, "+": lambda a: a, "~": lambda a: ~a,
 class _PointerOp:
     """'*' in a declarator, with the qualifiers written after it."""
     __slots__ = ("const",)
+    args_depth = 0
 
     def __init__(self):
         self.const = False
@@ -357,6 +372,7 @@ class _PointerOp:
 
 class _ArrayOp:
     __slots__ = ("length", "token")
+    args_depth = 0
 
     def __init__(self, length, token):
         self.length = length
@@ -373,13 +389,14 @@ class _ArrayOp:
 
 
 class _FunctionOp:
-    __slots__ = ("args", "ellipsis", "abi", "token")
+    __slots__ = ("args", "ellipsis", "abi", "token", "args_depth")
 
-    def __init__(self, args, ellipsis, token):
+    def __init__(self, args, ellipsis, token, args_depth=0):
         self.args = args
         self.ellipsis = ellipsis
         self.abi = None
         self.token = token
+        self.args_depth = args_depth    # the depth of the deepest parameter type
 
     def apply(self, result):
         if isinstance(result, Array):
@@ -392,17 +409,26 @@ class _FunctionOp:
 class _Declarator:
     """A parsed declarator: its name (None if abstract) and the type constructors to
     apply, innermost (closest to the base type) first."""
-    __slots__ = ("name_token", "ops", "unclaimed_abi")
+    __slots__ = ("start", "name_token", "ops", "unclaimed_abi", "depth")
 
-    def __init__(self, name_token, ops, unclaimed_abi):
+    def __init__(self, start, name_token, ops, unclaimed_abi):
+        self.start = start
         self.name_token = name_token
         self.ops = ops
         self.unclaimed_abi = unclaimed_abi
+        self.depth = 1              # of the type built by type_for()
 
     def type_for(self, base):
+        """Build the declared type.  Its depth is bounded: type nodes are compared and
+        hashed recursively, so a 10000-deep 'int ****...' must not get through."""
         result = base
+        depth = 1
         for op in self.ops:
             result = op.apply(result)
+            depth = max(depth, op.args_depth) + 1
+        if depth > _MAX_TYPE_DEPTH:
+            raise _error("type is nested too deeply", self.name_token or self.start)
+        self.depth = depth
         return result
 
     def declares_const_object(self, specifiers):
@@ -441,8 +467,10 @@ class _Specifiers:
         return self.base is not None or bool(self.words) or self.tag_kind is not None
 
 
+_ARRAY_PARAMETER_WORDS = _QUALIFIERS | {"static"}
 _EMPTY_DECLARATOR_FOLLOWERS = frozenset([")", ",", ""])     # "": end of input
 _MAX_NESTING = 64                            # parentheses, declarators, struct bodies
+_MAX_TYPE_DEPTH = 64                         # pointers, arrays, functions in one type
 _anonymous_tag_numbers = itertools.count(1)  # process-wide, as the tags must be unique
 _NO_CONSTANTS = {}
 
@@ -471,9 +499,6 @@ class _Parser:
         self.next_directive_at = self.directives[0][0] if self.directives else -1
 
     # -- token access
-
-    def _peek(self):
-        return self.tokens[self.pos]
 
     def _advance(self):
         token = self.tokens[self.pos]
@@ -707,7 +732,14 @@ class _Parser:
                 break
             text = token.text
             if text in _TYPE_WORDS:
-                self._add_type_word(specifiers, token)
+                if text not in _PREDEFINED_TYPE_NAMES:
+                    self._add_type_word(specifiers, token)
+                elif specifiers.has_type():
+                    break   # the declared name: 'typedef unsigned long size_t;'
+                elif self._is_typedef_name(text):
+                    specifiers.base = Named(text)   # typedef'd by the cdefs: 'bool'
+                else:
+                    self._add_type_word(specifiers, token)
             elif text in _QUALIFIERS:
                 if text in _CONST_QUALIFIERS:
                     specifiers.const = True
@@ -844,12 +876,13 @@ class _Parser:
         self._expect(";")
 
     def _member_without_declarator(self, specifiers, fields):
-        """'struct { int a; };' inside a struct is an anonymous member; a named nested
-        definition or an enum only declares its tag or enumerators."""
+        """'struct { int a; };' inside a struct is an anonymous member.  So is a named
+        'struct t { int a; };', as cffi reads it (C11 would only declare the tag); an
+        enum only declares its enumerators."""
         if not specifiers.tag_defined:
             raise _error("declaration does not declare anything", specifiers.start)
         tag_token = specifiers.tag_token
-        if specifiers.tag_kind != "enum" and specifiers.tag_is_anonymous:
+        if specifiers.tag_kind != "enum":
             fields.append(Field("", specifiers.base, None, tag_token.line,
                                 tag_token.column))
 
@@ -918,37 +951,40 @@ class _Parser:
         level's own first parameter list."""
         start = self.tokens[self.pos]
         if start.text in _EMPTY_DECLARATOR_FOLLOWERS and mode != _NAMED and abi is None:
-            return _Declarator(None, [], None)      # fast path: 'int' in "(int, int)"
+            return _Declarator(start, None, [], None)   # fast path: 'int' in "(int, int)"
         self._enter_nesting(start)
         pointer_ops, leading_abi, trailing_abi = self._pointers()
-        leading_abi = leading_abi or abi
-        token = self.tokens[self.pos]
-        name_token = None
-        inner = None
-        if token.kind == _NAME and token.text not in _KEYWORDS:
-            if mode == _ABSTRACT:
-                raise _error("unexpected name '%s' in a type" % token.text, token)
-            name_token = self._advance()
-        elif token.text == "(" and self._starts_nested_declarator(mode):
-            self._advance()
-            inner = self._declarator(mode, nested=True)
-            self._expect(")")
-            name_token = inner.name_token
-        elif mode == _NAMED:
-            raise self._unexpected(token, "expected a name")
+        name_token, inner = self._direct_declarator(mode)
         suffix_ops = self._suffixes()
-        claimant = (inner.unclaimed_abi if inner is not None else None) or trailing_abi
+        own_abi = (inner.unclaimed_abi if inner is not None else None) or trailing_abi
         if not nested:
-            claimant = claimant or leading_abi
+            own_abi = own_abi or leading_abi or abi
             leading_abi = None
-        if claimant and suffix_ops and isinstance(suffix_ops[0], _FunctionOp):
-            suffix_ops[0].abi = claimant
+        if own_abi and suffix_ops and isinstance(suffix_ops[0], _FunctionOp):
+            suffix_ops[0].abi = own_abi
         ops = pointer_ops
-        ops += reversed(suffix_ops)
+        ops += reversed(suffix_ops)     # 'x[2][3]': the [3] applies first
         if inner is not None:
             ops += inner.ops
         self._leave_nesting()
-        return _Declarator(name_token, ops, leading_abi)
+        return _Declarator(start, name_token, ops, leading_abi)
+
+    def _direct_declarator(self, mode):
+        """The name or the parenthesised inner declarator: (name token, inner)."""
+        token = self.tokens[self.pos]
+        if token.kind == _NAME and (token.text not in _KEYWORDS
+                                    or token.text in _PREDEFINED_TYPE_NAMES):
+            if mode == _ABSTRACT:
+                raise _error("unexpected name '%s' in a type" % token.text, token)
+            return self._advance(), None
+        if token.text == "(" and self._starts_nested_declarator(mode):
+            self._advance()
+            inner = self._declarator(mode, nested=True)
+            self._expect(")")
+            return inner.name_token, inner
+        if mode == _NAMED:
+            raise self._unexpected(token, "expected a name")
+        return None, None
 
     def _pointers(self):
         """Read '*' with their qualifiers.  Return (pointer ops, calling convention
@@ -986,6 +1022,8 @@ class _Parser:
             return False
         if text in _CALLING_CONVENTIONS or text in _ATTRIBUTE_WORDS:
             return True
+        if text in _PREDEFINED_TYPE_NAMES:
+            return mode == _NAMED       # a type name, as a typedef name would be
         if text in _KEYWORDS or mode == _ABSTRACT:
             return False
         return mode == _NAMED or not self._is_typedef_name(text)
@@ -1007,7 +1045,7 @@ class _Parser:
 
     def _array_suffix(self):
         bracket = self._advance()
-        while self.tokens[self.pos].text in _QUALIFIERS or self.tokens[self.pos].text == "static":
+        while self.tokens[self.pos].text in _ARRAY_PARAMETER_WORDS:
             self._advance()         # C99 'int a[static const 10]' in parameters
         token = self.tokens[self.pos]
         if token.kind == _INT and self.tokens[self.pos + 1].text == "]":
@@ -1019,21 +1057,25 @@ class _Parser:
             self._advance()
             length = "..."
         else:
+            # A negative length is kept: the model raises the error cffi raises there.
             length = self._constant_expression()
-            if length < 0:
-                raise _error("negative array length", token)
         self._expect("]")
         return _ArrayOp(length, bracket)
 
     def _function_suffix(self):
         parenthesis = self._advance()
-        args = []
-        ellipsis = False
         token = self.tokens[self.pos]
         if token.text == "void" and self.tokens[self.pos + 1].text == ")":
             self._advance()         # '(void)': no arguments
         if self._accept(")"):       # '()' too, as cffi reads it
             return _FunctionOp((), False, parenthesis)
+        return self._parameter_list(parenthesis)
+
+    def _parameter_list(self, parenthesis):
+        """Parameters after '(' up to and including ')', of which there is one."""
+        args = []
+        args_depth = 0
+        ellipsis = False
         while True:
             token = self.tokens[self.pos]
             if token.text == "..." and token.kind == _PUNCT:
@@ -1043,19 +1085,22 @@ class _Parser:
                 ellipsis = True
                 self._expect(")")
                 break
-            args.append(self._parameter())
+            parameter_type, depth = self._parameter()
+            args.append(parameter_type)
+            args_depth = max(args_depth, depth)
             if not self._accept(","):
                 self._expect(")")
                 break
-        return _FunctionOp(tuple(args), ellipsis, parenthesis)
+        return _FunctionOp(tuple(args), ellipsis, parenthesis, args_depth)
 
     def _parameter(self):
+        """Return (type, depth of that type) of one parameter declaration."""
         specifiers = self._specifiers(_PARAMETER)
         declarator = self._declarator(_EITHER, specifiers.abi)
         parameter_type = declarator.type_for(specifiers.base)
         if isinstance(parameter_type, Void):
             raise _error("'void' must be the only parameter", specifiers.start)
-        return parameter_type
+        return parameter_type, declarator.depth
 
     # -- integer constant expressions
 
@@ -1194,10 +1239,17 @@ def parse_cdef(source, typedef_names, constants):
         raise CDefError("declaration is nested too deeply") from None
 
 
-def parse_type(text, typedef_names):
+def parse_type(text, typedef_names, constants=None):
     """Parse one abstract type name such as "int *", "foo_t[10]" or "int(*)(int, ...)"
-    into a type node.  Raises CDefError for anything else."""
-    parser = _Parser(text, typedef_names, _NO_CONSTANTS, allow_definitions=False)
+    into a type node.  Raises CDefError for anything else.
+
+    typedef_names: as for parse_cdef.  constants: optional mapping of the integer
+    constants usable in array lengths ("char[N]"), probed like parse_cdef's.  Only the
+    tokens of a type string are cached, so the result always reflects these arguments.
+    """
+    if constants is None:
+        constants = _NO_CONSTANTS
+    parser = _Parser(text, typedef_names, constants, allow_definitions=False)
     try:
         return parser.parse_type_name()
     except RecursionError:

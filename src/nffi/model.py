@@ -344,6 +344,8 @@ class Model:
         if isinstance(node.item, Function) or self._is_function(node.item):
             raise CDefError("array of functions: '%s'" % item.cname)
         length = node.length
+        if isinstance(length, int) and length < 0:
+            raise ValueError("negative array length: %s[%d]" % (item.cname, length))
         if length == "...":
             raise CDefError("'[...]' array lengths are only supported in API mode "
                             "(set_source)")
@@ -411,7 +413,7 @@ class Model:
 
     def parse_type(self, text, allow_function=False):
         with self._lock:
-            node = cparser.parse_type(text, self.typedefs)
+            node = cparser.parse_type(text, self.typedefs, self.constants)
             return self.resolve(node, allow_function=allow_function)
 
     def list_types(self):

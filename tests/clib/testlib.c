@@ -135,6 +135,14 @@ int iu_get(union iu u) { return u.i; }
 
 void modify_small(struct small s) { s.x = s.y = 500; (void)s; }
 
+struct big { char data[5000]; int tail; };
+struct big big_make(int tail) { struct big b; memset(&b, 'x', sizeof(b)); b.tail = tail; return b; }
+int big_check(struct big b, int k) { return b.data[0] + b.data[4999] + b.tail * k; }
+
+struct anon { int a; struct { char b; double c; }; short d; };
+double anon_sum(struct anon s) { return s.a + s.b + s.c + s.d; }
+struct anon anon_make(int a) { struct anon s = { a, { 2, 0.5 }, -1 }; return s; }
+
 /* ---- pointers, strings, arrays ------------------------------------------------------ */
 
 size_t my_strlen(const char *s) { return strlen(s); }

@@ -1309,6 +1309,7 @@ PyTypeObject CData_Type = {
     .tp_richcompare = cdata_richcompare,
     .tp_weaklistoffset = offsetof(CDataObject, c_weakreflist),
     .tp_iter = (getiterfunc)cdata_iter,
+    .tp_call = nffi_cdata_call,
     .tp_methods = cdata_methods,
     .tp_doc = "A C data object (<cdata>): a reference to C memory of a given ctype.",
 };

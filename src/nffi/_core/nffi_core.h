@@ -110,6 +110,8 @@ typedef struct {
 #define CD_FROM_BUFFER   0x10    /* CDataGC: c_extra is a Py_buffer holder */
 #define CD_HANDLE        0x20    /* CDataGC: c_extra is the handle's Python object */
 #define CD_ALLOCATOR     0x40    /* CDataGC: c_extra is the free function, c_extra2 the raw */
+#define CD_CALLBACK      0x80    /* CDataCallback (callback.c): owns a libffi closure;
+                                    c_extra is the callable, c_extra2 onerror */
 
 /* the inline storage starts here, 16-byte aligned */
 #define CDATA_INLINE_OFFSET ((sizeof(CDataObject) + 15) & ~(size_t)15)
@@ -178,6 +180,16 @@ PyObject *nffi_buffer_new(CDataObject *cd, Py_ssize_t size);
 
 /* ---- ffiobj.c ---------------------------------------------------------------------- */
 int nffi_ffiobj_init(PyObject *module);
+
+/* ---- call.c, callback.c, errno.c, lib.c ---------------------------------------------- */
+PyObject *nffi_cdata_call(PyObject *cd, PyObject *args, PyObject *kwds);  /* CData tp_call */
+void *nffi_function_cif(CTypeObject *fct); /* cached 'ffi_cif *' of a function ctype, or
+                                              NULL + exception if libffi cannot call it */
+int nffi_callback_init(PyObject *module);
+int nffi_errno_init(PyObject *module);
+extern _Thread_local int nffi_saved_errno;  /* ffi.errno of this thread */
+int nffi_lib_init(PyObject *module);
+int nffi_library_check_open(PyObject *owner); /* -1 + error if owner is a closed library */
 
 /* ---- errors helpers (cdata.c) ------------------------------------------------------- */
 const char *nffi_ctype_name(CTypeObject *ct);   /* UTF-8 of ct_name, never NULL */

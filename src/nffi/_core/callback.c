@@ -1,0 +1,353 @@
+/* callback.c -- C function pointers that call Python callables (ffi.callback).
+ *
+ * Owns CDataCallback, the subtype of CData whose c_data is the code address of a
+ * libffi closure (valid exactly as long as the object lives), and the closure handler:
+ * it takes the GIL (C threads included), converts the C arguments to Python, calls the
+ * callable and writes its result back, or on an exception calls 'onerror' or reports
+ * it ("from cffi callback <...>") and returns the 'error' value.  errno is saved when
+ * C calls in and restored on the way back, so that ffi.errno works in the callable.
+ */
+#include "nffi_core.h"
+#include <errno.h>
+#include <ffi.h>
+
+/* Inline storage of a CDataCallback. */
+typedef struct {
+    ffi_closure *closure;
+    Py_ssize_t error_size;       /* bytes of 'error' written to the result on failure */
+    max_align_t error[];         /* the result returned when the callable fails */
+} CallbackData;
+
+static CallbackData *callback_data(CDataObject *cd)
+{
+    return (CallbackData *)CDATA_INLINE(cd);
+}
+
+static CTypeObject *result_type(CTypeObject *fct)
+{
+    return (CTypeObject *)PyTuple_GET_ITEM(fct->ct_stuff, 1);
+}
+
+static int is_small_integer(CTypeObject *ct)
+{
+    return (ct->ct_flags & (CT_PRIMITIVE_INTEGER | CT_PRIMITIVE_CHAR)) &&
+           ct->ct_size < (Py_ssize_t)sizeof(ffi_arg);
+}
+
+/* Bytes the closure's result buffer receives: libffi wants integer results narrower
+ * than a word written as a whole ffi_arg. */
+static Py_ssize_t result_size(CTypeObject *rct)
+{
+    if (rct->ct_flags & CT_VOID)
+        return 0;
+    return is_small_integer(rct) ? (Py_ssize_t)sizeof(ffi_arg) : rct->ct_size;
+}
+
+/* Convert a value returned by the callable (or the 'error' value) into resp. */
+static int write_result(char *resp, CTypeObject *rct, PyObject *obj)
+{
+    if (rct->ct_flags & CT_VOID) {
+        if (obj == Py_None)
+            return 0;
+        PyErr_SetString(PyExc_TypeError, "callback with the return type 'void' must return "
+                        "None");
+        return -1;
+    }
+    if (!is_small_integer(rct)) {
+        if (rct->ct_flags & CT_STRUCT_OR_UNION)
+            memset(resp, 0, rct->ct_size);    /* fields a list or dict leaves out are 0 */
+        return nffi_convert_from_object(resp, rct, obj);
+    }
+    char tmp[sizeof(ffi_arg)];
+    if (nffi_convert_from_object(tmp, rct, obj) < 0)
+        return -1;
+    int f = rct->ct_flags;
+    int is_signed = (f & (CT_PRIMITIVE_SIGNED | CT_IS_SIGNED_WCHAR)) ||
+                    ((f & CT_PRIMITIVE_CHAR) && rct->ct_char_kind == 1 && (char)-1 < 0);
+    ffi_arg value = is_signed ? (ffi_arg)(ffi_sarg)nffi_read_signed(tmp, rct->ct_size)
+                              : (ffi_arg)nffi_read_unsigned(tmp, rct->ct_size);
+    memcpy(resp, &value, sizeof(value));
+    return 0;
+}
+
+/* ---- the closure handler ------------------------------------------------------------ */
+
+static PyObject *convert_arguments(CTypeObject *fct, void **args)
+{
+    PyObject *fargs = PyTuple_GET_ITEM(fct->ct_stuff, 0);
+    Py_ssize_t n = PyTuple_GET_SIZE(fargs);
+    PyObject *tuple = PyTuple_New(n);
+    for (Py_ssize_t i = 0; tuple != NULL && i < n; i++) {
+        CTypeObject *at = (CTypeObject *)PyTuple_GET_ITEM(fargs, i);
+        PyObject *x;
+        if (at->ct_flags & CT_STRUCT_OR_UNION) {
+            /* a copy: libffi's argument memory dies when the callback returns */
+            CDataObject *cd = nffi_cdata_new_owned(at, at->ct_size, 0);
+            if (cd != NULL)
+                memcpy(cd->c_data, args[i], at->ct_size);
+            x = (PyObject *)cd;
+        }
+        else
+            x = nffi_convert_to_object(args[i], at, NULL);
+        if (x == NULL)
+            Py_CLEAR(tuple);
+        else
+            PyTuple_SET_ITEM(tuple, i, x);
+    }
+    return tuple;
+}
+
+/* Report the pending exception as unraisable, naming the callback. */
+static void report(CDataObject *cd, const char *extra)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyObject *msg = cd->c_extra != NULL
+        ? PyUnicode_FromFormat("from cffi callback %R%s", cd->c_extra, extra)
+        : PyUnicode_FromFormat("from cffi callback <cleared>%s", extra);
+    const char *text = msg != NULL ? PyUnicode_AsUTF8(msg) : NULL;
+    if (text == NULL) {
+        PyErr_Clear();
+        text = "from cffi callback";
+    }
+    PyErr_Restore(type, value, tb);
+    _PyErr_WriteUnraisableMsg(text, NULL);
+    Py_XDECREF(msg);
+}
+
+/* The callable raised (or its result could not be converted): onerror, or a report;
+ * resp gets onerror's result if it gave a usable one, else the 'error' value. */
+static void handle_error(CDataObject *cd, char *resp, const char *extra)
+{
+    CallbackData *data = callback_data(cd);
+    PyObject *onerror = cd->c_extra2;
+    memcpy(resp, data->error, data->error_size);
+    if (onerror == NULL) {
+        report(cd, extra);
+        return;
+    }
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (value != NULL && tb != NULL)
+        PyException_SetTraceback(value, tb);
+    Py_INCREF(onerror);
+    PyObject *r = PyObject_CallFunctionObjArgs(onerror, type ? type : Py_None,
+                                               value ? value : Py_None, tb ? tb : Py_None,
+                                               NULL);
+    Py_DECREF(onerror);
+    if (r != NULL && (r == Py_None || write_result(resp, result_type(cd->c_type), r) == 0)) {
+        Py_XDECREF(type);
+        Py_XDECREF(value);
+        Py_XDECREF(tb);
+    }
+    else {
+        memcpy(resp, data->error, data->error_size);
+        PyObject *type2, *value2, *tb2;
+        PyErr_Fetch(&type2, &value2, &tb2);
+        PyErr_Restore(type, value, tb);
+        report(cd, extra);
+        PyErr_Restore(type2, value2, tb2);
+        _PyErr_WriteUnraisableMsg("during handling of the above exception by 'onerror'", NULL);
+    }
+    Py_XDECREF(r);
+}
+
+static void run_callback(CDataObject *cd, char *resp, void **args)
+{
+    Py_INCREF(cd);     /* the callable may drop the last reference to its own callback */
+    PyObject *callable = cd->c_extra, *result = NULL;
+    if (callable == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "the callback was cleared by the garbage collector");
+        handle_error(cd, resp, "");
+        Py_DECREF(cd);
+        return;
+    }
+    Py_INCREF(callable);
+    PyObject *pyargs = convert_arguments(cd->c_type, args);
+    if (pyargs == NULL)
+        handle_error(cd, resp, ", trying to convert the arguments to Python");
+    else if ((result = PyObject_Call(callable, pyargs, NULL)) == NULL)
+        handle_error(cd, resp, "");
+    else if (write_result(resp, result_type(cd->c_type), result) < 0)
+        handle_error(cd, resp, ", trying to convert the result back to C");
+    Py_XDECREF(result);
+    Py_XDECREF(pyargs);
+    Py_DECREF(callable);
+    Py_DECREF(cd);
+}
+
+static void closure_handler(ffi_cif *cif, void *resp, void **args, void *userdata)
+{
+    int c_errno = errno;
+    PyGILState_STATE state = PyGILState_Ensure();
+    nffi_saved_errno = c_errno;
+    run_callback((CDataObject *)userdata, resp, args);
+    c_errno = nffi_saved_errno;
+    PyGILState_Release(state);
+    errno = c_errno;
+}
+
+/* ---- the CDataCallback type ------------------------------------------------------------ */
+
+static void callback_dealloc(CDataObject *cd)
+{
+    PyObject_GC_UnTrack(cd);
+    if (cd->c_weakreflist != NULL)
+        PyObject_ClearWeakRefs((PyObject *)cd);
+    CallbackData *data = callback_data(cd);
+    if (data->closure != NULL)
+        ffi_closure_free(data->closure);
+    Py_CLEAR(cd->c_extra);
+    Py_CLEAR(cd->c_extra2);
+    Py_CLEAR(cd->c_owner);
+    Py_CLEAR(cd->c_type);
+    PyObject_GC_Del(cd);
+}
+
+static int callback_traverse(CDataObject *cd, visitproc visit, void *arg)
+{
+    Py_VISIT(cd->c_extra);
+    Py_VISIT(cd->c_extra2);
+    Py_VISIT(cd->c_owner);
+    return 0;
+}
+
+static int callback_clear(CDataObject *cd)
+{
+    Py_CLEAR(cd->c_extra);
+    Py_CLEAR(cd->c_extra2);
+    return 0;
+}
+
+static PyObject *callback_repr(CDataObject *cd)
+{
+    if (cd->c_extra == NULL)
+        return PyUnicode_FromFormat("<cdata '%s' calling <cleared>>",
+                                    nffi_ctype_name(cd->c_type));
+    return PyUnicode_FromFormat("<cdata '%s' calling %R>", nffi_ctype_name(cd->c_type),
+                                cd->c_extra);
+}
+
+static PyTypeObject CDataCallback_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "nffi.CDataCallback",
+    .tp_basicsize = sizeof(CDataObject),
+    .tp_itemsize = 1,
+    .tp_dealloc = (destructor)callback_dealloc,
+    .tp_repr = (reprfunc)callback_repr,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)callback_traverse,
+    .tp_clear = (inquiry)callback_clear,
+    .tp_base = &CData_Type,
+    .tp_doc = "A cdata function pointer whose C code calls a Python callable.",
+};
+
+/* ---- callback(fnptr_ctype, callable, error=None, onerror=None) ------------------------- */
+
+static int check_callback_args(CTypeObject *ct, PyObject *callable, PyObject *onerror)
+{
+    if (!(ct->ct_flags & CT_FUNCTIONPTR)) {
+        PyErr_Format(PyExc_TypeError, "expected a function ctype, got '%s'",
+                     nffi_ctype_name(ct));
+        return -1;
+    }
+    if (!PyCallable_Check(callable)) {
+        PyErr_Format(PyExc_TypeError, "expected a callable object, not %.200s",
+                     Py_TYPE(callable)->tp_name);
+        return -1;
+    }
+    if (onerror != Py_None && !PyCallable_Check(onerror)) {
+        PyErr_Format(PyExc_TypeError, "expected a callable object for 'onerror', not %.200s",
+                     Py_TYPE(onerror)->tp_name);
+        return -1;
+    }
+    return 0;
+}
+
+/* The cif of a function type a callback can have, or NULL + exception. */
+static ffi_cif *callback_cif(CTypeObject *ct)
+{
+    ffi_cif *cif = NULL;
+    if (PyTuple_GET_ITEM(ct->ct_stuff, 2) != Py_True)
+        cif = nffi_function_cif(ct);
+    if (cif == NULL && (!PyErr_Occurred() ||
+                        PyErr_ExceptionMatches(PyExc_NotImplementedError))) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_NotImplementedError, "%s: callback with unsupported argument or "
+                     "return type or with '...'", nffi_ctype_name(ct));
+    }
+    return cif;
+}
+
+static CDataObject *callback_alloc(CTypeObject *ct, Py_ssize_t error_size)
+{
+    Py_ssize_t nitems = (Py_ssize_t)(CDATA_INLINE_OFFSET - sizeof(CDataObject)) +
+                        (Py_ssize_t)sizeof(CallbackData) + error_size;
+    CDataObject *cd = (CDataObject *)PyType_GenericAlloc(&CDataCallback_Type, nitems);
+    if (cd == NULL)
+        return NULL;
+    Py_INCREF(ct);
+    cd->c_type = ct;
+    cd->c_length = -1;
+    cd->c_flags = CD_CALLBACK;
+    callback_data(cd)->error_size = error_size;
+    return cd;    /* zero-filled: no closure yet, error value 0 */
+}
+
+static PyObject *make_callback(PyObject *self, PyObject *args)
+{
+    CTypeObject *ct;
+    PyObject *callable, *error = Py_None, *onerror = Py_None;
+    if (!PyArg_ParseTuple(args, "O!O|OO:callback", &CType_Type, &ct, &callable, &error,
+                          &onerror) || check_callback_args(ct, callable, onerror) < 0)
+        return NULL;
+    ffi_cif *cif = callback_cif(ct);
+    if (cif == NULL)
+        return NULL;
+    CTypeObject *rct = result_type(ct);
+    CDataObject *cd = callback_alloc(ct, result_size(rct));
+    if (cd == NULL)
+        return NULL;
+    CallbackData *data = callback_data(cd);
+    if (error != Py_None && write_result((char *)data->error, rct, error) < 0)
+        goto fail;
+    void *code = NULL;
+    data->closure = ffi_closure_alloc(sizeof(ffi_closure), &code);
+    if (data->closure == NULL) {
+        PyErr_SetString(PyExc_MemoryError, "cannot allocate a libffi closure");
+        goto fail;
+    }
+    if (ffi_prep_closure_loc(data->closure, cif, closure_handler, cd, code) != FFI_OK) {
+        PyErr_SetString(PyExc_SystemError, "libffi cannot prepare the closure");
+        goto fail;
+    }
+    cd->c_data = code;
+    Py_INCREF(callable);
+    cd->c_extra = callable;
+    if (onerror != Py_None) {
+        Py_INCREF(onerror);
+        cd->c_extra2 = onerror;
+    }
+    return (PyObject *)cd;
+
+fail:
+    Py_DECREF(cd);
+    return NULL;
+}
+
+static PyMethodDef callback_functions[] = {
+    {"callback", make_callback, METH_VARARGS,
+     "callback(fnptr_ctype, callable, error=None, onerror=None) -> a C function pointer "
+     "calling callable"},
+    {NULL}
+};
+
+int nffi_callback_init(PyObject *module)
+{
+    if (PyType_Ready(&CDataCallback_Type) < 0)
+        return -1;
+    if (PyModule_AddObjectRef(module, "CDataCallback", (PyObject *)&CDataCallback_Type) < 0)
+        return -1;
+    return PyModule_AddFunctions(module, callback_functions);
+}

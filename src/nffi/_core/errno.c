@@ -1,0 +1,42 @@
+/* errno.c -- ffi.errno: the errno value saved per thread around C calls.
+ *
+ * Owns nffi_saved_errno, a thread-local copy of errno: call.c writes it into errno
+ * right before each C call and saves errno into it right after (with the GIL
+ * released); callback.c saves it when C calls into Python and restores it on the way
+ * back.  The module functions get_errno() / set_errno(v) read and write it for the
+ * current thread (the FFI.errno property).
+ */
+#include "nffi_core.h"
+#include <limits.h>
+
+_Thread_local int nffi_saved_errno = 0;
+
+static PyObject *get_errno(PyObject *self, PyObject *noargs)
+{
+    return PyLong_FromLong(nffi_saved_errno);
+}
+
+static PyObject *set_errno(PyObject *self, PyObject *arg)
+{
+    int overflow;
+    long value = PyLong_AsLongAndOverflow(arg, &overflow);
+    if (value == -1 && PyErr_Occurred())
+        return NULL;
+    if (overflow || value < INT_MIN || value > INT_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "errno value too large");
+        return NULL;
+    }
+    nffi_saved_errno = (int)value;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef errno_functions[] = {
+    {"get_errno", get_errno, METH_NOARGS, "The saved errno of the current thread."},
+    {"set_errno", set_errno, METH_O, "Set the errno passed to this thread's next C call."},
+    {NULL}
+};
+
+int nffi_errno_init(PyObject *module)
+{
+    return PyModule_AddFunctions(module, errno_functions);
+}
