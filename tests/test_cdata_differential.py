@@ -1828,15 +1828,6 @@ def _known(reason, *ids):
 
 
 # -- memory safety: out-of-bounds reads that cffi refuses
-_known("nffi reads past an owning 'T *' from ffi.new (cffi: IndexError 'can only be indexed by 0')",
-       "ffi.new('int *', 5)[1]", "ffi.new('int *')[-1]",
-       "p = ffi.new('point_t *', [1, 2]); r = p[1]")
-_known("flexible array member: nffi gives an unsized 'int[]' with no length (no len(), no "
-       "iteration, no bounds check, repr without 'sliced length')",
-       "ffi.new('struct flex *').data", "ffi.new('struct flex *', [2, [1, 2]]).data",
-       "len(ffi.new('struct flex *', [3, [1, 2, 3]]).data)",
-       "list(ffi.new('struct flex *', [3, [1, 2, 3]]).data)",
-       "ffi.new('struct flex *', [3, [1, 2, 3]]).data[3]")
 _known("flexible array member: an integer initializer (its length) is refused by nffi",
        "f = ffi.new('struct flex *', {'data': 4}); r = (f.data[3], ffi.sizeof(f[0]))",
        "ffi.new('struct flex *', [1, 2])")
@@ -2009,7 +2000,8 @@ _known("unsupported enum expression: nffi CDefError, cffi FFIError", "bad enum e
 _known("'...' in cdef (API-mode only): cffi raises VerificationMissing/NotImplementedError at "
        "use, nffi CDefError or accepts 'struct { ...; }'",
        "dotdotdot array", "dotdotdot struct", "dotdotdot typedef")
-_known("__attribute__((packed)) after a struct: nffi accepts (and ignores?), cffi CDefError",
+_known("__attribute__((packed)) after a struct: nffi accepts and ignores it (char+int "
+       "gives size 8), cffi CDefError",
        "attribute packed")
 _known("__int128 in a cdef: nffi CDefError, cffi FFIError", "int128 field")
 
@@ -2091,32 +2083,20 @@ NULL_SAFETY = [
     "ffi.memmove(ffi.NULL, b'ab', 2)",
     "ffi.memmove(ffi.new('char[2]'), ffi.NULL, 2)",
     "b = ffi.buffer(ffi.new('char[]', b'ab')); del b[0]",
-    pytest.param("r = ffi.buffer(ffi.cast('char *', 0), 4)[:]", marks=pytest.mark.xfail(
-        strict=True, reason="ffi.buffer over NULL: slicing returns 4 uninitialized bytes "
-        "(PyBytes_FromStringAndSize(NULL, n)) instead of raising; cffi does the same")),
-    pytest.param("r = ffi.buffer(ffi.cast('char *', 0), 4)[0]", marks=pytest.mark.xfail(
-        strict=True, reason="ffi.buffer over NULL: b[0] returns an uninitialized byte")),
-    # CRASHES (segfault in nffi, and in cffi too), excluded: ffi.buffer() accepts a NULL
-    # pointer and then reads/writes through it.
-    pytest.param("r = bytes(ffi.buffer(ffi.cast('char *', 0), 4))", marks=pytest.mark.skip(
-        reason="CRASH: segfault, bytes() of a buffer over NULL reads address 0")),
-    pytest.param("r = ffi.buffer(ffi.cast('char *', 0), 4)[1:3]", marks=pytest.mark.skip(
-        reason="CRASH: segfault, slicing a buffer over NULL reads address 1")),
-    pytest.param("b = ffi.buffer(ffi.cast('char *', 0), 4); b[0:2] = b'ab'",
-                 marks=pytest.mark.skip(reason="CRASH: segfault, writes to address 0")),
-    pytest.param("r = memoryview(ffi.buffer(ffi.cast('char *', 0), 4)).tobytes()",
-                 marks=pytest.mark.skip(reason="CRASH: segfault through the buffer protocol")),
+    # ffi.buffer() refuses a NULL pointer with a size (cffi accepts it and then crashes)
+    "r = ffi.buffer(ffi.cast('char *', 0), 4)[:]",
+    "r = ffi.buffer(ffi.cast('char *', 0), 4)[0]",
+    "r = bytes(ffi.buffer(ffi.cast('char *', 0), 4))",
+    "r = ffi.buffer(ffi.cast('char *', 0), 4)[1:3]",
+    "b = ffi.buffer(ffi.cast('char *', 0), 4); b[0:2] = b'ab'",
+    "r = memoryview(ffi.buffer(ffi.cast('char *', 0), 4)).tobytes()",
+    # out-of-bounds writes through an owning 'T *' and a flexible array member raise
+    "p = ffi.new('int *'); p[1] = 7",
+    "f = ffi.new('struct flex *', [1, [5]]); f.data[4] = 9",
 ]
 
-# CRASH (heap corruption, excluded): nffi does not bounds-check an owning 'T *' nor a
-# flexible array member, so these write out of bounds (cffi: IndexError).  This program
-# segfaults at exit every time here:
-#     ffi = nffi.FFI()
-#     p = ffi.new('int *'); p[1] = 7
-#     q = ffi.new('int[2]')
-#     ffi.cdef('struct flex { int n; int data[]; };')
-#     f = ffi.new('struct flex *', [1, [5]]); f.data[4] = 9
-# The differential cases above only *read* out of bounds (xfail), never write.
+# (out-of-bounds writes through an owning 'T *' or a flexible array member now raise
+# IndexError and are checked in NULL_SAFETY above)
 
 _ISOLATED = r"""
 import sys

@@ -37,6 +37,11 @@ PyObject *nffi_buffer_new(CDataObject *cd, Py_ssize_t size)
             return NULL;
         }
     }
+    if (cd->c_data == NULL && size > 0) {
+        PyErr_Format(PyExc_RuntimeError, "cannot make a buffer of a NULL cdata '%s'",
+                     nffi_ctype_name(ct));
+        return NULL;
+    }
     BufferObject *b = PyObject_GC_New(BufferObject, &Buffer_Type);
     if (b == NULL)
         return NULL;

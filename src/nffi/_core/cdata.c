@@ -752,6 +752,12 @@ static char *item_address(CDataObject *cd, Py_ssize_t i)
             return NULL;
         }
     }
+    else if ((cd->c_flags & CD_PTR_TO_OWNED) && i != 0) {
+        /* the owned memory holds exactly one item */
+        PyErr_Format(PyExc_IndexError, "cdata '%s' owning one item can only be indexed by 0",
+                     nffi_ctype_name(ct));
+        return NULL;
+    }
     CTypeObject *item = ct->ct_item;
     if (item->ct_size < 0) {
         PyErr_Format(PyExc_TypeError, "cdata '%s' is opaque", nffi_ctype_name(item));
@@ -1023,6 +1029,18 @@ static PyObject *no_field_error(CDataObject *cd, PyObject *name)
     return NULL;
 }
 
+/* 'p.data' for a flexible array member of a struct whose allocated size is known gets
+ * the item count that fits, so that indexing it is bounds-checked. */
+static void bound_flexible_array(CDataObject *cd, CFieldObject *cf, PyObject *value)
+{
+    CTypeObject *ft = cf->cf_type;
+    if (!(ft->ct_flags & CT_ARRAY) || ft->ct_length >= 0 || cd->c_length < 0 ||
+            !CData_Check(value) || ft->ct_item->ct_size <= 0)
+        return;
+    Py_ssize_t room = cd->c_length - cf->cf_offset;
+    ((CDataObject *)value)->c_length = room > 0 ? room / ft->ct_item->ct_size : 0;
+}
+
 static PyObject *cdata_getattro(CDataObject *cd, PyObject *name)
 {
     /* fast path: 'p.x' on a live struct pointer or struct, the common case */
@@ -1031,16 +1049,22 @@ static PyObject *cdata_getattro(CDataObject *cd, PyObject *name)
     if ((st->ct_flags & CT_STRUCT_OR_UNION) && st->ct_fields != NULL && cd->c_data != NULL &&
             !(cd->c_flags & CD_RELEASED)) {
         PyObject *cf = PyDict_GetItemWithError(st->ct_fields, name);
-        if (cf != NULL)
-            return nffi_read_field(cd->c_data, (CFieldObject *)cf, memory_owner(cd));
+        if (cf != NULL) {
+            PyObject *r = nffi_read_field(cd->c_data, (CFieldObject *)cf, memory_owner(cd));
+            if (r != NULL && (st->ct_flags & CT_WITH_VAR_ARRAY))
+                bound_flexible_array(cd, (CFieldObject *)cf, r);
+            return r;
+        }
         if (PyErr_Occurred())
             return NULL;
     }
     char *data;
     CFieldObject *cf = find_field(cd, name, &data);
     if (cf != NULL) {
-        PyObject *owner = memory_owner(cd);
-        return nffi_read_field(data, cf, owner);
+        PyObject *r = nffi_read_field(data, cf, memory_owner(cd));
+        if (r != NULL)
+            bound_flexible_array(cd, cf, r);
+        return r;
     }
     if (PyErr_Occurred())
         return NULL;
