@@ -1293,10 +1293,8 @@ static PyObject *cdata_enter(PyObject *self, PyObject *noargs)
 
 static PyObject *cdata_exit(PyObject *self, PyObject *args)
 {
-    PyObject *r = PyObject_CallMethod(PyImport_AddModule("nffi._core"), "release", "O", self);
-    if (r == NULL)
+    if (nffi_release((CDataObject *)self) < 0)
         return NULL;
-    Py_DECREF(r);
     Py_RETURN_FALSE;
 }
 

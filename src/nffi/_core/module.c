@@ -107,10 +107,13 @@ static PyObject *m_unpack(PyObject *self, PyObject *args)
     return cd ? nffi_unpack(cd, length) : NULL;
 }
 
-/* A raw address and a byte count from a cdata pointer/array or a buffer object. */
-static int memory_of(PyObject *obj, int writable, char **address, Py_buffer *view)
+/* A raw address from a cdata pointer/array or a buffer object, and how many bytes are
+ * known to be there (*limit, -1 for a bare pointer). */
+static int memory_of(PyObject *obj, int writable, char **address, Py_buffer *view,
+                     Py_ssize_t *limit)
 {
     view->obj = NULL;
+    *limit = -1;
     if (CData_Check(obj)) {
         CDataObject *cd = (CDataObject *)obj;
         if (!(cd->c_type->ct_flags & (CT_POINTER | CT_ARRAY))) {
@@ -121,11 +124,14 @@ static int memory_of(PyObject *obj, int writable, char **address, Py_buffer *vie
         if (nffi_check_released(cd) < 0)
             return -1;
         *address = cd->c_data;
+        if ((cd->c_type->ct_flags & CT_ARRAY) && nffi_cdata_length(cd) >= 0)
+            *limit = nffi_cdata_sizeof(cd);
         return 0;
     }
     if (PyObject_GetBuffer(obj, view, writable ? PyBUF_WRITABLE : PyBUF_SIMPLE) < 0)
         return -1;
     *address = view->buf;
+    *limit = view->len;
     return 0;
 }
 
@@ -142,15 +148,16 @@ static PyObject *m_memmove(PyObject *self, PyObject *args, PyObject *kwds)
     }
     char *d, *s;
     Py_buffer dview, sview;
-    if (memory_of(src, 0, &s, &sview) < 0)
+    Py_ssize_t dlimit, slimit;
+    if (memory_of(src, 0, &s, &sview, &slimit) < 0)
         return NULL;
-    if (memory_of(dest, 1, &d, &dview) < 0) {
+    if (memory_of(dest, 1, &d, &dview, &dlimit) < 0) {
         if (sview.obj)
             PyBuffer_Release(&sview);
         return NULL;
     }
     int error = 0;
-    if ((sview.obj && sview.len < n) || (dview.obj && dview.len < n)) {
+    if ((slimit >= 0 && slimit < n) || (dlimit >= 0 && dlimit < n)) {
         PyErr_Format(PyExc_ValueError, "memmove() of %zd bytes exceeds the buffer size", n);
         error = 1;
     }

@@ -174,6 +174,9 @@ PyObject *nffi_string(CDataObject *cd, Py_ssize_t maxlen);
 PyObject *nffi_unpack(CDataObject *cd, Py_ssize_t length);
 PyObject *nffi_addressof_field(CDataObject *cd, CTypeObject *ptrtype, Py_ssize_t offset);
 
+/* ---- ownership.c ------------------------------------------------------------------- */
+int nffi_release(CDataObject *cd);   /* ffi.release(): give back what a cdata holds, once */
+
 /* ---- buffer.c ---------------------------------------------------------------------- */
 int nffi_buffer_init(PyObject *module);
 PyObject *nffi_buffer_new(CDataObject *cd, Py_ssize_t size);

@@ -290,14 +290,20 @@ static PyObject *newp_allocated(PyObject *self, PyObject *args)
 
 /* ---- release ------------------------------------------------------------------------ */
 
+int nffi_release(CDataObject *cd)
+{
+    if (Py_TYPE(cd) == &CDataGC_Type)
+        return release_resources(cd);
+    return 0;
+}
+
 static PyObject *release(PyObject *self, PyObject *arg)
 {
     if (!CData_Check(arg)) {
         PyErr_Format(PyExc_TypeError, "expected a cdata, got %.200s", Py_TYPE(arg)->tp_name);
         return NULL;
     }
-    CDataObject *cd = (CDataObject *)arg;
-    if (Py_TYPE(cd) == &CDataGC_Type && release_resources(cd) < 0)
+    if (nffi_release((CDataObject *)arg) < 0)
         return NULL;
     Py_RETURN_NONE;
 }
