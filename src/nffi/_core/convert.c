@@ -627,10 +627,18 @@ int nffi_convert_from_object(char *data, CTypeObject *ct, PyObject *obj)
         write_char_code(data, ct, code);
         return 0;
     }
-    if (flags & CT_STRUCT_OR_UNION)
-        return struct_from_object(data, ct, obj);
-    if (flags & CT_ARRAY)
-        return nffi_convert_array_from_object(data, ct, obj, ct->ct_length);
+    if (flags & (CT_STRUCT_OR_UNION | CT_ARRAY)) {
+        /* a nested initializer recurses through here once per level of the type; types
+           can be nested arbitrarily deep through typedefs, so bound the depth like any
+           recursive C code in CPython (RecursionError, not a C stack overflow) */
+        if (Py_EnterRecursiveCall(" while converting a nested initializer"))
+            return -1;
+        int result = (flags & CT_ARRAY)
+            ? nffi_convert_array_from_object(data, ct, obj, ct->ct_length)
+            : struct_from_object(data, ct, obj);
+        Py_LeaveRecursiveCall();
+        return result;
+    }
     if (flags & CT_PRIMITIVE_COMPLEX)
         return complex_from_object(data, ct, obj);
     PyErr_Format(PyExc_TypeError, "cannot write to a value of ctype '%s'", nffi_ctype_name(ct));
