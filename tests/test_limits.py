@@ -106,6 +106,16 @@ def test_huge_allocator_same_exception_as_cffi(limits_pair, length):
     assert results[0][0] == "raises"
 
 
+def test_allocator_returning_null(limits_pair):
+    messages = []
+    for ffi, _ in limits_pair:
+        allocator = ffi.new_allocator(lambda size: ffi.NULL)
+        with pytest.raises(MemoryError) as info:
+            allocator("int *")
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+
+
 HUGE_OTHER = [
     lambda ffi: ffi.from_buffer("int[%d]" % 2 ** 60, bytearray(8)),
     lambda ffi: ffi.from_buffer("int[]", bytearray(9)),

@@ -267,7 +267,9 @@ static PyObject *newp_allocated(PyObject *self, PyObject *args)
     char *memory = ((CDataObject *)raw)->c_data;
     if (memory == NULL) {
         Py_DECREF(raw);
-        return PyErr_NoMemory();
+        /* say who failed: a bare MemoryError would suggest Python itself ran out */
+        PyErr_SetString(PyExc_MemoryError, "alloc() returned NULL");
+        return NULL;
     }
     CDataObject *cd = cdatagc_new(ct, 0);
     if (cd == NULL) {
