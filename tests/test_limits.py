@@ -256,7 +256,10 @@ DEEP_INIT_CHILD = textwrap.dedent("""
         seen.append("ok" if ffi.new("a3 *", {"inner": {"inner": {"inner": 9}}})
                     .inner.inner.inner == 9 else "wrong")
 
-    threading.stack_size(512 * 1024)
+    # the bound is the recursion limit; kept low so that even the larger frames of an
+    # ASan build fit the thread's stack before it is reached
+    sys.setrecursionlimit(300)
+    threading.stack_size(1024 * 1024)
     thread = threading.Thread(target=convert)
     thread.start()
     thread.join()
@@ -266,9 +269,9 @@ DEEP_INIT_CHILD = textwrap.dedent("""
 
 
 def test_deep_initializer_raises_recursion_error_not_a_crash():
-    # 20000 nested struct levels converted in a thread with a 512 KiB stack: the C
+    # 20000 nested struct levels converted in a thread with a 1 MiB stack: the C
     # conversion used to recurse once per level with no bound and overflow the stack
-    result = run_python("import threading\nimport nffi\n" + DEEP_INIT_CHILD)
+    result = run_python("import sys\nimport threading\nimport nffi\n" + DEEP_INIT_CHILD)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ["RecursionError", "ok"], result.stdout
 
