@@ -20,6 +20,8 @@ CFFI_VERSION = "2.0.0"
 class CompiledFFI(FFI):
     """The FFI type that ``_cffi_backend.FFI`` names (cffi's 'CompiledFFI')."""
 
+    _type_strings_define = False       # its type strings define no structs, as in cffi
+
     def __init__(self, module_name=None, _version=None, _types=None, _globals=None,
                  _struct_unions=None, _enums=None, _typenames=None, _includes=None):
         if module_name is not None and not isinstance(module_name, (str, bytes)):

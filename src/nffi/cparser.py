@@ -28,7 +28,7 @@ from .decls import (Array, ConstantDecl, EnumDef, Field, Function, FunctionDecl,
                     Pointer, Primitive, StructDef, Tagged, Typedef, VariableDecl, Void)
 from .errors import CDefError
 
-__all__ = ["PRIMITIVE_NAMES", "parse_cdef", "parse_type"]
+__all__ = ["PRIMITIVE_NAMES", "parse_cdef", "parse_type", "parse_type_with_definitions"]
 
 
 # ---- primitive type spellings -----------------------------------------------------------
@@ -388,6 +388,11 @@ class _ArrayOp:
         return Array(item, self.length)
 
 
+class _InvalidResultType(CDefError):
+    """A function returning an array: a CDefError in a cdef, a TypeError in a type
+    string (as with cffi, whose backend refuses the result type)."""
+
+
 class _FunctionOp:
     __slots__ = ("args", "ellipsis", "abi", "token", "args_depth")
 
@@ -400,7 +405,8 @@ class _FunctionOp:
 
     def apply(self, result):
         if isinstance(result, Array):
-            raise _error("a function cannot return an array", self.token)
+            raise _InvalidResultType("a function cannot return an array",
+                                     self.token.line, self.token.column, self.token.text)
         if isinstance(result, Function):
             raise _error("a function cannot return a function", self.token)
         return Function(self.args, result, self.ellipsis, self.abi)
@@ -439,8 +445,8 @@ class _Declarator:
         return isinstance(outermost, _PointerOp) and outermost.const
 
 
-# Declarator modes: must it name something?
-_NAMED, _ABSTRACT, _EITHER = "named", "abstract", "either"
+# Declarator modes: must it name something?  (Type strings may name too, as in cffi.)
+_NAMED, _EITHER = "named", "either"
 
 # Where declaration specifiers are read: decides storage classes and anonymous tags.
 _TOP_LEVEL, _FIELD, _PARAMETER, _TYPE_NAME = "top level", "field", "parameter", "type"
@@ -483,9 +489,11 @@ _tokenize_type_string = functools.lru_cache(maxsize=1024)(_tokenize)
 
 
 class _Parser:
-    def __init__(self, source, typedef_names, constants, allow_definitions):
-        tokenize = _tokenize if allow_definitions else _tokenize_type_string
+    def __init__(self, source, typedef_names, constants, allow_definitions,
+                 type_string=False):
+        tokenize = _tokenize_type_string if type_string else _tokenize
         self.tokens, self.directives = tokenize(source)
+        self.type_string = type_string
         self.pos = 0
         self.typedef_names = typedef_names
         self.constants = constants
@@ -581,11 +589,18 @@ class _Parser:
             raise _error("preprocessor directives are not allowed in a type",
                          self.directives[0][1][0])
         specifiers = self._specifiers(_TYPE_NAME)
-        declarator = self._declarator(_ABSTRACT, specifiers.abi)
+        # A type string is read as one parameter declaration, as cffi reads it: it
+        # may name what it declares ("int x", "int (*callback)(bool)"); the name is
+        # dropped.
+        declarator = self._declarator(_EITHER, specifiers.abi)
         token = self.tokens[self.pos]
         if token.kind != _EOF:
             raise self._unexpected(token, "expected the end of the type")
-        return declarator.type_for(specifiers.base)
+        try:
+            return declarator.type_for(specifiers.base)
+        except _InvalidResultType as error:
+            # cffi raises TypeError for this, when it builds the function type
+            raise TypeError(str(error)) from None
 
     # -- preprocessor
 
@@ -838,6 +853,9 @@ class _Parser:
         if not self.allow_definitions:
             raise _error("'%s' definitions are not allowed in a type string" % kind,
                          brace)
+        if self.type_string and name_token is not None:
+            raise _error("a type string may define only anonymous types; declare "
+                         "'%s %s' with cdef()" % (kind, name_token.text), name_token)
         name = name_token.text if name_token is not None else ""
         position = position_token.line, position_token.column
         self._enter_nesting(brace)
@@ -974,8 +992,6 @@ class _Parser:
         token = self.tokens[self.pos]
         if token.kind == _NAME and (token.text not in _KEYWORDS
                                     or token.text in _PREDEFINED_TYPE_NAMES):
-            if mode == _ABSTRACT:
-                raise _error("unexpected name '%s' in a type" % token.text, token)
             return self._advance(), None
         if token.text == "(" and self._starts_nested_declarator(mode):
             self._advance()
@@ -1024,7 +1040,7 @@ class _Parser:
             return True
         if text in _PREDEFINED_TYPE_NAMES:
             return mode == _NAMED       # a type name, as a typedef name would be
-        if text in _KEYWORDS or mode == _ABSTRACT:
+        if text in _KEYWORDS:
             return False
         return mode == _NAMED or not self._is_typedef_name(text)
 
@@ -1249,8 +1265,25 @@ def parse_type(text, typedef_names, constants=None):
     """
     if constants is None:
         constants = _NO_CONSTANTS
-    parser = _Parser(text, typedef_names, constants, allow_definitions=False)
+    parser = _Parser(text, typedef_names, constants, allow_definitions=False,
+                     type_string=True)
     try:
         return parser.parse_type_name()
     except RecursionError:
         raise CDefError("type is nested too deeply") from None
+
+
+def parse_type_with_definitions(text, typedef_names, constants=None):
+    """Like parse_type, but the type string may also define anonymous structs, unions
+    and enums ("struct { int a; } *"), as cffi's FFI allows.  Returns (type node,
+    definitions): the StructDef/EnumDef nodes, with generated "$<number>" tags, that
+    the model must declare before it resolves the type."""
+    if constants is None:
+        constants = _NO_CONSTANTS
+    parser = _Parser(text, typedef_names, constants, allow_definitions=True,
+                     type_string=True)
+    try:
+        node = parser.parse_type_name()
+    except RecursionError:
+        raise CDefError("type is nested too deeply") from None
+    return node, parser.declarations

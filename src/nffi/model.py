@@ -105,6 +105,11 @@ class Model:
             raise ValueError("pack must be 1, 2, 4, 8 or 16, got %r" % (pack,))
         with self._lock:
             decls = cparser.parse_cdef(source, self.typedefs, self.constants)
+            self._commit(decls, override, packed, pack)
+
+    def _commit(self, decls, override, packed, pack):
+        """Declare parsed declarations: all of them, or (on any error) none."""
+        with self._lock:
             snapshot = self._snapshot()
             try:
                 self._pending_layouts, self._pending_fields = {}, {}
@@ -120,6 +125,65 @@ class Model:
                 raise
             finally:
                 self._pending_layouts, self._pending_fields = {}, {}
+
+    def include(self, other):
+        """Take over the types of another model: its typedefs, structs, unions and enums
+        (the very same ctypes, so cdata pass between the two FFIs) and its integer
+        constants, as they are now; functions and variables stay with 'other', as in
+        cffi.  A name declared differently in both raises CDefError and changes
+        nothing."""
+        if other is self:
+            raise ValueError("an FFI cannot include itself")
+        with other._lock:
+            # build the other side's tagged ctypes first: both models must share them
+            tagged = {}
+            for kind, tag in list(other.struct_defs):
+                tagged[(kind, tag)] = other._tagged_ctype(kind, tag)
+            for tag in list(other.enum_defs):
+                tagged[("enum", tag)] = other._tagged_ctype("enum", tag)
+            for key, ct in other._tagged_types.items():
+                tagged.setdefault(key, ct)
+            typedefs = dict(other.typedefs)
+            struct_defs = dict(other.struct_defs)
+            struct_flags = dict(other.struct_flags)
+            enum_defs = dict(other.enum_defs)
+            constants = {name: value for name, value in other.constants.items()
+                         if isinstance(value, int)}
+        with self._lock:
+            snapshot = self._snapshot()
+            try:
+                for name, node in typedefs.items():
+                    old = self.typedefs.get(name)
+                    if old is not None and old != node:
+                        raise CDefError("include: typedef '%s' is already declared "
+                                        "differently" % name)
+                    self.typedefs[name] = node
+                    self._typedef_types.pop(name, None)
+                for key, ct in tagged.items():
+                    mine = self._tagged_types.get(key)
+                    if mine is not None and mine is not ct:
+                        if (mine.kind in ("struct", "union") and mine.fields is None
+                                and key not in self.struct_defs):
+                            pass        # only forward-declared here: take theirs
+                        else:
+                            raise CDefError("include: %s '%s' is already declared "
+                                            "differently" % key)
+                    self._tagged_types[key] = ct
+                for key, decl in struct_defs.items():
+                    self.struct_defs.setdefault(key, decl)
+                    self.struct_flags.setdefault(key, struct_flags.get(key))
+                for tag, decl in enum_defs.items():
+                    self.enum_defs.setdefault(tag, decl)
+                for name, value in constants.items():
+                    old = self.constants.get(name)
+                    if old is not None and old != value:
+                        raise FFIError("include: constant '%s' is already declared with "
+                                       "value %r" % (name, old))
+                    self.constants[name] = value
+                self._typedef_types.clear()
+            except BaseException:
+                self._restore(snapshot)
+                raise
 
     def _snapshot(self):
         return {name: dict(value) for name, value in vars(self).items()
@@ -411,9 +475,18 @@ class Model:
 
     # ---- queries used by the FFI -------------------------------------------------------
 
-    def parse_type(self, text, allow_function=False):
+    def parse_type(self, text, allow_function=False, allow_definitions=False):
+        """The CType of a type string.  With allow_definitions, the string may define
+        anonymous structs, unions and enums ("struct { int a; } *"); each parse of such
+        a string declares new ones, as cffi's FFI does."""
         with self._lock:
-            node = cparser.parse_type(text, self.typedefs, self.constants)
+            if not allow_definitions:
+                node = cparser.parse_type(text, self.typedefs, self.constants)
+                return self.resolve(node, allow_function=allow_function)
+            node, definitions = cparser.parse_type_with_definitions(
+                text, self.typedefs, self.constants)
+            if definitions:
+                self._commit(definitions, False, False, None)
             return self.resolve(node, allow_function=allow_function)
 
     def list_types(self):
