@@ -49,9 +49,15 @@ class MessageDifference(UserWarning):
     """nffi raised the right exception class with a different message."""
 
 
+# Anonymous structs get process-wide numbers ('struct $3') in both; the numbers depend
+# on what ran before, not on the interface.
+ANONYMOUS_TAG = re.compile(r"\$\d+")
+
+
 def canon(text):
     for old, new in ALIASES:
         text = text.replace(old, new)
+    text = ANONYMOUS_TAG.sub("$N", text)
     return PYCLASS.sub("<pyclass>", ADDRESS.sub("0x?", text))
 
 
@@ -1883,18 +1889,6 @@ _known("offsetof()/addressof() with an array index out of range: nffi IndexError
        "ffi.offsetof('int[10]', 30)", "a = ffi.new('int[5]'); r = ffi.addressof(a, 9)")
 
 # -- struct / union initializers
-_known("union initialized by a dict of two members: nffi ValueError, cffi accepts (last wins)",
-       "ffi.new('union u *', {'i': 1, 'f': 2.0})")
-_known("list initializer of a struct with anonymous members: cffi walks the flattened fields "
-       "(skipping union siblings), nffi treats each anonymous member as one nested item",
-       "a = ffi.new('struct anon *', [1, [2], [3, 4]]); r = (a.kind, a.ival, a.lo, a.hi)",
-       "a = ffi.new('struct anon *', [1, 2, 3, 4]); r = (a.kind, a.ival, a.dval, a.lo, a.hi)",
-       "a = ffi.new('struct anon *', [1, 2]); r = (a.kind, a.ival)")
-_known("CField.flags: cffi sets 1 on union members after the first (also for anonymous unions), "
-       "nffi always 0",
-       "[(a, getattr(ffi.typeof('union u'), a)) for a in sorted(dir(ffi.typeof('union u')))]",
-       "[(a, getattr(ffi.typeof('struct anon'), a)) for a in sorted(dir(ffi.typeof('struct anon')))]",
-       "ffi.typeof('struct anon').fields", "ffi.typeof('union u').fields")
 
 # -- error messages that drop the C type
 _known("message drops the C type of the wrong-type cdata argument: nffi says 'not nffi.CData', "

@@ -320,18 +320,22 @@ class Model:
         return ct, fields, size, align, init_fields
 
     def _flatten_fields(self, decl, field_types, placed):
-        """(name, ctype, offset, bitshift, bitsize) for each named field; the members of
-        anonymous struct/union fields are lifted into the parent, as in C11."""
+        """(name, ctype, offset, bitshift, bitsize, flags) for each named field; the
+        members of anonymous struct/union fields are lifted into the parent, as in C11.
+        flags is _IGNORE_IN_CTOR for the members of a union after its first (counting
+        declared members, as cffi does) and for what is lifted out of them: a list
+        initializer skips those."""
         fields = []
         seen = set()
-        for field, ftype, where in zip(decl.fields, field_types, placed):
+        for index, (field, ftype, where) in enumerate(zip(decl.fields, field_types, placed)):
+            flags = _IGNORE_IN_CTOR if decl.kind == "union" and index > 0 else 0
             if field.name:
                 # cffi reports bitshift -2 for a flexible array member
                 shift = -2 if (ftype.kind == "array" and ftype.length is None) else where.bitshift
-                entries = [(field.name, ftype, where.offset, shift, where.bitsize)]
+                entries = [(field.name, ftype, where.offset, shift, where.bitsize, flags)]
             elif field.bitsize is None and ftype.kind in ("struct", "union"):
-                entries = [(name, t, where.offset + off, shift, bits)
-                           for name, t, off, shift, bits in self._fields_of(ftype)]
+                entries = [(name, t, where.offset + off, shift, bits, inner | flags)
+                           for name, t, off, shift, bits, inner in self._fields_of(ftype)]
             else:
                 continue        # unnamed bit-field: padding only
             for entry in entries:
@@ -346,7 +350,7 @@ class Model:
         pending = self._pending_fields.get(ct)
         if pending is not None:
             return pending
-        return [(name, cf.type, cf.offset, cf.bitshift, cf.bitsize)
+        return [(name, cf.type, cf.offset, cf.bitshift, cf.bitsize, cf.flags)
                 for name, cf in ct.fields or ()]
 
     # ---- resolution of type nodes into ctypes -------------------------------------------
@@ -496,6 +500,9 @@ class Model:
         unions = sorted(tag for (kind, tag) in self.struct_defs
                         if kind == "union" and not tag.startswith("$"))
         return typedefs, structs, unions
+
+
+_IGNORE_IN_CTOR = 1         # a field flag, see _flatten_fields (BF_IGNORE_IN_CTOR in C)
 
 
 def _same_fields(a, b):

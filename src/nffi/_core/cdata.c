@@ -135,10 +135,10 @@ Py_ssize_t nffi_cdata_sizeof(CDataObject *cd)
 /* Extra bytes a struct ending in 'T x[]' needs to hold the initializer's last item. */
 static Py_ssize_t var_struct_size(CTypeObject *st, PyObject *init)
 {
-    Py_ssize_t nfields = PyTuple_GET_SIZE(st->ct_stuff);
+    Py_ssize_t nfields = PyTuple_GET_SIZE(st->ct_init_fields);
     if (nfields == 0)
         return st->ct_size;
-    CFieldObject *last = (CFieldObject *)PyTuple_GET_ITEM(st->ct_stuff, nfields - 1);
+    CFieldObject *last = (CFieldObject *)PyTuple_GET_ITEM(st->ct_init_fields, nfields - 1);
     PyObject *value = NULL;
     if ((PyList_Check(init) || PyTuple_Check(init)) &&
             PySequence_Fast_GET_SIZE(init) == nfields)

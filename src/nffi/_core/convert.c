@@ -450,15 +450,15 @@ Py_ssize_t nffi_initializer_length(CTypeObject *arraytype, PyObject *init)
 static int struct_from_sequence(char *data, CTypeObject *ct, PyObject *obj)
 {
     Py_ssize_t n = PySequence_Fast_GET_SIZE(obj);
-    Py_ssize_t nfields = PyTuple_GET_SIZE(ct->ct_stuff);
-    if (n > nfields || ((ct->ct_flags & CT_UNION) && n > 1)) {
+    Py_ssize_t nfields = PyTuple_GET_SIZE(ct->ct_init_fields);
+    if (n > nfields) {
         PyErr_Format(PyExc_ValueError, "too many initializers for '%s' (got %zd)",
                      nffi_ctype_name(ct), n);
         return -1;
     }
     PyObject **items = PySequence_Fast_ITEMS(obj);
     for (Py_ssize_t i = 0; i < n; i++) {
-        CFieldObject *cf = (CFieldObject *)PyTuple_GET_ITEM(ct->ct_stuff, i);
+        CFieldObject *cf = (CFieldObject *)PyTuple_GET_ITEM(ct->ct_init_fields, i);
         if (nffi_write_field(data, cf, items[i]) < 0)
             return -1;
     }
@@ -469,11 +469,8 @@ static int struct_from_dict(char *data, CTypeObject *ct, PyObject *obj)
 {
     PyObject *key, *value;
     Py_ssize_t pos = 0;
-    if ((ct->ct_flags & CT_UNION) && PyDict_GET_SIZE(obj) > 1) {
-        PyErr_Format(PyExc_ValueError, "too many initializers for '%s' (got %zd)",
-                     nffi_ctype_name(ct), PyDict_GET_SIZE(obj));
-        return -1;
-    }
+    /* every key is written, in the dict's order, also several members of a union
+       (cffi does the same: {'a': 1, 'b': 2} on 'union { struct { int a, b; }; }') */
     while (PyDict_Next(obj, &pos, &key, &value)) {
         PyObject *cf = PyUnicode_Check(key) ? PyDict_GetItemWithError(ct->ct_fields, key)
                                             : NULL;

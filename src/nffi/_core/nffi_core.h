@@ -63,9 +63,12 @@ typedef struct CTypeObject {
     PyObject *ct_field_list;     /* struct/union: tuple of (name, CField), declared order */
     PyObject *ct_stuff;          /* function: tuple (args tuple, result, ellipsis, abi);
                                     enum: tuple (dict value->name, dict name->value);
-                                    struct/union: tuple of the CFields a list initializer
-                                    fills, in order (anonymous members unflattened);
+                                    struct/union: tuple of CFields, the declared members
+                                    (anonymous members unflattened; call.c's libffi view);
                                     pointer: the cached 'T[]' type */
+    PyObject *ct_init_fields;    /* struct/union: tuple of the CFields a list initializer
+                                    fills, in order: the flattened fields, without those
+                                    flagged BF_IGNORE_IN_CTOR (as cffi), else NULL */
     struct CTypeObject *ct_pointer_type;   /* borrowed cache of 'T *', cleared when it dies */
     void *ct_extra;              /* call.c: cached libffi description of a function type */
     PyObject *ct_weakreflist;
@@ -77,9 +80,13 @@ typedef struct {
     Py_ssize_t cf_offset;
     short cf_bitshift;           /* -1 when not a bitfield */
     short cf_bitsize;            /* -1 when not a bitfield */
-    int cf_flags;
+    int cf_flags;                /* BF_IGNORE_IN_CTOR, as cffi's field flags */
     PyObject *cf_name;
 } CFieldObject;
+
+/* A field a list initializer skips: a member of a union other than its first (also
+ * when reached through anonymous struct/union members), as cffi flags it. */
+#define BF_IGNORE_IN_CTOR 0x01
 
 extern PyTypeObject CType_Type;
 extern PyTypeObject CField_Type;
