@@ -11,6 +11,7 @@ already known and resolved into ctypes, and only then committed; if anything fai
 model is left exactly as it was.
 """
 import threading
+import warnings
 import weakref
 
 from . import _core, cparser, layout
@@ -471,7 +472,10 @@ class Model:
         decl = self.enum_defs.get(tag)
         name = tag[1:] if tag.startswith("$") and not tag[1:].isdigit() else "enum " + tag
         if decl is None:
-            # an enum used before (or without) its definition: an opaque 'unsigned int'
+            # an enum used before (or without) its definition: an opaque 'unsigned int',
+            # with cffi's warning (the guess may be wrong)
+            warnings.warn("'%s' has no values explicitly defined; guessing that it is "
+                          "equivalent to 'unsigned int'" % name, stacklevel=2)
             return _core.new_enum_type(name, (), (), primitive_type("unsigned int"))
         names = tuple(n for n, _ in decl.enumerators)
         values = tuple(v for _, v in decl.enumerators)

@@ -1200,7 +1200,7 @@ PyObject *nffi_string(CDataObject *cd, Py_ssize_t maxlen)
     if (ct->ct_flags & (CT_POINTER | CT_ARRAY)) {
         CTypeObject *item = ct->ct_item;
         if (item->ct_flags & (CT_PRIMITIVE_CHAR | CT_PRIMITIVE_INTEGER) &&
-                !(item->ct_flags & CT_IS_ENUM) &&
+                !(item->ct_flags & (CT_IS_ENUM | CT_IS_BOOL)) &&
                 ((item->ct_flags & CT_PRIMITIVE_CHAR) || item->ct_size == 1)) {
             Py_ssize_t length = nffi_cdata_length(cd);
             if (length >= 0 && (maxlen < 0 || maxlen > length))
@@ -1227,8 +1227,11 @@ PyObject *nffi_string(CDataObject *cd, Py_ssize_t maxlen)
             return PyUnicode_FromOrdinal((int)code);
         return decode_wide(cd->c_data, 1, ct->ct_char_kind);
     }
-    else if (ct->ct_flags & CT_PRIMITIVE_INTEGER) {
-        return PyObject_Str(nffi_convert_to_object(cd->c_data, ct, NULL));
+    else if ((ct->ct_flags & CT_PRIMITIVE_INTEGER) && !(ct->ct_flags & CT_IS_BOOL) &&
+             ct->ct_size == 1) {
+        /* 'signed char', 'uint8_t'...: one byte, as cffi; wider integers and _Bool
+           are refused, as cffi refuses them */
+        return PyBytes_FromStringAndSize(cd->c_data, 1);
     }
     PyErr_Format(PyExc_TypeError, "string(): unexpected cdata '%s' argument",
                  nffi_ctype_name(ct));
