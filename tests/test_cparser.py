@@ -1041,7 +1041,9 @@ def test_static_const_constants():
 
 
 @pytest.mark.parametrize("source", [
-    "static const double D = 1.5;",
+    "static const int I = 1.5;",
+    "static const double D = 1.5 + 1;",
+    "static const double E = 1.5 1;",
     'static const char *const S = "abc";',
     "static const int X = {1};",
     "static const int Y = UNKNOWN;",
@@ -1049,6 +1051,19 @@ def test_static_const_constants():
 ])
 def test_static_const_with_non_integer_initializer(source):
     cdef_error(source)
+
+
+def test_static_const_floating_initializer_is_accepted_without_value():
+    # cffi reads the value of integer literals only; a floating literal (optionally
+    # signed) is accepted for a floating or typedef'd type, its value unknown in ABI mode
+    assert bare("static const float F = 42.5; static const double G = -1e3, H = +.5;\n"
+                "typedef double d_t; static const d_t K = 3.;", ) == [
+        ConstantDecl("F", None, Primitive("float")),
+        ConstantDecl("G", None, Primitive("double")),
+        ConstantDecl("H", None, Primitive("double")),
+        Typedef("d_t", Primitive("double")),
+        ConstantDecl("K", None, Named("d_t"))]
+    assert bare("static const double I = 2;") == [ConstantDecl("I", 2, Primitive("double"))]
 
 
 def test_several_declarators_and_stray_semicolons():

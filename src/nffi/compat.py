@@ -36,6 +36,8 @@ class CompiledFFI(FFI):
         try:
             return super()._parse_type(text)
         except (CDefError, ValueError) as e:
+            if isinstance(e, ValueError) and not getattr(e, "nffi_syntax_error", False):
+                raise       # e.g. 'array item of unknown size': ValueError in cffi too
             column = getattr(e, "column", None)
             message = getattr(e, "message", None) or str(e)
             detail = "%s\n%s\n%s^" % (message, text, " " * ((column or 1) - 1))

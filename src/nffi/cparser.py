@@ -330,6 +330,16 @@ def _number_error_message(text):
     return "invalid integer constant"
 
 
+_FLOATING_NAMES = frozenset(["float", "double", "long double"])
+
+
+def _may_be_floating(declared_type):
+    """Can a constant of this declared type have a floating-point value?  (A typedef
+    name may stand for a floating type: the parser does not know.)"""
+    return isinstance(declared_type, Named) or (
+        isinstance(declared_type, Primitive) and declared_type.name in _FLOATING_NAMES)
+
+
 def _c_divide(left, right):
     """C integer division truncates toward zero (Python's // floors)."""
     quotient = abs(left) // abs(right)
@@ -371,20 +381,24 @@ class _PointerOp:
 
 
 class _ArrayOp:
-    __slots__ = ("length", "token")
+    __slots__ = ("length", "token", "check_item_size")
     args_depth = 0
 
-    def __init__(self, length, token):
+    def __init__(self, length, token, check_item_size=True):
         self.length = length
         self.token = token
+        # in a type string, items of unknown size are left to the model, which raises
+        # cffi's ValueError ('array item of unknown size') with the C type's name
+        self.check_item_size = check_item_size
 
     def apply(self, item):
         if isinstance(item, Function):
             raise _error("array of functions is not allowed", self.token)
-        if isinstance(item, Void):
-            raise _error("array of void is not allowed", self.token)
-        if isinstance(item, Array) and item.length is None:
-            raise _error("array of arrays of unknown length is not allowed", self.token)
+        if self.check_item_size:
+            if isinstance(item, Void):
+                raise _error("array of void is not allowed", self.token)
+            if isinstance(item, Array) and item.length is None:
+                raise _error("array of arrays of unknown length is not allowed", self.token)
         return Array(item, self.length)
 
 
@@ -710,7 +724,7 @@ class _Parser:
         is_typedef = "typedef" in specifiers.storage
         is_constant = (not is_typedef and not isinstance(declared_type, (Function, Array))
                        and declarator.declares_const_object(specifiers))
-        value = self._initializer(is_constant)
+        value = self._initializer(is_constant, _may_be_floating(declared_type))
         if is_typedef:
             self.local_typedefs.add(name)
             declaration = Typedef(name, declared_type, *position)
@@ -728,14 +742,31 @@ class _Parser:
             declaration = VariableDecl(name, declared_type, *position)
         self.declarations.append(declaration)
 
-    def _initializer(self, allowed):
+    def _initializer(self, allowed, floating=False):
         token = self.tokens[self.pos]
         if token.text != "=" or token.kind != _PUNCT:
             return None
         if not allowed:
             raise _error("only const integer constants can have an initializer", token)
         self._advance()
+        if floating and self._floating_literal_follows():
+            # 'static const double x = -1.5;': accepted, value not known in ABI mode
+            # (cffi too takes the value of integer literals only)
+            while self.tokens[self.pos].text in ("+", "-"):
+                self._advance()
+            self._advance()
+            return None
         return self._constant_expression()
+
+    def _floating_literal_follows(self):
+        """Is the next thing an optionally signed floating-point literal, alone?"""
+        pos = self.pos
+        while self.tokens[pos].text in ("+", "-") and self.tokens[pos].kind == _PUNCT:
+            pos += 1
+        token = self.tokens[pos]
+        return (token.kind == _NUMBER
+                and self.tokens[pos + 1].text in (",", ";")
+                and _number_error_message(token.text).startswith("only integer"))
 
     # -- declaration specifiers
 
@@ -1076,7 +1107,7 @@ class _Parser:
             # A negative length is kept: the model raises the error cffi raises there.
             length = self._constant_expression()
         self._expect("]")
-        return _ArrayOp(length, bracket)
+        return _ArrayOp(length, bracket, check_item_size=not self.type_string)
 
     def _function_suffix(self):
         parenthesis = self._advance()

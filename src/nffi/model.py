@@ -270,12 +270,15 @@ class Model:
             self._resolve_checked(decl.type, decl, allow_function=True)
 
     def _resolve_checked(self, node, decl, allow_function):
+        """Resolve for a cdef: every error is a CDefError pointing at the declaration."""
         try:
             return self.resolve(node, allow_function=allow_function)
         except CDefError as e:
             if e.line is None:
                 raise _error_at(str(e), decl) from None
             raise
+        except ValueError as e:
+            raise _error_at(str(e), decl) from None
 
     # ---- struct layout -------------------------------------------------------------------
 
@@ -414,14 +417,16 @@ class Model:
             raise CDefError("array of functions: '%s'" % item.cname)
         length = node.length
         if isinstance(length, int) and length < 0:
-            raise ValueError("negative array length: %s[%d]" % (item.cname, length))
+            error = ValueError("negative array length: %s[%d]" % (item.cname, length))
+            # the FFI of compiled modules (compat) reports this one as a syntax error
+            error.nffi_syntax_error = True
+            raise error
         if length == "...":
             raise CDefError("'[...]' array lengths are only supported in API mode "
                             "(set_source)")
-        try:
-            return array_type(item, length)
-        except ValueError as e:
-            raise CDefError(str(e)) from None
+        # items of unknown size ('void', 'int[]', an opaque struct): the core's
+        # ValueError, as cffi's (a cdef reports it as CDefError, see _resolve_checked)
+        return array_type(item, length)
 
     def _function_ctype(self, node):
         args = [self._resolve_argument(a) for a in node.args]

@@ -1029,16 +1029,27 @@ static PyObject *no_field_error(CDataObject *cd, PyObject *name)
     return NULL;
 }
 
-/* 'p.data' for a flexible array member of a struct whose allocated size is known gets
- * the item count that fits, so that indexing it is bounds-checked. */
-static void bound_flexible_array(CDataObject *cd, CFieldObject *cf, PyObject *value)
+/* Read field cf of the struct cd points to or is (at data).  'p.data' for a flexible
+ * array member 'T data[]' of a struct whose allocated size is known (ffi.new of a
+ * variable-size struct) is a 'T[]' of the item count that fits, so that indexing it is
+ * bounds-checked; elsewhere such a member reads as a 'T *' (see nffi_read_field). */
+static PyObject *read_field_of(CDataObject *cd, char *data, CFieldObject *cf)
 {
     CTypeObject *ft = cf->cf_type;
-    if (!(ft->ct_flags & CT_ARRAY) || ft->ct_length >= 0 || cd->c_length < 0 ||
-            !CData_Check(value) || ft->ct_item->ct_size <= 0)
-        return;
-    Py_ssize_t room = cd->c_length - cf->cf_offset;
-    ((CDataObject *)value)->c_length = room > 0 ? room / ft->ct_item->ct_size : 0;
+    if ((ft->ct_flags & CT_ARRAY) && ft->ct_length < 0 && cd->c_length >= 0 &&
+            cf->cf_bitshift < 0 && ft->ct_item->ct_size > 0) {
+        CTypeObject *st = (cd->c_type->ct_flags & CT_POINTER) ? cd->c_type->ct_item
+                                                              : cd->c_type;
+        if (st->ct_flags & CT_WITH_VAR_ARRAY) {
+            CDataObject *r = nffi_cdata_new_view(ft, data + cf->cf_offset, memory_owner(cd));
+            if (r != NULL) {
+                Py_ssize_t room = cd->c_length - cf->cf_offset;
+                r->c_length = room > 0 ? room / ft->ct_item->ct_size : 0;
+            }
+            return (PyObject *)r;
+        }
+    }
+    return nffi_read_field(data, cf, memory_owner(cd));
 }
 
 static PyObject *cdata_getattro(CDataObject *cd, PyObject *name)
@@ -1049,23 +1060,15 @@ static PyObject *cdata_getattro(CDataObject *cd, PyObject *name)
     if ((st->ct_flags & CT_STRUCT_OR_UNION) && st->ct_fields != NULL && cd->c_data != NULL &&
             !(cd->c_flags & CD_RELEASED)) {
         PyObject *cf = PyDict_GetItemWithError(st->ct_fields, name);
-        if (cf != NULL) {
-            PyObject *r = nffi_read_field(cd->c_data, (CFieldObject *)cf, memory_owner(cd));
-            if (r != NULL && (st->ct_flags & CT_WITH_VAR_ARRAY))
-                bound_flexible_array(cd, (CFieldObject *)cf, r);
-            return r;
-        }
+        if (cf != NULL)
+            return read_field_of(cd, cd->c_data, (CFieldObject *)cf);
         if (PyErr_Occurred())
             return NULL;
     }
     char *data;
     CFieldObject *cf = find_field(cd, name, &data);
-    if (cf != NULL) {
-        PyObject *r = nffi_read_field(data, cf, memory_owner(cd));
-        if (r != NULL)
-            bound_flexible_array(cd, cf, r);
-        return r;
-    }
+    if (cf != NULL)
+        return read_field_of(cd, data, cf);
     if (PyErr_Occurred())
         return NULL;
     PyObject *r = PyObject_GenericGetAttr((PyObject *)cd, name);

@@ -712,5 +712,17 @@ PyObject *nffi_read_field(char *data, CFieldObject *cf, PyObject *owner)
 {
     if (cf->cf_bitshift >= 0)
         return read_bitfield(data, cf);
-    return nffi_convert_to_object(data + cf->cf_offset, cf->cf_type, owner);
+    CTypeObject *ft = cf->cf_type;
+    if ((ft->ct_flags & CT_ARRAY) && ft->ct_length <= 0) {
+        /* 'T x[]' or 'T x[0]' (the old variable-size idiom): no usable length, so it
+           reads as a 'T *' to its first item, as in cffi (cdata.c gives 'T[]' with a
+           length when the struct's allocated size is known) */
+        CTypeObject *ptr = nffi_new_pointer_type(ft->ct_item);
+        if (ptr == NULL)
+            return NULL;
+        PyObject *r = (PyObject *)nffi_cdata_new_view(ptr, data + cf->cf_offset, owner);
+        Py_DECREF(ptr);
+        return r;
+    }
+    return nffi_convert_to_object(data + cf->cf_offset, ft, owner);
 }
