@@ -65,7 +65,7 @@ class FFI(_core.FFIBase):
         are not included: use the other FFI's library object for those."""
         if not isinstance(ffi_to_include, FFI):
             raise TypeError("ffi.include() expects an argument that is also an FFI "
-                            "object, not %s" % type(ffi_to_include).__name__)
+                            "object, not '%s'" % type(ffi_to_include).__name__)
         if ffi_to_include is self:
             raise ValueError("an FFI cannot include itself (ffi.include(ffi))")
         self._model.include(ffi_to_include._model)

@@ -402,13 +402,8 @@ class _ArrayOp:
         return Array(item, self.length)
 
 
-class _InvalidResultType(CDefError):
-    """A function returning an array: a CDefError in a cdef, a TypeError in a type
-    string (as with cffi, whose backend refuses the result type)."""
-
-
 class _FunctionOp:
-    __slots__ = ("args", "ellipsis", "abi", "token", "args_depth")
+    __slots__ = ("args", "ellipsis", "abi", "token", "args_depth", "check_result")
 
     def __init__(self, args, ellipsis, token, args_depth=0):
         self.args = args
@@ -416,11 +411,13 @@ class _FunctionOp:
         self.abi = None
         self.token = token
         self.args_depth = args_depth    # the depth of the deepest parameter type
+        # in a type string, an array result is left to the model, which raises cffi's
+        # TypeError ('invalid result type') with the C type's name
+        self.check_result = True
 
     def apply(self, result):
-        if isinstance(result, Array):
-            raise _InvalidResultType("a function cannot return an array",
-                                     self.token.line, self.token.column, self.token.text)
+        if isinstance(result, Array) and self.check_result:
+            raise _error("a function cannot return an array", self.token)
         if isinstance(result, Function):
             raise _error("a function cannot return a function", self.token)
         return Function(self.args, result, self.ellipsis, self.abi)
@@ -610,11 +607,7 @@ class _Parser:
         token = self.tokens[self.pos]
         if token.kind != _EOF:
             raise self._unexpected(token, "expected the end of the type")
-        try:
-            return declarator.type_for(specifiers.base)
-        except _InvalidResultType as error:
-            # cffi raises TypeError for this, when it builds the function type
-            raise TypeError(str(error)) from None
+        return declarator.type_for(specifiers.base)
 
     # -- preprocessor
 
@@ -1084,7 +1077,9 @@ class _Parser:
             if token.text == "[":
                 ops.append(self._array_suffix())
             elif token.text == "(":
-                ops.append(self._function_suffix())
+                op = self._function_suffix()
+                op.check_result = not self.type_string
+                ops.append(op)
             else:
                 break
         self._skip_attributes()

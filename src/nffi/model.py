@@ -277,7 +277,7 @@ class Model:
             if e.line is None:
                 raise _error_at(str(e), decl) from None
             raise
-        except ValueError as e:
+        except (ValueError, TypeError) as e:
             raise _error_at(str(e), decl) from None
 
     # ---- struct layout -------------------------------------------------------------------
@@ -362,10 +362,11 @@ class Model:
     def resolve(self, node, allow_function=False):
         """The CType of a type node.  A bare function type is accepted only when
         allow_function is true (it resolves to the function pointer type)."""
+        ct = self._resolve(node)        # its errors first, as cffi's
         if not allow_function and self._is_function(node):
             raise CDefError("the type '%s' is a function type, not a pointer-to-function "
-                            "type" % self._node_text(node))
-        return self._resolve(node)
+                            "type" % ct.cname.replace("(*)", ""))
+        return ct
 
     def _is_function(self, node):
         seen = 0
@@ -373,12 +374,6 @@ class Model:
             node = self.typedefs.get(node.name)
             seen += 1
         return isinstance(node, Function)
-
-    def _node_text(self, node):
-        try:
-            return self._resolve(node).cname.replace("(*)", "")
-        except Exception:
-            return repr(node)
 
     def _resolve(self, node):
         kind = type(node)
@@ -432,7 +427,9 @@ class Model:
         args = [self._resolve_argument(a) for a in node.args]
         result = self._resolve(node.result)
         if result.kind == "array":
-            raise CDefError("function returning an array: '%s'" % result.cname)
+            # TypeError as cffi's; a cdef reports it as CDefError (_resolve_checked)
+            raise TypeError("invalid result type: '%s' (a function cannot return an array)"
+                            % result.cname)
         return function_type(args, result, node.ellipsis, node.abi)
 
     def _resolve_argument(self, node):
