@@ -59,6 +59,10 @@ INCLUDE_CASES = case_list(
     "f1 = type(ffi)(); ffi.include(f1); f1.cdef('typedef int late_t;'); r = ffi.sizeof('late_t')",
     # functions are not included
     "f1 = type(ffi)(); f1.cdef('int abs(int);'); ffi.include(f1); r = hasattr(ffi.dlopen(None), 'abs')",
+    "f1 = type(ffi)(); f1.cdef('typedef int t;'); ffi.cdef('typedef long t;'); ffi.include(f1)",
+    "f1 = type(ffi)(); f1.cdef('#define K 4'); ffi.cdef('#define K 3'); ffi.include(f1)",
+    "f1 = type(ffi)(); f1.cdef('struct s { int a; };'); ffi.cdef('struct s { long b; };'); "
+    "ffi.include(f1)",
     "ffi.include(ffi)",
     "ffi.include(42)",
     "f1 = type(ffi)(); f1.cdef('typedef int t1;'); ffi.include(f1); ffi.include(f1); "
@@ -75,7 +79,7 @@ def test_include_conflict_changes_nothing():
     ffi, other = nffi.FFI(), nffi.FFI()
     ffi.cdef("typedef long t;")
     other.cdef("typedef int t; typedef char c_t; struct s { int a; };\n#define K 3")
-    with pytest.raises(nffi.CDefError, match="typedef 't'"):
+    with pytest.raises(nffi.FFIError, match="typedef 't'"):
         ffi.include(other)
     assert ffi.typeof("t") is ffi.typeof("long")
     for missing in ("c_t", "char[K]"):

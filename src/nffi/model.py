@@ -131,8 +131,8 @@ class Model:
         """Take over the types of another model: its typedefs, structs, unions and enums
         (the very same ctypes, so cdata pass between the two FFIs) and its integer
         constants, as they are now; functions and variables stay with 'other', as in
-        cffi.  A name declared differently in both raises CDefError and changes
-        nothing."""
+        cffi.  A name declared differently in both raises FFIError (as cffi) and
+        changes nothing."""
         if other is self:
             raise ValueError("an FFI cannot include itself")
         with other._lock:
@@ -156,8 +156,8 @@ class Model:
                 for name, node in typedefs.items():
                     old = self.typedefs.get(name)
                     if old is not None and old != node:
-                        raise CDefError("include: typedef '%s' is already declared "
-                                        "differently" % name)
+                        raise FFIError("include: multiple declarations of typedef '%s'"
+                                       % name)
                     self.typedefs[name] = node
                     self._typedef_types.pop(name, None)
                 for key, ct in tagged.items():
@@ -167,8 +167,8 @@ class Model:
                                 and key not in self.struct_defs):
                             pass        # only forward-declared here: take theirs
                         else:
-                            raise CDefError("include: %s '%s' is already declared "
-                                            "differently" % key)
+                            raise FFIError("include: multiple declarations of %s '%s'"
+                                           % key)
                     self._tagged_types[key] = ct
                 for key, decl in struct_defs.items():
                     self.struct_defs.setdefault(key, decl)
@@ -178,8 +178,8 @@ class Model:
                 for name, value in constants.items():
                     old = self.constants.get(name)
                     if old is not None and old != value:
-                        raise FFIError("include: constant '%s' is already declared with "
-                                       "value %r" % (name, old))
+                        raise FFIError("include: multiple declarations of constant '%s' "
+                                       "(%r here)" % (name, old))
                     self.constants[name] = value
                 self._typedef_types.clear()
             except BaseException:
