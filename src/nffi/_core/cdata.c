@@ -51,6 +51,8 @@ static Py_ssize_t cdata_inline_size(CDataObject *cd)
 
 CDataObject *nffi_cdata_new_view(CTypeObject *ct, char *data, PyObject *owner)
 {
+    if (ct->ct_flags & CT_FUNCTIONPTR)
+        return nffi_function_new(ct, data, owner);
     CDataObject *cd = cdata_alloc(&CData_Type, ct, 0);
     if (cd == NULL)
         return NULL;

@@ -78,6 +78,7 @@ static CTypeObject *ctype_alloc(int flags, const char *name, Py_ssize_t name_pos
     ct->ct_stuff = NULL;
     ct->ct_pointer_type = NULL;
     ct->ct_extra = NULL;
+    ct->ct_direct = NULL;
     ct->ct_weakreflist = NULL;
     ct->ct_name = PyUnicode_FromString(name);
     ct->ct_name_position = name_position;
@@ -572,6 +573,7 @@ static void ctype_dealloc(CTypeObject *ct)
     Py_XDECREF(ct->ct_stuff);
     if (ct->ct_extra != NULL)
         PyMem_Free(ct->ct_extra);
+    nffi_direct_plan_free(ct->ct_direct);
     Py_TYPE(ct)->tp_free((PyObject *)ct);
 }
 
