@@ -69,6 +69,7 @@ typedef struct CTypeObject {
     struct CTypeObject *ct_pointer_type;   /* borrowed cache of 'T *', cleared when it dies */
     void *ct_extra;              /* call.c: cached libffi description of a function type */
     struct DirectPlan *ct_direct;  /* direct.c: cached direct-call plan of a function type */
+    struct FieldCacheEntry *ct_field_cache;  /* cdata.c: struct/union field lookups */
     PyObject *ct_weakreflist;
 } CTypeObject;
 
@@ -171,6 +172,7 @@ PyObject *nffi_cast(CTypeObject *ct, PyObject *value);
 Py_ssize_t nffi_cdata_length(CDataObject *cd);     /* array item count, -1 if none */
 Py_ssize_t nffi_cdata_sizeof(CDataObject *cd);
 int nffi_check_released(CDataObject *cd);
+void nffi_field_cache_clear(CTypeObject *st);
 PyObject *nffi_string(CDataObject *cd, Py_ssize_t maxlen);
 PyObject *nffi_unpack(CDataObject *cd, Py_ssize_t length);
 PyObject *nffi_addressof_field(CDataObject *cd, CTypeObject *ptrtype, Py_ssize_t offset);
