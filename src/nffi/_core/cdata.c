@@ -326,8 +326,9 @@ static int cast_source_bits(PyObject *value, unsigned long long *out, CTypeObjec
         *out = PyUnicode_READ_CHAR(value, 0);
         return 0;
     }
+    /* as cffi: __int__ is what makes an object an integer here; __index__ alone is not */
     PyNumberMethods *nb = Py_TYPE(value)->tp_as_number;
-    if (nb == NULL || (nb->nb_int == NULL && nb->nb_index == NULL)) {
+    if (nb == NULL || nb->nb_int == NULL) {
         PyErr_SetString(PyExc_TypeError, "an integer is required");
         return -1;
     }
