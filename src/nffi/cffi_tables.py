@@ -307,8 +307,9 @@ def _struct_levels(struct_defs):
 
 def load_tables(ffi, module_name, version, types, globals_, struct_unions, enums,
                 typenames, includes):
-    """Declare in ffi's model what the tables of a cffi out-of-line module describe;
-    returns the names of the constants whose value is read from the library."""
+    """Declare in ffi's model what the tables of a cffi out-of-line module describe.
+    Returns (the names of the constants whose value is read from the library, what
+    ffi.list_types() gives for the module: its typedef, struct and union names)."""
     if not isinstance(module_name, str):
         module_name = module_name.decode("utf-8") if isinstance(module_name, bytes) else "?"
     if version not in _KNOWN_VERSIONS:
@@ -321,11 +322,14 @@ def load_tables(ffi, module_name, version, types, globals_, struct_unions, enums
     reader = _TableReader(module_name, types, struct_unions, enums)
     global_decls, enum_values, library_constants = _read_globals(reader, globals_)
     typedefs = []
+    names_file = False
     for i, entry in enumerate(typenames or ()):
         if not isinstance(entry, bytes) or len(entry) < 5:
             raise reader.error("_typenames[%d] is not a valid entry" % i)
         name = entry[4:].decode("utf-8")
-        if name != "FILE":                # the model knows FILE already
+        if name == "FILE":                # the model knows FILE already
+            names_file = True
+        else:
             typedefs.append(Typedef(name, reader.type_node(_word(entry, 0))))
     struct_defs = reader.struct_defs()
     model = ffi._model
@@ -335,21 +339,57 @@ def load_tables(ffi, module_name, version, types, globals_, struct_unions, enums
     for packed, group in _struct_levels(struct_defs):
         model.declare(group, packed=packed)
     model.declare(typedefs + global_decls)
-    return frozenset(library_constants)
+    if names_file:
+        # cffi's tables call the FILE struct '_IO_FILE', and so may its users
+        from .model import file_type
+        model._tagged_types.setdefault(("struct", "_IO_FILE"), file_type)
+    structs = sorted(name for name, flags, _ in reader.struct_unions
+                     if not name.startswith("$") and not flags & F_UNION)
+    unions = sorted(name for name, flags, _ in reader.struct_unions
+                    if not name.startswith("$") and flags & F_UNION)
+    type_names = sorted([t.name for t in typedefs] + (["FILE"] if names_file else []))
+    return frozenset(library_constants), (type_names, structs, unions)
 
 
 class OutOfLineLibrary:
-    """Mixin for the <lib> of a loaded out-of-line module (see nffi.compat): constants
-    of a non-integer type ('static const double x;') are read from the library."""
+    """Mixin for the <lib> objects of loaded out-of-line modules (see nffi.compat),
+    which behave as cffi's do for these modules: constants of a non-integer type
+    ('static const double x;') are read from the library, and a symbol missing from
+    the library is an ffi.error (a name not declared at all is an AttributeError)."""
 
     def __getattr__(self, name):
-        if name in self._nffi_ffi._nffi_library_constants:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        self._nffi_check_declared(name)
+        try:
+            if name not in self._nffi_ffi._nffi_library_constants:
+                return super().__getattr__(name)
             model = self._nffi_ffi._model
             ct = model.resolve(model.constant_decls[name].type, allow_function=True)
             if ct.kind in ("struct", "union") and ct.fields is None:
-                raise self._nffi_ffi.error("constant '%s' is of type '%s', whose size is "
-                                           "not known" % (name, ct.cname))
+                raise _core.error("constant '%s' is of type '%s', whose size is not known"
+                                  % (name, ct.cname))
             value = self._nffi_library.read_variable(ct, name)
-            self.__dict__[name] = value
-            return value
-        return super().__getattr__(name)
+        except (AttributeError, KeyError) as e:
+            raise self._nffi_missing_symbol(name, e) from None
+        self.__dict__[name] = value
+        return value
+
+    def __setattr__(self, name, value):
+        self._nffi_check_declared(name)
+        try:
+            super().__setattr__(name, value)
+        except KeyError as e:
+            raise self._nffi_missing_symbol(name, e) from None
+
+    def _nffi_check_declared(self, name):
+        if self._nffi_kind(name) is None:
+            raise AttributeError("cffi library '%s' has no function, constant or global "
+                                 "variable named '%s'" % (self._nffi_library.name, name))
+
+    def _nffi_missing_symbol(self, name, exc):
+        detail = exc.args[0] if exc.args else ""
+        _, found, reason = str(detail).partition(" not found in library ")
+        if not found:
+            return exc
+        return _core.error("symbol '%s' not found in library %s" % (name, reason))

@@ -24,6 +24,8 @@ class CompiledFFI(FFI):
     out-of-line ABI mode (``set_source(name, None)``): see nffi.cffi_tables."""
 
     _nffi_library_constants = frozenset()
+    _nffi_out_of_line = False
+    _nffi_type_names = None
 
     def __init__(self, module_name=None, _version=None, _types=None, _globals=None,
                  _struct_unions=None, _enums=None, _typenames=None, _includes=None):
@@ -31,14 +33,20 @@ class CompiledFFI(FFI):
             raise TypeError("FFI() argument 'module_name' must be a str, not %s"
                             % type(module_name).__name__)
         if _types is not None:
-            self._nffi_library_constants = cffi_tables.load_tables(
+            self._nffi_out_of_line = True
+            self._nffi_library_constants, self._nffi_type_names = cffi_tables.load_tables(
                 self, module_name, _version, _types, _globals, _struct_unions, _enums,
                 _typenames, _includes)
 
+    def list_types(self):
+        if self._nffi_type_names is None:
+            return super().list_types()
+        # as cffi: the names in the module's tables (opaque structs included)
+        return tuple(list(names) for names in self._nffi_type_names)
+
     def dlopen(self, name, flags=0):
-        if not self._nffi_library_constants:
+        if not self._nffi_out_of_line:
             return super().dlopen(name, flags)
-        # a library whose <lib> also reads the module's non-integer constants
         lib = _OutOfLineLibrary(self, _lib._open_library(name, flags))
         libraries = getattr(self, "_libraries", None)
         if libraries is None:
