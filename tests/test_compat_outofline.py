@@ -27,7 +27,8 @@ from test_calls import testlib_path  # noqa: E402,F401  (the compiled C test lib
 
 
 # name -> (list of (cdef source, cdef keyword arguments), library, extra type strings,
-#          probe code: a Python expression using ffi and lib, giving a JSON-able value)
+#          probe code: a Python expression using ffi and lib, giving a JSON-able value
+#          [, the name of an earlier case that this one ffi.include()s])
 CASES = {
     "functions": (
         [("""
@@ -190,8 +191,30 @@ CASES = {
     "complex": (
         [("""
             struct cplx { char c; float _Complex fc; double _Complex dc; };
+            size_t strlen(const char *);
         """, {})],
         "c", ["float _Complex", "double _Complex *"], "[ffi.sizeof('struct cplx')]"),
+    "include_base": (
+        [("""
+            typedef struct { int x, y; } ipoint_t;
+            struct inode { int v; struct inode *next; };
+            enum icol { IRED, IGREEN = 4 };
+            #define IBASE 5
+            int abs(int);
+        """, {})],
+        "c", [], "[lib.abs(-3), lib.IBASE]"),
+    "include_user": (
+        [("""
+            struct user { ipoint_t p; struct inode n; enum icol c; char tail; };
+            long labs(long);
+        """, {})],
+        "c", ["struct inode", "enum icol"],
+        """[
+            lib.labs(-4), lib.IGREEN, lib.IBASE, ffi.integer_const("IBASE"),
+            (lambda u: [u.p.y, u.n.v, u.c])(
+                ffi.new("struct user *", {"p": [1, 2], "n": {"v": 3}, "c": 4})),
+            catch(lambda: lib.abs), catch(lambda: lib.no_such_name),
+        ]""", "include_base"),
     "libm": (
         [("""
             double sqrt(double);
@@ -247,6 +270,14 @@ assert (backend == "nffi") == hasattr(_cffi_backend.FFI, "_nffi_library_constant
 
 def error(e):
     return ["raises", type(e).__name__]
+
+
+def catch(function):
+    """function(), or the type and message of the exception it raises."""
+    try:
+        return function()
+    except Exception as e:
+        return error(e) + [str(e)]
 
 
 def jsonable(value):
@@ -316,7 +347,7 @@ for module, library, extra_types, probe in json.loads(cases_json):
         except Exception as e:
             attrs[name] = error(e)
     try:
-        calls = jsonable(eval(probe, {"ffi": ffi, "lib": lib}))
+        calls = jsonable(eval(probe, {"ffi": ffi, "lib": lib, "catch": catch}))
     except Exception as e:
         calls = error(e) + [str(e)]
     report[module] = {"list_types": [typedefs, structs, unions], "types": types,
@@ -325,13 +356,17 @@ json.dump(report, sys.stdout, indent=1, sort_keys=True)
 '''
 
 
-def generate(directory, name, cdefs):
-    """Write the out-of-line ABI module for these cdefs, with real cffi."""
+def generate(directory, name, cdefs, include=None):
+    """Write the out-of-line ABI module for these cdefs, with real cffi; returns the
+    cffi FFI."""
     ffi = cffi.FFI()
+    if include is not None:
+        ffi.include(include)
     for source, kwargs in cdefs:
         ffi.cdef(source, **kwargs)
     ffi.set_source(name, None)
     ffi.emit_python_code(os.path.join(directory, name + ".py"))
+    return ffi
 
 
 def run_probe(backend, directory, testlib, cases):
@@ -348,9 +383,10 @@ def run_probe(backend, directory, testlib, cases):
 def reports(tmp_path_factory, testlib_path):
     directory = tmp_path_factory.mktemp("outofline")
     cases = []
-    for case, (cdefs, library, extra_types, probe) in CASES.items():
+    ffis = {}
+    for case, (cdefs, library, extra_types, probe, *include) in CASES.items():
         module = "_outofline_" + case
-        generate(directory, module, cdefs)
+        ffis[case] = generate(directory, module, cdefs, *(ffis[i] for i in include))
         cases.append((module, library, extra_types, probe))
     return (run_probe("cffi", directory, testlib_path, cases),
             run_probe("nffi", directory, testlib_path, cases))

@@ -315,12 +315,17 @@ def load_tables(ffi, module_name, version, types, globals_, struct_unions, enums
     if version not in _KNOWN_VERSIONS:
         raise ImportError("cffi out-of-line Python module '%s' has unknown version %r"
                           % (module_name, version))
-    if includes:
-        raise NotImplementedError("cffi out-of-line module '%s' includes other modules "
-                                  "(ffi.include()); this is not supported by nffi yet"
-                                  % module_name)
     reader = _TableReader(module_name, types, struct_unions, enums)
     global_decls, enum_values, library_constants = _read_globals(reader, globals_)
+    model = ffi._model
+    includes = tuple(includes or ())
+    for included in includes:
+        if not hasattr(included, "_nffi_type_names"):
+            raise TypeError("cffi out-of-line module '%s': _includes must hold the ffi "
+                            "objects of other out-of-line modules, not %r"
+                            % (module_name, included))
+    ffi._nffi_included_constants = _share_included(reader, model, includes, global_decls,
+                                                   enum_values)
     typedefs = []
     names_file = False
     for i, entry in enumerate(typenames or ()):
@@ -332,7 +337,6 @@ def load_tables(ffi, module_name, version, types, globals_, struct_unions, enums
         else:
             typedefs.append(Typedef(name, reader.type_node(_word(entry, 0))))
     struct_defs = reader.struct_defs()
-    model = ffi._model
     # Enums first (struct fields may have their type), then the structs in dependency
     # order, each group complete before the next needs its size; then everything else.
     model.declare(reader.enum_defs(enum_values))
@@ -349,6 +353,32 @@ def load_tables(ffi, module_name, version, types, globals_, struct_unions, enums
                     if not name.startswith("$") and flags & F_UNION)
     type_names = sorted([t.name for t in typedefs] + (["FILE"] if names_file else []))
     return frozenset(library_constants), (type_names, structs, unions)
+
+
+def _share_included(reader, model, includes, global_decls, enum_values):
+    """ffi.include(): the structs and unions marked F_EXTERNAL are those of an included
+    module, the same ctype objects (so that their cdata can be passed from one module
+    to the other); the integer constants of included modules are visible too."""
+    for number, (name, flags, _) in enumerate(reader.struct_unions):
+        if not flags & F_EXTERNAL:
+            continue
+        tag = reader._struct_tag(number, "_struct_unions[%d]" % number)
+        for included in includes:
+            if (tag.kind, name) in included._model.struct_defs:
+                # no public way to alias a tag in a model: the model's own table
+                model._tagged_types[(tag.kind, name)] = included._model.resolve(tag)
+                break
+        else:
+            raise reader.error("%s '%s' is marked as coming from an included module, "
+                               "which does not declare it" % (tag.kind, name))
+    declared = {decl.name for decl in global_decls} | set(enum_values)
+    added = set()
+    for included in includes:
+        for name, value in included._model.constants.items():
+            if name not in declared and name not in added:
+                global_decls.append(ConstantDecl(name, value))
+                added.add(name)
+    return frozenset(added)
 
 
 class OutOfLineLibrary:
@@ -382,8 +412,20 @@ class OutOfLineLibrary:
         except KeyError as e:
             raise self._nffi_missing_symbol(name, e) from None
 
+    def __dir__(self):
+        # as cffi, not the integer constants that come from included modules
+        hidden = getattr(self._nffi_ffi, "_nffi_included_constants", ())
+        return [name for name in super().__dir__() if name not in hidden]
+
     def _nffi_check_declared(self, name):
         if self._nffi_kind(name) is None:
+            for included in getattr(self._nffi_ffi, "_nffi_includes", ()):
+                model = included._model
+                if name in model.functions or name in model.variables \
+                        or name in model.constant_decls:
+                    raise _core.error("function, global variable or non-integer constant "
+                                      "'%s' must be fetched from its original 'lib' object"
+                                      % name)
             raise AttributeError("cffi library '%s' has no function, constant or global "
                                  "variable named '%s'" % (self._nffi_library.name, name))
 

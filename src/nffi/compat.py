@@ -34,6 +34,7 @@ class CompiledFFI(FFI):
                             % type(module_name).__name__)
         if _types is not None:
             self._nffi_out_of_line = True
+            self._nffi_includes = tuple(_includes or ())
             self._nffi_library_constants, self._nffi_type_names = cffi_tables.load_tables(
                 self, module_name, _version, _types, _globals, _struct_unions, _enums,
                 _typenames, _includes)
