@@ -416,3 +416,59 @@ def test_same_as_cffi(reports, case):
                 assert got[section][key] == expected[section][key], (section, key)
         else:
             assert got[section] == expected[section], section
+
+
+# ---- malformed or unsupported tables: clear errors, in this process ---------------------
+# (nffi.compat.CompiledFFI is used directly: compat is not installed here)
+
+def _compiled_ffi(**tables):
+    from nffi.compat import CompiledFFI
+    tables.setdefault("_version", 0x2601)
+    return CompiledFFI("_broken", **tables)
+
+
+def _word(op, arg):
+    return ((arg << 8) | op).to_bytes(4, "big", signed=True)
+
+
+def test_tables_unknown_version():
+    with pytest.raises(ImportError, match="'_broken' has unknown version"):
+        _compiled_ffi(_version=0x1234, _types=b"")
+
+
+@pytest.mark.parametrize("tables, message", [
+    ({"_types": b"\0\0\0"}, "_types must be bytes, a multiple of 4 long"),
+    ({"_types": b"", "_globals": (_word(35, 3) + b"f", 0)}, "type index 3 out of range"),
+    ({"_types": _word(1, 99), "_globals": (_word(33, 0) + b"v", 0)},
+     r"_types\[0\]: unknown primitive type number 99"),
+    ({"_types": _word(3, 0), "_globals": (_word(33, 0) + b"v", 0)},
+     r"_types\[0\] refers to itself"),
+    ({"_types": _word(1, 7), "_globals": (_word(35, 0) + b"f", 0)},
+     "function 'f' does not have a function type"),
+    ({"_types": _word(1, 7), "_globals": (_word(23, 0) + b"f", 0)},
+     "global 'f' has opcode 23, which out-of-line ABI mode does not produce"),
+    ({"_types": _word(13, 1) + _word(1, 7), "_globals": (_word(35, 0) + b"f", 0)},
+     r"_types\[0\]: function type without FUNCTION_END"),
+    ({"_types": _word(9, 2), "_globals": (_word(33, 0) + b"v", 0)},
+     r"_types\[0\]: struct/union number 2 out of range"),
+    ({"_types": b"", "_enums": (b"\0\0\0\0\0\0\0\x07e\0A,B",), "_globals": ()},
+     "enum 'e': no value for 'A' in _globals"),
+    ({"_types": b"", "_globals": (b"x",)}, "_globals must hold"),
+])
+def test_tables_malformed(tables, message):
+    from nffi import _core
+    with pytest.raises(_core.error, match="cffi out-of-line module '_broken': " + message):
+        _compiled_ffi(**tables)
+
+
+def test_tables_bad_include():
+    with pytest.raises(TypeError, match="_includes must hold the ffi objects"):
+        _compiled_ffi(_types=b"", _includes=(object(),))
+
+
+def test_plain_compiled_ffi_unchanged():
+    from nffi.compat import CompiledFFI
+    ffi = CompiledFFI()
+    assert ffi.sizeof("int") == 4 and ffi.list_types() == ([], [], [])
+    with pytest.raises(AttributeError):
+        ffi.anything = 1
