@@ -6,6 +6,7 @@ Also runnable: ``python -m nffi.compat script.py [args]`` or
 ``NFFI_COMPAT=1`` installs it at interpreter start-up (through nffi's .pth file when
 the package is installed) for interpreters started by test runners.
 """
+import os
 import runpy
 import sys
 import types
@@ -85,7 +86,7 @@ class _OutOfLineLibrary(cffi_tables.OutOfLineLibrary, _lib.FFILibrary):
 
 def _make_cffi_module():
     mod = types.ModuleType("cffi")
-    mod.__file__ = __file__.replace("compat", "compat-as-cffi")
+    mod.__file__ = os.path.join(os.path.dirname(__file__), "compat-as-cffi.py")
     mod.__path__ = []                      # a package, so cffi.<sub> can be imported
     mod.__version__ = CFFI_VERSION
     mod.__version_info__ = tuple(int(x) for x in CFFI_VERSION.split("."))
@@ -119,6 +120,12 @@ def install():
             del sys.modules[name]
     sys.modules["cffi"] = _make_cffi_module()
     sys.modules["_cffi_backend"] = _make_backend_module()
+
+
+def _install_at_startup():
+    """Called at interpreter start-up by nffi-compat.pth when NFFI_COMPAT is set to
+    something other than '' or '0'."""
+    install()
 
 
 def main(argv):
