@@ -387,13 +387,15 @@ class OutOfLineLibrary:
     ('static const double x;') are read from the library, and a symbol missing from
     the library is an ffi.error (a name not declared at all is an AttributeError)."""
 
-    def __getattr__(self, name):
+    def _nffi_getattr(self, name):
+        """What `lib.name` is when the instance dict does not have it (called by
+        nffi.lib's FFILibrary)."""
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
         self._nffi_check_declared(name)
         try:
             if name not in self._nffi_ffi._nffi_library_constants:
-                return super().__getattr__(name)
+                return super()._nffi_getattr(name)
             model = self._nffi_ffi._model
             ct = model.resolve(model.constant_decls[name].type, allow_function=True)
             if ct.kind in ("struct", "union") and ct.fields is None:
