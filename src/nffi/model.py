@@ -105,6 +105,13 @@ class Model:
             raise ValueError("pack must be 1, 2, 4, 8 or 16, got %r" % (pack,))
         with self._lock:
             decls = cparser.parse_cdef(source, self.typedefs, self.constants)
+            self.declare(decls, override, packed, pack)
+
+    def declare(self, decls, override=False, packed=False, pack=None):
+        """Record already-parsed declarations (nffi.decls nodes) as one transaction, as
+        cdef() does with the declarations it parses (used by nffi.cffi_tables, which
+        builds them from cffi's out-of-line module tables)."""
+        with self._lock:
             snapshot = self._snapshot()
             try:
                 self._pending_layouts, self._pending_fields = {}, {}
