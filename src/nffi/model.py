@@ -106,10 +106,12 @@ class Model:
             raise ValueError("pack must be 1, 2, 4, 8 or 16, got %r" % (pack,))
         with self._lock:
             decls = cparser.parse_cdef(source, self.typedefs, self.constants)
-            self._commit(decls, override, packed, pack)
+            self.declare(decls, override, packed, pack)
 
-    def _commit(self, decls, override, packed, pack):
-        """Declare parsed declarations: all of them, or (on any error) none."""
+    def declare(self, decls, override=False, packed=False, pack=None):
+        """Record already-parsed declarations (nffi.decls nodes) as one transaction, as
+        cdef() does with the declarations it parses (used by nffi.cffi_tables, which
+        builds them from cffi's out-of-line module tables)."""
         with self._lock:
             snapshot = self._snapshot()
             try:
@@ -496,7 +498,7 @@ class Model:
             node, definitions = cparser.parse_type_with_definitions(
                 text, self.typedefs, self.constants)
             if definitions:
-                self._commit(definitions, False, False, None)
+                self.declare(definitions)
             return self.resolve(node, allow_function=allow_function)
 
     def list_types(self):

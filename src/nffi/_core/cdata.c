@@ -51,6 +51,8 @@ static Py_ssize_t cdata_inline_size(CDataObject *cd)
 
 CDataObject *nffi_cdata_new_view(CTypeObject *ct, char *data, PyObject *owner)
 {
+    if (ct->ct_flags & CT_FUNCTIONPTR)
+        return nffi_function_new(ct, data, owner);
     CDataObject *cd = cdata_alloc(&CData_Type, ct, 0);
     if (cd == NULL)
         return NULL;
@@ -324,8 +326,9 @@ static int cast_source_bits(PyObject *value, unsigned long long *out, CTypeObjec
         *out = PyUnicode_READ_CHAR(value, 0);
         return 0;
     }
+    /* as cffi: __int__ is what makes an object an integer here; __index__ alone is not */
     PyNumberMethods *nb = Py_TYPE(value)->tp_as_number;
-    if (nb == NULL || (nb->nb_int == NULL && nb->nb_index == NULL)) {
+    if (nb == NULL || nb->nb_int == NULL) {
         PyErr_SetString(PyExc_TypeError, "an integer is required");
         return -1;
     }
@@ -981,6 +984,51 @@ static PyMappingMethods cdata_as_mapping = {
 /* ---- struct fields ---------------------------------------------------------------- */
 
 /* The struct cdata's memory, and its type, for 's.x' and 'p.x'. NULL if not a struct. */
+/* ---- the field lookup cache ---------------------------------------------------------- */
+
+/* 'p.x' resolves a name to a field; a small direct-mapped cache keyed by the identity of
+ * the (usually interned) name string saves the dict lookup.  Entries hold a reference to
+ * the name, so an address cannot be reused by another string while cached; the fields
+ * are borrowed from ct_fields, which the cache is cleared with. */
+#define FIELD_CACHE_SIZE 8
+
+struct FieldCacheEntry {
+    PyObject *name;
+    CFieldObject *field;
+};
+
+void nffi_field_cache_clear(CTypeObject *st)
+{
+    struct FieldCacheEntry *cache = st->ct_field_cache;
+    if (cache == NULL)
+        return;
+    st->ct_field_cache = NULL;
+    for (int i = 0; i < FIELD_CACHE_SIZE; i++)
+        Py_XDECREF(cache[i].name);
+    PyMem_Free(cache);
+}
+
+/* The field of st named name (borrowed), or NULL (with an exception only on error). */
+static CFieldObject *lookup_field(CTypeObject *st, PyObject *name)
+{
+    size_t slot = ((uintptr_t)name >> 4) & (FIELD_CACHE_SIZE - 1);
+    struct FieldCacheEntry *cache = st->ct_field_cache;
+    if (cache != NULL && cache[slot].name == name)
+        return cache[slot].field;
+    PyObject *cf = PyDict_GetItemWithError(st->ct_fields, name);
+    if (cf == NULL || !PyUnicode_CheckExact(name))
+        return (CFieldObject *)cf;
+    if (cache == NULL) {
+        cache = PyMem_Calloc(FIELD_CACHE_SIZE, sizeof(struct FieldCacheEntry));
+        if (cache == NULL)
+            return (CFieldObject *)cf;       /* no cache, no harm */
+        st->ct_field_cache = cache;
+    }
+    Py_XSETREF(cache[slot].name, Py_NewRef(name));
+    cache[slot].field = (CFieldObject *)cf;
+    return (CFieldObject *)cf;
+}
+
 static CTypeObject *struct_of(CDataObject *cd, char **data)
 {
     CTypeObject *ct = cd->c_type;
@@ -1000,7 +1048,7 @@ static CFieldObject *find_field(CDataObject *cd, PyObject *name, char **data)
     CTypeObject *st = struct_of(cd, data);
     if (st == NULL || st->ct_fields == NULL)
         return NULL;
-    PyObject *cf = PyDict_GetItemWithError(st->ct_fields, name);
+    CFieldObject *cf = lookup_field(st, name);
     if (cf == NULL)
         return NULL;
     if (*data == NULL) {
@@ -1059,9 +1107,9 @@ static PyObject *cdata_getattro(CDataObject *cd, PyObject *name)
     CTypeObject *st = (ct->ct_flags & CT_POINTER) ? ct->ct_item : ct;
     if ((st->ct_flags & CT_STRUCT_OR_UNION) && st->ct_fields != NULL && cd->c_data != NULL &&
             !(cd->c_flags & CD_RELEASED)) {
-        PyObject *cf = PyDict_GetItemWithError(st->ct_fields, name);
+        CFieldObject *cf = lookup_field(st, name);
         if (cf != NULL)
-            return read_field_of(cd, cd->c_data, (CFieldObject *)cf);
+            return read_field_of(cd, cd->c_data, cf);
         if (PyErr_Occurred())
             return NULL;
     }

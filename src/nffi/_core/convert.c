@@ -95,11 +95,11 @@ static PyObject *as_pylong(PyObject *obj)
             goto not_an_integer;
         return PyNumber_Long(obj);
     }
+    /* as cffi: an object with __int__ (not a float); __index__ alone is not enough */
     PyNumberMethods *nb = Py_TYPE(obj)->tp_as_number;
-    if (PyFloat_Check(obj) || nb == NULL || (nb->nb_int == NULL && nb->nb_index == NULL))
+    if (PyFloat_Check(obj) || nb == NULL || nb->nb_int == NULL)
         goto not_an_integer;
-    PyObject *r = nb->nb_index ? PyNumber_Index(obj) : PyNumber_Long(obj);
-    return r;
+    return PyNumber_Long(obj);
 
 not_an_integer:
     PyErr_SetString(PyExc_TypeError, "an integer is required");

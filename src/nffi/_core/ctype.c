@@ -79,6 +79,8 @@ static CTypeObject *ctype_alloc(int flags, const char *name, Py_ssize_t name_pos
     ct->ct_init_fields = NULL;
     ct->ct_pointer_type = NULL;
     ct->ct_extra = NULL;
+    ct->ct_direct = NULL;
+    ct->ct_field_cache = NULL;
     ct->ct_weakreflist = NULL;
     ct->ct_name = PyUnicode_FromString(name);
     ct->ct_name_position = name_position;
@@ -447,6 +449,7 @@ static PyObject *complete_struct_or_union(PyObject *self, PyObject *args)
     }
     ct->ct_stuff = members;
     ct->ct_init_fields = initializers;
+    nffi_field_cache_clear(ct);
     ct->ct_fields = dict;
     ct->ct_field_list = list;
     ct->ct_size = size;
@@ -597,6 +600,8 @@ static void ctype_dealloc(CTypeObject *ct)
     Py_XDECREF(ct->ct_init_fields);
     if (ct->ct_extra != NULL)
         PyMem_Free(ct->ct_extra);
+    nffi_direct_plan_free(ct->ct_direct);
+    nffi_field_cache_clear(ct);
     Py_TYPE(ct)->tp_free((PyObject *)ct);
 }
 
@@ -615,6 +620,7 @@ static int ctype_traverse(CTypeObject *ct, visitproc visit, void *arg)
 static int ctype_clear(CTypeObject *ct)
 {
     if (ct->ct_flags & CT_STRUCT_OR_UNION) {
+        nffi_field_cache_clear(ct);
         Py_CLEAR(ct->ct_fields);
         Py_CLEAR(ct->ct_field_list);
         Py_CLEAR(ct->ct_stuff);
