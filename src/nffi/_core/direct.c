@@ -214,14 +214,38 @@ static int load_generic(const DirectArg *a, PyObject *obj, int64_t *ints, double
     return 0;
 }
 
+/* The value of an exact int that fits a machine word, without a function call for the
+ * common small ones (CPython's compact representation); 0 if it does not fit. */
+static inline int small_int_value(PyObject *obj, long long *out)
+{
+#if PY_VERSION_HEX < 0x030C0000
+    Py_ssize_t digits = Py_SIZE(obj);
+    if (digits == 0) {                   /* (a zero may have no digit allocated) */
+        *out = 0;
+        return 1;
+    }
+    if (digits == 1 || digits == -1) {
+        *out = digits * (long long)((PyLongObject *)obj)->ob_digit[0];
+        return 1;
+    }
+#else
+    if (PyUnstable_Long_IsCompact((PyLongObject *)obj)) {
+        *out = PyUnstable_Long_CompactValue((PyLongObject *)obj);
+        return 1;
+    }
+#endif
+    int overflow;
+    *out = PyLong_AsLongLongAndOverflow(obj, &overflow);
+    return !overflow;
+}
+
 static int load_argument(const DirectArg *a, PyObject *obj, int64_t *ints, double *floats)
 {
     switch (a->kind) {
     case ARG_INT:
         if (PyLong_CheckExact(obj)) {
-            int overflow;
-            long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
-            if (!overflow && v >= a->min && v <= a->max) {
+            long long v;
+            if (small_int_value(obj, &v) && v >= a->min && v <= a->max) {
                 ints[a->reg] = v;
                 return 0;
             }
