@@ -49,9 +49,15 @@ class MessageDifference(UserWarning):
     """nffi raised the right exception class with a different message."""
 
 
+# Anonymous structs are numbered ('struct $3') per FFI in cffi, per process in nffi (see
+# docs/differences.md); the numbers depend on what ran before, not on the interface.
+ANONYMOUS_TAG = re.compile(r"\$\d+")
+
+
 def canon(text):
     for old, new in ALIASES:
         text = text.replace(old, new)
+    text = ANONYMOUS_TAG.sub("$N", text)
     return PYCLASS.sub("<pyclass>", ADDRESS.sub("0x?", text))
 
 
@@ -1831,8 +1837,6 @@ def _known(reason, *ids):
 _known("flexible array member: an integer initializer (its length) is refused by nffi",
        "f = ffi.new('struct flex *', {'data': 4}); r = (f.data[3], ffi.sizeof(f[0]))",
        "ffi.new('struct flex *', [1, 2])")
-_known("'char data[0]' member: cffi treats it as a var-sized 'char *' item (no len()), nffi as "
-       "a 'char[0]' array", "len(ffi.new('struct flex0 *').data)")
 
 # -- NULL pointers
 _known("indexing ffi.NULL: nffi TypeError ('void' is opaque), cffi RuntimeError (NULL dereference)",
@@ -1855,10 +1859,6 @@ _known("cast of a non-float cdata (int, complex) to a complex type: nffi TypeErr
 _known("'long double' cdata comparisons: nffi compares by value, cffi raises NotImplementedError",
        "ffi.cast('long double', 1.5) == 1.5, ffi.cast('long double', 1.5) == "
        "ffi.cast('long double', 1.5)")
-_known("ffi.string() of a non-char integer/bool cdata or '_Bool[]': nffi returns a string, "
-       "cffi raises TypeError ('signed char' gives bytes in cffi)",
-       "ffi.string(ffi.new('_Bool[]', [1, 0]))", "ffi.string(ffi.cast('int', 65))",
-       "ffi.string(ffi.cast('signed char', 65))", "ffi.string(ffi.cast('_Bool', 1))")
 _known("_Bool bit-field reads: nffi returns True/False, cffi returns 1/0 (ints)",
        "b = ffi.new('struct bits *', [7, 31, -8, -2, 1, 2**39 - 1]); "
        "r = (b.a, b.b, b.c, b.d, b.e, b.f, bytes(ffi.buffer(b)))",
@@ -1883,18 +1883,6 @@ _known("offsetof()/addressof() with an array index out of range: nffi IndexError
        "ffi.offsetof('int[10]', 30)", "a = ffi.new('int[5]'); r = ffi.addressof(a, 9)")
 
 # -- struct / union initializers
-_known("union initialized by a dict of two members: nffi ValueError, cffi accepts (last wins)",
-       "ffi.new('union u *', {'i': 1, 'f': 2.0})")
-_known("list initializer of a struct with anonymous members: cffi walks the flattened fields "
-       "(skipping union siblings), nffi treats each anonymous member as one nested item",
-       "a = ffi.new('struct anon *', [1, [2], [3, 4]]); r = (a.kind, a.ival, a.lo, a.hi)",
-       "a = ffi.new('struct anon *', [1, 2, 3, 4]); r = (a.kind, a.ival, a.dval, a.lo, a.hi)",
-       "a = ffi.new('struct anon *', [1, 2]); r = (a.kind, a.ival)")
-_known("CField.flags: cffi sets 1 on union members after the first (also for anonymous unions), "
-       "nffi always 0",
-       "[(a, getattr(ffi.typeof('union u'), a)) for a in sorted(dir(ffi.typeof('union u')))]",
-       "[(a, getattr(ffi.typeof('struct anon'), a)) for a in sorted(dir(ffi.typeof('struct anon')))]",
-       "ffi.typeof('struct anon').fields", "ffi.typeof('union u').fields")
 
 # -- error messages that drop the C type
 _known("message drops the C type of the wrong-type cdata argument: nffi says 'not nffi.CData', "
@@ -1920,9 +1908,6 @@ _known("sizeof/alignof of a type of unknown size: nffi raises ffi.error, cffi Va
        "ffi.sizeof('struct opaque_s')", "ffi.alignof('struct opaque_s')")
 _known("unpack() of a pointer to items of unknown size: nffi TypeError, cffi ValueError",
        "ffi.unpack(ffi.cast('void *', 8), 2)", "ffi.unpack(ffi.cast('struct opaque_s *', 8), 1)")
-_known("array of unknown-size items ('int[][]', 'int[3][]', 'void[]'): nffi CDefError at parse "
-       "time, cffi ValueError 'array item of unknown size'",
-       "ffi.new('int[][]', 2)", "ffi.typeof('int[3][]')", "ffi.from_buffer('void[]', bytearray(8))")
 _known("unsupported type spelling: nffi CDefError, cffi FFIError ('Unsupported type' / "
        "'unsupported expression')",
        "ffi.typeof('int int')", "ffi.typeof('long long long')", "ffi.typeof('long char')",
@@ -1933,14 +1918,10 @@ _known("'void' among several parameters: nffi CDefError, cffi TypeError (incompl
        "ffi.typeof('int(*)(int, void)')", "ffi.typeof('int(*)(void, ...)')")
 
 # -- the type parser: accepted by one side only
-_known("a declarator name in a type string: cffi ignores it ('int x' is 'int'), nffi CDefError",
-       "ffi.typeof('int x')")
 _known("'int long' / '_Complex double' (specifiers in another order): nffi accepts, cffi FFIError",
        "ffi.typeof('int long')", "ffi.typeof('_Complex double')")
 _known("__attribute__ in a type string: nffi ignores it, cffi CDefError",
        "ffi.typeof('int __attribute__((aligned(16)))')")
-_known("anonymous struct definition in a type string: cffi accepts, nffi CDefError",
-       "ffi.typeof('struct { int a; }')")
 _known("function type taking an opaque struct by value: cffi TypeError (incomplete type), "
        "nffi accepts", "ffi.typeof('int(*)(struct opaque_s)')")
 _known("getctype() of a bare function type: cffi CDefError (not a pointer-to-function), nffi "
@@ -1963,8 +1944,6 @@ _known("cffi names a struct/enum after the typedef that refers to it ('node_t', 
        "forward typedef", "typedef same name", "list_types enum typedef")
 _known("list_types() omits opaque (declared, never defined) structs and unions",
        "ffi.list_types()", "list_types opaque struct", "list_types opaque union")
-_known("numbering of anonymous structs ('struct $N') is not per-FFI in nffi",
-       "anonymous struct type inside union")
 
 # -- dereferencing an opaque struct pointer
 _known("indexing a pointer to an opaque struct: cffi returns a 'struct opaque_s &' cdata, "

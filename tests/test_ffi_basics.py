@@ -257,20 +257,3 @@ def test_huge_allocation_fails_cleanly():
         ffi.new("long[]", sys.maxsize // 2)
 
 
-# ---- parsing cost -------------------------------------------------------------------
-
-def _typeof_cost(ntypedefs):
-    ffi = FFI()
-    ffi.cdef("\n".join("typedef struct s%d { int a; } t%d;" % (i, i)
-                       for i in range(ntypedefs)))
-    start = time.perf_counter()
-    for i in range(300):
-        ffi.typeof("t%d * * [%d]" % (i % ntypedefs, i))
-    return time.perf_counter() - start
-
-
-def test_type_parsing_does_not_depend_on_declaration_count():
-    # a structural check, not a benchmark: 100x more typedefs must not cost 100x
-    small = min(_typeof_cost(100) for _ in range(3))
-    large = min(_typeof_cost(10000) for _ in range(3))
-    assert large < small * 10

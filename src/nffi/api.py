@@ -52,15 +52,32 @@ class FFI(_core.FFIBase):
         """Declare C types, functions, globals and constants (see cffi's cdef)."""
         if packed not in (False, True, 0, 1):
             raise ValueError("'packed' should be False or True, got %r" % (packed,))
-        if packed and pack is not None and pack != 1:
+        if packed and pack:
             raise ValueError("'packed' and 'pack' cannot be combined (packed means pack=1)")
-        self._model.cdef(csource, override=override, packed=bool(packed), pack=pack)
+        self._model.cdef(csource, override=override, packed=bool(packed),
+                         pack=pack or None)         # pack=0 means no pack, as in cffi
         if override:
             self._type_cache.clear()
 
+    def include(self, ffi_to_include):
+        """Make the typedefs, structs, unions, enums and integer constants declared so
+        far in another FFI known here too (the same ctypes).  Functions and globals
+        are not included: use the other FFI's library object for those."""
+        if not isinstance(ffi_to_include, FFI):
+            raise TypeError("ffi.include() expects an argument that is also an FFI "
+                            "object, not '%s'" % type(ffi_to_include).__name__)
+        if ffi_to_include is self:
+            raise ValueError("an FFI cannot include itself (ffi.include(ffi))")
+        self._model.include(ffi_to_include._model)
+        self._type_cache.clear()
+
+    # cffi's FFI accepts anonymous struct/union/enum definitions in type strings
+    # ("struct { int a; } *"); the FFI of compiled modules (compat) does not.
+    _type_strings_define = True
+
     def _parse_type(self, text):
         """Called by the native base on a type-cache miss."""
-        return self._model.parse_type(text)
+        return self._model.parse_type(text, allow_definitions=self._type_strings_define)
 
     def _typeof_other(self, obj):
         raise TypeError("expected a cdecl string, a ctype or a cdata, got %s"
@@ -69,7 +86,8 @@ class FFI(_core.FFIBase):
     def _resolve_function_type(self, cdecl):
         """A type string that may name a bare function type ('int(int)')."""
         if isinstance(cdecl, str):
-            return self._model.parse_type(cdecl, allow_function=True)
+            return self._model.parse_type(cdecl, allow_function=True,
+                                          allow_definitions=self._type_strings_define)
         return self._resolve(cdecl)
 
     # ---- memory ----------------------------------------------------------------------
@@ -196,6 +214,11 @@ class FFI(_core.FFIBase):
         if python_callable is None:
             return callback_decorator_wrap
         return callback_decorator_wrap(python_callable)
+
+    def def_extern(self, *args, **kwargs):
+        """API mode only ('extern "Python"' functions of a compiled module)."""
+        raise ValueError("ffi.def_extern() is only available on the FFI object of a "
+                         "compiled (API-mode) module, not in ABI mode")
 
     @property
     def errno(self):

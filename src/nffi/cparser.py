@@ -28,7 +28,7 @@ from .decls import (Array, ConstantDecl, EnumDef, Field, Function, FunctionDecl,
                     Pointer, Primitive, StructDef, Tagged, Typedef, VariableDecl, Void)
 from .errors import CDefError
 
-__all__ = ["PRIMITIVE_NAMES", "parse_cdef", "parse_type"]
+__all__ = ["PRIMITIVE_NAMES", "parse_cdef", "parse_type", "parse_type_with_definitions"]
 
 
 # ---- primitive type spellings -----------------------------------------------------------
@@ -330,6 +330,16 @@ def _number_error_message(text):
     return "invalid integer constant"
 
 
+_FLOATING_NAMES = frozenset(["float", "double", "long double"])
+
+
+def _may_be_floating(declared_type):
+    """Can a constant of this declared type have a floating-point value?  (A typedef
+    name may stand for a floating type: the parser does not know.)"""
+    return isinstance(declared_type, Named) or (
+        isinstance(declared_type, Primitive) and declared_type.name in _FLOATING_NAMES)
+
+
 def _c_divide(left, right):
     """C integer division truncates toward zero (Python's // floors)."""
     quotient = abs(left) // abs(right)
@@ -371,25 +381,29 @@ class _PointerOp:
 
 
 class _ArrayOp:
-    __slots__ = ("length", "token")
+    __slots__ = ("length", "token", "check_item_size")
     args_depth = 0
 
-    def __init__(self, length, token):
+    def __init__(self, length, token, check_item_size=True):
         self.length = length
         self.token = token
+        # in a type string, items of unknown size are left to the model, which raises
+        # cffi's ValueError ('array item of unknown size') with the C type's name
+        self.check_item_size = check_item_size
 
     def apply(self, item):
         if isinstance(item, Function):
             raise _error("array of functions is not allowed", self.token)
-        if isinstance(item, Void):
-            raise _error("array of void is not allowed", self.token)
-        if isinstance(item, Array) and item.length is None:
-            raise _error("array of arrays of unknown length is not allowed", self.token)
+        if self.check_item_size:
+            if isinstance(item, Void):
+                raise _error("array of void is not allowed", self.token)
+            if isinstance(item, Array) and item.length is None:
+                raise _error("array of arrays of unknown length is not allowed", self.token)
         return Array(item, self.length)
 
 
 class _FunctionOp:
-    __slots__ = ("args", "ellipsis", "abi", "token", "args_depth")
+    __slots__ = ("args", "ellipsis", "abi", "token", "args_depth", "check_result")
 
     def __init__(self, args, ellipsis, token, args_depth=0):
         self.args = args
@@ -397,9 +411,12 @@ class _FunctionOp:
         self.abi = None
         self.token = token
         self.args_depth = args_depth    # the depth of the deepest parameter type
+        # in a type string, an array result is left to the model, which raises cffi's
+        # TypeError ('invalid result type') with the C type's name
+        self.check_result = True
 
     def apply(self, result):
-        if isinstance(result, Array):
+        if isinstance(result, Array) and self.check_result:
             raise _error("a function cannot return an array", self.token)
         if isinstance(result, Function):
             raise _error("a function cannot return a function", self.token)
@@ -439,8 +456,8 @@ class _Declarator:
         return isinstance(outermost, _PointerOp) and outermost.const
 
 
-# Declarator modes: must it name something?
-_NAMED, _ABSTRACT, _EITHER = "named", "abstract", "either"
+# Declarator modes: must it name something?  (Type strings may name too, as in cffi.)
+_NAMED, _EITHER = "named", "either"
 
 # Where declaration specifiers are read: decides storage classes and anonymous tags.
 _TOP_LEVEL, _FIELD, _PARAMETER, _TYPE_NAME = "top level", "field", "parameter", "type"
@@ -483,9 +500,11 @@ _tokenize_type_string = functools.lru_cache(maxsize=1024)(_tokenize)
 
 
 class _Parser:
-    def __init__(self, source, typedef_names, constants, allow_definitions):
-        tokenize = _tokenize if allow_definitions else _tokenize_type_string
+    def __init__(self, source, typedef_names, constants, allow_definitions,
+                 type_string=False):
+        tokenize = _tokenize_type_string if type_string else _tokenize
         self.tokens, self.directives = tokenize(source)
+        self.type_string = type_string
         self.pos = 0
         self.typedef_names = typedef_names
         self.constants = constants
@@ -581,7 +600,10 @@ class _Parser:
             raise _error("preprocessor directives are not allowed in a type",
                          self.directives[0][1][0])
         specifiers = self._specifiers(_TYPE_NAME)
-        declarator = self._declarator(_ABSTRACT, specifiers.abi)
+        # A type string is read as one parameter declaration, as cffi reads it: it
+        # may name what it declares ("int x", "int (*callback)(bool)"); the name is
+        # dropped.
+        declarator = self._declarator(_EITHER, specifiers.abi)
         token = self.tokens[self.pos]
         if token.kind != _EOF:
             raise self._unexpected(token, "expected the end of the type")
@@ -695,7 +717,7 @@ class _Parser:
         is_typedef = "typedef" in specifiers.storage
         is_constant = (not is_typedef and not isinstance(declared_type, (Function, Array))
                        and declarator.declares_const_object(specifiers))
-        value = self._initializer(is_constant)
+        value = self._initializer(is_constant, _may_be_floating(declared_type))
         if is_typedef:
             self.local_typedefs.add(name)
             declaration = Typedef(name, declared_type, *position)
@@ -713,14 +735,31 @@ class _Parser:
             declaration = VariableDecl(name, declared_type, *position)
         self.declarations.append(declaration)
 
-    def _initializer(self, allowed):
+    def _initializer(self, allowed, floating=False):
         token = self.tokens[self.pos]
         if token.text != "=" or token.kind != _PUNCT:
             return None
         if not allowed:
             raise _error("only const integer constants can have an initializer", token)
         self._advance()
+        if floating and self._floating_literal_follows():
+            # 'static const double x = -1.5;': accepted, value not known in ABI mode
+            # (cffi too takes the value of integer literals only)
+            while self.tokens[self.pos].text in ("+", "-"):
+                self._advance()
+            self._advance()
+            return None
         return self._constant_expression()
+
+    def _floating_literal_follows(self):
+        """Is the next thing an optionally signed floating-point literal, alone?"""
+        pos = self.pos
+        while self.tokens[pos].text in ("+", "-") and self.tokens[pos].kind == _PUNCT:
+            pos += 1
+        token = self.tokens[pos]
+        return (token.kind == _NUMBER
+                and self.tokens[pos + 1].text in (",", ";")
+                and _number_error_message(token.text).startswith("only integer"))
 
     # -- declaration specifiers
 
@@ -838,6 +877,9 @@ class _Parser:
         if not self.allow_definitions:
             raise _error("'%s' definitions are not allowed in a type string" % kind,
                          brace)
+        if self.type_string and name_token is not None:
+            raise _error("a type string may define only anonymous types; declare "
+                         "'%s %s' with cdef()" % (kind, name_token.text), name_token)
         name = name_token.text if name_token is not None else ""
         position = position_token.line, position_token.column
         self._enter_nesting(brace)
@@ -974,8 +1016,6 @@ class _Parser:
         token = self.tokens[self.pos]
         if token.kind == _NAME and (token.text not in _KEYWORDS
                                     or token.text in _PREDEFINED_TYPE_NAMES):
-            if mode == _ABSTRACT:
-                raise _error("unexpected name '%s' in a type" % token.text, token)
             return self._advance(), None
         if token.text == "(" and self._starts_nested_declarator(mode):
             self._advance()
@@ -1024,7 +1064,7 @@ class _Parser:
             return True
         if text in _PREDEFINED_TYPE_NAMES:
             return mode == _NAMED       # a type name, as a typedef name would be
-        if text in _KEYWORDS or mode == _ABSTRACT:
+        if text in _KEYWORDS:
             return False
         return mode == _NAMED or not self._is_typedef_name(text)
 
@@ -1037,7 +1077,9 @@ class _Parser:
             if token.text == "[":
                 ops.append(self._array_suffix())
             elif token.text == "(":
-                ops.append(self._function_suffix())
+                op = self._function_suffix()
+                op.check_result = not self.type_string
+                ops.append(op)
             else:
                 break
         self._skip_attributes()
@@ -1060,7 +1102,7 @@ class _Parser:
             # A negative length is kept: the model raises the error cffi raises there.
             length = self._constant_expression()
         self._expect("]")
-        return _ArrayOp(length, bracket)
+        return _ArrayOp(length, bracket, check_item_size=not self.type_string)
 
     def _function_suffix(self):
         parenthesis = self._advance()
@@ -1249,8 +1291,25 @@ def parse_type(text, typedef_names, constants=None):
     """
     if constants is None:
         constants = _NO_CONSTANTS
-    parser = _Parser(text, typedef_names, constants, allow_definitions=False)
+    parser = _Parser(text, typedef_names, constants, allow_definitions=False,
+                     type_string=True)
     try:
         return parser.parse_type_name()
     except RecursionError:
         raise CDefError("type is nested too deeply") from None
+
+
+def parse_type_with_definitions(text, typedef_names, constants=None):
+    """Like parse_type, but the type string may also define anonymous structs, unions
+    and enums ("struct { int a; } *"), as cffi's FFI allows.  Returns (type node,
+    definitions): the StructDef/EnumDef nodes, with generated "$<number>" tags, that
+    the model must declare before it resolves the type."""
+    if constants is None:
+        constants = _NO_CONSTANTS
+    parser = _Parser(text, typedef_names, constants, allow_definitions=True,
+                     type_string=True)
+    try:
+        node = parser.parse_type_name()
+    except RecursionError:
+        raise CDefError("type is nested too deeply") from None
+    return node, parser.declarations

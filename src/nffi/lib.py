@@ -43,11 +43,12 @@ def _open_library(name, flags):
     return _core.load_library(path, flags)
 
 
-class FFILibrary:
+class FFILibrary(_core.LibBase):
     """The attributes are the C functions, global variables and constants declared in
-    the FFI's cdef, looked up in the native library."""
+    the FFI's cdef, looked up in the native library.  Functions and constants are cached
+    in the instance dict on first access; _core.LibBase serves them from there."""
 
-    __slots__ = ("_nffi_ffi", "_nffi_library", "__dict__", "__weakref__")
+    __slots__ = ("_nffi_ffi", "_nffi_library")
 
     def __init__(self, ffi, library):
         object.__setattr__(self, "_nffi_ffi", ffi)
@@ -85,7 +86,8 @@ class FFILibrary:
             raise NotImplementedError("non-integer constant '%s' cannot be accessed from a "
                                       "dlopen() library" % (name,))
 
-    def __getattr__(self, name):
+    def _nffi_getattr(self, name):
+        """What `lib.name` is when the instance dict does not have it."""
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
         found = self._nffi_kind(name)

@@ -11,6 +11,7 @@ already known and resolved into ctypes, and only then committed; if anything fai
 model is left exactly as it was.
 """
 import threading
+import warnings
 import weakref
 
 from . import _core, cparser, layout
@@ -105,6 +106,13 @@ class Model:
             raise ValueError("pack must be 1, 2, 4, 8 or 16, got %r" % (pack,))
         with self._lock:
             decls = cparser.parse_cdef(source, self.typedefs, self.constants)
+            self.declare(decls, override, packed, pack)
+
+    def declare(self, decls, override=False, packed=False, pack=None):
+        """Record already-parsed declarations (nffi.decls nodes) as one transaction, as
+        cdef() does with the declarations it parses (used by nffi.cffi_tables, which
+        builds them from cffi's out-of-line module tables)."""
+        with self._lock:
             snapshot = self._snapshot()
             try:
                 self._pending_layouts, self._pending_fields = {}, {}
@@ -120,6 +128,65 @@ class Model:
                 raise
             finally:
                 self._pending_layouts, self._pending_fields = {}, {}
+
+    def include(self, other):
+        """Take over the types of another model: its typedefs, structs, unions and enums
+        (the very same ctypes, so cdata pass between the two FFIs) and its integer
+        constants, as they are now; functions and variables stay with 'other', as in
+        cffi.  A name declared differently in both raises FFIError (as cffi) and
+        changes nothing."""
+        if other is self:
+            raise ValueError("an FFI cannot include itself")
+        with other._lock:
+            # build the other side's tagged ctypes first: both models must share them
+            tagged = {}
+            for kind, tag in list(other.struct_defs):
+                tagged[(kind, tag)] = other._tagged_ctype(kind, tag)
+            for tag in list(other.enum_defs):
+                tagged[("enum", tag)] = other._tagged_ctype("enum", tag)
+            for key, ct in other._tagged_types.items():
+                tagged.setdefault(key, ct)
+            typedefs = dict(other.typedefs)
+            struct_defs = dict(other.struct_defs)
+            struct_flags = dict(other.struct_flags)
+            enum_defs = dict(other.enum_defs)
+            constants = {name: value for name, value in other.constants.items()
+                         if isinstance(value, int)}
+        with self._lock:
+            snapshot = self._snapshot()
+            try:
+                for name, node in typedefs.items():
+                    old = self.typedefs.get(name)
+                    if old is not None and old != node:
+                        raise FFIError("include: multiple declarations of typedef '%s'"
+                                       % name)
+                    self.typedefs[name] = node
+                    self._typedef_types.pop(name, None)
+                for key, ct in tagged.items():
+                    mine = self._tagged_types.get(key)
+                    if mine is not None and mine is not ct:
+                        if (mine.kind in ("struct", "union") and mine.fields is None
+                                and key not in self.struct_defs):
+                            pass        # only forward-declared here: take theirs
+                        else:
+                            raise FFIError("include: multiple declarations of %s '%s'"
+                                           % key)
+                    self._tagged_types[key] = ct
+                for key, decl in struct_defs.items():
+                    self.struct_defs.setdefault(key, decl)
+                    self.struct_flags.setdefault(key, struct_flags.get(key))
+                for tag, decl in enum_defs.items():
+                    self.enum_defs.setdefault(tag, decl)
+                for name, value in constants.items():
+                    old = self.constants.get(name)
+                    if old is not None and old != value:
+                        raise FFIError("include: multiple declarations of constant '%s' "
+                                       "(%r here)" % (name, old))
+                    self.constants[name] = value
+                self._typedef_types.clear()
+            except BaseException:
+                self._restore(snapshot)
+                raise
 
     def _snapshot(self):
         return {name: dict(value) for name, value in vars(self).items()
@@ -205,12 +272,15 @@ class Model:
             self._resolve_checked(decl.type, decl, allow_function=True)
 
     def _resolve_checked(self, node, decl, allow_function):
+        """Resolve for a cdef: every error is a CDefError pointing at the declaration."""
         try:
             return self.resolve(node, allow_function=allow_function)
         except CDefError as e:
             if e.line is None:
                 raise _error_at(str(e), decl) from None
             raise
+        except (ValueError, TypeError) as e:
+            raise _error_at(str(e), decl) from None
 
     # ---- struct layout -------------------------------------------------------------------
 
@@ -256,18 +326,22 @@ class Model:
         return ct, fields, size, align, init_fields
 
     def _flatten_fields(self, decl, field_types, placed):
-        """(name, ctype, offset, bitshift, bitsize) for each named field; the members of
-        anonymous struct/union fields are lifted into the parent, as in C11."""
+        """(name, ctype, offset, bitshift, bitsize, flags) for each named field; the
+        members of anonymous struct/union fields are lifted into the parent, as in C11.
+        flags is _IGNORE_IN_CTOR for the members of a union after its first (counting
+        declared members, as cffi does) and for what is lifted out of them: a list
+        initializer skips those."""
         fields = []
         seen = set()
-        for field, ftype, where in zip(decl.fields, field_types, placed):
+        for index, (field, ftype, where) in enumerate(zip(decl.fields, field_types, placed)):
+            flags = _IGNORE_IN_CTOR if decl.kind == "union" and index > 0 else 0
             if field.name:
                 # cffi reports bitshift -2 for a flexible array member
                 shift = -2 if (ftype.kind == "array" and ftype.length is None) else where.bitshift
-                entries = [(field.name, ftype, where.offset, shift, where.bitsize)]
+                entries = [(field.name, ftype, where.offset, shift, where.bitsize, flags)]
             elif field.bitsize is None and ftype.kind in ("struct", "union"):
-                entries = [(name, t, where.offset + off, shift, bits)
-                           for name, t, off, shift, bits in self._fields_of(ftype)]
+                entries = [(name, t, where.offset + off, shift, bits, inner | flags)
+                           for name, t, off, shift, bits, inner in self._fields_of(ftype)]
             else:
                 continue        # unnamed bit-field: padding only
             for entry in entries:
@@ -282,7 +356,7 @@ class Model:
         pending = self._pending_fields.get(ct)
         if pending is not None:
             return pending
-        return [(name, cf.type, cf.offset, cf.bitshift, cf.bitsize)
+        return [(name, cf.type, cf.offset, cf.bitshift, cf.bitsize, cf.flags)
                 for name, cf in ct.fields or ()]
 
     # ---- resolution of type nodes into ctypes -------------------------------------------
@@ -290,10 +364,11 @@ class Model:
     def resolve(self, node, allow_function=False):
         """The CType of a type node.  A bare function type is accepted only when
         allow_function is true (it resolves to the function pointer type)."""
+        ct = self._resolve(node)        # its errors first, as cffi's
         if not allow_function and self._is_function(node):
             raise CDefError("the type '%s' is a function type, not a pointer-to-function "
-                            "type" % self._node_text(node))
-        return self._resolve(node)
+                            "type" % ct.cname.replace("(*)", ""))
+        return ct
 
     def _is_function(self, node):
         seen = 0
@@ -301,12 +376,6 @@ class Model:
             node = self.typedefs.get(node.name)
             seen += 1
         return isinstance(node, Function)
-
-    def _node_text(self, node):
-        try:
-            return self._resolve(node).cname.replace("(*)", "")
-        except Exception:
-            return repr(node)
 
     def _resolve(self, node):
         kind = type(node)
@@ -345,20 +414,24 @@ class Model:
             raise CDefError("array of functions: '%s'" % item.cname)
         length = node.length
         if isinstance(length, int) and length < 0:
-            raise ValueError("negative array length: %s[%d]" % (item.cname, length))
+            error = ValueError("negative array length: %s[%d]" % (item.cname, length))
+            # the FFI of compiled modules (compat) reports this one as a syntax error
+            error.nffi_syntax_error = True
+            raise error
         if length == "...":
             raise CDefError("'[...]' array lengths are only supported in API mode "
                             "(set_source)")
-        try:
-            return array_type(item, length)
-        except ValueError as e:
-            raise CDefError(str(e)) from None
+        # items of unknown size ('void', 'int[]', an opaque struct): the core's
+        # ValueError, as cffi's (a cdef reports it as CDefError, see _resolve_checked)
+        return array_type(item, length)
 
     def _function_ctype(self, node):
         args = [self._resolve_argument(a) for a in node.args]
         result = self._resolve(node.result)
         if result.kind == "array":
-            raise CDefError("function returning an array: '%s'" % result.cname)
+            # TypeError as cffi's; a cdef reports it as CDefError (_resolve_checked)
+            raise TypeError("invalid result type: '%s' (a function cannot return an array)"
+                            % result.cname)
         return function_type(args, result, node.ellipsis, node.abi)
 
     def _resolve_argument(self, node):
@@ -403,7 +476,10 @@ class Model:
         decl = self.enum_defs.get(tag)
         name = tag[1:] if tag.startswith("$") and not tag[1:].isdigit() else "enum " + tag
         if decl is None:
-            # an enum used before (or without) its definition: an opaque 'unsigned int'
+            # an enum used before (or without) its definition: an opaque 'unsigned int',
+            # with cffi's warning (the guess may be wrong)
+            warnings.warn("'%s' has no values explicitly defined; guessing that it is "
+                          "equivalent to 'unsigned int'" % name, stacklevel=2)
             return _core.new_enum_type(name, (), (), primitive_type("unsigned int"))
         names = tuple(n for n, _ in decl.enumerators)
         values = tuple(v for _, v in decl.enumerators)
@@ -411,9 +487,18 @@ class Model:
 
     # ---- queries used by the FFI -------------------------------------------------------
 
-    def parse_type(self, text, allow_function=False):
+    def parse_type(self, text, allow_function=False, allow_definitions=False):
+        """The CType of a type string.  With allow_definitions, the string may define
+        anonymous structs, unions and enums ("struct { int a; } *"); each parse of such
+        a string declares new ones, as cffi's FFI does."""
         with self._lock:
-            node = cparser.parse_type(text, self.typedefs, self.constants)
+            if not allow_definitions:
+                node = cparser.parse_type(text, self.typedefs, self.constants)
+                return self.resolve(node, allow_function=allow_function)
+            node, definitions = cparser.parse_type_with_definitions(
+                text, self.typedefs, self.constants)
+            if definitions:
+                self.declare(definitions)
             return self.resolve(node, allow_function=allow_function)
 
     def list_types(self):
@@ -423,6 +508,9 @@ class Model:
         unions = sorted(tag for (kind, tag) in self.struct_defs
                         if kind == "union" and not tag.startswith("$"))
         return typedefs, structs, unions
+
+
+_IGNORE_IN_CTOR = 1         # a field flag, see _flatten_fields (BF_IGNORE_IN_CTOR in C)
 
 
 def _same_fields(a, b):

@@ -459,7 +459,7 @@ static int pointer_argument(char *slot, CTypeObject *ct, PyObject *obj, TempBloc
 
 /* Add "argument N of 'int(*)(int)'" to the pending exception, as a note (PEP 678):
  * the message itself stays cffi's. */
-static void note_argument(Py_ssize_t index, CTypeObject *fct)
+void nffi_note_argument(Py_ssize_t index, CTypeObject *fct)
 {
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
@@ -554,14 +554,14 @@ typedef struct {
     TempBlock *temps;
 } Call;
 
-static int convert_fixed_arguments(Call *call, PyObject *args, char *buffer)
+static int convert_fixed_arguments(Call *call, PyObject *const *args, char *buffer)
 {
     PyObject *fargs = PyTuple_GET_ITEM(call->fct->ct_stuff, 0);
     for (Py_ssize_t i = 0; i < call->info->nargs; i++) {
         char *slot = buffer + call->info->arg_offsets[i];
         if (convert_argument(slot, (CTypeObject *)PyTuple_GET_ITEM(fargs, i),
-                             PyTuple_GET_ITEM(args, i), &call->temps) < 0) {
-            note_argument(i, call->fct);
+                             args[i], &call->temps) < 0) {
+            nffi_note_argument(i, call->fct);
             return -1;
         }
         call->avalues[i] = slot;
@@ -570,12 +570,12 @@ static int convert_fixed_arguments(Call *call, PyObject *args, char *buffer)
 }
 
 /* Buffers, conversion and cif of a call with a variadic part. */
-static int prepare_variadic(Call *call, PyObject *args)
+static int prepare_variadic(Call *call, PyObject *const *args, Py_ssize_t ntotal)
 {
-    Py_ssize_t nfixed = call->info->nargs, ntotal = PyTuple_GET_SIZE(args);
+    Py_ssize_t nfixed = call->info->nargs;
     Py_ssize_t size = call->info->args_size;
     for (Py_ssize_t i = nfixed; i < ntotal; i++) {
-        PyObject *obj = PyTuple_GET_ITEM(args, i);
+        PyObject *obj = args[i];
         if (!CData_Check(obj))
             return variadic_type_error(i, obj);
         size += variadic_slot_size(obj);
@@ -590,9 +590,9 @@ static int prepare_variadic(Call *call, PyObject *args)
     memcpy(atypes, call->info->atypes, nfixed * sizeof(ffi_type *));
     char *slot = buffer + call->info->args_size;
     for (Py_ssize_t i = nfixed; i < ntotal; i++) {
-        CDataObject *cd = (CDataObject *)PyTuple_GET_ITEM(args, i);
+        CDataObject *cd = (CDataObject *)args[i];
         if (variadic_argument(slot, cd, &atypes[i], &call->temps) < 0) {
-            note_argument(i, call->fct);
+            nffi_note_argument(i, call->fct);
             return -1;
         }
         call->avalues[i] = slot;
@@ -608,14 +608,14 @@ static int prepare_variadic(Call *call, PyObject *args)
     return 0;
 }
 
-static int check_callable(CDataObject *cd, PyObject *kwds)
+static int check_callable(CDataObject *cd, int has_keywords)
 {
     CTypeObject *ct = cd->c_type;
     if (!(ct->ct_flags & CT_FUNCTIONPTR)) {
         PyErr_Format(PyExc_TypeError, "cdata '%s' is not callable", nffi_ctype_name(ct));
         return -1;
     }
-    if (kwds != NULL && PyDict_GET_SIZE(kwds) != 0) {
+    if (has_keywords) {
         PyErr_SetString(PyExc_TypeError,
                         "a cdata function cannot be called with keyword arguments");
         return -1;
@@ -666,18 +666,18 @@ static void do_call(ffi_cif *cif, void *fn, void *rvalue, void **avalues)
     Py_END_ALLOW_THREADS
 }
 
-PyObject *nffi_cdata_call(PyObject *self, PyObject *args, PyObject *kwds)
+PyObject *nffi_call_libffi(CDataObject *cd, PyObject *const *args, Py_ssize_t nargs,
+                           int has_keywords)
 {
-    CDataObject *cd = (CDataObject *)self;
-    if (check_callable(cd, kwds) < 0)
+    if (check_callable(cd, has_keywords) < 0)
         return NULL;
     Call call = { cd->c_type, NULL, {0}, NULL, NULL, NULL };
     call.info = get_call_info(call.fct);
-    if (call.info == NULL || check_count(&call, PyTuple_GET_SIZE(args)) < 0)
+    if (call.info == NULL || check_count(&call, nargs) < 0)
         return NULL;
     int ok;
     if (call.info->ellipsis) {
-        ok = prepare_variadic(&call, args) == 0;
+        ok = prepare_variadic(&call, args, nargs) == 0;
     }
     else {
         Py_ssize_t size = call.info->args_size;
@@ -704,4 +704,10 @@ PyObject *nffi_cdata_call(PyObject *self, PyObject *args, PyObject *kwds)
     }
     temps_free(call.temps);
     return result;
+}
+
+PyObject *nffi_cdata_call(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    return nffi_call_libffi((CDataObject *)self, &PyTuple_GET_ITEM(args, 0),
+                            PyTuple_GET_SIZE(args), kwds != NULL && PyDict_GET_SIZE(kwds) != 0);
 }

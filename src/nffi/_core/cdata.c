@@ -51,6 +51,8 @@ static Py_ssize_t cdata_inline_size(CDataObject *cd)
 
 CDataObject *nffi_cdata_new_view(CTypeObject *ct, char *data, PyObject *owner)
 {
+    if (ct->ct_flags & CT_FUNCTIONPTR)
+        return nffi_function_new(ct, data, owner);
     CDataObject *cd = cdata_alloc(&CData_Type, ct, 0);
     if (cd == NULL)
         return NULL;
@@ -135,10 +137,10 @@ Py_ssize_t nffi_cdata_sizeof(CDataObject *cd)
 /* Extra bytes a struct ending in 'T x[]' needs to hold the initializer's last item. */
 static Py_ssize_t var_struct_size(CTypeObject *st, PyObject *init)
 {
-    Py_ssize_t nfields = PyTuple_GET_SIZE(st->ct_stuff);
+    Py_ssize_t nfields = PyTuple_GET_SIZE(st->ct_init_fields);
     if (nfields == 0)
         return st->ct_size;
-    CFieldObject *last = (CFieldObject *)PyTuple_GET_ITEM(st->ct_stuff, nfields - 1);
+    CFieldObject *last = (CFieldObject *)PyTuple_GET_ITEM(st->ct_init_fields, nfields - 1);
     PyObject *value = NULL;
     if ((PyList_Check(init) || PyTuple_Check(init)) &&
             PySequence_Fast_GET_SIZE(init) == nfields)
@@ -324,8 +326,9 @@ static int cast_source_bits(PyObject *value, unsigned long long *out, CTypeObjec
         *out = PyUnicode_READ_CHAR(value, 0);
         return 0;
     }
+    /* as cffi: __int__ is what makes an object an integer here; __index__ alone is not */
     PyNumberMethods *nb = Py_TYPE(value)->tp_as_number;
-    if (nb == NULL || (nb->nb_int == NULL && nb->nb_index == NULL)) {
+    if (nb == NULL || nb->nb_int == NULL) {
         PyErr_SetString(PyExc_TypeError, "an integer is required");
         return -1;
     }
@@ -981,6 +984,51 @@ static PyMappingMethods cdata_as_mapping = {
 /* ---- struct fields ---------------------------------------------------------------- */
 
 /* The struct cdata's memory, and its type, for 's.x' and 'p.x'. NULL if not a struct. */
+/* ---- the field lookup cache ---------------------------------------------------------- */
+
+/* 'p.x' resolves a name to a field; a small direct-mapped cache keyed by the identity of
+ * the (usually interned) name string saves the dict lookup.  Entries hold a reference to
+ * the name, so an address cannot be reused by another string while cached; the fields
+ * are borrowed from ct_fields, which the cache is cleared with. */
+#define FIELD_CACHE_SIZE 8
+
+struct FieldCacheEntry {
+    PyObject *name;
+    CFieldObject *field;
+};
+
+void nffi_field_cache_clear(CTypeObject *st)
+{
+    struct FieldCacheEntry *cache = st->ct_field_cache;
+    if (cache == NULL)
+        return;
+    st->ct_field_cache = NULL;
+    for (int i = 0; i < FIELD_CACHE_SIZE; i++)
+        Py_XDECREF(cache[i].name);
+    PyMem_Free(cache);
+}
+
+/* The field of st named name (borrowed), or NULL (with an exception only on error). */
+static CFieldObject *lookup_field(CTypeObject *st, PyObject *name)
+{
+    size_t slot = ((uintptr_t)name >> 4) & (FIELD_CACHE_SIZE - 1);
+    struct FieldCacheEntry *cache = st->ct_field_cache;
+    if (cache != NULL && cache[slot].name == name)
+        return cache[slot].field;
+    PyObject *cf = PyDict_GetItemWithError(st->ct_fields, name);
+    if (cf == NULL || !PyUnicode_CheckExact(name))
+        return (CFieldObject *)cf;
+    if (cache == NULL) {
+        cache = PyMem_Calloc(FIELD_CACHE_SIZE, sizeof(struct FieldCacheEntry));
+        if (cache == NULL)
+            return (CFieldObject *)cf;       /* no cache, no harm */
+        st->ct_field_cache = cache;
+    }
+    Py_XSETREF(cache[slot].name, Py_NewRef(name));
+    cache[slot].field = (CFieldObject *)cf;
+    return (CFieldObject *)cf;
+}
+
 static CTypeObject *struct_of(CDataObject *cd, char **data)
 {
     CTypeObject *ct = cd->c_type;
@@ -1000,7 +1048,7 @@ static CFieldObject *find_field(CDataObject *cd, PyObject *name, char **data)
     CTypeObject *st = struct_of(cd, data);
     if (st == NULL || st->ct_fields == NULL)
         return NULL;
-    PyObject *cf = PyDict_GetItemWithError(st->ct_fields, name);
+    CFieldObject *cf = lookup_field(st, name);
     if (cf == NULL)
         return NULL;
     if (*data == NULL) {
@@ -1029,16 +1077,27 @@ static PyObject *no_field_error(CDataObject *cd, PyObject *name)
     return NULL;
 }
 
-/* 'p.data' for a flexible array member of a struct whose allocated size is known gets
- * the item count that fits, so that indexing it is bounds-checked. */
-static void bound_flexible_array(CDataObject *cd, CFieldObject *cf, PyObject *value)
+/* Read field cf of the struct cd points to or is (at data).  'p.data' for a flexible
+ * array member 'T data[]' of a struct whose allocated size is known (ffi.new of a
+ * variable-size struct) is a 'T[]' of the item count that fits, so that indexing it is
+ * bounds-checked; elsewhere such a member reads as a 'T *' (see nffi_read_field). */
+static PyObject *read_field_of(CDataObject *cd, char *data, CFieldObject *cf)
 {
     CTypeObject *ft = cf->cf_type;
-    if (!(ft->ct_flags & CT_ARRAY) || ft->ct_length >= 0 || cd->c_length < 0 ||
-            !CData_Check(value) || ft->ct_item->ct_size <= 0)
-        return;
-    Py_ssize_t room = cd->c_length - cf->cf_offset;
-    ((CDataObject *)value)->c_length = room > 0 ? room / ft->ct_item->ct_size : 0;
+    if ((ft->ct_flags & CT_ARRAY) && ft->ct_length < 0 && cd->c_length >= 0 &&
+            cf->cf_bitshift < 0 && ft->ct_item->ct_size > 0) {
+        CTypeObject *st = (cd->c_type->ct_flags & CT_POINTER) ? cd->c_type->ct_item
+                                                              : cd->c_type;
+        if (st->ct_flags & CT_WITH_VAR_ARRAY) {
+            CDataObject *r = nffi_cdata_new_view(ft, data + cf->cf_offset, memory_owner(cd));
+            if (r != NULL) {
+                Py_ssize_t room = cd->c_length - cf->cf_offset;
+                r->c_length = room > 0 ? room / ft->ct_item->ct_size : 0;
+            }
+            return (PyObject *)r;
+        }
+    }
+    return nffi_read_field(data, cf, memory_owner(cd));
 }
 
 static PyObject *cdata_getattro(CDataObject *cd, PyObject *name)
@@ -1048,24 +1107,16 @@ static PyObject *cdata_getattro(CDataObject *cd, PyObject *name)
     CTypeObject *st = (ct->ct_flags & CT_POINTER) ? ct->ct_item : ct;
     if ((st->ct_flags & CT_STRUCT_OR_UNION) && st->ct_fields != NULL && cd->c_data != NULL &&
             !(cd->c_flags & CD_RELEASED)) {
-        PyObject *cf = PyDict_GetItemWithError(st->ct_fields, name);
-        if (cf != NULL) {
-            PyObject *r = nffi_read_field(cd->c_data, (CFieldObject *)cf, memory_owner(cd));
-            if (r != NULL && (st->ct_flags & CT_WITH_VAR_ARRAY))
-                bound_flexible_array(cd, (CFieldObject *)cf, r);
-            return r;
-        }
+        CFieldObject *cf = lookup_field(st, name);
+        if (cf != NULL)
+            return read_field_of(cd, cd->c_data, cf);
         if (PyErr_Occurred())
             return NULL;
     }
     char *data;
     CFieldObject *cf = find_field(cd, name, &data);
-    if (cf != NULL) {
-        PyObject *r = nffi_read_field(data, cf, memory_owner(cd));
-        if (r != NULL)
-            bound_flexible_array(cd, cf, r);
-        return r;
-    }
+    if (cf != NULL)
+        return read_field_of(cd, data, cf);
     if (PyErr_Occurred())
         return NULL;
     PyObject *r = PyObject_GenericGetAttr((PyObject *)cd, name);
@@ -1200,7 +1251,7 @@ PyObject *nffi_string(CDataObject *cd, Py_ssize_t maxlen)
     if (ct->ct_flags & (CT_POINTER | CT_ARRAY)) {
         CTypeObject *item = ct->ct_item;
         if (item->ct_flags & (CT_PRIMITIVE_CHAR | CT_PRIMITIVE_INTEGER) &&
-                !(item->ct_flags & CT_IS_ENUM) &&
+                !(item->ct_flags & (CT_IS_ENUM | CT_IS_BOOL)) &&
                 ((item->ct_flags & CT_PRIMITIVE_CHAR) || item->ct_size == 1)) {
             Py_ssize_t length = nffi_cdata_length(cd);
             if (length >= 0 && (maxlen < 0 || maxlen > length))
@@ -1227,8 +1278,11 @@ PyObject *nffi_string(CDataObject *cd, Py_ssize_t maxlen)
             return PyUnicode_FromOrdinal((int)code);
         return decode_wide(cd->c_data, 1, ct->ct_char_kind);
     }
-    else if (ct->ct_flags & CT_PRIMITIVE_INTEGER) {
-        return PyObject_Str(nffi_convert_to_object(cd->c_data, ct, NULL));
+    else if ((ct->ct_flags & CT_PRIMITIVE_INTEGER) && !(ct->ct_flags & CT_IS_BOOL) &&
+             ct->ct_size == 1) {
+        /* 'signed char', 'uint8_t'...: one byte, as cffi; wider integers and _Bool
+           are refused, as cffi refuses them */
+        return PyBytes_FromStringAndSize(cd->c_data, 1);
     }
     PyErr_Format(PyExc_TypeError, "string(): unexpected cdata '%s' argument",
                  nffi_ctype_name(ct));

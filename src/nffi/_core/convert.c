@@ -95,11 +95,11 @@ static PyObject *as_pylong(PyObject *obj)
             goto not_an_integer;
         return PyNumber_Long(obj);
     }
+    /* as cffi: an object with __int__ (not a float); __index__ alone is not enough */
     PyNumberMethods *nb = Py_TYPE(obj)->tp_as_number;
-    if (PyFloat_Check(obj) || nb == NULL || (nb->nb_int == NULL && nb->nb_index == NULL))
+    if (PyFloat_Check(obj) || nb == NULL || nb->nb_int == NULL)
         goto not_an_integer;
-    PyObject *r = nb->nb_index ? PyNumber_Index(obj) : PyNumber_Long(obj);
-    return r;
+    return PyNumber_Long(obj);
 
 not_an_integer:
     PyErr_SetString(PyExc_TypeError, "an integer is required");
@@ -450,15 +450,15 @@ Py_ssize_t nffi_initializer_length(CTypeObject *arraytype, PyObject *init)
 static int struct_from_sequence(char *data, CTypeObject *ct, PyObject *obj)
 {
     Py_ssize_t n = PySequence_Fast_GET_SIZE(obj);
-    Py_ssize_t nfields = PyTuple_GET_SIZE(ct->ct_stuff);
-    if (n > nfields || ((ct->ct_flags & CT_UNION) && n > 1)) {
+    Py_ssize_t nfields = PyTuple_GET_SIZE(ct->ct_init_fields);
+    if (n > nfields) {
         PyErr_Format(PyExc_ValueError, "too many initializers for '%s' (got %zd)",
                      nffi_ctype_name(ct), n);
         return -1;
     }
     PyObject **items = PySequence_Fast_ITEMS(obj);
     for (Py_ssize_t i = 0; i < n; i++) {
-        CFieldObject *cf = (CFieldObject *)PyTuple_GET_ITEM(ct->ct_stuff, i);
+        CFieldObject *cf = (CFieldObject *)PyTuple_GET_ITEM(ct->ct_init_fields, i);
         if (nffi_write_field(data, cf, items[i]) < 0)
             return -1;
     }
@@ -469,11 +469,8 @@ static int struct_from_dict(char *data, CTypeObject *ct, PyObject *obj)
 {
     PyObject *key, *value;
     Py_ssize_t pos = 0;
-    if ((ct->ct_flags & CT_UNION) && PyDict_GET_SIZE(obj) > 1) {
-        PyErr_Format(PyExc_ValueError, "too many initializers for '%s' (got %zd)",
-                     nffi_ctype_name(ct), PyDict_GET_SIZE(obj));
-        return -1;
-    }
+    /* every key is written, in the dict's order, also several members of a union
+       (cffi does the same: {'a': 1, 'b': 2} on 'union { struct { int a, b; }; }') */
     while (PyDict_Next(obj, &pos, &key, &value)) {
         PyObject *cf = PyUnicode_Check(key) ? PyDict_GetItemWithError(ct->ct_fields, key)
                                             : NULL;
@@ -723,5 +720,17 @@ PyObject *nffi_read_field(char *data, CFieldObject *cf, PyObject *owner)
 {
     if (cf->cf_bitshift >= 0)
         return read_bitfield(data, cf);
-    return nffi_convert_to_object(data + cf->cf_offset, cf->cf_type, owner);
+    CTypeObject *ft = cf->cf_type;
+    if ((ft->ct_flags & CT_ARRAY) && ft->ct_length <= 0) {
+        /* 'T x[]' or 'T x[0]' (the old variable-size idiom): no usable length, so it
+           reads as a 'T *' to its first item, as in cffi (cdata.c gives 'T[]' with a
+           length when the struct's allocated size is known) */
+        CTypeObject *ptr = nffi_new_pointer_type(ft->ct_item);
+        if (ptr == NULL)
+            return NULL;
+        PyObject *r = (PyObject *)nffi_cdata_new_view(ptr, data + cf->cf_offset, owner);
+        Py_DECREF(ptr);
+        return r;
+    }
+    return nffi_convert_to_object(data + cf->cf_offset, ft, owner);
 }

@@ -76,8 +76,11 @@ static CTypeObject *ctype_alloc(int flags, const char *name, Py_ssize_t name_pos
     ct->ct_fields = NULL;
     ct->ct_field_list = NULL;
     ct->ct_stuff = NULL;
+    ct->ct_init_fields = NULL;
     ct->ct_pointer_type = NULL;
     ct->ct_extra = NULL;
+    ct->ct_direct = NULL;
+    ct->ct_field_cache = NULL;
     ct->ct_weakreflist = NULL;
     ct->ct_name = PyUnicode_FromString(name);
     ct->ct_name_position = name_position;
@@ -297,7 +300,7 @@ static PyObject *new_union_type(PyObject *self, PyObject *args)
 }
 
 static CFieldObject *cfield_new(PyObject *name, CTypeObject *type, Py_ssize_t offset,
-                                int bitshift, int bitsize)
+                                int bitshift, int bitsize, int flags)
 {
     CFieldObject *cf = PyObject_New(CFieldObject, &CField_Type);
     if (cf == NULL)
@@ -307,16 +310,35 @@ static CFieldObject *cfield_new(PyObject *name, CTypeObject *type, Py_ssize_t of
     cf->cf_offset = offset;
     cf->cf_bitshift = (short)bitshift;
     cf->cf_bitsize = (short)bitsize;
-    cf->cf_flags = 0;
+    cf->cf_flags = flags;
     Py_INCREF(name);
     cf->cf_name = name;
     return cf;
 }
 
-/* The CFields a list initializer fills, in order.  init_fields lists the declared
- * members as (name, ctype, offset): named ones are looked up in 'fields'; anonymous
- * struct/union members ("") get a CField of their own.  Without init_fields, the
- * flattened fields in order. */
+/* The CFields a list initializer fills, in order, as cffi fills them: the flattened
+ * fields ('list' holds (name, CField) pairs) except those flagged BF_IGNORE_IN_CTOR. */
+static PyObject *list_initializer_fields(PyObject *list)
+{
+    Py_ssize_t n = PyTuple_GET_SIZE(list), count = 0;
+    PyObject *result = PyTuple_New(n);
+    if (result == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *cf = PyTuple_GET_ITEM(PyTuple_GET_ITEM(list, i), 1);
+        if (((CFieldObject *)cf)->cf_flags & BF_IGNORE_IN_CTOR)
+            continue;
+        Py_INCREF(cf);
+        PyTuple_SET_ITEM(result, count++, cf);
+    }
+    if (_PyTuple_Resize(&result, count) < 0)
+        return NULL;
+    return result;
+}
+
+/* The declared members, for call.c.  init_fields lists them as (name, ctype, offset):
+ * named ones are looked up in 'fields'; anonymous struct/union members ("") get a
+ * CField of their own.  Without init_fields, the flattened fields in order. */
 static PyObject *init_order(PyObject *fields, PyObject *init_fields)
 {
     if (init_fields == NULL || init_fields == Py_None) {
@@ -350,7 +372,7 @@ static PyObject *init_order(PyObject *fields, PyObject *init_fields)
             Py_INCREF(cf);
         }
         else {
-            cf = (PyObject *)cfield_new(name, type, offset, -1, -1);
+            cf = (PyObject *)cfield_new(name, type, offset, -1, -1, 0);
             if (cf == NULL)
                 goto error;
         }
@@ -366,8 +388,9 @@ error:
 }
 
 /* complete_struct_or_union(ct, fields, size, align, flags, init_fields=None)
- * fields: sequence of (name, ctype, offset, bitshift, bitsize); anonymous members are
- * already flattened by the model (nffi/layout.py computes the offsets). */
+ * fields: sequence of (name, ctype, offset, bitshift, bitsize[, field flags]);
+ * anonymous members are already flattened by the model (nffi/layout.py computes the
+ * offsets), which also gives each field its BF_IGNORE_IN_CTOR flag. */
 static PyObject *complete_struct_or_union(PyObject *self, PyObject *args)
 {
     CTypeObject *ct;
@@ -395,11 +418,11 @@ static PyObject *complete_struct_or_union(PyObject *self, PyObject *args)
         PyObject *name;
         CTypeObject *ftype;
         Py_ssize_t offset;
-        int bitshift, bitsize;
-        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i), "UO!nii:field", &name,
-                              &CType_Type, &ftype, &offset, &bitshift, &bitsize))
+        int bitshift, bitsize, fflags = 0;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i), "UO!nii|i:field", &name,
+                              &CType_Type, &ftype, &offset, &bitshift, &bitsize, &fflags))
             goto error;
-        CFieldObject *cf = cfield_new(name, ftype, offset, bitshift, bitsize);
+        CFieldObject *cf = cfield_new(name, ftype, offset, bitshift, bitsize, fflags);
         if (cf == NULL)
             goto error;
         PyObject *pair = PyTuple_Pack(2, name, (PyObject *)cf);
@@ -416,13 +439,17 @@ static PyObject *complete_struct_or_union(PyObject *self, PyObject *args)
             ct->ct_flags |= CT_WITH_VAR_ARRAY;
     }
     Py_DECREF(seq);
-    PyObject *initializers = init_order(dict, init_fields);
+    PyObject *members = init_order(dict, init_fields);
+    PyObject *initializers = members == NULL ? NULL : list_initializer_fields(list);
     if (initializers == NULL) {
+        Py_XDECREF(members);
         Py_DECREF(dict);
         Py_DECREF(list);
         return NULL;
     }
-    ct->ct_stuff = initializers;
+    ct->ct_stuff = members;
+    ct->ct_init_fields = initializers;
+    nffi_field_cache_clear(ct);
     ct->ct_fields = dict;
     ct->ct_field_list = list;
     ct->ct_size = size;
@@ -570,8 +597,11 @@ static void ctype_dealloc(CTypeObject *ct)
     Py_XDECREF(ct->ct_fields);
     Py_XDECREF(ct->ct_field_list);
     Py_XDECREF(ct->ct_stuff);
+    Py_XDECREF(ct->ct_init_fields);
     if (ct->ct_extra != NULL)
         PyMem_Free(ct->ct_extra);
+    nffi_direct_plan_free(ct->ct_direct);
+    nffi_field_cache_clear(ct);
     Py_TYPE(ct)->tp_free((PyObject *)ct);
 }
 
@@ -581,6 +611,7 @@ static int ctype_traverse(CTypeObject *ct, visitproc visit, void *arg)
     Py_VISIT(ct->ct_fields);
     Py_VISIT(ct->ct_field_list);
     Py_VISIT(ct->ct_stuff);
+    Py_VISIT(ct->ct_init_fields);
     return 0;
 }
 
@@ -589,9 +620,11 @@ static int ctype_traverse(CTypeObject *ct, visitproc visit, void *arg)
 static int ctype_clear(CTypeObject *ct)
 {
     if (ct->ct_flags & CT_STRUCT_OR_UNION) {
+        nffi_field_cache_clear(ct);
         Py_CLEAR(ct->ct_fields);
         Py_CLEAR(ct->ct_field_list);
         Py_CLEAR(ct->ct_stuff);
+        Py_CLEAR(ct->ct_init_fields);
     }
     return 0;
 }

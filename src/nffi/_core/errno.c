@@ -9,7 +9,7 @@
 #include "nffi_core.h"
 #include <limits.h>
 
-_Thread_local int nffi_saved_errno = 0;
+_Thread_local int nffi_saved_errno __attribute__((tls_model("initial-exec"))) = 0;
 
 static PyObject *get_errno(PyObject *self, PyObject *noargs)
 {

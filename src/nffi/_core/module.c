@@ -291,7 +291,8 @@ PyMODINIT_FUNC PyInit__core(void)
     if (nffi_ctype_init(m) < 0 || nffi_cdata_init(m) < 0 || nffi_ownership_init(m) < 0 ||
             nffi_buffer_init(m) < 0 || nffi_ffiobj_init(m) < 0)
         goto error;
-    if (nffi_errno_init(m) < 0 || nffi_callback_init(m) < 0 || nffi_lib_init(m) < 0)
+    if (nffi_errno_init(m) < 0 || nffi_callback_init(m) < 0 || nffi_lib_init(m) < 0 ||
+            nffi_function_init(m) < 0 || nffi_libobject_init(m) < 0)
         goto error;
     return m;
 

@@ -63,11 +63,16 @@ typedef struct CTypeObject {
     PyObject *ct_field_list;     /* struct/union: tuple of (name, CField), declared order */
     PyObject *ct_stuff;          /* function: tuple (args tuple, result, ellipsis, abi);
                                     enum: tuple (dict value->name, dict name->value);
-                                    struct/union: tuple of the CFields a list initializer
-                                    fills, in order (anonymous members unflattened);
+                                    struct/union: tuple of CFields, the declared members
+                                    (anonymous members unflattened; call.c's libffi view);
                                     pointer: the cached 'T[]' type */
+    PyObject *ct_init_fields;    /* struct/union: tuple of the CFields a list initializer
+                                    fills, in order: the flattened fields, without those
+                                    flagged BF_IGNORE_IN_CTOR (as cffi), else NULL */
     struct CTypeObject *ct_pointer_type;   /* borrowed cache of 'T *', cleared when it dies */
     void *ct_extra;              /* call.c: cached libffi description of a function type */
+    struct DirectPlan *ct_direct;  /* direct.c: cached direct-call plan of a function type */
+    struct FieldCacheEntry *ct_field_cache;  /* cdata.c: struct/union field lookups */
     PyObject *ct_weakreflist;
 } CTypeObject;
 
@@ -77,9 +82,13 @@ typedef struct {
     Py_ssize_t cf_offset;
     short cf_bitshift;           /* -1 when not a bitfield */
     short cf_bitsize;            /* -1 when not a bitfield */
-    int cf_flags;
+    int cf_flags;                /* BF_IGNORE_IN_CTOR, as cffi's field flags */
     PyObject *cf_name;
 } CFieldObject;
+
+/* A field a list initializer skips: a member of a union other than its first (also
+ * when reached through anonymous struct/union members), as cffi flags it. */
+#define BF_IGNORE_IN_CTOR 0x01
 
 extern PyTypeObject CType_Type;
 extern PyTypeObject CField_Type;
@@ -170,6 +179,7 @@ PyObject *nffi_cast(CTypeObject *ct, PyObject *value);
 Py_ssize_t nffi_cdata_length(CDataObject *cd);     /* array item count, -1 if none */
 Py_ssize_t nffi_cdata_sizeof(CDataObject *cd);
 int nffi_check_released(CDataObject *cd);
+void nffi_field_cache_clear(CTypeObject *st);
 PyObject *nffi_string(CDataObject *cd, Py_ssize_t maxlen);
 PyObject *nffi_unpack(CDataObject *cd, Py_ssize_t length);
 PyObject *nffi_addressof_field(CDataObject *cd, CTypeObject *ptrtype, Py_ssize_t offset);
@@ -184,14 +194,28 @@ PyObject *nffi_buffer_new(CDataObject *cd, Py_ssize_t size);
 /* ---- ffiobj.c ---------------------------------------------------------------------- */
 int nffi_ffiobj_init(PyObject *module);
 
-/* ---- call.c, callback.c, errno.c, lib.c ---------------------------------------------- */
+/* ---- call.c, direct.c, function.c, callback.c, errno.c, lib.c --------------------------- */
 PyObject *nffi_cdata_call(PyObject *cd, PyObject *args, PyObject *kwds);  /* CData tp_call */
+PyObject *nffi_call_libffi(CDataObject *fn, PyObject *const *args, Py_ssize_t nargs,
+                           int has_keywords);
+void nffi_note_argument(Py_ssize_t index, CTypeObject *fct);  /* "argument N of '...'" */
+typedef struct DirectPlan DirectPlan;
+DirectPlan *nffi_direct_plan(CTypeObject *fct);  /* NULL: none (or error if set) */
+void nffi_direct_plan_free(DirectPlan *plan);
+int nffi_direct_call(const DirectPlan *plan, CDataObject *fn, PyObject *const *args,
+                     Py_ssize_t nargs, PyObject **result);  /* 0: take libffi's path */
+extern PyTypeObject CFunction_Type;
+int nffi_function_init(PyObject *module);
+CDataObject *nffi_function_new(CTypeObject *fct, char *address, PyObject *owner);
 void *nffi_function_cif(CTypeObject *fct); /* cached 'ffi_cif *' of a function ctype, or
                                               NULL + exception if libffi cannot call it */
 int nffi_callback_init(PyObject *module);
 int nffi_errno_init(PyObject *module);
-extern _Thread_local int nffi_saved_errno;  /* ffi.errno of this thread */
+/* ffi.errno of this thread; initial-exec: read and written around every call, and the
+   default model of a shared object would cost a __tls_get_addr() call each time */
+extern _Thread_local int nffi_saved_errno __attribute__((tls_model("initial-exec")));
 int nffi_lib_init(PyObject *module);
+int nffi_libobject_init(PyObject *module);
 int nffi_library_check_open(PyObject *owner); /* -1 + error if owner is a closed library */
 
 /* ---- errors helpers (cdata.c) ------------------------------------------------------- */

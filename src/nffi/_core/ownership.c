@@ -257,10 +257,16 @@ static PyObject *newp_allocated(PyObject *self, PyObject *args)
     PyObject *raw = PyObject_CallFunction(alloc, "n", plan.datasize);
     if (raw == NULL)
         return NULL;
-    if (!CData_Check(raw) || !(((CDataObject *)raw)->c_type->ct_flags & (CT_POINTER | CT_ARRAY))) {
+    /* cffi's two messages, word for word */
+    if (!CData_Check(raw)) {
+        PyErr_Format(PyExc_TypeError, "alloc() must return a cdata object (got %.200s)",
+                     Py_TYPE(raw)->tp_name);
+        Py_DECREF(raw);
+        return NULL;
+    }
+    if (!(((CDataObject *)raw)->c_type->ct_flags & (CT_POINTER | CT_ARRAY))) {
         PyErr_Format(PyExc_TypeError, "alloc() must return a cdata pointer, not '%s'",
-                     CData_Check(raw) ? nffi_ctype_name(((CDataObject *)raw)->c_type)
-                                      : Py_TYPE(raw)->tp_name);
+                     nffi_ctype_name(((CDataObject *)raw)->c_type));
         Py_DECREF(raw);
         return NULL;
     }

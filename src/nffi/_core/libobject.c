@@ -1,0 +1,83 @@
+/* libobject.c -- the C base of the Python <lib> object (lib.py's FFILibrary).
+ *
+ * Owns LibBase: an object with an instance dict where lib.py caches what a name
+ * resolved to (functions, constants).  Its attribute lookup reads that dict first, so
+ * `lib.func` costs one dict lookup, as in a compiled module; a name not cached falls
+ * back to the normal lookup and then to the subclass's _nffi_getattr(name), which
+ * resolves the name from the cdef (and may cache it).
+ */
+#include "nffi_core.h"
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *dict;
+    PyObject *weakreflist;
+} LibBaseObject;
+
+static PyObject *str_nffi_getattr;   /* "_nffi_getattr" */
+
+static PyObject *libbase_getattro(LibBaseObject *self, PyObject *name)
+{
+    if (self->dict != NULL && PyUnicode_CheckExact(name)) {
+        PyObject *value = PyDict_GetItemWithError(self->dict, name);
+        if (value != NULL)
+            return Py_NewRef(value);
+        if (PyErr_Occurred())
+            return NULL;
+    }
+    PyObject *value = PyObject_GenericGetAttr((PyObject *)self, name);
+    if (value != NULL || !PyErr_ExceptionMatches(PyExc_AttributeError))
+        return value;
+    PyErr_Clear();
+    return PyObject_CallMethodOneArg((PyObject *)self, str_nffi_getattr, name);
+}
+
+static int libbase_traverse(LibBaseObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->dict);
+    return 0;
+}
+
+static int libbase_clear(LibBaseObject *self)
+{
+    Py_CLEAR(self->dict);
+    return 0;
+}
+
+static void libbase_dealloc(LibBaseObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    if (self->weakreflist != NULL)
+        PyObject_ClearWeakRefs((PyObject *)self);
+    libbase_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyGetSetDef libbase_getset[] = {
+    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
+    {NULL}
+};
+
+static PyTypeObject LibBase_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "nffi.LibBase",
+    .tp_basicsize = sizeof(LibBaseObject),
+    .tp_dealloc = (destructor)libbase_dealloc,
+    .tp_getattro = (getattrofunc)libbase_getattro,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)libbase_traverse,
+    .tp_clear = (inquiry)libbase_clear,
+    .tp_weaklistoffset = offsetof(LibBaseObject, weakreflist),
+    .tp_dictoffset = offsetof(LibBaseObject, dict),
+    .tp_getset = libbase_getset,
+    .tp_new = PyType_GenericNew,
+    .tp_doc = "Base of <lib> objects: attribute lookup served from the instance dict first.",
+};
+
+int nffi_libobject_init(PyObject *module)
+{
+    str_nffi_getattr = PyUnicode_InternFromString("_nffi_getattr");
+    if (str_nffi_getattr == NULL || PyType_Ready(&LibBase_Type) < 0)
+        return -1;
+    return PyModule_AddObjectRef(module, "LibBase", (PyObject *)&LibBase_Type);
+}

@@ -1,0 +1,439 @@
+"""Loading the modules that cffi generates in out-of-line ABI mode.
+
+``ffi.set_source("name", None); ffi.compile()`` makes cffi write a Python module that
+builds its FFI object from compact tables::
+
+    ffi = _cffi_backend.FFI('name', _version=0x2601, _types=b'...', _globals=(...),
+                            _struct_unions=(...), _enums=(...), _typenames=(...),
+                            _includes=(...))
+
+Such a module carries no sizes or offsets: the layouts are computed when it is loaded,
+as a cdef() would compute them.  This reader turns the tables back into nffi's parsed
+declarations (nffi.decls nodes) and records them in the FFI's model, so that from there
+on the FFI is the same as one given the original cdef().
+
+The format, as described by cffi's cffi_opcode.py, parse_c_type.h and recompiler.py:
+
+* an opcode is a 32-bit big-endian word: the low byte is the operation, the rest a
+  signed argument;
+* ``_types`` is an array of opcodes; the type of index i is described from word i on:
+  PRIMITIVE n (n indexes _PRIMITIVES), POINTER i, ARRAY i (followed by a raw word, the
+  length), OPEN_ARRAY i ('T[]'), STRUCT_UNION s (s indexes _struct_unions), ENUM e
+  (e indexes _enums), FUNCTION r (r: the result type; then one word per argument,
+  itself a type, and FUNCTION_END flags, bit 0 for '...', bit 1 for __stdcall), and
+  NOOP i (the same type as index i);
+* ``_globals``: a flat tuple of pairs ``b'<opcode><name>', int``: DLOPEN_FUNC i (a
+  function of type i), GLOBAL_VAR i (a variable), CONSTANT_INT (an integer constant whose
+  value is the int), ENUM (an enumerator, the int is its value), DLOPEN_CONST i (a
+  constant of type i whose value is read from the library);
+* ``_struct_unions``: tuples ``(b'<type index><flags><name>', field...)`` where a field
+  is ``b'<opcode><name>'``, the opcode being NOOP i (a field of type i) or BITFIELD i
+  followed by a word giving the bit width; an empty name is an anonymous member (or an
+  unnamed bit-field); flags are F_UNION, F_CHECK_FIELDS, F_PACKED, F_EXTERNAL (declared
+  by an included FFI) and F_OPAQUE (no fields known);
+* ``_enums``: ``b'<type index><primitive><name>\\0<enumerator>,<enumerator>...'``;
+* ``_typenames``: ``b'<type index><name>'``;
+* ``_includes``: the FFI objects of other such modules (``ffi.include()``).
+"""
+from . import _core
+from .decls import (Array, ConstantDecl, EnumDef, Field, Function, FunctionDecl, Pointer,
+                    Primitive, StructDef, Tagged, Typedef, VariableDecl, Void)
+
+__all__ = ["load_tables", "OutOfLineLibrary"]
+
+# operations of an opcode
+OP_PRIMITIVE = 1
+OP_POINTER = 3
+OP_ARRAY = 5
+OP_OPEN_ARRAY = 7
+OP_STRUCT_UNION = 9
+OP_ENUM = 11
+OP_FUNCTION = 13
+OP_FUNCTION_END = 15
+OP_NOOP = 17
+OP_BITFIELD = 19
+OP_TYPENAME = 21
+OP_CONSTANT_INT = 31
+OP_GLOBAL_VAR = 33
+OP_DLOPEN_FUNC = 35
+OP_DLOPEN_CONST = 37
+
+# struct/union flags
+F_UNION = 0x01
+F_PACKED = 0x04
+F_EXTERNAL = 0x08
+F_OPAQUE = 0x10
+
+# the primitive types, by their number in cffi's tables (index 0 is void)
+_PRIMITIVES = (
+    None, "_Bool", "char", "signed char", "unsigned char", "short", "unsigned short",
+    "int", "unsigned int", "long", "unsigned long", "long long", "unsigned long long",
+    "float", "double", "long double", "wchar_t",
+    "int8_t", "uint8_t", "int16_t", "uint16_t", "int32_t", "uint32_t", "int64_t",
+    "uint64_t", "intptr_t", "uintptr_t", "ptrdiff_t", "size_t", "ssize_t",
+    "int_least8_t", "uint_least8_t", "int_least16_t", "uint_least16_t",
+    "int_least32_t", "uint_least32_t", "int_least64_t", "uint_least64_t",
+    "int_fast8_t", "uint_fast8_t", "int_fast16_t", "uint_fast16_t",
+    "int_fast32_t", "uint_fast32_t", "int_fast64_t", "uint_fast64_t",
+    "intmax_t", "uintmax_t", "float _Complex", "double _Complex", "char16_t", "char32_t",
+)
+
+# _version values written by the cffi versions whose format this reader knows
+# (0x2601: base; 0x2701: embedding; 0x2801: char16_t/char32_t)
+_KNOWN_VERSIONS = range(0x2601, 0x2900)
+
+
+def _word(data, pos):
+    """The signed 32-bit big-endian word at byte offset pos."""
+    return int.from_bytes(data[pos:pos + 4], "big", signed=True)
+
+
+def _split_opcode(word):
+    return word & 0xFF, word >> 8
+
+
+class _TableReader:
+    """Builds decls nodes from the tables of one module."""
+
+    def __init__(self, module_name, types, struct_unions, enums):
+        self.module_name = module_name
+        if not isinstance(types, bytes) or len(types) % 4:
+            raise self.error("_types must be bytes, a multiple of 4 long")
+        self.words = [_word(types, i) for i in range(0, len(types), 4)]
+        self.struct_unions = [self._parse_struct_header(entry, i)
+                              for i, entry in enumerate(struct_unions or ())]
+        self.enums = [self._parse_enum_header(entry, i) for i, entry in enumerate(enums or ())]
+        self._nodes = {}
+        self._visiting = set()
+
+    def error(self, message):
+        return _core.error("cffi out-of-line module '%s': %s" % (self.module_name, message))
+
+    # ---- the type table ---------------------------------------------------------------
+
+    def type_node(self, index):
+        node = self._nodes.get(index)
+        if node is None:
+            if not isinstance(index, int) or not 0 <= index < len(self.words):
+                raise self.error("type index %r out of range (the _types table has %d "
+                                 "entries)" % (index, len(self.words)))
+            if index in self._visiting:
+                raise self.error("_types[%d] refers to itself" % index)
+            self._visiting.add(index)
+            try:
+                node = self._read_type(index)
+            finally:
+                self._visiting.discard(index)
+            self._nodes[index] = node
+        return node
+
+    def _read_type(self, index):
+        op, arg = _split_opcode(self.words[index])
+        if op == OP_PRIMITIVE:
+            if not 0 <= arg < len(_PRIMITIVES):
+                raise self.error("_types[%d]: unknown primitive type number %d "
+                                 "(API-mode types cannot be loaded in ABI mode)" % (index, arg))
+            return Void() if arg == 0 else Primitive(_PRIMITIVES[arg])
+        if op == OP_POINTER:
+            return Pointer(self.type_node(arg))
+        if op == OP_ARRAY:
+            if index + 1 >= len(self.words) or self.words[index + 1] < 0:
+                raise self.error("_types[%d]: array without a valid length" % index)
+            return Array(self.type_node(arg), self.words[index + 1])
+        if op == OP_OPEN_ARRAY:
+            return Array(self.type_node(arg), None)
+        if op == OP_STRUCT_UNION:
+            return self._struct_tag(arg, "_types[%d]" % index)
+        if op == OP_ENUM:
+            if not 0 <= arg < len(self.enums):
+                raise self.error("_types[%d]: enum number %d out of range" % (index, arg))
+            return Tagged("enum", self.enums[arg][0])
+        if op == OP_FUNCTION:
+            return self._read_function(index, arg)
+        if op == OP_NOOP:
+            return self.type_node(arg)
+        raise self.error("_types[%d]: opcode %d is not a type" % (index, op))
+
+    def _read_function(self, index, result_index):
+        args = []
+        pos = index + 1
+        while True:
+            if pos >= len(self.words):
+                raise self.error("_types[%d]: function type without FUNCTION_END" % index)
+            op, arg = _split_opcode(self.words[pos])
+            if op == OP_FUNCTION_END:
+                break
+            # an argument is a type of its own: a primitive, or NOOP pointing elsewhere,
+            # or (when this is where the argument type was first emitted) any type
+            args.append(self.type_node(pos))
+            pos += 1
+        if arg & ~3:
+            raise self.error("_types[%d]: unknown function flags 0x%x" % (pos, arg))
+        return Function(tuple(args), self.type_node(result_index), bool(arg & 1),
+                        "__stdcall" if arg & 2 else None)
+
+    # ---- struct/union and enum entries ------------------------------------------------
+
+    def _parse_struct_header(self, entry, number):
+        if not isinstance(entry, tuple) or not entry or not isinstance(entry[0], bytes) \
+                or len(entry[0]) < 8:
+            raise self.error("_struct_unions[%d] is not a valid entry" % number)
+        flags = _word(entry[0], 4)
+        name = entry[0][8:].decode("utf-8")
+        return name, flags, entry[1:]
+
+    def _parse_enum_header(self, entry, number):
+        if not isinstance(entry, bytes) or len(entry) < 8 or b"\0" not in entry[8:]:
+            raise self.error("_enums[%d] is not a valid entry" % number)
+        name, enumerators = entry[8:].decode("utf-8").split("\0", 1)
+        return name, [e for e in enumerators.split(",") if e]
+
+    def _struct_tag(self, number, where):
+        if not 0 <= number < len(self.struct_unions):
+            raise self.error("%s: struct/union number %d out of range" % (where, number))
+        name, flags, _ = self.struct_unions[number]
+        if name == "_IO_FILE" and flags & F_OPAQUE:
+            # cffi's name for the FILE of <stdio.h>; nffi has one opaque FILE type
+            return Tagged("struct", "FILE")
+        return Tagged("union" if flags & F_UNION else "struct", name)
+
+    def struct_defs(self):
+        """[(StructDef, packed)] for the structs and unions defined by this module
+        (not for those of included modules, nor for FILE)."""
+        result = []
+        for number, (name, flags, fields) in enumerate(self.struct_unions):
+            tag = self._struct_tag(number, "_struct_unions[%d]" % number)
+            if flags & F_EXTERNAL or tag.name == "FILE":
+                continue
+            if flags & F_OPAQUE:
+                result.append((StructDef(tag.kind, name, None), False))
+                continue
+            decoded = tuple(self._read_field(field, name, i) for i, field in enumerate(fields))
+            result.append((StructDef(tag.kind, name, decoded), bool(flags & F_PACKED)))
+        return result
+
+    def _read_field(self, data, struct_name, i):
+        where = "_struct_unions '%s', field %d" % (struct_name, i)
+        if not isinstance(data, bytes) or len(data) < 4:
+            raise self.error(where + " is not a valid entry")
+        op, arg = _split_opcode(_word(data, 0))
+        if op == OP_NOOP:
+            return Field(data[4:].decode("utf-8"), self.type_node(arg))
+        if op == OP_BITFIELD and len(data) >= 8:
+            return Field(data[8:].decode("utf-8"), self.type_node(arg), _word(data, 4))
+        raise self.error(where + ": unexpected opcode %d" % op)
+
+    def enum_defs(self, enum_values):
+        result = []
+        for name, enumerators in self.enums:
+            values = []
+            for enumerator in enumerators:
+                if enumerator not in enum_values:
+                    raise self.error("enum '%s': no value for '%s' in _globals"
+                                     % (name, enumerator))
+                values.append((enumerator, enum_values[enumerator]))
+            result.append(EnumDef(name, tuple(values)))
+        return result
+
+
+def _read_globals(reader, globals_):
+    """(declarations, enumerator values, names of the constants read from the library)."""
+    globals_ = tuple(globals_ or ())
+    if len(globals_) % 2:
+        raise reader.error("_globals must hold (name entry, value) pairs")
+    decls, enum_values, library_constants = [], {}, set()
+    for i in range(0, len(globals_), 2):
+        entry, value = globals_[i], globals_[i + 1]
+        if not isinstance(entry, bytes) or len(entry) < 5 or not isinstance(value, int):
+            raise reader.error("_globals[%d] is not a valid entry" % i)
+        op, arg = _split_opcode(_word(entry, 0))
+        name = entry[4:].decode("utf-8")
+        if op == OP_DLOPEN_FUNC:
+            node = reader.type_node(arg)
+            if not isinstance(node, Function):
+                raise reader.error("function '%s' does not have a function type" % name)
+            decls.append(FunctionDecl(name, node))
+        elif op == OP_GLOBAL_VAR:
+            decls.append(VariableDecl(name, reader.type_node(arg)))
+        elif op == OP_CONSTANT_INT:
+            decls.append(ConstantDecl(name, value))
+        elif op == OP_ENUM:
+            enum_values[name] = value
+        elif op == OP_DLOPEN_CONST:
+            decls.append(ConstantDecl(name, None, reader.type_node(arg)))
+            library_constants.add(name)
+        else:
+            raise reader.error("global '%s' has opcode %d, which out-of-line ABI mode does "
+                               "not produce (is this an API-mode module?)" % (name, op))
+    return decls, enum_values, library_constants
+
+
+def _by_value_tags(node):
+    """The struct/union tags whose layout a field of this type needs."""
+    while isinstance(node, Array):
+        node = node.item
+    if isinstance(node, Tagged) and node.kind != "enum":
+        return [(node.kind, node.name)]
+    return []
+
+
+def _struct_levels(struct_defs):
+    """[(packed, definitions)]: groups in which a struct comes after the structs it
+    contains by value (level 0 needs nothing, level n only levels below n)."""
+    by_key = {(d.kind, d.name): d for d, _ in struct_defs}
+    levels = {}
+
+    def level(key, seen=()):
+        if key in levels:
+            return levels[key]
+        decl = by_key.get(key)
+        if decl is None or decl.fields is None:
+            result = 0
+        elif key in seen:
+            raise _core.error("%s '%s' contains itself" % key)
+        else:
+            result = 0
+            for field in decl.fields:
+                for dep in _by_value_tags(field.type):
+                    result = max(result, level(dep, seen + (key,)) + 1)
+        levels[key] = result
+        return result
+
+    groups = {}
+    for decl, packed in struct_defs:
+        groups.setdefault((level((decl.kind, decl.name)), packed), []).append(decl)
+    return [(key[1], groups[key]) for key in sorted(groups)]
+
+
+def load_tables(ffi, module_name, version, types, globals_, struct_unions, enums,
+                typenames, includes):
+    """Declare in ffi's model what the tables of a cffi out-of-line module describe.
+    Returns (the names of the constants whose value is read from the library, what
+    ffi.list_types() gives for the module: its typedef, struct and union names)."""
+    if not isinstance(module_name, str):
+        module_name = module_name.decode("utf-8") if isinstance(module_name, bytes) else "?"
+    if version not in _KNOWN_VERSIONS:
+        raise ImportError("cffi out-of-line Python module '%s' has unknown version %r"
+                          % (module_name, version))
+    reader = _TableReader(module_name, types, struct_unions, enums)
+    global_decls, enum_values, library_constants = _read_globals(reader, globals_)
+    model = ffi._model
+    includes = tuple(includes or ())
+    for included in includes:
+        if not hasattr(included, "_nffi_type_names"):
+            raise TypeError("cffi out-of-line module '%s': _includes must hold the ffi "
+                            "objects of other out-of-line modules, not %r"
+                            % (module_name, included))
+    ffi._nffi_included_constants = _share_included(reader, model, includes, global_decls,
+                                                   enum_values)
+    typedefs = []
+    names_file = False
+    for i, entry in enumerate(typenames or ()):
+        if not isinstance(entry, bytes) or len(entry) < 5:
+            raise reader.error("_typenames[%d] is not a valid entry" % i)
+        name = entry[4:].decode("utf-8")
+        if name == "FILE":                # the model knows FILE already
+            names_file = True
+        else:
+            typedefs.append(Typedef(name, reader.type_node(_word(entry, 0))))
+    struct_defs = reader.struct_defs()
+    # Enums first (struct fields may have their type), then the structs in dependency
+    # order, each group complete before the next needs its size; then everything else.
+    model.declare(reader.enum_defs(enum_values))
+    for packed, group in _struct_levels(struct_defs):
+        model.declare(group, packed=packed)
+    model.declare(typedefs + global_decls)
+    if names_file:
+        # cffi's tables call the FILE struct '_IO_FILE', and so may its users
+        from .model import file_type
+        model._tagged_types.setdefault(("struct", "_IO_FILE"), file_type)
+    structs = sorted(name for name, flags, _ in reader.struct_unions
+                     if not name.startswith("$") and not flags & F_UNION)
+    unions = sorted(name for name, flags, _ in reader.struct_unions
+                    if not name.startswith("$") and flags & F_UNION)
+    type_names = sorted([t.name for t in typedefs] + (["FILE"] if names_file else []))
+    return frozenset(library_constants), (type_names, structs, unions)
+
+
+def _share_included(reader, model, includes, global_decls, enum_values):
+    """ffi.include(): the structs and unions marked F_EXTERNAL are those of an included
+    module, the same ctype objects (so that their cdata can be passed from one module
+    to the other); the integer constants of included modules are visible too."""
+    for number, (name, flags, _) in enumerate(reader.struct_unions):
+        if not flags & F_EXTERNAL:
+            continue
+        tag = reader._struct_tag(number, "_struct_unions[%d]" % number)
+        for included in includes:
+            if (tag.kind, name) in included._model.struct_defs:
+                # no public way to alias a tag in a model: the model's own table
+                model._tagged_types[(tag.kind, name)] = included._model.resolve(tag)
+                break
+        else:
+            raise reader.error("%s '%s' is marked as coming from an included module, "
+                               "which does not declare it" % (tag.kind, name))
+    declared = {decl.name for decl in global_decls} | set(enum_values)
+    added = set()
+    for included in includes:
+        for name, value in included._model.constants.items():
+            if name not in declared and name not in added:
+                global_decls.append(ConstantDecl(name, value))
+                added.add(name)
+    return frozenset(added)
+
+
+class OutOfLineLibrary:
+    """Mixin for the <lib> objects of loaded out-of-line modules (see nffi.compat),
+    which behave as cffi's do for these modules: constants of a non-integer type
+    ('static const double x;') are read from the library, and a symbol missing from
+    the library is an ffi.error (a name not declared at all is an AttributeError)."""
+
+    def _nffi_getattr(self, name):
+        """What `lib.name` is when the instance dict does not have it (called by
+        nffi.lib's FFILibrary)."""
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        self._nffi_check_declared(name)
+        try:
+            if name not in self._nffi_ffi._nffi_library_constants:
+                return super()._nffi_getattr(name)
+            model = self._nffi_ffi._model
+            ct = model.resolve(model.constant_decls[name].type, allow_function=True)
+            if ct.kind in ("struct", "union") and ct.fields is None:
+                raise _core.error("constant '%s' is of type '%s', whose size is not known"
+                                  % (name, ct.cname))
+            value = self._nffi_library.read_variable(ct, name)
+        except (AttributeError, KeyError) as e:
+            raise self._nffi_missing_symbol(name, e) from None
+        self.__dict__[name] = value
+        return value
+
+    def __setattr__(self, name, value):
+        self._nffi_check_declared(name)
+        try:
+            super().__setattr__(name, value)
+        except KeyError as e:
+            raise self._nffi_missing_symbol(name, e) from None
+
+    def __dir__(self):
+        # as cffi, not the integer constants that come from included modules
+        hidden = getattr(self._nffi_ffi, "_nffi_included_constants", ())
+        return [name for name in super().__dir__() if name not in hidden]
+
+    def _nffi_check_declared(self, name):
+        if self._nffi_kind(name) is None:
+            for included in getattr(self._nffi_ffi, "_nffi_includes", ()):
+                model = included._model
+                if name in model.functions or name in model.variables \
+                        or name in model.constant_decls:
+                    raise _core.error("function, global variable or non-integer constant "
+                                      "'%s' must be fetched from its original 'lib' object"
+                                      % name)
+            raise AttributeError("cffi library '%s' has no function, constant or global "
+                                 "variable named '%s'" % (self._nffi_library.name, name))
+
+    def _nffi_missing_symbol(self, name, exc):
+        detail = exc.args[0] if exc.args else ""
+        _, found, reason = str(detail).partition(" not found in library ")
+        if not found:
+            return exc
+        return _core.error("symbol '%s' not found in library %s" % (name, reason))

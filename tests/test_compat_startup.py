@@ -1,0 +1,124 @@
+"""Ways of running a program on nffi.compat: the NFFI_COMPAT environment variable (through
+the nffi-compat.pth file that installation puts in site-packages), and
+``python -m nffi.compat script.py`` / ``python -m nffi.compat -m module``.
+
+Everything runs in fresh interpreters: compat is never installed in the test process.
+"""
+import os
+import site
+import subprocess
+import sys
+import sysconfig
+
+import pytest
+
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+SRC_DIR = os.path.join(os.path.dirname(TESTS_DIR), "src")
+PTH_FILE = os.path.join(SRC_DIR, "nffi-compat.pth")
+
+# prints what 'import cffi' gives and whether nffi was imported at all
+REPORT = ("import sys; nffi_loaded = 'nffi' in sys.modules; import cffi, _cffi_backend; "
+          "print(nffi_loaded, getattr(cffi, 'nffi', False), "
+          "type(_cffi_backend.FFI()).__module__)")
+
+
+def run(args, env_extra=None, cwd=None, pythonpath=SRC_DIR):
+    env = {k: v for k, v in os.environ.items() if k not in ("NFFI_COMPAT", "PYTHONPATH")}
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env,
+                          cwd=cwd, timeout=60)
+
+
+# ---- NFFI_COMPAT --------------------------------------------------------------------------
+
+@pytest.fixture
+def site_dir(tmp_path):
+    """A directory holding nffi-compat.pth, processed as a site-packages directory."""
+    with open(PTH_FILE) as f:
+        (tmp_path / "nffi-compat.pth").write_text(f.read())
+    return str(tmp_path)
+
+
+def with_site_dir(site_dir, code):
+    # addsitedir() processes the .pth files of a directory the way start-up processes
+    # those of site-packages (installing compat twice, if nffi is installed here with
+    # its .pth too, is harmless: install() does nothing the second time)
+    return ["-c", "import site; site.addsitedir(%r); %s" % (site_dir, code)]
+
+
+@pytest.mark.parametrize("value, installed", [
+    ("1", True), ("yes", True), ("0", False), ("", False), (None, False)])
+def test_nffi_compat_variable(site_dir, value, installed):
+    env = {} if value is None else {"NFFI_COMPAT": value}
+    result = run(with_site_dir(site_dir, REPORT), env)
+    assert result.returncode == 0, result.stderr
+    if installed:
+        assert result.stdout.split() == ["True", "True", "nffi.compat"]
+    else:
+        # without the variable the .pth line imports nothing, and cffi is the real one
+        assert result.stdout.split() == ["False", "False", "_cffi_backend"]
+
+
+def test_nffi_compat_reaches_child_interpreters(site_dir):
+    child = "import subprocess, sys; subprocess.run([sys.executable] + %r, check=True)" % (
+        with_site_dir(site_dir, REPORT),)
+    result = run(with_site_dir(site_dir, child), {"NFFI_COMPAT": "1"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True", "nffi.compat"]
+
+
+def _installed_pth():
+    for directory in [*site.getsitepackages(), sysconfig.get_path("purelib")]:
+        path = os.path.join(directory, "nffi-compat.pth")
+        if os.path.exists(path):
+            return path
+    return None
+
+
+@pytest.mark.skipif(_installed_pth() is None,
+                    reason="nffi is not installed here with its .pth (pip install -e .)")
+def test_installed_pth_file(tmp_path):
+    with open(_installed_pth()) as installed, open(PTH_FILE) as source:
+        assert installed.read() == source.read()
+    result = run(["-c", REPORT], {"NFFI_COMPAT": "1"}, cwd=str(tmp_path), pythonpath=None)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True", "nffi.compat"]
+
+
+# ---- python -m nffi.compat ----------------------------------------------------------------
+
+SCRIPT = """
+import sys
+import cffi
+ffi = cffi.FFI()
+ffi.cdef("int abs(int);")
+print(__name__, cffi.nffi, sys.argv[1:], ffi.sizeof("int"))
+sys.exit(int(sys.argv[-1]))
+"""
+
+
+def test_run_script(tmp_path):
+    script = tmp_path / "prog.py"
+    script.write_text(SCRIPT)
+    result = run(["-m", "nffi.compat", str(script), "a", "0"])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["__main__", "True", "['a',", "'0']", "4"]
+    # the script's exit status is the interpreter's
+    assert run(["-m", "nffi.compat", str(script), "3"]).returncode == 3
+
+
+def test_run_module(tmp_path):
+    (tmp_path / "progmod.py").write_text(SCRIPT)
+    result = run(["-m", "nffi.compat", "-m", "progmod", "x", "0"],
+                 pythonpath=os.pathsep.join([SRC_DIR, str(tmp_path)]))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["__main__", "True", "['x',", "'0']", "4"]
+
+
+@pytest.mark.parametrize("args", [[], ["-m"]])
+def test_run_usage(args):
+    result = run(["-m", "nffi.compat", *args])
+    assert result.returncode == 2
+    assert "usage: python -m nffi.compat" in result.stderr
