@@ -484,7 +484,7 @@ POINTER_CASES = cases(
     "a = ffi.new('const char[]', b'a'); p = ffi.new('char **'); p[0] = a; r = ffi.string(p[0])",
     "p = ffi.new('node_t *'); p.next = p; r = p.next.next == p",
     "p = ffi.new('node_t *'); p.next = ffi.new('point_t *')",
-    "ffi.new('int **', ffi.new('int *', 5))[0][0]",
+    "(lambda p: ffi.new('int **', p)[0][0])(ffi.new('int *', 5))",
     "ffi.new('int **', 5)",
     "ffi.new('void **', ffi.new('int *'))[0] != ffi.NULL",
     "ffi.new('void *')",
@@ -898,7 +898,7 @@ STRUCT_CASES = cases(
     "w = ffi.new('struct with_ptrs *'); w.extra = 5",
     "ffi.new('tenum_t *', 2)[0]",
     "ffi.new('node_t *', [5, ffi.NULL]).value",
-    "ffi.new('struct selfref *', {'next': ffi.new('node_t *')}).next.value",
+    "(lambda n: ffi.new('struct selfref *', {'next': n}).next.value)(ffi.new('node_t *'))",
     "ffi.new('struct opaque_s *')",
     "ffi.cast('struct opaque_s *', 16).x",
 )

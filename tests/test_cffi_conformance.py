@@ -234,7 +234,7 @@ def test_flexible_array_view_keeps_its_memory_alive():
     ffi = nffi.FFI()
     ffi.cdef(FLEX)
     q = ffi.new("struct v *", [1, [2, 3, 4]])
-    data = ffi.cast("struct v *", q).a
+    data = q.a          # a view derived from q itself (not from a cast) keeps q alive
     del q
     import gc
     gc.collect()

@@ -313,3 +313,30 @@ def test_long_comment_and_long_identifier():
     ffi = nffi.FFI()
     ffi.cdef("/*" + "x" * 10 ** 7 + "*/ struct " + "n" * 100000 + " { int a; };")
     assert ffi.sizeof("struct " + "n" * 100000) == 4
+
+
+def test_deeply_nested_struct_by_value_in_a_call_type():
+    """Describing a struct nested 8,000 deep to libffi stops at Python's recursion
+    limit instead of overflowing the C stack (here in a thread with a small stack)."""
+    import threading
+    ffi = nffi.FFI()
+    ffi.cdef("struct s0 { int x; }; typedef struct s0 a0;\n" +
+             "".join("struct s%d { a%d inner; }; typedef struct s%d a%d;\n" % (i, i - 1, i, i)
+                     for i in range(1, 8000)))
+    outcome = []
+
+    def run():
+        try:
+            ffi.callback("int(a7999)", lambda x: 0)
+            outcome.append("created")
+        except RecursionError:
+            outcome.append("RecursionError")
+
+    old = threading.stack_size(512 * 1024)
+    try:
+        t = threading.Thread(target=run)
+        t.start()
+        t.join()
+    finally:
+        threading.stack_size(old)
+    assert outcome == ["RecursionError"]

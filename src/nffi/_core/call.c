@@ -165,7 +165,12 @@ static Py_ssize_t type_cost(CTypeObject *ct, CTypeObject *top, const char *role)
         }
         if (ct->ct_flags & CT_UNION)
             return unsupported(top, ct, role);
-        return struct_cost(ct, top, role);
+        /* structs nest without bound: keep the recursion within Python's limit */
+        if (Py_EnterRecursiveCall(" while describing a struct to libffi"))
+            return -1;
+        Py_ssize_t cost = struct_cost(ct, top, role);
+        Py_LeaveRecursiveCall();
+        return cost;
     }
     return unsupported(top, ct, role);
 }
