@@ -340,3 +340,15 @@ def test_deeply_nested_struct_by_value_in_a_call_type():
     finally:
         threading.stack_size(old)
     assert outcome == ["RecursionError"]
+
+
+def test_pointer_arithmetic_far_outside_any_object():
+    """Addresses far away (never dereferenced) are computed as the machine does; under
+    UBSan (.ci/sanitize) this checks there is no C pointer-overflow undefined behaviour."""
+    ffi = nffi.FFI()
+    p = ffi.cast("int *", 16)
+    assert int(ffi.cast("uintptr_t", p + 2 ** 61)) == (16 + 4 * 2 ** 61) % 2 ** 64
+    assert int(ffi.cast("uintptr_t", p - 3)) == 4
+    assert len(p[2 ** 61:2 ** 61 + 1]) == 1
+    with pytest.raises(OverflowError):
+        ffi.cast("char *", 16)[-1:sys.maxsize]

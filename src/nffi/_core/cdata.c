@@ -606,7 +606,8 @@ static PyObject *pointer_add(CDataObject *cd, PyObject *offsetobj, int sign)
     CTypeObject *ptrtype = arith_pointer_type(cd->c_type);
     if (ptrtype == NULL)
         return NULL;
-    char *address = cd->c_data + sign * offset * itemsize;
+    char *address = sign > 0 ? nffi_item_address(cd->c_data, offset, itemsize)
+                             : nffi_item_address(cd->c_data, -(uintptr_t)offset, itemsize);
     PyObject *r = (PyObject *)nffi_cdata_new_view(ptrtype, address, memory_owner(cd));
     Py_DECREF(ptrtype);
     return r;
@@ -773,7 +774,7 @@ static char *item_address(CDataObject *cd, Py_ssize_t i)
     }
     if (nffi_check_released(cd) < 0)
         return NULL;
-    return cd->c_data + i * item->ct_size;
+    return nffi_item_address(cd->c_data, i, item->ct_size);
 }
 
 static PyObject *cdata_item(CDataObject *cd, Py_ssize_t i)
@@ -824,6 +825,10 @@ static char *slice_bounds(CDataObject *cd, PyObject *slice, Py_ssize_t *start,
         PyErr_SetString(PyExc_IndexError, "slice start > stop");
         return NULL;
     }
+    if (*start < 0 && *stop > PY_SSIZE_T_MAX + *start) {
+        PyErr_SetString(PyExc_OverflowError, "slice length does not fit a ssize_t");
+        return NULL;
+    }
     CTypeObject *ct = cd->c_type;
     if (ct->ct_flags & CT_ARRAY) {
         if (*start < 0) {
@@ -850,7 +855,7 @@ static char *slice_bounds(CDataObject *cd, PyObject *slice, Py_ssize_t *start,
                      nffi_ctype_name(ct));
         return NULL;
     }
-    return cd->c_data + *start * ct->ct_item->ct_size;
+    return nffi_item_address(cd->c_data, *start, ct->ct_item->ct_size);
 }
 
 /* 'T[]' for the item type of a pointer or array, cached on the 'T *' type. */

@@ -131,6 +131,14 @@ extern PyTypeObject CDataGC_Type;
 extern PyTypeObject Buffer_Type;
 #define CData_Check(ob) (Py_TYPE(ob) == &CData_Type || PyObject_TypeCheck(ob, &CData_Type))
 
+/* The address of item 'index' of 'size' bytes from 'base', computed as the machine
+ * does (wrapping), without the undefined behaviour of C pointer arithmetic that leaves
+ * an object: a cdata pointer may point anywhere, even if reading there would crash. */
+static inline char *nffi_item_address(char *base, uintptr_t index, Py_ssize_t size)
+{
+    return (char *)((uintptr_t)base + index * (uintptr_t)size);
+}
+
 /* ---- module-level state ------------------------------------------------------------ */
 extern PyObject *nffi_FFIError;          /* the 'ffi.error' exception class */
 
