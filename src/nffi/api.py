@@ -38,6 +38,7 @@ class FFI(_core.FFIBase):
         # FFI.__init__ still get a working object (as with cffi)
         self = super().__new__(cls)
         self._model = Model()
+        self._function_type_cache = {}    # type strings that may name a function type
         self._init_once_cache = {}
         self._init_once_lock = threading.Lock()
         return self
@@ -57,7 +58,7 @@ class FFI(_core.FFIBase):
         self._model.cdef(csource, override=override, packed=bool(packed),
                          pack=pack or None)         # pack=0 means no pack, as in cffi
         if override:
-            self._type_cache.clear()
+            self._clear_type_caches()
 
     def include(self, ffi_to_include):
         """Make the typedefs, structs, unions, enums and integer constants declared so
@@ -69,7 +70,12 @@ class FFI(_core.FFIBase):
         if ffi_to_include is self:
             raise ValueError("an FFI cannot include itself (ffi.include(ffi))")
         self._model.include(ffi_to_include._model)
+        self._clear_type_caches()
+
+    def _clear_type_caches(self):
+        """What type strings mean changed (override, include): parse them again."""
         self._type_cache.clear()
+        self._function_type_cache.clear()
 
     # cffi's FFI accepts anonymous struct/union/enum definitions in type strings
     # ("struct { int a; } *"); the FFI of compiled modules (compat) does not.
@@ -86,8 +92,12 @@ class FFI(_core.FFIBase):
     def _resolve_function_type(self, cdecl):
         """A type string that may name a bare function type ('int(int)')."""
         if isinstance(cdecl, str):
-            return self._model.parse_type(cdecl, allow_function=True,
-                                          allow_definitions=self._type_strings_define)
+            ct = self._function_type_cache.get(cdecl)
+            if ct is None:
+                ct = self._model.parse_type(cdecl, allow_function=True,
+                                            allow_definitions=self._type_strings_define)
+                self._function_type_cache[cdecl] = ct
+            return ct
         return self._resolve(cdecl)
 
     # ---- memory ----------------------------------------------------------------------
