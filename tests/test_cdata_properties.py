@@ -431,7 +431,10 @@ def test_random_struct_field_values(layout, seed):
         out = []
         for fname, f in ffi.typeof(name).fields:
             cname = f.type.cname
-            if f.type.kind in ("primitive", "enum") and not any(
+            # (a bit-field as wide as its 64-bit type: cffi's reading of it depends on
+            # an out-of-range shift and is not a reliable oracle -- it gave INT64_MIN
+            # for all-zero bytes in one run; see docs/differences.md)
+            if f.type.kind in ("primitive", "enum") and f.bitsize != 64 and not any(
                     w in cname for w in ("double", "float", "wchar", "char16")):
                 v = getattr(p, fname)
                 out.append((fname, v if not isinstance(v, str) else ord(v)))
