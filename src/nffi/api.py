@@ -199,11 +199,14 @@ class FFI(_core.FFIBase):
         """Open a native library (a path, a bare name like 'c' or 'm', None for the
         process itself, or a 'void *' handle) and return its <lib> object."""
         from . import lib as _lib
-        lib = _lib.dlopen(self, name, flags)
+        return self._keep_library(_lib.dlopen(self, name, flags))
+
+    def _keep_library(self, lib):
+        """The ffi keeps the libraries it opened alive, as in cffi."""
         libraries = getattr(self, "_libraries", None)
         if libraries is None:
             libraries = self._libraries = []
-        libraries.append(lib)          # the ffi keeps its libraries alive, as in cffi
+        libraries.append(lib)
         return lib
 
     def dlclose(self, lib):

@@ -51,12 +51,7 @@ class CompiledFFI(FFI):
     def dlopen(self, name, flags=0):
         if not self._nffi_out_of_line:
             return super().dlopen(name, flags)
-        lib = _OutOfLineLibrary(self, _lib._open_library(name, flags))
-        libraries = getattr(self, "_libraries", None)
-        if libraries is None:
-            libraries = self._libraries = []
-        libraries.append(lib)          # the ffi keeps its libraries alive, as in cffi
-        return lib
+        return self._keep_library(_OutOfLineLibrary(self, _lib._open_library(name, flags)))
 
     def _parse_type(self, text):
         # cffi's compiled FFI reports bad type strings as ffi.error, with a caret

@@ -988,7 +988,6 @@ static PyMappingMethods cdata_as_mapping = {
 
 /* ---- struct fields ---------------------------------------------------------------- */
 
-/* The struct cdata's memory, and its type, for 's.x' and 'p.x'. NULL if not a struct. */
 /* ---- the field lookup cache ---------------------------------------------------------- */
 
 /* 'p.x' resolves a name to a field; a small direct-mapped cache keyed by the identity of
@@ -1034,6 +1033,7 @@ static CFieldObject *lookup_field(CTypeObject *st, PyObject *name)
     return (CFieldObject *)cf;
 }
 
+/* The struct cdata's memory, and its type, for 's.x' and 'p.x'. NULL if not a struct. */
 static CTypeObject *struct_of(CDataObject *cd, char **data)
 {
     CTypeObject *ct = cd->c_type;

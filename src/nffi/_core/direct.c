@@ -70,6 +70,7 @@ struct DirectPlan {
 /* Not eligible: remembered so that the check runs once per function ctype. */
 static DirectPlan not_eligible;
 
+#if DIRECT_CALLS
 static int is_signed_integer_class(CTypeObject *ct)
 {
     if (ct->ct_flags & CT_PRIMITIVE_CHAR)
@@ -128,7 +129,6 @@ static int classify_result(CTypeObject *rct)
     return -1;
 }
 
-#if DIRECT_CALLS
 static DirectPlan *build_plan(CTypeObject *fct)
 {
     PyObject *fargs = PyTuple_GET_ITEM(fct->ct_stuff, 0);
@@ -280,8 +280,6 @@ static int needs_temporaries(const DirectPlan *plan, PyObject *const *args)
     return 0;
 }
 
-static PyObject *call_direct(const DirectPlan *plan, CDataObject *fn, PyObject *const *args);
-
 /* ---- the call and its result -------------------------------------------------------------- */
 
 static PyObject *integer_result(const DirectPlan *plan, int64_t raw)
@@ -301,16 +299,6 @@ static PyObject *integer_result(const DirectPlan *plan, int64_t raw)
         return nffi_convert_to_object(data, plan->rct, NULL);
     }
     }
-}
-
-int nffi_direct_call(const DirectPlan *plan, CDataObject *fn, PyObject *const *args,
-                     Py_ssize_t nargs, PyObject **result)
-{
-    if (nargs != plan->nargs || (plan->has_pointers && needs_temporaries(plan, args)) ||
-            fn->c_data == NULL)
-        return 0;    /* the caller takes libffi's path, which also reports the errors */
-    *result = call_direct(plan, fn, args);
-    return 1;
 }
 
 static PyObject *call_direct(const DirectPlan *plan, CDataObject *fn, PyObject *const *args)
@@ -349,6 +337,16 @@ static PyObject *call_direct(const DirectPlan *plan, CDataObject *fn, PyObject *
         return PyFloat_FromDouble((double)fresult);
     }
     return integer_result(plan, iresult);
+}
+
+int nffi_direct_call(const DirectPlan *plan, CDataObject *fn, PyObject *const *args,
+                     Py_ssize_t nargs, PyObject **result)
+{
+    if (nargs != plan->nargs || (plan->has_pointers && needs_temporaries(plan, args)) ||
+            fn->c_data == NULL)
+        return 0;    /* the caller takes libffi's path, which also reports the errors */
+    *result = call_direct(plan, fn, args);
+    return 1;
 }
 
 #else

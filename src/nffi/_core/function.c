@@ -27,21 +27,12 @@ static PyObject *cfunction_vectorcall(PyObject *self, PyObject *const *args, siz
     return nffi_call_libffi(&fn->cd, args, nargs, has_keywords);
 }
 
-static void cfunction_dealloc(CFunctionObject *fn)
-{
-    if (fn->cd.c_weakreflist != NULL)
-        PyObject_ClearWeakRefs((PyObject *)fn);
-    Py_DECREF(fn->cd.c_type);
-    Py_XDECREF(fn->cd.c_owner);
-    PyObject_Free(fn);
-}
-
 PyTypeObject CFunction_Type = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "nffi.CFunction",
     .tp_basicsize = sizeof(CFunctionObject),
     .tp_itemsize = 1,
-    .tp_dealloc = (destructor)cfunction_dealloc,
+    /* tp_dealloc: CData's (no reference beyond those of the CData part) */
     .tp_vectorcall_offset = offsetof(CFunctionObject, vectorcall),
     .tp_call = PyVectorcall_Call,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
