@@ -1825,9 +1825,12 @@ ALL_CASES = (
 # ---- known disagreements: id -> reason --------------------------------------------------
 
 KNOWN = {}
+# reason -> the phrase under which docs/differences.md lists it (None: not documented yet)
+KNOWN_DOCS = {}
 
 
-def _known(reason, *ids):
+def _known(reason, *ids, doc=None):
+    KNOWN_DOCS[reason] = doc
     for case_id in ids:
         assert case_id not in KNOWN, case_id
         KNOWN[case_id] = reason
@@ -2045,6 +2048,17 @@ def test_cdef_same_as_cffi(request, cdefs, code):
 
 def test_known_lists_name_existing_cases():
     assert not (set(KNOWN) | set(ORACLE_BUGS)) - _ALL_IDS
+
+
+def test_every_known_disagreement_is_in_the_differences_doc():
+    """Issue 5's rule: a disagreement with cffi is fixed or listed in docs/differences.md."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "docs", "differences.md")
+    with open(path, encoding="utf-8") as f:
+        text = " ".join(f.read().split())
+    missing = [reason for reason, doc in KNOWN_DOCS.items()
+               if doc is None or " ".join(doc.split()) not in text]
+    assert not missing, missing
 
 
 # ---- NULL dereference, nffi only, each in a subprocess ---------------------------------
