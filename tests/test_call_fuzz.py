@@ -5,7 +5,7 @@ floats including nan/inf/-0.0, bytes, str with surrogates, lists, dicts, None, b
 arbitrary objects, cdata of other types -- and passes them to identity functions of the
 C test library (tests/clib/testlib.c).  For every input, nffi's direct path, nffi's
 libffi path and cffi must agree on the outcome: the same value, or the same exception
-class.  Disagreements that are deliberate are listed in docs/differences.md.
+class.  (No disagreement is known.)
 """
 import math
 import struct
@@ -94,14 +94,6 @@ def outcome(call):
         return ("raised", type(e).__name__)
 
 
-# Known disagreements, each in docs/differences.md: (type name, predicate on the value).
-def known_difference(ctype, value):
-    if ctype in ("wchar_t", "char32_t") and isinstance(value, str) and value[:1] and \
-            0xd800 <= ord(value[0]) <= 0xdfff:
-        return True      # lone surrogates: see docs/differences.md
-    return False
-
-
 @settings(max_examples=400, deadline=None)
 @given(index=st.integers(0, len(TYPES) - 1), value=values)
 def test_call_argument_outcomes_agree(libs, index, value):
@@ -112,8 +104,7 @@ def test_call_argument_outcomes_agree(libs, index, value):
     via_libffi = outcome(lambda: _core._call_libffi(fn, materialize(value, nffi_ffi)))
     theirs = outcome(lambda: getattr(cffi_lib, "id_" + name)(materialize(value, cffi_ffi)))
     assert direct == via_libffi, (ctype, value)
-    if not known_difference(ctype, value):
-        assert direct == theirs, (ctype, value)
+    assert direct == theirs, (ctype, value)
 
 
 @settings(max_examples=200, deadline=None)

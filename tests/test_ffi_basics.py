@@ -257,3 +257,55 @@ def test_huge_allocation_fails_cleanly():
         ffi.new("long[]", sys.maxsize // 2)
 
 
+
+
+# ---- flexible array members: writes stay inside what ffi.new() allocated -----------------
+# (cffi writes past the end in all the refused cases below; there is no oracle)
+
+@pytest.fixture
+def flex_ffi():
+    ffi = nffi.FFI()
+    ffi.cdef("struct flex { int n; int data[]; };")
+    return ffi
+
+
+@pytest.mark.parametrize("statement, fits", [
+    ("f[0] = [1, [7]]", True),
+    ("f[0] = [1, [1, 2]]", False),
+    ("f[0] = {'data': 1}", True),          # an integer only gives the length
+    ("f[0] = {'data': 2}", False),
+    ("f.data = [9]", True),
+    ("f.data = [9, 10]", False),
+    ("f[0].data = [1, 2]", False),
+    ("a[0] = [1, [2]]", True),             # a[0]'s items alias a[1]: inside the allocation
+    ("a[1] = [1, [2]]", False),
+    ("a[1].data = [1]", False),
+    ("ffi.new('struct flex[2]', [[1, [2]], [3, [4]]])", False),
+    ("ffi.new('struct flex[1]', [[1, []]])", True),
+])
+def test_flexible_array_member_writes_are_bounded(flex_ffi, statement, fits):
+    ffi = flex_ffi
+    env = {"ffi": ffi, "f": ffi.new("struct flex *", [1, [5]]),
+           "a": ffi.new("struct flex[2]")}
+    if fits:
+        exec(statement, env)
+    else:
+        with pytest.raises(IndexError, match="flexible array member 'data'"):
+            exec(statement, env)
+
+
+def test_flexible_array_member_integer_initializer_is_a_length(flex_ffi):
+    f = flex_ffi.new("struct flex *", {"n": 3, "data": 4})
+    assert flex_ffi.sizeof(f[0]) == 4 + 4 * 4
+    f.data[3] = 8           # inside the allocation
+    assert list(f[0].data) == [0, 0, 0, 8]
+    with pytest.raises(IndexError):
+        f.data[4] = 1
+
+
+def test_flexible_array_member_through_memory_from_c_is_unchecked(flex_ffi):
+    # the size of memory nffi did not allocate is unknown: written as C would
+    buf = flex_ffi.new("int[8]")
+    p = flex_ffi.cast("struct flex *", buf)
+    p.data = [1, 2, 3]
+    assert list(buf[0:4]) == [0, 1, 2, 3]

@@ -86,7 +86,7 @@ class FFI(_core.FFIBase):
         return self._model.parse_type(text, allow_definitions=self._type_strings_define)
 
     def _typeof_other(self, obj):
-        raise TypeError("expected a cdecl string, a ctype or a cdata, got %s"
+        raise TypeError("expected a cdecl string or a cdata, got %s"
                         % type(obj).__name__)
 
     def _resolve_function_type(self, cdecl):

@@ -29,6 +29,7 @@ class CompiledFFI(FFI):
     _nffi_type_names = None
 
     _type_strings_define = False       # its type strings define no structs, as in cffi
+    _nffi_compiled_flavour = True      # sizeof('void') is ffi.error, alignof(cdata) works
 
     def __init__(self, module_name=None, _version=None, _types=None, _globals=None,
                  _struct_unions=None, _enums=None, _typenames=None, _includes=None):

@@ -2,7 +2,7 @@
  *
  * Owns the 'buffer' type: construction from a pointer or array cdata (keeping that cdata
  * alive), the buffer protocol (writable, so memoryview/file.readinto work), len, byte
- * indexing, [a:b] slicing and slice assignment, and comparison with bytes-like objects.
+ * indexing and iteration, [a:b] slicing and slice assignment, and comparison with bytes-like objects.
  */
 #include "nffi_core.h"
 
@@ -129,6 +129,13 @@ static int slice_range(BufferObject *b, PyObject *key, Py_ssize_t *start, Py_ssi
     return 0;
 }
 
+static PyObject *buffer_item(BufferObject *b, Py_ssize_t i)
+{
+    if (normalize_index(b, &i) < 0)
+        return NULL;
+    return PyBytes_FromStringAndSize(b->data + i, 1);
+}
+
 static PyObject *buffer_subscript(BufferObject *b, PyObject *key)
 {
     if (PySlice_Check(key)) {
@@ -138,9 +145,9 @@ static PyObject *buffer_subscript(BufferObject *b, PyObject *key)
         return PyBytes_FromStringAndSize(b->data + start, stop - start);
     }
     Py_ssize_t i = PyNumber_AsSsize_t(key, PyExc_IndexError);
-    if ((i == -1 && PyErr_Occurred()) || normalize_index(b, &i) < 0)
+    if (i == -1 && PyErr_Occurred())
         return NULL;
-    return PyBytes_FromStringAndSize(b->data + i, 1);
+    return buffer_item(b, i);
 }
 
 static int buffer_ass_subscript(BufferObject *b, PyObject *key, PyObject *value)
@@ -177,6 +184,12 @@ static int buffer_ass_subscript(BufferObject *b, PyObject *key, PyObject *value)
     b->data[i] = PyBytes_AS_STRING(value)[0];
     return 0;
 }
+
+/* a sequence of 1-byte bytes, as cffi's: iteration and 'in' work */
+static PySequenceMethods buffer_as_sequence = {
+    .sq_length = (lenfunc)buffer_length,
+    .sq_item = (ssizeargfunc)buffer_item,
+};
 
 static PyMappingMethods buffer_as_mapping = {
     .mp_length = (lenfunc)buffer_length,
@@ -221,6 +234,7 @@ PyTypeObject Buffer_Type = {
     .tp_dealloc = (destructor)buffer_dealloc,
     .tp_repr = (reprfunc)buffer_repr,
     .tp_as_mapping = &buffer_as_mapping,
+    .tp_as_sequence = &buffer_as_sequence,
     .tp_as_buffer = &buffer_as_buffer,
     .tp_hash = PyObject_HashNotImplemented,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,

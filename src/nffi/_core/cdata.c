@@ -224,7 +224,8 @@ int nffi_fill_new(CDataObject *cd, CTypeObject *ct, NewPlan *plan)
         if (item->ct_flags & CT_WITH_VAR_ARRAY)
             cd->c_length = plan->datasize;
         if (plan->init != Py_None)
-            return nffi_convert_from_object(cd->c_data, item, plan->init);
+            return nffi_convert_from_object_room(cd->c_data, item, plan->init,
+                                                 plan->datasize);
         return 0;
     }
     cd->c_length = plan->length;
@@ -259,54 +260,30 @@ PyObject *nffi_newp_ex(CTypeObject *ct, PyObject *init, int zero)
 
 /* ---- ffi.cast ------------------------------------------------------------------------ */
 
-/* The integer bits of a cast source: an int (wrapping), a float (truncated), a cdata
- * (its value or address), or a one-character bytes/str (its code). */
-static int cast_source_bits(PyObject *value, unsigned long long *out, CTypeObject *target)
+/* The integer bits of a cdata cast source: its value, or its address. */
+static int cdata_cast_bits(CDataObject *cd, unsigned long long *out, CTypeObject *target)
 {
-    if (PyLong_Check(value)) {
-        *out = PyLong_AsUnsignedLongLongMask(value);
-        return (*out == (unsigned long long)-1 && PyErr_Occurred()) ? -1 : 0;
+    CTypeObject *src = cd->c_type;
+    if (src->ct_flags & (CT_POINTER | CT_ARRAY | CT_FUNCTIONPTR)) {
+        *out = (unsigned long long)(uintptr_t)cd->c_data;
+        return 0;
     }
-    if (CData_Check(value)) {
-        CDataObject *cd = (CDataObject *)value;
-        CTypeObject *src = cd->c_type;
-        if (src->ct_flags & (CT_POINTER | CT_ARRAY | CT_FUNCTIONPTR)) {
-            *out = (unsigned long long)(uintptr_t)cd->c_data;
-            return 0;
-        }
-        if (src->ct_flags & CT_PRIMITIVE_SIGNED) {
-            *out = (unsigned long long)nffi_read_signed(cd->c_data, src->ct_size);
-            return 0;
-        }
-        if (src->ct_flags & CT_PRIMITIVE_UNSIGNED) {
-            *out = nffi_read_unsigned(cd->c_data, src->ct_size);
-            return 0;
-        }
-        if (src->ct_flags & CT_PRIMITIVE_CHAR) {
-            *out = (src->ct_flags & CT_IS_SIGNED_WCHAR)
-                ? (unsigned long long)nffi_read_signed(cd->c_data, src->ct_size)
-                : nffi_read_unsigned(cd->c_data, src->ct_size);
-            return 0;
-        }
-        if (src->ct_flags & CT_PRIMITIVE_FLOAT) {
-            double d = nffi_read_float(cd->c_data, src);
-            if (target->ct_flags & CT_IS_BOOL) {
-                *out = d != 0.0;
-                return 0;
-            }
-            value = PyFloat_FromDouble(d);
-            if (value == NULL)
-                return -1;
-            int r = cast_source_bits(value, out, target);
-            Py_DECREF(value);
-            return r;
-        }
-        PyErr_Format(PyExc_TypeError, "cannot cast ctype '%s' to ctype '%s'",
-                     nffi_ctype_name(src), nffi_ctype_name(target));
-        return -1;
+    if (src->ct_flags & CT_PRIMITIVE_SIGNED) {
+        *out = (unsigned long long)nffi_read_signed(cd->c_data, src->ct_size);
+        return 0;
     }
-    if (PyFloat_Check(value)) {
-        double d = PyFloat_AS_DOUBLE(value);
+    if (src->ct_flags & CT_PRIMITIVE_UNSIGNED) {
+        *out = nffi_read_unsigned(cd->c_data, src->ct_size);
+        return 0;
+    }
+    if (src->ct_flags & CT_PRIMITIVE_CHAR) {
+        *out = (src->ct_flags & CT_IS_SIGNED_WCHAR)
+            ? (unsigned long long)nffi_read_signed(cd->c_data, src->ct_size)
+            : nffi_read_unsigned(cd->c_data, src->ct_size);
+        return 0;
+    }
+    if (src->ct_flags & CT_PRIMITIVE_FLOAT) {
+        double d = nffi_read_float(cd->c_data, src);
         if (target->ct_flags & CT_IS_BOOL) {
             *out = d != 0.0;
             return 0;
@@ -318,26 +295,89 @@ static int cast_source_bits(PyObject *value, unsigned long long *out, CTypeObjec
         Py_DECREF(asint);
         return 0;
     }
-    if (PyBytes_Check(value) && PyBytes_GET_SIZE(value) == 1) {
-        *out = (unsigned char)PyBytes_AS_STRING(value)[0];
-        return 0;
+    PyErr_Format(PyExc_TypeError, "cannot cast ctype '%s' to ctype '%s'",
+                 nffi_ctype_name(src), nffi_ctype_name(target));
+    return -1;
+}
+
+/* An integer, wrapped to 64 bits; anything with __int__ (floats too) is one, as in
+ * cffi's casts.  __index__ alone is not. */
+static int wrapped_integer_bits(PyObject *value, unsigned long long *out)
+{
+    PyObject *asint;
+    if (PyLong_Check(value))
+        asint = Py_NewRef(value);
+    else {
+        PyNumberMethods *nb = Py_TYPE(value)->tp_as_number;
+        if (nb == NULL || nb->nb_int == NULL) {
+            PyErr_SetString(PyExc_TypeError, "an integer is required");
+            return -1;
+        }
+        asint = PyNumber_Long(value);   /* ValueError for nan, OverflowError for inf */
+        if (asint == NULL)
+            return -1;
     }
-    if (PyUnicode_Check(value) && PyUnicode_GET_LENGTH(value) == 1) {
-        *out = PyUnicode_READ_CHAR(value, 0);
-        return 0;
-    }
-    /* as cffi: __int__ is what makes an object an integer here; __index__ alone is not */
-    PyNumberMethods *nb = Py_TYPE(value)->tp_as_number;
-    if (nb == NULL || nb->nb_int == NULL) {
-        PyErr_SetString(PyExc_TypeError, "an integer is required");
-        return -1;
-    }
-    PyObject *asint = PyNumber_Long(value);
-    if (asint == NULL)
-        return -1;
     *out = PyLong_AsUnsignedLongLongMask(asint);
     Py_DECREF(asint);
     return (*out == (unsigned long long)-1 && PyErr_Occurred()) ? -1 : 0;
+}
+
+/* The truth of a cast('_Bool', x) source that is not a cdata: any non-zero int (also
+ * beyond 64 bits) or float is true; other objects by __float__, else __int__. */
+static int bool_cast_bits(PyObject *value, unsigned long long *out)
+{
+    if (PyLong_Check(value)) {
+        *out = _PyLong_Sign(value) != 0;
+        return 0;
+    }
+    if (PyFloat_Check(value)) {
+        *out = PyFloat_AS_DOUBLE(value) != 0.0;
+        return 0;
+    }
+    PyNumberMethods *nb = Py_TYPE(value)->tp_as_number;
+    if (nb == NULL || (nb->nb_float == NULL && nb->nb_int == NULL)) {
+        PyErr_SetString(PyExc_TypeError, "integer/float expected");
+        return -1;
+    }
+    PyObject *number = nb->nb_float ? PyNumber_Float(value) : PyNumber_Long(value);
+    if (number == NULL)
+        return -1;
+    int r = bool_cast_bits(number, out);
+    Py_DECREF(number);
+    return r;
+}
+
+/* The integer bits of a cast source: a cdata (its value or address), an int (wrapping),
+ * a float (truncated), or, for integer and character targets, a one-character
+ * bytes/str (its code). */
+static int cast_source_bits(PyObject *value, unsigned long long *out, CTypeObject *target)
+{
+    if (CData_Check(value))
+        return cdata_cast_bits((CDataObject *)value, out, target);
+    if (!(target->ct_flags & (CT_POINTER | CT_ARRAY | CT_FUNCTIONPTR))) {
+        if (PyUnicode_Check(value)) {
+            if (PyUnicode_GET_LENGTH(value) != 1) {
+                PyErr_Format(PyExc_TypeError, "cannot cast unicode string of length %zd to "
+                             "ctype '%s'", PyUnicode_GET_LENGTH(value),
+                             nffi_ctype_name(target));
+                return -1;
+            }
+            *out = PyUnicode_READ_CHAR(value, 0);
+            return 0;
+        }
+        if (PyBytes_Check(value)) {
+            if (PyBytes_GET_SIZE(value) != 1) {
+                PyErr_SetString(PyExc_TypeError, "initializer for ctype 'char' must be a "
+                                "bytes of length 1, not bytes");
+                return -1;
+            }
+            *out = (unsigned char)PyBytes_AS_STRING(value)[0];
+            return 0;
+        }
+        if (target->ct_flags & CT_IS_BOOL)
+            return bool_cast_bits(value, out);
+    }
+    return wrapped_integer_bits(value, out);
 }
 
 static int cast_source_double(PyObject *value, CTypeObject *target, double *out,
@@ -399,27 +439,49 @@ static PyObject *cast_to_float(CTypeObject *ct, PyObject *value)
     return (PyObject *)cd;
 }
 
+/* cast to a complex type: from a primitive cdata's value, a one-character bytes/str
+ * (its code), or anything complex() accepts. */
 static PyObject *cast_to_complex(CTypeObject *ct, PyObject *value)
 {
+    PyObject *src;
+    if (CData_Check(value)) {
+        CDataObject *cd = (CDataObject *)value;
+        if (!(cd->c_type->ct_flags & CT_PRIMITIVE_ANY)) {
+            PyErr_Format(PyExc_TypeError, "cannot cast ctype '%s' to ctype '%s'",
+                         nffi_ctype_name(cd->c_type), nffi_ctype_name(ct));
+            return NULL;
+        }
+        src = nffi_convert_to_object(cd->c_data, cd->c_type, NULL);
+        if (src == NULL)
+            return NULL;
+    }
+    else
+        src = Py_NewRef(value);
+    Py_complex z = {0.0, 0.0};
+    if (PyBytes_Check(src) && PyBytes_GET_SIZE(src) == 1)
+        z.real = (unsigned char)PyBytes_AS_STRING(src)[0];
+    else if (PyUnicode_Check(src) && PyUnicode_GET_LENGTH(src) == 1)
+        z.real = PyUnicode_READ_CHAR(src, 0);
+    else if (PyBytes_Check(src) || PyUnicode_Check(src)) {
+        PyErr_Format(PyExc_TypeError, "cannot cast %.200s object to ctype '%s'",
+                     Py_TYPE(src)->tp_name, nffi_ctype_name(ct));
+        Py_DECREF(src);
+        return NULL;
+    }
+    else
+        z = PyComplex_AsCComplex(src);
+    Py_DECREF(src);
+    if (PyErr_Occurred())
+        return NULL;
     CDataObject *cd = nffi_cdata_new_value(ct);
     if (cd == NULL)
         return NULL;
-    PyObject *src = value;
-    if (CData_Check(value)) {
-        src = PyNumber_Float(value);
-        if (src == NULL) {
-            Py_DECREF(cd);
-            return NULL;
-        }
+    if (ct->ct_size == 2 * sizeof(float)) {
+        float parts[2] = {(float)z.real, (float)z.imag};
+        memcpy(cd->c_data, parts, sizeof(parts));
     }
     else
-        Py_INCREF(src);
-    int r = nffi_convert_from_object(cd->c_data, ct, src);
-    Py_DECREF(src);
-    if (r < 0) {
-        Py_DECREF(cd);
-        return NULL;
-    }
+        memcpy(cd->c_data, &z, sizeof(z));
     return (PyObject *)cd;
 }
 
@@ -595,8 +657,11 @@ static Py_ssize_t item_size_for_arith(CDataObject *cd)
 
 static PyObject *pointer_add(CDataObject *cd, PyObject *offsetobj, int sign)
 {
-    if (!(cd->c_type->ct_flags & (CT_POINTER | CT_ARRAY)))
-        Py_RETURN_NOTIMPLEMENTED;
+    if (!(cd->c_type->ct_flags & (CT_POINTER | CT_ARRAY))) {
+        PyErr_Format(PyExc_TypeError, "cannot add a cdata '%s' and a number",
+                     nffi_ctype_name(cd->c_type));
+        return NULL;
+    }
     Py_ssize_t offset = PyNumber_AsSsize_t(offsetobj, PyExc_OverflowError);
     if (offset == -1 && PyErr_Occurred())
         return NULL;
@@ -632,31 +697,37 @@ static PyObject *cdata_add(PyObject *a, PyObject *b)
     Py_RETURN_NOTIMPLEMENTED;
 }
 
+/* p - q, as cffi: q may be an array (it decays to its pointer type), p must be a pointer
+   of exactly that type, and the distance must be a whole number of items. */
+static PyObject *pointer_difference(CDataObject *p, CDataObject *q)
+{
+    CTypeObject *pt = p->c_type, *qt = q->c_type;
+    int same_type = (pt->ct_flags & CT_POINTER) &&
+        (qt == pt || ((qt->ct_flags & CT_ARRAY) && qt->ct_item == pt->ct_item));
+    Py_ssize_t itemsize = (pt->ct_flags & CT_POINTER) && (pt->ct_item->ct_flags & CT_VOID)
+        ? 1 : pt->ct_item->ct_size;
+    if (!same_type || itemsize <= 0) {
+        PyErr_Format(PyExc_TypeError, "cannot subtract cdata '%s' and cdata '%s'",
+                     nffi_ctype_name(pt), nffi_ctype_name(qt));
+        return NULL;
+    }
+    Py_ssize_t distance = (Py_ssize_t)((uintptr_t)p->c_data - (uintptr_t)q->c_data);
+    if (distance % itemsize != 0) {
+        PyErr_SetString(PyExc_ValueError, "pointer subtraction: the distance between the two "
+                        "pointers is not a multiple of the item size");
+        return NULL;
+    }
+    return PyLong_FromSsize_t(distance / itemsize);
+}
+
 static PyObject *cdata_sub(PyObject *a, PyObject *b)
 {
     if (!CData_Check(a))
         Py_RETURN_NOTIMPLEMENTED;
-    CDataObject *cda = (CDataObject *)a;
-    if (CData_Check(b)) {
-        CDataObject *cdb = (CDataObject *)b;
-        CTypeObject *ta = cda->c_type, *tb = cdb->c_type;
-        if ((ta->ct_flags & (CT_POINTER | CT_ARRAY)) && (tb->ct_flags & (CT_POINTER | CT_ARRAY))
-                && ta->ct_item == tb->ct_item) {
-            Py_ssize_t itemsize = item_size_for_arith(cda);
-            if (itemsize < 0)
-                return NULL;
-            if (itemsize == 0) {
-                PyErr_SetString(PyExc_ZeroDivisionError, "subtracting pointers to zero-size items");
-                return NULL;
-            }
-            return PyLong_FromSsize_t((cda->c_data - cdb->c_data) / itemsize);
-        }
-        PyErr_Format(PyExc_TypeError, "cannot subtract cdata '%s' and cdata '%s'",
-                     nffi_ctype_name(ta), nffi_ctype_name(tb));
-        return NULL;
-    }
+    if (CData_Check(b))
+        return pointer_difference((CDataObject *)a, (CDataObject *)b);
     if (is_index_like(b))
-        return pointer_add(cda, b, -1);
+        return pointer_add((CDataObject *)a, b, -1);
     Py_RETURN_NOTIMPLEMENTED;
 }
 
@@ -763,18 +834,35 @@ static char *item_address(CDataObject *cd, Py_ssize_t i)
         return NULL;
     }
     CTypeObject *item = ct->ct_item;
-    if (item->ct_size < 0) {
-        PyErr_Format(PyExc_TypeError, "cdata '%s' is opaque", nffi_ctype_name(item));
-        return NULL;
-    }
-    if (cd->c_data == NULL) {
+    if (cd->c_data == NULL) {    /* checked first, as cffi: ffi.NULL[0] is a RuntimeError */
         PyErr_Format(PyExc_RuntimeError, "cannot dereference null pointer from cdata '%s'",
                      nffi_ctype_name(ct));
+        return NULL;
+    }
+    if (item->ct_size < 0) {
+        PyErr_Format(PyExc_TypeError, "cdata '%s' is opaque", nffi_ctype_name(item));
         return NULL;
     }
     if (nffi_check_released(cd) < 0)
         return NULL;
     return nffi_item_address(cd->c_data, i, item->ct_size);
+}
+
+/* The bytes writable at data, a struct ending in 'T x[]' inside cd's memory: up to the end
+ * of the ffi.new() allocation that memory belongs to, or -1 (unknown, unchecked as in C)
+ * for memory nffi did not allocate. */
+static Py_ssize_t owned_room(CDataObject *cd, char *data)
+{
+    CDataObject *owner = (CDataObject *)memory_owner(cd);
+    if (owner == NULL || !(owner->c_flags & CD_OWNS_MEMORY))
+        return -1;
+    CTypeObject *ct = owner->c_type;
+    Py_ssize_t size = (ct->ct_flags & CT_ARRAY) ? nffi_cdata_sizeof(owner)
+        : ((ct->ct_item->ct_flags & CT_WITH_VAR_ARRAY) && owner->c_length >= 0)
+        ? owner->c_length : ct->ct_item->ct_size;
+    if (data < owner->c_data || data > owner->c_data + size)
+        return -1;
+    return owner->c_data + size - data;
 }
 
 static PyObject *cdata_item(CDataObject *cd, Py_ssize_t i)
@@ -785,7 +873,8 @@ static PyObject *cdata_item(CDataObject *cd, Py_ssize_t i)
     CTypeObject *item = cd->c_type->ct_item;
     PyObject *r = nffi_convert_to_object(p, item, memory_owner(cd));
     /* p[0] of ffi.new("struct with_flexible_array *", ...) knows its allocated size */
-    if (r != NULL && i == 0 && (item->ct_flags & CT_WITH_VAR_ARRAY) && cd->c_length >= 0)
+    if (r != NULL && i == 0 && (item->ct_flags & CT_WITH_VAR_ARRAY) &&
+            (cd->c_flags & CD_PTR_TO_OWNED))
         ((CDataObject *)r)->c_length = cd->c_length;
     return r;
 }
@@ -795,7 +884,10 @@ static int cdata_ass_item(CDataObject *cd, Py_ssize_t i, PyObject *value)
     char *p = item_address(cd, i);
     if (p == NULL)
         return -1;
-    return nffi_convert_from_object(p, cd->c_type->ct_item, value);
+    CTypeObject *item = cd->c_type->ct_item;
+    if (item->ct_flags & CT_WITH_VAR_ARRAY)
+        return nffi_convert_from_object_room(p, item, value, owned_room(cd, p));
+    return nffi_convert_from_object(p, item, value);
 }
 
 /* Check an explicit [start:stop] slice; returns the start address or NULL. */
@@ -943,9 +1035,9 @@ static PyObject *cdata_subscript(CDataObject *cd, PyObject *key)
 {
     if (PyLong_CheckExact(key)) {
         Py_ssize_t i = PyLong_AsSsize_t(key);
-        if (i == -1 && PyErr_Occurred())
-            return NULL;
-        return cdata_item(cd, i);
+        if (i != -1 || !PyErr_Occurred())
+            return cdata_item(cd, i);
+        PyErr_Clear();      /* too large: the IndexError below, as cffi */
     }
     if (PySlice_Check(key))
         return cdata_slice(cd, key);
@@ -1132,6 +1224,15 @@ static PyObject *cdata_getattro(CDataObject *cd, PyObject *name)
     return r;
 }
 
+/* The bytes writable in the struct at data that cd is or points to (see owned_room). */
+static Py_ssize_t struct_room(CDataObject *cd, char *data)
+{
+    CTypeObject *st = (cd->c_type->ct_flags & CT_POINTER) ? cd->c_type->ct_item : cd->c_type;
+    if (!(st->ct_flags & CT_WITH_VAR_ARRAY))
+        return st->ct_size;
+    return owned_room(cd, data);
+}
+
 static int cdata_setattro(CDataObject *cd, PyObject *name, PyObject *value)
 {
     char *data;
@@ -1141,7 +1242,7 @@ static int cdata_setattro(CDataObject *cd, PyObject *name, PyObject *value)
             PyErr_SetString(PyExc_AttributeError, "cannot delete struct field");
             return -1;
         }
-        return nffi_write_field(data, cf, value);
+        return nffi_write_field(data, cf, value, struct_room(cd, data));
     }
     if (PyErr_Occurred())
         return -1;
@@ -1308,14 +1409,14 @@ PyObject *nffi_unpack(CDataObject *cd, Py_ssize_t length)
     }
     if (nffi_check_released(cd) < 0)
         return NULL;
-    CTypeObject *item = ct->ct_item;
-    if (item->ct_size < 0 || (item->ct_flags & CT_VOID)) {
-        PyErr_Format(PyExc_TypeError, "cdata '%s' points to items of unknown size",
-                     nffi_ctype_name(ct));
+    if (cd->c_data == NULL) {       /* even for length 0, as cffi */
+        PyErr_Format(PyExc_RuntimeError, "cannot use unpack() on %R", (PyObject *)cd);
         return NULL;
     }
-    if (cd->c_data == NULL && length > 0) {
-        PyErr_Format(PyExc_RuntimeError, "cannot use unpack() on %R", (PyObject *)cd);
+    CTypeObject *item = ct->ct_item;
+    if (item->ct_size < 0 || (item->ct_flags & CT_VOID)) {
+        PyErr_Format(PyExc_ValueError, "cdata '%s' points to items of unknown size",
+                     nffi_ctype_name(ct));
         return NULL;
     }
     if ((item->ct_flags & CT_PRIMITIVE_CHAR)) {
@@ -1347,6 +1448,8 @@ PyObject *nffi_addressof_field(CDataObject *cd, CTypeObject *ptrtype, Py_ssize_t
 
 static PyObject *cdata_enter(PyObject *self, PyObject *noargs)
 {
+    if (nffi_check_releasable((CDataObject *)self) < 0)
+        return NULL;
     return Py_NewRef(self);
 }
 

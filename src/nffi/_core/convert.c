@@ -226,15 +226,25 @@ static int wide_char_from_str(PyObject *obj, CTypeObject *ct, uint32_t *out)
     return -1;
 }
 
+/* "initializer for ctype 'T' must be <expected>, not <what obj is>": a cdata is named by
+   its C type, anything else by its Python type, as cffi does. */
+static int initializer_type_error(CTypeObject *ct, const char *expected, PyObject *obj)
+{
+    if (CData_Check(obj))
+        PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be %s, not cdata '%s'",
+                     nffi_ctype_name(ct), expected,
+                     nffi_ctype_name(((CDataObject *)obj)->c_type));
+    else
+        PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be %s, not %.200s",
+                     nffi_ctype_name(ct), expected, Py_TYPE(obj)->tp_name);
+    return -1;
+}
+
 int nffi_char_from_object(PyObject *obj, CTypeObject *ct, uint32_t *out)
 {
     if (char_size(ct) == 1) {
         if (PyBytes_Check(obj) && PyBytes_GET_SIZE(obj) == 1) {
             *out = (unsigned char)PyBytes_AS_STRING(obj)[0];
-            return 0;
-        }
-        if (PyByteArray_Check(obj) && PyByteArray_GET_SIZE(obj) == 1) {
-            *out = (unsigned char)PyByteArray_AS_STRING(obj)[0];
             return 0;
         }
     }
@@ -249,13 +259,8 @@ int nffi_char_from_object(PyObject *obj, CTypeObject *ct, uint32_t *out)
             return 0;
         }
     }
-    if (char_size(ct) == 1)
-        PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be a bytes of length 1, "
-                     "not %.200s", nffi_ctype_name(ct), Py_TYPE(obj)->tp_name);
-    else
-        PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be a unicode string of "
-                     "length 1, not %.200s", nffi_ctype_name(ct), Py_TYPE(obj)->tp_name);
-    return -1;
+    return initializer_type_error(ct, char_size(ct) == 1 ? "a bytes of length 1"
+                                  : "a unicode string of length 1", obj);
 }
 
 static void write_char_code(char *data, CTypeObject *ct, uint32_t code)
@@ -388,9 +393,7 @@ static int array_type_error(CTypeObject *ct, PyObject *obj)
         expected = "a bytes or list or tuple";
     else if ((item->ct_flags & CT_PRIMITIVE_CHAR) && char_size(item) > 1)
         expected = "a unicode or list or tuple";
-    PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be %s, not %.200s",
-                 nffi_ctype_name(ct), expected, Py_TYPE(obj)->tp_name);
-    return -1;
+    return initializer_type_error(ct, expected, obj);
 }
 
 int nffi_convert_array_from_object(char *data, CTypeObject *ct, PyObject *obj,
@@ -447,25 +450,27 @@ Py_ssize_t nffi_initializer_length(CTypeObject *arraytype, PyObject *init)
 
 /* ---- structs and unions ------------------------------------------------------------- */
 
-static int struct_from_sequence(char *data, CTypeObject *ct, PyObject *obj)
+static int struct_from_sequence(char *data, CTypeObject *ct, PyObject *obj, Py_ssize_t room)
 {
     Py_ssize_t n = PySequence_Fast_GET_SIZE(obj);
     Py_ssize_t nfields = PyTuple_GET_SIZE(ct->ct_init_fields);
+    PyObject **items = PySequence_Fast_ITEMS(obj);
+    /* the fields first, then the count: a bad value is reported before extra items,
+       as cffi does */
+    for (Py_ssize_t i = 0; i < n && i < nfields; i++) {
+        CFieldObject *cf = (CFieldObject *)PyTuple_GET_ITEM(ct->ct_init_fields, i);
+        if (nffi_write_field(data, cf, items[i], room) < 0)
+            return -1;
+    }
     if (n > nfields) {
         PyErr_Format(PyExc_ValueError, "too many initializers for '%s' (got %zd)",
                      nffi_ctype_name(ct), n);
         return -1;
     }
-    PyObject **items = PySequence_Fast_ITEMS(obj);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        CFieldObject *cf = (CFieldObject *)PyTuple_GET_ITEM(ct->ct_init_fields, i);
-        if (nffi_write_field(data, cf, items[i]) < 0)
-            return -1;
-    }
     return 0;
 }
 
-static int struct_from_dict(char *data, CTypeObject *ct, PyObject *obj)
+static int struct_from_dict(char *data, CTypeObject *ct, PyObject *obj, Py_ssize_t room)
 {
     PyObject *key, *value;
     Py_ssize_t pos = 0;
@@ -479,13 +484,15 @@ static int struct_from_dict(char *data, CTypeObject *ct, PyObject *obj)
                 PyErr_SetObject(PyExc_KeyError, key);
             return -1;
         }
-        if (nffi_write_field(data, (CFieldObject *)cf, value) < 0)
+        if (nffi_write_field(data, (CFieldObject *)cf, value, room) < 0)
             return -1;
     }
     return 0;
 }
 
-static int struct_from_object(char *data, CTypeObject *ct, PyObject *obj)
+/* room: the bytes writable at data (more than ct_size when a flexible array member was
+   allocated with the struct), or -1 when that is not known (memory from C). */
+static int struct_from_object(char *data, CTypeObject *ct, PyObject *obj, Py_ssize_t room)
 {
     if (ct->ct_flags & CT_IS_OPAQUE) {
         PyErr_Format(PyExc_TypeError, "'%s' is opaque", nffi_ctype_name(ct));
@@ -496,13 +503,10 @@ static int struct_from_object(char *data, CTypeObject *ct, PyObject *obj)
         return 0;
     }
     if (PyList_Check(obj) || PyTuple_Check(obj))
-        return struct_from_sequence(data, ct, obj);
+        return struct_from_sequence(data, ct, obj, room);
     if (PyDict_Check(obj))
-        return struct_from_dict(data, ct, obj);
-    PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be a list or tuple or "
-                 "dict or struct-cdata, not %.200s", nffi_ctype_name(ct),
-                 Py_TYPE(obj)->tp_name);
-    return -1;
+        return struct_from_dict(data, ct, obj, room);
+    return initializer_type_error(ct, "a list or tuple or dict or struct-cdata", obj);
 }
 
 /* ---- bitfields ---------------------------------------------------------------------- */
@@ -531,9 +535,7 @@ static PyObject *read_bitfield(const char *data, CFieldObject *cf)
         long long sval = (long long)((value ^ sign) - sign);
         return PyLong_FromLongLong(sval);
     }
-    if (ct->ct_flags & CT_IS_BOOL)
-        return PyBool_FromLong((long)value);
-    return PyLong_FromUnsignedLongLong(value);
+    return PyLong_FromUnsignedLongLong(value);     /* _Bool bit-fields too: ints, as cffi */
 }
 
 static int write_bitfield(char *data, CFieldObject *cf, PyObject *obj)
@@ -547,6 +549,8 @@ static int write_bitfield(char *data, CFieldObject *cf, PyObject *obj)
     long long lo = is_signed ? -(long long)(1ULL << (width - 1)) : 0;
     unsigned long long hi = is_signed ? (1ULL << (width - 1)) - 1
                                       : (width >= 64 ? ~0ULL : (1ULL << width) - 1);
+    if (is_signed && width == 1)
+        hi = 1;     /* as cffi: 'int x:1' takes 1 (and reads back -1) */
     int fits = is_signed ? ((long long)bits >= lo && (long long)bits <= (long long)hi)
                          : bits <= hi;
     if (!fits) {
@@ -603,7 +607,7 @@ static int complex_from_object(char *data, CTypeObject *ct, PyObject *obj)
     return 0;
 }
 
-int nffi_convert_from_object(char *data, CTypeObject *ct, PyObject *obj)
+static int convert_in(char *data, CTypeObject *ct, PyObject *obj, Py_ssize_t room)
 {
     int flags = ct->ct_flags;
     if (flags & CT_PRIMITIVE_INTEGER) {
@@ -632,7 +636,7 @@ int nffi_convert_from_object(char *data, CTypeObject *ct, PyObject *obj)
             return -1;
         int result = (flags & CT_ARRAY)
             ? nffi_convert_array_from_object(data, ct, obj, ct->ct_length)
-            : struct_from_object(data, ct, obj);
+            : struct_from_object(data, ct, obj, room);
         Py_LeaveRecursiveCall();
         return result;
     }
@@ -640,6 +644,20 @@ int nffi_convert_from_object(char *data, CTypeObject *ct, PyObject *obj)
         return complex_from_object(data, ct, obj);
     PyErr_Format(PyExc_TypeError, "cannot write to a value of ctype '%s'", nffi_ctype_name(ct));
     return -1;
+}
+
+/* Write obj as a ct at data, which holds exactly one ct (a flexible array member gets
+   no items). */
+int nffi_convert_from_object(char *data, CTypeObject *ct, PyObject *obj)
+{
+    return convert_in(data, ct, obj, ct->ct_size);
+}
+
+/* The same, with room bytes writable at data (-1: unknown, as for memory from C). */
+int nffi_convert_from_object_room(char *data, CTypeObject *ct, PyObject *obj,
+                                  Py_ssize_t room)
+{
+    return convert_in(data, ct, obj, room);
 }
 
 static PyObject *complex_to_object(const char *data, CTypeObject *ct)
@@ -704,15 +722,38 @@ PyObject *nffi_convert_to_object(char *data, CTypeObject *ct, PyObject *owner)
     return NULL;
 }
 
-int nffi_write_field(char *data, CFieldObject *cf, PyObject *obj)
+/* A flexible array member 'T x[]' gets as many items as the initializer has (an integer
+   initializer only gives the count and leaves the memory as it is, as in cffi), if they
+   fit in the room the struct was allocated with. */
+static int write_flexible_member(char *data, CFieldObject *cf, PyObject *obj, Py_ssize_t room)
+{
+    CTypeObject *ft = cf->cf_type;
+    Py_ssize_t n = nffi_initializer_length(ft, obj);
+    if (n < 0)
+        return -1;
+    Py_ssize_t itemsize = ft->ct_item->ct_size;
+    if (room >= 0 && itemsize > 0 && n > (room - cf->cf_offset) / itemsize) {
+        PyErr_Format(PyExc_IndexError, "flexible array member '%U' of ctype '%s' has room "
+                     "for %zd items, the initializer gives %zd", cf->cf_name,
+                     nffi_ctype_name(ft), (room - cf->cf_offset) / itemsize, n);
+        return -1;
+    }
+    if (PyLong_Check(obj) || (!CData_Check(obj) && PyIndex_Check(obj)))
+        return 0;
+    return nffi_convert_array_from_object(data + cf->cf_offset, ft, obj, n);
+}
+
+/* Write a field of the struct at data, which has room bytes (-1: unknown). */
+int nffi_write_field(char *data, CFieldObject *cf, PyObject *obj, Py_ssize_t room)
 {
     if (cf->cf_bitshift >= 0)
         return write_bitfield(data, cf, obj);
     CTypeObject *ft = cf->cf_type;
-    if ((ft->ct_flags & CT_ARRAY) && ft->ct_length < 0) {
-        /* flexible array member: the caller sized the memory for the initializer */
-        return nffi_convert_array_from_object(data + cf->cf_offset, ft, obj, -1);
-    }
+    if ((ft->ct_flags & CT_ARRAY) && ft->ct_length < 0)
+        return write_flexible_member(data, cf, obj, room);
+    if (ft->ct_flags & CT_WITH_VAR_ARRAY)       /* a nested struct ending in 'T x[]' */
+        return convert_in(data + cf->cf_offset, ft, obj,
+                          room >= 0 ? room - cf->cf_offset : -1);
     return nffi_convert_from_object(data + cf->cf_offset, ft, obj);
 }
 

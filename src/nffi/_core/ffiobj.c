@@ -51,26 +51,45 @@ static CTypeObject *resolve_ctype(FFIBaseObject *self, PyObject *cdecl)
     return NULL;
 }
 
+/* new(cdecl, init=None), either argument also by keyword, into params[0..1] */
+static int new_arguments(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                         PyObject **params)
+{
+    static const char *const names[2] = {"cdecl", "init"};
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    if (nargs > 2 || nargs + nkw > 2) {
+        PyErr_Format(PyExc_TypeError, "new() takes at most 2 arguments (%zd given)",
+                     nargs + nkw);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < nargs; i++)
+        params[i] = args[i];
+    for (Py_ssize_t k = 0; k < nkw; k++) {
+        PyObject *key = PyTuple_GET_ITEM(kwnames, k);
+        int slot = _PyUnicode_EqualToASCIIString(key, names[0]) ? 0
+                 : _PyUnicode_EqualToASCIIString(key, names[1]) ? 1 : -1;
+        if (slot < 0 || slot < nargs) {
+            PyErr_Format(PyExc_TypeError, slot < 0 ? "new() got an unexpected keyword "
+                         "argument '%U'" : "new() got multiple values for argument '%U'", key);
+            return -1;
+        }
+        params[slot] = args[nargs + k];
+    }
+    if (params[0] == NULL) {
+        PyErr_SetString(PyExc_TypeError, "new() missing required argument 'cdecl'");
+        return -1;
+    }
+    return 0;
+}
+
 static PyObject *ffi_new(FFIBaseObject *self, PyObject *const *args, Py_ssize_t nargs,
                          PyObject *kwnames)
 {
-    PyObject *init = Py_None;
-    if (kwnames != NULL && PyTuple_GET_SIZE(kwnames) > 0) {
-        if (nargs == 1 && PyTuple_GET_SIZE(kwnames) == 1 &&
-                _PyUnicode_EqualToASCIIString(PyTuple_GET_ITEM(kwnames, 0), "init"))
-            init = args[1];
-        else {
-            PyErr_SetString(PyExc_TypeError, "new() takes (cdecl, init=None)");
-            return NULL;
-        }
-    }
-    else if (nargs == 2)
-        init = args[1];
-    else if (nargs != 1) {
-        PyErr_Format(PyExc_TypeError, "new() takes 1 or 2 arguments (%zd given)", nargs);
+    PyObject *params[2] = {NULL, Py_None};     /* cdecl, init */
+    if (new_arguments(args, nargs, kwnames, params) < 0)
         return NULL;
-    }
-    CTypeObject *ct = resolve_ctype(self, args[0]);
+    PyObject *init = params[1];
+    CTypeObject *ct = resolve_ctype(self, params[0]);
     if (ct == NULL)
         return NULL;
     PyObject *r = nffi_newp(ct, init);
@@ -106,10 +125,35 @@ static PyObject *ffi_typeof(FFIBaseObject *self, PyObject *arg)
         Py_INCREF(ct);
         return ct;
     }
-    if (PyUnicode_Check(arg) || CType_Check(arg))
+    if (PyUnicode_Check(arg))
         return (PyObject *)resolve_ctype(self, arg);
     /* functions of 'lib' and other objects: the Python side knows */
     return PyObject_CallMethod((PyObject *)self, "_typeof_other", "O", arg);
+}
+
+/* Whether self is the FFI of cffi's compiled modules (compat.CompiledFFI), which differs
+   from cffi's FFI in two error cases below; read from the class, on those paths only. */
+static int is_compiled_flavour(FFIBaseObject *self)
+{
+    PyObject *flag = PyObject_GetAttrString((PyObject *)self, "_nffi_compiled_flavour");
+    if (flag == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    int r = PyObject_IsTrue(flag);
+    Py_DECREF(flag);
+    if (r < 0)
+        PyErr_Clear();
+    return r > 0;
+}
+
+/* sizeof() of an incomplete type: ValueError in cffi's FFI, ffi.error in the compiled one */
+static void unknown_size_error(FFIBaseObject *self, CTypeObject *ct)
+{
+    if (is_compiled_flavour(self))
+        PyErr_Format(nffi_FFIError, "don't know the size of ctype '%s'", nffi_ctype_name(ct));
+    else
+        PyErr_Format(PyExc_ValueError, "ctype '%s' is of unknown size", nffi_ctype_name(ct));
 }
 
 static PyObject *ffi_sizeof(FFIBaseObject *self, PyObject *arg)
@@ -124,8 +168,7 @@ static PyObject *ffi_sizeof(FFIBaseObject *self, PyObject *arg)
             return NULL;
         size = ct->ct_size;
         if (size < 0) {
-            PyErr_Format(nffi_FFIError, "don't know the size of ctype '%s'",
-                         nffi_ctype_name(ct));
+            unknown_size_error(self, ct);
             Py_DECREF(ct);
             return NULL;
         }
@@ -136,13 +179,18 @@ static PyObject *ffi_sizeof(FFIBaseObject *self, PyObject *arg)
 
 static PyObject *ffi_alignof(FFIBaseObject *self, PyObject *arg)
 {
+    if (CData_Check(arg) && !is_compiled_flavour(self)) {
+        PyErr_Format(PyExc_TypeError, "alignof() expects a ctype or a type string, got "
+                     "cdata '%s'", nffi_ctype_name(((CDataObject *)arg)->c_type));
+        return NULL;
+    }
     CTypeObject *ct = CData_Check(arg) ? (CTypeObject *)Py_NewRef(((CDataObject *)arg)->c_type)
                                        : resolve_ctype(self, arg);
     if (ct == NULL)
         return NULL;
     Py_ssize_t align = ct->ct_align;
     if (ct->ct_size < 0 && !(ct->ct_flags & CT_ARRAY)) {
-        PyErr_Format(nffi_FFIError, "don't know the alignment of ctype '%s'",
+        PyErr_Format(PyExc_ValueError, "ctype '%s' is of unknown alignment",
                      nffi_ctype_name(ct));
         Py_DECREF(ct);
         return NULL;

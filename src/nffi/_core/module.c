@@ -68,7 +68,7 @@ static PyObject *m_sizeof(PyObject *self, PyObject *arg)
     if (ct == NULL)
         return NULL;
     if (ct->ct_size < 0) {
-        PyErr_Format(nffi_FFIError, "don't know the size of ctype '%s'", nffi_ctype_name(ct));
+        PyErr_Format(PyExc_ValueError, "ctype '%s' is of unknown size", nffi_ctype_name(ct));
         return NULL;
     }
     return PyLong_FromSsize_t(ct->ct_size);
@@ -80,7 +80,7 @@ static PyObject *m_alignof(PyObject *self, PyObject *arg)
     if (ct == NULL)
         return NULL;
     if (ct->ct_size < 0 && !(ct->ct_flags & CT_ARRAY)) {
-        PyErr_Format(nffi_FFIError, "don't know the alignment of ctype '%s'",
+        PyErr_Format(PyExc_ValueError, "ctype '%s' is of unknown alignment",
                      nffi_ctype_name(ct));
         return NULL;
     }
@@ -221,10 +221,7 @@ static PyObject *m_typeoffsetof(PyObject *self, PyObject *args)
     Py_ssize_t index = PyNumber_AsSsize_t(key, PyExc_OverflowError);
     if (index == -1 && PyErr_Occurred())
         return NULL;
-    if ((ct->ct_flags & CT_ARRAY) && ct->ct_length >= 0 && (index < 0 || index > ct->ct_length)) {
-        PyErr_SetString(PyExc_IndexError, "array index out of bounds");
-        return NULL;
-    }
+    /* no bounds check: offsetof(T, arr[n]) is plain address arithmetic, as in C and cffi */
     if (ct->ct_item->ct_size < 0) {
         PyErr_Format(PyExc_TypeError, "ctype '%s' points to items of unknown size",
                      nffi_ctype_name(ct));

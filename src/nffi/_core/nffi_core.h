@@ -153,8 +153,10 @@ CFieldObject *nffi_struct_field(CTypeObject *ct, PyObject *name);  /* borrowed, 
 
 /* ---- convert.c --------------------------------------------------------------------- */
 int nffi_convert_from_object(char *data, CTypeObject *ct, PyObject *obj);
+int nffi_convert_from_object_room(char *data, CTypeObject *ct, PyObject *obj,
+                                  Py_ssize_t room);
 PyObject *nffi_convert_to_object(char *data, CTypeObject *ct, PyObject *owner);
-int nffi_write_field(char *data, CFieldObject *cf, PyObject *obj);
+int nffi_write_field(char *data, CFieldObject *cf, PyObject *obj, Py_ssize_t room);
 PyObject *nffi_read_field(char *data, CFieldObject *cf, PyObject *owner);
 int nffi_as_integer(PyObject *obj, CTypeObject *ct, unsigned long long *out, int *negative);
 PY_LONG_LONG nffi_read_signed(const char *data, Py_ssize_t size);
@@ -193,6 +195,7 @@ PyObject *nffi_unpack(CDataObject *cd, Py_ssize_t length);
 PyObject *nffi_addressof_field(CDataObject *cd, CTypeObject *ptrtype, Py_ssize_t offset);
 
 /* ---- ownership.c ------------------------------------------------------------------- */
+int nffi_check_releasable(CDataObject *cd);   /* 0, or -1 + ValueError */
 int nffi_release(CDataObject *cd);   /* ffi.release(): give back what a cdata holds, once */
 
 /* ---- buffer.c ---------------------------------------------------------------------- */

@@ -84,7 +84,9 @@ static PyObject *cdatagc_repr(CDataObject *cd)
     if (cd->c_flags & CD_HANDLE)
         return PyUnicode_FromFormat("<cdata '%s' handle to %R>", name, cd->c_extra);
     if (cd->c_flags & CD_FROM_BUFFER) {
-        const char *src = cd->c_extra ? Py_TYPE(cd->c_extra)->tp_name : "released";
+        if (cd->c_extra == NULL)
+            return PyUnicode_FromFormat("<cdata '%s' buffer RELEASED>", name);
+        const char *src = Py_TYPE(cd->c_extra)->tp_name;
         if (cd->c_type->ct_flags & CT_ARRAY)
             return PyUnicode_FromFormat("<cdata '%s' buffer len %zd from '%s' object>", name,
                                         nffi_cdata_length(cd), src);
@@ -298,8 +300,24 @@ static PyObject *newp_allocated(PyObject *self, PyObject *args)
 
 /* ---- release ------------------------------------------------------------------------ */
 
+/* Only what ffi.new(), ffi.gc(), ffi.from_buffer() or an allocator returned may be
+ * released or used in a 'with' block, as in cffi. */
+int nffi_check_releasable(CDataObject *cd)
+{
+    if (Py_TYPE(cd) == &CDataGC_Type && !(cd->c_flags & CD_HANDLE))
+        return 0;
+    if ((cd->c_flags & CD_OWNS_MEMORY) && (cd->c_type->ct_flags & (CT_POINTER | CT_ARRAY)))
+        return 0;
+    PyErr_SetString(PyExc_ValueError, "only 'cdata' object from ffi.new(), ffi.gc(), "
+                    "ffi.from_buffer() or ffi.new_allocator()() can be used with the 'with' "
+                    "keyword or ffi.release()");
+    return -1;
+}
+
 int nffi_release(CDataObject *cd)
 {
+    if (nffi_check_releasable(cd) < 0)
+        return -1;
     if (Py_TYPE(cd) == &CDataGC_Type)
         return release_resources(cd);
     return 0;
