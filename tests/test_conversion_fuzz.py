@@ -12,7 +12,7 @@ and item, floats bit for bit, pointers by repr with the address masked).
 
 Disagreements that are deliberate are listed in ``known_difference`` below; each names
 its entry in docs/differences.md (checked by ``test_known_differences_are_documented``).
-NFFI_FUZZ_EXAMPLES sets the number of examples per operation (default 300).
+NFFI_FUZZ_EXAMPLES sets the number of examples per operation (default 500).
 """
 import math
 import os
@@ -29,7 +29,7 @@ from conftest import CDEF, CDEF_BASE
 from test_calls import TESTLIB_CDEF, testlib_path  # noqa: F401  (fixture)
 from test_cdata_differential import ALL_PRIMITIVES
 
-EXAMPLES = int(os.environ.get("NFFI_FUZZ_EXAMPLES", "300"))
+EXAMPLES = int(os.environ.get("NFFI_FUZZ_EXAMPLES", "500"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
@@ -202,6 +202,8 @@ def plain(value):
 
 def deep_read(ffi, x, depth=0):
     """Everything observable in x, recursively through fields and items."""
+    if isinstance(x, ffi.CType):
+        return ("ctype", canon(repr(x)))
     if not isinstance(x, ffi.CData):
         return plain(x)
     t = ffi.typeof(x)
@@ -227,22 +229,15 @@ def outcome(ffi, action, depth=0):
 
 # ---- known, documented disagreements ------------------------------------------------------
 
-def _walk(value):
-    yield value
-    if isinstance(value, (list, tuple)) and value[:1] != ("cdata",):
-        for v in value:
-            yield from _walk(v)
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _walk(v)
+CHARACTERS_OUTSIDE_UNICODE = "**Characters outside Unicode**"
+KNOWN_PHRASES = [CHARACTERS_OUTSIDE_UNICODE]
 
 
-def known_difference(op, target, value):
+def known_difference(op, target, value, mine, theirs):
     """The docs/differences.md phrase that explains a disagreement, or None."""
+    if theirs == ("raise", "SystemError") and mine == ("raise", "ValueError"):
+        return CHARACTERS_OUTSIDE_UNICODE     # cffi: PyUnicode_New of a value > 0x10FFFF
     return None
-
-
-KNOWN_PHRASES = []
 
 
 def test_known_differences_are_documented():
@@ -267,7 +262,7 @@ def check(pair, op, target, value, action):
     theirs = outcome(pair[1], lambda: action(pair[1], materialize(value, pair[1], keep)),
                      depth)
     if mine != theirs:
-        doc = known_difference(op, target, value)
+        doc = known_difference(op, target, value, mine, theirs)
         assert doc is not None, "%s %s %r: nffi %r, cffi %r" % (op, target, value, mine,
                                                                  theirs)
 
@@ -287,7 +282,11 @@ def test_new(pair, target, value):
 @SETTINGS
 @given(target=st.sampled_from(TARGETS), value=VALUES)
 def test_cast(pair, target, value):
-    check(pair, "cast", target, value, lambda ffi, v: ffi.cast(target, v))
+    if isinstance(value, tuple) and value[:2] == ("cdata", "new"):
+        # an address: it differs between the two runs, compare only the outcome's type
+        check(pair, "cast", target, value, lambda ffi, v: ffi.typeof(ffi.cast(target, v)))
+    else:
+        check(pair, "cast", target, value, lambda ffi, v: ffi.cast(target, v))
 
 
 @SETTINGS
@@ -321,16 +320,35 @@ def libs(testlib_path):  # noqa: F811
 
 
 # struct arguments by value and by pointer (the primitive arguments: test_call_fuzz.py)
-CALLS = ["small_sum", "small_sum_p", "nested_sum", "three_sum", "bf_sum", "large_sum"]
+# (bf_sum is not here: a struct with bit-fields by value is refused before any conversion)
+CALLS = ["small_sum", "small_sum_p", "nested_sum", "three_sum", "large_sum"]
+
+
+def oracle_argument(ffi, fn, value):
+    """cffi's argument for fn(value), built so that it is fully initialized.
+
+    cffi leaves the bytes of a struct argument that an initializer does not mention
+    uninitialized (small_sum([]) returns garbage); C, and nffi, zero them.  cffi's
+    ffi.new() zeroes, so the oracle passes what ffi.new() makes of the same value."""
+    arg = ffi.typeof(fn).args[0]
+    if arg.kind == "struct" and isinstance(value, (list, tuple, dict)):
+        return ffi.new(ffi.getctype(arg, "*"), value)[0]
+    if arg.kind == "pointer" and isinstance(value, (list, tuple)):
+        return ffi.new(ffi.getctype(arg.item, "[]"), value)
+    return value
 
 
 @SETTINGS
 @given(name=st.sampled_from(CALLS), value=VALUES)
 def test_call_argument(libs, name, value):
+    if name.endswith("_p") and isinstance(value, (list, tuple)) and not value:
+        return      # an array of no struct: the callee reads past it, on both sides
     keep = []
     (n_ffi, n_lib), (c_ffi, c_lib) = libs
-    mine = outcome(n_ffi, lambda: getattr(n_lib, name)(materialize(value, n_ffi, keep)))
-    theirs = outcome(c_ffi, lambda: getattr(c_lib, name)(materialize(value, c_ffi, keep)))
+    n_fn, c_fn = getattr(n_lib, name), getattr(c_lib, name)
+    mine = outcome(n_ffi, lambda: n_fn(materialize(value, n_ffi, keep)))
+    theirs = outcome(c_ffi, lambda: c_fn(oracle_argument(c_ffi, c_fn,
+                                                         materialize(value, c_ffi, keep))))
     if mine != theirs:
-        assert known_difference("call", name, value) is not None, (
+        assert known_difference("call", name, value, mine, theirs) is not None, (
             "call %s(%r): nffi %r, cffi %r" % (name, value, mine, theirs))

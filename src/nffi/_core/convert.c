@@ -538,7 +538,7 @@ static PyObject *read_bitfield(const char *data, CFieldObject *cf)
     return PyLong_FromUnsignedLongLong(value);     /* _Bool bit-fields too: ints, as cffi */
 }
 
-static int write_bitfield(char *data, CFieldObject *cf, PyObject *obj)
+static int write_bitfield_int(char *data, CFieldObject *cf, PyObject *obj)
 {
     CTypeObject *ct = cf->cf_type;
     unsigned long long bits;
@@ -573,6 +573,18 @@ static int write_bitfield(char *data, CFieldObject *cf, PyObject *obj)
     raw = (raw & ~mask) | ((((unsigned __int128)bits) << cf->cf_bitshift) & mask);
     memcpy(data + cf->cf_offset, &raw, nbytes);
     return 0;
+}
+
+/* as cffi: a bit-field takes an int or what __index__ gives (not a cdata, a float or an
+   object with __int__ only) */
+static int write_bitfield(char *data, CFieldObject *cf, PyObject *obj)
+{
+    PyObject *index = PyNumber_Index(obj);
+    if (index == NULL)
+        return -1;
+    int r = write_bitfield_int(data, cf, index);
+    Py_DECREF(index);
+    return r;
 }
 
 /* ---- the two entry points --------------------------------------------------------- */
