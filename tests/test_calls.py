@@ -472,6 +472,23 @@ def test_file_argument(pair, tmp_path):
     same(pair, lambda ffi, lib: lib.write_to(None, b"x"))
 
 
+def test_cast_python_file_to_file_pointer(pair, tmp_path):
+    # ffi.cast("FILE *", f): one FILE per Python file, reused, closed with the file object
+    for i, (ffi, lib) in enumerate(pair):
+        path = tmp_path / ("cast%d.txt" % i)
+        with open(path, "w") as f:
+            fp = ffi.cast("FILE *", f)
+            assert ffi.typeof(fp) is ffi.typeof("FILE *")
+            assert ffi.cast("FILE *", f) == fp
+            assert lib.write_to(fp, b"one") >= 0
+            assert lib.write_to(fp, b"two") >= 0
+        assert path.read_bytes() == b"onetwo"
+    same(pair, lambda ffi, lib: ffi.cast("FILE *", io.BytesIO()))
+    same(pair, lambda ffi, lib: ffi.cast("FILE *", "x"))
+    same(pair, lambda ffi, lib: ffi.cast("FILE *", 0) == ffi.NULL)
+    same(pair, lambda ffi, lib: ffi.cast("int *", open(os.devnull)))
+
+
 # ---- variadic functions -----------------------------------------------------------------
 
 def test_variadic(pair):

@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <ffi.h>
 #include <stdio.h>
-#include <unistd.h>
 
 #define ALIGN16(n) (((size_t)(n) + 15) & ~(size_t)15)
 #define STACK_ARGS_LIMIT 2048      /* argument buffers up to this size live on the stack */
@@ -378,63 +377,14 @@ static int array_argument(char *slot, CTypeObject *ct, PyObject *obj, TempBlock 
     return 0;
 }
 
-static int is_python_file(PyObject *obj)
-{
-    static PyObject *io_base = NULL;
-    if (io_base == NULL) {
-        PyObject *io = PyImport_ImportModule("io");
-        if (io == NULL)
-            return -1;
-        io_base = PyObject_GetAttrString(io, "IOBase");
-        Py_DECREF(io);
-        if (io_base == NULL)
-            return -1;
-    }
-    return PyObject_IsInstance(obj, io_base);
-}
-
-/* fdopen()'s mode for a Python file's 'mode' attribute ("rb+" -> "r+"). */
-static void file_mode(PyObject *file, char mode[3])
-{
-    const char *m = NULL;
-    PyObject *attr = PyObject_GetAttrString(file, "mode");
-    if (attr != NULL && PyUnicode_Check(attr))
-        m = PyUnicode_AsUTF8(attr);
-    if (m == NULL)
-        PyErr_Clear();
-    mode[0] = 'r';
-    mode[1] = '+';
-    mode[2] = 0;
-    if (m != NULL && m[0] != 0) {
-        mode[0] = strchr(m, 'w') || strchr(m, 'x') ? 'w' : strchr(m, 'a') ? 'a' : 'r';
-        if (!strchr(m, '+'))
-            mode[1] = 0;
-    }
-    Py_XDECREF(attr);
-}
-
-/* A Python file object for a 'FILE *': flushed, then a FILE on a dup of its fd. */
+/* A Python file object for a 'FILE *': a FILE of its own for the call (file.c). */
 static int file_argument(char *slot, PyObject *obj, TempBlock **temps)
 {
-    PyObject *r = PyObject_CallMethod(obj, "flush", NULL);
-    if (r == NULL)
-        return -1;
-    Py_DECREF(r);
-    int fd = PyObject_AsFileDescriptor(obj);
-    if (fd < 0)
-        return -1;
-    char mode[3];
-    file_mode(obj, mode);
     if (temp_alloc(temps, 0) == NULL)
         return -1;
-    int fd2 = dup(fd);
-    FILE *f = fd2 < 0 ? NULL : fdopen(fd2, mode);
-    if (f == NULL) {
-        PyErr_SetFromErrno(PyExc_OSError);
-        if (fd2 >= 0)
-            close(fd2);
+    FILE *f = nffi_file_copy(obj);
+    if (f == NULL)
         return -1;
-    }
     (*temps)->file = f;
     store_pointer(slot, f);
     return 0;
@@ -453,7 +403,7 @@ static int pointer_argument(char *slot, CTypeObject *ct, PyObject *obj, TempBloc
             item->ct_size >= 0 && !(item->ct_flags & CT_VOID))
         return array_argument(slot, ct, obj, temps);
     if (item->ct_flags & CT_IS_FILE) {
-        int is_file = is_python_file(obj);
+        int is_file = nffi_is_python_file(obj);
         if (is_file < 0)
             return -1;
         if (is_file)

@@ -489,6 +489,16 @@ PyObject *nffi_cast(CTypeObject *ct, PyObject *value)
 {
     int flags = ct->ct_flags;
     if (flags & (CT_POINTER | CT_FUNCTIONPTR | CT_ARRAY)) {
+        if ((flags & CT_POINTER) && (ct->ct_item->ct_flags & CT_IS_FILE) &&
+                !CData_Check(value) && !PyLong_Check(value)) {
+            int is_file = nffi_is_python_file(value);
+            if (is_file < 0)
+                return NULL;
+            if (is_file) {
+                FILE *f = nffi_file_of(value);
+                return f ? (PyObject *)nffi_cdata_new_view(ct, (char *)f, NULL) : NULL;
+            }
+        }
         unsigned long long bits;
         if (cast_source_bits(value, &bits, ct) < 0)
             return NULL;

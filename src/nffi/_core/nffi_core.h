@@ -12,6 +12,7 @@
 #include <structmember.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -170,6 +171,11 @@ int nffi_char_from_object(PyObject *obj, CTypeObject *ct, uint32_t *out);
 int nffi_convert_array_from_object(char *data, CTypeObject *ct, PyObject *obj,
                                    Py_ssize_t length);
 Py_ssize_t nffi_initializer_length(CTypeObject *arraytype, PyObject *init);
+
+/* ---- file.c ------------------------------------------------------------------------ */
+int nffi_is_python_file(PyObject *obj);          /* an io.IOBase: 1, 0, or -1 + error */
+FILE *nffi_file_copy(PyObject *obj);             /* a new FILE on a dup of its fd */
+FILE *nffi_file_of(PyObject *obj);               /* the file's own FILE (for casts) */
 
 /* ---- cdata.c ----------------------------------------------------------------------- */
 int nffi_cdata_init(PyObject *module);
