@@ -2,7 +2,8 @@
  *
  * Owns the 'buffer' type: construction from a pointer or array cdata (keeping that cdata
  * alive), the buffer protocol (writable, so memoryview/file.readinto work), len, byte
- * indexing and iteration, [a:b] slicing and slice assignment, and comparison with bytes-like objects.
+ * indexing and iteration, [a:b] slicing and slice assignment, and comparison with
+ * bytes-like objects.
  */
 #include "nffi_core.h"
 

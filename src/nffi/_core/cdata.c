@@ -859,12 +859,12 @@ static char *item_address(CDataObject *cd, Py_ssize_t i)
 }
 
 /* The bytes writable at data, a struct ending in 'T x[]' inside cd's memory: up to the end
- * of the ffi.new() allocation that memory belongs to, or -1 (unknown, unchecked as in C)
- * for memory nffi did not allocate. */
+ * of the ffi.new() (or allocator) allocation that memory belongs to, or -1 (unknown,
+ * unchecked as in C) for memory nffi did not allocate. */
 static Py_ssize_t owned_room(CDataObject *cd, char *data)
 {
-    CDataObject *owner = (CDataObject *)memory_owner(cd);
-    if (owner == NULL || !(owner->c_flags & CD_OWNS_MEMORY))
+    CDataObject *owner = (cd->c_flags & CD_ALLOCATOR) ? cd : (CDataObject *)memory_owner(cd);
+    if (owner == NULL || !(owner->c_flags & (CD_OWNS_MEMORY | CD_ALLOCATOR)))
         return -1;
     CTypeObject *ct = owner->c_type;
     Py_ssize_t size = (ct->ct_flags & CT_ARRAY) ? nffi_cdata_sizeof(owner)
@@ -884,7 +884,7 @@ static PyObject *cdata_item(CDataObject *cd, Py_ssize_t i)
     PyObject *r = nffi_convert_to_object(p, item, memory_owner(cd));
     /* p[0] of ffi.new("struct with_flexible_array *", ...) knows its allocated size */
     if (r != NULL && i == 0 && (item->ct_flags & CT_WITH_VAR_ARRAY) &&
-            (cd->c_flags & CD_PTR_TO_OWNED))
+            (cd->c_type->ct_flags & CT_POINTER) && cd->c_length >= 0)
         ((CDataObject *)r)->c_length = cd->c_length;
     return r;
 }
