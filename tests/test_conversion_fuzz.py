@@ -341,8 +341,11 @@ def oracle_argument(ffi, fn, value):
 @SETTINGS
 @given(name=st.sampled_from(CALLS), value=VALUES)
 def test_call_argument(libs, name, value):
-    if name.endswith("_p") and isinstance(value, (list, tuple)) and not value:
-        return      # an array of no struct: the callee reads past it, on both sides
+    if name.endswith("_p") and (
+            (isinstance(value, (list, tuple)) and not value)       # an array of no struct
+            or (isinstance(value, tuple)                               # NULL, 0x87...
+                and value[:2] in (("cdata", "null"), ("cdata", "cast")))):
+        return      # the callee would read what is not there, on both sides
     keep = []
     (n_ffi, n_lib), (c_ffi, c_lib) = libs
     n_fn, c_fn = getattr(n_lib, name), getattr(c_lib, name)
