@@ -331,8 +331,8 @@ def test_qualifiers_in_parameters_and_fields():
 def test_attributes_and_extension_are_skipped():
     declarations = bare("""
         __extension__ typedef long long ll_t;
-        struct __attribute__((packed)) s { int a __attribute__((aligned(8))); }
-            __attribute__((packed, aligned(4)));
+        struct __attribute__((unused)) s { int a __attribute__((deprecated)); }
+            __attribute__((may_alias, unused));
         int f(int) __attribute__((noreturn));
         void *__attribute__((malloc)) g(size_t n);
         __attribute__((deprecated("(use g)"))) int h(void);
@@ -346,6 +346,22 @@ def test_attributes_and_extension_are_skipped():
         FunctionDecl("h", fn([], INT)),
         VariableDecl("x", INT),
     ]
+
+
+@pytest.mark.parametrize("source, word", [
+    ("struct s { int a; } __attribute__((packed));", "packed"),
+    ("struct __attribute__((__packed__)) s { int a; };", "__packed__"),
+    ("struct s { int a __attribute__((aligned(16))); };", "aligned"),
+    ("typedef int T __attribute__((unused, aligned(8)));", "aligned"),
+    ("typedef int v4 __attribute__((vector_size(16)));", "vector_size"),
+    ("struct __declspec(align(8)) s { int a; };", "align"),
+])
+def test_attributes_that_change_a_layout_are_refused(source, word):
+    # ignoring them would give layouts that differ from the compiler's (cffi refuses
+    # every __attribute__)
+    error = cdef_error(source)
+    assert "'%s' changes the layout" % word in str(error)
+    assert source[error.column - 1:].startswith(word)
 
 
 def test_calling_conventions():
