@@ -29,8 +29,8 @@ import nffi
 from conftest import CDEF, CDEF_BASE
 from nffi.compat import CompiledFFI
 from nffi.errors import CDefError
-from test_cparser import (C_ALPHABET, TOKEN_SPLIT_RE, VALID_CDEFS,  # noqa: F401
-                          render_declaration, time_limit, types)
+from test_cparser import (C_ALPHABET, VALID_CDEFS, mutate, render_declaration,
+                          time_limit, types)
 
 # exception classes that are always fine (ffi.error is the same class for every FFI)
 ALLOWED = (CDefError, nffi.FFI.error)
@@ -237,27 +237,6 @@ TYPE_CORPUS = [
 ]
 
 
-def mutate(draw, source):
-    pieces = TOKEN_SPLIT_RE.findall(source)
-    for _ in range(draw(st.integers(1, 6))):
-        if not pieces:
-            break
-        index = draw(st.integers(0, len(pieces) - 1))
-        action = draw(st.sampled_from(["delete", "duplicate", "swap", "insert", "replace"]))
-        if action == "delete":
-            del pieces[index]
-        elif action == "duplicate":
-            pieces.insert(index, pieces[index] * draw(st.integers(1, 3)))
-        elif action == "swap":
-            other = draw(st.integers(0, len(pieces) - 1))
-            pieces[index], pieces[other] = pieces[other], pieces[index]
-        elif action == "insert":
-            pieces.insert(index, draw(C_ALPHABET))
-        else:
-            pieces[index] = draw(st.sampled_from(MUTATION_TOKENS))
-    return "".join(pieces)
-
-
 MUTATION_TOKENS = [
     "int", "char", "void", "long", "unsigned", "double", "float", "_Bool", "struct", "union",
     "enum", "typedef", "const", "*", "[", "]", "(", ")", "{", "}", ";", ",", ":", "...",
@@ -269,12 +248,12 @@ MUTATION_TOKENS = [
 
 @st.composite
 def mutated_cdefs(draw):
-    return mutate(draw, draw(st.sampled_from(CORPUS)))
+    return mutate(draw, draw(st.sampled_from(CORPUS)), st.sampled_from(MUTATION_TOKENS))
 
 
 @st.composite
 def mutated_type_strings(draw):
-    return mutate(draw, draw(st.sampled_from(TYPE_CORPUS)))
+    return mutate(draw, draw(st.sampled_from(TYPE_CORPUS)), st.sampled_from(MUTATION_TOKENS))
 
 
 @st.composite

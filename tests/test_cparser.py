@@ -1321,15 +1321,16 @@ def test_random_c_like_text_never_crashes(pieces):
 TOKEN_SPLIT_RE = re.compile(r"\s+|\w+|\.\.\.|\S")
 
 
-@st.composite
-def mutated_cdefs(draw):
-    source = draw(st.sampled_from(VALID_CDEFS))
+def mutate(draw, source, replacements=None):
+    """source with 1 to 6 random token edits (also used by test_cdef_fuzz.py);
+    replacements: a strategy for tokens that replace one (no replacing without it)."""
     pieces = TOKEN_SPLIT_RE.findall(source)
+    actions = ["delete", "duplicate", "swap", "insert"] + ["replace"] * bool(replacements)
     for _ in range(draw(st.integers(1, 6))):
         if not pieces:
             break
         index = draw(st.integers(0, len(pieces) - 1))
-        action = draw(st.sampled_from(["delete", "duplicate", "swap", "insert"]))
+        action = draw(st.sampled_from(actions))
         if action == "delete":
             del pieces[index]
         elif action == "duplicate":
@@ -1337,9 +1338,16 @@ def mutated_cdefs(draw):
         elif action == "swap":
             other = draw(st.integers(0, len(pieces) - 1))
             pieces[index], pieces[other] = pieces[other], pieces[index]
-        else:
+        elif action == "insert":
             pieces.insert(index, draw(C_ALPHABET))
+        else:
+            pieces[index] = draw(replacements)
     return "".join(pieces)
+
+
+@st.composite
+def mutated_cdefs(draw):
+    return mutate(draw, draw(st.sampled_from(VALID_CDEFS)))
 
 
 @settings(max_examples=600, deadline=3000, suppress_health_check=[HealthCheck.too_slow])
