@@ -132,6 +132,7 @@ class Model:
             try:
                 self._pending_layouts, self._pending_fields = {}, {}
                 completions = []
+                self._check_ordinary_names(decls)
                 for decl in decls:
                     self._declare(decl, override, packed, pack, completions)
                 for decl in decls:
@@ -233,6 +234,19 @@ class Model:
                                  same=lambda a, b: a.type == b.type)
         elif isinstance(decl, ConstantDecl):
             self._declare_constant(decl, override)
+
+    def _check_ordinary_names(self, decls):
+        """A function, variable or constant may not take the name of a typedef declared
+        before it (C's one namespace of ordinary names); cffi's parser refuses it, so
+        before any other declaration error, as here."""
+        typedefs = set()
+        for decl in decls:
+            if isinstance(decl, Typedef):
+                typedefs.add(decl.name)
+            elif isinstance(decl, (FunctionDecl, VariableDecl, ConstantDecl)) and \
+                    getattr(decl, "type", None) is not None and \
+                    (decl.name in typedefs or decl.name in self.typedefs):
+                raise _error_at("'%s' is already declared as a typedef" % decl.name, decl)
 
     def _declare_unique(self, table, name, value, decl, override, what, same=None):
         old = table.get(name)
