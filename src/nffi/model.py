@@ -143,8 +143,6 @@ class Model:
                     fields = [(f[0], self._materialize(f[1])) + tuple(f[2:]) for f in fields]
                     init_fields = [(f[0], self._materialize(f[1]), f[2]) for f in init_fields]
                     _core.complete_struct_or_union(ct, fields, size, align, 0, init_fields)
-                if any(isinstance(ct, _Pending) for ct in self._typedef_types.values()):
-                    self._typedef_types.clear()
             except BaseException:
                 self._restore(snapshot)
                 raise
