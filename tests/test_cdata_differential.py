@@ -1968,7 +1968,8 @@ _known("invalid struct declarations: nffi CDefError, cffi TypeError/KeyError/Not
 _known("negative bit-field width: nffi CDefError, cffi accepts", "negative width",
        doc="A negative bit-field width")
 _known("enum values from expressions (<<, |, ~, char): nffi evaluates, cffi FFIError",
-       "enum constant expressions", doc="Enum values may be constant expressions")
+       "enum constant expressions",
+       doc="Enum values and array lengths may be constant expressions")
 _known("unsupported enum expression: nffi CDefError, cffi FFIError", "bad enum expr",
        doc="Invalid type spellings are `CDefError`")
 _known("'...' in cdef (API-mode only): cffi raises VerificationMissing/NotImplementedError at "

@@ -39,6 +39,11 @@ CFFI_INTERNAL = ("AttributeError", "KeyError", "AssertionError", "IndexError",
                  "UnboundLocalError", "NameError", "RecursionError", "SystemError",
                  "NotImplementedError", "VerificationMissing", "VerificationError")
 TIME_LIMIT = 10     # seconds per input: a hang fails
+# nffi evaluates constant expressions that cffi does not ('int[0|~5]', see "Enum values
+# and array lengths may be constant expressions" in docs/differences.md): where cffi
+# says (first) it cannot, nffi's answer must be cffi's for the spelled-out value (second
+# and third: class and message of nffi's exception)
+EVALUATED = [("unsupported expression", "ValueError", "negative array length")]
 
 
 class Finding(AssertionError):
@@ -91,6 +96,10 @@ def judge(what, text, action, nffi_ffi, *oracles, oracle_action=None):
     for oracle in oracles:
         expected = _run(oracle_action or action, oracle)
         if expected is not None and type(expected).__name__ == name:
+            return error
+        if expected is not None and any(
+                theirs in str(expected) and name == ours_class and ours in str(error)
+                for theirs, ours_class, ours in EVALUATED):
             return error
     if expected is None:
         answer = "succeeded"
@@ -490,7 +499,7 @@ FOUND_CDEFS += [
     # nffi accepted a variable named like a typedef declared before it (C and cffi: no)
     "typedef int T; typedef int T; typedef long T;long T;", "typedef int f;\nint f(int);",
 ]
-FOUND_TYPE_STRINGS = ["int(((*)))(int, ...)", "int (wchar_t(__attribute__(intc#ed)))[5]", "enum { A = 1 << 4,  B = A | 1 }", "int\r[4]\r[]", "double long", "struct  pt3[2]", "struct s",
+FOUND_TYPE_STRINGS = ["int(((*)))(int, ...)", "int[0\r|00|~5]", "int (wchar_t(__attribute__(intc#ed)))[5]", "enum { A = 1 << 4,  B = A | 1 }", "int\r[4]\r[]", "double long", "struct  pt3[2]", "struct s",
                       "int ()\r[4]"]
 
 
