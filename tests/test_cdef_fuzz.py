@@ -499,6 +499,7 @@ FOUND_CDEFS += [
     # nffi accepted a variable named like a typedef declared before it (C and cffi: no)
     "typedef int T; typedef int T; typedef long T;long T;", "typedef int f;\nint f(int);",
 ]
+FOUND_CDEFS.append("#define N 10\n#define N 6")   # FFIError; cffi: the last one counts
 FOUND_TYPE_STRINGS = ["int(((*)))(int, ...)", "int[0\r|00|~5]", "int (wchar_t(__attribute__(intc#ed)))[5]", "enum { A = 1 << 4,  B = A | 1 }", "int\r[4]\r[]", "double long", "struct  pt3[2]", "struct s",
                       "int ()\r[4]"]
 
@@ -583,3 +584,14 @@ def test_a_typedef_name_is_not_redeclared_as_a_variable_or_function():
             ffi.cdef(source)
         assert (info.value.line, info.value.column) == (1, column)
     ffi.cdef("#define T 1")             # a macro is no declaration (as in cffi)
+
+
+def test_a_macro_redefined_in_the_same_cdef_takes_the_last_value():
+    ffi = nffi.FFI()
+    ffi.cdef("#define N 10\n#define N 6\nextern int a[N];")
+    assert ffi.integer_const("N") == 6
+    with pytest.raises(nffi.FFIError, match="line 1, column 9"):
+        ffi.cdef("#define N 7")             # in another cdef: as cffi, a conflict
+    for source in ["static const int M = 1;\n#define M 6", "#define M 6\nenum e { M = 2 };"]:
+        with pytest.raises(nffi.FFIError, match="line 2"):
+            nffi.FFI().cdef(source)

@@ -96,6 +96,7 @@ class Model:
 
     _undeclared_tags_refused = False    # set while parse_type(declared_tags_only=True)
     _type_string = False                # set while parse_type() resolves
+    _cdef_macros = frozenset()          # names '#define'd by the running cdef
 
     def __init__(self):
         self.typedefs = {"FILE": Tagged("struct", "FILE")}   # name -> decls type node
@@ -132,6 +133,7 @@ class Model:
             try:
                 self._pending_layouts, self._pending_fields = {}, {}
                 completions = []
+                self._cdef_macros = set()
                 self._check_ordinary_names(decls)
                 for decl in decls:
                     self._declare(decl, override, packed, pack, completions)
@@ -256,7 +258,12 @@ class Model:
 
     def _declare_constant(self, decl, override):
         old = self.constants.get(decl.name)
-        if old is not None and old != decl.value and not override:
+        # a '#define' may be redefined later in the same cdef (the last one counts, as
+        # in cffi and the C preprocessor); a constant declared before may not
+        redefined_macro = decl.type is None and decl.name in self._cdef_macros
+        if decl.type is None:
+            self._cdef_macros.add(decl.name)
+        if old is not None and old != decl.value and not override and not redefined_macro:
             raise FFIError("%s: constant '%s' is already declared with value %r"
                            % (_where(decl), decl.name, old))
         if decl.value is not None:
