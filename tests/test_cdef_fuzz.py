@@ -16,7 +16,6 @@ tools/fuzz_cdef.py runs the same checks under atheris (an offline tool).
 """
 import os
 import re
-import sys
 import warnings
 
 import _cffi_backend
@@ -481,7 +480,7 @@ def test_judge_catches_an_unexpected_exception_class():
 
 # inputs the fuzzers found (hypothesis and tools/fuzz_cdef.py), each checked by the rule
 FOUND_CDEFS = [
-    # OverflowError out of cdef(): an array length too large for ssize_t
+    # OverflowError out of cdef(): an array length too large for ssize_t (atheris)
     "static const int N = 111111111111111111111111111111111111111111111111111114; "
     "struct s { int a[N]; };",
     "typedef int T[4611686018427387904];",
@@ -492,16 +491,20 @@ FOUND_CDEFS = [
     "typedef int T; typedef long T;",
     "struct s { int x; }; struct s { int x; };",
     "struct a { int x; }; struct b { struct a arr[2]; };",
-]
-FOUND_CDEFS.append(      # cffi refuses the second line: asked about the first alone
-    "typedef  int (__stdcall cb_t)(int, ...);int \nextern cb_t [4];")
-FOUND_CDEFS += [
+    # cffi refuses the second line: asked about the first alone
+    "typedef  int (__stdcall cb_t)(int, ...);int \nextern cb_t [4];",
     # nffi accepted a variable named like a typedef declared before it (C and cffi: no)
     "typedef int T; typedef int T; typedef long T;long T;", "typedef int f;\nint f(int);",
+    # FFIError; cffi: the last #define of a cdef counts (atheris)
+    "#define N 10\n#define N 6",
 ]
-FOUND_CDEFS.append("#define N 10\n#define N 6")   # FFIError; cffi: the last one counts
-FOUND_TYPE_STRINGS = ["int(((*)))(int, ...)", "int[0\r|00|~5]", "int (wchar_t(__attribute__(intc#ed)))[5]", "enum { A = 1 << 4,  B = A | 1 }", "int\r[4]\r[]", "double long", "struct  pt3[2]", "struct s",
-                      "int ()\r[4]"]
+FOUND_TYPE_STRINGS = [
+    "int(((*)))(int, ...)",         # cffi's compiled-module parser: no extra parentheses
+    "double long", "struct  pt3[2]", "struct s", "int ()\r[4]", "int\r[4]\r[]",
+    "int[0\r|00|~5]",               # cffi: 'unsupported expression'
+    "int (wchar_t(__attribute__(intc#ed)))[5]",
+    "enum { A = 1 << 4,  B = A | 1 }",
+]
 
 
 @pytest.mark.parametrize("text", FOUND_CDEFS)
