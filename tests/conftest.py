@@ -5,9 +5,8 @@ import pytest
 import nffi
 
 # One set of declarations used by the differential and property tests.
-# Two chunks, passed to two cdef() calls: nffi cannot yet make an array of a struct
-# declared in the same cdef() call (a known disagreement, see
-# CDEF_CASES in test_cdata_differential.py).
+# Two chunks, passed to two cdef() calls (an array of a struct declared in the same
+# cdef() call works too: see CDEF_CASES in test_cdata_differential.py).
 CDEF_BASE = """
     typedef struct { int x, y; } point_t;
     struct pt3 { short a; double b; char c; };

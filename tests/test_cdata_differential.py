@@ -1852,21 +1852,18 @@ _known("unsupported type spelling: nffi CDefError, cffi FFIError ('Unsupported t
        "'unsupported expression')",
        "ffi.typeof('int int')", "ffi.typeof('long long long')", "ffi.typeof('long char')",
        "ffi.typeof('unsigned double')", "ffi.typeof('short long')", "ffi.typeof('__int128')",
-       "ffi.sizeof('__int128')", "ffi.typeof('int[2**3]')", "ffi.typeof('int[sizeof(int)]')")
+       "ffi.sizeof('__int128')", "ffi.typeof('int[2**3]')", "ffi.typeof('int[sizeof(int)]')",
+       doc="Invalid type spellings are `CDefError`")
 _known("'void' among several parameters: nffi CDefError, cffi TypeError (incomplete type) or, "
        "with '...', accepted", "ffi.typeof('int(*)(void, int)')",
-       "ffi.typeof('int(*)(int, void)')", "ffi.typeof('int(*)(void, ...)')")
+       "ffi.typeof('int(*)(int, void)')", "ffi.typeof('int(*)(void, ...)')",
+       doc="`void` among several parameters")
 
 # -- the type parser: accepted by one side only
 _known("'int long' / '_Complex double' (specifiers in another order): nffi accepts, cffi FFIError",
-       "ffi.typeof('int long')", "ffi.typeof('_Complex double')")
-_known("__attribute__ in a type string: nffi ignores it, cffi CDefError",
-       "ffi.typeof('int __attribute__((aligned(16)))')")
-_known("function type taking an opaque struct by value: cffi TypeError (incomplete type), "
-       "nffi accepts", "ffi.typeof('int(*)(struct opaque_s)')")
-_known("getctype() of a bare function type: cffi CDefError (not a pointer-to-function), nffi "
-       "answers as if it were a function pointer",
-       "ffi.getctype('int(int)')", "ffi.getctype('int(int)', 'f')")
+       "ffi.typeof('int long')", "ffi.typeof('_Complex double')",
+       doc="Type specifiers in any order")
+
 # -- naming
 _known("cffi names a struct/enum after the typedef that refers to it ('node_t', 's1_t *'); "
        "nffi keeps the tag name ('struct selfref')",
@@ -1874,33 +1871,26 @@ _known("cffi names a struct/enum after the typedef that refers to it ('node_t', 
        "t = ffi.typeof('node_t *'); r = (t.kind, t.cname, repr(t), str(t))",
        "[(a, getattr(ffi.typeof('node_t *'), a)) for a in sorted(dir(ffi.typeof('node_t *')))]",
        "p = ffi.new('node_t *'); p.next = ffi.new('point_t *')",
-       "forward typedef", "typedef same name", "list_types enum typedef")
-_known("list_types() omits opaque (declared, never defined) structs and unions",
-       "ffi.list_types()", "list_types opaque struct", "list_types opaque union")
+       "forward typedef", "typedef same name", "list_types enum typedef",
+       doc="A struct keeps its tag name")
 
 # -- cdef
-_known("array of a struct declared in the same cdef() call: nffi CDefError 'array item of "
-       "unknown size'", "['struct a { int x; }; struct b { struct a arr[2]; };'] | "
-       "ffi.sizeof('struct b')", "['typedef struct { int x; } S; typedef S A[3];'] | "
-       "ffi.sizeof('A[3]')")
-_known("same struct declared again in a second cdef(): nffi accepts, cffi CDefError "
-       "'duplicate declaration'", "duplicate struct, two calls")
-_known("conflicting typedef: nffi CDefError, cffi FFIError", "conflicting typedef")
 _known("invalid struct declarations: nffi CDefError, cffi TypeError/KeyError/NotImplementedError",
        "recursive struct", "field of opaque type", "flexible member not last", "duplicate field",
-       "too-wide bitfield", "named zero-width")
-_known("bit-field of type double: nffi accepts, cffi TypeError", "bitfield of double")
-_known("negative bit-field width: nffi CDefError, cffi accepts", "negative width")
+       "too-wide bitfield", "named zero-width", "bitfield of double",
+       doc="Invalid struct declarations fail in `cdef()`")
+_known("negative bit-field width: nffi CDefError, cffi accepts", "negative width",
+       doc="A negative bit-field width")
 _known("enum values from expressions (<<, |, ~, char): nffi evaluates, cffi FFIError",
-       "enum constant expressions")
-_known("unsupported enum expression: nffi CDefError, cffi FFIError", "bad enum expr")
+       "enum constant expressions",
+       doc="Enum values and array lengths may be constant expressions")
+_known("unsupported enum expression: nffi CDefError, cffi FFIError", "bad enum expr",
+       doc="Invalid type spellings are `CDefError`")
 _known("'...' in cdef (API-mode only): cffi raises VerificationMissing/NotImplementedError at "
        "use, nffi CDefError or accepts 'struct { ...; }'",
-       "dotdotdot array", "dotdotdot struct", "dotdotdot typedef")
-_known("__attribute__((packed)) after a struct: nffi accepts and ignores it (char+int "
-       "gives size 8), cffi CDefError",
-       "attribute packed")
-_known("__int128 in a cdef: nffi CDefError, cffi FFIError", "int128 field")
+       "dotdotdot array", "dotdotdot struct", "dotdotdot typedef", doc="`...` in a `cdef()`")
+_known("__int128 in a cdef: nffi CDefError, cffi FFIError", "int128 field",
+       doc="Invalid type spellings are `CDefError`")
 
 # id -> (why cffi's answer is not a usable oracle, the exception class nffi must raise)
 ORACLE_BUGS = {}

@@ -331,8 +331,8 @@ def test_qualifiers_in_parameters_and_fields():
 def test_attributes_and_extension_are_skipped():
     declarations = bare("""
         __extension__ typedef long long ll_t;
-        struct __attribute__((packed)) s { int a __attribute__((aligned(8))); }
-            __attribute__((packed, aligned(4)));
+        struct __attribute__((unused)) s { int a __attribute__((deprecated)); }
+            __attribute__((may_alias, unused));
         int f(int) __attribute__((noreturn));
         void *__attribute__((malloc)) g(size_t n);
         __attribute__((deprecated("(use g)"))) int h(void);
@@ -346,6 +346,22 @@ def test_attributes_and_extension_are_skipped():
         FunctionDecl("h", fn([], INT)),
         VariableDecl("x", INT),
     ]
+
+
+@pytest.mark.parametrize("source, word", [
+    ("struct s { int a; } __attribute__((packed));", "packed"),
+    ("struct __attribute__((__packed__)) s { int a; };", "__packed__"),
+    ("struct s { int a __attribute__((aligned(16))); };", "aligned"),
+    ("typedef int T __attribute__((unused, aligned(8)));", "aligned"),
+    ("typedef int v4 __attribute__((vector_size(16)));", "vector_size"),
+    ("struct __declspec(align(8)) s { int a; };", "align"),
+])
+def test_attributes_that_change_a_layout_are_refused(source, word):
+    # ignoring them would give layouts that differ from the compiler's (cffi refuses
+    # every __attribute__)
+    error = cdef_error(source)
+    assert "'%s' changes the layout" % word in str(error)
+    assert source[error.column - 1:].startswith(word)
 
 
 def test_calling_conventions():
@@ -1305,15 +1321,16 @@ def test_random_c_like_text_never_crashes(pieces):
 TOKEN_SPLIT_RE = re.compile(r"\s+|\w+|\.\.\.|\S")
 
 
-@st.composite
-def mutated_cdefs(draw):
-    source = draw(st.sampled_from(VALID_CDEFS))
+def mutate(draw, source, replacements=None):
+    """source with 1 to 6 random token edits (also used by test_cdef_fuzz.py);
+    replacements: a strategy for tokens that replace one (no replacing without it)."""
     pieces = TOKEN_SPLIT_RE.findall(source)
+    actions = ["delete", "duplicate", "swap", "insert"] + ["replace"] * bool(replacements)
     for _ in range(draw(st.integers(1, 6))):
         if not pieces:
             break
         index = draw(st.integers(0, len(pieces) - 1))
-        action = draw(st.sampled_from(["delete", "duplicate", "swap", "insert"]))
+        action = draw(st.sampled_from(actions))
         if action == "delete":
             del pieces[index]
         elif action == "duplicate":
@@ -1321,9 +1338,16 @@ def mutated_cdefs(draw):
         elif action == "swap":
             other = draw(st.integers(0, len(pieces) - 1))
             pieces[index], pieces[other] = pieces[other], pieces[index]
-        else:
+        elif action == "insert":
             pieces.insert(index, draw(C_ALPHABET))
+        else:
+            pieces[index] = draw(replacements)
     return "".join(pieces)
+
+
+@st.composite
+def mutated_cdefs(draw):
+    return mutate(draw, draw(st.sampled_from(VALID_CDEFS)))
 
 
 @settings(max_examples=600, deadline=3000, suppress_health_check=[HealthCheck.too_slow])

@@ -35,15 +35,19 @@ def test_failed_cdef_leaves_nothing_declared():
 
 
 def test_incompatible_redeclaration_raises_and_identical_is_fine():
+    # as cffi: a typedef may be repeated identically, a struct body only once
     ffi = FFI()
     ffi.cdef("typedef int myint; struct s { int a; };")
-    ffi.cdef("typedef int myint; struct s { int a; };")
-    with pytest.raises(CDefError):
+    ffi.cdef("typedef int myint; struct s;")
+    with pytest.raises(FFIError):
         ffi.cdef("typedef long myint;")
-    with pytest.raises(CDefError):
-        ffi.cdef("struct s { long a; };")
+    for again in ["struct s { long a; };", "struct s { int a; };"]:
+        with pytest.raises(CDefError, match="duplicate declaration of struct 's'"):
+            ffi.cdef(again)
     ffi.cdef("typedef long myint;", override=True)
     assert ffi.sizeof("myint") == ffi.sizeof("long")
+    ffi.cdef("struct s { long a; };", override=True)
+    assert ffi.sizeof("struct s") == ffi.sizeof("long")
 
 
 def test_constant_redeclared_differently_is_ffierror():

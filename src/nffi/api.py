@@ -83,7 +83,8 @@ class FFI(_core.FFIBase):
 
     def _parse_type(self, text):
         """Called by the native base on a type-cache miss."""
-        return self._model.parse_type(text, allow_definitions=self._type_strings_define)
+        return self._model.parse_type(text, allow_definitions=self._type_strings_define,
+                                      declared_tags_only=not self._type_strings_define)
 
     def _typeof_other(self, obj):
         raise TypeError("expected a cdecl string or a cdata, got %s"
@@ -94,8 +95,9 @@ class FFI(_core.FFIBase):
         if isinstance(cdecl, str):
             ct = self._function_type_cache.get(cdecl)
             if ct is None:
-                ct = self._model.parse_type(cdecl, allow_function=True,
-                                            allow_definitions=self._type_strings_define)
+                ct = self._model.parse_type(
+                    cdecl, allow_function=True, allow_definitions=self._type_strings_define,
+                    declared_tags_only=not self._type_strings_define)
                 self._function_type_cache[cdecl] = ct
             return ct
         return self._resolve(cdecl)
@@ -246,7 +248,8 @@ class FFI(_core.FFIBase):
     # ---- introspection ------------------------------------------------------------------
 
     def getctype(self, cdecl, replace_with=""):
-        ct = self._resolve_function_type(cdecl)
+        # a bare function type ('int(int)') is refused, as in cffi: not a ctype
+        ct = self._resolve(cdecl)
         replace_with = replace_with.strip()
         if replace_with.startswith("*") and "&[" in _core.getcname(ct, "&"):
             replace_with = "(%s)" % replace_with

@@ -110,6 +110,11 @@ _CALLING_CONVENTIONS = {"__cdecl": "__cdecl", "__stdcall": "__stdcall",
                         "WINAPI": "__stdcall"}
 _ATTRIBUTE_WORDS = frozenset(["__attribute__", "__attribute", "__declspec"])
 _IGNORED_WORDS = frozenset(["__extension__"])
+# attributes that change sizes or alignments: ignoring them would give wrong layouts
+_LAYOUT_ATTRIBUTES = frozenset(
+    name for word in ["packed", "aligned", "align", "vector_size", "mode", "ms_struct",
+                      "gcc_struct", "scalar_storage_order", "transparent_union"]
+    for name in (word, "__%s__" % word))
 _OTHER_C_KEYWORDS = frozenset(
     ["auto", "break", "case", "continue", "default", "do", "else", "for", "goto", "if",
      "register", "return", "sizeof", "switch", "while", "_Alignas", "_Alignof",
@@ -568,12 +573,13 @@ class _Parser:
         return name in self.local_typedefs or name in self.typedef_names
 
     def _skip_attributes(self):
-        """Skip any number of '__attribute__((...))' / '__declspec(...)'."""
+        """Skip any number of '__attribute__((...))' / '__declspec(...)'; those that
+        would change a layout ('packed', 'aligned', ...) are refused, not ignored."""
         while self.tokens[self.pos].text in _ATTRIBUTE_WORDS:
             self._advance()
-            self._skip_balanced_parentheses()
+            self._skip_balanced_parentheses(check_layout=True)
 
-    def _skip_balanced_parentheses(self):
+    def _skip_balanced_parentheses(self, check_layout=False):
         self._expect("(")
         depth = 1
         while depth:
@@ -582,6 +588,10 @@ class _Parser:
                 raise self._unexpected(token, "expected ')'")
             if token.kind == _PUNCT:
                 depth += (token.text == "(") - (token.text == ")")
+            elif check_layout and token.kind == _NAME and token.text in _LAYOUT_ATTRIBUTES:
+                raise _error("__attribute__ '%s' changes the layout and is not supported "
+                             "(cdef(..., packed=True) or pack=N give packed structs)"
+                             % token.text, token)
 
     # -- entry points
 

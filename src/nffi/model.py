@@ -10,6 +10,7 @@ A cdef is a transaction: it is parsed, its declarations are checked against what
 already known and resolved into ctypes, and only then committed; if anything fails, the
 model is left exactly as it was.
 """
+import re
 import threading
 import warnings
 import weakref
@@ -71,6 +72,11 @@ def _where(decl):
     return "line %s, column %s" % (getattr(decl, "line", "?"), getattr(decl, "column", "?"))
 
 
+def _conflict(message, decl):
+    """A name declared again differently: FFIError, as cffi's."""
+    return FFIError("%s: %s (cdef(..., override=True) replaces it)" % (_where(decl), message))
+
+
 def _error_at(message, decl):
     line = getattr(decl, "line", 0) or None
     column = getattr(decl, "column", 0) or None
@@ -79,8 +85,18 @@ def _error_at(message, decl):
 
 # ---- the per-FFI model ----------------------------------------------------------------
 
+class _UndeclaredTag(Exception):
+    def __init__(self, kind, tag):
+        super().__init__(kind, tag)
+        self.kind, self.tag = kind, tag
+
+
 class Model:
     """Declarations known to one FFI object and the ctypes built from them."""
+
+    _undeclared_tags_refused = False    # set while parse_type(declared_tags_only=True)
+    _type_string = False                # set while parse_type() resolves
+    _cdef_macros = frozenset()          # names '#define'd by the running cdef
 
     def __init__(self):
         self.typedefs = {"FILE": Tagged("struct", "FILE")}   # name -> decls type node
@@ -117,11 +133,17 @@ class Model:
             try:
                 self._pending_layouts, self._pending_fields = {}, {}
                 completions = []
+                self._cdef_macros = set()
+                self._check_ordinary_names(decls)
                 for decl in decls:
                     self._declare(decl, override, packed, pack, completions)
                 for decl in decls:
                     self._check_resolvable(decl)
+                # in declaration order: a struct's members by value (arrays of a struct
+                # of this cdef included) are complete before it is
                 for ct, fields, size, align, init_fields in completions:
+                    fields = [(f[0], self._materialize(f[1])) + tuple(f[2:]) for f in fields]
+                    init_fields = [(f[0], self._materialize(f[1]), f[2]) for f in init_fields]
                     _core.complete_struct_or_union(ct, fields, size, align, 0, init_fields)
             except BaseException:
                 self._restore(snapshot)
@@ -213,17 +235,35 @@ class Model:
         elif isinstance(decl, ConstantDecl):
             self._declare_constant(decl, override)
 
+    def _check_ordinary_names(self, decls):
+        """A function, variable or constant may not take the name of a typedef declared
+        before it (C's one namespace of ordinary names); cffi's parser refuses it, so
+        before any other declaration error, as here."""
+        typedefs = set()
+        for decl in decls:
+            if isinstance(decl, Typedef):
+                typedefs.add(decl.name)
+            elif isinstance(decl, (FunctionDecl, VariableDecl, ConstantDecl)) and \
+                    getattr(decl, "type", None) is not None and \
+                    (decl.name in typedefs or decl.name in self.typedefs):
+                raise _error_at("'%s' is already declared as a typedef" % decl.name, decl)
+
     def _declare_unique(self, table, name, value, decl, override, what, same=None):
         old = table.get(name)
         if old is not None and not override:
             equal = same(old, value) if same else old == value
             if not equal:
-                raise _error_at("%s '%s' is already declared differently" % (what, name), decl)
+                raise _conflict("multiple declarations of %s '%s'" % (what, name), decl)
         table[name] = value
 
     def _declare_constant(self, decl, override):
         old = self.constants.get(decl.name)
-        if old is not None and old != decl.value and not override:
+        # a '#define' may be redefined later in the same cdef (the last one counts, as
+        # in cffi and the C preprocessor); a constant declared before may not
+        redefined_macro = decl.type is None and decl.name in self._cdef_macros
+        if decl.type is None:
+            self._cdef_macros.add(decl.name)
+        if old is not None and old != decl.value and not override and not redefined_macro:
             raise FFIError("%s: constant '%s' is already declared with value %r"
                            % (_where(decl), decl.name, old))
         if decl.value is not None:
@@ -238,7 +278,7 @@ class Model:
         for name, value in decl.enumerators:
             old_value = self.constants.get(name)
             if old_value is not None and old_value != value and not override:
-                raise _error_at("enumerator '%s' is already declared with value %r"
+                raise _conflict("multiple declarations of constant '%s' (value %r before)"
                                 % (name, old_value), decl)
             self.constants[name] = value
 
@@ -248,11 +288,11 @@ class Model:
             self._tagged_ctype(decl.kind, decl.name)
             return
         old = self.struct_defs.get(key)
-        if old is not None and old.fields is not None:
-            if _same_fields(old, decl) and self.struct_flags.get(key) == (packed, pack):
-                return
-            if not override:
-                raise _error_at("%s '%s' is already defined" % (decl.kind, decl.name), decl)
+        if old is not None and old.fields is not None and not override:
+            # as cffi, even when the definitions are the same (a cdef run twice)
+            if decl.name.startswith("$"):       # 'typedef struct {...} T;' again
+                raise _conflict("multiple declarations of anonymous %s" % decl.name[1:], decl)
+            raise _error_at("duplicate declaration of %s '%s'" % (decl.kind, decl.name), decl)
         self.struct_defs[key] = decl
         self.struct_flags[key] = (packed, pack)
         ct = self._tagged_ctype(decl.kind, decl.name)
@@ -279,12 +319,14 @@ class Model:
             if e.line is None:
                 raise _error_at(str(e), decl) from None
             raise
-        except (ValueError, TypeError) as e:
+        except (ValueError, TypeError, OverflowError) as e:
             raise _error_at(str(e), decl) from None
 
     # ---- struct layout -------------------------------------------------------------------
 
     def _size_align(self, ct, field, decl):
+        if isinstance(ct, _Pending):
+            return ct.size, ct.align
         pending = self._pending_layouts.get(ct)
         if pending is not None:
             return pending
@@ -307,7 +349,8 @@ class Model:
             if flexible and (i != len(decl.fields) - 1 or decl.kind == "union"):
                 raise _error_at("flexible array member '%s' must be the last field of a "
                                 "struct" % field.name, field)
-            if field.bitsize is not None and ftype.kind not in ("primitive", "enum"):
+            if field.bitsize is not None and (ftype.kind not in ("primitive", "enum")
+                                              or ftype.cname in _NOT_INTEGERS):
                 raise _error_at("bit-field '%s' has non-integer type '%s'"
                                 % (field.name, ftype.cname), field)
             field_types.append(ftype)
@@ -316,6 +359,9 @@ class Model:
             size, align, placed = layout.layout(decl.kind, specs, packed=packed, pack=pack)
         except ValueError as e:
             raise _error_at("%s '%s': %s" % (decl.kind, decl.name, e), decl) from None
+        if size > _SSIZE_MAX or any(where.offset > _SSIZE_MAX for where in placed):
+            raise _error_at("%s '%s' is too large (size %d)" % (decl.kind, decl.name, size),
+                            decl)
         fields = self._flatten_fields(decl, field_types, placed)
         self._pending_layouts[ct] = (size, align)
         self._pending_fields[ct] = fields
@@ -385,10 +431,15 @@ class Model:
             item = node.item
             if isinstance(item, Function) or self._is_function(item):
                 return self._resolve(item)          # a function pointer
-            return pointer_type(self._resolve(item))
+            item = self._resolve(item)
+            if isinstance(item, _Pending):
+                return _Pending(node, "pointer", _POINTER_SIZE, _POINTER_SIZE, None)
+            return pointer_type(item)
         if kind is Named:
             return self._typedef_ctype(node.name)
         if kind is Tagged:
+            if self._undeclared_tags_refused and not self._tag_declared(node.kind, node.name):
+                raise _UndeclaredTag(node.kind, node.name)
             return self._tagged_ctype(node.kind, node.name)
         if kind is Array:
             return self._array_ctype(node)
@@ -405,7 +456,8 @@ class Model:
             if node is None:
                 raise CDefError("unknown identifier '%s'" % name)
             ct = self._resolve(node)
-            self._typedef_types[name] = ct
+            if not isinstance(ct, _Pending):
+                self._typedef_types[name] = ct
         return ct
 
     def _array_ctype(self, node):
@@ -421,13 +473,49 @@ class Model:
         if length == "...":
             raise CDefError("'[...]' array lengths are only supported in API mode "
                             "(set_source)")
+        pending = self._pending_size(item)
+        if pending is not None:
+            # a struct of this cdef, laid out but completed only when the cdef commits:
+            # the array ctype is built then (see _materialize)
+            size, align = pending
+            if length is not None and size and length > _SSIZE_MAX // size:
+                raise OverflowError("array size would overflow a ssize_t")
+            return _Pending(node, "array", size * (length or 0), align, length)
         # items of unknown size ('void', 'int[]', an opaque struct): the core's
         # ValueError, as cffi's (a cdef reports it as CDefError, see _resolve_checked)
         return array_type(item, length)
 
+    def _pending_size(self, ct):
+        """(size, align) of a struct/union of the running cdef, or of an array of them,
+        whose ctype is not complete yet; None for any other ctype."""
+        if isinstance(ct, _Pending):
+            return (ct.size, ct.align) if ct.kind == "array" and ct.length is not None else None
+        if ct.kind in ("struct", "union") and ct.fields is None:
+            return self._pending_layouts.get(ct)
+        return None
+
+    def _materialize(self, ct):
+        """The real ctype of a _Pending, once the structs it contains are complete."""
+        return self._resolve(ct.node) if isinstance(ct, _Pending) else ct
+
     def _function_ctype(self, node):
         args = [self._resolve_argument(a) for a in node.args]
         result = self._resolve(node.result)
+        if any(isinstance(ct, _Pending) for ct in args + [result]):
+            if result.kind == "array":
+                raise TypeError("invalid result type: '%s' (a function cannot return an "
+                                "array)" % result.cname)
+            return _Pending(node, "function", _POINTER_SIZE, _POINTER_SIZE, None)
+        if self._type_string:
+            # as cffi's type strings (a cdef may name such functions: they fail when
+            # called); a struct of the running cdef is complete for this purpose
+            for ct in args:
+                if ct.kind in ("struct", "union") and ct.fields is None and \
+                        ct not in self._pending_layouts:
+                    raise TypeError("ctype '%s' has incomplete type" % ct.cname)
+            if result.kind in ("struct", "union") and result.fields is None and \
+                    result not in self._pending_layouts:
+                raise TypeError("result type '%s' is not yet initialized" % result.cname)
         if result.kind == "array":
             # TypeError as cffi's; a cdef reports it as CDefError (_resolve_checked)
             raise TypeError("invalid result type: '%s' (a function cannot return an array)"
@@ -437,13 +525,19 @@ class Model:
     def _resolve_argument(self, node):
         """Function parameters decay: arrays to pointers, functions to function pointers."""
         if isinstance(node, Array):
-            return pointer_type(self._resolve(node.item))
-        ct = self._resolve(node)
-        if ct.kind == "array":
-            return pointer_type(ct.item)
-        if ct.kind == "void":
-            raise CDefError("function argument of type 'void'")
-        return ct
+            item = self._resolve(node.item)
+        else:
+            item = self._resolve(node)
+            if item.kind != "array":
+                if item.kind == "void":
+                    raise CDefError("function argument of type 'void'")
+                return item
+            if isinstance(item, _Pending):
+                return _Pending(node, "pointer", _POINTER_SIZE, _POINTER_SIZE, None)
+            item = item.item
+        if isinstance(item, _Pending):
+            return _Pending(node, "pointer", _POINTER_SIZE, _POINTER_SIZE, None)
+        return pointer_type(item)
 
     def _tagged_ctype(self, kind, tag):
         key = (kind, tag)
@@ -456,6 +550,11 @@ class Model:
             ct = self._new_struct_ctype(kind, tag)
         self._tagged_types[key] = ct
         return ct
+
+    def _tag_declared(self, kind, tag):
+        key = (kind, tag)
+        return (key in self._tagged_types or key in self.struct_defs
+                or (kind == "enum" and tag in self.enum_defs) or key == ("struct", "FILE"))
 
     def _replace_tagged_ctype(self, kind, tag):
         ct = self._new_struct_ctype(kind, tag)
@@ -487,35 +586,80 @@ class Model:
 
     # ---- queries used by the FFI -------------------------------------------------------
 
-    def parse_type(self, text, allow_function=False, allow_definitions=False):
+    def parse_type(self, text, allow_function=False, allow_definitions=False,
+                   declared_tags_only=False):
         """The CType of a type string.  With allow_definitions, the string may define
         anonymous structs, unions and enums ("struct { int a; } *"); each parse of such
-        a string declares new ones, as cffi's FFI does."""
+        a string declares new ones, as cffi's FFI does.  With declared_tags_only (the
+        FFI of compiled modules), naming a struct, union or enum that no declaration
+        named raises CDefError, as cffi's 'undefined struct/union name'."""
         with self._lock:
-            if not allow_definitions:
-                node = cparser.parse_type(text, self.typedefs, self.constants)
+            self._type_string = True
+            try:
+                return self._parse_type(text, allow_function, allow_definitions,
+                                        declared_tags_only)
+            finally:
+                self._type_string = False
+
+    def _parse_type(self, text, allow_function, allow_definitions, declared_tags_only):
+        if not allow_definitions:
+            node = cparser.parse_type(text, self.typedefs, self.constants)
+            if not declared_tags_only:
                 return self.resolve(node, allow_function=allow_function)
-            node, definitions = cparser.parse_type_with_definitions(
-                text, self.typedefs, self.constants)
-            if definitions:
-                self.declare(definitions)
-            return self.resolve(node, allow_function=allow_function)
+            self._undeclared_tags_refused = True
+            try:
+                return self.resolve(node, allow_function=allow_function)
+            except _UndeclaredTag as e:
+                where = re.search(r"\b%s\s+(%s)\b" % (e.kind, re.escape(e.tag)), text)
+                what = "enum" if e.kind == "enum" else "struct/union"
+                line = column = None
+                if where:
+                    line = text.count("\n", 0, where.start(1)) + 1
+                    column = where.start(1) - text.rfind("\n", 0, where.start(1))
+                raise CDefError("undefined %s name: '%s %s'" % (what, e.kind, e.tag),
+                                line, column) from None
+            finally:
+                self._undeclared_tags_refused = False
+        node, definitions = cparser.parse_type_with_definitions(
+            text, self.typedefs, self.constants)
+        if definitions:
+            self._type_string = False       # the definitions are a cdef
+            self.declare(definitions)
+            self._type_string = True
+        return self.resolve(node, allow_function=allow_function)
 
     def list_types(self):
         typedefs = sorted(name for name in self.typedefs if name != "FILE")
-        structs = sorted(tag for (kind, tag) in self.struct_defs
+        # as cffi: every struct and union named so far, opaque ones included
+        tags = set(self.struct_defs) | {key for key, ct in self._tagged_types.items()
+                                        if key[0] != "enum" and ct is not file_type}
+        structs = sorted(tag for (kind, tag) in tags
                          if kind == "struct" and not tag.startswith("$"))
-        unions = sorted(tag for (kind, tag) in self.struct_defs
+        unions = sorted(tag for (kind, tag) in tags
                         if kind == "union" and not tag.startswith("$"))
         return typedefs, structs, unions
 
 
+_NOT_INTEGERS = frozenset(["float", "double", "long double", "float _Complex",
+                           "double _Complex"])
 _IGNORE_IN_CTOR = 1         # a field flag, see _flatten_fields (BF_IGNORE_IN_CTOR in C)
+_POINTER_SIZE = _core.sizeof(pointer_type(void_type))
+_SSIZE_MAX = (1 << (8 * _POINTER_SIZE - 1)) - 1
 
 
-def _same_fields(a, b):
-    strip = lambda d: tuple((f.name, f.type, f.bitsize) for f in d.fields)
-    return strip(a) == strip(b)
+class _Pending:
+    """Stands for a ctype that a running cdef can build only once it commits: an array
+    of a struct defined in the same cdef (and pointers, arrays or function types made of
+    one).  The layout uses its size and alignment; _materialize builds the real ctype
+    when the struct is complete.  Never leaves the transaction."""
+    __slots__ = ("node", "kind", "size", "align", "length")
+
+    def __init__(self, node, kind, size, align, length):
+        self.node, self.kind, self.size, self.align, self.length = node, kind, size, align, length
+
+    @property
+    def cname(self):
+        return "<%s being declared>" % self.kind
 
 
 def _enum_base_type(values):
