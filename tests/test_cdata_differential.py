@@ -534,6 +534,11 @@ NULL_CASES = cases(
     "list(ffi.cast('int *', 0)[0:0])",
     "ffi.cast('int *', 0) + 1",
     "ffi.cast('int *', 0) - ffi.cast('int *', 0)",
+    "ffi.cast('int', 5) - ffi.cast('int', 3)",
+    "ffi.new('point_t *')[0] - ffi.new('point_t *')[0]",
+    "ffi.cast('binop_t', 8) - ffi.cast('binop_t', 4)",
+    "ffi.cast('binop_t', 8) - ffi.cast('int *', 4)",
+    "ffi.new('int[2]') - ffi.new('int[2]')",
     "ffi.cast('point_t *', 0) + 1 == ffi.cast('char *', 8)",
 )
 

@@ -714,9 +714,9 @@ static PyObject *pointer_difference(CDataObject *p, CDataObject *q)
     CTypeObject *pt = p->c_type, *qt = q->c_type;
     int same_type = (pt->ct_flags & CT_POINTER) &&
         (qt == pt || ((qt->ct_flags & CT_ARRAY) && qt->ct_item == pt->ct_item));
-    Py_ssize_t itemsize = (pt->ct_flags & CT_POINTER) && (pt->ct_item->ct_flags & CT_VOID)
-        ? 1 : pt->ct_item->ct_size;
-    if (!same_type || itemsize <= 0) {
+    Py_ssize_t itemsize = !same_type ? 0
+        : (pt->ct_item->ct_flags & CT_VOID) ? 1 : pt->ct_item->ct_size;
+    if (itemsize <= 0) {        /* also when the types differ */
         PyErr_Format(PyExc_TypeError, "cannot subtract cdata '%s' and cdata '%s'",
                      nffi_ctype_name(pt), nffi_ctype_name(qt));
         return NULL;
