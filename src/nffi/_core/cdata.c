@@ -717,8 +717,14 @@ static PyObject *pointer_difference(CDataObject *p, CDataObject *q)
     Py_ssize_t itemsize = !same_type ? 0
         : (pt->ct_item->ct_flags & CT_VOID) ? 1 : pt->ct_item->ct_size;
     if (itemsize <= 0) {        /* also when the types differ */
-        PyErr_Format(PyExc_TypeError, "cannot subtract cdata '%s' and cdata '%s'",
-                     nffi_ctype_name(pt), nffi_ctype_name(qt));
+        /* named as cffi does: an array operand by the pointer type it decays to */
+        CTypeObject *shown = (qt->ct_flags & CT_ARRAY) ? nffi_new_pointer_type(qt->ct_item)
+                                                       : (CTypeObject *)Py_NewRef(qt);
+        if (shown != NULL) {
+            PyErr_Format(PyExc_TypeError, "cannot subtract cdata '%s' and cdata '%s'",
+                         nffi_ctype_name(pt), nffi_ctype_name(shown));
+            Py_DECREF(shown);
+        }
         return NULL;
     }
     Py_ssize_t distance = (Py_ssize_t)((uintptr_t)p->c_data - (uintptr_t)q->c_data);
