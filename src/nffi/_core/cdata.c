@@ -352,6 +352,10 @@ static int bool_cast_bits(PyObject *value, unsigned long long *out)
  * bytes/str (its code). */
 static int cast_source_bits(PyObject *value, unsigned long long *out, CTypeObject *target)
 {
+    if (PyLong_Check(value) && !(target->ct_flags & CT_IS_BOOL)) {     /* the common case */
+        *out = PyLong_AsUnsignedLongLongMask(value);
+        return (*out == (unsigned long long)-1 && PyErr_Occurred()) ? -1 : 0;
+    }
     if (CData_Check(value))
         return cdata_cast_bits((CDataObject *)value, out, target);
     if (!(target->ct_flags & (CT_POINTER | CT_ARRAY | CT_FUNCTIONPTR))) {
