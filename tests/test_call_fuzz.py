@@ -34,9 +34,10 @@ def libs(testlib_path):  # noqa: F811
     return out
 
 
-def boundary_ints():
-    edges = []
-    for bits in (8, 16, 32, 64):
+def boundary_ints(bit_widths=(8, 16, 32, 64)):
+    """Integers at and just beyond the bounds of every width, and anywhere up to 2**130."""
+    edges = [0, 1, -1]
+    for bits in bit_widths:
         for base in (1 << (bits - 1), 1 << bits):
             edges += [base - 1, base, base + 1, -base, -base - 1, -base + 1]
     return st.one_of(st.sampled_from(edges), st.integers(), st.integers(-300, 300),
@@ -48,11 +49,16 @@ class Opaque:
 
 
 class IntLike:
+    """An object with __index__ only (cffi does not take it as an integer)."""
+
     def __init__(self, v):
         self.v = v
 
     def __index__(self):
         return self.v
+
+    def __repr__(self):
+        return "IntLike(%r)" % self.v
 
 
 values = st.one_of(

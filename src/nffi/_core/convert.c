@@ -619,7 +619,10 @@ static int complex_from_object(char *data, CTypeObject *ct, PyObject *obj)
     return 0;
 }
 
-static int convert_in(char *data, CTypeObject *ct, PyObject *obj, Py_ssize_t room)
+/* Write obj as a ct at data, with room bytes writable there (more than ct_size when a
+   flexible array member was allocated with the struct; -1: unknown, memory from C). */
+int nffi_convert_from_object_room(char *data, CTypeObject *ct, PyObject *obj,
+                                  Py_ssize_t room)
 {
     int flags = ct->ct_flags;
     if (flags & CT_PRIMITIVE_INTEGER) {
@@ -662,15 +665,9 @@ static int convert_in(char *data, CTypeObject *ct, PyObject *obj, Py_ssize_t roo
    no items). */
 int nffi_convert_from_object(char *data, CTypeObject *ct, PyObject *obj)
 {
-    return convert_in(data, ct, obj, ct->ct_size);
+    return nffi_convert_from_object_room(data, ct, obj, ct->ct_size);
 }
 
-/* The same, with room bytes writable at data (-1: unknown, as for memory from C). */
-int nffi_convert_from_object_room(char *data, CTypeObject *ct, PyObject *obj,
-                                  Py_ssize_t room)
-{
-    return convert_in(data, ct, obj, room);
-}
 
 static PyObject *complex_to_object(const char *data, CTypeObject *ct)
 {
@@ -764,7 +761,7 @@ int nffi_write_field(char *data, CFieldObject *cf, PyObject *obj, Py_ssize_t roo
     if ((ft->ct_flags & CT_ARRAY) && ft->ct_length < 0)
         return write_flexible_member(data, cf, obj, room);
     if (ft->ct_flags & CT_WITH_VAR_ARRAY)       /* a nested struct ending in 'T x[]' */
-        return convert_in(data + cf->cf_offset, ft, obj,
+        return nffi_convert_from_object_room(data + cf->cf_offset, ft, obj,
                           room >= 0 ? room - cf->cf_offset : -1);
     return nffi_convert_from_object(data + cf->cf_offset, ft, obj);
 }
