@@ -209,7 +209,8 @@ class _TableReader:
                 result.append((StructDef(tag.kind, name, None), False))
                 continue
             decoded = tuple(self._read_field(field, name, i) for i, field in enumerate(fields))
-            result.append((StructDef(tag.kind, name, decoded), bool(flags & F_PACKED)))
+            result.append((StructDef(tag.kind, name, decoded, packed=bool(flags & F_PACKED)),
+                           bool(flags & F_PACKED)))
         return result
 
     def _read_field(self, data, struct_name, i):
@@ -341,7 +342,7 @@ def load_tables(ffi, module_name, version, types, globals_, struct_unions, enums
     # order, each group complete before the next needs its size; then everything else.
     model.declare(reader.enum_defs(enum_values))
     for packed, group in _struct_levels(struct_defs):
-        model.declare(group, packed=packed)
+        model.declare(group)
     model.declare(typedefs + global_decls)
     if names_file:
         # cffi's tables call the FILE struct '_IO_FILE', and so may its users
