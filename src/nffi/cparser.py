@@ -27,6 +27,7 @@ import re
 from .decls import (Array, ConstantDecl, EnumDef, Field, Function, FunctionDecl, Named,
                     Opaque, Pointer, Primitive, StructDef, Tagged, Typedef, UnknownPrimitive,
                     VariableDecl, Void)
+from . import primitives
 from .errors import CDefError
 
 __all__ = ["PRIMITIVE_NAMES", "parse_cdef", "parse_type", "parse_type_with_definitions"]
@@ -34,42 +35,9 @@ __all__ = ["PRIMITIVE_NAMES", "parse_cdef", "parse_type", "parse_type_with_defin
 
 # ---- primitive type spellings -----------------------------------------------------------
 
-def _fixed_width_integer_names():
-    names = []
-    for width in (8, 16, 32, 64):
-        for sign in ("int", "uint"):
-            names += ["%s%d_t" % (sign, width), "%s_least%d_t" % (sign, width),
-                      "%s_fast%d_t" % (sign, width)]
-    return names
-
-
-# Names that are a complete type specifier by themselves and combine with nothing else.
-_STANDALONE_NAMES = ("float", "double", "_Bool", "wchar_t", "char16_t", "char32_t",
-                     "intptr_t", "uintptr_t", "intmax_t", "uintmax_t", "ptrdiff_t",
-                     "size_t", "ssize_t", *_fixed_width_integer_names())
-
-# canonical name -> every accepted spelling (the words may come in any order).
-_SPELLINGS = {
-    "char": ["char"],
-    "signed char": ["signed char"],
-    "unsigned char": ["unsigned char"],
-    "short": ["short", "short int", "signed short", "signed short int"],
-    "unsigned short": ["unsigned short", "unsigned short int"],
-    "int": ["int", "signed", "signed int"],
-    "unsigned int": ["unsigned", "unsigned int"],
-    "long": ["long", "long int", "signed long", "signed long int"],
-    "unsigned long": ["unsigned long", "unsigned long int"],
-    "long long": ["long long", "long long int", "signed long long",
-                  "signed long long int"],
-    "unsigned long long": ["unsigned long long", "unsigned long long int"],
-    "long double": ["long double"],
-    "float _Complex": ["float _Complex"],
-    "double _Complex": ["double _Complex"],
-    "_Bool": ["_Bool", "bool"],
-}
-for _name in _STANDALONE_NAMES:
-    _SPELLINGS.setdefault(_name, [_name])
-del _name
+# canonical name -> every accepted spelling (the words may come in any order), from the
+# one table of primitives
+_SPELLINGS = {row.name: row.spellings for row in primitives.PRIMITIVES}
 
 PRIMITIVE_NAMES = frozenset(_SPELLINGS)
 
@@ -336,14 +304,11 @@ def _number_error_message(text):
     return "invalid integer constant"
 
 
-_FLOATING_NAMES = frozenset(["float", "double", "long double"])
-
-
 def _may_be_floating(declared_type):
     """Can a constant of this declared type have a floating-point value?  (A typedef
     name may stand for a floating type: the parser does not know.)"""
     return isinstance(declared_type, Named) or (
-        isinstance(declared_type, Primitive) and declared_type.name in _FLOATING_NAMES)
+        isinstance(declared_type, Primitive) and primitives.is_floating(declared_type.name))
 
 
 def _c_divide(left, right):
@@ -835,6 +800,7 @@ class _Parser:
         if specifiers.words:
             canonical = _COMPLETE_SPELLINGS.get(_spelling_key(specifiers.words))
             if canonical is not None and canonical.name in ("float", "double"):
+                # (not 'long double', as cffi)
                 specifiers.unknown = "float"
             elif canonical is not None and all(w in _INTEGER_DOTDOTDOT_WORDS
                                                for w in specifiers.words):

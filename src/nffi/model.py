@@ -15,7 +15,7 @@ import threading
 import warnings
 import weakref
 
-from . import _core, cparser, layout
+from . import _core, cparser, layout, primitives
 from .decls import (Array, ConstantDecl, EnumDef, Function, FunctionDecl, Named, Opaque,
                     Pointer, Primitive, StructDef, Tagged, Typedef, UnknownPrimitive,
                     VariableDecl, Void)
@@ -366,7 +366,8 @@ class Model:
                 raise _error_at("flexible array member '%s' must be the last field of a "
                                 "struct" % field.name, field)
             if field.bitsize is not None and (ftype.kind not in ("primitive", "enum")
-                                              or ftype.cname in _NOT_INTEGERS):
+                                              or (ftype.kind == "primitive" and
+                                                  not primitives.is_integer(ftype.cname))):
                 raise _error_at("bit-field '%s' has non-integer type '%s'"
                                 % (field.name, ftype.cname), field)
             field_types.append(ftype)
@@ -675,8 +676,6 @@ class Model:
         return typedefs, structs, unions
 
 
-_NOT_INTEGERS = frozenset(["float", "double", "long double", "float _Complex",
-                           "double _Complex"])
 _IGNORE_IN_CTOR = 1         # a field flag, see _flatten_fields (BF_IGNORE_IN_CTOR in C)
 _POINTER_SIZE = _core.sizeof(pointer_type(void_type))
 _SSIZE_MAX = (1 << (8 * _POINTER_SIZE - 1)) - 1
