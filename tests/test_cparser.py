@@ -796,6 +796,11 @@ def test_packing_is_recorded_on_each_definition():
     assert (definition.packed, definition.pack) == (False, None)
 
 
+def test_bitfields_and_dotdotdot_do_not_mix():
+    error = cdef_error("struct s { int a:3; ...; };")     # as cffi refuses it
+    assert "bit-fields" in str(error) and (error.line, error.column) == (1, 21)
+
+
 def test_needs_compiler():
     assert only("struct s { int a; ...; };").needs_compiler
     assert only("struct s { int a[...]; };").needs_compiler
@@ -1357,7 +1362,8 @@ def test_parse_type_with_many_known_names():
 
 VALID_CDEFS = [
     "typedef struct foo { int x; char *name; } foo_t, *foo_p;",
-    "struct s { union { int a; float b; }; int c:3; int :0; char d[]; ...; };",
+    "struct s { union { int a; float b; }; int c:3; int :0; char d[]; };",
+    "struct p { union { int a; float b; }; int n; ...; char d[]; };",
     "enum e { A = 1 << 3, B = A | 1, C, ... };",
     "int (*signal(int sig, void (*func)(int)))(int);",
     "#define N 10\nint arr[N][2];\nstatic const int K = N * 2;\n",

@@ -917,16 +917,22 @@ class _Parser:
     def _struct_body(self):
         self._expect("{")
         fields = []
-        partial = False
-        while not self._accept("}"):
+        partial = None              # the '...' token of '...;', if any
+        while True:
+            token = self.tokens[self.pos]
+            if self._accept("}"):
+                break
             if self._accept(";"):
                 continue
             if self._accept("..."):
                 self._expect(";")
-                partial = True      # '...;': the compiler completes the layout
+                partial = token     # '...;': the compiler completes the layout
                 continue
             self._field_declaration(fields)
-        return tuple(fields), partial
+        if partial is not None and any(f.bitsize is not None for f in fields):
+            # as cffi: the layout of the other fields could not be checked
+            raise _error("a struct with bit-fields cannot also have '...;'", partial)
+        return tuple(fields), partial is not None
 
     def _field_declaration(self, fields):
         specifiers = self._specifiers(_FIELD)
