@@ -370,6 +370,8 @@ class _ArrayOp:
                 raise _error("array of void is not allowed", self.token)
             if isinstance(item, Array) and item.length is None:
                 raise _error("array of arrays of unknown length is not allowed", self.token)
+        if self.length == "...":
+            return Array(item, self.length, self.token.line, self.token.column)
         return Array(item, self.length)
 
 
@@ -822,7 +824,8 @@ class _Parser:
             if len(ops) == 1 and isinstance(ops[0], _PointerOp):
                 return Pointer(Opaque(name, behind_pointer=True))
         elif not ops:
-            return UnknownPrimitive(name, specifiers.unknown)
+            return UnknownPrimitive(name, specifiers.unknown, declarator.name_token.line,
+                                    declarator.name_token.column)
         raise _error('unsupported usage of "..." in typedef', declarator.name_token)
 
     def _add_type_word(self, specifiers, token):

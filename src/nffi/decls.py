@@ -77,6 +77,9 @@ class Pointer:
 class Array:
     item: "Type"
     length: Union[int, None, str]   # None for 'T[]'; the string "..." for 'T[...]' (API mode)
+    # where a '[...]' was written, for errors (not part of the type: not compared)
+    line: int = field(default=0, compare=False)
+    column: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,8 @@ class UnknownPrimitive:
     knows (API mode asks it; ABI mode refuses to use it, as cffi)."""
     name: str
     kind: str
+    line: int = field(default=0, compare=False)     # of the name, for errors
+    column: int = field(default=0, compare=False)
 
 
 Type = Union[Primitive, Void, Named, Tagged, Pointer, Array, Function, Opaque,

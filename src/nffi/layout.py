@@ -345,24 +345,26 @@ class ABILayout(LayoutProvider):
 
     def struct_layout(self, decl, fields):
         if decl.partial:
-            raise NeedsCompiler(_only_the_compiler_knows(decl))
+            raise NeedsCompiler(_only_the_compiler_knows(decl.kind, decl.name, decl))
         return layout(decl.kind, fields, packed=decl.packed, pack=decl.pack)
 
     def array_length(self, owner, node):
         if owner is not None and owner[0] == "field":
-            raise NeedsCompiler(_only_the_compiler_knows(owner[1:3]))
+            raise NeedsCompiler(_only_the_compiler_knows(owner[1], owner[2], node))
         raise NeedsCompiler(CDefError(
-            "%s: the array length '[...]' is only known to the C compiler (declare it "
-            "with a length, or use API mode: set_source())" % _describe_owner(owner)))
+            "%s: the array length '[...]'%s is only known to the C compiler (declare it "
+            "with a length, or use API mode: set_source())"
+            % (_describe_owner(owner), _at(node))))
 
     def enum_integer_type(self, decl, values):
         if decl.partial:
-            raise NeedsCompiler(_only_the_compiler_knows(("enum", decl.name)))
+            raise NeedsCompiler(_only_the_compiler_knows("enum", decl.name, decl))
         return _gcc_enum_type(values, self._primitive_size)
 
     def unknown_primitive(self, node):
         raise NeedsCompiler(NotImplementedError(
-            "%s type '%s' can only be used after compilation" % (node.kind, node.name)))
+            "%s type '%s'%s can only be used after compilation"
+            % (node.kind, node.name, _at(node))))
 
     def constant_value(self, decl):
         raise NeedsCompiler(NotImplementedError(
@@ -370,13 +372,20 @@ class ABILayout(LayoutProvider):
             "mode (set_source())" % decl.name))
 
 
-def _only_the_compiler_knows(what):
+def _at(node):
+    """' (cdef line L, column C)' where a node was declared, if known."""
+    if not getattr(node, "line", 0):
+        return ""
+    return " (cdef line %d, column %d)" % (node.line, node.column)
+
+
+def _only_the_compiler_knows(kind, tag, where):
     """VerificationMissing, as cffi raises it, for a struct/union/enum declared with
-    '...' (what: a StructDef, or (kind, tag))."""
-    kind, tag = (what.kind, what.name) if hasattr(what, "kind") else what
+    '...' (where: the node that has the '...', for its position)."""
     name = tag[1:] if tag.startswith("$") else "%s %s" % (kind, tag)
+    at = " at " + _at(where)[2:-1] if getattr(where, "line", 0) else ""
     return VerificationMissing("%s: only the C compiler knows its layout or values "
-                               "(declared with '...'); use API mode (set_source())" % name)
+                               "('...'%s); use API mode (set_source())" % (name, at))
 
 
 def _gcc_enum_type(values, primitive_size):
