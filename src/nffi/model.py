@@ -316,7 +316,8 @@ class Realizer:
         """The CType of a type node.  A bare function type is accepted only when
         allow_function is true (it resolves to the function pointer type).  owner is
         the declaration whose type this is, for the provider (see LayoutProvider)."""
-        ct = self._resolve_owned(node, owner)       # its errors first, as cffi's
+        # its errors first, as cffi's
+        ct = self._resolve(node) if owner is self._owner else self._resolve_owned(node, owner)
         if not allow_function and self._is_function(node):
             raise CDefError("the type '%s' is a function type, not a pointer-to-function "
                             "type" % ct.cname.replace("(*)", ""))
