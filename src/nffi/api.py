@@ -60,6 +60,35 @@ class FFI(_core.FFIBase):
         if override:
             self._clear_type_caches()
 
+    # ---- declarations from real headers (nffi/headers.py, docs/headers.md) ------------
+
+    def cdef_header(self, source, *, include_dirs=(), define_macros=(), undef_macros=(),
+                    pkg_config=(), extra_args=(), only=None, exclude=None):
+        """Declare what real C headers declare, as if given to cdef(): source is text
+        for the system C preprocessor (usually '#include <zlib.h>' lines, possibly
+        with #defines before them).  Typedefs, structs and unions (with the
+        compiler's layout), enums, functions, global variables and object-like
+        macros with a constant value are declared; only/exclude are glob patterns
+        on names (what a kept declaration needs comes with it).  What cannot be
+        represented is skipped, never fatal: the return value, a list of
+        nffi.headers.SkippedDeclaration (name, reason, header position), is also
+        added to ffi.skipped_declarations()."""
+        from . import headers
+        skipped = headers.load_header(
+            self._model, source, include_dirs=include_dirs, define_macros=define_macros,
+            undef_macros=undef_macros, pkg_config=pkg_config, extra_args=extra_args,
+            only=only, exclude=exclude)
+        if getattr(self, "_skipped_declarations", None) is None:
+            self._skipped_declarations = []
+        self._skipped_declarations.extend(skipped)
+        self._clear_type_caches()
+        return skipped
+
+    def skipped_declarations(self):
+        """What the cdef_header() calls of this FFI did not declare, and why: a list
+        of nffi.headers.SkippedDeclaration (name, reason, position: file and line)."""
+        return list(getattr(self, "_skipped_declarations", None) or ())
+
     def include(self, ffi_to_include):
         """Make the typedefs, structs, unions, enums and integer constants declared so
         far in another FFI known here too (the same ctypes).  Functions and globals

@@ -69,6 +69,8 @@ class FieldSpec:
     align: int                      # alignof the member's type
     bitsize: Optional[int] = None   # None: not a bit-field
     flexible: bool = False          # a flexible array member 'T x[]' (last member of a struct)
+    user_align: Optional[int] = None  # __attribute__((aligned(N))) / _Alignas(N) on the member
+    packed: bool = False            # __attribute__((packed)) on the member
 
 
 @dataclass
@@ -87,11 +89,14 @@ class FieldLayout:
 
 
 def layout(kind: str, fields: List[FieldSpec], packed: bool = False,
-           pack: Optional[int] = None) -> Tuple[int, int, List[FieldLayout]]:
+           pack: Optional[int] = None,
+           align: Optional[int] = None) -> Tuple[int, int, List[FieldLayout]]:
     """Lay out a struct or union the way gcc does.
 
     kind is "struct" or "union"; packed is __attribute__((packed)) on the aggregate;
-    pack is N of an enclosing '#pragma pack(N)' (None when there is none).
+    pack is N of an enclosing '#pragma pack(N)' (None when there is none); align is N
+    of __attribute__((aligned(N))) on the aggregate (None: none), which raises its
+    alignment whatever the packing.
     Returns (size, alignment, one FieldLayout per field in order).  Raises
     ValueError for declarations gcc rejects (bad bit-field widths, misplaced flexible
     array members).
@@ -99,6 +104,8 @@ def layout(kind: str, fields: List[FieldSpec], packed: bool = False,
     _check_declaration(kind, fields, pack)
     record = _Record(kind, packed, pack)
     placed = [record.place(spec) for spec in fields]
+    if align is not None:
+        record.align = max(record.align, align)
     return record.size(), record.align, placed
 
 
@@ -177,12 +184,15 @@ class _Record:
     # -- alignment rules
 
     def _member_align(self, spec):
-        """Effective alignment of a member: packed -> 1, pack(N) -> min(align, N)."""
-        if self.packed:
-            return 1
+        """Effective alignment of a member: packed (the aggregate's or the member's)
+        -> 1, then raised to the member's own aligned(N), then pack(N) -> min(align, N)
+        (gcc: '#pragma pack' caps even an explicitly aligned member)."""
+        align = 1 if (self.packed or spec.packed) else spec.align
+        if spec.user_align is not None:
+            align = max(align, spec.user_align)
         if self.pack is not None:
-            return min(spec.align, self.pack)
-        return spec.align
+            return min(align, self.pack)
+        return align
 
     def _bitfield_record_align(self, spec):
         """What a named bit-field contributes to the aggregate's alignment.
@@ -346,7 +356,11 @@ class ABILayout(LayoutProvider):
     def struct_layout(self, decl, fields):
         if decl.partial:
             raise NeedsCompiler(_only_the_compiler_knows(decl.kind, decl.name, decl))
-        return layout(decl.kind, fields, packed=decl.packed, pack=decl.pack)
+        size, align, placed = layout(decl.kind, fields, packed=decl.packed,
+                                     pack=decl.pack, align=decl.align)
+        if decl.typedef_align is not None:
+            align = max(align, decl.typedef_align)
+        return size, align, placed
 
     def array_length(self, owner, node):
         if owner is not None and owner[0] == "field":
