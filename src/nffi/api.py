@@ -70,9 +70,8 @@ class FFI(_core.FFIBase):
         compiler's layout), enums, functions, global variables and object-like
         macros with a constant value are declared; only/exclude are glob patterns
         on names (what a kept declaration needs comes with it).  What cannot be
-        represented is skipped, never fatal: the return value, a list of
-        nffi.headers.SkippedDeclaration (name, reason, header position), is also
-        added to ffi.skipped_declarations()."""
+        represented is skipped, never fatal: ffi.skipped_declarations() lists it
+        (see docs/headers.md)."""
         from . import headers
         skipped = headers.load_header(
             self._model, source, include_dirs=include_dirs, define_macros=define_macros,
@@ -80,14 +79,14 @@ class FFI(_core.FFIBase):
             only=only, exclude=exclude)
         if getattr(self, "_skipped_declarations", None) is None:
             self._skipped_declarations = []
-        self._skipped_declarations.extend(skipped)
+        self._skipped_declarations.append(skipped)
         self._clear_type_caches()
-        return skipped
 
     def skipped_declarations(self):
         """What the cdef_header() calls of this FFI did not declare, and why: a list
         of nffi.headers.SkippedDeclaration (name, reason, position: file and line)."""
-        return list(getattr(self, "_skipped_declarations", None) or ())
+        return [entry for skipped in getattr(self, "_skipped_declarations", None) or ()
+                for entry in skipped]
 
     def include(self, ffi_to_include):
         """Make the typedefs, structs, unions, enums and integer constants declared so

@@ -1704,7 +1704,7 @@ class _Parser:
     def _gnu_define(self):
         name_token = self._advance()
         name = name_token.text
-        builtin = self.g.current_file.startswith("<")   # <built-in>, <command-line>
+        builtin = self.g.current_file in _PREDEFINED_MACRO_FILES
         after = self.tokens[self.pos]
         if (after.text == "(" and after.line == name_token.line
                 and after.column == name_token.column + len(name)):
@@ -1771,6 +1771,11 @@ def _resync_step(token, depth, saw_tag):
 def _is_unsigned_name(name):
     """Is this integer primitive unsigned?  (char: signed, as on x86-64 Linux.)"""
     return primitives.BY_NAME[name].kind in ("unsigned", "bool", "char16", "char32")
+
+
+# where 'cc -E -dD' puts the compiler's own macros (__INT_MAX__, __GNUC__, ...): they
+# are known to the expressions of the header's macros but declare nothing
+_PREDEFINED_MACRO_FILES = frozenset(["<built-in>", "<command-line>"])
 
 
 class _Gnu:

@@ -41,6 +41,7 @@ from . import decls as decls_module
 from .decls import (Array, ConstantDecl, EnumDef, Function, FunctionDecl, Named, Pointer,
                     StructDef, Tagged, Typedef, VariableDecl, Void)
 from .errors import CDefError, FFIError, PkgConfigError
+from .registry import FILE_TAG
 
 __all__ = ["HeaderPosition", "SkippedDeclaration", "load_header"]
 
@@ -360,6 +361,10 @@ def _prefilter(decls, registry, skip):
             if decl.fields is None:
                 result.append(decl)
                 continue
+            if (decl.kind, decl.name) == FILE_TAG:
+                skip(decl, "struct _IO_FILE is the FILE of <stdio.h>, one opaque type "
+                     "in the whole process (usable through FILE *)")
+                continue
             old = registry.struct_defs.get((decl.kind, decl.name)) or seen.get(_key(decl))
             if old is not None and old.fields is not None:
                 if _field_shape(old) != _field_shape(decl):
@@ -398,7 +403,11 @@ def _prefilter(decls, registry, skip):
             elif old is not None:
                 if getattr(old, "type", None) != decl.type:
                     skip(decl, "%s is already declared differently" % decl.name)
-                continue
+                    continue
+                if decl.symbol is None or decl.symbol == getattr(old, "symbol", None):
+                    continue
+                # the same declaration again with an __asm__ name (glibc's sscanf):
+                # the later one gives the symbol, as in C; the registry takes it
         seen[_key(decl)] = decl
         result.append(decl)
     return result
@@ -442,8 +451,8 @@ def _declare(model, decls, skip, position):
 
 def load_header(model, source, include_dirs=(), define_macros=(), undef_macros=(),
                 pkg_config=(), extra_args=(), only=None, exclude=None):
-    """Preprocess, parse, select and declare; return the list of SkippedDeclaration
-    (what the headers declare that was not declared, with the reason)."""
+    """Preprocess, parse, select and declare; return a SkippedList (iterating gives
+    SkippedDeclaration: what the headers declare that was not declared, and why)."""
     if not isinstance(source, str):
         raise TypeError("cdef_header() source must be a str, not %s"
                         % type(source).__name__)
@@ -451,15 +460,30 @@ def load_header(model, source, include_dirs=(), define_macros=(), undef_macros=(
     text = _preprocessed_text(source, command)
     decls, parse_skipped, marks = _parse(text, _size_align(model))
     position = _Positions(marks)
-    skipped = [SkippedDeclaration(name, reason, position(line))
-               for name, reason, line, _ in parse_skipped]
+    skipped = [(name, reason, line) for name, reason, line, _ in parse_skipped]
 
     def skip(decl, reason):
-        skipped.append(SkippedDeclaration(decl.name.lstrip("$"), reason,
-                                          position(decl.line)))
+        skipped.append((decl.name.lstrip("$"), reason, decl.line))
 
     with model._lock:
         decls = _select(decls, only, exclude)
         decls = _prefilter(decls, model.registry, skip)
         _declare(model, decls, skip, position)
-    return skipped
+    return SkippedList(skipped, position)
+
+
+class SkippedList:
+    """The skipped declarations of one cdef_header() call, made into
+    SkippedDeclaration objects (with header positions) only when looked at."""
+
+    def __init__(self, raw, position):
+        self._raw = raw
+        self._position = position
+
+    def __iter__(self):
+        position = self._position
+        for name, reason, line in self._raw:
+            yield SkippedDeclaration(name, reason, position(line))
+
+    def __len__(self):
+        return len(self._raw)

