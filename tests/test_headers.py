@@ -167,6 +167,38 @@ def test_gnu_layout_attributes_match_the_compiler():
     assert _unexpected_skips(ffi) == []
 
 
+def test_more_gnu_spellings():
+    source = textwrap.dedent("""
+        typedef __signed__ char s8;
+        typedef unsigned int u32 __attribute__((mode(SI)));
+        struct uses_file { FILE *f; s8 c; _Float64 d; };
+        int vla(int n, int a[n], int b[*], int c[static 4]);
+        __extension__ typedef long long ll;
+        static const int seven = 7;
+    """)
+    ffi = FFI()
+    ffi.cdef_header(source)
+    assert ffi.typeof("s8") is ffi.typeof("signed char")
+    assert ffi.typeof("u32") is ffi.typeof("unsigned int")
+    assert ffi.typeof("struct uses_file").fields[2][1].type is ffi.typeof("double")
+    args = ffi._model.resolve(ffi._model.functions["vla"].type, allow_function=True).args
+    assert [a.cname for a in args] == ["int", "int *", "int *", "int *"]
+    assert ffi.dlopen(None).seven == 7
+    assert _unexpected_skips(ffi) == []
+
+
+def test_python_h_layouts_match_the_compiler():
+    import sysconfig
+    include = sysconfig.get_paths()["include"]
+    if not os.path.exists(os.path.join(include, "Python.h")):
+        pytest.skip("needs Python.h (Debian package: python3-dev)")
+    ffi = FFI()
+    ffi.cdef_header("#include <Python.h>", include_dirs=[include])
+    wrong, count = header_layouts.compare(ffi, "#include <Python.h>", ["-I" + include])
+    assert wrong == [] and count > 500
+    assert _unexpected_skips(ffi) == []
+
+
 def test_asm_symbol_names_are_looked_up():
     ffi = FFI()
     ffi.cdef_header("#include <stdio.h>", only=["sscanf"])

@@ -91,6 +91,8 @@ _LAYOUT_ATTRIBUTES = frozenset(
 # an integer type.
 _GNU_TYPE_ALIASES = {"_Float32": "float", "_Float64": "double", "_Float32x": "double",
                      "_Float64x": "long double"}
+_GNU_KEYWORD_SPELLINGS = {"__signed__": "signed", "__signed": "signed",
+                          "__complex__": "_Complex", "__complex": "_Complex"}
 _GNU_UNSUPPORTED_TYPES = frozenset(["__int128", "__int128_t", "__uint128_t", "_Float128",
                                     "__float128", "_Float16", "__fp16", "__bf16",
                                     "__ibm128", "__float80", "_Decimal32", "_Decimal64",
@@ -1278,6 +1280,8 @@ class _Parser:
         elif token.text == "..." and token.kind == _PUNCT:
             self._advance()
             length = "..."
+        elif self.gnu and self.g.parameters:
+            length = self._gnu_parameter_array_length()
         else:
             # A negative length is kept: the model raises the error cffi raises there.
             length = self._constant_expression()
@@ -1318,7 +1322,14 @@ class _Parser:
     def _parameter(self):
         """Return (type, depth of that type) of one parameter declaration."""
         specifiers = self._specifiers(_PARAMETER)
-        declarator = self._declarator(_EITHER, specifiers.abi)
+        if self.gnu:
+            self.g.parameters += 1
+            try:
+                declarator = self._declarator(_EITHER, specifiers.abi)
+            finally:
+                self.g.parameters -= 1
+        else:
+            declarator = self._declarator(_EITHER, specifiers.abi)
         parameter_type = declarator.type_for(specifiers.base)
         if isinstance(parameter_type, Void):
             raise _error("'void' must be the only parameter", specifiers.start)
@@ -1510,6 +1521,11 @@ class _Parser:
     def _gnu_specifier(self, specifiers, token):
         """A GNU C word among the declaration specifiers; True if it was consumed."""
         text = token.text
+        if text in _GNU_KEYWORD_SPELLINGS:
+            self._advance()
+            self._add_type_word(specifiers, _Token(_NAME, _GNU_KEYWORD_SPELLINGS[text],
+                                                   token.line, token.column))
+            return True
         if text in _GNU_TYPE_ALIASES and not specifiers.has_type() and \
                 not self._is_typedef_name(text):
             self._advance()
@@ -1590,6 +1606,23 @@ class _Parser:
         if attrs.get("aligned"):
             changes["align"] = attrs["aligned"]
         return dataclasses.replace(definition, **changes) if changes else definition
+
+    def _gnu_parameter_array_length(self):
+        """The length of an array parameter, which may be a variable-length one
+        ('regmatch_t m[nmatch]', 'int a[*]'): the parameter is a pointer anyway, so
+        a length that is no constant is dropped (None)."""
+        start = self.pos
+        try:
+            return self._constant_expression()
+        except CDefError:
+            self.pos = start
+            depth = 0
+            while True:
+                token = self.tokens[self.pos]
+                if not token.text or (token.text == "]" and depth == 0):
+                    return None
+                depth += (token.text == "[") - (token.text == "]")
+                self._advance()
 
     def _gnu_asm_label(self):
         """'__asm__("" "symbol")' after a declarator: the library symbol."""
@@ -1794,6 +1827,7 @@ class _Gnu:
         self.typedef_align = {}     # typedef name -> its __attribute__((aligned(N)))
         self.structs = {}           # (kind, tag) -> StructDef, for sizeof
         self.pack_stack = []
+        self.parameters = 0         # depth of parameter declarations being read
 
     def skip(self, name, reason, line, column):
         self.skipped.append((name, reason, line, column))

@@ -180,6 +180,9 @@ def cache_directory():
 
 
 _parsed = {}            # hash of the text -> (declarations, skipped, marks)
+# typedef names every FFI knows before any declaration (a header may use FILE without
+# including <stdio.h>, as jpeglib.h does)
+_PREDECLARED = frozenset(["FILE"])
 
 
 def _parse(text, size_align):
@@ -198,7 +201,7 @@ def _parse(text, size_align):
     except Exception:       # absent, unreadable or from another version: parse again
         found = None
     if found is None:
-        found = cparser.parse_header(text, (), {}, size_align)
+        found = cparser.parse_header(text, _PREDECLARED, {}, size_align)
         _store(path, found)
     _parsed[key] = found
     return found
