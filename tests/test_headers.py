@@ -199,6 +199,30 @@ def test_python_h_layouts_match_the_compiler():
     assert _unexpected_skips(ffi) == []
 
 
+def test_transparent_union_parameters_take_the_first_member():
+    # under _GNU_SOURCE, glibc declares bind(int, __CONST_SOCKADDR_ARG, socklen_t) with
+    # a transparent union: callers pass a struct sockaddr *
+    ffi = FFI()
+    ffi.cdef_header("#define _GNU_SOURCE\n#include <sys/socket.h>\n"
+                    "#include <netinet/in.h>\n#include <arpa/inet.h>\n#include <unistd.h>\n")
+    bind = ffi._model.resolve(ffi._model.functions["bind"].type, allow_function=True)
+    assert bind.args[1].cname == "struct sockaddr *"
+    lib = ffi.dlopen(None)
+    sock = lib.socket(lib.AF_INET, lib.SOCK_STREAM, 0)
+    assert sock >= 0
+    try:
+        address = ffi.new("struct sockaddr_in *")
+        address.sin_family = lib.AF_INET
+        address.sin_addr.s_addr = lib.htonl(0x7F000001)
+        assert lib.bind(sock, ffi.cast("struct sockaddr *", address),
+                        ffi.sizeof(address[0])) == 0
+        length = ffi.new("socklen_t *", ffi.sizeof(address[0]))
+        assert lib.getsockname(sock, ffi.cast("struct sockaddr *", address), length) == 0
+        assert lib.ntohs(address.sin_port) > 0
+    finally:
+        lib.close(sock)
+
+
 def test_asm_symbol_names_are_looked_up():
     ffi = FFI()
     ffi.cdef_header("#include <stdio.h>", only=["sscanf"])

@@ -615,8 +615,8 @@ class _Parser:
                 if value <= 0 or value & (value - 1):
                     raise _error("aligned(%d) is not a power of two" % value, token)
                 attrs["aligned"] = max(attrs.get("aligned", 1), value)
-            elif name == "packed":
-                attrs["packed"] = True
+            elif name in ("packed", "transparent_union"):
+                attrs[name] = True
             elif name == "mode" and has_arguments:
                 self._advance()
                 attrs["mode"] = (self._expect_attribute_name().text.strip("_"), token)
@@ -813,6 +813,8 @@ class _Parser:
                         specifiers.tag_kind, "$" + name):
                     self._gnu_align_own_struct(declared_type, attrs["aligned"])
             symbol = declarator.asm if declarator.asm != name else None
+            if is_typedef and attrs.get("transparent_union"):
+                self._gnu_transparent_union(name, declared_type, name_token)
         is_constant = (not is_typedef and not isinstance(declared_type, (Function, Array))
                        and declarator.declares_const_object(specifiers))
         value = self._initializer(is_constant, _may_be_floating(declared_type))
@@ -1331,6 +1333,9 @@ class _Parser:
         else:
             declarator = self._declarator(_EITHER, specifiers.abi)
         parameter_type = declarator.type_for(specifiers.base)
+        if self.gnu and isinstance(parameter_type, Named) and \
+                parameter_type.name in self.g.transparent:
+            parameter_type = self.g.transparent[parameter_type.name]
         if isinstance(parameter_type, Void):
             raise _error("'void' must be the only parameter", specifiers.start)
         return parameter_type, declarator.depth
@@ -1624,6 +1629,16 @@ class _Parser:
                 depth += (token.text == "[") - (token.text == "]")
                 self._advance()
 
+    def _gnu_transparent_union(self, name, declared_type, token):
+        """'typedef union {...} T __attribute__((transparent_union));': a parameter
+        of type T is passed as the union's first member (glibc's __SOCKADDR_ARG
+        under _GNU_SOURCE), so it is declared as that member's type."""
+        definition = (self.g.structs.get((declared_type.kind, declared_type.name))
+                      if isinstance(declared_type, Tagged) else None)
+        if definition is None or definition.kind != "union" or not definition.fields:
+            raise _error("transparent_union needs a union with members", token)
+        self.g.transparent[name] = definition.fields[0].type
+
     def _gnu_asm_label(self):
         """'__asm__("" "symbol")' after a declarator: the library symbol."""
         self._advance()
@@ -1828,6 +1843,7 @@ class _Gnu:
         self.structs = {}           # (kind, tag) -> StructDef, for sizeof
         self.pack_stack = []
         self.parameters = 0         # depth of parameter declarations being read
+        self.transparent = {}       # transparent_union typedef -> its first member type
 
     def skip(self, name, reason, line, column):
         self.skipped.append((name, reason, line, column))
