@@ -352,8 +352,7 @@ def _header_load(cold):
 
         def load():
             if cold:
-                headers._parsed.clear()
-                headers._preprocessed.clear()
+                headers.clear_memory_caches()
                 cache = os.path.join(directory, "headers")
                 for name in os.listdir(cache) if os.path.isdir(cache) else ():
                     os.unlink(os.path.join(cache, name))

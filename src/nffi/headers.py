@@ -19,10 +19,10 @@ back to header files (``HeaderPosition``), for skipped declarations and errors.
 
 Cache: parsing is the expensive step.  Its result is kept in memory and on disk,
 keyed by the SHA-256 of the preprocessed text (plus nffi's parser version), in
-``$NFFI_CACHE_DIR/headers`` (default ``~/.cache/nffi/headers``).  Preprocessing
-itself is remembered per (source, flags) together with the size and modification
-time of every file the preprocessor read, so that a later load that finds them all
-unchanged needs no preprocessor at all.
+``$NFFI_CACHE_DIR/headers`` (default ``~/.cache/nffi/headers``).  Each request
+(source and preprocessor command) is remembered too, with the size and modification
+time of every file the preprocessor read, so that a later load -- in this process or
+a later one -- that finds them all unchanged needs no preprocessor run.
 """
 import bisect
 import dataclasses
@@ -151,23 +151,13 @@ def _dependency_stamps(text):
 
 def _stamps_current(stamps):
     try:
-        return all(os.stat(path).st_size == size and os.stat(path).st_mtime_ns == mtime
-                   for path, size, mtime in stamps)
+        for path, size, mtime in stamps:
+            info = os.stat(path)
+            if info.st_size != size or info.st_mtime_ns != mtime:
+                return False
+        return True
     except OSError:
         return False
-
-
-_preprocessed = {}      # (source, command) -> (text, dependency stamps)
-
-
-def _preprocessed_text(source, command):
-    key = (source, tuple(command))
-    known = _preprocessed.get(key)
-    if known is not None and known[1] is not None and _stamps_current(known[1]):
-        return known[0]
-    text = preprocess(source, command)
-    _preprocessed[key] = (text, _dependency_stamps(text))
-    return text
 
 
 # ---- 2. parsing, with its cache ----------------------------------------------------------
@@ -179,41 +169,78 @@ def cache_directory():
     return os.path.join(base, "headers")
 
 
-_parsed = {}            # hash of the text -> (declarations, skipped, marks)
 # typedef names every FFI knows before any declaration (a header may use FILE without
 # including <stdio.h>, as jpeglib.h does)
 _PREDECLARED = frozenset(["FILE"])
 
+_parsed = {}            # text key -> (declarations, skipped, marks)
+_requests = {}          # request key -> (text key, dependency stamps)
 
-def _parse(text, size_align):
+
+def _version_prefix():
     global _version
     if _version is None:
         _version = _parser_version()
-    digest = hashlib.sha256((_version + "\0" + text).encode("utf-8", "surrogateescape"))
-    key = digest.hexdigest()
-    found = _parsed.get(key)
-    if found is not None:
-        return found
-    path = os.path.join(cache_directory(), key + ".pickle")
-    try:
-        with open(path, "rb") as f:
-            found = pickle.load(f)
-    except Exception:       # absent, unreadable or from another version: parse again
-        found = None
+    return _version + "\0"
+
+
+def _hash(text):
+    return hashlib.sha256((_version_prefix() + text).encode("utf-8", "surrogateescape")
+                          ).hexdigest()
+
+
+def _parsed_headers(source, command, size_align):
+    """(text key, (declarations, skipped, marks)) for a source and preprocessor
+    command.  The text key is the hash of the preprocessed text (and of the parser's
+    version).  A request (source, command) seen before -- in this process or, through
+    the disk cache, in an earlier one -- whose files are all unchanged (size and
+    modification time) needs no preprocessor run."""
+    request = _hash(repr((source, command)))
+    known = _requests.get(request) or _load(request + ".request")
+    if known is not None and _stamps_current(known[1]):
+        found = _parsed.get(known[0]) or _load(known[0] + ".pickle")
+        if found is not None:
+            _requests[request] = known
+            _parsed[known[0]] = found
+            return known[0], found
+    text = preprocess(source, command)
+    key = _hash(text)
+    found = _parsed.get(key) or _load(key + ".pickle")
     if found is None:
         found = cparser.parse_header(text, _PREDECLARED, {}, size_align)
-        _store(path, found)
+        _store(key + ".pickle", found)
     _parsed[key] = found
-    return found
+    stamps = _dependency_stamps(text)
+    if stamps is not None:
+        _requests[request] = (key, stamps)
+        _store(request + ".request", (key, stamps))
+    return key, found
 
 
-def _store(path, parsed):
-    """Write the cache file atomically (several processes may load the same headers)."""
+def clear_memory_caches():
+    """Forget what this process parsed (the disk cache stays): for tests and
+    benchmarks."""
+    _parsed.clear()
+    _requests.clear()
+    _fresh_outcomes.clear()
+
+
+def _load(name):
+    try:
+        with open(os.path.join(cache_directory(), name), "rb") as f:
+            return pickle.load(f)
+    except Exception:       # absent, unreadable or from another version: parse again
+        return None
+
+
+def _store(name, value):
+    """Write a cache file atomically (several processes may load the same headers)."""
+    path = os.path.join(cache_directory(), name)
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         temporary = "%s.%d.tmp" % (path, os.getpid())
         with open(temporary, "wb") as f:
-            pickle.dump(parsed, f, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temporary, path)
     except OSError:
         pass                # a read-only home: no disk cache, still correct
@@ -438,7 +465,7 @@ def _declare(model, decls, skip, position):
     for _ in range(200):
         try:
             model.declare(decls)
-            return
+            return decls
         except CDefError as error:
             if error.line is None:
                 raise
@@ -460,8 +487,8 @@ def load_header(model, source, include_dirs=(), define_macros=(), undef_macros=(
         raise TypeError("cdef_header() source must be a str, not %s"
                         % type(source).__name__)
     command = _command(include_dirs, define_macros, undef_macros, pkg_config, extra_args)
-    text = _preprocessed_text(source, command)
-    decls, parse_skipped, marks = _parse(text, _size_align(model))
+    key, (decls, parse_skipped, marks) = _parsed_headers(source, command,
+                                                         _size_align(model))
     position = _Positions(marks)
     skipped = [(name, reason, line) for name, reason, line, _ in parse_skipped]
 
@@ -469,10 +496,34 @@ def load_header(model, source, include_dirs=(), define_macros=(), undef_macros=(
         skipped.append((decl.name.lstrip("$"), reason, decl.line))
 
     with model._lock:
+        # into an FFI that declared nothing yet, the outcome of selecting, filtering
+        # and declaring is always the same: remembered, it is one model.declare()
+        fresh_key = (key, _patterns_key(only), _patterns_key(exclude))
+        fresh = _is_fresh(model.registry)
+        known = _fresh_outcomes.get(fresh_key) if fresh else None
+        if known is not None:
+            model.declare(known[0])
+            return SkippedList(skipped + known[1], position)
+        mark = len(skipped)
         decls = _select(decls, only, exclude)
         decls = _prefilter(decls, model.registry, skip)
-        _declare(model, decls, skip, position)
+        decls = _declare(model, decls, skip, position)
+        if fresh:
+            _fresh_outcomes[fresh_key] = (decls, skipped[mark:])
     return SkippedList(skipped, position)
+
+
+_fresh_outcomes = {}    # (parse key, only, exclude) -> (declared, skipped) in a new FFI
+
+
+def _patterns_key(patterns):
+    return (patterns,) if patterns is None or isinstance(patterns, str) else tuple(patterns)
+
+
+def _is_fresh(registry):
+    return not (registry.functions or registry.variables or registry.constants
+                or registry.struct_defs or registry.enum_defs or registry.constant_decls
+                or set(registry.typedefs) != {"FILE"})
 
 
 class SkippedList:
