@@ -9,8 +9,9 @@ import textwrap
 
 import pytest
 
-from nffi import FFI, CDefError
+from nffi import FFI, CDefError, FFIError
 from nffi import headers
+from nffi.errors import PkgConfigError
 import header_layouts
 
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None and shutil.which("cc") is None,
@@ -323,3 +324,37 @@ def test_cache_on_disk_is_used(tmp_path, monkeypatch):
     ffi = FFI()
     ffi.cdef_header(source)
     assert ffi.sizeof("struct cached") == 8
+
+
+def test_preprocessor_options():
+    source = ("#ifdef A\nint a_on(void);\n#endif\n#ifdef B\nint b_on(void);\n#endif\n"
+              "#if C == 3\nint c_three(void);\n#endif\n")
+    ffi = FFI()
+    ffi.cdef_header(source, define_macros=["A", ("B", None), ("C", 3)], undef_macros=["A"])
+    assert set(ffi._model.functions) == {"b_on", "c_three"}
+    ffi = FFI()
+    ffi.cdef_header(source, extra_args=["-DA"])
+    assert set(ffi._model.functions) == {"a_on"}
+
+
+def test_pkg_config():
+    if shutil.which("pkg-config") is None:
+        pytest.skip("needs pkg-config (Debian package: pkg-config)")
+    if _header_missing(["zlib.h"]):
+        pytest.skip("needs the Debian package zlib1g-dev")
+    ffi = FFI()
+    ffi.cdef_header("#include <zlib.h>", pkg_config=["zlib"], only=["zlibVersion"])
+    assert ffi.string(ffi.dlopen("z").zlibVersion()).startswith(b"1.")
+    with pytest.raises(PkgConfigError) as info:
+        FFI().cdef_header("#include <zlib.h>", pkg_config=["no-such-package-nffi"])
+    assert "no-such-package-nffi" in str(info.value)
+
+
+def test_missing_compiler_names_the_package(monkeypatch):
+    import sysconfig
+    real = sysconfig.get_config_var
+    monkeypatch.setattr(sysconfig, "get_config_var",
+                        lambda name: "no-such-cc-nffi" if name == "CC" else real(name))
+    with pytest.raises(FFIError) as info:
+        FFI().cdef_header("#include <stdio.h>")
+    assert "no-such-cc-nffi" in str(info.value) and "apt-get install gcc" in str(info.value)
