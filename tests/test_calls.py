@@ -638,7 +638,8 @@ def test_callback_exception_reported(pair, capsys, default_unraisablehook):
         a = ffi.callback("int(*)(int)", cb, error=-42)
         assert lib.call_int_cb(a, 7) == -84
         err = capsys.readouterr().err
-        assert "from cffi callback %r:" % (cb,) in err
+        reporter = "nffi" if isinstance(ffi, nffi.FFI) else "cffi"
+        assert "Exception ignored from %s callback %r:" % (reporter, cb) in err
         assert "ValueError: oops 7" in err
         b = ffi.callback("int(*)(int)", lambda n: "not an int")
         assert b(1) == 0

@@ -120,6 +120,7 @@ def install():
             del sys.modules[name]
     sys.modules["cffi"] = _make_cffi_module()
     sys.modules["_cffi_backend"] = _make_backend_module()
+    _core._compat_messages(True)      # "from cffi callback", as cffi's programs expect
 
 
 def _install_at_startup():

@@ -165,10 +165,10 @@ static Py_ssize_t type_cost(CTypeObject *ct, CTypeObject *top, const char *role)
         if (ct->ct_flags & CT_UNION)
             return unsupported(top, ct, role);
         /* structs nest without bound: keep the recursion within Python's limit */
-        if (Py_EnterRecursiveCall(" while describing a struct to libffi"))
+        if (nffi_enter_nesting(" while describing a struct to libffi") < 0)
             return -1;
         Py_ssize_t cost = struct_cost(ct, top, role);
-        Py_LeaveRecursiveCall();
+        nffi_leave_nesting();
         return cost;
     }
     return unsupported(top, ct, role);

@@ -140,6 +140,36 @@ static inline char *nffi_item_address(char *base, uintptr_t index, Py_ssize_t si
     return (char *)((uintptr_t)base + index * (uintptr_t)size);
 }
 
+/* The sign (-1, 0, 1) of an int object (PyLong_Check is true), with public API only:
+ * PyLong_AsLongAndOverflow reports an int too large for a long by its sign. */
+static inline int nffi_long_sign(PyObject *v)
+{
+    int overflow;
+    long x = PyLong_AsLongAndOverflow(v, &overflow);
+    return overflow != 0 ? overflow : (x > 0) - (x < 0);
+}
+
+/* Recursion over nesting that the user controls (nested initializers, structs described
+ * to libffi) stops at Python's recursion limit, counted per thread here: from 3.12,
+ * Py_EnterRecursiveCall counts C code against a fixed limit of its own (10,000 levels on
+ * 3.13), which overflows a small thread stack first.  The counter lives in convert.c. */
+extern _Thread_local int nffi_nesting_depth __attribute__((tls_model("initial-exec")));
+
+static inline int nffi_enter_nesting(const char *where)
+{
+    if (nffi_nesting_depth >= Py_GetRecursionLimit()) {
+        PyErr_Format(PyExc_RecursionError, "maximum recursion depth exceeded%s", where);
+        return -1;
+    }
+    nffi_nesting_depth++;
+    return 0;
+}
+
+static inline void nffi_leave_nesting(void)
+{
+    nffi_nesting_depth--;
+}
+
 /* ---- module-level state ------------------------------------------------------------ */
 extern PyObject *nffi_FFIError;          /* the 'ffi.error' exception class */
 
