@@ -1,4 +1,7 @@
-"""Shared fixtures for the differential tests: nffi against cffi (the oracle)."""
+"""Shared fixtures for the differential tests: nffi against cffi (the oracle), and the
+amount of fuzzing (fuzz_examples)."""
+import os
+
 import cffi
 import pytest
 
@@ -52,3 +55,14 @@ def make_pair(*cdefs, **cdef_kwargs):
 @pytest.fixture(scope="session")
 def ffi_pair():
     return make_pair(CDEF_BASE, CDEF)
+
+
+# The fuzz and property tests run a CI amount by default (the whole suite in about a
+# minute and a half on 2 cores); NFFI_FUZZ_SCALE multiplies every one of them, e.g.
+# NFFI_FUZZ_SCALE=20 for a long campaign.
+FUZZ_SCALE = float(os.environ.get("NFFI_FUZZ_SCALE", "1"))
+
+
+def fuzz_examples(ci_amount):
+    """Hypothesis max_examples for a fuzz test: its CI amount times NFFI_FUZZ_SCALE."""
+    return max(1, round(ci_amount * FUZZ_SCALE))
