@@ -297,6 +297,9 @@ def test_wrong_argument_count_and_type(pair):
     with pytest.raises(TypeError) as e:
         lib.sum6l(1, 2, "three", 4, 5, 6)
     assert str(e.value) == "an integer is required"
+    assert e.value.__notes__ == ["argument 3 of sum6l()"]
+    with pytest.raises(TypeError) as e:     # a function pointer without a name
+        ffi.cast("long(*)(long, long, long, long, long, long)", lib.sum6l)(1, 2, "3", 4, 5, 6)
     assert e.value.__notes__ == ["argument 3 of 'long(*)(long, long, long, long, long, long)'"]
 
 

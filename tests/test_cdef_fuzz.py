@@ -31,6 +31,10 @@ from nffi.errors import CDefError
 from test_cparser import (C_ALPHABET, VALID_CDEFS, mutate, render_declaration,
                           time_limit, types)
 
+# fuzzed enums without values warn (as cffi's do): expected here, not worth a report
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:.*has no values explicitly defined:UserWarning")
+
 # exception classes that are always fine (ffi.error is the same class for every FFI)
 ALLOWED = (CDefError, nffi.FFI.error)
 # what cffi raises from inside itself when it is confused: not an oracle

@@ -123,6 +123,24 @@ def test_closed_library_error_is_the_exported_class():
         lib.strlen
 
 
+def test_argument_notes_name_the_function():
+    from nffi import _core
+    ffi = nffi.FFI()
+    ffi.cdef("size_t strlen(const char *); int snprintf(char *, size_t, const char *, ...);")
+    lib = ffi.dlopen(None)
+    for call, note in [(lambda: lib.strlen(5), "argument 1 of strlen()"),    # direct
+                       (lambda: _core._call_libffi(lib.strlen, 5),          # libffi
+                        "argument 1 of strlen()"),
+                       (lambda: lib.snprintf(ffi.NULL, "x", b"%d", ffi.cast("int", 5)),
+                        "argument 2 of snprintf()")]:                      # variadic
+        with pytest.raises(TypeError) as info:
+            call()
+        assert info.value.__notes__ == [note]
+    with pytest.raises(TypeError) as info:
+        ffi.cast("size_t(*)(const char *)", lib.strlen)(5)
+    assert info.value.__notes__ == ["argument 1 of 'size_t(*)(char *)'"]
+
+
 # ---- callback reports ---------------------------------------------------------------------
 
 def failing_callback(ffi):

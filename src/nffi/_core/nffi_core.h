@@ -245,7 +245,8 @@ int nffi_ffiobj_init(PyObject *module);
 PyObject *nffi_cdata_call(PyObject *cd, PyObject *args, PyObject *kwds);  /* CData tp_call */
 PyObject *nffi_call_libffi(CDataObject *fn, PyObject *const *args, Py_ssize_t nargs,
                            int has_keywords);
-void nffi_note_argument(Py_ssize_t index, CTypeObject *fct);  /* "argument N of '...'" */
+/* "argument N of name()" (a function of a library) or "argument N of '<ctype>'" */
+void nffi_note_argument(Py_ssize_t index, CDataObject *fn);
 typedef struct DirectPlan DirectPlan;
 DirectPlan *nffi_direct_plan(CTypeObject *fct);  /* NULL: none (or error if set) */
 void nffi_direct_plan_free(DirectPlan *plan);
@@ -254,6 +255,8 @@ int nffi_direct_call(const DirectPlan *plan, CDataObject *fn, PyObject *const *a
 extern PyTypeObject CFunction_Type;
 int nffi_function_init(PyObject *module);
 CDataObject *nffi_function_new(CTypeObject *fct, char *address, PyObject *owner);
+int nffi_function_set_name(CDataObject *fn, const char *name);  /* for messages */
+PyObject *nffi_function_name(CDataObject *fn);   /* borrowed str, or NULL if unnamed */
 void *nffi_function_cif(CTypeObject *fct); /* cached 'ffi_cif *' of a function ctype, or
                                               NULL + exception if libffi cannot call it */
 int nffi_callback_init(PyObject *module);
