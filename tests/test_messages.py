@@ -86,6 +86,16 @@ def test_cdef_error_traceback_has_no_parser_frames(monkeypatch):
                               for f in traceback.extract_tb(error.__traceback__)}
 
 
+def test_conflicting_declaration_traceback_has_no_model_frames(monkeypatch):
+    monkeypatch.delenv("NFFI_DEBUG", raising=False)
+    ffi = nffi.FFI()
+    ffi.cdef("int f(int);")
+    with pytest.raises(nffi.FFIError) as info:
+        ffi.cdef("long f(int);")
+    files = {os.path.basename(f.filename) for f in traceback.extract_tb(info.tb)}
+    assert files == {"api.py", os.path.basename(__file__)}, files
+
+
 def test_nffi_debug_keeps_the_parser_frames(monkeypatch):
     monkeypatch.setenv("NFFI_DEBUG", "1")
     error = cdef_error("int f(int x[);")

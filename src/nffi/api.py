@@ -58,7 +58,7 @@ class FFI(_core.FFIBase):
         try:
             self._model.cdef(csource, override=override, packed=bool(packed),
                              pack=pack or None)     # pack=0 means no pack, as in cffi
-        except CDefError as error:
+        except (CDefError, FFIError) as error:
             raise at_source(error, csource)
         if override:
             self._clear_type_caches()

@@ -64,11 +64,13 @@ def quote_with_caret(line, column, width=100, indent="    "):
 
 
 def at_source(error, source):
-    """``error`` (a CDefError) ready to be raised again by the public method that was
-    given ``source``: it quotes its line of ``source``, and unless NFFI_DEBUG is set it
-    carries neither the parser's internal frames nor the exceptions it was chained to
-    (its message already names the place in the C source)."""
-    error._locate_in(source)
+    """``error`` (a CDefError, or the FFIError of a conflicting declaration) ready to be
+    raised again by the public method that was given ``source``: a CDefError quotes its
+    line of ``source``; unless NFFI_DEBUG is set, the error carries neither the parser's
+    internal frames nor the exceptions it was chained to (its message already names the
+    place in the C source)."""
+    if isinstance(error, CDefError):
+        error._locate_in(source)
     if not debug_enabled():
         error.__suppress_context__ = True
         error.with_traceback(None)
