@@ -166,13 +166,16 @@ def test_sdist_installs_and_passes_the_suite(dists, tmp_path):
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     python = str(env_dir / "bin" / "python")
-    install = subprocess.run([python, "-m", "pip", "install", "-q", "%s[test]" % unpacked],
-                             capture_output=True, text=True)
+    # the installed nffi only (not this tree's), and the same oracle as here
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NFFI_TEST_SDIST")}
+    import cffi
+    install = subprocess.run([python, "-m", "pip", "install", "-q", "%s[test]" % unpacked,
+                              "cffi==%s" % cffi.__version__],
+                             capture_output=True, text=True, env=env)
     assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
     where = subprocess.run([python, "-c", "import nffi; print(nffi.__file__)"],
-                           capture_output=True, text=True, cwd=tmp_path)
+                           capture_output=True, text=True, cwd=tmp_path, env=env)
     assert str(env_dir) in where.stdout, where
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NFFI_TEST_SDIST")}
     suite = subprocess.run([python, "-m", "pytest", "-p", "no:cacheprovider", "-q"],
                            capture_output=True, text=True, cwd=unpacked, env=env)
     assert suite.returncode == 0, suite.stdout[-5000:] + suite.stderr[-3000:]

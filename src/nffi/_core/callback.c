@@ -4,8 +4,9 @@
  * libffi closure (valid exactly as long as the object lives), and the closure handler:
  * it takes the GIL (C threads included), converts the C arguments to Python, calls the
  * callable and writes its result back, or on an exception calls 'onerror' or reports
- * it ("from nffi callback <...>"; "cffi" under nffi.compat) and returns the 'error' value.  errno is saved when
- * C calls in and restored on the way back, so that ffi.errno works in the callable.
+ * it ("from nffi callback <...>", "cffi" under nffi.compat) and returns the 'error'
+ * value.  errno is saved when C calls in and restored on the way back, so that
+ * ffi.errno works in the callable.
  */
 #include "nffi_core.h"
 #include <errno.h>
@@ -126,7 +127,7 @@ static void write_unraisable(const char *what)
     PyObject *errors = PyImport_ImportModule("nffi.errors");
     PyObject *r = errors != NULL && value != NULL
         ? PyObject_CallMethod(errors, "_write_unraisable", "sO", what, value) : NULL;
-    if (r == NULL)
+    if (r == NULL && PyErr_Occurred())
         PyErr_WriteUnraisable(NULL);   /* the report itself failed: say so, tersely */
     Py_XDECREF(r);
     Py_XDECREF(errors);
