@@ -12,9 +12,14 @@ import sysconfig
 
 import pytest
 
+import nffi
+
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 SRC_DIR = os.path.join(os.path.dirname(TESTS_DIR), "src")
 PTH_FILE = os.path.join(SRC_DIR, "nffi-compat.pth")
+# where the nffi under test comes from: src/ (built in place) or an installation (the
+# sdist check of tests/test_packaging.py, .ci/pythons), whose src/ has no built core
+NFFI_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(nffi.__file__)))
 
 # prints what 'import cffi' gives and whether nffi was imported at all
 REPORT = ("import sys; nffi_loaded = 'nffi' in sys.modules; import cffi, _cffi_backend; "
@@ -22,7 +27,7 @@ REPORT = ("import sys; nffi_loaded = 'nffi' in sys.modules; import cffi, _cffi_b
           "type(_cffi_backend.FFI()).__module__)")
 
 
-def run(args, env_extra=None, cwd=None, pythonpath=SRC_DIR):
+def run(args, env_extra=None, cwd=None, pythonpath=NFFI_PARENT):
     env = {k: v for k, v in os.environ.items() if k not in ("NFFI_COMPAT", "PYTHONPATH")}
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
@@ -112,7 +117,7 @@ def test_run_script(tmp_path):
 def test_run_module(tmp_path):
     (tmp_path / "progmod.py").write_text(SCRIPT)
     result = run(["-m", "nffi.compat", "-m", "progmod", "x", "0"],
-                 pythonpath=os.pathsep.join([SRC_DIR, str(tmp_path)]))
+                 pythonpath=os.pathsep.join([NFFI_PARENT, str(tmp_path)]))
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["__main__", "True", "['x',", "'0']", "4"]
 
