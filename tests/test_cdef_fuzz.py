@@ -21,7 +21,7 @@ import warnings
 import _cffi_backend
 import cffi
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import nffi
@@ -341,6 +341,7 @@ def test_random_c_like_cdefs(text):
 
 @FUZZ
 @given(mutated_type_strings())
+@example("int[-110101010101010101010]")     # below Py_ssize_t: OverflowError, as cffi
 def test_mutated_type_strings(text):
     fuzz_type_string(text)
 

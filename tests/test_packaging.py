@@ -85,7 +85,7 @@ def _build_tools_missing():
     return None
 
 
-def _source_files():
+def _source_files(root):
     """What the sdist must hold: the files of the tree that building and testing use."""
     wanted = {"README.md", "LICENSE", "CHANGELOG.md", "pyproject.toml", "setup.py",
               "MANIFEST.in", "src/nffi-compat.pth",
@@ -94,9 +94,9 @@ def _source_files():
     suffixes = {"src/nffi": (".py", ".c", ".h"), "tests": (".py", ".c"),
                 "docs": (".md",), "benchmarks": (".py", ".c", ".md"), "tools": (".py",)}
     for top, endings in suffixes.items():
-        for directory, dirs, files in os.walk(os.path.join(ROOT, top)):
+        for directory, dirs, files in os.walk(os.path.join(root, top)):
             dirs[:] = [d for d in dirs if d != "__pycache__"]
-            relative = os.path.relpath(directory, ROOT)
+            relative = os.path.relpath(directory, root)
             wanted.update(os.path.join(relative, name) for name in files
                           if name.endswith(endings))
     return wanted
@@ -104,7 +104,7 @@ def _source_files():
 
 @pytest.fixture(scope="module")
 def dists(tmp_path_factory):
-    """(sdist path, wheel path, build output), built from a copy of the tree."""
+    """(sdist path, wheel path, build output, the copy of the tree they were built from)."""
     missing = _build_tools_missing()
     if missing:
         pytest.skip(missing)
@@ -120,7 +120,7 @@ def dists(tmp_path_factory):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     sdist, = (work / "out").glob("nffi-*.tar.gz")
     wheel, = (work / "out").glob("nffi-*.whl")
-    return sdist, wheel, result.stdout + result.stderr
+    return sdist, wheel, result.stdout + result.stderr, str(tree)
 
 
 def test_build_does_not_warn(dists):
@@ -135,7 +135,7 @@ def test_sdist_holds_what_the_tests_need(dists):
     prefix = "nffi-%s/" % nffi.__version__
     with tarfile.open(sdist) as tar:
         names = {name[len(prefix):] for name in tar.getnames() if name.startswith(prefix)}
-    missing = _source_files() - names
+    missing = _source_files(dists[3]) - names
     assert not missing, sorted(missing)
     for needed in ("tests/conftest.py", "tests/cc.py", "tests/clib/testlib.c",
                    "docs/guide.md", "benchmarks/run.py", "src/nffi/_core/nffi_core.h"):

@@ -11,6 +11,7 @@ already known and resolved into ctypes, and only then committed; if anything fai
 model is left exactly as it was.
 """
 import re
+import sys
 import threading
 import warnings
 import weakref
@@ -466,7 +467,9 @@ class Model:
             raise CDefError("array of functions: '%s'" % item.cname)
         length = node.length
         if isinstance(length, int) and length < 0:
-            error = ValueError("negative array length: %s[%d]" % (item.cname, length))
+            error = (ValueError("negative array length: %s[%d]" % (item.cname, length))
+                     if length >= -sys.maxsize - 1 else   # beyond Py_ssize_t: as cffi
+                     OverflowError("cannot fit 'int' into an index-sized integer"))
             # the FFI of compiled modules (compat) reports this one as a syntax error
             error.nffi_syntax_error = True
             raise error
