@@ -43,6 +43,12 @@ CDEF = """
 """
 
 
+# The directory the nffi under test was imported from: the tree's src/ (built in place)
+# or an installation (.ci/pythons, the sdist check of test_packaging.py), whose src/
+# has no built core.  Child interpreters get it as PYTHONPATH.
+NFFI_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(nffi.__file__)))
+
+
 def make_pair(*cdefs, **cdef_kwargs):
     """(nffi FFI, cffi FFI), each given the same cdef() calls."""
     pair = (nffi.FFI(), cffi.FFI())

@@ -12,14 +12,11 @@ import sysconfig
 
 import pytest
 
-import nffi
+from conftest import NFFI_PARENT
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 SRC_DIR = os.path.join(os.path.dirname(TESTS_DIR), "src")
 PTH_FILE = os.path.join(SRC_DIR, "nffi-compat.pth")
-# where the nffi under test comes from: src/ (built in place) or an installation (the
-# sdist check of tests/test_packaging.py, .ci/pythons), whose src/ has no built core
-NFFI_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(nffi.__file__)))
 
 # prints what 'import cffi' gives and whether nffi was imported at all
 REPORT = ("import sys; nffi_loaded = 'nffi' in sys.modules; import cffi, _cffi_backend; "
