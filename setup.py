@@ -35,8 +35,11 @@ def libffi_flags():
 include_dirs, libraries, library_dirs = libffi_flags()
 # hidden visibility: only PyInit__core is exported, so calls between the core's files
 # are direct instead of going through the PLT
+# -Werror=implicit-function-declaration: a private CPython function that a newer Python
+# removed would otherwise only warn here and fail at import time (undefined symbol)
 extra_compile_args = ["-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter",
-                      "-Wno-missing-field-initializers", "-Wno-cast-function-type"]
+                      "-Wno-missing-field-initializers", "-Wno-cast-function-type",
+                      "-Werror=implicit-function-declaration"]
 extra_link_args = []
 if os.environ.get("NFFI_SANITIZE"):
     extra_compile_args += ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-O1", "-g"]

@@ -1,4 +1,7 @@
-"""Shared fixtures for the differential tests: nffi against cffi (the oracle)."""
+"""Shared fixtures for the differential tests: nffi against cffi (the oracle), and the
+amount of fuzzing (fuzz_examples)."""
+import os
+
 import cffi
 import pytest
 
@@ -40,6 +43,12 @@ CDEF = """
 """
 
 
+# The directory the nffi under test was imported from: the tree's src/ (built in place)
+# or an installation (.ci/pythons, the sdist check of test_packaging.py), whose src/
+# has no built core.  Child interpreters get it as PYTHONPATH.
+NFFI_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(nffi.__file__)))
+
+
 def make_pair(*cdefs, **cdef_kwargs):
     """(nffi FFI, cffi FFI), each given the same cdef() calls."""
     pair = (nffi.FFI(), cffi.FFI())
@@ -52,3 +61,14 @@ def make_pair(*cdefs, **cdef_kwargs):
 @pytest.fixture(scope="session")
 def ffi_pair():
     return make_pair(CDEF_BASE, CDEF)
+
+
+# The fuzz and property tests run a CI amount by default (the whole suite in about a
+# minute and a half on 2 cores); NFFI_FUZZ_SCALE multiplies every one of them, e.g.
+# NFFI_FUZZ_SCALE=20 for a long campaign.
+FUZZ_SCALE = float(os.environ.get("NFFI_FUZZ_SCALE", "1"))
+
+
+def fuzz_examples(ci_amount):
+    """Hypothesis max_examples for a fuzz test: its CI amount times NFFI_FUZZ_SCALE."""
+    return max(1, round(ci_amount * FUZZ_SCALE))

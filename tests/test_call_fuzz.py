@@ -17,6 +17,7 @@ from hypothesis import given, settings, strategies as st
 import nffi
 from nffi import _core
 
+from conftest import fuzz_examples
 from test_calls import PRIMITIVES, TESTLIB_CDEF, testlib_path  # noqa: F401  (fixture)
 
 EXTRA = [("bool", "_Bool"), ("char", "char"), ("wchar", "wchar_t"), ("char16", "char16_t"),
@@ -100,7 +101,7 @@ def outcome(call):
         return ("raised", type(e).__name__)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=fuzz_examples(400), deadline=None)
 @given(index=st.integers(0, len(TYPES) - 1), value=values)
 def test_call_argument_outcomes_agree(libs, index, value):
     name, ctype = TYPES[index]
@@ -113,7 +114,7 @@ def test_call_argument_outcomes_agree(libs, index, value):
     assert direct == theirs, (ctype, value)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=fuzz_examples(200), deadline=None)
 @given(value=values.filter(lambda v: not isinstance(v, list)))  # [] would be unterminated
 def test_pointer_argument_outcomes_agree(libs, value):
     (nffi_ffi, nffi_lib), (cffi_ffi, cffi_lib) = libs

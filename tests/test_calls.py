@@ -297,6 +297,9 @@ def test_wrong_argument_count_and_type(pair):
     with pytest.raises(TypeError) as e:
         lib.sum6l(1, 2, "three", 4, 5, 6)
     assert str(e.value) == "an integer is required"
+    assert e.value.__notes__ == ["argument 3 of sum6l()"]
+    with pytest.raises(TypeError) as e:     # a function pointer without a name
+        ffi.cast("long(*)(long, long, long, long, long, long)", lib.sum6l)(1, 2, "3", 4, 5, 6)
     assert e.value.__notes__ == ["argument 3 of 'long(*)(long, long, long, long, long, long)'"]
 
 
@@ -638,7 +641,8 @@ def test_callback_exception_reported(pair, capsys, default_unraisablehook):
         a = ffi.callback("int(*)(int)", cb, error=-42)
         assert lib.call_int_cb(a, 7) == -84
         err = capsys.readouterr().err
-        assert "from cffi callback %r:" % (cb,) in err
+        reporter = "nffi" if isinstance(ffi, nffi.FFI) else "cffi"
+        assert "Exception ignored from %s callback %r:" % (reporter, cb) in err
         assert "ValueError: oops 7" in err
         b = ffi.callback("int(*)(int)", lambda n: "not an int")
         assert b(1) == 0

@@ -11,9 +11,9 @@ import cffi
 import pytest
 from hypothesis import HealthCheck, assume, example, given, settings, strategies as st
 
-from conftest import CDEF, CDEF_BASE, make_pair
+from conftest import CDEF, CDEF_BASE, fuzz_examples, make_pair
 
-SETTINGS = settings(max_examples=60, deadline=None, database=None,
+SETTINGS = settings(max_examples=fuzz_examples(60), deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow,
                                            HealthCheck.function_scoped_fixture])
 
@@ -399,7 +399,7 @@ def describe(ffi, inner, outer, name, pack):
     return ffi.sizeof(name), ffi.alignof(name), fields
 
 
-@settings(max_examples=150, deadline=None, database=None,
+@settings(max_examples=fuzz_examples(150), deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(layout=layouts())
 def test_random_struct_layouts(layout):
@@ -415,7 +415,7 @@ def test_random_struct_layouts(layout):
     assert n == c
 
 
-@settings(max_examples=100, deadline=None, database=None,
+@settings(max_examples=fuzz_examples(100), deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(layout=layouts(), seed=st.binary(min_size=64, max_size=64))
 def test_random_struct_field_values(layout, seed):

@@ -21,8 +21,8 @@ import cffi
 import pytest
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
-SRC_DIR = os.path.join(os.path.dirname(TESTS_DIR), "src")
 sys.path.insert(0, TESTS_DIR)
+from conftest import NFFI_PARENT  # noqa: E402
 from test_calls import testlib_path  # noqa: E402,F401  (the compiled C test library)
 
 
@@ -370,7 +370,7 @@ def generate(directory, name, cdefs, include=None):
 
 
 def run_probe(backend, directory, testlib, cases):
-    env = dict(os.environ, PYTHONPATH=SRC_DIR)
+    env = dict(os.environ, PYTHONPATH=NFFI_PARENT)
     env.pop("NFFI_COMPAT", None)
     result = subprocess.run([sys.executable, "-X", "faulthandler", "-c", PROBE, backend, str(directory), testlib,
                              json.dumps(cases)], capture_output=True, text=True, env=env,

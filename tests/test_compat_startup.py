@@ -12,6 +12,8 @@ import sysconfig
 
 import pytest
 
+from conftest import NFFI_PARENT
+
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 SRC_DIR = os.path.join(os.path.dirname(TESTS_DIR), "src")
 PTH_FILE = os.path.join(SRC_DIR, "nffi-compat.pth")
@@ -22,7 +24,7 @@ REPORT = ("import sys; nffi_loaded = 'nffi' in sys.modules; import cffi, _cffi_b
           "type(_cffi_backend.FFI()).__module__)")
 
 
-def run(args, env_extra=None, cwd=None, pythonpath=SRC_DIR):
+def run(args, env_extra=None, cwd=None, pythonpath=NFFI_PARENT):
     env = {k: v for k, v in os.environ.items() if k not in ("NFFI_COMPAT", "PYTHONPATH")}
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
@@ -112,7 +114,7 @@ def test_run_script(tmp_path):
 def test_run_module(tmp_path):
     (tmp_path / "progmod.py").write_text(SCRIPT)
     result = run(["-m", "nffi.compat", "-m", "progmod", "x", "0"],
-                 pythonpath=os.pathsep.join([SRC_DIR, str(tmp_path)]))
+                 pythonpath=os.pathsep.join([NFFI_PARENT, str(tmp_path)]))
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["__main__", "True", "['x',", "'0']", "4"]
 

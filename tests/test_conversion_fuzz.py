@@ -12,7 +12,8 @@ and item, floats bit for bit, pointers by repr with the address masked).
 
 Disagreements that are deliberate are listed in ``known_difference`` below; each names
 its entry in docs/differences.md (checked by ``test_known_differences_are_documented``).
-NFFI_FUZZ_EXAMPLES sets the number of examples per operation (default 500).
+NFFI_FUZZ_EXAMPLES sets the number of examples per operation (default: 250 times
+NFFI_FUZZ_SCALE, see conftest.fuzz_examples).
 """
 import math
 import os
@@ -25,12 +26,12 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import nffi
 
-from conftest import CDEF, CDEF_BASE
+from conftest import CDEF, CDEF_BASE, fuzz_examples
 from test_call_fuzz import IntLike, Opaque, boundary_ints
 from test_calls import TESTLIB_CDEF, testlib_path  # noqa: F401  (fixture)
 from test_cdata_differential import ALL_PRIMITIVES
 
-EXAMPLES = int(os.environ.get("NFFI_FUZZ_EXAMPLES", "500"))
+EXAMPLES = int(os.environ.get("NFFI_FUZZ_EXAMPLES", "0")) or fuzz_examples(250)
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow])
 

@@ -27,6 +27,8 @@ from nffi.decls import (Array, ConstantDecl, EnumDef, Field, Function,  # noqa: 
                         Typedef, UnknownPrimitive, VariableDecl, Void)
 from nffi.errors import CDefError  # noqa: E402
 
+from conftest import fuzz_examples  # noqa: E402
+
 try:
     import pycparser
     from pycparser import c_ast
@@ -1021,7 +1023,7 @@ def render_expression(tree):
                            render_expression(operands[1]))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=fuzz_examples(200), deadline=None)
 @given(expression_trees())
 def test_random_expressions_follow_c_semantics(tree):
     constants = {"K": 7, "NEG": -13}
@@ -1395,19 +1397,22 @@ C_ALPHABET = st.sampled_from(list("intcharsuvoldgfe_xyzKN0123456789*()[]{};,.:=+
                                 "__stdcall", "const ", "(*", ")(", "\\\n"])
 
 
-@settings(max_examples=400, deadline=3000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=fuzz_examples(200), deadline=3000,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=200))
 def test_random_text_never_crashes(text):
     parse_anything(text)
 
 
-@settings(max_examples=300, deadline=3000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=fuzz_examples(150), deadline=3000,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=200))
 def test_random_bytes_never_crash(data):
     parse_anything(data.decode("latin-1"))
 
 
-@settings(max_examples=400, deadline=3000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=fuzz_examples(200), deadline=3000,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(C_ALPHABET, max_size=80))
 def test_random_c_like_text_never_crashes(pieces):
     parse_anything("".join(pieces))
@@ -1420,7 +1425,7 @@ def mutate(draw, source, replacements=None):
     """source with 1 to 6 random token edits (also used by test_cdef_fuzz.py);
     replacements: a strategy for tokens that replace one (no replacing without it)."""
     pieces = TOKEN_SPLIT_RE.findall(source)
-    actions = ["delete", "duplicate", "swap", "insert"] + ["replace"] * bool(replacements)
+    actions = ["delete", "duplicate", "swap", "insert"] + ["replace"] * (replacements is not None)
     for _ in range(draw(st.integers(1, 6))):
         if not pieces:
             break
@@ -1445,7 +1450,8 @@ def mutated_cdefs(draw):
     return mutate(draw, draw(st.sampled_from(VALID_CDEFS)))
 
 
-@settings(max_examples=600, deadline=3000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=fuzz_examples(300), deadline=3000,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_cdefs())
 def test_mutated_cdefs_never_crash(text):
     parse_anything(text)
@@ -1588,7 +1594,7 @@ def render_parameters(function, parameter_names):
     return ", ".join(texts)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=fuzz_examples(200), deadline=None)
 @given(types(), st.sampled_from([None, "arg"]))
 def test_random_declarators_round_trip(node, parameter_names):
     typedef = "typedef %s;" % render_declaration(node, "the_type", parameter_names)
@@ -1643,7 +1649,7 @@ def parse_with_pycparser(source):
 
 
 @pytest.mark.skipif(pycparser is None, reason="pycparser not installed")
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=fuzz_examples(200), deadline=None)
 @given(types(with_abi=False, with_partial=False), st.sampled_from([None, "arg"]))
 def test_random_declarators_agree_with_pycparser(node, parameter_names):
     source = "typedef %s;" % render_declaration(node, "the_type", parameter_names)

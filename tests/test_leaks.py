@@ -1,12 +1,12 @@
 """Leaks: run each operation many times and require memory and reference counts to be flat.
 
-Each test repeats one operation CYCLES times (default 30,000, which keeps the default run
+Each test repeats one operation CYCLES times (default 10,000, which keeps the default run
 to a few seconds; set NFFI_LEAK_CYCLES=1000000 for the long run) after a warm-up of
 CYCLES/10 and a gc.collect(), and compares before and after:
 
 * tracemalloc's current size: every allocation of Python's allocators, which is where
   cdata objects, CTypes and temporary argument blocks live; exact, so a leak of even 8
-  bytes per cycle (240 kB over 3e4 cycles) exceeds the 64 KiB tolerance;
+  bytes per cycle (80 kB over 1e4 cycles) exceeds the 64 KiB tolerance;
 * the malloc heap in use (glibc's mallinfo2: uordblks + hblkhd): memory from malloc
   itself, e.g. lib.malloc under ffi.gc or an allocator; also exact, same tolerance;
 * the process RSS (/proc/self/statm): everything else (mmap'd libffi closure pages);
@@ -34,7 +34,7 @@ import nffi
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_calls import testlib_path  # noqa: E402,F401 - the compiled test library fixture
 
-CYCLES = int(os.environ.get("NFFI_LEAK_CYCLES", "30000"))
+CYCLES = int(os.environ.get("NFFI_LEAK_CYCLES", "10000"))
 EXACT_TOLERANCE = 64 * 1024        # tracemalloc and malloc heap, bytes
 RSS_TOLERANCE = 1024 * 1024        # bytes
 

@@ -9,7 +9,7 @@ import sys
 import threading
 
 from . import _core
-from .errors import CDefError, FFIError
+from .errors import CDefError, FFIError, at_source
 from .model import Model, pointer_type, void_type
 
 _unspecified = object()
@@ -55,8 +55,11 @@ class FFI(_core.FFIBase):
             raise ValueError("'packed' should be False or True, got %r" % (packed,))
         if packed and pack:
             raise ValueError("'packed' and 'pack' cannot be combined (packed means pack=1)")
-        self._model.cdef(csource, override=override, packed=bool(packed),
-                         pack=pack or None)         # pack=0 means no pack, as in cffi
+        try:
+            self._model.cdef(csource, override=override, packed=bool(packed),
+                             pack=pack or None)     # pack=0 means no pack, as in cffi
+        except (CDefError, FFIError) as error:
+            raise at_source(error, csource)
         if override:
             self._clear_type_caches()
 
@@ -109,10 +112,16 @@ class FFI(_core.FFIBase):
     # ("struct { int a; } *"); the FFI of compiled modules (compat) does not.
     _type_strings_define = True
 
-    def _parse_type(self, text):
-        """Called by the native base on a type-cache miss."""
-        return self._model.parse_type(text, allow_definitions=self._type_strings_define,
-                                      declared_tags_only=not self._type_strings_define)
+    def _parse_type_string(self, text, allow_function=False):
+        """The ctype a type string names (a CDefError quoting the string if none)."""
+        try:
+            return self._model.parse_type(text, allow_function=allow_function,
+                                          allow_definitions=self._type_strings_define,
+                                          declared_tags_only=not self._type_strings_define)
+        except CDefError as error:
+            raise at_source(error, text)
+
+    _parse_type = _parse_type_string    # the native base calls it on a type-cache miss
 
     def _typeof_other(self, obj):
         raise TypeError("expected a cdecl string or a cdata, got %s"
@@ -123,9 +132,7 @@ class FFI(_core.FFIBase):
         if isinstance(cdecl, str):
             ct = self._function_type_cache.get(cdecl)
             if ct is None:
-                ct = self._model.parse_type(
-                    cdecl, allow_function=True, allow_definitions=self._type_strings_define,
-                    declared_tags_only=not self._type_strings_define)
+                ct = self._parse_type_string(cdecl, allow_function=True)
                 self._function_type_cache[cdecl] = ct
             return ct
         return self._resolve(cdecl)

@@ -58,8 +58,8 @@ class CompiledFFI(FFI):
         # cffi's compiled FFI reports bad type strings as ffi.error, with a caret
         try:
             return super()._parse_type(text)
-        except (CDefError, ValueError) as e:
-            if isinstance(e, ValueError) and not getattr(e, "nffi_syntax_error", False):
+        except (CDefError, ValueError, OverflowError) as e:
+            if not isinstance(e, CDefError) and not getattr(e, "nffi_syntax_error", False):
                 raise       # e.g. 'array item of unknown size': ValueError in cffi too
             column = getattr(e, "column", None)
             message = getattr(e, "message", None) or str(e)
@@ -120,6 +120,7 @@ def install():
             del sys.modules[name]
     sys.modules["cffi"] = _make_cffi_module()
     sys.modules["_cffi_backend"] = _make_backend_module()
+    _core._compat_messages(True)      # "from cffi callback", as cffi's programs expect
 
 
 def _install_at_startup():

@@ -9,7 +9,9 @@ class FFIError(Exception):
 class CDefError(Exception):
     """A C declaration given to ``ffi.cdef`` (or a type string) is invalid.
 
-    ``line`` and ``column`` (1-based) locate the offending text when known.
+    ``line`` and ``column`` (1-based) locate the offending text when known; once cdef()
+    knows the source, ``source_line`` holds that line and ``str()`` quotes it with a
+    caret under the column.
     """
     __module__ = "nffi"
 
@@ -18,6 +20,7 @@ class CDefError(Exception):
         self.line = line
         self.column = column
         self.text = text
+        self.source_line = None
         if line is not None:
             where = "line %d" % line
             if column is not None:
@@ -26,6 +29,58 @@ class CDefError(Exception):
             if text:
                 message += " (at %r)" % text
         super().__init__(message)
+
+    def _locate_in(self, source):
+        """Remember the line of ``source`` (as given to cdef()) that the error is on."""
+        if self.line is not None and self.source_line is None:
+            lines = source.split("\n")          # the lexer counts lines by '\n' alone
+            if 1 <= self.line <= len(lines):
+                self.source_line = lines[self.line - 1].rstrip("\r")
+
+    def __str__(self):
+        text = super().__str__()
+        if self.source_line is None:
+            return text
+        return "%s\n%s" % (text, quote_with_caret(self.source_line, self.column))
+
+
+def quote_with_caret(line, column, width=100, indent="    "):
+    """``line``, indented, and under it a caret at ``column`` (1-based; none if None).
+    Tabs before the column are kept in the caret's line so that it stays aligned; a
+    line longer than ``width`` is cut to a window around the column ('...' marks the
+    cuts)."""
+    start = 0
+    if len(line) > width:
+        start = max(0, min((column or 1) - 1 - width // 2, len(line) - width))
+        line = ("..." if start else "") + line[start:start + width] + (
+            "..." if start + width < len(line) else "")
+        start -= 3 if start else 0
+    quoted = indent + line
+    if column is None:
+        return quoted
+    before = line[:max(column - 1 - start, 0)]
+    caret = "".join("\t" if c == "\t" else " " for c in before) + "^"
+    return "%s\n%s%s" % (quoted, indent, caret)
+
+
+def at_source(error, source):
+    """``error`` (a CDefError, or the FFIError of a conflicting declaration) ready to be
+    raised again by the public method that was given ``source``: a CDefError quotes its
+    line of ``source``; unless NFFI_DEBUG is set, the error carries neither the parser's
+    internal frames nor the exceptions it was chained to (its message already names the
+    place in the C source)."""
+    if isinstance(error, CDefError):
+        error._locate_in(source)
+    if not debug_enabled():
+        error.__suppress_context__ = True
+        error.with_traceback(None)
+    return error
+
+
+def debug_enabled():
+    """NFFI_DEBUG set (not '' or '0'): errors keep nffi's internal frames and chains."""
+    import os
+    return os.environ.get("NFFI_DEBUG", "") not in ("", "0")
 
 
 class VerificationError(Exception):
@@ -41,3 +96,37 @@ class VerificationMissing(Exception):
 class PkgConfigError(Exception):
     """pkg-config could not give the flags asked for."""
     __module__ = "nffi"
+
+
+def _write_unraisable(what, exc):
+    """Hand ``exc`` to ``sys.unraisablehook`` as "Exception ignored <what>" (Python 3.11
+    and 3.12; from 3.13 the core calls the public PyErr_FormatUnraisable instead).
+
+    The default hook only accepts CPython's own argument type, which cannot be built from
+    Python, so this writes what it writes: the message, the traceback, the exception."""
+    import sys
+    import traceback
+    from types import SimpleNamespace
+    args = SimpleNamespace(exc_type=type(exc), exc_value=exc,
+                           exc_traceback=exc.__traceback__,
+                           err_msg="Exception ignored " + what, object=None)
+    hook = sys.unraisablehook
+    if hook is not sys.__unraisablehook__:
+        try:
+            hook(args)
+            return
+        except BaseException as hook_failure:   # report the hook's failure, then exc
+            _print_unraisable("Exception ignored in sys.unraisablehook: %r" % (hook,),
+                              hook_failure, traceback)
+    _print_unraisable(args.err_msg, exc, traceback)
+
+
+def _print_unraisable(err_msg, exc, traceback):
+    """The default unraisable hook's output on sys.stderr."""
+    import sys
+    file = sys.stderr
+    if file is None:
+        return
+    file.write(err_msg + ":\n")
+    traceback.print_exception(type(exc), exc, exc.__traceback__, chain=False, file=file)
+    file.flush()

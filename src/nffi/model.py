@@ -13,6 +13,7 @@ declarations are recorded, laid out and resolved, and only then committed; if an
 fails, registry and realizer are left exactly as they were.
 """
 import re
+import sys
 import threading
 import warnings
 import weakref
@@ -383,7 +384,9 @@ class Realizer:
             raise CDefError("array of functions: '%s'" % item.cname)
         length = node.length
         if isinstance(length, int) and length < 0:
-            error = ValueError("negative array length: %s[%d]" % (item.cname, length))
+            error = (ValueError("negative array length: %s[%d]" % (item.cname, length))
+                     if length >= -sys.maxsize - 1 else   # beyond Py_ssize_t: as cffi
+                     OverflowError("cannot fit 'int' into an index-sized integer"))
             # the FFI of compiled modules (compat) reports this one as a syntax error
             error.nffi_syntax_error = True
             raise error

@@ -165,10 +165,10 @@ static Py_ssize_t type_cost(CTypeObject *ct, CTypeObject *top, const char *role)
         if (ct->ct_flags & CT_UNION)
             return unsupported(top, ct, role);
         /* structs nest without bound: keep the recursion within Python's limit */
-        if (Py_EnterRecursiveCall(" while describing a struct to libffi"))
+        if (nffi_enter_nesting(" while describing a struct to libffi") < 0)
             return -1;
         Py_ssize_t cost = struct_cost(ct, top, role);
-        Py_LeaveRecursiveCall();
+        nffi_leave_nesting();
         return cost;
     }
     return unsupported(top, ct, role);
@@ -412,18 +412,21 @@ static int pointer_argument(char *slot, CTypeObject *ct, PyObject *obj, TempBloc
     return nffi_convert_from_object(slot, ct, obj);
 }
 
-/* Add "argument N of 'int(*)(int)'" to the pending exception, as a note (PEP 678):
- * the message itself stays cffi's. */
-void nffi_note_argument(Py_ssize_t index, CTypeObject *fct)
+/* Add "argument N of strlen()" (or, for a function pointer without a name, "argument N
+ * of 'int(*)(int)'") to the pending exception, as a note (PEP 678): the message itself
+ * stays cffi's. */
+void nffi_note_argument(Py_ssize_t index, CDataObject *fn)
 {
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
     PyErr_NormalizeException(&type, &value, &tb);
     if (value != NULL) {
-        PyObject *r = PyObject_CallMethod(value, "add_note", "N",
-                                          PyUnicode_FromFormat("argument %zd of '%s'",
-                                                               index + 1,
-                                                               nffi_ctype_name(fct)));
+        PyObject *name = nffi_function_name(fn);
+        PyObject *r = PyObject_CallMethod(
+            value, "add_note", "N", name != NULL
+                ? PyUnicode_FromFormat("argument %zd of %U()", index + 1, name)
+                : PyUnicode_FromFormat("argument %zd of '%s'", index + 1,
+                                       nffi_ctype_name(fn->c_type)));
         if (r == NULL)
             PyErr_Clear();
         Py_XDECREF(r);
@@ -503,6 +506,7 @@ static int variadic_argument(char *slot, CDataObject *cd, ffi_type **type, TempB
 typedef struct {
     CTypeObject *fct;
     CallInfo *info;
+    CDataObject *fn;             /* the function called (for messages) */
     ffi_cif cif;                 /* for variadic calls */
     ffi_cif *cifp;
     void **avalues;
@@ -516,7 +520,7 @@ static int convert_fixed_arguments(Call *call, PyObject *const *args, char *buff
         char *slot = buffer + call->info->arg_offsets[i];
         if (convert_argument(slot, (CTypeObject *)PyTuple_GET_ITEM(fargs, i),
                              args[i], &call->temps) < 0) {
-            nffi_note_argument(i, call->fct);
+            nffi_note_argument(i, call->fn);
             return -1;
         }
         call->avalues[i] = slot;
@@ -547,7 +551,7 @@ static int prepare_variadic(Call *call, PyObject *const *args, Py_ssize_t ntotal
     for (Py_ssize_t i = nfixed; i < ntotal; i++) {
         CDataObject *cd = (CDataObject *)args[i];
         if (variadic_argument(slot, cd, &atypes[i], &call->temps) < 0) {
-            nffi_note_argument(i, call->fct);
+            nffi_note_argument(i, call->fn);
             return -1;
         }
         call->avalues[i] = slot;
@@ -626,7 +630,7 @@ PyObject *nffi_call_libffi(CDataObject *cd, PyObject *const *args, Py_ssize_t na
 {
     if (check_callable(cd, has_keywords) < 0)
         return NULL;
-    Call call = { cd->c_type, NULL, {0}, NULL, NULL, NULL };
+    Call call = { .fct = cd->c_type, .fn = cd };
     call.info = get_call_info(call.fct);
     if (call.info == NULL || check_count(&call, nargs) < 0)
         return NULL;

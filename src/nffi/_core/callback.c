@@ -4,8 +4,9 @@
  * libffi closure (valid exactly as long as the object lives), and the closure handler:
  * it takes the GIL (C threads included), converts the C arguments to Python, calls the
  * callable and writes its result back, or on an exception calls 'onerror' or reports
- * it ("from cffi callback <...>") and returns the 'error' value.  errno is saved when
- * C calls in and restored on the way back, so that ffi.errno works in the callable.
+ * it ("from nffi callback <...>", "cffi" under nffi.compat) and returns the 'error'
+ * value.  errno is saved when C calls in and restored on the way back, so that
+ * ffi.errno works in the callable.
  */
 #include "nffi_core.h"
 #include <errno.h>
@@ -97,21 +98,60 @@ static PyObject *convert_arguments(CTypeObject *fct, void **args)
     return tuple;
 }
 
+/* Who reports a failing callback: "nffi", or "cffi" once nffi.compat is installed (its
+ * programs, and cffi's tests, expect cffi's wording). */
+static const char *reporter = "nffi";
+
+static PyObject *set_compat_messages(PyObject *self, PyObject *flag)
+{
+    int on = PyObject_IsTrue(flag);
+    if (on < 0)
+        return NULL;
+    reporter = on ? "cffi" : "nffi";
+    Py_RETURN_NONE;
+}
+
+/* Hand the pending exception to sys.unraisablehook as "Exception ignored <what>", with
+ * public API only: PyErr_FormatUnraisable from 3.13; before it (CPython's function for
+ * this was private), nffi.errors._write_unraisable does the same in Python. */
+static void write_unraisable(const char *what)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    PyErr_FormatUnraisable("Exception ignored %s", what);
+#else
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (value != NULL && tb != NULL)
+        PyException_SetTraceback(value, tb);
+    PyObject *errors = PyImport_ImportModule("nffi.errors");
+    PyObject *r = errors != NULL && value != NULL
+        ? PyObject_CallMethod(errors, "_write_unraisable", "sO", what, value) : NULL;
+    if (r == NULL && PyErr_Occurred())
+        PyErr_WriteUnraisable(NULL);   /* the report itself failed: say so, tersely */
+    Py_XDECREF(r);
+    Py_XDECREF(errors);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+#endif
+}
+
 /* Report the pending exception as unraisable, naming the callback. */
 static void report(CDataObject *cd, const char *extra)
 {
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
     PyObject *msg = cd->c_extra != NULL
-        ? PyUnicode_FromFormat("from cffi callback %R%s", cd->c_extra, extra)
-        : PyUnicode_FromFormat("from cffi callback <cleared>%s", extra);
+        ? PyUnicode_FromFormat("from %s callback %R%s", reporter, cd->c_extra, extra)
+        : PyUnicode_FromFormat("from %s callback <cleared>%s", reporter, extra);
     const char *text = msg != NULL ? PyUnicode_AsUTF8(msg) : NULL;
     if (text == NULL) {
         PyErr_Clear();
-        text = "from cffi callback";
+        text = "from a callback";
     }
     PyErr_Restore(type, value, tb);
-    _PyErr_WriteUnraisableMsg(text, NULL);
+    write_unraisable(text);
     Py_XDECREF(msg);
 }
 
@@ -148,7 +188,7 @@ static void handle_error(CDataObject *cd, char *resp, const char *extra)
         PyErr_Restore(type, value, tb);
         report(cd, extra);
         PyErr_Restore(type2, value2, tb2);
-        _PyErr_WriteUnraisableMsg("during handling of the above exception by 'onerror'", NULL);
+        write_unraisable("during handling of the above exception by 'onerror'");
     }
     Py_XDECREF(r);
 }
@@ -340,6 +380,8 @@ static PyMethodDef callback_functions[] = {
     {"callback", make_callback, METH_VARARGS,
      "callback(fnptr_ctype, callable, error=None, onerror=None) -> a C function pointer "
      "calling callable"},
+    {"_compat_messages", set_compat_messages, METH_O,
+     "_compat_messages(flag): report failing callbacks with cffi's wording (nffi.compat)"},
     {NULL}
 };
 

@@ -332,7 +332,7 @@ static int wrapped_integer_bits(PyObject *value, unsigned long long *out)
 static int bool_cast_bits(PyObject *value, unsigned long long *out)
 {
     if (PyLong_Check(value)) {
-        *out = _PyLong_Sign(value) != 0;
+        *out = nffi_long_sign(value) != 0;
         return 0;
     }
     if (PyFloat_Check(value)) {
@@ -816,6 +816,16 @@ static PyObject *cdata_richcompare(PyObject *a, PyObject *b, int op)
     return PyBool_FromLong(result);
 }
 
+/* The hash of an address, as CPython hashes pointers (its Py_HashPointer is public only
+ * from 3.13): rotated by 4 bits, since addresses are aligned, and never -1. */
+static Py_hash_t hash_pointer(const void *p)
+{
+    size_t y = (size_t)p;
+    y = (y >> 4) | (y << (8 * sizeof(y) - 4));
+    Py_hash_t h = (Py_hash_t)y;
+    return h == -1 ? -2 : h;
+}
+
 static Py_hash_t cdata_hash(CDataObject *cd)
 {
     if (is_primitive(cd)) {
@@ -826,8 +836,7 @@ static Py_hash_t cdata_hash(CDataObject *cd)
         Py_DECREF(v);
         return h;
     }
-    Py_hash_t h = _Py_HashPointer(cd->c_data);
-    return h;
+    return hash_pointer(cd->c_data);
 }
 
 /* ---- indexing ------------------------------------------------------------------------ */

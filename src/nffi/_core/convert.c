@@ -9,6 +9,9 @@
 #include "nffi_core.h"
 #include <complex.h>
 
+/* see nffi_enter_nesting() in nffi_core.h */
+_Thread_local int nffi_nesting_depth __attribute__((tls_model("initial-exec"))) = 0;
+
 /* ---- raw memory accessors ----------------------------------------------------------- */
 
 PY_LONG_LONG nffi_read_signed(const char *data, Py_ssize_t size)
@@ -136,7 +139,7 @@ static int integer_from_object(PyObject *obj, CTypeObject *ct, unsigned long lon
         *out = (unsigned long long)x;
     }
     else {
-        if (_PyLong_Sign(v) < 0) {
+        if (nffi_long_sign(v) < 0) {
             if (ct->ct_flags & CT_IS_BOOL)
                 result = overflow_error(v, ct);
             else {
@@ -645,14 +648,14 @@ int nffi_convert_from_object_room(char *data, CTypeObject *ct, PyObject *obj,
     }
     if (flags & (CT_STRUCT_OR_UNION | CT_ARRAY)) {
         /* a nested initializer recurses through here once per level of the type; types
-           can be nested arbitrarily deep through typedefs, so bound the depth like any
-           recursive C code in CPython (RecursionError, not a C stack overflow) */
-        if (Py_EnterRecursiveCall(" while converting a nested initializer"))
+           can be nested arbitrarily deep through typedefs, so bound the depth
+           (RecursionError, not a C stack overflow) */
+        if (nffi_enter_nesting(" while converting a nested initializer") < 0)
             return -1;
         int result = (flags & CT_ARRAY)
             ? nffi_convert_array_from_object(data, ct, obj, ct->ct_length)
             : struct_from_object(data, ct, obj, room);
-        Py_LeaveRecursiveCall();
+        nffi_leave_nesting();
         return result;
     }
     if (flags & CT_PRIMITIVE_COMPLEX)

@@ -273,18 +273,20 @@ static CFieldObject *cfield_new(PyObject *name, CTypeObject *type, Py_ssize_t of
 static PyObject *list_initializer_fields(PyObject *list)
 {
     Py_ssize_t n = PyTuple_GET_SIZE(list), count = 0;
-    PyObject *result = PyTuple_New(n);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *cf = PyTuple_GET_ITEM(PyTuple_GET_ITEM(list, i), 1);
+        count += !(((CFieldObject *)cf)->cf_flags & BF_IGNORE_IN_CTOR);
+    }
+    PyObject *result = PyTuple_New(count);
     if (result == NULL)
         return NULL;
-    for (Py_ssize_t i = 0; i < n; i++) {
+    for (Py_ssize_t i = 0, k = 0; i < n; i++) {
         PyObject *cf = PyTuple_GET_ITEM(PyTuple_GET_ITEM(list, i), 1);
         if (((CFieldObject *)cf)->cf_flags & BF_IGNORE_IN_CTOR)
             continue;
         Py_INCREF(cf);
-        PyTuple_SET_ITEM(result, count++, cf);
+        PyTuple_SET_ITEM(result, k++, cf);
     }
-    if (_PyTuple_Resize(&result, count) < 0)
-        return NULL;
     return result;
 }
 
@@ -427,29 +429,27 @@ static PyObject *new_function_type(PyObject *self, PyObject *args)
                           &CType_Type, &result, &ellipsis, &abi))
         return NULL;
     Py_ssize_t nargs = PyTuple_GET_SIZE(fargs);
-    _PyUnicodeWriter writer;
-    _PyUnicodeWriter_Init(&writer);
-    if (_PyUnicodeWriter_WriteASCIIString(&writer, "(*)(", 4) < 0)
-        goto error;
+    PyObject *names = PyTuple_New(nargs);
+    if (names == NULL)
+        return NULL;
     for (Py_ssize_t i = 0; i < nargs; i++) {
         PyObject *arg = PyTuple_GET_ITEM(fargs, i);
         if (!CType_Check(arg)) {
             PyErr_SetString(PyExc_TypeError, "function arguments must be ctypes");
-            goto error;
+            Py_DECREF(names);
+            return NULL;
         }
-        if (i > 0 && _PyUnicodeWriter_WriteASCIIString(&writer, ", ", 2) < 0)
-            goto error;
-        if (_PyUnicodeWriter_WriteStr(&writer, ((CTypeObject *)arg)->ct_name) < 0)
-            goto error;
+        PyTuple_SET_ITEM(names, i, Py_NewRef(((CTypeObject *)arg)->ct_name));
     }
-    if (ellipsis) {
-        const char *dots = nargs > 0 ? ", ..." : "...";
-        if (_PyUnicodeWriter_WriteASCIIString(&writer, dots, (Py_ssize_t)strlen(dots)) < 0)
-            goto error;
-    }
-    if (_PyUnicodeWriter_WriteChar(&writer, ')') < 0)
-        goto error;
-    PyObject *suffix = _PyUnicodeWriter_Finish(&writer);
+    PyObject *separator = PyUnicode_FromString(", ");
+    PyObject *joined = separator ? PyUnicode_Join(separator, names) : NULL;
+    Py_XDECREF(separator);
+    Py_DECREF(names);
+    if (joined == NULL)
+        return NULL;
+    const char *dots = !ellipsis ? "" : nargs > 0 ? ", ..." : "...";
+    PyObject *suffix = PyUnicode_FromFormat("(*)(%U%s)", joined, dots);
+    Py_DECREF(joined);
     if (suffix == NULL)
         return NULL;
     const char *suffix_utf8 = PyUnicode_AsUTF8(suffix);
@@ -467,10 +467,6 @@ static PyObject *new_function_type(PyObject *self, PyObject *args)
         return NULL;
     }
     return (PyObject *)ct;
-
-error:
-    _PyUnicodeWriter_Dealloc(&writer);
-    return NULL;
 }
 
 /* new_enum_type(name, enumerators, values, basetype) */

@@ -309,7 +309,7 @@ static PyObject *call_direct(const DirectPlan *plan, CDataObject *fn, PyObject *
     double floats[FLOAT_REGISTERS];
     for (Py_ssize_t i = 0; i < plan->nargs; i++) {
         if (load_argument(&plan->args[i], args[i], ints, floats) < 0) {
-            nffi_note_argument(i, fn->c_type);
+            nffi_note_argument(i, fn);
             return NULL;
         }
     }

@@ -66,8 +66,8 @@ static int new_arguments(PyObject *const *args, Py_ssize_t nargs, PyObject *kwna
         params[i] = args[i];
     for (Py_ssize_t k = 0; k < nkw; k++) {
         PyObject *key = PyTuple_GET_ITEM(kwnames, k);
-        int slot = _PyUnicode_EqualToASCIIString(key, names[0]) ? 0
-                 : _PyUnicode_EqualToASCIIString(key, names[1]) ? 1 : -1;
+        int slot = PyUnicode_CompareWithASCIIString(key, names[0]) == 0 ? 0
+                 : PyUnicode_CompareWithASCIIString(key, names[1]) == 0 ? 1 : -1;
         if (slot < 0 || slot < nargs) {
             PyErr_Format(PyExc_TypeError, slot < 0 ? "new() got an unexpected keyword "
                          "argument '%U'" : "new() got multiple values for argument '%U'", key);
@@ -214,9 +214,9 @@ static PyObject *ffi_string(FFIBaseObject *self, PyObject *const *args, Py_ssize
         maxlenobj = args[1];
     for (Py_ssize_t i = 0; i < nkw; i++) {
         PyObject *key = PyTuple_GET_ITEM(kwnames, i);
-        if (_PyUnicode_EqualToASCIIString(key, "maxlen") && maxlenobj == NULL)
+        if (PyUnicode_CompareWithASCIIString(key, "maxlen") == 0 && maxlenobj == NULL)
             maxlenobj = args[nargs + i];
-        else if (_PyUnicode_EqualToASCIIString(key, "cdata") && cdata == NULL)
+        else if (PyUnicode_CompareWithASCIIString(key, "cdata") == 0 && cdata == NULL)
             cdata = args[nargs + i];
         else {
             PyErr_SetString(PyExc_TypeError, "string() takes (cdata, maxlen=-1)");

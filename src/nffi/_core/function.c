@@ -12,6 +12,7 @@ typedef struct {
     CDataObject cd;
     vectorcallfunc vectorcall;
     DirectPlan *plan;            /* owned by the ctype (ct_direct); NULL: libffi only */
+    PyObject *name;              /* str: the C name of a library's function, or NULL */
 } CFunctionObject;
 
 static PyObject *cfunction_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
@@ -27,12 +28,18 @@ static PyObject *cfunction_vectorcall(PyObject *self, PyObject *const *args, siz
     return nffi_call_libffi(&fn->cd, args, nargs, has_keywords);
 }
 
+static void cfunction_dealloc(PyObject *self)
+{
+    Py_CLEAR(((CFunctionObject *)self)->name);
+    CData_Type.tp_dealloc(self);
+}
+
 PyTypeObject CFunction_Type = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "nffi.CFunction",
     .tp_basicsize = sizeof(CFunctionObject),
     .tp_itemsize = 1,
-    /* tp_dealloc: CData's (no reference beyond those of the CData part) */
+    .tp_dealloc = cfunction_dealloc,
     .tp_vectorcall_offset = offsetof(CFunctionObject, vectorcall),
     .tp_call = PyVectorcall_Call,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
@@ -61,7 +68,24 @@ CDataObject *nffi_function_new(CTypeObject *fct, char *address, PyObject *owner)
     fn->cd.c_extra2 = NULL;
     fn->vectorcall = cfunction_vectorcall;
     fn->plan = plan;
+    fn->name = NULL;
     return &fn->cd;
+}
+
+int nffi_function_set_name(CDataObject *fn, const char *name)
+{
+    if (Py_TYPE(fn) != &CFunction_Type)
+        return 0;
+    PyObject *str = PyUnicode_FromString(name);
+    if (str == NULL)
+        return -1;
+    Py_XSETREF(((CFunctionObject *)fn)->name, str);
+    return 0;
+}
+
+PyObject *nffi_function_name(CDataObject *fn)
+{
+    return Py_TYPE(fn) == &CFunction_Type ? ((CFunctionObject *)fn)->name : NULL;
 }
 
 /* _core._call_libffi(fn, *args): the call through libffi even when a direct call

@@ -66,7 +66,10 @@ static PyObject *lib_load_function(LibraryObject *lib, PyObject *args)
     void *address = lookup(lib, name, PyExc_AttributeError, "function/symbol");
     if (address == NULL)
         return NULL;
-    return (PyObject *)nffi_cdata_new_view(ct, address, (PyObject *)lib);
+    CDataObject *fn = nffi_cdata_new_view(ct, address, (PyObject *)lib);
+    if (fn != NULL && nffi_function_set_name(fn, name) < 0)   /* argument notes name it */
+        Py_CLEAR(fn);
+    return (PyObject *)fn;
 }
 
 static PyObject *lib_read_variable(LibraryObject *lib, PyObject *args)

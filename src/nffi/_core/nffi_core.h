@@ -140,6 +140,36 @@ static inline char *nffi_item_address(char *base, uintptr_t index, Py_ssize_t si
     return (char *)((uintptr_t)base + index * (uintptr_t)size);
 }
 
+/* The sign (-1, 0, 1) of an int object (PyLong_Check is true), with public API only:
+ * PyLong_AsLongAndOverflow reports an int too large for a long by its sign. */
+static inline int nffi_long_sign(PyObject *v)
+{
+    int overflow;
+    long x = PyLong_AsLongAndOverflow(v, &overflow);
+    return overflow != 0 ? overflow : (x > 0) - (x < 0);
+}
+
+/* Recursion over nesting that the user controls (nested initializers, structs described
+ * to libffi) stops at Python's recursion limit, counted per thread here: from 3.12,
+ * Py_EnterRecursiveCall counts C code against a fixed limit of its own (10,000 levels on
+ * 3.13), which overflows a small thread stack first.  The counter lives in convert.c. */
+extern _Thread_local int nffi_nesting_depth __attribute__((tls_model("initial-exec")));
+
+static inline int nffi_enter_nesting(const char *where)
+{
+    if (nffi_nesting_depth >= Py_GetRecursionLimit()) {
+        PyErr_Format(PyExc_RecursionError, "maximum recursion depth exceeded%s", where);
+        return -1;
+    }
+    nffi_nesting_depth++;
+    return 0;
+}
+
+static inline void nffi_leave_nesting(void)
+{
+    nffi_nesting_depth--;
+}
+
 /* ---- module-level state ------------------------------------------------------------ */
 extern PyObject *nffi_FFIError;          /* the 'ffi.error' exception class */
 
@@ -215,7 +245,8 @@ int nffi_ffiobj_init(PyObject *module);
 PyObject *nffi_cdata_call(PyObject *cd, PyObject *args, PyObject *kwds);  /* CData tp_call */
 PyObject *nffi_call_libffi(CDataObject *fn, PyObject *const *args, Py_ssize_t nargs,
                            int has_keywords);
-void nffi_note_argument(Py_ssize_t index, CTypeObject *fct);  /* "argument N of '...'" */
+/* "argument N of name()" (a function of a library) or "argument N of '<ctype>'" */
+void nffi_note_argument(Py_ssize_t index, CDataObject *fn);
 typedef struct DirectPlan DirectPlan;
 DirectPlan *nffi_direct_plan(CTypeObject *fct);  /* NULL: none (or error if set) */
 void nffi_direct_plan_free(DirectPlan *plan);
@@ -224,6 +255,8 @@ int nffi_direct_call(const DirectPlan *plan, CDataObject *fn, PyObject *const *a
 extern PyTypeObject CFunction_Type;
 int nffi_function_init(PyObject *module);
 CDataObject *nffi_function_new(CTypeObject *fct, char *address, PyObject *owner);
+int nffi_function_set_name(CDataObject *fn, const char *name);  /* for messages */
+PyObject *nffi_function_name(CDataObject *fn);   /* borrowed str, or NULL if unnamed */
 void *nffi_function_cif(CTypeObject *fct); /* cached 'ffi_cif *' of a function ctype, or
                                               NULL + exception if libffi cannot call it */
 int nffi_callback_init(PyObject *module);
