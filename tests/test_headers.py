@@ -358,3 +358,17 @@ def test_missing_compiler_names_the_package(monkeypatch):
     with pytest.raises(FFIError) as info:
         FFI().cdef_header("#include <stdio.h>")
     assert "no-such-cc-nffi" in str(info.value) and "apt-get install gcc" in str(info.value)
+
+
+def test_conflicts_with_earlier_declarations_are_skipped():
+    ffi = FFI()
+    ffi.cdef_header("enum e1 { A = 1 }; int f(int); struct s { int a; };\n#define M 1\n")
+    ffi.cdef_header("enum e2 { A = 2, B = 3 }; long f(long); struct s { long a; };\n"
+                    "#define M 2\nenum e3 { C = 4 };\n#define C 5\nint g(void);\n")
+    lib = ffi.dlopen(None)
+    assert (lib.A, lib.M, lib.C) == (1, 1, 4)
+    assert "g" in ffi._model.functions
+    assert ffi.sizeof("struct s") == 4
+    reasons = {s.name: s.reason for s in ffi.skipped_declarations()}
+    assert "already declared" in reasons["f"] and "already declared" in reasons["s"]
+    assert "A" in reasons["e2"] and "enumerator" in reasons["C"]

@@ -1772,6 +1772,10 @@ class _Parser:
                             name_token.line, name_token.column)
             return
         if name in self.local_constants and name not in self.g.macros:
+            if self.local_constants[name] != value and not builtin:
+                self.g.skip(name, "macro with the name of an enumerator of another "
+                            "value (the enumerator is declared)", name_token.line,
+                            name_token.column)
             return      # '#define X X' after the enumerator X (glibc does this)
         self.local_constants[name] = value
         if not builtin:

@@ -373,8 +373,15 @@ def _select(decls, only, exclude):
 
 # ---- 4. declaring ------------------------------------------------------------------------
 
+_NUMBERED_TAG_RE = re.compile(r"\$\d+")
+
+
 def _field_shape(decl):
-    return (decl.kind, tuple(f.name for f in decl.fields))
+    """What makes two definitions of a struct the same, whatever the numbers the
+    parser gave to their anonymous members ('$12' in one parse, '$57' in another)."""
+    return (decl.kind, decl.packed, decl.pack, decl.align, decl.typedef_align,
+            tuple((f.name, _NUMBERED_TAG_RE.sub("$", repr(f.type)), f.bitsize, f.align,
+                   f.packed) for f in decl.fields))
 
 
 def _prefilter(decls, registry, skip):
@@ -466,17 +473,32 @@ def _declare(model, decls, skip, position):
         try:
             model.declare(decls)
             return decls
-        except CDefError as error:
-            if error.line is None:
+        except (CDefError, FFIError) as error:
+            line, column, message = _located(error)
+            if line is None:
                 raise
-            failing = [d for d in decls if d.line == error.line and
-                       (error.column is None or d.column == error.column)]
+            failing = [d for d in decls if d.line == line and
+                       (column is None or d.column == column)]
             if not failing:
-                raise CDefError("%s: %s" % (position(error.line), error.message)) from None
+                raise CDefError("%s: %s" % (position(line), message)) from None
             for decl in failing:
-                skip(decl, error.message)
+                skip(decl, message)
             decls = [d for d in decls if not any(d is f for f in failing)]
     raise CDefError("cdef_header(): too many declarations refused")
+
+
+_WHERE_RE = re.compile(r"line (\d+), column (\d+): (.*)", re.DOTALL)
+
+
+def _located(error):
+    """(line, column, message) of a model error: CDefError carries them; the
+    registry's FFIError for a conflicting name starts with 'line L, column C: '."""
+    if isinstance(error, CDefError):
+        return error.line, error.column, error.message
+    match = _WHERE_RE.match(str(error))
+    if match is None:
+        return None, None, str(error)
+    return int(match.group(1)), int(match.group(2)), match.group(3)
 
 
 def load_header(model, source, include_dirs=(), define_macros=(), undef_macros=(),
