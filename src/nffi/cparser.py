@@ -98,6 +98,8 @@ _GNU_UNSUPPORTED_TYPES = frozenset(["__int128", "__int128_t", "__uint128_t", "_F
                                     "__ibm128", "__float80", "_Decimal32", "_Decimal64",
                                     "_Decimal128", "__builtin_va_list", "__typeof__",
                                     "__typeof", "typeof", "_Atomic", "__auto_type"])
+_GNU_THREAD_LOCAL = frozenset(["__thread", "_Thread_local", "thread_local"])
+_GNU_IGNORED_STORAGE = frozenset(["register", "auto"])
 _GNU_MODE_BYTES = {"QI": 1, "HI": 2, "SI": 4, "DI": 8, "word": 8, "pointer": 8,
                    "byte": 1}
 _GNU_ASM_WORDS = frozenset(["__asm__", "__asm", "asm"])
@@ -1538,6 +1540,11 @@ class _Parser:
             return True
         if text in _GNU_UNSUPPORTED_TYPES and not self._is_typedef_name(text):
             raise _error("the type '%s' is not supported by nffi" % text, token)
+        if text in _GNU_THREAD_LOCAL:
+            raise _error("thread-local variables are not supported by nffi", token)
+        if text in _GNU_IGNORED_STORAGE:
+            self._advance()         # 'register int x' in a prototype
+            return True
         if text == "_Alignas":
             self._advance()
             self._expect("(")
