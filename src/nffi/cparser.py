@@ -1170,7 +1170,7 @@ class _Parser:
         self._enter_nesting(start)
         pointer_ops, leading_abi, trailing_abi = self._pointers()
         name_token, inner = self._direct_declarator(mode)
-        suffix_ops, attrs, asm = self._suffixes()
+        suffix_ops = self._suffixes()
         own_abi = (inner.unclaimed_abi if inner is not None else None) or trailing_abi
         if not nested:
             own_abi = own_abi or leading_abi or abi
@@ -1182,10 +1182,10 @@ class _Parser:
         if inner is not None:
             ops += inner.ops
         self._leave_nesting()
-        if inner is not None and (inner.attrs or inner.asm):
-            attrs = {**inner.attrs, **(attrs or {})} if inner.attrs else attrs
-            asm = asm or inner.asm
-        return _Declarator(start, name_token, ops, leading_abi, attrs, asm)
+        if self.gnu:
+            return _Declarator(start, name_token, ops, leading_abi,
+                               *self._gnu_declarator_suffix(inner))
+        return _Declarator(start, name_token, ops, leading_abi)
 
     def _direct_declarator(self, mode):
         """The name or the parenthesised inner declarator: (name token, inner)."""
@@ -1258,9 +1258,13 @@ class _Parser:
                 ops.append(op)
             else:
                 break
-        if not self.gnu:
+        if not self.gnu:                # (GNU C: _gnu_declarator_suffix reads them)
             self._skip_attributes()
-            return ops, None, None
+        return ops
+
+    def _gnu_declarator_suffix(self, inner):
+        """GNU C: the __attribute__s and '__asm__("symbol")' after a declarator, with
+        those of the inner declarator: (attrs, asm)."""
         attrs = asm = None
         while True:
             text = self.tokens[self.pos].text
@@ -1269,7 +1273,11 @@ class _Parser:
             elif text in _GNU_ASM_WORDS:
                 asm = self._gnu_asm_label()
             else:
-                return ops, attrs, asm
+                break
+        if inner is not None and (inner.attrs or inner.asm):
+            attrs = {**inner.attrs, **(attrs or {})} if inner.attrs else attrs
+            asm = asm or inner.asm
+        return attrs, asm
 
     def _array_suffix(self):
         bracket = self._advance()
