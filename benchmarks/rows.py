@@ -337,8 +337,11 @@ HEADER_SET = ("#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
               "#include <pthread.h>\n")
 
 
-def _header_load(cold):
-    """ffi.cdef_header() of HEADER_SET into a fresh FFI.  cold: with every cache
+OPENSSL_SET = "#include <openssl/ssl.h>\n#include <openssl/evp.h>\n"
+
+
+def _header_load(cold, source=HEADER_SET):
+    """ffi.cdef_header() of source into a fresh FFI.  cold: with every cache
     emptied first (preprocessor and parser run; the disk cache goes to a fresh
     temporary directory); else what a second FFI pays (same process)."""
     def setup(e):
@@ -348,15 +351,15 @@ def _header_load(cold):
         import tempfile
         from nffi import headers
         directory = tempfile.mkdtemp(prefix="nffi-bench-headers-")
-        os.environ["NFFI_CACHE_DIR"] = directory
 
         def load():
+            os.environ["NFFI_CACHE_DIR"] = directory    # rows run interleaved
             if cold:
                 headers.clear_memory_caches()
                 cache = os.path.join(directory, "headers")
                 for name in os.listdir(cache) if os.path.isdir(cache) else ():
                     os.unlink(os.path.join(cache, name))
-            e.FFI().cdef_header(HEADER_SET)
+            e.FFI().cdef_header(source)
         load()
         return Bench(func=load)
     return setup
@@ -410,5 +413,8 @@ ROWS = [
         impls=("nffi",), settings=_HEADER_SETTINGS, quick=_HEADER_QUICK),
     Row("cdef_header 7 system headers, second FFI", HEADERS, None,
         ffi=_header_load(False), impls=("nffi",), settings=_HEADER_SETTINGS,
+        quick=_HEADER_QUICK),
+    Row("cdef_header <openssl/ssl.h> <openssl/evp.h>, cold", HEADERS, None,
+        ffi=_header_load(True, OPENSSL_SET), impls=("nffi",), settings=_HEADER_SETTINGS,
         quick=_HEADER_QUICK),
 ]

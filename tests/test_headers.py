@@ -361,8 +361,8 @@ def test_missing_compiler_names_the_package(monkeypatch):
     real = sysconfig.get_config_var
     monkeypatch.setattr(sysconfig, "get_config_var",
                         lambda name: "no-such-cc-nffi" if name == "CC" else real(name))
-    with pytest.raises(FFIError) as info:
-        FFI().cdef_header("#include <stdio.h>")
+    with pytest.raises(FFIError) as info:     # (a source no cache has seen)
+        FFI().cdef_header("#include <stdio.h>\n/* %s */" % os.urandom(8).hex())
     assert "no-such-cc-nffi" in str(info.value) and "apt-get install gcc" in str(info.value)
 
 

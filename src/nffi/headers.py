@@ -31,10 +31,6 @@ import hashlib
 import os
 import pickle
 import re
-import shlex
-import shutil
-import subprocess
-import sysconfig
 
 from . import cparser, layout, primitives
 from . import decls as decls_module
@@ -82,8 +78,14 @@ class SkippedDeclaration:
 
 # ---- 1. preprocessing --------------------------------------------------------------------
 
+# subprocess, shlex, shutil and sysconfig are imported when the preprocessor runs: a
+# load that the cache answers needs none of them (sysconfig alone costs milliseconds)
+
 def _compiler():
     """The C compiler command sysconfig names (what built CPython), as a list."""
+    import shlex
+    import shutil
+    import sysconfig
     words = shlex.split(sysconfig.get_config_var("CC") or "cc")
     if not words or shutil.which(words[0]) is None:
         raise FFIError("cdef_header() needs the C compiler %r to preprocess headers, and "
@@ -95,6 +97,9 @@ def _compiler():
 def _pkg_config_flags(packages):
     if not packages:
         return []
+    import shlex
+    import shutil
+    import subprocess
     if shutil.which("pkg-config") is None:
         raise PkgConfigError("pkg_config=%r needs the pkg-config program (on "
                              "Debian/Ubuntu: apt-get install pkg-config)" % (list(packages),))
@@ -123,6 +128,7 @@ def _command(include_dirs, define_macros, undef_macros, pkg_config, extra_args):
 
 def preprocess(source, command):
     """Run the preprocessor command on source; the output text."""
+    import subprocess
     try:
         result = subprocess.run(command, input=source, capture_output=True, text=True)
     except OSError as e:
@@ -189,13 +195,14 @@ def _hash(text):
                           ).hexdigest()
 
 
-def _parsed_headers(source, command, size_align):
-    """(text key, (declarations, skipped, marks)) for a source and preprocessor
-    command.  The text key is the hash of the preprocessed text (and of the parser's
-    version).  A request (source, command) seen before -- in this process or, through
-    the disk cache, in an earlier one -- whose files are all unchanged (size and
-    modification time) needs no preprocessor run."""
-    request = _hash(repr((source, command)))
+def _parsed_headers(source, options, size_align):
+    """(text key, (declarations, skipped, marks)) for a source and the preprocessor
+    options (include_dirs, define_macros, undef_macros, pkg_config, extra_args).  The
+    text key is the hash of the preprocessed text (and of the parser's version).  A
+    request (source, options) seen before -- in this process or, through the disk
+    cache, in an earlier one -- whose files are all unchanged (size and modification
+    time) needs no preprocessor run (the compiler is this interpreter's, fixed)."""
+    request = _hash(repr((source, options)))
     known = _requests.get(request) or _load(request + ".request")
     if known is not None and _stamps_current(known[1]):
         found = _parsed.get(known[0]) or _load(known[0] + ".pickle")
@@ -203,7 +210,7 @@ def _parsed_headers(source, command, size_align):
             _requests[request] = known
             _parsed[known[0]] = found
             return known[0], found
-    text = preprocess(source, command)
+    text = preprocess(source, _command(*options))
     key = _hash(text)
     found = _parsed.get(key) or _load(key + ".pickle")
     if found is None:
@@ -508,8 +515,10 @@ def load_header(model, source, include_dirs=(), define_macros=(), undef_macros=(
     if not isinstance(source, str):
         raise TypeError("cdef_header() source must be a str, not %s"
                         % type(source).__name__)
-    command = _command(include_dirs, define_macros, undef_macros, pkg_config, extra_args)
-    key, (decls, parse_skipped, marks) = _parsed_headers(source, command,
+    options = tuple(tuple(option) if not isinstance(option, str) else (option,)
+                    for option in (include_dirs, define_macros, undef_macros, pkg_config,
+                                   extra_args))
+    key, (decls, parse_skipped, marks) = _parsed_headers(source, options,
                                                          _size_align(model))
     position = _Positions(marks)
     skipped = [(name, reason, line) for name, reason, line, _ in parse_skipped]
