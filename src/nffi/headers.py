@@ -195,14 +195,20 @@ def _hash(text):
                           ).hexdigest()
 
 
+# environment variables that change what the preprocessor reads
+_PREPROCESSOR_ENVIRONMENT = ("CPATH", "C_INCLUDE_PATH", "PKG_CONFIG_PATH")
+
+
 def _parsed_headers(source, options, size_align):
     """(text key, (declarations, skipped, marks)) for a source and the preprocessor
     options (include_dirs, define_macros, undef_macros, pkg_config, extra_args).  The
     text key is the hash of the preprocessed text (and of the parser's version).  A
-    request (source, options) seen before -- in this process or, through the disk
-    cache, in an earlier one -- whose files are all unchanged (size and modification
-    time) needs no preprocessor run (the compiler is this interpreter's, fixed)."""
-    request = _hash(repr((source, options)))
+    request (source, options, working directory and the environment variables above)
+    seen before -- in this process or, through the disk cache, in an earlier one --
+    whose files are all unchanged (size and modification time) needs no preprocessor
+    run (the compiler is this interpreter's, fixed)."""
+    request = _hash(repr((source, options, os.getcwd(),
+                          [os.environ.get(name) for name in _PREPROCESSOR_ENVIRONMENT])))
     known = _requests.get(request) or _load(request + ".request")
     if known is not None and _stamps_current(known[1]):
         found = _parsed.get(known[0]) or _load(known[0] + ".pickle")
