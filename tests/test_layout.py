@@ -538,10 +538,19 @@ def draw_element_type(draw, nested_types):
     return draw(ORDINARY_TYPE)
 
 
+ATTRIBUTE_ALIGNMENTS = st.sampled_from([1, 2, 4, 8, 16, 32])
+
+
 def draw_ordinary(draw, nested_types):
     ctype = draw_element_type(draw, nested_types)
     length = draw(ARRAY_LENGTHS) if draw(PERCENT) < 25 else None
-    return Member("?", ctype, length)
+    member = Member("?", ctype, length)
+    roll = draw(PERCENT)        # GNU attributes of real headers, now and then
+    if roll < 8:
+        member.align = draw(ATTRIBUTE_ALIGNMENTS)
+    elif roll < 12:
+        member.packed = True
+    return member
 
 
 def draw_anonymous(draw, pack, depth, nested_types):
@@ -572,7 +581,10 @@ def draw_aggregate(draw, tag, nested_types):
         # gcc wants a named member before a flexible array member
         members = ([Member("?", "char")] + members
                    + [Member("?", draw_element_type(draw, nested_types), flexible=True)])
-    return name_members(Aggregate(kind, tag, members, packed, pack))
+    aggregate = Aggregate(kind, tag, members, packed, pack)
+    if draw(PERCENT) < 8:
+        aggregate.align = draw(ATTRIBUTE_ALIGNMENTS)
+    return name_members(aggregate)
 
 
 def name_members(aggregate):
