@@ -177,6 +177,8 @@ def test_more_gnu_spellings():
         __extension__ typedef long long ll;
         static const int seven = 7;
         int with_register(register int x);
+        typedef __typeof__(unsigned long *) ulong_pointer;
+        typedef __typeof__(1 + 1) from_expression;
         extern __thread int per_thread;
         extern _Thread_local int per_thread2;
     """)
@@ -189,9 +191,11 @@ def test_more_gnu_spellings():
     assert [a.cname for a in args] == ["int", "int *", "int *", "int *"]
     assert ffi.dlopen(None).seven == 7
     assert "with_register" in ffi._model.functions
+    assert ffi.typeof("ulong_pointer") is ffi.typeof("unsigned long *")
     reasons = {s.name: s.reason for s in ffi.skipped_declarations()}
     assert "thread-local" in reasons["per_thread"]
     assert "thread-local" in reasons["per_thread2"]
+    assert "of an expression" in reasons["from_expression"]
 
 
 def test_python_h_layouts_match_the_compiler():

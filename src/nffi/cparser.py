@@ -96,8 +96,9 @@ _GNU_KEYWORD_SPELLINGS = {"__signed__": "signed", "__signed": "signed",
 _GNU_UNSUPPORTED_TYPES = frozenset(["__int128", "__int128_t", "__uint128_t", "_Float128",
                                     "__float128", "_Float16", "__fp16", "__bf16",
                                     "__ibm128", "__float80", "_Decimal32", "_Decimal64",
-                                    "_Decimal128", "__builtin_va_list", "__typeof__",
-                                    "__typeof", "typeof", "_Atomic", "__auto_type"])
+                                    "_Decimal128", "__builtin_va_list", "_Atomic",
+                                    "__auto_type"])
+_GNU_TYPEOF = frozenset(["__typeof__", "__typeof", "typeof"])
 _GNU_THREAD_LOCAL = frozenset(["__thread", "_Thread_local", "thread_local"])
 _GNU_IGNORED_STORAGE = frozenset(["register", "auto"])
 _GNU_MODE_BYTES = {"QI": 1, "HI": 2, "SI": 4, "DI": 8, "word": 8, "pointer": 8,
@@ -1548,6 +1549,16 @@ class _Parser:
             return True
         if text in _GNU_UNSUPPORTED_TYPES and not self._is_typedef_name(text):
             raise _error("the type '%s' is not supported by nffi" % text, token)
+        if text in _GNU_TYPEOF and not specifiers.has_type():
+            self._advance()
+            self._expect("(")
+            if not self._starts_type_name():
+                raise _error("%s of an expression is not supported by nffi" % text, token)
+            inner = self._specifiers(_TYPE_NAME)
+            specifiers.base = self._declarator(_EITHER, inner.abi).type_for(inner.base)
+            specifiers.const = specifiers.const or inner.const
+            self._expect(")")
+            return True
         if text in _GNU_THREAD_LOCAL:
             raise _error("thread-local variables are not supported by nffi", token)
         if text in _GNU_IGNORED_STORAGE:
