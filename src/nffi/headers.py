@@ -527,7 +527,10 @@ def load_header(model, source, include_dirs=(), define_macros=(), undef_macros=(
     key, (decls, parse_skipped, marks) = _parsed_headers(source, options,
                                                          _size_align(model))
     position = _Positions(marks)
-    skipped = [(name, reason, line) for name, reason, line, _ in parse_skipped]
+    keep_match, drop_match = _matcher(only), _matcher(exclude)
+    skipped = [(name, reason, line) for name, reason, line, _ in parse_skipped
+               if (keep_match is None or keep_match(name))
+               and (drop_match is None or not drop_match(name))]
 
     def skip(decl, reason):
         skipped.append((decl.name.lstrip("$"), reason, decl.line))
