@@ -152,10 +152,38 @@ PyObject *nffi_getcname(CTypeObject *ct, const char *extra);
 CFieldObject *nffi_struct_field(CTypeObject *ct, PyObject *name);  /* borrowed, or NULL
                                                                        + AttributeError */
 
-/* ---- convert.c --------------------------------------------------------------------- */
-int nffi_convert_from_object(char *data, CTypeObject *ct, PyObject *obj);
+/* ---- convert.c: the conversion engine ------------------------------------------------
+ * nffi_convert() writes a Python object as a C value of type ct at data.  The policy
+ * is a set of flags; 0 is the checked conversion of ffi.new and assignment (a value that
+ * does not fit raises).  The others add to it or change it: */
+#define NFFI_CONV_CAST     0x01  /* ffi.cast, rffi.cast: integers wrap around, floats
+                                    truncate, a cdata gives its value or address, any
+                                    integer or cdata address becomes a pointer (or array),
+                                    a one-character bytes/str its code, a file its FILE */
+#define NFFI_CONV_ARGUMENT 0x02  /* a call argument: a 'T *' also takes bytes ('char *',
+                                    'void *'), a list, tuple or str (a temporary 'T[]'),
+                                    a Python file ('FILE *': a temporary FILE) */
+#define NFFI_CONV_FRESH    0x04  /* data holds garbage: a struct/union initializer zeroes
+                                    the fields it leaves out (arguments, callback results) */
+typedef struct NffiTemps NffiTemps;  /* temporaries of one call; start with NULL */
+int nffi_convert(char *data, CTypeObject *ct, PyObject *obj, int flags, NffiTemps **temps);
+void *nffi_temps_alloc(NffiTemps **temps, size_t size);  /* zeroed, or NULL + MemoryError */
+void nffi_temps_free(NffiTemps *temps);        /* after the call: frees, closes FILEs */
+/* A 'char *' or 'void *' call argument may be a bytes object (its buffer is passed). */
+static inline int nffi_pointer_takes_bytes(CTypeObject *ct)
+{
+    return (ct->ct_flags & CT_POINTER) && (ct->ct_flags & (CT_IS_CHAR_PTR | CT_IS_VOID_PTR));
+}
+/* Would nffi_convert(NFFI_CONV_ARGUMENT) need temporaries for obj as a ct? */
+int nffi_argument_needs_temporaries(CTypeObject *ct, PyObject *obj);
+/* The checked policy, with room bytes writable at data (more than ct_size for a struct
+   allocated with items of its flexible array member; -1: unknown). */
 int nffi_convert_from_object_room(char *data, CTypeObject *ct, PyObject *obj,
                                   Py_ssize_t room);
+static inline int nffi_convert_from_object(char *data, CTypeObject *ct, PyObject *obj)
+{
+    return nffi_convert(data, ct, obj, 0, NULL);
+}
 PyObject *nffi_convert_to_object(char *data, CTypeObject *ct, PyObject *owner);
 int nffi_write_field(char *data, CFieldObject *cf, PyObject *obj, Py_ssize_t room);
 PyObject *nffi_read_field(char *data, CFieldObject *cf, PyObject *owner);
