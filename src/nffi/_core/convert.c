@@ -703,12 +703,6 @@ static int temporary_pointer(char *data, CTypeObject *ct, PyObject *obj, NffiTem
     return pointer_type_error(ct, obj);
 }
 
-int nffi_argument_needs_temporaries(CTypeObject *ct, PyObject *obj)
-{
-    return (ct->ct_flags & CT_POINTER) && !CData_Check(obj) &&
-           !(PyBytes_Check(obj) && nffi_pointer_takes_bytes(ct));
-}
-
 /* A pointer (or, under a cast, an array or function pointer): a compatible cdata; under
  * a cast any integer or address, and a Python file for a 'FILE *'; as a call argument
  * also bytes for 'char *' and 'void *' and what temporary_pointer() takes. */

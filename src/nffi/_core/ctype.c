@@ -78,8 +78,7 @@ static CTypeObject *ctype_alloc(int flags, const char *name, Py_ssize_t name_pos
     ct->ct_stuff = NULL;
     ct->ct_init_fields = NULL;
     ct->ct_pointer_type = NULL;
-    ct->ct_extra = NULL;
-    ct->ct_direct = NULL;
+    ct->ct_call_plan = NULL;
     ct->ct_field_cache = NULL;
     ct->ct_weakreflist = NULL;
     ct->ct_name = PyUnicode_FromString(name);
@@ -598,9 +597,7 @@ static void ctype_dealloc(CTypeObject *ct)
     Py_XDECREF(ct->ct_field_list);
     Py_XDECREF(ct->ct_stuff);
     Py_XDECREF(ct->ct_init_fields);
-    if (ct->ct_extra != NULL)
-        PyMem_Free(ct->ct_extra);
-    nffi_direct_plan_free(ct->ct_direct);
+    nffi_call_plan_free(ct->ct_call_plan);
     nffi_field_cache_clear(ct);
     Py_TYPE(ct)->tp_free((PyObject *)ct);
 }

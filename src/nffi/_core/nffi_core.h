@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <errno.h>
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "nffi's bitfield access assumes a little-endian target"
@@ -71,8 +72,8 @@ typedef struct CTypeObject {
                                     fills, in order: the flattened fields, without those
                                     flagged BF_IGNORE_IN_CTOR (as cffi), else NULL */
     struct CTypeObject *ct_pointer_type;   /* borrowed cache of 'T *', cleared when it dies */
-    void *ct_extra;              /* call.c: cached libffi description of a function type */
-    struct DirectPlan *ct_direct;  /* direct.c: cached direct-call plan of a function type */
+    struct NffiCallPlan *ct_call_plan;  /* function types: the call plan (function.c),
+                                           built on first use, NULL before */
     struct FieldCacheEntry *ct_field_cache;  /* cdata.c: struct/union field lookups */
     PyObject *ct_weakreflist;
 } CTypeObject;
@@ -174,8 +175,13 @@ static inline int nffi_pointer_takes_bytes(CTypeObject *ct)
 {
     return (ct->ct_flags & CT_POINTER) && (ct->ct_flags & (CT_IS_CHAR_PTR | CT_IS_VOID_PTR));
 }
-/* Would nffi_convert(NFFI_CONV_ARGUMENT) need temporaries for obj as a ct? */
-int nffi_argument_needs_temporaries(CTypeObject *ct, PyObject *obj);
+/* Does obj as a call argument of type ct go into temporaries (a 'T *' given anything but
+   a cdata or the bytes it takes)? */
+static inline int nffi_argument_needs_temporaries(CTypeObject *ct, PyObject *obj)
+{
+    return (ct->ct_flags & CT_POINTER) && !CData_Check(obj) &&
+           !(PyBytes_Check(obj) && nffi_pointer_takes_bytes(ct));
+}
 /* The checked policy, with room bytes writable at data (more than ct_size for a struct
    allocated with items of its flexible array member; -1: unknown). */
 int nffi_convert_from_object_room(char *data, CTypeObject *ct, PyObject *obj,
@@ -239,16 +245,59 @@ PyObject *nffi_buffer_new(CDataObject *cd, Py_ssize_t size);
 /* ---- ffiobj.c ---------------------------------------------------------------------- */
 int nffi_ffiobj_init(PyObject *module);
 
-/* ---- call.c, direct.c, function.c, callback.c, errno.c, lib.c --------------------------- */
+/* ---- calls: function.c, direct.c, call.c, callback.c, errno.c ----------------------
+ * The call plan of a function ctype is decided once and cached on it (ct_call_plan):
+ * how each argument and the result travel (kind, signedness in registers, the bytes
+ * rule of 'char *'), whether a direct call applies (direct.c: registers and call shape)
+ * and, built at the first libffi call, libffi's description (call.c).  Direct calls,
+ * libffi calls, callbacks and generated wrappers all read the same plan. */
+enum {
+    NFFI_ARG_VOID,       /* results only */
+    NFFI_ARG_INT,        /* integers of up to 64 bits, _Bool, enums */
+    NFFI_ARG_CHAR,       /* char, wchar_t, char16_t, char32_t */
+    NFFI_ARG_POINTER,    /* pointers and function pointers */
+    NFFI_ARG_FLOAT,
+    NFFI_ARG_DOUBLE,
+    NFFI_ARG_OTHER,      /* structs and unions by value, long double, complex: libffi's */
+};
+typedef struct {
+    CTypeObject *ct;             /* borrowed from the function ctype */
+    unsigned char kind;          /* NFFI_ARG_* */
+    unsigned char is_signed;     /* INT, CHAR: sign-extended to a register (nffi_abi_signed) */
+    unsigned char takes_bytes;   /* POINTER: a bytes object is accepted (its buffer) */
+    unsigned char reg;           /* direct calls: index among the integer or float registers */
+    long long min, max;          /* INT: the range of the exact-int fast path */
+} NffiPlanArg;
+typedef struct NffiCallPlan {
+    Py_ssize_t nargs;            /* fixed arguments */
+    int ellipsis;
+    int has_pointers;            /* a POINTER argument: it may need temporaries */
+    NffiPlanArg result;
+    int direct;                  /* direct.c calls it through a shape (call_shapes.h): */
+    int64_t (*int_shape)(void *fn, const int64_t *ints, const double *floats);
+    double (*double_shape)(void *fn, const int64_t *ints, const double *floats);
+    float (*float_shape)(void *fn, const int64_t *ints, const double *floats);
+    struct LibffiCall *libffi;   /* call.c: built at the first libffi call */
+    NffiPlanArg args[];
+} NffiCallPlan;
+/* Sign-extended when passed or returned in a register, per the ABI: signed integers,
+   wchar_t where signed, and char where the platform's char is signed. */
+static inline int nffi_abi_signed(CTypeObject *ct)
+{
+    if ((ct->ct_flags & CT_PRIMITIVE_CHAR) && ct->ct_char_kind == 1)
+        return (char)-1 < 0;
+    return (ct->ct_flags & (CT_PRIMITIVE_SIGNED | CT_IS_SIGNED_WCHAR)) != 0;
+}
+NffiCallPlan *nffi_call_plan(CTypeObject *fct);   /* cached; NULL + MemoryError */
+void nffi_call_plan_free(NffiCallPlan *plan);     /* ctype.c, when the ctype dies */
+int nffi_direct_prepare(NffiCallPlan *plan);      /* direct.c: 1 if a direct call applies */
+int nffi_direct_call(const NffiCallPlan *plan, CDataObject *fn, PyObject *const *args,
+                     Py_ssize_t nargs, PyObject **result);  /* 0: take libffi's path */
+void nffi_libffi_free(struct LibffiCall *libffi);
 PyObject *nffi_cdata_call(PyObject *cd, PyObject *args, PyObject *kwds);  /* CData tp_call */
 PyObject *nffi_call_libffi(CDataObject *fn, PyObject *const *args, Py_ssize_t nargs,
                            int has_keywords);
 void nffi_note_argument(Py_ssize_t index, CTypeObject *fct);  /* "argument N of '...'" */
-typedef struct DirectPlan DirectPlan;
-DirectPlan *nffi_direct_plan(CTypeObject *fct);  /* NULL: none (or error if set) */
-void nffi_direct_plan_free(DirectPlan *plan);
-int nffi_direct_call(const DirectPlan *plan, CDataObject *fn, PyObject *const *args,
-                     Py_ssize_t nargs, PyObject **result);  /* 0: take libffi's path */
 extern PyTypeObject CFunction_Type;
 int nffi_function_init(PyObject *module);
 CDataObject *nffi_function_new(CTypeObject *fct, char *address, PyObject *owner);
@@ -259,6 +308,37 @@ int nffi_errno_init(PyObject *module);
 /* ffi.errno of this thread; initial-exec: read and written around every call, and the
    default model of a shared object would cost a __tls_get_addr() call each time */
 extern _Thread_local int nffi_saved_errno __attribute__((tls_model("initial-exec")));
+/* The bracket of every call into C: the GIL released and this thread's ffi.errno in
+   errno during the call, errno saved back after it (errno.c exports it to generated
+   modules as nffi_errno_call_begin/end). */
+static inline PyThreadState *nffi_call_begin(void)
+{
+    PyThreadState *state = PyEval_SaveThread();
+    errno = nffi_saved_errno;
+    return state;
+}
+static inline void nffi_call_end(PyThreadState *state)
+{
+    nffi_saved_errno = errno;
+    PyEval_RestoreThread(state);
+}
+/* The reverse bracket, of a call from C into Python (callbacks, from any thread):
+   C's errno becomes ffi.errno while Python runs, and ffi.errno goes back into errno. */
+static inline PyGILState_STATE nffi_callback_begin(void)
+{
+    int c_errno = errno;
+    PyGILState_STATE state = PyGILState_Ensure();
+    nffi_saved_errno = c_errno;
+    return state;
+}
+static inline void nffi_callback_end(PyGILState_STATE state)
+{
+    int c_errno = nffi_saved_errno;
+    PyGILState_Release(state);
+    errno = c_errno;
+}
+PyThreadState *nffi_errno_call_begin(void);
+void nffi_errno_call_end(PyThreadState *state);
 int nffi_lib_init(PyObject *module);
 int nffi_libobject_init(PyObject *module);
 int nffi_library_check_open(PyObject *owner); /* -1 + error if owner is a closed library */
