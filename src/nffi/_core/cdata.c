@@ -260,18 +260,19 @@ PyObject *nffi_newp_ex(CTypeObject *ct, PyObject *init, int zero)
 
 /* ---- ffi.cast ------------------------------------------------------------------------ */
 
-/* The wrapping policy of the conversion engine (convert.c) into a scalar, then the cdata:
- * a pointer-like type holds the address itself, a primitive its value. */
+/* The wrapping policy of the conversion engine (convert.c): a primitive cdata holds the
+ * value; a pointer-like one the address; the engine refuses anything else. */
 PyObject *nffi_cast(CTypeObject *ct, PyObject *value)
 {
-    union { char *pointer; long double _Complex widest; char bytes[1]; } scalar;
-    if (nffi_convert(scalar.bytes, ct, value, NFFI_CONV_CAST, NULL) < 0)
-        return NULL;
-    if (ct->ct_flags & CT_POINTER_LIKE)
-        return (PyObject *)nffi_cdata_new_view(ct, scalar.pointer, NULL);
+    if (!(ct->ct_flags & CT_PRIMITIVE_ANY)) {
+        char *address;
+        if (nffi_convert((char *)&address, ct, value, NFFI_CONV_CAST, NULL) < 0)
+            return NULL;
+        return (PyObject *)nffi_cdata_new_view(ct, address, NULL);
+    }
     CDataObject *cd = nffi_cdata_new_value(ct);
-    if (cd != NULL)
-        memcpy(cd->c_data, scalar.bytes, ct->ct_size);
+    if (cd != NULL && nffi_convert(cd->c_data, ct, value, NFFI_CONV_CAST, NULL) < 0)
+        Py_CLEAR(cd);
     return (PyObject *)cd;
 }
 

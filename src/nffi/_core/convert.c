@@ -15,38 +15,6 @@
 
 /* ---- raw memory accessors ----------------------------------------------------------- */
 
-PY_LONG_LONG nffi_read_signed(const char *data, Py_ssize_t size)
-{
-    switch (size) {
-    case 1: return *(const int8_t *)data;
-    case 2: { int16_t v; memcpy(&v, data, 2); return v; }
-    case 4: { int32_t v; memcpy(&v, data, 4); return v; }
-    case 8: { int64_t v; memcpy(&v, data, 8); return v; }
-    }
-    return 0;
-}
-
-unsigned PY_LONG_LONG nffi_read_unsigned(const char *data, Py_ssize_t size)
-{
-    switch (size) {
-    case 1: return *(const uint8_t *)data;
-    case 2: { uint16_t v; memcpy(&v, data, 2); return v; }
-    case 4: { uint32_t v; memcpy(&v, data, 4); return v; }
-    case 8: { uint64_t v; memcpy(&v, data, 8); return v; }
-    }
-    return 0;
-}
-
-void nffi_write_raw_integer(char *data, unsigned PY_LONG_LONG value, Py_ssize_t size)
-{
-    switch (size) {
-    case 1: *(uint8_t *)data = (uint8_t)value; break;
-    case 2: { uint16_t v = (uint16_t)value; memcpy(data, &v, 2); break; }
-    case 4: { uint32_t v = (uint32_t)value; memcpy(data, &v, 4); break; }
-    case 8: { uint64_t v = (uint64_t)value; memcpy(data, &v, 8); break; }
-    }
-}
-
 double nffi_read_float(const char *data, CTypeObject *ct)
 {
     if (ct->ct_flags & CT_IS_LONGDOUBLE)

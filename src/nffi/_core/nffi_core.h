@@ -194,9 +194,38 @@ PyObject *nffi_convert_to_object(char *data, CTypeObject *ct, PyObject *owner);
 int nffi_write_field(char *data, CFieldObject *cf, PyObject *obj, Py_ssize_t room);
 PyObject *nffi_read_field(char *data, CFieldObject *cf, PyObject *owner);
 int nffi_as_integer(PyObject *obj, CTypeObject *ct, unsigned long long *out, int *negative);
-PY_LONG_LONG nffi_read_signed(const char *data, Py_ssize_t size);
-unsigned PY_LONG_LONG nffi_read_unsigned(const char *data, Py_ssize_t size);
-void nffi_write_raw_integer(char *data, unsigned PY_LONG_LONG value, Py_ssize_t size);
+/* Integers of 1, 2, 4 or 8 bytes at any alignment (inline: on every hot path). */
+static inline PY_LONG_LONG nffi_read_signed(const char *data, Py_ssize_t size)
+{
+    switch (size) {
+    case 1: return *(const int8_t *)data;
+    case 2: { int16_t v; memcpy(&v, data, 2); return v; }
+    case 4: { int32_t v; memcpy(&v, data, 4); return v; }
+    case 8: { int64_t v; memcpy(&v, data, 8); return v; }
+    }
+    return 0;
+}
+
+static inline unsigned PY_LONG_LONG nffi_read_unsigned(const char *data, Py_ssize_t size)
+{
+    switch (size) {
+    case 1: return *(const uint8_t *)data;
+    case 2: { uint16_t v; memcpy(&v, data, 2); return v; }
+    case 4: { uint32_t v; memcpy(&v, data, 4); return v; }
+    case 8: { uint64_t v; memcpy(&v, data, 8); return v; }
+    }
+    return 0;
+}
+
+static inline void nffi_write_raw_integer(char *data, unsigned PY_LONG_LONG value, Py_ssize_t size)
+{
+    switch (size) {
+    case 1: *(uint8_t *)data = (uint8_t)value; break;
+    case 2: { uint16_t v = (uint16_t)value; memcpy(data, &v, 2); break; }
+    case 4: { uint32_t v = (uint32_t)value; memcpy(data, &v, 4); break; }
+    case 8: { uint64_t v = (uint64_t)value; memcpy(data, &v, 8); break; }
+    }
+}
 double nffi_read_float(const char *data, CTypeObject *ct);
 void nffi_write_float(char *data, CTypeObject *ct, double value);
 long double nffi_read_longdouble(const char *data);
