@@ -58,8 +58,7 @@ static int write_result(char *resp, const NffiPlanArg *r, PyObject *obj)
     char tmp[sizeof(ffi_arg)];
     if (nffi_convert_from_object(tmp, r->ct, obj) < 0)
         return -1;
-    ffi_arg value = r->is_signed ? (ffi_arg)(ffi_sarg)nffi_read_signed(tmp, r->ct->ct_size)
-                                 : (ffi_arg)nffi_read_unsigned(tmp, r->ct->ct_size);
+    ffi_arg value = (ffi_arg)nffi_register_image(r, tmp);
     memcpy(resp, &value, sizeof(value));
     return 0;
 }

@@ -335,7 +335,7 @@ static PyObject *cdata_repr(CDataObject *cd)
 static PyObject *cdata_int(CDataObject *cd)
 {
     CTypeObject *ct = cd->c_type;
-    if (ct->ct_flags & (CT_PRIMITIVE_SIGNED | CT_IS_SIGNED_WCHAR)) {
+    if (nffi_value_signed(ct)) {
         return PyLong_FromLongLong(nffi_read_signed(cd->c_data, ct->ct_size));
     }
     if (ct->ct_flags & (CT_PRIMITIVE_UNSIGNED | CT_PRIMITIVE_CHAR)) {

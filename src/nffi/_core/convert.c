@@ -144,18 +144,24 @@ int nffi_as_integer(PyObject *obj, CTypeObject *ct, unsigned long long *out, int
 
 /* ---- what a cast reads from its source ------------------------------------------------ */
 
-/* Integer and character cdata read as signed values: signed integers and wchar_t where it
- * is signed; char reads as its byte value, 0..255. */
-static int value_is_signed(CTypeObject *ct)
-{
-    return (ct->ct_flags & (CT_PRIMITIVE_SIGNED | CT_IS_SIGNED_WCHAR)) != 0;
-}
 
 static int cannot_cast(CTypeObject *src, CTypeObject *target)
 {
     PyErr_Format(PyExc_TypeError, "cannot cast ctype '%s' to ctype '%s'",
                  nffi_ctype_name(src), nffi_ctype_name(target));
     return -1;
+}
+
+/* A bytes or str of length 1 casts as its code: 1 and *code, else 0. */
+static int one_character_code(PyObject *obj, Py_UCS4 *code)
+{
+    if (PyBytes_Check(obj) && PyBytes_GET_SIZE(obj) == 1)
+        *code = (unsigned char)PyBytes_AS_STRING(obj)[0];
+    else if (PyUnicode_Check(obj) && PyUnicode_GET_LENGTH(obj) == 1)
+        *code = PyUnicode_READ_CHAR(obj, 0);
+    else
+        return 0;
+    return 1;
 }
 
 /* The integer bits of a cdata cast source: its value, or its address. */
@@ -167,7 +173,7 @@ static int cdata_cast_bits(CDataObject *cd, unsigned long long *out, CTypeObject
         return 0;
     }
     if (src->ct_flags & (CT_PRIMITIVE_INTEGER | CT_PRIMITIVE_CHAR)) {
-        *out = value_is_signed(src)
+        *out = nffi_value_signed(src)
             ? (unsigned long long)nffi_read_signed(cd->c_data, src->ct_size)
             : nffi_read_unsigned(cd->c_data, src->ct_size);
         return 0;
@@ -225,24 +231,20 @@ static int cast_source_bits(PyObject *value, unsigned long long *out, CTypeObjec
     if (CData_Check(value))
         return cdata_cast_bits((CDataObject *)value, out, target);
     if (!(target->ct_flags & CT_POINTER_LIKE)) {
-        if (PyUnicode_Check(value)) {
-            if (PyUnicode_GET_LENGTH(value) != 1) {
-                PyErr_Format(PyExc_TypeError, "cannot cast unicode string of length %zd to "
-                             "ctype '%s'", PyUnicode_GET_LENGTH(value),
-                             nffi_ctype_name(target));
-                return -1;
-            }
-            *out = PyUnicode_READ_CHAR(value, 0);
+        Py_UCS4 code;
+        if (one_character_code(value, &code)) {
+            *out = code;
             return 0;
         }
+        if (PyUnicode_Check(value)) {
+            PyErr_Format(PyExc_TypeError, "cannot cast unicode string of length %zd to "
+                         "ctype '%s'", PyUnicode_GET_LENGTH(value), nffi_ctype_name(target));
+            return -1;
+        }
         if (PyBytes_Check(value)) {
-            if (PyBytes_GET_SIZE(value) != 1) {
-                PyErr_SetString(PyExc_TypeError, "initializer for ctype 'char' must be a "
-                                "bytes of length 1, not bytes");
-                return -1;
-            }
-            *out = (unsigned char)PyBytes_AS_STRING(value)[0];
-            return 0;
+            PyErr_SetString(PyExc_TypeError, "initializer for ctype 'char' must be a "
+                            "bytes of length 1, not bytes");
+            return -1;
         }
         if (target->ct_flags & CT_IS_BOOL)
             return bool_cast_bits(value, out);
@@ -266,18 +268,15 @@ static int cast_source_double(PyObject *value, CTypeObject *target, double *out)
             *out = nffi_read_float(cd->c_data, src);
         else if (!(src->ct_flags & (CT_PRIMITIVE_INTEGER | CT_PRIMITIVE_CHAR)))
             return cannot_cast(src, target);
-        else if (value_is_signed(src))
+        else if (nffi_value_signed(src))
             *out = (double)nffi_read_signed(cd->c_data, src->ct_size);
         else
             *out = (double)nffi_read_unsigned(cd->c_data, src->ct_size);
         return 0;
     }
-    if (PyBytes_Check(value) && PyBytes_GET_SIZE(value) == 1) {
-        *out = (unsigned char)PyBytes_AS_STRING(value)[0];
-        return 0;
-    }
-    if (PyUnicode_Check(value) && PyUnicode_GET_LENGTH(value) == 1) {
-        *out = PyUnicode_READ_CHAR(value, 0);
+    Py_UCS4 code;
+    if (one_character_code(value, &code)) {
+        *out = code;
         return 0;
     }
     *out = PyFloat_AsDouble(value);
@@ -890,12 +889,11 @@ static int complex_from_object(char *data, CTypeObject *ct, PyObject *obj, int f
             return -1;
     }
     Py_complex z = {0.0, 0.0};
+    Py_UCS4 code;
     if (!(flags & NFFI_CONV_CAST) || !(PyBytes_Check(src) || PyUnicode_Check(src)))
         z = PyComplex_AsCComplex(src);
-    else if (PyBytes_Check(src) && PyBytes_GET_SIZE(src) == 1)
-        z.real = (unsigned char)PyBytes_AS_STRING(src)[0];
-    else if (PyUnicode_Check(src) && PyUnicode_GET_LENGTH(src) == 1)
-        z.real = PyUnicode_READ_CHAR(src, 0);
+    else if (one_character_code(src, &code))
+        z.real = code;
     else
         PyErr_Format(PyExc_TypeError, "cannot cast %.200s object to ctype '%s'",
                      Py_TYPE(src)->tp_name, nffi_ctype_name(ct));

@@ -66,10 +66,8 @@ static int load_generic(const NffiPlanArg *a, PyObject *obj, int64_t *ints, doub
         memcpy(&p, data, sizeof(p));
         ints[a->reg] = (int64_t)(intptr_t)p;
     }
-    else if (a->is_signed)
-        ints[a->reg] = nffi_read_signed(data, a->ct->ct_size);
     else
-        ints[a->reg] = (int64_t)nffi_read_unsigned(data, a->ct->ct_size);
+        ints[a->reg] = nffi_register_image(a, data);
     return 0;
 }
 
@@ -139,18 +137,15 @@ static int needs_temporaries(const NffiCallPlan *plan, PyObject *const *args)
 
 static PyObject *integer_result(const NffiPlanArg *r, int64_t raw)
 {
-    if (r->kind == NFFI_ARG_INT && !(r->ct->ct_flags & (CT_IS_BOOL | CT_IS_ENUM))) {
-        /* the callee may leave garbage above the width of the C type */
-        int shift = (int)(64 - 8 * r->ct->ct_size);
-        if (r->is_signed)
-            return PyLong_FromLongLong(shift ? (int64_t)((uint64_t)raw << shift) >> shift
-                                             : raw);
-        return PyLong_FromUnsignedLongLong(shift ? ((uint64_t)raw << shift) >> shift
-                                                 : (uint64_t)raw);
-    }
-    char data[8];        /* _Bool, enums, characters, pointers: the generic conversion */
+    char data[8];
     memcpy(data, &raw, sizeof(data));    /* little-endian: the value's bytes first */
-    return nffi_convert_to_object(data, r->ct, NULL);
+    if (r->kind == NFFI_ARG_INT && !(r->ct->ct_flags & (CT_IS_BOOL | CT_IS_ENUM))) {
+        /* re-extended from the C type's width: the callee may leave garbage above it */
+        int64_t value = nffi_register_image(r, data);
+        return r->is_signed ? PyLong_FromLongLong(value)
+                            : PyLong_FromUnsignedLongLong((uint64_t)value);
+    }
+    return nffi_convert_to_object(data, r->ct, NULL);  /* _Bool, enums, chars, pointers */
 }
 
 static PyObject *call_direct(const NffiCallPlan *plan, CDataObject *fn, PyObject *const *args)

@@ -4,9 +4,9 @@
  * / nffi_call_end in nffi_core.h, used by direct.c and call.c) writes it into errno
  * right before each C call and saves errno into it right after (with the GIL
  * released); the callback bracket saves it when C calls into Python and restores it on
- * the way back.  nffi_errno_call_begin/end are the call bracket as functions, for
- * generated modules.  The module functions get_errno() / set_errno(v) read and write
- * it for the current thread (the FFI.errno property).
+ * the way back.  nffi_errno_call_begin/end and nffi_errno_callback_begin/end are the
+ * two brackets as functions, for generated modules.  The module functions get_errno()
+ * and set_errno(v) read and write it for the current thread (the FFI.errno property).
  */
 #include "nffi_core.h"
 #include <limits.h>
@@ -21,6 +21,16 @@ PyThreadState *nffi_errno_call_begin(void)
 void nffi_errno_call_end(PyThreadState *state)
 {
     nffi_call_end(state);
+}
+
+PyGILState_STATE nffi_errno_callback_begin(void)
+{
+    return nffi_callback_begin();
+}
+
+void nffi_errno_callback_end(PyGILState_STATE state)
+{
+    nffi_callback_end(state);
 }
 
 static PyObject *get_errno(PyObject *self, PyObject *noargs)

@@ -194,6 +194,12 @@ PyObject *nffi_convert_to_object(char *data, CTypeObject *ct, PyObject *owner);
 int nffi_write_field(char *data, CFieldObject *cf, PyObject *obj, Py_ssize_t room);
 PyObject *nffi_read_field(char *data, CFieldObject *cf, PyObject *owner);
 int nffi_as_integer(PyObject *obj, CTypeObject *ct, unsigned long long *out, int *negative);
+/* Integer and character values read as signed: signed integers, and wchar_t where it is
+   signed; a char's value is its byte, 0..255 (compare nffi_abi_signed). */
+static inline int nffi_value_signed(CTypeObject *ct)
+{
+    return (ct->ct_flags & (CT_PRIMITIVE_SIGNED | CT_IS_SIGNED_WCHAR)) != 0;
+}
 /* Integers of 1, 2, 4 or 8 bytes at any alignment (inline: on every hot path). */
 static inline PY_LONG_LONG nffi_read_signed(const char *data, Py_ssize_t size)
 {
@@ -317,6 +323,13 @@ static inline int nffi_abi_signed(CTypeObject *ct)
         return (char)-1 < 0;
     return (ct->ct_flags & (CT_PRIMITIVE_SIGNED | CT_IS_SIGNED_WCHAR)) != 0;
 }
+/* An INT or CHAR value at data as its register image: extended to 64 bits by its ABI
+   signedness (what callees and callers may rely on above the C type's width). */
+static inline int64_t nffi_register_image(const NffiPlanArg *a, const char *data)
+{
+    return a->is_signed ? nffi_read_signed(data, a->ct->ct_size)
+                        : (int64_t)nffi_read_unsigned(data, a->ct->ct_size);
+}
 NffiCallPlan *nffi_call_plan(CTypeObject *fct);   /* cached; NULL + MemoryError */
 void nffi_call_plan_free(NffiCallPlan *plan);     /* ctype.c, when the ctype dies */
 int nffi_direct_prepare(NffiCallPlan *plan);      /* direct.c: 1 if a direct call applies */
@@ -338,8 +351,8 @@ int nffi_errno_init(PyObject *module);
    default model of a shared object would cost a __tls_get_addr() call each time */
 extern _Thread_local int nffi_saved_errno __attribute__((tls_model("initial-exec")));
 /* The bracket of every call into C: the GIL released and this thread's ffi.errno in
-   errno during the call, errno saved back after it (errno.c exports it to generated
-   modules as nffi_errno_call_begin/end). */
+   errno during the call, errno saved back after it.  (Inline for the core's own calls;
+   errno.c exports both brackets as functions for generated modules.) */
 static inline PyThreadState *nffi_call_begin(void)
 {
     PyThreadState *state = PyEval_SaveThread();
@@ -366,8 +379,14 @@ static inline void nffi_callback_end(PyGILState_STATE state)
     PyGILState_Release(state);
     errno = c_errno;
 }
+/* The entry points of the core for generated (API-mode) modules, through capi.c:
+   nffi_convert (+ NFFI_CONV_* flags) and nffi_temps_free for arguments and callback
+   results, nffi_convert_to_object for results and callback arguments, nffi_call_plan,
+   nffi_note_argument, and these two brackets as functions: */
 PyThreadState *nffi_errno_call_begin(void);
 void nffi_errno_call_end(PyThreadState *state);
+PyGILState_STATE nffi_errno_callback_begin(void);
+void nffi_errno_callback_end(PyGILState_STATE state);
 int nffi_lib_init(PyObject *module);
 int nffi_libobject_init(PyObject *module);
 int nffi_library_check_open(PyObject *owner); /* -1 + error if owner is a closed library */
