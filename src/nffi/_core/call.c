@@ -2,7 +2,8 @@
  *
  * Owns the libffi part of a call plan (an ffi_cif, the ffi_type array of the arguments
  * and the ffi_type structures of structs passed by value, in one PyMem block built at
- * the first libffi call of a function type), and nffi_call_libffi / nffi_cdata_call
+ * the first libffi call of a function type), the temporaries of a call (NffiTemps:
+ * nffi_temps_alloc/free, also for generated wrappers), and nffi_call_libffi / nffi_cdata_call
  * (the tp_call of CData: fnptr(*args)).  Arguments are converted by the conversion
  * engine under the call-argument policy (convert.c), the variadic part takes cdata
  * objects with C's default promotions, the call runs inside the errno/GIL bracket
@@ -203,6 +204,33 @@ static ffi_type *build_type(CTypeObject *ct, char **arena)
     t->type = FFI_TYPE_STRUCT;
     t->elements = elements;
     return t;
+}
+
+/* ---- temporaries of a call ------------------------------------------------------------- */
+
+void *nffi_temps_alloc(NffiTemps **temps, size_t size)
+{
+    NffiTemps *b = PyMem_Malloc(sizeof(NffiTemps) + size);
+    if (b == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    b->next = *temps;
+    b->file = NULL;
+    *temps = b;
+    memset(b->data, 0, size);
+    return b->data;
+}
+
+void nffi_temps_free(NffiTemps *t)
+{
+    while (t != NULL) {
+        NffiTemps *next = t->next;
+        if (t->file != NULL)
+            fclose(t->file);
+        PyMem_Free(t);
+        t = next;
+    }
 }
 
 /* ---- libffi's part of the call plan ------------------------------------------------ */

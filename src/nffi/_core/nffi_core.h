@@ -166,10 +166,18 @@ CFieldObject *nffi_struct_field(CTypeObject *ct, PyObject *name);  /* borrowed, 
                                     a Python file ('FILE *': a temporary FILE) */
 #define NFFI_CONV_FRESH    0x04  /* data holds garbage: a struct/union initializer zeroes
                                     the fields it leaves out (arguments, callback results) */
-typedef struct NffiTemps NffiTemps;  /* temporaries of one call; start with NULL */
+/* Memory a call argument needs only during the call (arrays built from lists and str,
+   FILEs made from Python files, the buffers of a variadic call), chained from a NULL
+   start; call.c frees the chain, and closes the FILEs, when the call returns. */
+typedef struct NffiTemps {
+    struct NffiTemps *next;
+    FILE *file;
+    max_align_t data[];
+} NffiTemps;
 int nffi_convert(char *data, CTypeObject *ct, PyObject *obj, int flags, NffiTemps **temps);
-void *nffi_temps_alloc(NffiTemps **temps, size_t size);  /* zeroed, or NULL + MemoryError */
-void nffi_temps_free(NffiTemps *temps);        /* after the call: frees, closes FILEs */
+void *nffi_temps_alloc(NffiTemps **temps, size_t size);  /* call.c: zeroed, or NULL +
+                                                             MemoryError */
+void nffi_temps_free(NffiTemps *temps);        /* call.c: after the call */
 /* A 'char *' or 'void *' call argument may be a bytes object (its buffer is passed). */
 static inline int nffi_pointer_takes_bytes(CTypeObject *ct)
 {
@@ -179,8 +187,8 @@ static inline int nffi_pointer_takes_bytes(CTypeObject *ct)
    a cdata or the bytes it takes)? */
 static inline int nffi_argument_needs_temporaries(CTypeObject *ct, PyObject *obj)
 {
-    return (ct->ct_flags & CT_POINTER) && !CData_Check(obj) &&
-           !(PyBytes_Check(obj) && nffi_pointer_takes_bytes(ct));
+    return (ct->ct_flags & CT_POINTER) &&      /* bytes first: CData_Check costs more */
+           !(PyBytes_Check(obj) && nffi_pointer_takes_bytes(ct)) && !CData_Check(obj);
 }
 /* The checked policy, with room bytes writable at data (more than ct_size for a struct
    allocated with items of its flexible array member; -1: unknown). */
