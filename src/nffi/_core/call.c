@@ -410,23 +410,25 @@ static int convert_fixed_arguments(Call *call, PyObject *const *args, char *buff
     return 0;
 }
 
-/* Buffers, conversion and cif of a call with a variadic part. */
-static int prepare_variadic(Call *call, PyObject *const *args, Py_ssize_t ntotal)
+/* Bytes of the argument buffer of a call with a variadic part (its arguments after the
+ * C promotions), or -1 + TypeError if one of them is not a cdata. */
+static Py_ssize_t variadic_buffer_size(Call *call, PyObject *const *args, Py_ssize_t ntotal)
+{
+    Py_ssize_t size = call->plan->libffi->args_size;
+    for (Py_ssize_t i = call->plan->nargs; i < ntotal; i++) {
+        if (!CData_Check(args[i]))
+            return variadic_type_error(i, args[i]);
+        size += variadic_slot_size(args[i]);
+    }
+    return size;
+}
+
+/* Conversion and cif of a call with a variadic part, into buffers of the sizes above. */
+static int prepare_variadic(Call *call, PyObject *const *args, Py_ssize_t ntotal,
+                            char *buffer, ffi_type **atypes)
 {
     const LibffiCall *info = call->plan->libffi;
     Py_ssize_t nfixed = call->plan->nargs;
-    Py_ssize_t size = info->args_size;
-    for (Py_ssize_t i = nfixed; i < ntotal; i++) {
-        PyObject *obj = args[i];
-        if (!CData_Check(obj))
-            return variadic_type_error(i, obj);
-        size += variadic_slot_size(obj);
-    }
-    char *buffer = nffi_temps_alloc(&call->temps, (size_t)size);
-    ffi_type **atypes = nffi_temps_alloc(&call->temps, (ntotal + 1) * sizeof(ffi_type *));
-    call->avalues = nffi_temps_alloc(&call->temps, (ntotal + 1) * sizeof(void *));
-    if (buffer == NULL || atypes == NULL || call->avalues == NULL)
-        return -1;
     if (convert_fixed_arguments(call, args, buffer) < 0)
         return -1;
     memcpy(atypes, info->atypes, nfixed * sizeof(ffi_type *));
@@ -509,18 +511,22 @@ PyObject *nffi_call_libffi(CDataObject *cd, PyObject *const *args, Py_ssize_t na
     if (call.plan == NULL || check_count(&call, nargs) < 0)
         return NULL;
     const LibffiCall *info = call.plan->libffi;
-    int ok;
-    if (call.plan->ellipsis) {
-        ok = prepare_variadic(&call, args, nargs) == 0;
-    }
-    else {
-        Py_ssize_t size = info->args_size;
-        char *buffer = size <= STACK_ARGS_LIMIT ? alloca(size + 16)
-                                                : nffi_temps_alloc(&call.temps, (size_t)size);
-        call.avalues = alloca((call.plan->nargs + 1) * sizeof(void *));
-        call.cifp = (ffi_cif *)&info->cif;
-        ok = buffer != NULL && convert_fixed_arguments(&call, args, buffer) == 0;
-    }
+    int variadic = call.plan->ellipsis;
+    Py_ssize_t size = variadic ? variadic_buffer_size(&call, args, nargs) : info->args_size;
+    if (size < 0)
+        return NULL;
+    /* the buffers live on the stack unless they are large (a macro: alloca) */
+#define SCRATCH(bytes) ((bytes) <= STACK_ARGS_LIMIT ? alloca((bytes) + 16) \
+                        : nffi_temps_alloc(&call.temps, (size_t)(bytes)))
+    Py_ssize_t pointers = (nargs + 1) * (Py_ssize_t)sizeof(void *);
+    char *buffer = SCRATCH(size);
+    ffi_type **atypes = variadic ? SCRATCH(pointers) : NULL;
+    call.avalues = SCRATCH(pointers);
+#undef SCRATCH
+    call.cifp = (ffi_cif *)&info->cif;
+    int ok = buffer != NULL && call.avalues != NULL && (!variadic || atypes != NULL) &&
+             (variadic ? prepare_variadic(&call, args, nargs, buffer, atypes)
+                       : convert_fixed_arguments(&call, args, buffer)) == 0;
     PyObject *result = NULL;
     if (ok) {
         max_align_t small[SMALL_RESULT / sizeof(max_align_t)];
