@@ -60,7 +60,7 @@ static const char API_MODE_ONLY[] = "if the function is 'API mode' and non-varia
     "declared inside ffibuilder.cdef()+ffibuilder.set_source() and not taking a final "
     "'...' argument)";
 
-static Py_ssize_t unsupported(CTypeObject *top, CTypeObject *ct, const char *role)
+static int unsupported(CTypeObject *top, CTypeObject *ct, const char *role)
 {
     const char *name = nffi_ctype_name(top);
     if (ct->ct_flags & CT_UNION)
@@ -99,74 +99,6 @@ static int has_bitfields(CTypeObject *ct)
     return 0;
 }
 
-static Py_ssize_t type_cost(CTypeObject *ct, CTypeObject *top, const char *role);
-
-/* Check that a struct is laid out the way libffi lays out its element list (natural
- * alignment, no packing) and count the bytes its description needs. */
-static Py_ssize_t struct_cost(CTypeObject *ct, CTypeObject *top, const char *role)
-{
-    if (has_bitfields(ct)) {
-        PyErr_Format(PyExc_NotImplementedError, "ctype '%s' not supported as %s.  It is a "
-                     "struct with bit fields, which libffi does not support.  Such structs "
-                     "are only supported as %s %s", nffi_ctype_name(top), role, role,
-                     API_MODE_ONLY);
-        return -1;
-    }
-    PyObject *fields = ct->ct_stuff;     /* declared members, anonymous ones unflattened */
-    Py_ssize_t nfields = PyTuple_GET_SIZE(fields), nelems = 0, offset = 0, align = 1;
-    Py_ssize_t cost = 0;
-    for (Py_ssize_t i = 0; i < nfields; i++) {
-        CFieldObject *cf = (CFieldObject *)PyTuple_GET_ITEM(fields, i);
-        Py_ssize_t count;
-        CTypeObject *item = element_type(cf->cf_type, &count);
-        if (count == 0)
-            continue;
-        Py_ssize_t sub = type_cost(item, top, role);
-        if (sub < 0)
-            return -1;
-        cost += sub;
-        nelems += count;
-        offset = (offset + item->ct_align - 1) / item->ct_align * item->ct_align;
-        if (offset != cf->cf_offset)
-            return unsupported(top, ct, role);
-        offset += cf->cf_type->ct_size;
-        if (item->ct_align > align)
-            align = item->ct_align;
-    }
-    offset = (offset + align - 1) / align * align;
-    if (nelems == 0 || offset != ct->ct_size || align != ct->ct_align)
-        return unsupported(top, ct, role);
-    return cost + ALIGN16(sizeof(ffi_type)) + ALIGN16((nelems + 1) * sizeof(ffi_type *));
-}
-
-/* Bytes the description of ct needs beyond the static ffi_types (0 for scalars), or -1
- * with an exception if libffi cannot pass ct.  'role': "argument" or "return value". */
-static Py_ssize_t type_cost(CTypeObject *ct, CTypeObject *top, const char *role)
-{
-    if (scalar_ffi_type(ct) != NULL)
-        return 0;
-    if (ct->ct_flags & CT_STRUCT_OR_UNION) {
-        if (ct->ct_flags & CT_IS_OPAQUE) {
-            if (ct == top && role[0] == 'r')
-                PyErr_Format(PyExc_TypeError, "result type '%s' is not yet initialized",
-                             nffi_ctype_name(ct));
-            else
-                PyErr_Format(PyExc_TypeError, "ctype '%s' has incomplete type",
-                             nffi_ctype_name(ct));
-            return -1;
-        }
-        if (ct->ct_flags & CT_UNION)
-            return unsupported(top, ct, role);
-        /* structs nest without bound: keep the recursion within Python's limit */
-        if (Py_EnterRecursiveCall(" while describing a struct to libffi"))
-            return -1;
-        Py_ssize_t cost = struct_cost(ct, top, role);
-        Py_LeaveRecursiveCall();
-        return cost;
-    }
-    return unsupported(top, ct, role);
-}
-
 static void *arena_take(char **arena, size_t size)
 {
     void *p = *arena;
@@ -174,27 +106,51 @@ static void *arena_take(char **arena, size_t size)
     return p;
 }
 
-/* Fill the description of ct (checked by type_cost) from the arena. */
-static ffi_type *build_type(CTypeObject *ct, char **arena)
+static ffi_type *describe(CTypeObject *ct, CTypeObject *top, const char *role, char **arena,
+                          Py_ssize_t *cost);
+
+/* A struct laid out the way libffi lays out its element list (natural alignment, no
+ * packing): see describe(). */
+static ffi_type *describe_struct(CTypeObject *ct, CTypeObject *top, const char *role,
+                                 char **arena, Py_ssize_t *cost)
 {
-    ffi_type *scalar = scalar_ffi_type(ct);
-    if (scalar != NULL)
-        return scalar;
-    PyObject *fields = ct->ct_stuff;
-    Py_ssize_t nfields = PyTuple_GET_SIZE(fields), nelems = 0, count;
-    for (Py_ssize_t i = 0; i < nfields; i++) {
-        element_type(((CFieldObject *)PyTuple_GET_ITEM(fields, i))->cf_type, &count);
-        nelems += count;
+    if (has_bitfields(ct)) {
+        PyErr_Format(PyExc_NotImplementedError, "ctype '%s' not supported as %s.  It is a "
+                     "struct with bit fields, which libffi does not support.  Such structs "
+                     "are only supported as %s %s", nffi_ctype_name(top), role, role,
+                     API_MODE_ONLY);
+        return NULL;
     }
+    PyObject *fields = ct->ct_stuff;     /* declared members, anonymous ones unflattened */
+    Py_ssize_t nfields = PyTuple_GET_SIZE(fields), nelems = 0, offset = 0, align = 1, count;
+    for (Py_ssize_t i = 0; i < nfields; i++) {
+        CFieldObject *cf = (CFieldObject *)PyTuple_GET_ITEM(fields, i);
+        CTypeObject *item = element_type(cf->cf_type, &count);
+        if (count == 0)
+            continue;
+        if (arena == NULL && describe(item, top, role, NULL, cost) == NULL)
+            return NULL;
+        nelems += count;
+        offset = (offset + item->ct_align - 1) / item->ct_align * item->ct_align;
+        if (offset != cf->cf_offset)
+            return unsupported(top, ct, role), NULL;
+        offset += cf->cf_type->ct_size;
+        if (item->ct_align > align)
+            align = item->ct_align;
+    }
+    offset = (offset + align - 1) / align * align;
+    if (nelems == 0 || offset != ct->ct_size || align != ct->ct_align)
+        return unsupported(top, ct, role), NULL;
+    *cost += ALIGN16(sizeof(ffi_type)) + ALIGN16((nelems + 1) * sizeof(ffi_type *));
+    if (arena == NULL)
+        return &ffi_type_void;            /* checked and counted, not built */
     ffi_type *t = arena_take(arena, sizeof(ffi_type));
     ffi_type **elements = arena_take(arena, (nelems + 1) * sizeof(ffi_type *));
     Py_ssize_t k = 0;
     for (Py_ssize_t i = 0; i < nfields; i++) {
         CTypeObject *item = element_type(((CFieldObject *)PyTuple_GET_ITEM(fields, i))->cf_type,
                                          &count);
-        if (count == 0)
-            continue;
-        ffi_type *it = build_type(item, arena);
+        ffi_type *it = count > 0 ? describe(item, top, role, arena, cost) : NULL;
         for (Py_ssize_t j = 0; j < count; j++)
             elements[k++] = it;
     }
@@ -203,6 +159,35 @@ static ffi_type *build_type(CTypeObject *ct, char **arena)
     t->alignment = 0;
     t->type = FFI_TYPE_STRUCT;
     t->elements = elements;
+    return t;
+}
+
+/* The ffi_type of ct, in two passes over the same rules: with arena NULL, check that
+ * libffi can pass ct (else NULL + an exception naming 'top' and 'role', "argument" or
+ * "return value") and add to *cost the bytes its description takes beyond the static
+ * ffi_types; then, with an arena of that size, build it there. */
+static ffi_type *describe(CTypeObject *ct, CTypeObject *top, const char *role, char **arena,
+                          Py_ssize_t *cost)
+{
+    ffi_type *scalar = scalar_ffi_type(ct);
+    if (scalar != NULL)
+        return scalar;
+    if ((ct->ct_flags & CT_STRUCT_OR_UNION) && (ct->ct_flags & CT_IS_OPAQUE)) {
+        if (ct == top && role[0] == 'r')
+            PyErr_Format(PyExc_TypeError, "result type '%s' is not yet initialized",
+                         nffi_ctype_name(ct));
+        else
+            PyErr_Format(PyExc_TypeError, "ctype '%s' has incomplete type",
+                         nffi_ctype_name(ct));
+        return NULL;
+    }
+    if (!(ct->ct_flags & CT_STRUCT))
+        return unsupported(top, ct, role), NULL;
+    /* structs nest without bound: keep the recursion within Python's limit */
+    if (Py_EnterRecursiveCall(" while describing a struct to libffi"))
+        return NULL;
+    ffi_type *t = describe_struct(ct, top, role, arena, cost);
+    Py_LeaveRecursiveCall();
     return t;
 }
 
@@ -246,13 +231,12 @@ static LibffiCall *build_libffi(const NffiCallPlan *plan, CTypeObject *fct)
     CTypeObject *rct = plan->result.ct;
     int is_void = plan->result.kind == NFFI_ARG_VOID;
     Py_ssize_t nargs = plan->nargs;
-    Py_ssize_t cost = is_void ? 0 : type_cost(rct, rct, "return value");
-    for (Py_ssize_t i = 0; i < nargs && cost >= 0; i++) {
-        Py_ssize_t c = type_cost(plan->args[i].ct, plan->args[i].ct, "argument");
-        cost = c < 0 ? -1 : cost + c;
-    }
-    if (cost < 0)
+    Py_ssize_t cost = 0;
+    if (!is_void && describe(rct, rct, "return value", NULL, &cost) == NULL)
         return NULL;
+    for (Py_ssize_t i = 0; i < nargs; i++)
+        if (describe(plan->args[i].ct, plan->args[i].ct, "argument", NULL, &cost) == NULL)
+            return NULL;
     size_t total = ALIGN16(sizeof(LibffiCall)) + ALIGN16((nargs + 1) * sizeof(ffi_type *)) +
                    ALIGN16((nargs + 1) * sizeof(Py_ssize_t)) + (size_t)cost;
     char *block = PyMem_Calloc(1, total);
@@ -262,10 +246,10 @@ static LibffiCall *build_libffi(const NffiCallPlan *plan, CTypeObject *fct)
     LibffiCall *info = arena_take(&arena, sizeof(LibffiCall));
     info->atypes = arena_take(&arena, (nargs + 1) * sizeof(ffi_type *));
     info->arg_offsets = arena_take(&arena, (nargs + 1) * sizeof(Py_ssize_t));
-    info->rtype = is_void ? &ffi_type_void : build_type(rct, &arena);
+    info->rtype = is_void ? &ffi_type_void : describe(rct, rct, "return value", &arena, &cost);
     Py_ssize_t offset = 0;
     for (Py_ssize_t i = 0; i < nargs; i++) {
-        info->atypes[i] = build_type(plan->args[i].ct, &arena);
+        info->atypes[i] = describe(plan->args[i].ct, plan->args[i].ct, "argument", &arena, &cost);
         info->arg_offsets[i] = offset;
         offset += slot_size(plan->args[i].ct);
     }
@@ -371,13 +355,12 @@ static int variadic_argument(char *slot, CDataObject *cd, ffi_type **type, NffiT
         return 0;
     }
     if (t == NULL) {
-        Py_ssize_t cost = type_cost(ct, ct, "argument");
-        if (cost < 0)
+        Py_ssize_t cost = 0;
+        char *arena;
+        if (describe(ct, ct, "argument", NULL, &cost) == NULL ||
+                (arena = nffi_temps_alloc(temps, (size_t)cost)) == NULL)
             return -1;
-        char *arena = nffi_temps_alloc(temps, (size_t)cost);
-        if (arena == NULL)
-            return -1;
-        t = build_type(ct, &arena);
+        t = describe(ct, ct, "argument", &arena, &cost);
     }
     memcpy(slot, cd->c_data, ct->ct_size);
     *type = t;
