@@ -119,7 +119,7 @@ static Py_ssize_t struct_cost(CTypeObject *ct, CTypeObject *top, const char *rol
                      API_MODE_ONLY);
         return -1;
     }
-    PyObject *fields = ct->ct_stuff;     /* declared members, anonymous ones unflattened */
+    PyObject *fields = ct->ct_members;     /* declared members, anonymous ones unflattened */
     Py_ssize_t nfields = PyTuple_GET_SIZE(fields), nelems = 0, offset = 0, align = 1;
     Py_ssize_t cost = 0;
     for (Py_ssize_t i = 0; i < nfields; i++) {
@@ -187,7 +187,7 @@ static ffi_type *build_type(CTypeObject *ct, char **arena)
     ffi_type *scalar = scalar_ffi_type(ct);
     if (scalar != NULL)
         return scalar;
-    PyObject *fields = ct->ct_stuff;
+    PyObject *fields = ct->ct_members;
     Py_ssize_t nfields = PyTuple_GET_SIZE(fields), nelems = 0, count;
     for (Py_ssize_t i = 0; i < nfields; i++) {
         element_type(((CFieldObject *)PyTuple_GET_ITEM(fields, i))->cf_type, &count);
@@ -230,8 +230,8 @@ static Py_ssize_t result_cost(CTypeObject *rct)
 
 static CallInfo *build_call_info(CTypeObject *fct)
 {
-    PyObject *fargs = PyTuple_GET_ITEM(fct->ct_stuff, 0);
-    CTypeObject *rct = (CTypeObject *)PyTuple_GET_ITEM(fct->ct_stuff, 1);
+    PyObject *fargs = fct->ct_fn_args;
+    CTypeObject *rct = fct->ct_fn_result;
     Py_ssize_t nargs = PyTuple_GET_SIZE(fargs);
     Py_ssize_t cost = result_cost(rct);
     if (cost < 0)
@@ -254,7 +254,7 @@ static CallInfo *build_call_info(CTypeObject *fct)
     info->atypes = arena_take(&arena, (nargs + 1) * sizeof(ffi_type *));
     info->arg_offsets = arena_take(&arena, (nargs + 1) * sizeof(Py_ssize_t));
     info->nargs = nargs;
-    info->ellipsis = PyTuple_GET_ITEM(fct->ct_stuff, 2) == Py_True;
+    info->ellipsis = fct->ct_fn_ellipsis;
     info->rtype = (rct->ct_flags & CT_VOID) ? &ffi_type_void : build_type(rct, &arena);
     Py_ssize_t offset = 0;
     for (Py_ssize_t i = 0; i < nargs; i++) {
@@ -337,18 +337,6 @@ static void store_pointer(char *slot, const void *p)
     memcpy(slot, &p, sizeof(p));
 }
 
-/* 'T[]' for a 'T *', cached in the pointer type's ct_stuff as cdata.c does (borrowed) */
-static CTypeObject *open_array_of(CTypeObject *ptrtype)
-{
-    if (ptrtype->ct_stuff == NULL) {
-        CTypeObject *arr = nffi_new_array_type(ptrtype, -1);
-        if (arr == NULL)
-            return NULL;
-        ptrtype->ct_stuff = (PyObject *)arr;
-    }
-    return (CTypeObject *)ptrtype->ct_stuff;
-}
-
 /* A list, tuple or str given for a 'T *': a temporary 'T[]' holding its items. */
 static int array_argument(char *slot, CTypeObject *ct, PyObject *obj, TempBlock **temps)
 {
@@ -360,21 +348,19 @@ static int array_argument(char *slot, CTypeObject *ct, PyObject *obj, TempBlock 
                      ? "bytes or list or tuple" : "list or tuple");
         return -1;
     }
-    CTypeObject *arr = open_array_of(ct);
+    CTypeObject *arr = nffi_new_array_type(ct, -1);
     if (arr == NULL)
         return -1;
     Py_ssize_t n = nffi_initializer_length(arr, obj);
-    if (n < 0)
-        return -1;
-    if (item->ct_size > 0 && n > (PY_SSIZE_T_MAX - 1024) / item->ct_size) {
+    char *buf = NULL;
+    if (n >= 0 && item->ct_size > 0 && n > (PY_SSIZE_T_MAX - 1024) / item->ct_size)
         PyErr_SetString(PyExc_OverflowError, "array size would overflow a ssize_t");
-        return -1;
-    }
-    char *buf = temp_alloc(temps, (size_t)(n * item->ct_size));
-    if (buf == NULL || nffi_convert_array_from_object(buf, arr, obj, n) < 0)
-        return -1;
+    else if (n >= 0)
+        buf = temp_alloc(temps, (size_t)(n * item->ct_size));
+    int r = buf == NULL || nffi_convert_array_from_object(buf, arr, obj, n) < 0 ? -1 : 0;
+    Py_DECREF(arr);
     store_pointer(slot, buf);
-    return 0;
+    return r;
 }
 
 /* A Python file object for a 'FILE *': a FILE of its own for the call (file.c). */
@@ -511,7 +497,7 @@ typedef struct {
 
 static int convert_fixed_arguments(Call *call, PyObject *const *args, char *buffer)
 {
-    PyObject *fargs = PyTuple_GET_ITEM(call->fct->ct_stuff, 0);
+    PyObject *fargs = call->fct->ct_fn_args;
     for (Py_ssize_t i = 0; i < call->info->nargs; i++) {
         char *slot = buffer + call->info->arg_offsets[i];
         if (convert_argument(slot, (CTypeObject *)PyTuple_GET_ITEM(fargs, i),
@@ -598,7 +584,7 @@ static int check_count(Call *call, Py_ssize_t got)
 
 static PyObject *convert_result(Call *call, char *rbuf, CDataObject *big_result)
 {
-    CTypeObject *rct = (CTypeObject *)PyTuple_GET_ITEM(call->fct->ct_stuff, 1);
+    CTypeObject *rct = call->fct->ct_fn_result;
     if (big_result != NULL)
         return (PyObject *)big_result;
     if (rct->ct_flags & CT_VOID)
@@ -648,7 +634,7 @@ PyObject *nffi_call_libffi(CDataObject *cd, PyObject *const *args, Py_ssize_t na
         char *rbuf = (char *)small;
         CDataObject *big = NULL;
         if (call.info->result_size > SMALL_RESULT) {
-            CTypeObject *rct = (CTypeObject *)PyTuple_GET_ITEM(call.fct->ct_stuff, 1);
+            CTypeObject *rct = call.fct->ct_fn_result;
             big = nffi_cdata_new_owned(rct, rct->ct_size, 0);
             rbuf = big ? big->c_data : NULL;
         }

@@ -14,6 +14,8 @@
 /* Inline storage of a CDataCallback. */
 typedef struct {
     ffi_closure *closure;
+    PyObject *callable;          /* NULL once cleared by the GC */
+    PyObject *onerror;           /* NULL: none */
     Py_ssize_t error_size;       /* bytes of 'error' written to the result on failure */
     max_align_t error[];         /* the result returned when the callable fails */
 } CallbackData;
@@ -25,7 +27,7 @@ static CallbackData *callback_data(CDataObject *cd)
 
 static CTypeObject *result_type(CTypeObject *fct)
 {
-    return (CTypeObject *)PyTuple_GET_ITEM(fct->ct_stuff, 1);
+    return fct->ct_fn_result;
 }
 
 static int is_small_integer(CTypeObject *ct)
@@ -74,7 +76,7 @@ static int write_result(char *resp, CTypeObject *rct, PyObject *obj)
 
 static PyObject *convert_arguments(CTypeObject *fct, void **args)
 {
-    PyObject *fargs = PyTuple_GET_ITEM(fct->ct_stuff, 0);
+    PyObject *fargs = fct->ct_fn_args;
     Py_ssize_t n = PyTuple_GET_SIZE(fargs);
     PyObject *tuple = PyTuple_New(n);
     for (Py_ssize_t i = 0; tuple != NULL && i < n; i++) {
@@ -102,8 +104,9 @@ static void report(CDataObject *cd, const char *extra)
 {
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
-    PyObject *msg = cd->c_extra != NULL
-        ? PyUnicode_FromFormat("from cffi callback %R%s", cd->c_extra, extra)
+    PyObject *callable = callback_data(cd)->callable;
+    PyObject *msg = callable != NULL
+        ? PyUnicode_FromFormat("from cffi callback %R%s", callable, extra)
         : PyUnicode_FromFormat("from cffi callback <cleared>%s", extra);
     const char *text = msg != NULL ? PyUnicode_AsUTF8(msg) : NULL;
     if (text == NULL) {
@@ -120,7 +123,7 @@ static void report(CDataObject *cd, const char *extra)
 static void handle_error(CDataObject *cd, char *resp, const char *extra)
 {
     CallbackData *data = callback_data(cd);
-    PyObject *onerror = cd->c_extra2;
+    PyObject *onerror = callback_data(cd)->onerror;
     memcpy(resp, data->error, data->error_size);
     if (onerror == NULL) {
         report(cd, extra);
@@ -156,7 +159,7 @@ static void handle_error(CDataObject *cd, char *resp, const char *extra)
 static void run_callback(CDataObject *cd, char *resp, void **args)
 {
     Py_INCREF(cd);     /* the callable may drop the last reference to its own callback */
-    PyObject *callable = cd->c_extra, *result = NULL;
+    PyObject *callable = callback_data(cd)->callable, *result = NULL;
     if (callable == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "the callback was cleared by the garbage collector");
         handle_error(cd, resp, "");
@@ -198,8 +201,8 @@ static void callback_dealloc(CDataObject *cd)
     CallbackData *data = callback_data(cd);
     if (data->closure != NULL)
         ffi_closure_free(data->closure);
-    Py_CLEAR(cd->c_extra);
-    Py_CLEAR(cd->c_extra2);
+    Py_CLEAR(callback_data(cd)->callable);
+    Py_CLEAR(callback_data(cd)->onerror);
     Py_CLEAR(cd->c_owner);
     Py_CLEAR(cd->c_type);
     PyObject_GC_Del(cd);
@@ -207,26 +210,27 @@ static void callback_dealloc(CDataObject *cd)
 
 static int callback_traverse(CDataObject *cd, visitproc visit, void *arg)
 {
-    Py_VISIT(cd->c_extra);
-    Py_VISIT(cd->c_extra2);
+    Py_VISIT(callback_data(cd)->callable);
+    Py_VISIT(callback_data(cd)->onerror);
     Py_VISIT(cd->c_owner);
     return 0;
 }
 
 static int callback_clear(CDataObject *cd)
 {
-    Py_CLEAR(cd->c_extra);
-    Py_CLEAR(cd->c_extra2);
+    Py_CLEAR(callback_data(cd)->callable);
+    Py_CLEAR(callback_data(cd)->onerror);
     return 0;
 }
 
 static PyObject *callback_repr(CDataObject *cd)
 {
-    if (cd->c_extra == NULL)
+    PyObject *callable = callback_data(cd)->callable;
+    if (callable == NULL)
         return PyUnicode_FromFormat("<cdata '%s' calling <cleared>>",
                                     nffi_ctype_name(cd->c_type));
     return PyUnicode_FromFormat("<cdata '%s' calling %R>", nffi_ctype_name(cd->c_type),
-                                cd->c_extra);
+                                callable);
 }
 
 static PyTypeObject CDataCallback_Type = {
@@ -269,7 +273,7 @@ static int check_callback_args(CTypeObject *ct, PyObject *callable, PyObject *on
 static ffi_cif *callback_cif(CTypeObject *ct)
 {
     ffi_cif *cif = NULL;
-    if (PyTuple_GET_ITEM(ct->ct_stuff, 2) != Py_True)
+    if (!ct->ct_fn_ellipsis)
         cif = nffi_function_cif(ct);
     if (cif == NULL && (!PyErr_Occurred() ||
                         PyErr_ExceptionMatches(PyExc_NotImplementedError))) {
@@ -323,12 +327,9 @@ static PyObject *make_callback(PyObject *self, PyObject *args)
         goto fail;
     }
     cd->c_data = code;
-    Py_INCREF(callable);
-    cd->c_extra = callable;
-    if (onerror != Py_None) {
-        Py_INCREF(onerror);
-        cd->c_extra2 = onerror;
-    }
+    data->callable = Py_NewRef(callable);
+    if (onerror != Py_None)
+        data->onerror = Py_NewRef(onerror);
     return (PyObject *)cd;
 
 fail:

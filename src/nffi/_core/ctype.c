@@ -1,9 +1,26 @@
-/* ctype.c -- C type objects (CType) and struct fields (CField).
+/* ctype.c -- C type objects (CType), struct fields (CField) and the type registry.
  *
  * Owns: the table of primitive types with their platform sizes and alignments, the
- * constructors the model layer calls to build every other type (pointer, array,
- * struct/union, function, enum), the C names of types ("int(*)[5]") with the insertion
- * point used by ffi.getctype(), and the introspection attributes of ffi.CType.
+ * constructors the model layer calls to build every type (primitive, pointer, array,
+ * struct/union, function, enum), the process-wide registry that makes every primitive,
+ * pointer, array and function ctype unique, the C names of types ("int(*)[5]") with the
+ * insertion point used by ffi.getctype(), and the introspection attributes of ffi.CType.
+ *
+ * The registry.  Primitives and 'void' are created once and live forever.  A pointer
+ * type is found through a borrowed link on its item type (ct_pointer_type); arrays and
+ * function types through a dict from a key of their parts' addresses to the address of
+ * the ctype (both borrowed: an entry keeps nothing alive, so an array of a struct of a
+ * dead FFI dies with it, and the ctype deletes its entry when it dies; its parts, which
+ * it holds, cannot be freed and their addresses reused while the entry exists).
+ * Struct, union and enum ctypes are not interned: they belong to the FFI declaring them.
+ *
+ * Locking.  With the GIL, the GIL is the lock: a lookup and the insertion that follows a
+ * miss run no Python code in between (keys are tuples of ints, so hashing and comparing
+ * cannot call out); the allocation of a new ctype may run the GC and thus Python code,
+ * so it happens before, and the insertion checks again and keeps the first ctype.  A
+ * PyThread_type_lock would add nothing there, and one held while the GC ran a __del__
+ * that builds a type would deadlock.  Free-threaded builds (Py_GIL_DISABLED) take a
+ * PyMutex around the same short sections instead.
  */
 #include "nffi_core.h"
 #include <wchar.h>
@@ -75,8 +92,15 @@ static CTypeObject *ctype_alloc(int flags, const char *name, Py_ssize_t name_pos
     ct->ct_item = NULL;
     ct->ct_fields = NULL;
     ct->ct_field_list = NULL;
-    ct->ct_stuff = NULL;
+    ct->ct_members = NULL;
     ct->ct_init_fields = NULL;
+    ct->ct_fn_args = NULL;
+    ct->ct_fn_result = NULL;
+    ct->ct_fn_ellipsis = 0;
+    ct->ct_fn_abi = NULL;
+    ct->ct_enum_names = NULL;
+    ct->ct_enum_values = NULL;
+    ct->ct_registry_key = NULL;
     ct->ct_pointer_type = NULL;
     ct->ct_extra = NULL;
     ct->ct_direct = NULL;
@@ -140,7 +164,117 @@ PyObject *nffi_getcname(CTypeObject *ct, const char *extra)
     return full;
 }
 
+/* ---- the type registry (see the header comment) ------------------------------------ */
+
+#ifdef Py_GIL_DISABLED
+static PyMutex registry_mutex;
+#define REGISTRY_LOCK() PyMutex_Lock(&registry_mutex)
+#define REGISTRY_UNLOCK() PyMutex_Unlock(&registry_mutex)
+#else
+#define REGISTRY_LOCK() ((void)0)
+#define REGISTRY_UNLOCK() ((void)0)
+#endif
+
+#define PRIMITIVE_COUNT (sizeof(primitive_table) / sizeof(primitive_table[0]) - 1)
+static CTypeObject *primitive_types[PRIMITIVE_COUNT];   /* by table row, immortal */
+static CTypeObject *void_type;
+static PyObject *registry;        /* dict: key -> int, the address of an interned ctype */
+
+/* The ctype already in '*slot' (then 'ct', stolen, is dropped), or else 'ct', stored in
+ * the slot as a borrowed reference. */
+static CTypeObject *intern_in_slot(CTypeObject **slot, CTypeObject *ct)
+{
+    REGISTRY_LOCK();
+    CTypeObject *kept = *slot ? (CTypeObject *)Py_NewRef(*slot) : (*slot = ct);
+    REGISTRY_UNLOCK();
+    if (kept != ct)
+        Py_DECREF(ct);
+    return kept;
+}
+
+/* Primitives and 'void' live forever: their slot owns a reference. */
+static CTypeObject *intern_forever(CTypeObject **slot, CTypeObject *ct)
+{
+    CTypeObject *kept = intern_in_slot(slot, ct);
+    if (kept == ct)
+        Py_INCREF(ct);
+    return kept;
+}
+
+/* The ctype interned under 'key' as a new reference; NULL (no error) if none. */
+static CTypeObject *registry_find(PyObject *key)
+{
+    PyObject *address = PyDict_GetItemWithError(registry, key);
+    return address ? (CTypeObject *)Py_NewRef(PyLong_AsVoidPtr(address)) : NULL;
+}
+
+static CTypeObject *registry_lookup(PyObject *key)
+{
+    REGISTRY_LOCK();
+    CTypeObject *ct = registry_find(key);
+    REGISTRY_UNLOCK();
+    return ct;
+}
+
+/* Intern a new 'ct' (stolen) under 'key', unless another ctype got there first while
+ * 'ct' was built: then that one is returned and 'ct' dropped. */
+static CTypeObject *registry_add(PyObject *key, CTypeObject *ct)
+{
+    PyObject *address = PyLong_FromVoidPtr(ct);
+    if (address == NULL) {
+        Py_DECREF(ct);
+        return NULL;
+    }
+    REGISTRY_LOCK();
+    CTypeObject *kept = registry_find(key);
+    if (kept == NULL && !PyErr_Occurred() && PyDict_SetItem(registry, key, address) == 0) {
+        ct->ct_registry_key = Py_NewRef(key);
+        kept = ct;
+        ct = NULL;
+    }
+    REGISTRY_UNLOCK();
+    Py_DECREF(address);
+    Py_XDECREF(ct);
+    return kept;
+}
+
+/* A dying ctype leaves the registry (before anything in its dealloc may run code). */
+static void registry_remove(CTypeObject *ct)
+{
+    if (ct->ct_item != NULL && ct->ct_item->ct_pointer_type == ct)
+        ct->ct_item->ct_pointer_type = NULL;
+    if (ct->ct_registry_key == NULL)
+        return;
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    REGISTRY_LOCK();
+    if (PyDict_DelItem(registry, ct->ct_registry_key) < 0)
+        PyErr_WriteUnraisable((PyObject *)ct);
+    REGISTRY_UNLOCK();
+    PyErr_Restore(type, value, traceback);
+    Py_CLEAR(ct->ct_registry_key);
+}
+
 /* ---- constructors -------------------------------------------------------------- */
+
+static CTypeObject *primitive_type(const PrimitiveInfo *p)
+{
+    CTypeObject **slot = &primitive_types[p - primitive_table];
+    if (*slot != NULL)
+        return (CTypeObject *)Py_NewRef(*slot);
+    CTypeObject *ct = ctype_alloc(p->flags, p->name, (Py_ssize_t)strlen(p->name));
+    if (ct == NULL)
+        return NULL;
+    ct->ct_size = p->size;
+    ct->ct_align = p->align;
+    ct->ct_char_kind = p->char_kind;
+    if (p->char_kind == 'w') {
+        ct->ct_char_kind = (int)sizeof(wchar_t);
+        if ((wchar_t)-1 < 0)
+            ct->ct_flags |= CT_IS_SIGNED_WCHAR;
+    }
+    return intern_forever(slot, ct);
+}
 
 static PyObject *new_primitive_type(PyObject *self, PyObject *args)
 {
@@ -148,20 +282,8 @@ static PyObject *new_primitive_type(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "s:new_primitive_type", &name))
         return NULL;
     for (const PrimitiveInfo *p = primitive_table; p->name; p++) {
-        if (strcmp(p->name, name) == 0) {
-            CTypeObject *ct = ctype_alloc(p->flags, p->name, (Py_ssize_t)strlen(p->name));
-            if (ct == NULL)
-                return NULL;
-            ct->ct_size = p->size;
-            ct->ct_align = p->align;
-            ct->ct_char_kind = p->char_kind;
-            if (p->char_kind == 'w') {
-                ct->ct_char_kind = (int)sizeof(wchar_t);
-                if ((wchar_t)-1 < 0)
-                    ct->ct_flags |= CT_IS_SIGNED_WCHAR;
-            }
-            return (PyObject *)ct;
-        }
+        if (strcmp(p->name, name) == 0)
+            return (PyObject *)primitive_type(p);
     }
     PyErr_Format(PyExc_KeyError, "unknown primitive type name '%s'", name);
     return NULL;
@@ -169,7 +291,10 @@ static PyObject *new_primitive_type(PyObject *self, PyObject *args)
 
 static PyObject *new_void_type(PyObject *self, PyObject *noargs)
 {
-    return (PyObject *)ctype_alloc(CT_VOID, "void", 4);
+    if (void_type != NULL)
+        return Py_NewRef(void_type);
+    CTypeObject *ct = ctype_alloc(CT_VOID, "void", 4);
+    return ct ? (PyObject *)intern_forever(&void_type, ct) : NULL;
 }
 
 static int is_char_type(CTypeObject *ct)
@@ -180,34 +305,22 @@ static int is_char_type(CTypeObject *ct)
 
 CTypeObject *nffi_new_pointer_type(CTypeObject *item)
 {
-    if (item->ct_pointer_type != NULL) {
-        Py_INCREF(item->ct_pointer_type);
-        return item->ct_pointer_type;
-    }
+    if (item->ct_pointer_type != NULL)
+        return (CTypeObject *)Py_NewRef(item->ct_pointer_type);
     int flags = CT_POINTER;
     if (item->ct_flags & CT_VOID)
         flags |= CT_IS_VOID_PTR;
     if (is_char_type(item))
         flags |= CT_IS_CHAR_PTR;
-    CTypeObject *ct;
-    if (item->ct_flags & (CT_ARRAY | CT_FUNCTIONPTR)) {
-        if (item->ct_flags & CT_ARRAY)
-            ct = ctype_alloc_derived(flags, item, "(*)", 2);
-        else
-            ct = ctype_alloc_derived(flags, item, " *", 2);
-    }
-    else {
-        ct = ctype_alloc_derived(flags, item, " *", 2);
-    }
+    CTypeObject *ct = ctype_alloc_derived(flags, item, (item->ct_flags & CT_ARRAY) ? "(*)"
+                                                                                : " *", 2);
     if (ct == NULL)
         return NULL;
     ct->ct_size = sizeof(void *);
     ct->ct_align = _Alignof(void *);
-    Py_INCREF(item);
-    ct->ct_item = item;
-    /* a borrowed (weak) cache: the pointer type clears it when it dies */
-    item->ct_pointer_type = ct;
-    return ct;
+    ct->ct_item = (CTypeObject *)Py_NewRef(item);
+    /* 'T *' holds T; T's link back is borrowed, cleared by registry_remove() */
+    return intern_in_slot(&item->ct_pointer_type, ct);
 }
 
 static PyObject *new_pointer_type(PyObject *self, PyObject *arg)
@@ -219,18 +332,8 @@ static PyObject *new_pointer_type(PyObject *self, PyObject *arg)
     return (PyObject *)nffi_new_pointer_type((CTypeObject *)arg);
 }
 
-CTypeObject *nffi_new_array_type(CTypeObject *ptrtype, Py_ssize_t length)
+static CTypeObject *build_array_type(CTypeObject *item, Py_ssize_t length)
 {
-    if (!(ptrtype->ct_flags & CT_POINTER)) {
-        PyErr_SetString(PyExc_TypeError, "first arg must be a pointer ctype");
-        return NULL;
-    }
-    CTypeObject *item = ptrtype->ct_item;
-    if (item->ct_size < 0) {
-        PyErr_Format(PyExc_ValueError, "array item of unknown size: '%s'",
-                     nffi_ctype_name(item));
-        return NULL;
-    }
     char brackets[48];
     if (length < 0)
         strcpy(brackets, "[]");
@@ -252,8 +355,34 @@ CTypeObject *nffi_new_array_type(CTypeObject *ptrtype, Py_ssize_t length)
     }
     ct->ct_length = length;
     ct->ct_align = item->ct_align;
-    Py_INCREF(item);
-    ct->ct_item = item;
+    ct->ct_item = (CTypeObject *)Py_NewRef(item);
+    return ct;
+}
+
+/* 'T[length]' ('T[]' for a negative length) for the 'T *' ptrtype, unique per process */
+CTypeObject *nffi_new_array_type(CTypeObject *ptrtype, Py_ssize_t length)
+{
+    if (!(ptrtype->ct_flags & CT_POINTER)) {
+        PyErr_SetString(PyExc_TypeError, "first arg must be a pointer ctype");
+        return NULL;
+    }
+    CTypeObject *item = ptrtype->ct_item;
+    if (item->ct_size < 0) {
+        PyErr_Format(PyExc_ValueError, "array item of unknown size: '%s'",
+                     nffi_ctype_name(item));
+        return NULL;
+    }
+    PyObject *key = Py_BuildValue("(iNn)", CT_ARRAY, PyLong_FromVoidPtr(item),
+                                  length < 0 ? (Py_ssize_t)-1 : length);
+    if (key == NULL)
+        return NULL;
+    CTypeObject *ct = registry_lookup(key);
+    if (ct == NULL && !PyErr_Occurred()) {
+        ct = build_array_type(item, length);
+        if (ct != NULL)
+            ct = registry_add(key, ct);
+    }
+    Py_DECREF(key);
     return ct;
 }
 
@@ -447,7 +576,7 @@ static PyObject *complete_struct_or_union(PyObject *self, PyObject *args)
         Py_DECREF(list);
         return NULL;
     }
-    ct->ct_stuff = members;
+    ct->ct_members = members;
     ct->ct_init_fields = initializers;
     nffi_field_cache_clear(ct);
     ct->ct_fields = dict;
@@ -465,7 +594,50 @@ error:
     return NULL;
 }
 
-/* new_function_type(args_tuple, result, ellipsis=False, abi=None) */
+/* 'R(*)(A, B, ...)': the C name is the result's with "(*)(A, B, ...)" inserted */
+static CTypeObject *build_function_type(PyObject *fargs, CTypeObject *result, int ellipsis,
+                                        PyObject *abi)
+{
+    Py_ssize_t nargs = PyTuple_GET_SIZE(fargs);
+    PyObject *names = PyList_New(0), *joined = NULL, *suffix = NULL;
+    CTypeObject *ct = NULL;
+    if (names == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        if (PyList_Append(names, ((CTypeObject *)PyTuple_GET_ITEM(fargs, i))->ct_name) < 0)
+            goto done;
+    }
+    if (ellipsis) {
+        PyObject *dots = PyUnicode_FromString("...");
+        int err = dots == NULL || PyList_Append(names, dots) < 0;
+        Py_XDECREF(dots);
+        if (err)
+            goto done;
+    }
+    PyObject *comma = PyUnicode_FromString(", ");
+    joined = comma ? PyUnicode_Join(comma, names) : NULL;
+    Py_XDECREF(comma);
+    suffix = joined ? PyUnicode_FromFormat("(*)(%U)", joined) : NULL;
+    const char *suffix_utf8 = suffix ? PyUnicode_AsUTF8(suffix) : NULL;
+    if (suffix_utf8 == NULL)
+        goto done;
+    ct = ctype_alloc_derived(CT_FUNCTIONPTR, result, suffix_utf8, 2);
+    if (ct == NULL)
+        goto done;
+    ct->ct_size = sizeof(void (*)(void));
+    ct->ct_align = _Alignof(void (*)(void));
+    ct->ct_fn_args = Py_NewRef(fargs);
+    ct->ct_fn_result = (CTypeObject *)Py_NewRef(result);
+    ct->ct_fn_ellipsis = ellipsis;
+    ct->ct_fn_abi = Py_NewRef(abi);
+done:
+    Py_DECREF(names);
+    Py_XDECREF(joined);
+    Py_XDECREF(suffix);
+    return ct;
+}
+
+/* new_function_type(args_tuple, result, ellipsis=False, abi=None): unique per process */
 static PyObject *new_function_type(PyObject *self, PyObject *args)
 {
     PyObject *fargs, *abi = Py_None;
@@ -475,50 +647,36 @@ static PyObject *new_function_type(PyObject *self, PyObject *args)
                           &CType_Type, &result, &ellipsis, &abi))
         return NULL;
     Py_ssize_t nargs = PyTuple_GET_SIZE(fargs);
-    _PyUnicodeWriter writer;
-    _PyUnicodeWriter_Init(&writer);
-    if (_PyUnicodeWriter_WriteASCIIString(&writer, "(*)(", 4) < 0)
-        goto error;
+    PyObject *key = PyTuple_New(4 + nargs);
+    if (key == NULL)
+        return NULL;
+    PyTuple_SET_ITEM(key, 0, PyLong_FromLong(CT_FUNCTIONPTR));
+    PyTuple_SET_ITEM(key, 1, PyLong_FromVoidPtr(result));
+    PyTuple_SET_ITEM(key, 2, PyBool_FromLong(ellipsis));
+    PyTuple_SET_ITEM(key, 3, Py_NewRef(abi));
     for (Py_ssize_t i = 0; i < nargs; i++) {
         PyObject *arg = PyTuple_GET_ITEM(fargs, i);
         if (!CType_Check(arg)) {
             PyErr_SetString(PyExc_TypeError, "function arguments must be ctypes");
-            goto error;
+            Py_DECREF(key);
+            return NULL;
         }
-        if (i > 0 && _PyUnicodeWriter_WriteASCIIString(&writer, ", ", 2) < 0)
-            goto error;
-        if (_PyUnicodeWriter_WriteStr(&writer, ((CTypeObject *)arg)->ct_name) < 0)
-            goto error;
+        PyTuple_SET_ITEM(key, 4 + i, PyLong_FromVoidPtr(arg));
     }
-    if (ellipsis) {
-        const char *dots = nargs > 0 ? ", ..." : "...";
-        if (_PyUnicodeWriter_WriteASCIIString(&writer, dots, (Py_ssize_t)strlen(dots)) < 0)
-            goto error;
+    CTypeObject *ct = NULL;
+    for (Py_ssize_t i = 0; i < 4 + nargs; i++) {
+        if (PyTuple_GET_ITEM(key, i) == NULL)
+            goto done;           /* out of memory building the key */
     }
-    if (_PyUnicodeWriter_WriteChar(&writer, ')') < 0)
-        goto error;
-    PyObject *suffix = _PyUnicodeWriter_Finish(&writer);
-    if (suffix == NULL)
-        return NULL;
-    const char *suffix_utf8 = PyUnicode_AsUTF8(suffix);
-    CTypeObject *ct = suffix_utf8 ? ctype_alloc_derived(CT_FUNCTIONPTR, result,
-                                                        suffix_utf8, 2) : NULL;
-    Py_DECREF(suffix);
-    if (ct == NULL)
-        return NULL;
-    ct->ct_size = sizeof(void (*)(void));
-    ct->ct_align = _Alignof(void (*)(void));
-    ct->ct_stuff = Py_BuildValue("(OOOO)", fargs, (PyObject *)result,
-                                 ellipsis ? Py_True : Py_False, abi);
-    if (ct->ct_stuff == NULL) {
-        Py_DECREF(ct);
-        return NULL;
+    ct = registry_lookup(key);
+    if (ct == NULL && !PyErr_Occurred()) {
+        ct = build_function_type(fargs, result, ellipsis, abi);
+        if (ct != NULL)
+            ct = registry_add(key, ct);
     }
+done:
+    Py_DECREF(key);
     return (PyObject *)ct;
-
-error:
-    _PyUnicodeWriter_Dealloc(&writer);
-    return NULL;
 }
 
 /* new_enum_type(name, enumerators, values, basetype) */
@@ -550,13 +708,8 @@ static PyObject *new_enum_type(PyObject *self, PyObject *args)
         goto error;
     ct->ct_size = base->ct_size;
     ct->ct_align = base->ct_align;
-    ct->ct_stuff = PyTuple_Pack(2, by_value, by_name);
-    Py_DECREF(by_value);
-    Py_DECREF(by_name);
-    if (ct->ct_stuff == NULL) {
-        Py_DECREF(ct);
-        return NULL;
-    }
+    ct->ct_enum_names = by_value;
+    ct->ct_enum_values = by_name;
     return (PyObject *)ct;
 
 error:
@@ -588,16 +741,20 @@ static PyObject *ctype_sizeof(PyObject *self, PyObject *arg)
 static void ctype_dealloc(CTypeObject *ct)
 {
     PyObject_GC_UnTrack(ct);
+    registry_remove(ct);
     if (ct->ct_weakreflist != NULL)
         PyObject_ClearWeakRefs((PyObject *)ct);
-    if (ct->ct_item != NULL && ct->ct_item->ct_pointer_type == ct)
-        ct->ct_item->ct_pointer_type = NULL;
     Py_XDECREF(ct->ct_item);
     Py_XDECREF(ct->ct_name);
     Py_XDECREF(ct->ct_fields);
     Py_XDECREF(ct->ct_field_list);
-    Py_XDECREF(ct->ct_stuff);
+    Py_XDECREF(ct->ct_members);
     Py_XDECREF(ct->ct_init_fields);
+    Py_XDECREF(ct->ct_fn_args);
+    Py_XDECREF(ct->ct_fn_result);
+    Py_XDECREF(ct->ct_fn_abi);
+    Py_XDECREF(ct->ct_enum_names);
+    Py_XDECREF(ct->ct_enum_values);
     if (ct->ct_extra != NULL)
         PyMem_Free(ct->ct_extra);
     nffi_direct_plan_free(ct->ct_direct);
@@ -610,8 +767,10 @@ static int ctype_traverse(CTypeObject *ct, visitproc visit, void *arg)
     Py_VISIT(ct->ct_item);
     Py_VISIT(ct->ct_fields);
     Py_VISIT(ct->ct_field_list);
-    Py_VISIT(ct->ct_stuff);
+    Py_VISIT(ct->ct_members);
     Py_VISIT(ct->ct_init_fields);
+    Py_VISIT(ct->ct_fn_args);
+    Py_VISIT(ct->ct_fn_result);
     return 0;
 }
 
@@ -623,7 +782,7 @@ static int ctype_clear(CTypeObject *ct)
         nffi_field_cache_clear(ct);
         Py_CLEAR(ct->ct_fields);
         Py_CLEAR(ct->ct_field_list);
-        Py_CLEAR(ct->ct_stuff);
+        Py_CLEAR(ct->ct_members);
         Py_CLEAR(ct->ct_init_fields);
     }
     return 0;
@@ -692,39 +851,53 @@ static PyObject *ctype_get_fields(CTypeObject *ct, void *c)
     return PySequence_List(ct->ct_field_list);
 }
 
-static PyObject *function_part(CTypeObject *ct, const char *attr, int index)
+static PyObject *function_part(CTypeObject *ct, const char *attr, PyObject *value)
 {
     if (!(ct->ct_flags & CT_FUNCTIONPTR))
         return no_attribute(ct, attr);
-    PyObject *x = PyTuple_GET_ITEM(ct->ct_stuff, index);
-    Py_INCREF(x);
-    return x;
+    return Py_NewRef(value);
 }
 
-static PyObject *ctype_get_args(CTypeObject *ct, void *c) { return function_part(ct, "args", 0); }
-static PyObject *ctype_get_result(CTypeObject *ct, void *c) { return function_part(ct, "result", 1); }
-static PyObject *ctype_get_ellipsis(CTypeObject *ct, void *c) { return function_part(ct, "ellipsis", 2); }
+static PyObject *ctype_get_args(CTypeObject *ct, void *c)
+{
+    return function_part(ct, "args", ct->ct_fn_args);
+}
+
+static PyObject *ctype_get_result(CTypeObject *ct, void *c)
+{
+    return function_part(ct, "result", (PyObject *)ct->ct_fn_result);
+}
+
+static PyObject *ctype_get_ellipsis(CTypeObject *ct, void *c)
+{
+    return function_part(ct, "ellipsis", ct->ct_fn_ellipsis ? Py_True : Py_False);
+}
 
 static PyObject *ctype_get_abi(CTypeObject *ct, void *c)
 {
     if (!(ct->ct_flags & CT_FUNCTIONPTR))
         return no_attribute(ct, "abi");
-    PyObject *abi = PyTuple_GET_ITEM(ct->ct_stuff, 3);
-    if (abi == Py_None)
+    if (ct->ct_fn_abi == Py_None)
         return PyLong_FromLong(2);   /* FFI_DEFAULT_ABI on x86-64 and AArch64 Linux */
-    Py_INCREF(abi);
-    return abi;
+    return Py_NewRef(ct->ct_fn_abi);
 }
 
-static PyObject *enum_part(CTypeObject *ct, const char *attr, int index)
+static PyObject *enum_part(CTypeObject *ct, const char *attr, PyObject *dict)
 {
     if (!(ct->ct_flags & CT_IS_ENUM))
         return no_attribute(ct, attr);
-    return PyDict_Copy(PyTuple_GET_ITEM(ct->ct_stuff, index));
+    return PyDict_Copy(dict);
 }
 
-static PyObject *ctype_get_elements(CTypeObject *ct, void *c) { return enum_part(ct, "elements", 0); }
-static PyObject *ctype_get_relements(CTypeObject *ct, void *c) { return enum_part(ct, "relements", 1); }
+static PyObject *ctype_get_elements(CTypeObject *ct, void *c)
+{
+    return enum_part(ct, "elements", ct->ct_enum_names);
+}
+
+static PyObject *ctype_get_relements(CTypeObject *ct, void *c)
+{
+    return enum_part(ct, "relements", ct->ct_enum_values);
+}
 
 static PyGetSetDef ctype_getset[] = {
     {"kind", (getter)ctype_get_kind, NULL, NULL},
@@ -833,7 +1006,8 @@ static PyMethodDef ctype_functions[] = {
 
 int nffi_ctype_init(PyObject *module)
 {
-    if (PyType_Ready(&CType_Type) < 0 || PyType_Ready(&CField_Type) < 0)
+    registry = PyDict_New();
+    if (registry == NULL || PyType_Ready(&CType_Type) < 0 || PyType_Ready(&CField_Type) < 0)
         return -1;
     if (PyModule_AddObjectRef(module, "CType", (PyObject *)&CType_Type) < 0 ||
             PyModule_AddObjectRef(module, "CField", (PyObject *)&CField_Type) < 0)

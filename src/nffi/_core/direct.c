@@ -131,11 +131,11 @@ static int classify_result(CTypeObject *rct)
 
 static DirectPlan *build_plan(CTypeObject *fct)
 {
-    PyObject *fargs = PyTuple_GET_ITEM(fct->ct_stuff, 0);
-    CTypeObject *rct = (CTypeObject *)PyTuple_GET_ITEM(fct->ct_stuff, 1);
+    PyObject *fargs = fct->ct_fn_args;
+    CTypeObject *rct = fct->ct_fn_result;
     Py_ssize_t nargs = PyTuple_GET_SIZE(fargs);
     int result_kind = classify_result(rct);
-    if (PyTuple_GET_ITEM(fct->ct_stuff, 2) == Py_True || result_kind < 0 ||
+    if (fct->ct_fn_ellipsis || result_kind < 0 ||
             nargs > INT_REGISTERS + FLOAT_REGISTERS)
         return &not_eligible;
     DirectPlan *plan = PyMem_Malloc(sizeof(DirectPlan) + nargs * sizeof(DirectArg));

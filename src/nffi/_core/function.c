@@ -57,8 +57,6 @@ CDataObject *nffi_function_new(CTypeObject *fct, char *address, PyObject *owner)
     fn->cd.c_weakreflist = NULL;
     fn->cd.c_length = -1;
     fn->cd.c_flags = 0;
-    fn->cd.c_extra = NULL;
-    fn->cd.c_extra2 = NULL;
     fn->vectorcall = cfunction_vectorcall;
     fn->plan = plan;
     return &fn->cd;

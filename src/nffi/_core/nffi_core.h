@@ -62,15 +62,22 @@ typedef struct CTypeObject {
     Py_ssize_t ct_name_position; /* where getctype(extra) inserts "extra" into ct_name */
     PyObject *ct_fields;         /* struct/union: dict name -> CField (flattened), else NULL */
     PyObject *ct_field_list;     /* struct/union: tuple of (name, CField), declared order */
-    PyObject *ct_stuff;          /* function: tuple (args tuple, result, ellipsis, abi);
-                                    enum: tuple (dict value->name, dict name->value);
-                                    struct/union: tuple of CFields, the declared members
-                                    (anonymous members unflattened; call.c's libffi view);
-                                    pointer: the cached 'T[]' type */
+    PyObject *ct_members;        /* struct/union: tuple of CFields, the declared members
+                                    (anonymous members unflattened; call.c's libffi view) */
     PyObject *ct_init_fields;    /* struct/union: tuple of the CFields a list initializer
                                     fills, in order: the flattened fields, without those
                                     flagged BF_IGNORE_IN_CTOR (as cffi), else NULL */
-    struct CTypeObject *ct_pointer_type;   /* borrowed cache of 'T *', cleared when it dies */
+    /* function types */
+    PyObject *ct_fn_args;        /* tuple of the argument CTypes */
+    struct CTypeObject *ct_fn_result;
+    int ct_fn_ellipsis;          /* 1: variadic ('...') */
+    PyObject *ct_fn_abi;         /* the abi given to new_function_type(), None: default */
+    /* enums */
+    PyObject *ct_enum_names;     /* dict: value -> name (the first name of a value) */
+    PyObject *ct_enum_values;    /* dict: name -> value */
+    /* the type registry (ctype.c) */
+    PyObject *ct_registry_key;   /* interned array/function types: their key, else NULL */
+    struct CTypeObject *ct_pointer_type;   /* borrowed 'T *', cleared when it dies */
     void *ct_extra;              /* call.c: cached libffi description of a function type */
     struct DirectPlan *ct_direct;  /* direct.c: cached direct-call plan of a function type */
     struct FieldCacheEntry *ct_field_cache;  /* cdata.c: struct/union field lookups */
@@ -109,19 +116,30 @@ typedef struct {
     Py_ssize_t c_length;         /* arrays of variable length and slices: item count;
                                     var-size structs: the allocated size; else -1 */
     int c_flags;
-    PyObject *c_extra;           /* CDataGC: destructor / from_buffer source / handle obj */
-    PyObject *c_extra2;          /* CDataGC: original cdata given to ffi.gc, allocator free */
 } CDataObject;
 
 #define CD_OWNS_MEMORY   0x01    /* inline memory owned by this object (ffi.new) */
 #define CD_PTR_TO_OWNED  0x02    /* a 'T *' from ffi.new whose pointee it owns */
 #define CD_RELEASED      0x04    /* ffi.release() was called */
-#define CD_GC_DESTRUCTOR 0x08    /* CDataGC: call c_extra(c_extra2) on release */
-#define CD_FROM_BUFFER   0x10    /* CDataGC: c_extra is a Py_buffer holder */
-#define CD_HANDLE        0x20    /* CDataGC: c_extra is the handle's Python object */
-#define CD_ALLOCATOR     0x40    /* CDataGC: c_extra is the free function, c_extra2 the raw */
-#define CD_CALLBACK      0x80    /* CDataCallback (callback.c): owns a libffi closure;
-                                    c_extra is the callable, c_extra2 onerror */
+#define CD_GC_DESTRUCTOR 0x08    /* CDataGC: ffi.gc() with a destructor */
+#define CD_FROM_BUFFER   0x10    /* CDataGC: ffi.from_buffer(), holds gc_view */
+#define CD_HANDLE        0x20    /* CDataGC: ffi.new_handle(), gc_object is the handle's */
+#define CD_ALLOCATOR     0x40    /* CDataGC: memory from a custom allocator */
+#define CD_CALLBACK      0x80    /* CDataCallback (callback.c): owns a libffi closure */
+
+/* CDataGC (ownership.c): a cdata holding a resource besides memory; c_flags says which.
+ * ffi.release() or the object's death gives it back once. */
+typedef struct {
+    CDataObject cd;
+    PyObject *gc_destructor;     /* CD_GC_DESTRUCTOR: ffi.gc()'s destructor; CD_ALLOCATOR:
+                                    the allocator's free (NULL: none); called with
+                                    gc_original on release */
+    PyObject *gc_original;       /* CD_GC_DESTRUCTOR: the cdata given to ffi.gc();
+                                    CD_ALLOCATOR: the cdata that alloc() returned */
+    PyObject *gc_object;         /* CD_HANDLE: the handle's Python object; CD_FROM_BUFFER:
+                                    the buffer's exporter (NULL once released) */
+    Py_buffer gc_view;           /* CD_FROM_BUFFER: the buffer held until release */
+} CDataGCObject;
 
 /* the inline storage starts here, 16-byte aligned */
 #define CDATA_INLINE_OFFSET ((sizeof(CDataObject) + 15) & ~(size_t)15)
