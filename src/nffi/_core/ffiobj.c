@@ -5,6 +5,8 @@
  * dict lookup after the first call; on a miss it calls the Python method
  * self._parse_type(string), which parses in O(len(string)) and returns the CType.
  * new, cast, typeof, sizeof, alignof and string are implemented here (vectorcall).
+ * Its flavour (NffiFlavour, given to FFIBase.__new__ and fixed from then on) selects the
+ * few rules in which the FFI of compiled modules differs from cffi's FFI class.
  */
 #include "nffi_core.h"
 
@@ -13,6 +15,7 @@ typedef struct {
     PyObject *type_cache;        /* dict: str -> CType */
     PyObject *dict;              /* instance __dict__ for the Python subclass */
     PyObject *weakreflist;
+    int flavour;                 /* an NffiFlavour */
 } FFIBaseObject;
 
 static PyObject *str_parse_type;   /* interned "_parse_type" */
@@ -131,20 +134,11 @@ static PyObject *ffi_typeof(FFIBaseObject *self, PyObject *arg)
     return PyObject_CallMethod((PyObject *)self, "_typeof_other", "O", arg);
 }
 
-/* Whether self is the FFI of cffi's compiled modules (compat.CompiledFFI), which differs
-   from cffi's FFI in two error cases below; read from the class, on those paths only. */
+/* The FFI of a compiled module (cffi's or nffi's API mode) differs from cffi's FFI class
+ * in the two error cases below, as in cffi. */
 static int is_compiled_flavour(FFIBaseObject *self)
 {
-    PyObject *flag = PyObject_GetAttrString((PyObject *)self, "_nffi_compiled_flavour");
-    if (flag == NULL) {
-        PyErr_Clear();
-        return 0;
-    }
-    int r = PyObject_IsTrue(flag);
-    Py_DECREF(flag);
-    if (r < 0)
-        PyErr_Clear();
-    return r > 0;
+    return self->flavour != NFFI_FLAVOUR_FFI;
 }
 
 /* sizeof() of an incomplete type: ValueError in cffi's FFI, ffi.error in the compiled one */
@@ -259,11 +253,21 @@ static PyMethodDef ffibase_methods[] = {
     {NULL}
 };
 
+/* FFIBase.__new__(cls, *, flavour=FLAVOUR_FFI) */
 static PyObject *ffibase_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
+    static char *kwlist[] = {"flavour", NULL};
+    int flavour = NFFI_FLAVOUR_FFI;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$i:FFIBase", kwlist, &flavour))
+        return NULL;
+    if (flavour < NFFI_FLAVOUR_FFI || flavour > NFFI_FLAVOUR_API_MODULE) {
+        PyErr_Format(PyExc_ValueError, "unknown FFI flavour %d", flavour);
+        return NULL;
+    }
     FFIBaseObject *self = (FFIBaseObject *)type->tp_alloc(type, 0);
     if (self == NULL)
         return NULL;
+    self->flavour = flavour;
     self->type_cache = PyDict_New();
     if (self->type_cache == NULL) {
         Py_DECREF(self);
@@ -299,6 +303,9 @@ static void ffibase_dealloc(FFIBaseObject *self)
 
 static PyMemberDef ffibase_members[] = {
     {"_type_cache", T_OBJECT, offsetof(FFIBaseObject, type_cache), READONLY},
+    {"_flavour", T_INT, offsetof(FFIBaseObject, flavour), READONLY,
+     "the NffiFlavour given at construction: _core.FLAVOUR_FFI, FLAVOUR_CFFI_COMPILED or "
+     "FLAVOUR_API_MODULE"},
     {NULL}
 };
 
@@ -320,7 +327,11 @@ static PyTypeObject FFIBase_Type = {
 int nffi_ffiobj_init(PyObject *module)
 {
     str_parse_type = PyUnicode_InternFromString("_parse_type");
-    if (str_parse_type == NULL || PyType_Ready(&FFIBase_Type) < 0)
+    if (str_parse_type == NULL || PyType_Ready(&FFIBase_Type) < 0 ||
+            PyModule_AddIntConstant(module, "FLAVOUR_FFI", NFFI_FLAVOUR_FFI) < 0 ||
+            PyModule_AddIntConstant(module, "FLAVOUR_CFFI_COMPILED",
+                                    NFFI_FLAVOUR_CFFI_COMPILED) < 0 ||
+            PyModule_AddIntConstant(module, "FLAVOUR_API_MODULE", NFFI_FLAVOUR_API_MODULE) < 0)
         return -1;
     return PyModule_AddObjectRef(module, "FFIBase", (PyObject *)&FFIBase_Type);
 }

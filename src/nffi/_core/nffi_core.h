@@ -228,6 +228,13 @@ PyObject *nffi_buffer_new(CDataObject *cd, Py_ssize_t size);
 
 /* ---- ffiobj.c ---------------------------------------------------------------------- */
 int nffi_ffiobj_init(PyObject *module);
+/* What kind of FFI object an FFIBase is, fixed when it is created: the rules that differ
+ * (error types of sizeof/alignof and of type strings, definitions in type strings) read it */
+typedef enum {
+    NFFI_FLAVOUR_FFI = 0,              /* nffi.FFI, as cffi's FFI class */
+    NFFI_FLAVOUR_CFFI_COMPILED = 1,    /* compat's CompiledFFI: the ffi of cffi's modules */
+    NFFI_FLAVOUR_API_MODULE = 2,       /* the ffi of a module built by nffi's API mode */
+} NffiFlavour;
 
 /* ---- call.c, direct.c, function.c, callback.c, errno.c, lib.c --------------------------- */
 PyObject *nffi_cdata_call(PyObject *cd, PyObject *args, PyObject *kwds);  /* CData tp_call */
