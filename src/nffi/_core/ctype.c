@@ -84,28 +84,12 @@ static CTypeObject *ctype_alloc(int flags, const char *name, Py_ssize_t name_pos
     CTypeObject *ct = PyObject_GC_New(CTypeObject, &CType_Type);
     if (ct == NULL)
         return NULL;
+    /* every field after the object header starts as 0 / NULL, these excepted */
+    memset((char *)ct + sizeof(PyObject), 0, sizeof(CTypeObject) - sizeof(PyObject));
     ct->ct_flags = flags;
-    ct->ct_char_kind = 0;
     ct->ct_size = -1;
     ct->ct_align = 1;
     ct->ct_length = -1;
-    ct->ct_item = NULL;
-    ct->ct_fields = NULL;
-    ct->ct_field_list = NULL;
-    ct->ct_members = NULL;
-    ct->ct_init_fields = NULL;
-    ct->ct_fn_args = NULL;
-    ct->ct_fn_result = NULL;
-    ct->ct_fn_ellipsis = 0;
-    ct->ct_fn_abi = NULL;
-    ct->ct_enum_names = NULL;
-    ct->ct_enum_values = NULL;
-    ct->ct_registry_key = NULL;
-    ct->ct_pointer_type = NULL;
-    ct->ct_extra = NULL;
-    ct->ct_direct = NULL;
-    ct->ct_field_cache = NULL;
-    ct->ct_weakreflist = NULL;
     ct->ct_name = PyUnicode_FromString(name);
     ct->ct_name_position = name_position;
     if (ct->ct_name == NULL) {
@@ -116,26 +100,14 @@ static CTypeObject *ctype_alloc(int flags, const char *name, Py_ssize_t name_pos
     return ct;
 }
 
-/* Build a new C name by inserting 'insert' into base's name at its insertion point.
- * The new insertion point is base's plus 'shift'. */
+/* A ctype named by inserting 'insert' into base's name at its insertion point; its own
+ * insertion point is base's plus 'shift'. */
 static CTypeObject *ctype_alloc_derived(int flags, CTypeObject *base, const char *insert,
                                         Py_ssize_t shift)
 {
-    PyObject *name = base->ct_name;
-    PyObject *head = PyUnicode_Substring(name, 0, base->ct_name_position);
-    PyObject *tail = PyUnicode_Substring(name, base->ct_name_position,
-                                         PyUnicode_GET_LENGTH(name));
-    PyObject *full = NULL;
-    CTypeObject *ct = NULL;
-    if (head && tail)
-        full = PyUnicode_FromFormat("%U%s%U", head, insert, tail);
-    if (full) {
-        const char *utf8 = PyUnicode_AsUTF8(full);
-        if (utf8)
-            ct = ctype_alloc(flags, utf8, base->ct_name_position + shift);
-    }
-    Py_XDECREF(head);
-    Py_XDECREF(tail);
+    PyObject *full = nffi_getcname(base, insert);
+    const char *utf8 = full ? PyUnicode_AsUTF8(full) : NULL;
+    CTypeObject *ct = utf8 ? ctype_alloc(flags, utf8, base->ct_name_position + shift) : NULL;
     Py_XDECREF(full);
     return ct;
 }
@@ -377,11 +349,8 @@ CTypeObject *nffi_new_array_type(CTypeObject *ptrtype, Py_ssize_t length)
     if (key == NULL)
         return NULL;
     CTypeObject *ct = registry_lookup(key);
-    if (ct == NULL && !PyErr_Occurred()) {
-        ct = build_array_type(item, length);
-        if (ct != NULL)
-            ct = registry_add(key, ct);
-    }
+    if (ct == NULL && !PyErr_Occurred() && (ct = build_array_type(item, length)) != NULL)
+        ct = registry_add(key, ct);
     Py_DECREF(key);
     return ct;
 }
@@ -654,27 +623,19 @@ static PyObject *new_function_type(PyObject *self, PyObject *args)
     PyTuple_SET_ITEM(key, 1, PyLong_FromVoidPtr(result));
     PyTuple_SET_ITEM(key, 2, PyBool_FromLong(ellipsis));
     PyTuple_SET_ITEM(key, 3, Py_NewRef(abi));
-    for (Py_ssize_t i = 0; i < nargs; i++) {
-        PyObject *arg = PyTuple_GET_ITEM(fargs, i);
-        if (!CType_Check(arg)) {
+    int complete = 1;            /* every argument a ctype, and no PyLong failed */
+    for (Py_ssize_t i = 0; i < 4 + nargs && complete; i++) {
+        PyObject *arg = i >= 4 ? PyTuple_GET_ITEM(fargs, i - 4) : NULL;
+        if (arg != NULL && !CType_Check(arg))
             PyErr_SetString(PyExc_TypeError, "function arguments must be ctypes");
-            Py_DECREF(key);
-            return NULL;
-        }
-        PyTuple_SET_ITEM(key, 4 + i, PyLong_FromVoidPtr(arg));
+        else if (arg != NULL)
+            PyTuple_SET_ITEM(key, i, PyLong_FromVoidPtr(arg));
+        complete = PyTuple_GET_ITEM(key, i) != NULL;
     }
-    CTypeObject *ct = NULL;
-    for (Py_ssize_t i = 0; i < 4 + nargs; i++) {
-        if (PyTuple_GET_ITEM(key, i) == NULL)
-            goto done;           /* out of memory building the key */
-    }
-    ct = registry_lookup(key);
-    if (ct == NULL && !PyErr_Occurred()) {
-        ct = build_function_type(fargs, result, ellipsis, abi);
-        if (ct != NULL)
-            ct = registry_add(key, ct);
-    }
-done:
+    CTypeObject *ct = complete ? registry_lookup(key) : NULL;
+    if (ct == NULL && complete && !PyErr_Occurred() &&
+            (ct = build_function_type(fargs, result, ellipsis, abi)) != NULL)
+        ct = registry_add(key, ct);
     Py_DECREF(key);
     return (PyObject *)ct;
 }
@@ -859,19 +820,11 @@ static PyObject *function_part(CTypeObject *ct, const char *attr, PyObject *valu
 }
 
 static PyObject *ctype_get_args(CTypeObject *ct, void *c)
-{
-    return function_part(ct, "args", ct->ct_fn_args);
-}
-
+{ return function_part(ct, "args", ct->ct_fn_args); }
 static PyObject *ctype_get_result(CTypeObject *ct, void *c)
-{
-    return function_part(ct, "result", (PyObject *)ct->ct_fn_result);
-}
-
+{ return function_part(ct, "result", (PyObject *)ct->ct_fn_result); }
 static PyObject *ctype_get_ellipsis(CTypeObject *ct, void *c)
-{
-    return function_part(ct, "ellipsis", ct->ct_fn_ellipsis ? Py_True : Py_False);
-}
+{ return function_part(ct, "ellipsis", ct->ct_fn_ellipsis ? Py_True : Py_False); }
 
 static PyObject *ctype_get_abi(CTypeObject *ct, void *c)
 {
@@ -890,14 +843,9 @@ static PyObject *enum_part(CTypeObject *ct, const char *attr, PyObject *dict)
 }
 
 static PyObject *ctype_get_elements(CTypeObject *ct, void *c)
-{
-    return enum_part(ct, "elements", ct->ct_enum_names);
-}
-
+{ return enum_part(ct, "elements", ct->ct_enum_names); }
 static PyObject *ctype_get_relements(CTypeObject *ct, void *c)
-{
-    return enum_part(ct, "relements", ct->ct_enum_values);
-}
+{ return enum_part(ct, "relements", ct->ct_enum_values); }
 
 static PyGetSetDef ctype_getset[] = {
     {"kind", (getter)ctype_get_kind, NULL, NULL},
