@@ -716,9 +716,7 @@ static void ctype_dealloc(CTypeObject *ct)
     Py_XDECREF(ct->ct_fn_abi);
     Py_XDECREF(ct->ct_enum_names);
     Py_XDECREF(ct->ct_enum_values);
-    if (ct->ct_extra != NULL)
-        PyMem_Free(ct->ct_extra);
-    nffi_direct_plan_free(ct->ct_direct);
+    nffi_call_plan_free(ct->ct_call_plan);
     nffi_field_cache_clear(ct);
     Py_TYPE(ct)->tp_free((PyObject *)ct);
 }
