@@ -1,26 +1,23 @@
 /* ctype.c -- C type objects (CType), struct fields (CField) and the type registry.
  *
  * Owns: the table of primitive types with their platform sizes and alignments, the
- * constructors the model layer calls to build every type (primitive, pointer, array,
- * struct/union, function, enum), the process-wide registry that makes every primitive,
- * pointer, array and function ctype unique, the C names of types ("int(*)[5]") with the
- * insertion point used by ffi.getctype(), and the introspection attributes of ffi.CType.
+ * constructors the model layer calls to build every type, the process-wide registry
+ * that makes every primitive, pointer, array and function ctype unique, the C names of
+ * types ("int(*)[5]") with the insertion point used by ffi.getctype(), and the
+ * introspection attributes of ffi.CType.
  *
- * The registry.  Primitives and 'void' are created once and live forever.  A pointer
+ * The registry.  Primitives and 'void' are made at start-up and live forever.  A pointer
  * type is found through a borrowed link on its item type (ct_pointer_type); arrays and
- * function types through a dict from a key of their parts' addresses to the address of
- * the ctype (both borrowed: an entry keeps nothing alive, so an array of a struct of a
- * dead FFI dies with it, and the ctype deletes its entry when it dies; its parts, which
- * it holds, cannot be freed and their addresses reused while the entry exists).
- * Struct, union and enum ctypes are not interned: they belong to the FFI declaring them.
- *
- * Locking.  With the GIL, the GIL is the lock: a lookup and the insertion that follows a
- * miss run no Python code in between (keys are tuples of ints, so hashing and comparing
- * cannot call out); the allocation of a new ctype may run the GC and thus Python code,
- * so it happens before, and the insertion checks again and keeps the first ctype.  A
- * PyThread_type_lock would add nothing there, and one held while the GC ran a __del__
- * that builds a type would deadlock.  Free-threaded builds (Py_GIL_DISABLED) take a
- * PyMutex around the same short sections instead.
+ * function types through a dict from a key of their parts' addresses to the ctype's
+ * address: an entry keeps nothing alive (an array of a struct of a dead FFI dies with
+ * it), a ctype deletes its entry when it dies, and the parts it holds cannot be freed
+ * (and their addresses reused) before.  Struct, union and enum ctypes belong to the FFI
+ * declaring them.  Locking: with the GIL, the GIL is the lock -- a lookup and the insert
+ * after a miss run no Python code in between (keys are tuples of ints); building the
+ * ctype may (the GC can run a __del__), so it comes first and the insert checks again,
+ * keeping the first ctype.  A PyThread_type_lock would add nothing, and held while such
+ * a __del__ built a type it would deadlock.  Free-threaded builds (Py_GIL_DISABLED) take
+ * a PyMutex around the same short sections.
  */
 #include "nffi_core.h"
 #include <wchar.h>
@@ -147,9 +144,7 @@ static PyMutex registry_mutex;
 #define REGISTRY_UNLOCK() ((void)0)
 #endif
 
-#define PRIMITIVE_COUNT (sizeof(primitive_table) / sizeof(primitive_table[0]) - 1)
-static CTypeObject *primitive_types[PRIMITIVE_COUNT];   /* by table row, immortal */
-static CTypeObject *void_type;
+static PyObject *primitives;      /* dict: name -> CType, every primitive and 'void' */
 static PyObject *registry;        /* dict: key -> int, the address of an interned ctype */
 
 /* The ctype already in '*slot' (then 'ct', stolen, is dropped), or else 'ct', stored in
@@ -161,15 +156,6 @@ static CTypeObject *intern_in_slot(CTypeObject **slot, CTypeObject *ct)
     REGISTRY_UNLOCK();
     if (kept != ct)
         Py_DECREF(ct);
-    return kept;
-}
-
-/* Primitives and 'void' live forever: their slot owns a reference. */
-static CTypeObject *intern_forever(CTypeObject **slot, CTypeObject *ct)
-{
-    CTypeObject *kept = intern_in_slot(slot, ct);
-    if (kept == ct)
-        Py_INCREF(ct);
     return kept;
 }
 
@@ -229,44 +215,48 @@ static void registry_remove(CTypeObject *ct)
 
 /* ---- constructors -------------------------------------------------------------- */
 
-static CTypeObject *primitive_type(const PrimitiveInfo *p)
+/* Every primitive and 'void', made once when the module is initialised. */
+static int make_primitives(void)
 {
-    CTypeObject **slot = &primitive_types[p - primitive_table];
-    if (*slot != NULL)
-        return (CTypeObject *)Py_NewRef(*slot);
-    CTypeObject *ct = ctype_alloc(p->flags, p->name, (Py_ssize_t)strlen(p->name));
-    if (ct == NULL)
-        return NULL;
-    ct->ct_size = p->size;
-    ct->ct_align = p->align;
-    ct->ct_char_kind = p->char_kind;
-    if (p->char_kind == 'w') {
-        ct->ct_char_kind = (int)sizeof(wchar_t);
-        if ((wchar_t)-1 < 0)
-            ct->ct_flags |= CT_IS_SIGNED_WCHAR;
+    primitives = PyDict_New();
+    for (const PrimitiveInfo *p = primitive_table; primitives != NULL && p->name; p++) {
+        CTypeObject *ct = ctype_alloc(p->flags, p->name, (Py_ssize_t)strlen(p->name));
+        if (ct == NULL)
+            return -1;
+        ct->ct_size = p->size;
+        ct->ct_align = p->align;
+        ct->ct_char_kind = p->char_kind;
+        if (p->char_kind == 'w') {
+            ct->ct_char_kind = (int)sizeof(wchar_t);
+            if ((wchar_t)-1 < 0)
+                ct->ct_flags |= CT_IS_SIGNED_WCHAR;
+        }
+        int err = PyDict_SetItemString(primitives, p->name, (PyObject *)ct);
+        Py_DECREF(ct);
+        if (err < 0)
+            return -1;
     }
-    return intern_forever(slot, ct);
+    CTypeObject *void_type = primitives ? ctype_alloc(CT_VOID, "void", 4) : NULL;
+    int err = void_type == NULL || PyDict_SetItemString(primitives, "void",
+                                                        (PyObject *)void_type) < 0;
+    Py_XDECREF(void_type);
+    return err ? -1 : 0;
 }
 
 static PyObject *new_primitive_type(PyObject *self, PyObject *args)
 {
-    const char *name;
-    if (!PyArg_ParseTuple(args, "s:new_primitive_type", &name))
+    PyObject *name;
+    if (!PyArg_ParseTuple(args, "U:new_primitive_type", &name))
         return NULL;
-    for (const PrimitiveInfo *p = primitive_table; p->name; p++) {
-        if (strcmp(p->name, name) == 0)
-            return (PyObject *)primitive_type(p);
-    }
-    PyErr_Format(PyExc_KeyError, "unknown primitive type name '%s'", name);
-    return NULL;
+    PyObject *ct = PyDict_GetItemWithError(primitives, name);
+    if (ct == NULL && !PyErr_Occurred())
+        PyErr_Format(PyExc_KeyError, "unknown primitive type name '%U'", name);
+    return Py_XNewRef(ct);
 }
 
 static PyObject *new_void_type(PyObject *self, PyObject *noargs)
 {
-    if (void_type != NULL)
-        return Py_NewRef(void_type);
-    CTypeObject *ct = ctype_alloc(CT_VOID, "void", 4);
-    return ct ? (PyObject *)intern_forever(&void_type, ct) : NULL;
+    return Py_XNewRef(PyDict_GetItemString(primitives, "void"));
 }
 
 static int is_char_type(CTypeObject *ct)
@@ -688,13 +678,14 @@ static PyObject *getcname(PyObject *self, PyObject *args)
     return nffi_getcname(ct, extra);
 }
 
-static PyObject *ctype_sizeof(PyObject *self, PyObject *arg)
+PyObject *nffi_ctype_alignof(CTypeObject *ct)
 {
-    if (!CType_Check(arg)) {
-        PyErr_SetString(PyExc_TypeError, "expected a ctype");
+    if (ct->ct_size < 0 && !(ct->ct_flags & CT_ARRAY)) {
+        PyErr_Format(PyExc_ValueError, "ctype '%s' is of unknown alignment",
+                     nffi_ctype_name(ct));
         return NULL;
     }
-    return PyLong_FromSsize_t(((CTypeObject *)arg)->ct_size);
+    return PyLong_FromSsize_t(ct->ct_align);
 }
 
 /* ---- CType object protocol ------------------------------------------------------ */
@@ -946,14 +937,14 @@ static PyMethodDef ctype_functions[] = {
     {"new_function_type", new_function_type, METH_VARARGS, NULL},
     {"new_enum_type", new_enum_type, METH_VARARGS, NULL},
     {"getcname", getcname, METH_VARARGS, NULL},
-    {"ctype_sizeof", ctype_sizeof, METH_O, NULL},
     {NULL}
 };
 
 int nffi_ctype_init(PyObject *module)
 {
     registry = PyDict_New();
-    if (registry == NULL || PyType_Ready(&CType_Type) < 0 || PyType_Ready(&CField_Type) < 0)
+    if (registry == NULL || PyType_Ready(&CType_Type) < 0 || PyType_Ready(&CField_Type) < 0 ||
+            make_primitives() < 0)
         return -1;
     if (PyModule_AddObjectRef(module, "CType", (PyObject *)&CType_Type) < 0 ||
             PyModule_AddObjectRef(module, "CField", (PyObject *)&CField_Type) < 0)

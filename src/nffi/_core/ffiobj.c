@@ -54,33 +54,39 @@ static CTypeObject *resolve_ctype(FFIBaseObject *self, PyObject *cdecl)
     return NULL;
 }
 
-/* new(cdecl, init=None), either argument also by keyword, into params[0..1] */
-static int new_arguments(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
-                         PyObject **params)
+/* Arguments of fname(names[0], names[1], ...), positional or by keyword, into params
+ * (which hold the defaults, NULL for the 'required' first ones); Python's messages. */
+static int fast_arguments(const char *fname, const char *const *names, int n, int required,
+                          PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                          PyObject **params)
 {
-    static const char *const names[2] = {"cdecl", "init"};
     Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
-    if (nargs > 2 || nargs + nkw > 2) {
-        PyErr_Format(PyExc_TypeError, "new() takes at most 2 arguments (%zd given)",
-                     nargs + nkw);
+    if (nargs + nkw > n) {
+        PyErr_Format(PyExc_TypeError, "%s() takes at most %d arguments (%zd given)", fname,
+                     n, nargs + nkw);
         return -1;
     }
     for (Py_ssize_t i = 0; i < nargs; i++)
         params[i] = args[i];
     for (Py_ssize_t k = 0; k < nkw; k++) {
         PyObject *key = PyTuple_GET_ITEM(kwnames, k);
-        int slot = _PyUnicode_EqualToASCIIString(key, names[0]) ? 0
-                 : _PyUnicode_EqualToASCIIString(key, names[1]) ? 1 : -1;
+        int slot = n - 1;
+        while (slot >= 0 && PyUnicode_CompareWithASCIIString(key, names[slot]) != 0)
+            slot--;
         if (slot < 0 || slot < nargs) {
-            PyErr_Format(PyExc_TypeError, slot < 0 ? "new() got an unexpected keyword "
-                         "argument '%U'" : "new() got multiple values for argument '%U'", key);
+            PyErr_Format(PyExc_TypeError, slot < 0 ? "%s() got an unexpected keyword "
+                         "argument '%U'" : "%s() got multiple values for argument '%U'",
+                         fname, key);
             return -1;
         }
         params[slot] = args[nargs + k];
     }
-    if (params[0] == NULL) {
-        PyErr_SetString(PyExc_TypeError, "new() missing required argument 'cdecl'");
-        return -1;
+    for (int i = 0; i < required; i++) {
+        if (params[i] == NULL) {
+            PyErr_Format(PyExc_TypeError, "%s() missing required argument '%s'", fname,
+                         names[i]);
+            return -1;
+        }
     }
     return 0;
 }
@@ -88,8 +94,9 @@ static int new_arguments(PyObject *const *args, Py_ssize_t nargs, PyObject *kwna
 static PyObject *ffi_new(FFIBaseObject *self, PyObject *const *args, Py_ssize_t nargs,
                          PyObject *kwnames)
 {
-    PyObject *params[2] = {NULL, Py_None};     /* cdecl, init */
-    if (new_arguments(args, nargs, kwnames, params) < 0)
+    static const char *const names[] = {"cdecl", "init"};
+    PyObject *params[2] = {NULL, Py_None};
+    if (fast_arguments("new", names, 2, 1, args, nargs, kwnames, params) < 0)
         return NULL;
     PyObject *init = params[1];
     CTypeObject *ct = resolve_ctype(self, params[0]);
@@ -182,45 +189,20 @@ static PyObject *ffi_alignof(FFIBaseObject *self, PyObject *arg)
                                        : resolve_ctype(self, arg);
     if (ct == NULL)
         return NULL;
-    Py_ssize_t align = ct->ct_align;
-    if (ct->ct_size < 0 && !(ct->ct_flags & CT_ARRAY)) {
-        PyErr_Format(PyExc_ValueError, "ctype '%s' is of unknown alignment",
-                     nffi_ctype_name(ct));
-        Py_DECREF(ct);
-        return NULL;
-    }
+    PyObject *align = nffi_ctype_alignof(ct);
     Py_DECREF(ct);
-    return PyLong_FromSsize_t(align);
+    return align;
 }
 
 static PyObject *ffi_string(FFIBaseObject *self, PyObject *const *args, Py_ssize_t nargs,
                             PyObject *kwnames)
 {
+    static const char *const names[] = {"cdata", "maxlen"};
+    PyObject *params[2] = {NULL, NULL};
+    if (fast_arguments("string", names, 2, 1, args, nargs, kwnames, params) < 0)
+        return NULL;
+    PyObject *cdata = params[0], *maxlenobj = params[1];
     Py_ssize_t maxlen = -1;
-    PyObject *maxlenobj = NULL;
-    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
-    if (nargs + nkw < 1 || nargs + nkw > 2) {
-        PyErr_SetString(PyExc_TypeError, "string() takes (cdata, maxlen=-1)");
-        return NULL;
-    }
-    PyObject *cdata = nargs >= 1 ? args[0] : NULL;
-    if (nargs == 2)
-        maxlenobj = args[1];
-    for (Py_ssize_t i = 0; i < nkw; i++) {
-        PyObject *key = PyTuple_GET_ITEM(kwnames, i);
-        if (_PyUnicode_EqualToASCIIString(key, "maxlen") && maxlenobj == NULL)
-            maxlenobj = args[nargs + i];
-        else if (_PyUnicode_EqualToASCIIString(key, "cdata") && cdata == NULL)
-            cdata = args[nargs + i];
-        else {
-            PyErr_SetString(PyExc_TypeError, "string() takes (cdata, maxlen=-1)");
-            return NULL;
-        }
-    }
-    if (cdata == NULL) {
-        PyErr_SetString(PyExc_TypeError, "string() missing argument 'cdata'");
-        return NULL;
-    }
     if (maxlenobj != NULL) {
         maxlen = PyNumber_AsSsize_t(maxlenobj, PyExc_OverflowError);
         if (maxlen == -1 && PyErr_Occurred())
