@@ -159,39 +159,26 @@ static CTypeObject *intern_in_slot(CTypeObject **slot, CTypeObject *ct)
     return kept;
 }
 
-/* The ctype interned under 'key' as a new reference; NULL (no error) if none. */
-static CTypeObject *registry_find(PyObject *key)
+/* The ctype interned under 'key' (a new reference), or NULL (no error) if none.  Given
+ * a new 'ct' (stolen), interns it unless another ctype got there while it was built:
+ * then that one is returned and 'ct' dropped. */
+static CTypeObject *registry_intern(PyObject *key, CTypeObject *ct)
 {
-    PyObject *address = PyDict_GetItemWithError(registry, key);
-    return address ? (CTypeObject *)Py_NewRef(PyLong_AsVoidPtr(address)) : NULL;
-}
-
-static CTypeObject *registry_lookup(PyObject *key)
-{
-    REGISTRY_LOCK();
-    CTypeObject *ct = registry_find(key);
-    REGISTRY_UNLOCK();
-    return ct;
-}
-
-/* Intern a new 'ct' (stolen) under 'key', unless another ctype got there first while
- * 'ct' was built: then that one is returned and 'ct' dropped. */
-static CTypeObject *registry_add(PyObject *key, CTypeObject *ct)
-{
-    PyObject *address = PyLong_FromVoidPtr(ct);
-    if (address == NULL) {
+    PyObject *address = ct ? PyLong_FromVoidPtr(ct) : NULL;
+    if (ct != NULL && address == NULL) {
         Py_DECREF(ct);
         return NULL;
     }
     REGISTRY_LOCK();
-    CTypeObject *kept = registry_find(key);
-    if (kept == NULL && !PyErr_Occurred() && PyDict_SetItem(registry, key, address) == 0) {
+    PyObject *found = PyDict_GetItemWithError(registry, key);
+    CTypeObject *kept = found ? (CTypeObject *)Py_NewRef(PyLong_AsVoidPtr(found)) : NULL;
+    if (ct != NULL && kept == NULL && !PyErr_Occurred() &&
+            PyDict_SetItem(registry, key, address) == 0) {
         ct->ct_registry_key = Py_NewRef(key);
-        kept = ct;
-        ct = NULL;
+        kept = (CTypeObject *)Py_NewRef(ct);
     }
     REGISTRY_UNLOCK();
-    Py_DECREF(address);
+    Py_XDECREF(address);
     Py_XDECREF(ct);
     return kept;
 }
@@ -338,9 +325,9 @@ CTypeObject *nffi_new_array_type(CTypeObject *ptrtype, Py_ssize_t length)
                                   length < 0 ? (Py_ssize_t)-1 : length);
     if (key == NULL)
         return NULL;
-    CTypeObject *ct = registry_lookup(key);
+    CTypeObject *ct = registry_intern(key, NULL);
     if (ct == NULL && !PyErr_Occurred() && (ct = build_array_type(item, length)) != NULL)
-        ct = registry_add(key, ct);
+        ct = registry_intern(key, ct);
     Py_DECREF(key);
     return ct;
 }
@@ -622,10 +609,10 @@ static PyObject *new_function_type(PyObject *self, PyObject *args)
             PyTuple_SET_ITEM(key, i, PyLong_FromVoidPtr(arg));
         complete = PyTuple_GET_ITEM(key, i) != NULL;
     }
-    CTypeObject *ct = complete ? registry_lookup(key) : NULL;
+    CTypeObject *ct = complete ? registry_intern(key, NULL) : NULL;
     if (ct == NULL && complete && !PyErr_Occurred() &&
             (ct = build_function_type(fargs, result, ellipsis, abi)) != NULL)
-        ct = registry_add(key, ct);
+        ct = registry_intern(key, ct);
     Py_DECREF(key);
     return (PyObject *)ct;
 }
