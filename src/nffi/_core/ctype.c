@@ -321,6 +321,8 @@ CTypeObject *nffi_new_array_type(CTypeObject *ptrtype, Py_ssize_t length)
                      nffi_ctype_name(item));
         return NULL;
     }
+    if (length < 0 && ptrtype->ct_open_array != NULL)
+        return (CTypeObject *)Py_NewRef(ptrtype->ct_open_array);
     PyObject *key = Py_BuildValue("(iNn)", CT_ARRAY, PyLong_FromVoidPtr(item),
                                   length < 0 ? (Py_ssize_t)-1 : length);
     if (key == NULL)
@@ -329,6 +331,8 @@ CTypeObject *nffi_new_array_type(CTypeObject *ptrtype, Py_ssize_t length)
     if (ct == NULL && !PyErr_Occurred() && (ct = build_array_type(item, length)) != NULL)
         ct = registry_intern(key, ct);
     Py_DECREF(key);
+    if (ct != NULL && length < 0)
+        Py_XSETREF(ptrtype->ct_open_array, (CTypeObject *)Py_NewRef(ct));
     return ct;
 }
 
@@ -684,6 +688,7 @@ static void ctype_dealloc(CTypeObject *ct)
     if (ct->ct_weakreflist != NULL)
         PyObject_ClearWeakRefs((PyObject *)ct);
     Py_XDECREF(ct->ct_item);
+    Py_XDECREF(ct->ct_open_array);
     Py_XDECREF(ct->ct_name);
     Py_XDECREF(ct->ct_fields);
     Py_XDECREF(ct->ct_field_list);
@@ -702,6 +707,7 @@ static void ctype_dealloc(CTypeObject *ct)
 static int ctype_traverse(CTypeObject *ct, visitproc visit, void *arg)
 {
     Py_VISIT(ct->ct_item);
+    Py_VISIT(ct->ct_open_array);
     Py_VISIT(ct->ct_fields);
     Py_VISIT(ct->ct_field_list);
     Py_VISIT(ct->ct_members);

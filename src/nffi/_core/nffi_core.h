@@ -79,6 +79,8 @@ typedef struct CTypeObject {
     /* the type registry (ctype.c) */
     PyObject *ct_registry_key;   /* interned array/function types: their key, else NULL */
     struct CTypeObject *ct_pointer_type;   /* borrowed 'T *', cleared when it dies */
+    struct CTypeObject *ct_open_array;     /* pointer 'T *': the registry's 'T[]', kept
+                                              alive while 'T *' lives (slices make it) */
     struct NffiCallPlan *ct_call_plan;  /* function types: the call plan (function.c),
                                            built on first use, NULL before */
     struct FieldCacheEntry *ct_field_cache;  /* cdata.c: struct/union field lookups */
