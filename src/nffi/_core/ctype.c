@@ -396,22 +396,17 @@ static CFieldObject *cfield_new(PyObject *name, CTypeObject *type, Py_ssize_t of
 }
 
 /* The CFields a list initializer fills, in order, as cffi fills them: the flattened
- * fields ('list' holds (name, CField) pairs) except those flagged BF_IGNORE_IN_CTOR. */
-static PyObject *list_initializer_fields(PyObject *list)
+ * fields except those flagged BF_IGNORE_IN_CTOR. */
+static PyObject *list_initializer_fields(PyObject *fields)
 {
-    Py_ssize_t n = PyTuple_GET_SIZE(list), count = 0;
-    PyObject *result = PyTuple_New(n);
-    if (result == NULL)
-        return NULL;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *cf = PyTuple_GET_ITEM(PyTuple_GET_ITEM(list, i), 1);
-        if (((CFieldObject *)cf)->cf_flags & BF_IGNORE_IN_CTOR)
-            continue;
-        Py_INCREF(cf);
-        PyTuple_SET_ITEM(result, count++, cf);
+    PyObject *result = PyList_New(0), *name, *cf;
+    Py_ssize_t pos = 0;
+    while (result != NULL && PyDict_Next(fields, &pos, &name, &cf)) {
+        if (!(((CFieldObject *)cf)->cf_flags & BF_IGNORE_IN_CTOR) &&
+                PyList_Append(result, cf) < 0)
+            Py_CLEAR(result);
     }
-    if (_PyTuple_Resize(&result, count) < 0)
-        return NULL;
+    Py_XSETREF(result, result ? PyList_AsTuple(result) : NULL);
     return result;
 }
 
@@ -490,8 +485,7 @@ static PyObject *complete_struct_or_union(PyObject *self, PyObject *args)
         return NULL;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
     PyObject *dict = PyDict_New();
-    PyObject *list = PyTuple_New(n);
-    if (dict == NULL || list == NULL)
+    if (dict == NULL)
         goto error;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *name;
@@ -504,14 +498,10 @@ static PyObject *complete_struct_or_union(PyObject *self, PyObject *args)
         CFieldObject *cf = cfield_new(name, ftype, offset, bitshift, bitsize, fflags);
         if (cf == NULL)
             goto error;
-        PyObject *pair = PyTuple_Pack(2, name, (PyObject *)cf);
-        int err = pair == NULL || PyDict_SetItem(dict, name, (PyObject *)cf) < 0;
+        int err = PyDict_SetItem(dict, name, (PyObject *)cf);
         Py_DECREF(cf);
-        if (err) {
-            Py_XDECREF(pair);
+        if (err < 0)
             goto error;
-        }
-        PyTuple_SET_ITEM(list, i, pair);
         /* a struct ending in 'T x[]', or in such a struct, has a variable size */
         if (i == n - 1 && (((ftype->ct_flags & CT_ARRAY) && ftype->ct_length < 0) ||
                            (ftype->ct_flags & CT_WITH_VAR_ARRAY)))
@@ -519,18 +509,16 @@ static PyObject *complete_struct_or_union(PyObject *self, PyObject *args)
     }
     Py_DECREF(seq);
     PyObject *members = init_order(dict, init_fields);
-    PyObject *initializers = members == NULL ? NULL : list_initializer_fields(list);
+    PyObject *initializers = members == NULL ? NULL : list_initializer_fields(dict);
     if (initializers == NULL) {
         Py_XDECREF(members);
         Py_DECREF(dict);
-        Py_DECREF(list);
         return NULL;
     }
     ct->ct_members = members;
     ct->ct_init_fields = initializers;
     nffi_field_cache_clear(ct);
     ct->ct_fields = dict;
-    ct->ct_field_list = list;
     ct->ct_size = size;
     ct->ct_align = align;
     ct->ct_flags &= ~CT_IS_OPAQUE;
@@ -540,7 +528,6 @@ static PyObject *complete_struct_or_union(PyObject *self, PyObject *args)
 error:
     Py_DECREF(seq);
     Py_XDECREF(dict);
-    Py_XDECREF(list);
     return NULL;
 }
 
@@ -691,7 +678,6 @@ static void ctype_dealloc(CTypeObject *ct)
     Py_XDECREF(ct->ct_open_array);
     Py_XDECREF(ct->ct_name);
     Py_XDECREF(ct->ct_fields);
-    Py_XDECREF(ct->ct_field_list);
     Py_XDECREF(ct->ct_members);
     Py_XDECREF(ct->ct_init_fields);
     Py_XDECREF(ct->ct_fn_args);
@@ -709,7 +695,6 @@ static int ctype_traverse(CTypeObject *ct, visitproc visit, void *arg)
     Py_VISIT(ct->ct_item);
     Py_VISIT(ct->ct_open_array);
     Py_VISIT(ct->ct_fields);
-    Py_VISIT(ct->ct_field_list);
     Py_VISIT(ct->ct_members);
     Py_VISIT(ct->ct_init_fields);
     Py_VISIT(ct->ct_fn_args);
@@ -724,7 +709,6 @@ static int ctype_clear(CTypeObject *ct)
     if (ct->ct_flags & CT_STRUCT_OR_UNION) {
         nffi_field_cache_clear(ct);
         Py_CLEAR(ct->ct_fields);
-        Py_CLEAR(ct->ct_field_list);
         Py_CLEAR(ct->ct_members);
         Py_CLEAR(ct->ct_init_fields);
     }
@@ -789,9 +773,9 @@ static PyObject *ctype_get_fields(CTypeObject *ct, void *c)
 {
     if (!(ct->ct_flags & CT_STRUCT_OR_UNION))
         return no_attribute(ct, "fields");
-    if (ct->ct_field_list == NULL)
+    if (ct->ct_fields == NULL)
         Py_RETURN_NONE;
-    return PySequence_List(ct->ct_field_list);
+    return PyDict_Items(ct->ct_fields);
 }
 
 static PyObject *function_part(CTypeObject *ct, const char *attr, PyObject *value)

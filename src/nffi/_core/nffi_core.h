@@ -61,8 +61,8 @@ typedef struct CTypeObject {
     struct CTypeObject *ct_item; /* pointer: the pointee; array: the item type */
     PyObject *ct_name;           /* str: the C name, e.g. "int *", "struct foo[5]" */
     Py_ssize_t ct_name_position; /* where getctype(extra) inserts "extra" into ct_name */
-    PyObject *ct_fields;         /* struct/union: dict name -> CField (flattened), else NULL */
-    PyObject *ct_field_list;     /* struct/union: tuple of (name, CField), declared order */
+    PyObject *ct_fields;         /* struct/union: dict name -> CField (flattened), in
+                                    declared order; NULL while opaque */
     PyObject *ct_members;        /* struct/union: tuple of CFields, the declared members
                                     (anonymous members unflattened; call.c's libffi view) */
     PyObject *ct_init_fields;    /* struct/union: tuple of the CFields a list initializer
