@@ -412,17 +412,9 @@ static PyObject *list_initializer_fields(PyObject *fields)
 
 /* The declared members, for call.c.  init_fields lists them as (name, ctype, offset):
  * named ones are looked up in 'fields'; anonymous struct/union members ("") get a
- * CField of their own.  Without init_fields, the flattened fields in order. */
+ * CField of their own. */
 static PyObject *init_order(PyObject *fields, PyObject *init_fields)
 {
-    if (init_fields == NULL || init_fields == Py_None) {
-        PyObject *values = PyDict_Values(fields);
-        if (values == NULL)
-            return NULL;
-        PyObject *r = PyList_AsTuple(values);
-        Py_DECREF(values);
-        return r;
-    }
     PyObject *seq = PySequence_Fast(init_fields, "init_fields must be a sequence");
     if (seq == NULL)
         return NULL;
@@ -461,8 +453,9 @@ error:
     return NULL;
 }
 
-/* complete_struct_or_union(ct, fields, size, align, flags, init_fields=None)
+/* complete_struct_or_union(ct, fields, size, align, flags, members)
  * fields: sequence of (name, ctype, offset, bitshift, bitsize[, field flags]);
+ * members: the declared members as (name, ctype, offset), see init_order();
  * anonymous members are already flattened by the model (nffi/layout.py computes the
  * offsets), which also gives each field its BF_IGNORE_IN_CTOR flag. */
 static PyObject *complete_struct_or_union(PyObject *self, PyObject *args)
@@ -470,9 +463,9 @@ static PyObject *complete_struct_or_union(PyObject *self, PyObject *args)
     CTypeObject *ct;
     PyObject *fields;
     Py_ssize_t size, align;
-    int extra_flags = 0;
-    PyObject *init_fields = NULL;
-    if (!PyArg_ParseTuple(args, "O!Onn|iO:complete_struct_or_union", &CType_Type, &ct,
+    int extra_flags;
+    PyObject *init_fields;
+    if (!PyArg_ParseTuple(args, "O!OnniO:complete_struct_or_union", &CType_Type, &ct,
                           &fields, &size, &align, &extra_flags, &init_fields))
         return NULL;
     if (!(ct->ct_flags & CT_STRUCT_OR_UNION) || !(ct->ct_flags & CT_IS_OPAQUE)) {

@@ -134,13 +134,10 @@ typedef struct {
  * ffi.release() or the object's death gives it back once. */
 typedef struct {
     CDataObject cd;
-    PyObject *gc_destructor;     /* CD_GC_DESTRUCTOR: ffi.gc()'s destructor; CD_ALLOCATOR:
-                                    the allocator's free (NULL: none); called with
-                                    gc_original on release */
-    PyObject *gc_original;       /* CD_GC_DESTRUCTOR: the cdata given to ffi.gc();
-                                    CD_ALLOCATOR: the cdata that alloc() returned */
-    PyObject *gc_object;         /* CD_HANDLE: the handle's Python object; CD_FROM_BUFFER:
-                                    the buffer's exporter (NULL once released) */
+    PyObject *gc_destructor;     /* ffi.gc()'s destructor, or an allocator's free (or NULL),
+                                    called with gc_original on release */
+    PyObject *gc_original;       /* the cdata given to ffi.gc(), or that alloc() returned */
+    PyObject *gc_object;         /* a handle's object, or from_buffer()'s exporter */
     Py_buffer gc_view;           /* CD_FROM_BUFFER: the buffer held until release */
 } CDataGCObject;
 
