@@ -16,8 +16,9 @@
  * after a miss run no Python code in between (keys are tuples of ints); building the
  * ctype may (the GC can run a __del__), so it comes first and the insert checks again,
  * keeping the first ctype.  A PyThread_type_lock would add nothing, and held while such
- * a __del__ built a type it would deadlock.  Free-threaded builds (Py_GIL_DISABLED) take
- * a PyMutex around the same short sections.
+ * a __del__ built a type it would deadlock.  A free-threaded build would need a PyMutex
+ * around those sections and a try-incref (a dying ctype may still be found); the core
+ * does not declare itself free-threading safe (no Py_mod_gil slot) and does not have it.
  */
 #include "nffi_core.h"
 #include <wchar.h>
@@ -135,29 +136,8 @@ PyObject *nffi_getcname(CTypeObject *ct, const char *extra)
 
 /* ---- the type registry (see the header comment) ------------------------------------ */
 
-#ifdef Py_GIL_DISABLED
-static PyMutex registry_mutex;
-#define REGISTRY_LOCK() PyMutex_Lock(&registry_mutex)
-#define REGISTRY_UNLOCK() PyMutex_Unlock(&registry_mutex)
-#else
-#define REGISTRY_LOCK() ((void)0)
-#define REGISTRY_UNLOCK() ((void)0)
-#endif
-
 static PyObject *primitives;      /* dict: name -> CType, every primitive and 'void' */
 static PyObject *registry;        /* dict: key -> int, the address of an interned ctype */
-
-/* The ctype already in '*slot' (then 'ct', stolen, is dropped), or else 'ct', stored in
- * the slot as a borrowed reference. */
-static CTypeObject *intern_in_slot(CTypeObject **slot, CTypeObject *ct)
-{
-    REGISTRY_LOCK();
-    CTypeObject *kept = *slot ? (CTypeObject *)Py_NewRef(*slot) : (*slot = ct);
-    REGISTRY_UNLOCK();
-    if (kept != ct)
-        Py_DECREF(ct);
-    return kept;
-}
 
 /* The ctype interned under 'key' (a new reference), or NULL (no error) if none.  Given
  * a new 'ct' (stolen), interns it unless another ctype got there while it was built:
@@ -169,7 +149,6 @@ static CTypeObject *registry_intern(PyObject *key, CTypeObject *ct)
         Py_DECREF(ct);
         return NULL;
     }
-    REGISTRY_LOCK();
     PyObject *found = PyDict_GetItemWithError(registry, key);
     CTypeObject *kept = found ? (CTypeObject *)Py_NewRef(PyLong_AsVoidPtr(found)) : NULL;
     if (ct != NULL && kept == NULL && !PyErr_Occurred() &&
@@ -177,7 +156,6 @@ static CTypeObject *registry_intern(PyObject *key, CTypeObject *ct)
         ct->ct_registry_key = Py_NewRef(key);
         kept = (CTypeObject *)Py_NewRef(ct);
     }
-    REGISTRY_UNLOCK();
     Py_XDECREF(address);
     Py_XDECREF(ct);
     return kept;
@@ -192,10 +170,8 @@ static void registry_remove(CTypeObject *ct)
         return;
     PyObject *type, *value, *traceback;
     PyErr_Fetch(&type, &value, &traceback);
-    REGISTRY_LOCK();
     if (PyDict_DelItem(registry, ct->ct_registry_key) < 0)
         PyErr_WriteUnraisable((PyObject *)ct);
-    REGISTRY_UNLOCK();
     PyErr_Restore(type, value, traceback);
     Py_CLEAR(ct->ct_registry_key);
 }
@@ -268,8 +244,12 @@ CTypeObject *nffi_new_pointer_type(CTypeObject *item)
     ct->ct_size = sizeof(void *);
     ct->ct_align = _Alignof(void *);
     ct->ct_item = (CTypeObject *)Py_NewRef(item);
-    /* 'T *' holds T; T's link back is borrowed, cleared by registry_remove() */
-    return intern_in_slot(&item->ct_pointer_type, ct);
+    if (item->ct_pointer_type != NULL) {    /* made meanwhile (the GC ran Python code) */
+        Py_DECREF(ct);
+        return (CTypeObject *)Py_NewRef(item->ct_pointer_type);
+    }
+    item->ct_pointer_type = ct;    /* borrowed: cleared by registry_remove() */
+    return ct;
 }
 
 static PyObject *new_pointer_type(PyObject *self, PyObject *arg)

@@ -102,7 +102,7 @@ static PyObject *ffi_new(FFIBaseObject *self, PyObject *const *args, Py_ssize_t 
     CTypeObject *ct = resolve_ctype(self, params[0]);
     if (ct == NULL)
         return NULL;
-    PyObject *r = nffi_newp(ct, init);
+    PyObject *r = nffi_newp(ct, init, 1);
     Py_DECREF(ct);
     return r;
 }
@@ -143,10 +143,7 @@ static PyObject *ffi_typeof(FFIBaseObject *self, PyObject *arg)
 
 /* The FFI of a compiled module (cffi's or nffi's API mode) differs from cffi's FFI class
  * in the two error cases below, as in cffi. */
-static int is_compiled_flavour(FFIBaseObject *self)
-{
-    return self->flavour != NFFI_FLAVOUR_FFI;
-}
+#define is_compiled_flavour(self) ((self)->flavour != NFFI_FLAVOUR_FFI)
 
 /* sizeof() of an incomplete type: ValueError in cffi's FFI, ffi.error in the compiled one */
 static void unknown_size_error(FFIBaseObject *self, CTypeObject *ct)

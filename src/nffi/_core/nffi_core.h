@@ -276,8 +276,7 @@ typedef struct {
 } NewPlan;
 int nffi_plan_new(CTypeObject *ct, PyObject *init, NewPlan *plan);
 int nffi_fill_new(CDataObject *cd, CTypeObject *ct, NewPlan *plan);
-PyObject *nffi_newp(CTypeObject *ct, PyObject *init);
-PyObject *nffi_newp_ex(CTypeObject *ct, PyObject *init, int zero);  /* zero=0: not cleared */
+PyObject *nffi_newp(CTypeObject *ct, PyObject *init, int zero);  /* zero=0: not cleared */
 PyObject *nffi_cast(CTypeObject *ct, PyObject *value);
 Py_ssize_t nffi_cdata_length(CDataObject *cd);     /* array item count, -1 if none */
 Py_ssize_t nffi_cdata_sizeof(CDataObject *cd);
