@@ -865,15 +865,6 @@ PyTypeObject CField_Type = {
     .tp_members = cfield_members,
 };
 
-CFieldObject *nffi_struct_field(CTypeObject *ct, PyObject *name)
-{
-    PyObject *cf = ct->ct_fields ? PyDict_GetItemWithError(ct->ct_fields, name) : NULL;
-    if (cf == NULL && !PyErr_Occurred())
-        PyErr_Format(PyExc_AttributeError, "cdata '%s' has no field '%U'",
-                     nffi_ctype_name(ct), name);
-    return (CFieldObject *)cf;
-}
-
 /* ---- module registration ---------------------------------------------------------- */
 
 static PyMethodDef ctype_functions[] = {

@@ -165,11 +165,8 @@ extern PyObject *nffi_FFIError;          /* the 'ffi.error' exception class */
 int nffi_ctype_init(PyObject *module);
 CTypeObject *nffi_new_pointer_type(CTypeObject *item);
 CTypeObject *nffi_new_array_type(CTypeObject *ptrtype, Py_ssize_t length);
-PyObject *nffi_ctype_repr_name(CTypeObject *ct);  /* the C name as a new str */
 PyObject *nffi_getcname(CTypeObject *ct, const char *extra);
 PyObject *nffi_ctype_alignof(CTypeObject *ct);   /* ffi.alignof(ct): an int, or ValueError */
-CFieldObject *nffi_struct_field(CTypeObject *ct, PyObject *name);  /* borrowed, or NULL
-                                                                       + AttributeError */
 
 /* ---- convert.c: the conversion engine ------------------------------------------------
  * nffi_convert() writes a Python object as a C value of type ct at data.  The policy
