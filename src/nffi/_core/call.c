@@ -90,10 +90,10 @@ static CTypeObject *element_type(CTypeObject *ct, Py_ssize_t *count)
 
 static int has_bitfields(CTypeObject *ct)
 {
-    Py_ssize_t n = PyTuple_GET_SIZE(ct->ct_field_list);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *pair = PyTuple_GET_ITEM(ct->ct_field_list, i);
-        if (((CFieldObject *)PyTuple_GET_ITEM(pair, 1))->cf_bitshift >= 0)
+    Py_ssize_t pos = 0;
+    PyObject *name, *cf;
+    while (PyDict_Next(ct->ct_fields, &pos, &name, &cf)) {
+        if (((CFieldObject *)cf)->cf_bitshift >= 0)
             return 1;
     }
     return 0;
@@ -121,7 +121,7 @@ static ffi_type *describe_struct(CTypeObject *ct, CTypeObject *top, const char *
                      API_MODE_ONLY);
         return NULL;
     }
-    PyObject *fields = ct->ct_stuff;     /* declared members, anonymous ones unflattened */
+    PyObject *fields = ct->ct_members;   /* declared members, anonymous ones unflattened */
     Py_ssize_t nfields = PyTuple_GET_SIZE(fields), nelems = 0, offset = 0, align = 1, count;
     for (Py_ssize_t i = 0; i < nfields; i++) {
         CFieldObject *cf = (CFieldObject *)PyTuple_GET_ITEM(fields, i);

@@ -13,6 +13,8 @@
 /* Inline storage of a CDataCallback. */
 typedef struct {
     ffi_closure *closure;
+    PyObject *callable;          /* NULL once cleared by the GC */
+    PyObject *onerror;           /* NULL: none */
     Py_ssize_t error_size;       /* bytes of 'error' written to the result on failure */
     max_align_t error[];         /* the result returned when the callable fails */
 } CallbackData;
@@ -88,8 +90,9 @@ static void report(CDataObject *cd, const char *extra)
 {
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
-    PyObject *msg = cd->c_extra != NULL
-        ? PyUnicode_FromFormat("from cffi callback %R%s", cd->c_extra, extra)
+    PyObject *callable = callback_data(cd)->callable;
+    PyObject *msg = callable != NULL
+        ? PyUnicode_FromFormat("from cffi callback %R%s", callable, extra)
         : PyUnicode_FromFormat("from cffi callback <cleared>%s", extra);
     const char *text = msg != NULL ? PyUnicode_AsUTF8(msg) : NULL;
     if (text == NULL) {
@@ -106,7 +109,7 @@ static void report(CDataObject *cd, const char *extra)
 static void handle_error(CDataObject *cd, char *resp, const char *extra)
 {
     CallbackData *data = callback_data(cd);
-    PyObject *onerror = cd->c_extra2;
+    PyObject *onerror = callback_data(cd)->onerror;
     memcpy(resp, data->error, data->error_size);
     if (onerror == NULL) {
         report(cd, extra);
@@ -142,7 +145,7 @@ static void handle_error(CDataObject *cd, char *resp, const char *extra)
 static void run_callback(CDataObject *cd, char *resp, void **args)
 {
     Py_INCREF(cd);     /* the callable may drop the last reference to its own callback */
-    PyObject *callable = cd->c_extra, *result = NULL;
+    PyObject *callable = callback_data(cd)->callable, *result = NULL;
     if (callable == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "the callback was cleared by the garbage collector");
         handle_error(cd, resp, "");
@@ -180,8 +183,8 @@ static void callback_dealloc(CDataObject *cd)
     CallbackData *data = callback_data(cd);
     if (data->closure != NULL)
         ffi_closure_free(data->closure);
-    Py_CLEAR(cd->c_extra);
-    Py_CLEAR(cd->c_extra2);
+    Py_CLEAR(callback_data(cd)->callable);
+    Py_CLEAR(callback_data(cd)->onerror);
     Py_CLEAR(cd->c_owner);
     Py_CLEAR(cd->c_type);
     PyObject_GC_Del(cd);
@@ -189,26 +192,27 @@ static void callback_dealloc(CDataObject *cd)
 
 static int callback_traverse(CDataObject *cd, visitproc visit, void *arg)
 {
-    Py_VISIT(cd->c_extra);
-    Py_VISIT(cd->c_extra2);
+    Py_VISIT(callback_data(cd)->callable);
+    Py_VISIT(callback_data(cd)->onerror);
     Py_VISIT(cd->c_owner);
     return 0;
 }
 
 static int callback_clear(CDataObject *cd)
 {
-    Py_CLEAR(cd->c_extra);
-    Py_CLEAR(cd->c_extra2);
+    Py_CLEAR(callback_data(cd)->callable);
+    Py_CLEAR(callback_data(cd)->onerror);
     return 0;
 }
 
 static PyObject *callback_repr(CDataObject *cd)
 {
-    if (cd->c_extra == NULL)
+    PyObject *callable = callback_data(cd)->callable;
+    if (callable == NULL)
         return PyUnicode_FromFormat("<cdata '%s' calling <cleared>>",
                                     nffi_ctype_name(cd->c_type));
     return PyUnicode_FromFormat("<cdata '%s' calling %R>", nffi_ctype_name(cd->c_type),
-                                cd->c_extra);
+                                callable);
 }
 
 static PyTypeObject CDataCallback_Type = {
@@ -305,12 +309,9 @@ static PyObject *make_callback(PyObject *self, PyObject *args)
         goto fail;
     }
     cd->c_data = code;
-    Py_INCREF(callable);
-    cd->c_extra = callable;
-    if (onerror != Py_None) {
-        Py_INCREF(onerror);
-        cd->c_extra2 = onerror;
-    }
+    data->callable = Py_NewRef(callable);
+    if (onerror != Py_None)
+        data->onerror = Py_NewRef(onerror);
     return (PyObject *)cd;
 
 fail:

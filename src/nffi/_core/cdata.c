@@ -39,8 +39,6 @@ static CDataObject *cdata_alloc(PyTypeObject *type, CTypeObject *ct, Py_ssize_t 
     cd->c_weakreflist = NULL;
     cd->c_length = -1;
     cd->c_flags = 0;
-    cd->c_extra = NULL;
-    cd->c_extra2 = NULL;
     return cd;
 }
 
@@ -236,12 +234,7 @@ int nffi_fill_new(CDataObject *cd, CTypeObject *ct, NewPlan *plan)
     return 0;
 }
 
-PyObject *nffi_newp(CTypeObject *ct, PyObject *init)
-{
-    return nffi_newp_ex(ct, init, 1);
-}
-
-PyObject *nffi_newp_ex(CTypeObject *ct, PyObject *init, int zero)
+PyObject *nffi_newp(CTypeObject *ct, PyObject *init, int zero)
 {
     NewPlan plan;
     if (nffi_plan_new(ct, init, &plan) < 0)
@@ -291,7 +284,7 @@ static PyObject *primitive_value_repr(CDataObject *cd)
         return NULL;
     PyObject *r = PyObject_Repr(value);
     if (r != NULL && (ct->ct_flags & CT_IS_ENUM)) {
-        PyObject *name = PyDict_GetItemWithError(PyTuple_GET_ITEM(ct->ct_stuff, 0), value);
+        PyObject *name = PyDict_GetItemWithError(ct->ct_enum_names, value);
         if (name != NULL) {
             Py_SETREF(r, PyUnicode_FromFormat("%U: %U", r, name));
         }
@@ -719,22 +712,13 @@ static char *slice_bounds(CDataObject *cd, PyObject *slice, Py_ssize_t *start,
     return nffi_item_address(cd->c_data, *start, ct->ct_item->ct_size);
 }
 
-/* 'T[]' for the item type of a pointer or array, cached on the 'T *' type. */
+/* 'T[]' for the item type of a pointer or array (the registry's, as ffi.typeof("T[]")) */
 static CTypeObject *open_array_type(CTypeObject *ct)
 {
     CTypeObject *ptr = arith_pointer_type(ct);
     if (ptr == NULL)
         return NULL;
-    if (ptr->ct_stuff == NULL) {
-        CTypeObject *arr = nffi_new_array_type(ptr, -1);
-        if (arr == NULL) {
-            Py_DECREF(ptr);
-            return NULL;
-        }
-        ptr->ct_stuff = (PyObject *)arr;
-    }
-    CTypeObject *arr = (CTypeObject *)ptr->ct_stuff;
-    Py_INCREF(arr);
+    CTypeObject *arr = nffi_new_array_type(ptr, -1);
     Py_DECREF(ptr);
     return arr;
 }
@@ -1112,7 +1096,7 @@ static PyObject *enum_string(CDataObject *cd)
     PyObject *value = nffi_convert_to_object(cd->c_data, cd->c_type, NULL);
     if (value == NULL)
         return NULL;
-    PyObject *name = PyDict_GetItemWithError(PyTuple_GET_ITEM(cd->c_type->ct_stuff, 0), value);
+    PyObject *name = PyDict_GetItemWithError(cd->c_type->ct_enum_names, value);
     PyObject *r = name ? Py_NewRef(name) : (PyErr_Occurred() ? NULL : PyObject_Str(value));
     Py_DECREF(value);
     return r;

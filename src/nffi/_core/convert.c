@@ -553,18 +553,6 @@ static int pointer_compatible(CTypeObject *dst, CTypeObject *src)
     return 0;
 }
 
-/* 'T[]' for a 'T *', cached in the pointer type's ct_stuff as cdata.c does (borrowed) */
-static CTypeObject *open_array_of(CTypeObject *ptrtype)
-{
-    if (ptrtype->ct_stuff == NULL) {
-        CTypeObject *arr = nffi_new_array_type(ptrtype, -1);
-        if (arr == NULL)
-            return NULL;
-        ptrtype->ct_stuff = (PyObject *)arr;
-    }
-    return (CTypeObject *)ptrtype->ct_stuff;
-}
-
 /* A call argument: a list, tuple or str given for a 'T *' becomes a temporary 'T[]'
  * holding its items. */
 static int array_argument(char *data, CTypeObject *ct, PyObject *obj, NffiTemps **temps)
@@ -577,21 +565,19 @@ static int array_argument(char *data, CTypeObject *ct, PyObject *obj, NffiTemps 
                      ? "bytes or list or tuple" : "list or tuple");
         return -1;
     }
-    CTypeObject *arr = open_array_of(ct);
+    CTypeObject *arr = nffi_new_array_type(ct, -1);     /* the registry's 'T[]' */
     if (arr == NULL)
         return -1;
     Py_ssize_t n = nffi_initializer_length(arr, obj);
-    if (n < 0)
-        return -1;
-    if (item->ct_size > 0 && n > (PY_SSIZE_T_MAX - 1024) / item->ct_size) {
+    char *buf = NULL;
+    if (n >= 0 && item->ct_size > 0 && n > (PY_SSIZE_T_MAX - 1024) / item->ct_size)
         PyErr_SetString(PyExc_OverflowError, "array size would overflow a ssize_t");
-        return -1;
-    }
-    char *buf = nffi_temps_alloc(temps, (size_t)(n * item->ct_size));
-    if (buf == NULL || nffi_convert_array_from_object(buf, arr, obj, n) < 0)
-        return -1;
+    else if (n >= 0)
+        buf = nffi_temps_alloc(temps, (size_t)(n * item->ct_size));
+    int r = buf == NULL || nffi_convert_array_from_object(buf, arr, obj, n) < 0 ? -1 : 0;
+    Py_DECREF(arr);
     store_pointer(data, buf);
-    return 0;
+    return r;
 }
 
 /* A Python file for a 'FILE *' (file.c): a cast gets the file's own FILE, a call

@@ -41,14 +41,14 @@ NffiCallPlan *nffi_call_plan(CTypeObject *fct)
 {
     if (fct->ct_call_plan != NULL)
         return fct->ct_call_plan;
-    PyObject *fargs = PyTuple_GET_ITEM(fct->ct_stuff, 0);
+    PyObject *fargs = fct->ct_fn_args;
     Py_ssize_t nargs = PyTuple_GET_SIZE(fargs);
     NffiCallPlan *plan = PyMem_Calloc(1, sizeof(NffiCallPlan) + nargs * sizeof(NffiPlanArg));
     if (plan == NULL)
         return (NffiCallPlan *)PyErr_NoMemory();
     plan->nargs = nargs;
-    plan->ellipsis = PyTuple_GET_ITEM(fct->ct_stuff, 2) == Py_True;
-    classify((CTypeObject *)PyTuple_GET_ITEM(fct->ct_stuff, 1), &plan->result);
+    plan->ellipsis = fct->ct_fn_ellipsis;
+    classify(fct->ct_fn_result, &plan->result);
     for (Py_ssize_t i = 0; i < nargs; i++) {
         classify((CTypeObject *)PyTuple_GET_ITEM(fargs, i), &plan->args[i]);
         plan->has_pointers |= plan->args[i].kind == NFFI_ARG_POINTER;
@@ -117,8 +117,6 @@ CDataObject *nffi_function_new(CTypeObject *fct, char *address, PyObject *owner)
     fn->cd.c_weakreflist = NULL;
     fn->cd.c_length = -1;
     fn->cd.c_flags = 0;
-    fn->cd.c_extra = NULL;
-    fn->cd.c_extra2 = NULL;
     fn->vectorcall = cfunction_vectorcall;
     fn->plan = plan;
     return &fn->cd;

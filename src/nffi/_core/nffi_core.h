@@ -61,17 +61,26 @@ typedef struct CTypeObject {
     struct CTypeObject *ct_item; /* pointer: the pointee; array: the item type */
     PyObject *ct_name;           /* str: the C name, e.g. "int *", "struct foo[5]" */
     Py_ssize_t ct_name_position; /* where getctype(extra) inserts "extra" into ct_name */
-    PyObject *ct_fields;         /* struct/union: dict name -> CField (flattened), else NULL */
-    PyObject *ct_field_list;     /* struct/union: tuple of (name, CField), declared order */
-    PyObject *ct_stuff;          /* function: tuple (args tuple, result, ellipsis, abi);
-                                    enum: tuple (dict value->name, dict name->value);
-                                    struct/union: tuple of CFields, the declared members
-                                    (anonymous members unflattened; call.c's libffi view);
-                                    pointer: the cached 'T[]' type */
+    PyObject *ct_fields;         /* struct/union: dict name -> CField (flattened), in
+                                    declared order; NULL while opaque */
+    PyObject *ct_members;        /* struct/union: tuple of CFields, the declared members
+                                    (anonymous members unflattened; call.c's libffi view) */
     PyObject *ct_init_fields;    /* struct/union: tuple of the CFields a list initializer
                                     fills, in order: the flattened fields, without those
                                     flagged BF_IGNORE_IN_CTOR (as cffi), else NULL */
-    struct CTypeObject *ct_pointer_type;   /* borrowed cache of 'T *', cleared when it dies */
+    /* function types */
+    PyObject *ct_fn_args;        /* tuple of the argument CTypes */
+    struct CTypeObject *ct_fn_result;
+    int ct_fn_ellipsis;          /* 1: variadic ('...') */
+    PyObject *ct_fn_abi;         /* the abi given to new_function_type(), None: default */
+    /* enums */
+    PyObject *ct_enum_names;     /* dict: value -> name (the first name of a value) */
+    PyObject *ct_enum_values;    /* dict: name -> value */
+    /* the type registry (ctype.c) */
+    PyObject *ct_registry_key;   /* interned array/function types: their key, else NULL */
+    struct CTypeObject *ct_pointer_type;   /* borrowed 'T *', cleared when it dies */
+    struct CTypeObject *ct_open_array;     /* pointer 'T *': the registry's 'T[]', kept
+                                              alive while 'T *' lives (slices make it) */
     struct NffiCallPlan *ct_call_plan;  /* function types: the call plan (function.c),
                                            built on first use, NULL before */
     struct FieldCacheEntry *ct_field_cache;  /* cdata.c: struct/union field lookups */
@@ -110,19 +119,27 @@ typedef struct {
     Py_ssize_t c_length;         /* arrays of variable length and slices: item count;
                                     var-size structs: the allocated size; else -1 */
     int c_flags;
-    PyObject *c_extra;           /* CDataGC: destructor / from_buffer source / handle obj */
-    PyObject *c_extra2;          /* CDataGC: original cdata given to ffi.gc, allocator free */
 } CDataObject;
 
 #define CD_OWNS_MEMORY   0x01    /* inline memory owned by this object (ffi.new) */
 #define CD_PTR_TO_OWNED  0x02    /* a 'T *' from ffi.new whose pointee it owns */
 #define CD_RELEASED      0x04    /* ffi.release() was called */
-#define CD_GC_DESTRUCTOR 0x08    /* CDataGC: call c_extra(c_extra2) on release */
-#define CD_FROM_BUFFER   0x10    /* CDataGC: c_extra is a Py_buffer holder */
-#define CD_HANDLE        0x20    /* CDataGC: c_extra is the handle's Python object */
-#define CD_ALLOCATOR     0x40    /* CDataGC: c_extra is the free function, c_extra2 the raw */
-#define CD_CALLBACK      0x80    /* CDataCallback (callback.c): owns a libffi closure;
-                                    c_extra is the callable, c_extra2 onerror */
+#define CD_GC_DESTRUCTOR 0x08    /* CDataGC: ffi.gc() with a destructor */
+#define CD_FROM_BUFFER   0x10    /* CDataGC: ffi.from_buffer(), holds gc_view */
+#define CD_HANDLE        0x20    /* CDataGC: ffi.new_handle(), gc_object is the handle's */
+#define CD_ALLOCATOR     0x40    /* CDataGC: memory from a custom allocator */
+#define CD_CALLBACK      0x80    /* CDataCallback (callback.c): owns a libffi closure */
+
+/* CDataGC (ownership.c): a cdata holding a resource besides memory; c_flags says which.
+ * ffi.release() or the object's death gives it back once. */
+typedef struct {
+    CDataObject cd;
+    PyObject *gc_destructor;     /* ffi.gc()'s destructor, or an allocator's free (or NULL),
+                                    called with gc_original on release */
+    PyObject *gc_original;       /* the cdata given to ffi.gc(), or that alloc() returned */
+    PyObject *gc_object;         /* a handle's object, or from_buffer()'s exporter */
+    Py_buffer gc_view;           /* CD_FROM_BUFFER: the buffer held until release */
+} CDataGCObject;
 
 /* the inline storage starts here, 16-byte aligned */
 #define CDATA_INLINE_OFFSET ((sizeof(CDataObject) + 15) & ~(size_t)15)
@@ -148,10 +165,8 @@ extern PyObject *nffi_FFIError;          /* the 'ffi.error' exception class */
 int nffi_ctype_init(PyObject *module);
 CTypeObject *nffi_new_pointer_type(CTypeObject *item);
 CTypeObject *nffi_new_array_type(CTypeObject *ptrtype, Py_ssize_t length);
-PyObject *nffi_ctype_repr_name(CTypeObject *ct);  /* the C name as a new str */
 PyObject *nffi_getcname(CTypeObject *ct, const char *extra);
-CFieldObject *nffi_struct_field(CTypeObject *ct, PyObject *name);  /* borrowed, or NULL
-                                                                       + AttributeError */
+PyObject *nffi_ctype_alignof(CTypeObject *ct);   /* ffi.alignof(ct): an int, or ValueError */
 
 /* ---- convert.c: the conversion engine ------------------------------------------------
  * nffi_convert() writes a Python object as a C value of type ct at data.  The policy
@@ -262,8 +277,7 @@ typedef struct {
 } NewPlan;
 int nffi_plan_new(CTypeObject *ct, PyObject *init, NewPlan *plan);
 int nffi_fill_new(CDataObject *cd, CTypeObject *ct, NewPlan *plan);
-PyObject *nffi_newp(CTypeObject *ct, PyObject *init);
-PyObject *nffi_newp_ex(CTypeObject *ct, PyObject *init, int zero);  /* zero=0: not cleared */
+PyObject *nffi_newp(CTypeObject *ct, PyObject *init, int zero);  /* zero=0: not cleared */
 PyObject *nffi_cast(CTypeObject *ct, PyObject *value);
 Py_ssize_t nffi_cdata_length(CDataObject *cd);     /* array item count, -1 if none */
 Py_ssize_t nffi_cdata_sizeof(CDataObject *cd);
@@ -283,6 +297,13 @@ PyObject *nffi_buffer_new(CDataObject *cd, Py_ssize_t size);
 
 /* ---- ffiobj.c ---------------------------------------------------------------------- */
 int nffi_ffiobj_init(PyObject *module);
+/* What kind of FFI object an FFIBase is, fixed when it is created: the rules that differ
+ * (error types of sizeof/alignof and of type strings, definitions in type strings) read it */
+typedef enum {
+    NFFI_FLAVOUR_FFI = 0,              /* nffi.FFI, as cffi's FFI class */
+    NFFI_FLAVOUR_CFFI_COMPILED = 1,    /* compat's CompiledFFI: the ffi of cffi's modules */
+    NFFI_FLAVOUR_API_MODULE = 2,       /* the ffi of a module built by nffi's API mode */
+} NffiFlavour;
 
 /* ---- calls: function.c, direct.c, call.c, callback.c, errno.c ----------------------
  * The call plan of a function ctype is decided once and cached on it (ct_call_plan):
