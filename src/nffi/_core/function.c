@@ -73,6 +73,7 @@ typedef struct {
     CDataObject cd;
     vectorcallfunc vectorcall;
     NffiCallPlan *plan;          /* owned by the ctype (ct_call_plan) */
+    PyObject *name;              /* str: the C name of a library's function, or NULL */
 } CFunctionObject;
 
 static PyObject *cfunction_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
