@@ -1893,7 +1893,7 @@ _known("unsupported enum expression: nffi CDefError, cffi FFIError", "bad enum e
        doc="Invalid type spellings are `CDefError`")
 _known("'...' in cdef (API-mode only): cffi raises VerificationMissing/NotImplementedError at "
        "use, nffi CDefError or accepts 'struct { ...; }'",
-       "dotdotdot array", "dotdotdot struct", "dotdotdot typedef", doc="`...` in a `cdef()`")
+       "dotdotdot array", "dotdotdot struct", doc="`...` in a `cdef()`")
 _known("__int128 in a cdef: nffi CDefError, cffi FFIError", "int128 field",
        doc="Invalid type spellings are `CDefError`")
 

@@ -17,7 +17,7 @@ The format, as described by cffi's cffi_opcode.py, parse_c_type.h and recompiler
 * an opcode is a 32-bit big-endian word: the low byte is the operation, the rest a
   signed argument;
 * ``_types`` is an array of opcodes; the type of index i is described from word i on:
-  PRIMITIVE n (n indexes _PRIMITIVES), POINTER i, ARRAY i (followed by a raw word, the
+  PRIMITIVE n (n: cffi_number in nffi.primitives), POINTER i, ARRAY i (followed by a raw word, the
   length), OPEN_ARRAY i ('T[]'), STRUCT_UNION s (s indexes _struct_unions), ENUM e
   (e indexes _enums), FUNCTION r (r: the result type; then one word per argument,
   itself a type, and FUNCTION_END flags, bit 0 for '...', bit 1 for __stdcall), and
@@ -35,7 +35,7 @@ The format, as described by cffi's cffi_opcode.py, parse_c_type.h and recompiler
 * ``_typenames``: ``b'<type index><name>'``;
 * ``_includes``: the FFI objects of other such modules (``ffi.include()``).
 """
-from . import _core
+from . import _core, primitives
 from .decls import (Array, ConstantDecl, EnumDef, Field, Function, FunctionDecl, Pointer,
                     Primitive, StructDef, Tagged, Typedef, VariableDecl, Void)
 
@@ -63,20 +63,6 @@ F_UNION = 0x01
 F_PACKED = 0x04
 F_EXTERNAL = 0x08
 F_OPAQUE = 0x10
-
-# the primitive types, by their number in cffi's tables (index 0 is void)
-_PRIMITIVES = (
-    None, "_Bool", "char", "signed char", "unsigned char", "short", "unsigned short",
-    "int", "unsigned int", "long", "unsigned long", "long long", "unsigned long long",
-    "float", "double", "long double", "wchar_t",
-    "int8_t", "uint8_t", "int16_t", "uint16_t", "int32_t", "uint32_t", "int64_t",
-    "uint64_t", "intptr_t", "uintptr_t", "ptrdiff_t", "size_t", "ssize_t",
-    "int_least8_t", "uint_least8_t", "int_least16_t", "uint_least16_t",
-    "int_least32_t", "uint_least32_t", "int_least64_t", "uint_least64_t",
-    "int_fast8_t", "uint_fast8_t", "int_fast16_t", "uint_fast16_t",
-    "int_fast32_t", "uint_fast32_t", "int_fast64_t", "uint_fast64_t",
-    "intmax_t", "uintmax_t", "float _Complex", "double _Complex", "char16_t", "char32_t",
-)
 
 # _version values written by the cffi versions whose format this reader knows
 # (0x2601: base; 0x2701: embedding; 0x2801: char16_t/char32_t)
@@ -130,10 +116,10 @@ class _TableReader:
     def _read_type(self, index):
         op, arg = _split_opcode(self.words[index])
         if op == OP_PRIMITIVE:
-            if not 0 <= arg < len(_PRIMITIVES):
+            if arg != 0 and arg not in primitives.BY_CFFI_NUMBER:
                 raise self.error("_types[%d]: unknown primitive type number %d "
                                  "(API-mode types cannot be loaded in ABI mode)" % (index, arg))
-            return Void() if arg == 0 else Primitive(_PRIMITIVES[arg])
+            return Void() if arg == 0 else Primitive(primitives.BY_CFFI_NUMBER[arg].name)
         if op == OP_POINTER:
             return Pointer(self.type_node(arg))
         if op == OP_ARRAY:
@@ -209,7 +195,8 @@ class _TableReader:
                 result.append((StructDef(tag.kind, name, None), False))
                 continue
             decoded = tuple(self._read_field(field, name, i) for i, field in enumerate(fields))
-            result.append((StructDef(tag.kind, name, decoded), bool(flags & F_PACKED)))
+            result.append((StructDef(tag.kind, name, decoded, packed=bool(flags & F_PACKED)),
+                           bool(flags & F_PACKED)))
         return result
 
     def _read_field(self, data, struct_name, i):
@@ -341,7 +328,7 @@ def load_tables(ffi, module_name, version, types, globals_, struct_unions, enums
     # order, each group complete before the next needs its size; then everything else.
     model.declare(reader.enum_defs(enum_values))
     for packed, group in _struct_levels(struct_defs):
-        model.declare(group, packed=packed)
+        model.declare(group)
     model.declare(typedefs + global_decls)
     if names_file:
         # cffi's tables call the FILE struct '_IO_FILE', and so may its users

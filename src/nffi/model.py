@@ -15,9 +15,10 @@ import threading
 import warnings
 import weakref
 
-from . import _core, cparser, layout
-from .decls import (Array, ConstantDecl, EnumDef, Function, FunctionDecl, Named,
-                    Pointer, Primitive, StructDef, Tagged, Typedef, VariableDecl, Void)
+from . import _core, cparser, layout, primitives
+from .decls import (Array, ConstantDecl, EnumDef, Function, FunctionDecl, Named, Opaque,
+                    Pointer, Primitive, StructDef, Tagged, Typedef, UnknownPrimitive,
+                    VariableDecl, Void)
 from .errors import CDefError, FFIError
 
 # ---- process-wide unique types -------------------------------------------------------
@@ -85,6 +86,14 @@ def _error_at(message, decl):
 
 # ---- the per-FFI model ----------------------------------------------------------------
 
+class _NeedsCompiler(Exception):
+    """A declaration only the C compiler can complete was used in ABI mode; error is
+    what cffi raises then.  A cdef does not fail for it: only a use does."""
+    def __init__(self, error):
+        super().__init__(error)
+        self.error = error
+
+
 class _UndeclaredTag(Exception):
     def __init__(self, kind, tag):
         super().__init__(kind, tag)
@@ -106,7 +115,6 @@ class Model:
         self.variables = {}          # name -> VariableDecl
         self.constants = {}          # name -> int/float value (enumerators included)
         self.constant_decls = {}     # name -> ConstantDecl (for 'static const' without value)
-        self.struct_flags = {}       # (kind, tag) -> (packed, pack)
         self._tagged_types = {}      # (kind, tag) -> CType (struct/union/enum)
         self._typedef_types = {}     # typedef name -> CType
         self._pending_layouts = {}   # CType -> (size, align) decided but not yet committed
@@ -121,10 +129,11 @@ class Model:
         if pack is not None and pack not in (1, 2, 4, 8, 16):
             raise ValueError("pack must be 1, 2, 4, 8 or 16, got %r" % (pack,))
         with self._lock:
-            decls = cparser.parse_cdef(source, self.typedefs, self.constants)
-            self.declare(decls, override, packed, pack)
+            decls = cparser.parse_cdef(source, self.typedefs, self.constants,
+                                       packed=packed, pack=pack)
+            self.declare(decls, override)
 
-    def declare(self, decls, override=False, packed=False, pack=None):
+    def declare(self, decls, override=False):
         """Record already-parsed declarations (nffi.decls nodes) as one transaction, as
         cdef() does with the declarations it parses (used by nffi.cffi_tables, which
         builds them from cffi's out-of-line module tables)."""
@@ -136,7 +145,7 @@ class Model:
                 self._cdef_macros = set()
                 self._check_ordinary_names(decls)
                 for decl in decls:
-                    self._declare(decl, override, packed, pack, completions)
+                    self._declare(decl, override, completions)
                 for decl in decls:
                     self._check_resolvable(decl)
                 # in declaration order: a struct's members by value (arrays of a struct
@@ -145,6 +154,9 @@ class Model:
                     fields = [(f[0], self._materialize(f[1])) + tuple(f[2:]) for f in fields]
                     init_fields = [(f[0], self._materialize(f[1]), f[2]) for f in init_fields]
                     _core.complete_struct_or_union(ct, fields, size, align, 0, init_fields)
+            except _NeedsCompiler as e:
+                self._restore(snapshot)
+                raise e.error from None
             except BaseException:
                 self._restore(snapshot)
                 raise
@@ -170,7 +182,6 @@ class Model:
                 tagged.setdefault(key, ct)
             typedefs = dict(other.typedefs)
             struct_defs = dict(other.struct_defs)
-            struct_flags = dict(other.struct_flags)
             enum_defs = dict(other.enum_defs)
             constants = {name: value for name, value in other.constants.items()
                          if isinstance(value, int)}
@@ -196,7 +207,6 @@ class Model:
                     self._tagged_types[key] = ct
                 for key, decl in struct_defs.items():
                     self.struct_defs.setdefault(key, decl)
-                    self.struct_flags.setdefault(key, struct_flags.get(key))
                 for tag, decl in enum_defs.items():
                     self.enum_defs.setdefault(tag, decl)
                 for name, value in constants.items():
@@ -218,12 +228,12 @@ class Model:
         for name, value in snapshot.items():
             setattr(self, name, value)
 
-    def _declare(self, decl, override, packed, pack, completions):
+    def _declare(self, decl, override, completions):
         if isinstance(decl, Typedef):
             self._declare_unique(self.typedefs, decl.name, decl.type, decl, override, "typedef")
             self._typedef_types.pop(decl.name, None)
         elif isinstance(decl, StructDef):
-            self._declare_struct(decl, override, packed, pack, completions)
+            self._declare_struct(decl, override, completions)
         elif isinstance(decl, EnumDef):
             self._declare_enum(decl, override)
         elif isinstance(decl, FunctionDecl):
@@ -282,7 +292,7 @@ class Model:
                                 % (name, old_value), decl)
             self.constants[name] = value
 
-    def _declare_struct(self, decl, override, packed, pack, completions):
+    def _declare_struct(self, decl, override, completions):
         key = (decl.kind, decl.name)
         if decl.fields is None:          # forward declaration
             self._tagged_ctype(decl.kind, decl.name)
@@ -294,27 +304,33 @@ class Model:
                 raise _conflict("multiple declarations of anonymous %s" % decl.name[1:], decl)
             raise _error_at("duplicate declaration of %s '%s'" % (decl.kind, decl.name), decl)
         self.struct_defs[key] = decl
-        self.struct_flags[key] = (packed, pack)
         ct = self._tagged_ctype(decl.kind, decl.name)
         if ct.fields is not None:
             if not override:
                 raise _error_at("%s '%s' is already defined" % (decl.kind, decl.name), decl)
             ct = self._replace_tagged_ctype(decl.kind, decl.name)
-        completions.append(self._compute_layout(ct, decl, packed, pack))
+        completions.append(self._compute_layout(ct, decl))
 
     def _check_resolvable(self, decl):
         """Resolve what a declaration names now, so that errors point at the cdef."""
-        if isinstance(decl, Typedef):
-            self._resolve_checked(decl.type, decl, allow_function=True)
-        elif isinstance(decl, (FunctionDecl, VariableDecl)):
-            self._resolve_checked(decl.type, decl, allow_function=True)
+        if isinstance(decl, (Typedef, FunctionDecl, VariableDecl)):
+            self._check_resolvable_now(decl.type, decl)
         elif isinstance(decl, ConstantDecl) and decl.type is not None:
-            self._resolve_checked(decl.type, decl, allow_function=True)
+            self._check_resolvable_now(decl.type, decl)
+
+    def _check_resolvable_now(self, node, decl):
+        try:
+            self._resolve_checked(node, decl, allow_function=True)
+        except _NeedsCompiler:
+            pass        # a use of it will raise (ABI mode), as cffi
 
     def _resolve_checked(self, node, decl, allow_function):
         """Resolve for a cdef: every error is a CDefError pointing at the declaration."""
         try:
-            return self.resolve(node, allow_function=allow_function)
+            ct = self._resolve(node)
+            if not allow_function and self._is_function(node):
+                self.resolve(node)          # its error
+            return ct
         except CDefError as e:
             if e.line is None:
                 raise _error_at(str(e), decl) from None
@@ -339,7 +355,7 @@ class Model:
             return 0, _core.alignof(ct)
         return _core.sizeof(ct), _core.alignof(ct)
 
-    def _compute_layout(self, ct, decl, packed, pack):
+    def _compute_layout(self, ct, decl):
         field_types = []
         specs = []
         for i, field in enumerate(decl.fields):
@@ -350,13 +366,15 @@ class Model:
                 raise _error_at("flexible array member '%s' must be the last field of a "
                                 "struct" % field.name, field)
             if field.bitsize is not None and (ftype.kind not in ("primitive", "enum")
-                                              or ftype.cname in _NOT_INTEGERS):
+                                              or (ftype.kind == "primitive" and
+                                                  not primitives.is_integer(ftype.cname))):
                 raise _error_at("bit-field '%s' has non-integer type '%s'"
                                 % (field.name, ftype.cname), field)
             field_types.append(ftype)
             specs.append(layout.FieldSpec(field.name, size, align, field.bitsize, flexible))
         try:
-            size, align, placed = layout.layout(decl.kind, specs, packed=packed, pack=pack)
+            size, align, placed = layout.layout(decl.kind, specs, packed=decl.packed,
+                                                pack=decl.pack)
         except ValueError as e:
             raise _error_at("%s '%s': %s" % (decl.kind, decl.name, e), decl) from None
         if size > _SSIZE_MAX or any(where.offset > _SSIZE_MAX for where in placed):
@@ -410,7 +428,10 @@ class Model:
     def resolve(self, node, allow_function=False):
         """The CType of a type node.  A bare function type is accepted only when
         allow_function is true (it resolves to the function pointer type)."""
-        ct = self._resolve(node)        # its errors first, as cffi's
+        try:
+            ct = self._resolve(node)        # its errors first, as cffi's
+        except _NeedsCompiler as e:
+            raise e.error from None
         if not allow_function and self._is_function(node):
             raise CDefError("the type '%s' is a function type, not a pointer-to-function "
                             "type" % ct.cname.replace("(*)", ""))
@@ -447,6 +468,11 @@ class Model:
             return self._function_ctype(node)
         if kind is Void:
             return void_type
+        if kind is Opaque:
+            return self._opaque_ctype(node)
+        if kind is UnknownPrimitive:
+            raise _NeedsCompiler(NotImplementedError(
+                "%s type '%s' can only be used after compilation" % (node.kind, node.name)))
         raise TypeError("unexpected type node %r" % (node,))
 
     def _typedef_ctype(self, name):
@@ -551,6 +577,16 @@ class Model:
         self._tagged_types[key] = ct
         return ct
 
+    def _opaque_ctype(self, node):
+        """'typedef ... name;': an opaque struct ctype of this FFI, named as cffi names
+        it ('name', or 'struct $$name' for the item of 'typedef ... *name;')."""
+        key = ("opaque pointer item" if node.behind_pointer else "opaque", node.name)
+        ct = self._tagged_types.get(key)
+        if ct is None:
+            cname = "struct $$" + node.name if node.behind_pointer else node.name
+            ct = self._tagged_types[key] = _core.new_struct_type(cname)
+        return ct
+
     def _tag_declared(self, kind, tag):
         key = (kind, tag)
         return (key in self._tagged_types or key in self.struct_defs
@@ -640,8 +676,6 @@ class Model:
         return typedefs, structs, unions
 
 
-_NOT_INTEGERS = frozenset(["float", "double", "long double", "float _Complex",
-                           "double _Complex"])
 _IGNORE_IN_CTOR = 1         # a field flag, see _flatten_fields (BF_IGNORE_IN_CTOR in C)
 _POINTER_SIZE = _core.sizeof(pointer_type(void_type))
 _SSIZE_MAX = (1 << (8 * _POINTER_SIZE - 1)) - 1
