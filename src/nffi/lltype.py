@@ -717,7 +717,8 @@ def _c_name(T):
                     if isinstance(A, Struct):
                         _complete(A)
                 return name
-            if isinstance(TO, OpaqueType):
+            if isinstance(TO, OpaqueType) or (isinstance(TO, Array)
+                                              and TO._hints.get("render_as_void")):
                 target = "void"
             elif isinstance(TO, Array) and TO._nolength():
                 target = _c_name(TO.OF)
@@ -976,6 +977,8 @@ class _ptr:
             return _ffi.cast(items_type, self._cd), TO.OF
         if isinstance(TO, Array):
             if TO._nolength():
+                if TO._hints.get("render_as_void"):
+                    return _ffi.cast("char *", self._cd), TO.OF
                 return self._cd, TO.OF
             return self._cd.items, TO.OF
         raise TypeError("%s is not an array: it has no items" % self._T._short_name())

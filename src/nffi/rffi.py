@@ -183,6 +183,8 @@ def ptradd(ptr, n):
     if not isinstance(ptr, _ptr) or not isinstance(ptr._T.TO, Array) \
             or not ptr._T.TO._nolength():
         raise TypeError("ptradd: %r is not a pointer to a nolength array" % (ptr,))
+    if ptr._T.TO._hints.get("render_as_void"):       # void *: no arithmetic in C
+        return _ptr_of(ptr._T, _ffi.cast(ptr._cd, _ffi.cast("char *", ptr._cd) + n))
     return _ptr_of(ptr._T, ptr._cd + n)
 
 
