@@ -184,7 +184,7 @@ def ptradd(ptr, n):
             or not ptr._T.TO._nolength():
         raise TypeError("ptradd: %r is not a pointer to a nolength array" % (ptr,))
     if ptr._T.TO._hints.get("render_as_void"):       # void *: no arithmetic in C
-        return _ptr_of(ptr._T, _ffi.cast(ptr._cd, _ffi.cast("char *", ptr._cd) + n))
+        return _ptr_of(ptr._T, _ffi.cast(_ffi.typeof(ptr._cd), _ffi.cast("char *", ptr._cd) + n))
     return _ptr_of(ptr._T, ptr._cd + n)
 
 
