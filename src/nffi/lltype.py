@@ -10,6 +10,7 @@ pointer that has no owner: raw memory comes from the C library's ``malloc`` and 
 bounds of arrays whose length is known, use after ``free`` of tracked pointers, and the
 leak records of ``start_tracking_allocations``.
 """
+import functools
 import itertools
 import keyword
 import operator
@@ -119,7 +120,9 @@ class _TypedInt(int):
     MASK = (1 << 64) - 1
 
     def __new__(cls, value=0):
-        if isinstance(value, float):
+        if type(value) is int:
+            pass
+        elif isinstance(value, float):
             value = int(value)              # truncates toward zero
         else:
             value = operator.index(value)
@@ -288,7 +291,12 @@ class LowLevelType:
         return not self == other
 
     def __hash__(self):
-        return hash(self._shallow_key())
+        # types do not change once built (become() swaps the whole __dict__), so the
+        # hash is computed once: types are dict keys on every hot path (Ptr, C names)
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = self.__dict__["_hash"] = hash(self._shallow_key())
+        return h
 
     def _shallow_key(self):
         return self._key()
@@ -659,7 +667,10 @@ class Ptr(LowLevelType):
         return self is other or (isinstance(other, Ptr) and self.TO == other.TO)
 
     def __hash__(self):
-        return hash((Ptr, self.TO))
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = self.__dict__["_hash"] = hash((Ptr, self.TO))
+        return h
 
     def _example(self):
         return nullptr(self.TO)
@@ -826,7 +837,8 @@ def _reader(T):
     T = _strip(T)
     if isinstance(T, Number):
         cls = T._type
-        return None if cls is int else cls
+        # memory holds a value in range: skip the checks of cls(...)
+        return None if cls is int else functools.partial(int.__new__, cls)
     if T is SingleFloat:
         return r_singlefloat
     if T is LongFloat:
@@ -1117,61 +1129,122 @@ def _make_pointer_class(PTR):
         if isinstance(TO, FixedSizeArray):
             for fname in TO._names:
                 namespace[fname] = _fixed_item_property(TO, int(fname[4:]))
+    elif isinstance(TO, Array) and TO._nolength() and not TO._hints.get("render_as_void") \
+            and not isinstance(TO.OF, (Struct, Array)) and TO.OF is not Void:
+        namespace.update(_item_accessors(TO.OF))
     cls = type("_ptr_" + type(TO).__name__, (_ptr,), namespace)
     PTR._pointer_class = cls
     return cls
 
 
+_ITEM_TEMPLATE = """
+def __getitem__(self, i):
+    hi = self._hi
+    if type(i) is int and i >= self._lo and (hi is None or i < hi):
+        alloc = self._alloc
+        if alloc is None or not alloc.freed:
+            try:
+                return %(read)s
+            except RuntimeError:
+                pass
+    return _ptr.__getitem__(self, i)         # the checks and their errors
+
+def __setitem__(self, i, value):
+    hi = self._hi
+    if type(i) is int and i >= self._lo and (hi is None or i < hi) and (%(fast)s):
+        alloc = self._alloc
+        if alloc is None or not alloc.freed:
+            try:
+                self._cd[i] = value
+                return
+            except RuntimeError:
+                pass
+    _ptr.__setitem__(self, i, value)
+"""
+
+
+def _item_accessors(OF):
+    """Fast item access of a pointer to a nolength array of primitives or pointers."""
+    conv = _reader(OF)
+    ns = {"_ptr": _ptr, "_conv": conv, "_cls": getattr(OF, "_type", None)}
+    exec(_ITEM_TEMPLATE % {"read": "self._cd[i]" if conv is None else "_conv(self._cd[i])",
+                           "fast": _fast_check(OF, "value")}, ns)
+    return {"__getitem__": ns["__getitem__"], "__setitem__": ns["__setitem__"]}
+
+
+def _fast_check(T, v):
+    """A Python expression true when ``v`` is already exactly what the core stores for T
+    (the fast path of stores and calls; anything else goes through _to_c)."""
+    T = _strip(T)
+    if T is Signed:
+        return "type(%s) is int and %d <= %s <= %d" % (v, _SIGNED_MIN, v, _SIGNED_MAX)
+    if isinstance(T, Number):
+        return "type(%s) is _cls" % v
+    if T is Float:
+        return "type(%s) is float" % v
+    if T is Bool:
+        return "type(%s) is bool" % v
+    if T is Char:
+        return "type(%s) is bytes and len(%s) == 1" % (v, v)
+    if T is UniChar:
+        return "type(%s) is str and len(%s) == 1" % (v, v)
+    return "False"
+
+
+_ACCESSOR_TEMPLATE = """
+def get(self):
+    alloc = self._alloc
+    if alloc is not None and alloc.freed:
+        self._check_live(READ)
+    try:
+        return %(read)s
+    except RuntimeError:
+        self._check_live(READ)
+        raise
+
+def set(self, value):
+    if not (%(fast)s):
+        value = _to_c(FT, value, WRITE)
+    alloc = self._alloc
+    if alloc is not None and alloc.freed:
+        self._check_live(WRITE)
+    try:
+        self._cd.%(cname)s = value
+    except RuntimeError:
+        self._check_live(WRITE)
+        raise
+"""
+
+
 def _field_property(S, fname):
+    """The property of field ``fname`` on pointers to S (generated: see _ACCESSOR_TEMPLATE)."""
     FT = S._flds[fname]
     cname = _c_field_name(fname)
     where = "field %r of %s" % (fname, S._short_name())
     if FT is Void:
         return property(lambda self: None, lambda self, v: None)
-    if isinstance(FT, Array) and FT._nolength():
-        PF = Ptr(FT)
-
-        def get(self):
-            self._check_live("reading " + where)
-            return self._derived(PF, getattr(self._cd, cname))
-    elif isinstance(FT, (Struct, Array)):
+    if isinstance(FT, (Struct, Array)):
         PF = Ptr(FT)
         hi = FT.length if isinstance(FT, FixedSizeArray) else None
+        nolength = isinstance(FT, Array) and FT._nolength()
 
         def get(self):
             self._check_live("reading " + where)
+            if nolength:       # a flexible array member reads as a pointer
+                return self._derived(PF, getattr(self._cd, cname))
             return self._derived(PF, _ffi.addressof(self._cd, cname), 0, hi)
-    else:
-        conv = _reader(FT)
-        if conv is None:
-            def get(self):
-                alloc = self._alloc
-                if alloc is not None and alloc.freed:
-                    self._check_live("reading " + where)
-                try:
-                    return getattr(self._cd, cname)
-                except RuntimeError:
-                    self._check_live("reading " + where)
-                    raise
-        else:
-            def get(self):
-                alloc = self._alloc
-                if alloc is not None and alloc.freed:
-                    self._check_live("reading " + where)
-                try:
-                    return conv(getattr(self._cd, cname))
-                except RuntimeError:
-                    self._check_live("reading " + where)
-                    raise
 
-    def set(self, value):
-        if isinstance(FT, ContainerType):
+        def set(self, value):
             raise TypeError("cannot assign to %s: it is an inlined %s"
                             % (where, FT._short_name()))
-        c = _to_c(FT, value, "assigning " + where)
-        self._check_live("writing " + where)
-        setattr(self._cd, cname, c)
-    return property(get, set)
+        return property(get, set)
+    conv = _reader(FT)
+    ns = {"FT": FT, "_to_c": _to_c, "_conv": conv, "_cls": getattr(FT, "_type", None),
+          "READ": "reading " + where, "WRITE": "assigning " + where}
+    read = "self._cd.%s" % cname
+    exec(_ACCESSOR_TEMPLATE % {"read": read if conv is None else "_conv(%s)" % read,
+                               "fast": _fast_check(FT, "value"), "cname": cname}, ns)
+    return property(ns["get"], ns["set"])
 
 
 def _fixed_item_property(FA, index):
@@ -1284,35 +1357,66 @@ def _format_trace(frames):
     return "\n".join('File "%s", line %d, in %s' % f for f in frames)
 
 
+class _MallocInfo:
+    """What malloc needs to know about a type, computed once per type."""
+    __slots__ = ("PTR", "ctype", "size", "varsize", "bounded", "fixed_len", "header",
+                 "item")
+
+    def __init__(self, T):
+        self.PTR = Ptr(T)
+        self.varsize = T._is_varsize()
+        self.bounded = isinstance(T, Array) and T._nolength()    # hi = n
+        self.fixed_len = T.length if isinstance(T, FixedSizeArray) else None
+        self.header = self.item = None
+        if isinstance(T, OpaqueType):
+            self.size = _opaque_size(T)
+            if self.size is None:
+                raise TypeError("unmallocable type: %s has no known size" % T)
+        elif self.varsize:
+            self.size = None
+            if isinstance(T, Array) and T.OF is not Void:
+                self.item = _sizeof(T.OF)
+            if self.bounded:
+                self.header = 0
+        else:
+            self.size = _sizeof(T)
+        self.ctype = _pointer_ctype(self.PTR)
+
+    def nbytes(self, T, n):
+        if self.header is not None:             # nolength array: n items, no header
+            return n * self.item
+        return _varsize_bytes(T, n)
+
+
 def malloc(T, n=None, flavor="raw", zero=False, track_allocation=True, immortal=False,
            add_memory_pressure=False, nonmovable=False):
     """Allocate raw memory for ``T`` (``n`` items for var-sized types); see spec 1.7."""
     if flavor != "raw":
         raise TypeError("malloc: flavor=%r is not supported (only 'raw': GC containers "
                         "are not ported)" % (flavor,))
-    T = _strip(T)
-    if not isinstance(T, (Struct, Array, OpaqueType)) or type(T) is ForwardReference:
-        raise TypeError("unmallocable type: %r" % (T,))
-    if isinstance(T, OpaqueType):
-        size = _opaque_size(T)
-        if size is None:
-            raise TypeError("unmallocable type: %s has no known size" % T)
-    if T._is_varsize():
+    info = T.__dict__.get("_malloc_info") if isinstance(T, ContainerType) else None
+    if info is None:
+        T = _strip(T)
+        if not isinstance(T, (Struct, Array, OpaqueType)) or type(T) is ForwardReference:
+            raise TypeError("unmallocable type: %r" % (T,))
+        info = T.__dict__["_malloc_info"] = _MallocInfo(T)
+    if info.varsize:
         if n is None:
             raise TypeError("malloc(%s): the length n is required for a var-sized type"
                             % T._short_name())
-        if not isinstance(n, int):
-            raise TypeError("malloc: n must be an int, not %s" % type(n).__name__)
-        n = int(n)
+        if type(n) is not int:
+            if not isinstance(n, int):
+                raise TypeError("malloc: n must be an int, not %s" % type(n).__name__)
+            n = int(n)
         if n < 0:
             raise ValueError("malloc: negative length %d" % n)
-        size = _varsize_bytes(T, n)
+        size = info.nbytes(T, n)
     elif n is not None:
         raise TypeError("malloc(%s): n is given but the type is not var-sized"
                         % T._short_name())
-    elif not isinstance(T, OpaqueType):
-        size = _sizeof(T)
-    alloc_size = max(size, 1)
+    else:
+        size = info.size
+    alloc_size = size or 1
     if zero or immortal:
         raw = _libc.calloc(1, alloc_size)
     else:
@@ -1321,27 +1425,19 @@ def malloc(T, n=None, flavor="raw", zero=False, track_allocation=True, immortal=
             _libc.memset(raw, 0xDD, alloc_size)
     if raw == _NULL:
         raise MemoryError("malloc(%s) of %d bytes failed" % (T._short_name(), size))
-    PTR = Ptr(T)
-    cd = _ffi.cast(_c_name(PTR), raw)
-    if T._is_varsize():
+    cd = _ffi.cast(info.ctype, raw)
+    if info.varsize and not info.bounded:
         _set_lengths(T, cd, n)
+    hi = n if info.bounded else info.fixed_len
+    if immortal:
+        return _ptr_of(info.PTR, cd, 0, hi, None)
     address = int(_ffi.cast("uintptr_t", raw))
     record = _Allocation(address, T, n)
-    if immortal:
-        hi = n if isinstance(T, Array) and T._nolength() else (
-            T.length if isinstance(T, FixedSizeArray) else None)
-        return _ptr_of(PTR, cd, 0, hi, None)
     _live[address] = record
     if track_allocation and _leaks is not None:
         record.where = _caller_trace()
         _leaks[record] = record
-    if isinstance(T, Array) and T._nolength():
-        hi = n
-    elif isinstance(T, FixedSizeArray):
-        hi = T.length
-    else:
-        hi = None
-    return _ptr_of(PTR, cd, 0, hi, record)
+    return _ptr_of(info.PTR, cd, 0, hi, record)
 
 
 def free(p, flavor="raw", track_allocation=True):
@@ -1364,7 +1460,7 @@ def free(p, flavor="raw", track_allocation=True):
     record.freed = True
     if track_allocation:
         _forget(record)
-    _libc.free(_ffi.cast("void *", address))
+    _libc.free(p._cd)
 
 
 def _forget(record):

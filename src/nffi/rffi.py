@@ -8,6 +8,7 @@ calls where the signature allows).  Each wrapper is generated Python source spec
 to its signature: the common argument kinds (exact ints in range, floats) are checked
 inline, everything else goes through ``_ArgConverter``.
 """
+import functools
 import sys
 import threading
 import traceback
@@ -318,13 +319,23 @@ _INT_MIN, _UINT_MAX = -(1 << 63), (1 << 64)
 class _ArgConverter:
     """Converts a wrapper argument of declared type T to what the nffi cdata call takes.
 
-    ``keep`` collects temporaries that must live until the C call returns."""
+    Temporaries (copies of bytes and str) are owned cdata: they live until the wrapper
+    drops them, right after the C call, also when it raises."""
 
     def __init__(self, fname, index, T, eci):
         self.fname = fname
         self.index = index
         self.T = T
         self.eci = eci
+        if isinstance(T, Ptr):
+            self.any_pointer = T is VOIDP or T is CONST_VOIDP
+            self.also = (CCHARP,) if T is CONST_CCHARP else ()
+            # bytes for a const pointer go to C as they are (C must not write there);
+            # for a writable one C gets a fresh copy, as ll2ctypes gives
+            self.bytes_mode = ("direct" if T in (CONST_CCHARP, CONST_VOIDP) else "copy") \
+                if T in _CHAR_POINTERS else None
+            self.wide = T == CWCHARP
+            self.function = isinstance(T.TO, FuncType)
 
     def error(self, value, expected):
         return TypeError("%s(): argument %d must be %s, not %r"
@@ -373,19 +384,19 @@ class _ArgConverter:
         if value is None:
             return _ffi.NULL
         if isinstance(value, _ptr):
-            if value._T == T or (T in (VOIDP, CONST_VOIDP)) or (
-                    T == CONST_CCHARP and value._T == CCHARP):
+            vt = value._T
+            if vt is T or self.any_pointer or vt in self.also or vt == T:
                 return value._c_pointer()
             raise self.error(value, "a pointer of type %s" % T._short_name())
-        if T in _CHAR_POINTERS:
+        if self.bytes_mode is not None:
             if type(value) is bytes:
-                return _ffi.new("char[]", value)
+                return value if self.bytes_mode == "direct" else _ffi.new("char[]", value)
             raise self.error(value, "bytes, None or a %s pointer" % T._short_name())
-        if T == CWCHARP:
+        if self.wide:
             if type(value) is str:
                 return _ffi.new("wchar_t[]", value)
             raise self.error(value, "a str, None or a CWCHARP")
-        if isinstance(T.TO, FuncType):
+        if self.function:
             if callable(value):
                 return _callback(value, T.TO, reraise=False)
             raise self.error(value, "a callable or a function pointer")
@@ -396,8 +407,11 @@ def _result_converter(T):
     """What a wrapper returns for C result type T (INT as a plain int, UINT as r_uint)."""
     if isinstance(T, Number):
         if T._bits == 32:
-            return None if T._signed else lltype.r_uint
-        return None if T._type is int else T._type
+            cls = None if T._signed else lltype.r_uint
+        else:
+            cls = None if T._type is int else T._type
+        # C gives a value in range: skip the checks of cls(...)
+        return None if cls is None else functools.partial(int.__new__, cls)
     return lltype._reader(T)
 
 
@@ -805,8 +819,14 @@ def _make_wrapper(name, FT, symbol, _callable, save_err):
         elif A is Float:
             lines.append("if type(%s) is not float: %s = c%d(%s)" % (a, a, i, a))
         else:
+            if isinstance(A, Ptr):
+                ns["c%d" % i] = conv.pointer
+                has_pointer = True
+                if conv.bytes_mode == "direct":
+                    lines.append("if type(%s) is not bytes: %s = c%d(%s)" % (a, a, i, a))
+                    passed.append(a)
+                    continue
             lines.append("%s = c%d(%s)" % (a, i, a))
-            has_pointer = has_pointer or isinstance(A, Ptr)
         passed.append(a)
     if _callable is not None:
         ns["_impl"] = _callable
