@@ -607,3 +607,20 @@ def test_interop_with_ffi():
     assert p.c_y == 9
     assert ffi.sizeof("struct pt") == rffi.sizeof(PT)
     free(p)
+
+
+def test_callback_returning_pointers(capsys):
+    eci = ExternalCompilationInfo(separate_module_sources=[
+        "#include <stddef.h>\n"
+        "long is_null(char *(*f)(void)) { return f() == NULL; }"])
+    F = rffi.CCallback([], rffi.CCHARP)
+    is_null = rffi.llexternal("is_null", [F], rffi.LONG, compilation_info=eci)
+    keep = rffi.str2charp(b"k")
+    assert is_null(lambda: None) == 1
+    assert is_null(lambda: keep) == 0
+
+    def gives_bytes():
+        return b"temporary"
+    assert is_null(gives_bytes) == 1            # error printed, NULL returned
+    assert "must return a pointer" in capsys.readouterr().err
+    rffi.free_charp(keep)

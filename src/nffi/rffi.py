@@ -474,8 +474,12 @@ def _make_callback(fn, FT, reraise):
             result = fn(*args)
             if RESULT is Void:
                 return None
-            if isinstance(RESULT, Ptr) and isinstance(result, _ptr) or result is None:
-                return result_conv.pointer(result)
+            if isinstance(RESULT, Ptr):
+                if result is None or isinstance(result, _ptr):
+                    return result_conv.pointer(result)
+                # bytes or a callable would need a temporary that dies on return
+                raise TypeError("callback %s must return a pointer of type %s or None, "
+                                "not %r" % (name, RESULT._short_name(), result))
             return result_conv(result)
         except BaseException as e:
             if reraise:
