@@ -908,16 +908,11 @@ class _Allocation:
 
 
 class _ptr:
-    """A pointer object: a typed view of a cdata pointer.  ``_cd`` is the nffi cdata."""
+    """A pointer object: a typed view of a cdata pointer.  ``_cd`` is the nffi cdata
+    (None for a Python-only function pointer), ``[_lo, _hi)`` the valid indices (``_hi``
+    None: unknown), ``_alloc`` the malloc record it derives from (use-after-free checks).
+    Made by _ptr_of, per Ptr type a subclass with the struct's fields as properties."""
     __slots__ = ("_T", "_cd", "_lo", "_hi", "_alloc", "_callable", "_name")
-
-    def __init__(self, T, cd, lo=0, hi=None, alloc=None):
-        self._T = T
-        self._cd = cd
-        self._lo = lo
-        self._hi = hi
-        self._alloc = alloc
-        self._callable = None
 
     # -- identity and truth
     def __bool__(self):
@@ -1110,11 +1105,7 @@ def _ptr_of(PTR, cd, lo=0, hi=None, alloc=None):
     return p
 
 
-def _wrap(PTR, cd):
-    """A pointer object of type PTR for a cdata read from memory or returned by C."""
-    return _ptr_of(PTR, cd)
-
-
+# A pointer object of type PTR for a cdata read from memory or returned by C.
 Ptr._wrap = lambda self, cd: _ptr_of(self, cd)
 
 

@@ -16,10 +16,10 @@ import traceback
 from . import lltype
 from . import primitives as _primitives
 from .lltype import (Array, Bool, Char, FixedSizeArray, Float, FuncType, LongFloat,
-                     Number, OpaqueType, Ptr, Signed, SingleFloat, Struct, UniChar, Unsigned,
+                     Number, OpaqueType, Ptr, Signed, SingleFloat, Struct, UniChar,
                      Void, _ffi, _ptr, _ptr_of, _c_name, _strip, nullptr, r_longfloat,
                      r_singlefloat, typeOf)
-from .cbuild import CompilationError, ExternalCompilationInfo
+from .cbuild import ExternalCompilationInfo
 
 NULL = None
 
