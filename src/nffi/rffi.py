@@ -274,12 +274,20 @@ RFFI_FULL_LASTERROR = RFFI_SAVE_LASTERROR | RFFI_READSAVED_LASTERROR
 RFFI_ERR_ALL = RFFI_FULL_ERRNO | RFFI_FULL_LASTERROR
 RFFI_ALT_ERRNO = 64
 
-_thread_state = threading.local()
+class _ThreadState(threading.local):
+    """Per-thread rffi state; class attributes are the defaults (a missing attribute of a
+    threading.local costs an exception on every read: this is on the call path)."""
+    errno = 0
+    alterrno = 0
+    callback_exc = None
+
+
+_thread_state = _ThreadState()
 
 
 def get_saved_errno():
     """The errno saved by the last RFFI_SAVE_ERRNO call of this thread."""
-    return getattr(_thread_state, "errno", 0)
+    return _thread_state.errno
 
 
 def set_saved_errno(errno):
@@ -289,7 +297,7 @@ def set_saved_errno(errno):
 
 def get_saved_alterrno():
     """The alternate saved errno of this thread (RFFI_ALT_ERRNO)."""
-    return getattr(_thread_state, "alterrno", 0)
+    return _thread_state.alterrno
 
 
 def set_saved_alterrno(errno):
@@ -300,7 +308,7 @@ def set_saved_alterrno(errno):
 def _errno_before(flags):
     slot = "alterrno" if flags & RFFI_ALT_ERRNO else "errno"
     if flags & RFFI_READSAVED_ERRNO:
-        _ffi.errno = getattr(_thread_state, slot, 0)
+        _ffi.errno = getattr(_thread_state, slot)
     elif flags & RFFI_ZERO_ERRNO_BEFORE:
         _ffi.errno = 0
 
@@ -420,6 +428,7 @@ def _result_converter(T):
 
 _callbacks = {}            # (callable, FuncType, reraise) -> nffi callback cdata (immortal)
 _callbacks_lock = threading.Lock()
+_reraise_armed = [False]   # set once a re-raising callback exists: wrappers then check
 
 
 def _callback(fn, FT, reraise):
@@ -430,6 +439,8 @@ def _callback(fn, FT, reraise):
             cb = _callbacks.get(key)
             if cb is None:
                 cb = _callbacks[key] = _make_callback(fn, FT, reraise)
+                if reraise:
+                    _reraise_armed[0] = True
     return cb
 
 
@@ -494,7 +505,7 @@ def _make_callback(fn, FT, reraise):
 
 
 def _reraise_callback_exception():
-    exc = getattr(_thread_state, "callback_exc", None)
+    exc = _thread_state.callback_exc
     if exc is not None:
         _thread_state.callback_exc = None
         raise exc
@@ -806,7 +817,8 @@ def _make_wrapper(name, FT, symbol, _callable, save_err):
     """Generate the Python wrapper of one llexternal, specialised to its signature."""
     ns = {"_resolve": symbol.resolve, "_errno_before": _errno_before,
           "_errno_after": _errno_after, "_reraise": _reraise_callback_exception,
-          "_variadic": _variadic_args, "_FT": FT}
+          "_variadic": _variadic_args, "_FT": FT, "_armed": _reraise_armed,
+          "_new": _ffi.new, "_int_new": int.__new__}
     params, lines, passed = [], [], []
     has_pointer = False
     for i, A in enumerate(FT.ARGS):
@@ -830,12 +842,15 @@ def _make_wrapper(name, FT, symbol, _callable, save_err):
                     lines.append("if type(%s) is not bytes: %s = c%d(%s)" % (a, a, i, a))
                     passed.append(a)
                     continue
+                if conv.bytes_mode == "copy":
+                    lines.append("if type(%s) is bytes: %s = _new('char[]', %s)" % (a, a, a))
+                    lines.append("else: %s = c%d(%s)" % (a, i, a))
+                    passed.append(a)
+                    continue
             lines.append("%s = c%d(%s)" % (a, i, a))
         passed.append(a)
     if _callable is not None:
         ns["_impl"] = _callable
-        ns["_typed"] = [lltype._reader(A) if isinstance(A, (Number, Ptr)) else None
-                        for A in FT.ARGS]
         call = "_impl(%s)" % ", ".join(params)
         lines = [("%s = _low(%d, %s)" % (a, i, a)) for i, a in enumerate(params)]
         ns["_low"] = _low_level_arg_maker(name, FT, symbol.eci)
@@ -852,12 +867,15 @@ def _make_wrapper(name, FT, symbol, _callable, save_err):
         if save_err & RFFI_SAVE_ERRNO:
             lines.append("_errno_after(%d)" % save_err)
         if has_pointer:
-            lines.append("_reraise()")
+            lines.append("if _armed[0]: _reraise()")
         conv = None if FT.RESULT is Void else _result_converter(FT.RESULT)
         if FT.RESULT is Void:
             lines.append("return None")
         elif conv is None:
             lines.append("return r")
+        elif isinstance(conv, functools.partial):      # a typed int: int.__new__(cls, r)
+            ns["_cls"] = conv.args[0]
+            lines.append("return _int_new(_cls, r)")
         else:
             ns["_res"] = conv
             lines.append("return _res(r)")
