@@ -553,3 +553,68 @@ def test_scoped_alloc_frees_on_error():
             1 / 0
     with pytest.raises(RuntimeError):
         a[0]
+
+
+# -- random struct layouts against the C compiler --------------------------------------
+
+_FIELD_TYPES = [("char", Char), ("signed char", rffi.SIGNEDCHAR), ("short", rffi.SHORT),
+                ("unsigned short", rffi.USHORT), ("int", rffi.INT), ("long", Signed),
+                ("unsigned long long", rffi.ULONGLONG), ("float", rffi.FLOAT),
+                ("double", rffi.DOUBLE), ("long double", rffi.LONGDOUBLE),
+                ("_Bool", Bool), ("void *", rffi.VOIDP), ("wchar_t", lltype.UniChar)]
+
+
+def test_random_struct_layouts_match_c():
+    import random
+    rng = random.Random(1234)
+    decls, exprs, expected, structs, kinds = [], [], [], [], []
+    for k in range(40):
+        fields = [rng.choice(_FIELD_TYPES) for _ in range(rng.randint(1, 7))]
+        union = rng.random() < 0.2
+        kind = "union" if union else "struct"
+        lines = ["%s f%d;" % (c, i) for i, (c, _) in enumerate(fields)]
+        ll_fields = [("f%d" % i, T) for i, (_, T) in enumerate(fields)]
+        if k > 0 and rng.random() < 0.3:           # inline the previous one, and an array
+            lines.append("%s s%d inner; int arr[3];" % (kinds[k - 1], k - 1))
+            ll_fields += [("inner", structs[k - 1]), ("arr", FixedSizeArray(rffi.INT, 3))]
+        decls.append("%s s%d { %s };" % (kind, k, " ".join(lines)))
+        S = Struct("s%d" % k, *ll_fields, hints={"union": True} if union else None)
+        structs.append(S)
+        kinds.append(kind)
+        exprs.append("sizeof(%s s%d)" % (kind, k))
+        expected.append(rffi.sizeof(S))
+        for name, _ in ll_fields:
+            exprs.append("offsetof(%s s%d, %s)" % (kind, k, name))
+            expected.append(rffi.offsetof(S, name))
+    assert cc.c_values("\n".join(decls), exprs) == expected
+
+
+def test_c_reads_what_rffi_wrote():
+    eci = rffi.ExternalCompilationInfo(separate_module_sources=["""
+        struct rec { char c; double d; short s[3]; struct rec *next; long tail; };
+        long check(struct rec *r) {
+            return r->c + (long)r->d + r->s[0] + r->s[2] + r->next->tail + r->tail;
+        }
+        void write(struct rec *r) { r->c = 'W'; r->s[1] = -7; r->tail = 1234567; }
+    """])
+    F = ForwardReference()
+    REC = rffi.CStruct("rec", ("c", Char), ("d", Float),
+                       ("s", FixedSizeArray(rffi.SHORT, 3)), ("next", Ptr(F)),
+                       ("tail", Signed))
+    F.become(REC)
+    check = rffi.llexternal("check", [Ptr(REC)], Signed, compilation_info=eci)
+    write = rffi.llexternal("write", [Ptr(REC)], Void, compilation_info=eci)
+    a = malloc(REC, zero=True)
+    b = malloc(REC, zero=True)
+    a.c_c = b"\x01"
+    a.c_d = 20.75
+    a.c_s[0] = rffi.cast(rffi.SHORT, 300)
+    a.c_s[2] = rffi.cast(rffi.SHORT, 4000)
+    a.c_next = b
+    b.c_tail = 50000
+    a.c_tail = -3
+    assert check(a) == 1 + 20 + 300 + 4000 + 50000 - 3
+    write(b)
+    assert (b.c_c, b.c_s[1], b.c_tail) == (b"W", -7, 1234567)
+    free(a)
+    free(b)
