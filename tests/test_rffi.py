@@ -623,3 +623,11 @@ def test_callback_returning_pointers(capsys):
     assert is_null(gives_bytes) == 1            # error printed, NULL returned
     assert "must return a pointer" in capsys.readouterr().err
     rffi.free_charp(keep)
+
+
+def test_utf82wcharp_length():
+    w = rffi.utf82wcharp("\xe9t\xe9".encode("utf-8"), 5)        # room for 5 + NUL
+    assert rffi.wcharp2unicode(w) == "\xe9t\xe9"
+    rffi.free_wcharp(w)
+    with pytest.raises(ValueError):
+        rffi.utf82wcharp(b"abc", 2)

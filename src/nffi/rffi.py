@@ -1329,10 +1329,16 @@ def utf82wcharp(utf8, length, track_allocation=True):
     """A NUL-terminated CWCHARP of UTF-8 ``utf8`` (``length`` code points)."""
     _need_bytes(utf8, "utf82wcharp")
     u = utf8.decode("utf-8", "surrogatepass")
-    if length >= 0 and length != len(u):
-        raise ValueError("utf82wcharp: %d code points given, the text has %d"
-                         % (length, len(u)))
-    return unicode2wcharp(u, track_allocation)
+    if length < 0:
+        length = len(u)
+    elif length < len(u):       # RPython writes past its buffer here: an error instead
+        raise ValueError("utf82wcharp: length %d is less than the %d code points of the "
+                         "text" % (length, len(u)))
+    data = _wchars(u)
+    w = lltype.malloc(CWCHARP.TO, length + 1, track_allocation=track_allocation)
+    _ffi.memmove(w._cd, data, len(data))
+    w._cd[len(data) // _WCHAR_SIZE] = "\x00"
+    return w
 
 
 class scoped_utf82wcharp(_Scoped):
