@@ -264,15 +264,15 @@ class LowLevelType:
     """Base of every low-level type.  Types compare structurally and are hashable."""
 
     def _key(self):
-        return (self.__class__, tuple(sorted(self.__dict__.items(),
-                                            key=lambda kv: kv[0])))
+        """What structural equality compares (every concrete type class defines it)."""
+        raise NotImplementedError
 
     def __eq__(self, other):
         if isinstance(other, Typedef):
             other = other.OF
         if self is other:
             return True
-        if self.__class__ is not other.__class__:
+        if self.__class__ is not other.__class__ or hash(self) != hash(other):
             return False
         # recursive structs (through ForwardReference) compare as equal while in progress
         busy = getattr(_compare_stack, "pairs", None)
@@ -283,9 +283,16 @@ class LowLevelType:
             return True
         busy.add(pair)
         try:
-            return self._key() == other._key()
+            return self._cached_key() == other._cached_key()
         finally:
             busy.discard(pair)
+
+    def _cached_key(self):
+        # a type does not change once built (become() swaps the whole __dict__)
+        key = self.__dict__.get("_key_cache")
+        if key is None:
+            key = self.__dict__["_key_cache"] = self._key()
+        return key
 
     def __ne__(self, other):
         return not self == other
