@@ -472,34 +472,59 @@ def _make_callback(fn, FT, reraise):
             return _ffi.NULL
         return result_conv(lltype._zero(RESULT))
 
-    def trampoline(*c_args):
-        try:
-            c_iter = iter(c_args)
-            args = []
-            for is_void, read in readers:
-                if is_void:
-                    args.append(None)
-                    continue
-                c = next(c_iter)
-                args.append(c if read is None else read(c))
-            result = fn(*args)
-            if RESULT is Void:
-                return None
-            if isinstance(RESULT, Ptr):
-                if result is None or isinstance(result, _ptr):
-                    return result_conv.pointer(result)
-                # bytes or a callable would need a temporary that dies on return
-                raise TypeError("callback %s must return a pointer of type %s or None, "
-                                "not %r" % (name, RESULT._short_name(), result))
-            return result_conv(result)
-        except BaseException as e:
-            if reraise:
-                _thread_state.callback_exc = e
-            else:
-                sys.stderr.write("Warning: uncaught exception in callback: %s %s\n"
-                                 % (name, e))
-                traceback.print_exc()
-            return zero()
+    def convert_result(result):
+        if RESULT is Void:
+            return None
+        if isinstance(RESULT, Ptr):
+            if result is None or isinstance(result, _ptr):
+                return result_conv.pointer(result)
+            # bytes or a callable would need a temporary that dies on return
+            raise TypeError("callback %s must return a pointer of type %s or None, "
+                            "not %r" % (name, RESULT._short_name(), result))
+        return result_conv(result)
+
+    def failed(e):
+        if reraise:
+            _thread_state.callback_exc = e
+        else:
+            sys.stderr.write("Warning: uncaught exception in callback: %s %s\n"
+                             % (name, e))
+            traceback.print_exc()
+        return zero()
+
+    # generated, as llexternal wrappers are: C's arguments read by their types, the
+    # result's common case (an int in range, a float) returned as it is
+    ns = {"fn": fn, "convert_result": convert_result, "failed": failed,
+          "BaseException": BaseException}
+    params, passed = [], []
+    for i, (is_void, read) in enumerate(readers):
+        if is_void:
+            passed.append("None")
+            continue
+        params.append("c%d" % i)
+        if read is None:
+            passed.append("c%d" % i)
+        else:
+            ns["read%d" % i] = read
+            passed.append("read%d(c%d)" % (i, i))
+    if isinstance(RESULT, Number):
+        lo, hi = ((-(1 << (RESULT._bits - 1)), (1 << (RESULT._bits - 1)) - 1)
+                  if RESULT._signed else (0, (1 << RESULT._bits) - 1))
+        fast = "if (type(r) is int or type(r) is _cls) and %d <= r <= %d: return r" % (lo, hi)
+        ns["_cls"] = RESULT._type
+    elif RESULT is Float:
+        fast = "if type(r) is float: return r"
+    else:
+        fast = "pass"
+    source = ("def trampoline(%s):\n"
+              "    try:\n"
+              "        r = fn(%s)\n"
+              "        %s\n"
+              "        return convert_result(r)\n"
+              "    except BaseException as e:\n"
+              "        return failed(e)\n" % (", ".join(params), ", ".join(passed), fast))
+    exec(compile(source, "<rffi callback %s>" % name, "exec"), ns)
+    trampoline = ns["trampoline"]
 
     return _ffi.callback(_c_name(Ptr(FT)), trampoline)
 
