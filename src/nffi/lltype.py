@@ -90,9 +90,27 @@ def _result_class(cls, other):
     return kind if kind.BITS > cls.BITS else cls
 
 
-def _arith(op, reverse=False):
+_PY_OPS = {int.__add__: operator.add, int.__sub__: operator.sub, int.__mul__: operator.mul,
+           int.__floordiv__: operator.floordiv, int.__mod__: operator.mod,
+           int.__pow__: operator.pow, int.__lshift__: operator.lshift,
+           int.__rshift__: operator.rshift, int.__and__: operator.and_,
+           int.__or__: operator.or_, int.__xor__: operator.xor}
+
+
+def _arith(int_op, reverse=False):
+    """A binary operator of the value classes; int_op is int's own (fast path: typed
+    operands give plain ints), the operator module's twin serves the mixed cases."""
+    op = _PY_OPS[int_op]
+
     def method(self, other):
-        cls = _result_class(type(self), other)
+        cls = type(self)
+        tp = type(other)
+        if tp is cls or tp is int or tp is bool:       # the common case, kept short
+            result = int_op(other, self) if reverse else int_op(self, other)
+            if type(result) is int:
+                return cls._make(result)
+            return result                              # int ** negative: a float
+        cls = _result_class(cls, other)
         if cls is None:
             return NotImplemented
         if cls is float:
@@ -102,7 +120,7 @@ def _arith(op, reverse=False):
         result = op(b, a) if reverse else op(a, b)
         if cls is float or not isinstance(result, int):
             return result                   # float mixing, or int ** negative
-        return cls(result)
+        return cls._make(result)
     return method
 
 
@@ -155,17 +173,18 @@ class _TypedInt(int):
     def __rdivmod__(self, other):
         return (other // self, other % self)
 
-    __add__, __radd__ = _arith(operator.add), _arith(operator.add, True)
-    __sub__, __rsub__ = _arith(operator.sub), _arith(operator.sub, True)
-    __mul__, __rmul__ = _arith(operator.mul), _arith(operator.mul, True)
-    __floordiv__, __rfloordiv__ = _arith(operator.floordiv), _arith(operator.floordiv, True)
-    __mod__, __rmod__ = _arith(operator.mod), _arith(operator.mod, True)
-    __pow__, __rpow__ = _arith(operator.pow), _arith(operator.pow, True)
-    __lshift__, __rlshift__ = _arith(operator.lshift), _arith(operator.lshift, True)
-    __rshift__, __rrshift__ = _arith(operator.rshift), _arith(operator.rshift, True)
-    __and__, __rand__ = _arith(operator.and_), _arith(operator.and_, True)
-    __or__, __ror__ = _arith(operator.or_), _arith(operator.or_, True)
-    __xor__, __rxor__ = _arith(operator.xor), _arith(operator.xor, True)
+    # int's own operations: on typed operands they give plain ints (no recursion)
+    __add__, __radd__ = _arith(int.__add__), _arith(int.__add__, True)
+    __sub__, __rsub__ = _arith(int.__sub__), _arith(int.__sub__, True)
+    __mul__, __rmul__ = _arith(int.__mul__), _arith(int.__mul__, True)
+    __floordiv__, __rfloordiv__ = _arith(int.__floordiv__), _arith(int.__floordiv__, True)
+    __mod__, __rmod__ = _arith(int.__mod__), _arith(int.__mod__, True)
+    __pow__, __rpow__ = _arith(int.__pow__), _arith(int.__pow__, True)
+    __lshift__, __rlshift__ = _arith(int.__lshift__), _arith(int.__lshift__, True)
+    __rshift__, __rrshift__ = _arith(int.__rshift__), _arith(int.__rshift__, True)
+    __and__, __rand__ = _arith(int.__and__), _arith(int.__and__, True)
+    __or__, __ror__ = _arith(int.__or__), _arith(int.__or__, True)
+    __xor__, __rxor__ = _arith(int.__xor__), _arith(int.__xor__, True)
     __neg__ = _unary(operator.neg)
     __pos__ = _unary(operator.pos)
     __abs__ = _unary(operator.abs)
@@ -173,6 +192,16 @@ class _TypedInt(int):
 
     def __hash__(self):
         return int.__hash__(self)
+
+    @classmethod
+    def _make(cls, value):
+        """cls(value) for a plain int: wrapped (unsigned) or range-checked (signed)."""
+        if cls.SIGNED:
+            if not -(1 << (cls.BITS - 1)) <= value < (1 << (cls.BITS - 1)):
+                raise OverflowError("%d out of range for %s (%d-bit signed)"
+                                    % (value, cls.__name__, cls.BITS))
+            return int.__new__(cls, value)
+        return int.__new__(cls, value & cls.MASK)
 
 
 _value_classes = {}       # (signed, bits) -> class
