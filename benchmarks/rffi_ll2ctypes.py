@@ -34,7 +34,7 @@ s = rffi.str2charp(b"hello world, this is a string")
 
 
 def rcmp(a, b):
-    return rffi.cast(rffi.SIGNED, rffi.cast(rffi.INTP, a)[0] - rffi.cast(rffi.INTP, b)[0])
+    return rffi.cast(rffi.INT, rffi.cast(rffi.INTP, a)[0] - rffi.cast(rffi.INTP, b)[0])
 
 
 def sort():
