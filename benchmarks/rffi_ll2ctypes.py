@@ -68,5 +68,6 @@ if __name__ == "__main__":
     for name, stmt, n in ROWS:
         if WHO == "ll2ctypes":          # ~1000x slower: fewer runs
             n = max(2, n // 1000)
-        best = min(timeit.Timer(stmt, setup="from __main__ import c_abs, c_strlen, p, arr, s, rffi, s2c, malloc_free, sort").repeat(5, n))
+        setup = "from __main__ import c_abs, c_strlen, p, arr, s, rffi, s2c, malloc_free, sort"
+        best = min(timeit.Timer(stmt, setup=setup).repeat(5, n))
         print("  %-36s %12.0f ns" % (name, best / n * 1e9))
