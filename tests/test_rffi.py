@@ -631,3 +631,47 @@ def test_utf82wcharp_length():
     rffi.free_wcharp(w)
     with pytest.raises(ValueError):
         rffi.utf82wcharp(b"abc", 2)
+
+
+def test_library_search(tmp_path):
+    built = ExternalCompilationInfo(separate_module_sources=[
+        "int in_mylib(void) { return 99; }"]).compile_shared_lib(
+            outputfilename=str(tmp_path / "libmylib"))
+    assert built.libraries[0] == str(tmp_path / "libmylib.so")
+    eci = ExternalCompilationInfo(libraries=["mylib"], library_dirs=[str(tmp_path)])
+    f = rffi.llexternal("in_mylib", [], rffi.INT, compilation_info=eci)
+    assert f() == 99
+    testonly = ExternalCompilationInfo(testonly_libraries=["mylib"],
+                                       library_dirs=[str(tmp_path)])
+    assert rffi.llexternal("in_mylib", [], rffi.INT, compilation_info=testonly)() == 99
+    missing = rffi.llexternal("in_mylib", [], rffi.INT, compilation_info=
+                              ExternalCompilationInfo(libraries=["nope_a", "nope_b"]))
+    with pytest.raises(NotImplementedError, match=r"cannot find any of the libraries"):
+        missing()
+    absent = rffi.llexternal("not_in_mylib", [], rffi.INT, compilation_info=eci)
+    with pytest.raises(NotImplementedError, match="not_in_mylib.*libmylib"):
+        absent()
+
+
+def test_float_constant():
+    eci = ExternalCompilationInfo(includes=["math.h"])
+    pi = rffi.CConstant("M_PI", rffi.DOUBLE)
+    assert abs(pi.getvalue(eci) - 3.141592653589793) < 1e-15
+    assert rffi.CConstant("CHAR_BIT", rffi.INT).getvalue(
+        ExternalCompilationInfo(includes=["limits.h"])) == 8
+
+
+def test_errorcode_returned_to_c():
+    eci = ExternalCompilationInfo(separate_module_sources=[
+        "long call_it(long (*f)(long)) { return f(1); }"])
+    F = rffi.CCallback([Signed], Signed)
+    call_it = rffi.llexternal("call_it", [F], Signed, compilation_info=eci)
+
+    def raising(n):
+        raise ValueError("no")
+    raising._errorcode_ = -42
+    assert call_it(raising) == -42
+
+    def wrong_type(n):
+        return "not a number"
+    assert call_it(wrong_type) == 0
