@@ -648,6 +648,7 @@ class ForwardReference(ContainerType):
     """Placeholder of a recursive struct: ``F.become(S)`` turns it into ``S``."""
 
     def become(self, realcontainertype):
+        """Turn this placeholder into ``realcontainertype`` (existing Ptr(self) follow)."""
         if not isinstance(realcontainertype, ContainerType) or isinstance(
                 realcontainertype, ForwardReference):
             raise TypeError("ForwardReference can only become a container type, not %r"

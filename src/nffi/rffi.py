@@ -1170,6 +1170,7 @@ class scoped_str2charp(_Scoped):
         self.buf = nullptr(CCHARP.TO) if value is None else str2charp(value)
 
     def release(self):
+        """Free the copy (done by ``__exit__``)."""
         if self.buf:
             free_charp(self.buf)
 
@@ -1189,6 +1190,7 @@ class scoped_nonmovingbuffer(_Scoped):
         self.buf, self.llobj, self.flag = get_nonmovingbuffer_ll(data)
 
     def release(self):
+        """Release the buffer (done by ``__exit__``)."""
         free_nonmovingbuffer_ll(self.buf, self.llobj, self.flag)
 
 
@@ -1207,6 +1209,7 @@ class scoped_alloc_buffer:
         return False
 
     def str(self, length):
+        """The first ``length`` bytes of the buffer."""
         return str_from_buffer(self.raw, self.gc_buf, self.case_num, self.size, length)
 
 
@@ -1308,6 +1311,7 @@ class scoped_unicode2wcharp(_Scoped):
         self.buf = nullptr(CWCHARP.TO) if value is None else unicode2wcharp(value)
 
     def release(self):
+        """Free the copy (done by ``__exit__``)."""
         if self.buf:
             free_wcharp(self.buf)
 
@@ -1319,6 +1323,7 @@ class scoped_nonmoving_unicodebuffer(_Scoped):
         self.buf, self.llobj, self.flag = get_nonmoving_unicodebuffer_ll(data)
 
     def release(self):
+        """Release the buffer (done by ``__exit__``)."""
         free_nonmoving_unicodebuffer_ll(self.buf, self.llobj, self.flag)
 
 
@@ -1330,6 +1335,7 @@ class scoped_alloc_unicodebuffer(scoped_alloc_buffer):
         return self
 
     def str(self, length):
+        """The first ``length`` characters of the buffer."""
         return unicode_from_buffer(self.raw, self.gc_buf, self.case_num, self.size, length)
 
 
@@ -1373,6 +1379,7 @@ class scoped_utf82wcharp(_Scoped):
         self.buf = nullptr(CWCHARP.TO) if value is None else utf82wcharp(value, length)
 
     def release(self):
+        """Free the copy (done by ``__exit__``)."""
         if self.buf:
             free_wcharp(self.buf)
 
