@@ -675,3 +675,20 @@ def test_errorcode_returned_to_c():
     def wrong_type(n):
         return "not a number"
     assert call_it(wrong_type) == 0
+
+
+def test_macro_spellings_of_pointer_types():
+    eci = ExternalCompilationInfo(post_include_bits=[
+        "#include <stddef.h>\nstruct stuff; typedef struct stuff *stuff_ptr;\n"
+        "struct pt { long x; };\n"
+        "#define IS_NULL(p) ((p) == NULL)\n#define GETX(p) ((p)->x)"])
+    STUFFP = rffi.COpaquePtr(typedef="stuff_ptr", compilation_info=eci)
+    is_null = rffi.llexternal("is_null", [STUFFP], Signed, compilation_info=eci,
+                              macro="IS_NULL")
+    assert is_null(lltype.nullptr(STUFFP.TO)) == 1
+    PT = rffi.CStruct("pt", ("x", rffi.LONG))
+    getx = rffi.llexternal("getx", [Ptr(PT)], rffi.LONG, compilation_info=eci,
+                           macro="GETX")
+    p = rffi.make(PT, c_x=5)
+    assert getx(p) == 5
+    free(p)

@@ -597,8 +597,10 @@ def _c_spelling(T):
             return _c_spelling(TO.OF) + " *"
         if isinstance(TO, Struct) and TO._hints.get("c_name"):
             return "struct %s *" % TO._hints["c_name"]
+        if isinstance(TO, OpaqueType) and TO._hints.get("c_pointer_typedef"):
+            return TO._hints["c_pointer_typedef"]
         if isinstance(TO, OpaqueType) and TO._hints.get("c_name"):
-            return TO._hints.get("c_pointer_typedef") or TO._hints["c_name"] + " *"
+            return TO._hints["c_name"] + " *"
         return "void *"
     if isinstance(T, Struct) and T._hints.get("c_name"):
         return "struct %s" % T._hints["c_name"]
