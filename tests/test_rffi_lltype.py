@@ -618,3 +618,27 @@ def test_c_reads_what_rffi_wrote():
     assert (b.c_c, b.c_s[1], b.c_tail) == (b"W", -7, 1234567)
     free(a)
     free(b)
+
+
+_ARITH_CLASSES = [rffi.r_uchar, rffi.r_ushort, rffi.r_uint, lltype.r_uint,
+                  rffi.r_signedchar, rffi.r_short, rffi.r_int, lltype.r_longlong]
+
+
+@given(st.sampled_from(_ARITH_CLASSES), st.integers(-2**64, 2**64), st.integers(-2**64, 2**64),
+       st.sampled_from(["+", "-", "*", "//", "%", "&", "|", "^"]))
+def test_value_class_arithmetic(cls, x, y, op):
+    a = cls(x) if not cls.SIGNED else cls(max(min(x, 2**(cls.BITS - 1) - 1), -2**(cls.BITS - 1)))
+    b = int(y)
+    if op in ("//", "%") and b == 0:
+        return
+    exact = eval("int(a) %s b" % op)
+    try:
+        result = eval("a %s b" % op)
+    except OverflowError:
+        assert cls.SIGNED and not -2**(cls.BITS - 1) <= exact < 2**(cls.BITS - 1)
+        return
+    assert type(result) is cls
+    if cls.SIGNED:
+        assert result == exact
+    else:
+        assert result == exact % 2**cls.BITS
