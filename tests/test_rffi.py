@@ -692,3 +692,15 @@ def test_macro_spellings_of_pointer_types():
     p = rffi.make(PT, c_x=5)
     assert getx(p) == 5
     free(p)
+
+
+def test_float_argument_kinds():
+    eci = ExternalCompilationInfo(includes=["math.h"], libraries=["m"])
+    fabs = rffi.llexternal("fabs", [rffi.DOUBLE], rffi.DOUBLE, compilation_info=eci)
+    assert fabs(-2) == 2.0 and fabs(True) == 1.0 and fabs(rffi.r_int(-3)) == 3.0
+    for bad in (b"1", None, lltype.r_singlefloat(1.0)):
+        with pytest.raises(TypeError):
+            fabs(bad)
+    fabsf = rffi.llexternal("fabsf", [rffi.FLOAT], rffi.FLOAT, compilation_info=eci)
+    assert float(fabsf(lltype.r_singlefloat(-0.5))) == 0.5
+    assert float(fabsf(-1)) == 1.0

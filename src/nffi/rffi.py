@@ -363,7 +363,9 @@ class _ArgConverter:
                                     % (self.fname, self.index + 1, value))
             return int(cast(T, int(value)))
         if T is Float or T is SingleFloat or T is LongFloat:
-            if isinstance(value, (int, float, r_singlefloat, r_longfloat)):
+            if isinstance(value, (int, float)) or (
+                    T is SingleFloat and type(value) is r_singlefloat) or (
+                    T is LongFloat and type(value) is r_longfloat):
                 return float(value)
             raise self.error(value, "a float")
         if T is Bool:
