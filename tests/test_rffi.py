@@ -661,7 +661,7 @@ def test_float_constant():
         ExternalCompilationInfo(includes=["limits.h"])) == 8
 
 
-def test_errorcode_returned_to_c():
+def test_errorcode_returned_to_c(capsys):
     eci = ExternalCompilationInfo(separate_module_sources=[
         "long call_it(long (*f)(long)) { return f(1); }"])
     F = rffi.CCallback([Signed], Signed)
@@ -675,6 +675,7 @@ def test_errorcode_returned_to_c():
     def wrong_type(n):
         return "not a number"
     assert call_it(wrong_type) == 0
+    assert "callback wrong_type must return an integer" in capsys.readouterr().err
 
 
 def test_macro_spellings_of_pointer_types():

@@ -346,6 +346,8 @@ class _ArgConverter:
             self.function = isinstance(T.TO, FuncType)
 
     def error(self, value, expected):
+        if self.index < 0:                    # the result of a callback
+            return TypeError("%s must return %s, not %r" % (self.fname, expected, value))
         return TypeError("%s(): argument %d must be %s, not %r"
                          % (self.fname, self.index + 1, expected, value))
 
@@ -458,7 +460,7 @@ def _make_callback(fn, FT, reraise):
     name = getattr(fn, "__name__", repr(fn))
     readers = [(A is Void, lltype._reader(A)) for A in FT.ARGS]
     RESULT = FT.RESULT
-    result_conv = None if RESULT is Void else _ArgConverter(name + " (callback result)", -1,
+    result_conv = None if RESULT is Void else _ArgConverter("callback " + name, -1,
                                                             RESULT, None)
 
     def zero():
