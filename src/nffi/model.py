@@ -16,7 +16,6 @@ import re
 import sys
 import threading
 import warnings
-import weakref
 
 from . import _core, cparser, layout, primitives
 from .decls import (Array, ConstantDecl, Function, FunctionDecl, Named, Opaque,
@@ -30,8 +29,6 @@ from .registry import FILE_TAG, Registry, error_at
 
 _unique_lock = threading.Lock()
 _primitive_types = {}
-_array_types = weakref.WeakValueDictionary()
-_function_types = weakref.WeakValueDictionary()
 void_type = _core.new_void_type()
 # 'FILE' is one opaque struct for the whole process, as in cffi: 'struct _IO_FILE' (the
 # tag of glibc's FILE, and of cffi's tables) by another name
@@ -51,28 +48,13 @@ def pointer_type(ct):
 
 
 def array_type(item, length):
-    ptr = pointer_type(item)
-    key = (ptr, length)
-    ct = _array_types.get(key)
-    if ct is None:
-        with _unique_lock:
-            ct = _array_types.get(key)
-            if ct is None:
-                ct = _core.new_array_type(ptr, length)
-                _array_types[key] = ct
-    return ct
+    # unique in the process: the core's registry interns it (a Python cache keyed by the
+    # pointer type would keep a 'T[]' the pointer type anchors alive forever)
+    return _core.new_array_type(pointer_type(item), length)
 
 
 def function_type(args, result, ellipsis, abi=None):
-    key = (tuple(args), result, ellipsis, abi)
-    ct = _function_types.get(key)
-    if ct is None:
-        with _unique_lock:
-            ct = _function_types.get(key)
-            if ct is None:
-                ct = _core.new_function_type(tuple(args), result, ellipsis, abi)
-                _function_types[key] = ct
-    return ct
+    return _core.new_function_type(tuple(args), result, ellipsis, abi)   # interned too
 
 
 class _UndeclaredTag(Exception):
@@ -384,12 +366,12 @@ class Realizer:
             raise CDefError("array of functions: '%s'" % item.cname)
         length = node.length
         if isinstance(length, int) and length < 0:
-            error = (ValueError("negative array length: %s[%d]" % (item.cname, length))
-                     if length >= -sys.maxsize - 1 else   # beyond Py_ssize_t: as cffi
-                     OverflowError("cannot fit 'int' into an index-sized integer"))
-            # the FFI of compiled modules (compat) reports this one as a syntax error
-            error.nffi_syntax_error = True
-            raise error
+            message = "negative array length: %s[%d]" % (item.cname, length)
+            if self._undeclared_tags_refused:      # the FFI of compiled modules
+                raise CDefError(message)           # (a type string): a syntax error
+            if length < -sys.maxsize - 1:          # beyond Py_ssize_t: as cffi
+                raise OverflowError("cannot fit 'int' into an index-sized integer")
+            raise ValueError(message)
         if length == "...":
             length = self.provider.array_length(self._owner, node)
         pending = self._pending_size(item)

@@ -1,17 +1,16 @@
 /* call.c -- calling C functions through libffi.
  *
- * Owns: the libffi description of a function ctype (an ffi_cif, the ffi_type array of
- * its arguments and the ffi_type structures of structs passed by value), built once
- * per function ctype in one PyMem block cached in ct_extra (ctype.c frees it); and
- * nffi_cdata_call, the tp_call of CData: fnptr(*args).  Arguments are converted with
- * the rules of ffi.new plus those of function calls (bytes for 'char *' and 'void *',
- * a list or tuple for 'T *', str for 'wchar_t *', a Python file for 'FILE *', cdata
- * objects in the variadic part), the call runs with the GIL released and with errno
- * restored from / saved into ffi.errno (errno.c), and the result is converted back.
+ * Owns the libffi part of a call plan (an ffi_cif, the ffi_type array of the arguments
+ * and the ffi_type structures of structs passed by value, in one PyMem block built at
+ * the first libffi call of a function type), the temporaries of a call (NffiTemps:
+ * nffi_temps_alloc/free, also for generated wrappers), and nffi_call_libffi / nffi_cdata_call
+ * (the tp_call of CData: fnptr(*args)).  Arguments are converted by the conversion
+ * engine under the call-argument policy (convert.c), the variadic part takes cdata
+ * objects with C's default promotions, the call runs inside the errno/GIL bracket
+ * (nffi_core.h), and the result is converted back.
  */
 #include "nffi_core.h"
 #include <alloca.h>
-#include <errno.h>
 #include <ffi.h>
 #include <stdio.h>
 
@@ -19,16 +18,14 @@
 #define STACK_ARGS_LIMIT 2048      /* argument buffers up to this size live on the stack */
 #define SMALL_RESULT 64            /* results up to this size go through a stack buffer */
 
-typedef struct {
+typedef struct LibffiCall {
     ffi_cif cif;                 /* prepared for non-variadic functions only */
-    Py_ssize_t nargs;            /* fixed arguments */
-    int ellipsis;
     ffi_type **atypes;           /* nargs entries, then NULL */
     ffi_type *rtype;
     Py_ssize_t *arg_offsets;     /* where each fixed argument goes in the buffer */
     Py_ssize_t args_size;        /* bytes of the buffer of the fixed arguments */
     Py_ssize_t result_size;      /* bytes of the result buffer */
-} CallInfo;
+} LibffiCall;
 
 /* ---- ffi_type of a ctype ------------------------------------------------------------ */
 
@@ -54,12 +51,8 @@ static ffi_type *scalar_ffi_type(CTypeObject *ct)
             return &ffi_type_longdouble;
         return ct->ct_size == sizeof(float) ? &ffi_type_float : &ffi_type_double;
     }
-    if (f & CT_PRIMITIVE_INTEGER)
-        return integer_ffi_type(ct->ct_size, (f & CT_PRIMITIVE_SIGNED) != 0);
-    if (f & CT_PRIMITIVE_CHAR) {
-        int is_signed = ct->ct_char_kind == 1 ? ((char)-1 < 0) : (f & CT_IS_SIGNED_WCHAR) != 0;
-        return integer_ffi_type(ct->ct_size, is_signed);
-    }
+    if (f & (CT_PRIMITIVE_INTEGER | CT_PRIMITIVE_CHAR))
+        return integer_ffi_type(ct->ct_size, nffi_abi_signed(ct));
     return NULL;
 }
 
@@ -67,7 +60,7 @@ static const char API_MODE_ONLY[] = "if the function is 'API mode' and non-varia
     "declared inside ffibuilder.cdef()+ffibuilder.set_source() and not taking a final "
     "'...' argument)";
 
-static Py_ssize_t unsupported(CTypeObject *top, CTypeObject *ct, const char *role)
+static int unsupported(CTypeObject *top, CTypeObject *ct, const char *role)
 {
     const char *name = nffi_ctype_name(top);
     if (ct->ct_flags & CT_UNION)
@@ -97,81 +90,13 @@ static CTypeObject *element_type(CTypeObject *ct, Py_ssize_t *count)
 
 static int has_bitfields(CTypeObject *ct)
 {
-    Py_ssize_t n = PyTuple_GET_SIZE(ct->ct_field_list);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *pair = PyTuple_GET_ITEM(ct->ct_field_list, i);
-        if (((CFieldObject *)PyTuple_GET_ITEM(pair, 1))->cf_bitshift >= 0)
+    Py_ssize_t pos = 0;
+    PyObject *name, *cf;
+    while (PyDict_Next(ct->ct_fields, &pos, &name, &cf)) {
+        if (((CFieldObject *)cf)->cf_bitshift >= 0)
             return 1;
     }
     return 0;
-}
-
-static Py_ssize_t type_cost(CTypeObject *ct, CTypeObject *top, const char *role);
-
-/* Check that a struct is laid out the way libffi lays out its element list (natural
- * alignment, no packing) and count the bytes its description needs. */
-static Py_ssize_t struct_cost(CTypeObject *ct, CTypeObject *top, const char *role)
-{
-    if (has_bitfields(ct)) {
-        PyErr_Format(PyExc_NotImplementedError, "ctype '%s' not supported as %s.  It is a "
-                     "struct with bit fields, which libffi does not support.  Such structs "
-                     "are only supported as %s %s", nffi_ctype_name(top), role, role,
-                     API_MODE_ONLY);
-        return -1;
-    }
-    PyObject *fields = ct->ct_stuff;     /* declared members, anonymous ones unflattened */
-    Py_ssize_t nfields = PyTuple_GET_SIZE(fields), nelems = 0, offset = 0, align = 1;
-    Py_ssize_t cost = 0;
-    for (Py_ssize_t i = 0; i < nfields; i++) {
-        CFieldObject *cf = (CFieldObject *)PyTuple_GET_ITEM(fields, i);
-        Py_ssize_t count;
-        CTypeObject *item = element_type(cf->cf_type, &count);
-        if (count == 0)
-            continue;
-        Py_ssize_t sub = type_cost(item, top, role);
-        if (sub < 0)
-            return -1;
-        cost += sub;
-        nelems += count;
-        offset = (offset + item->ct_align - 1) / item->ct_align * item->ct_align;
-        if (offset != cf->cf_offset)
-            return unsupported(top, ct, role);
-        offset += cf->cf_type->ct_size;
-        if (item->ct_align > align)
-            align = item->ct_align;
-    }
-    offset = (offset + align - 1) / align * align;
-    if (nelems == 0 || offset != ct->ct_size || align != ct->ct_align)
-        return unsupported(top, ct, role);
-    return cost + ALIGN16(sizeof(ffi_type)) + ALIGN16((nelems + 1) * sizeof(ffi_type *));
-}
-
-/* Bytes the description of ct needs beyond the static ffi_types (0 for scalars), or -1
- * with an exception if libffi cannot pass ct.  'role': "argument" or "return value". */
-static Py_ssize_t type_cost(CTypeObject *ct, CTypeObject *top, const char *role)
-{
-    if (scalar_ffi_type(ct) != NULL)
-        return 0;
-    if (ct->ct_flags & CT_STRUCT_OR_UNION) {
-        if (ct->ct_flags & CT_IS_OPAQUE) {
-            if (ct == top && role[0] == 'r')
-                PyErr_Format(PyExc_TypeError, "result type '%s' is not yet initialized",
-                             nffi_ctype_name(ct));
-            else
-                PyErr_Format(PyExc_TypeError, "ctype '%s' has incomplete type",
-                             nffi_ctype_name(ct));
-            return -1;
-        }
-        if (ct->ct_flags & CT_UNION)
-            return unsupported(top, ct, role);
-        /* structs nest without bound: keep the recursion within Python's limit */
-        if (nffi_enter_nesting(" while describing a struct to libffi") < 0)
-            return -1;
-        Py_ssize_t cost = struct_cost(ct, top, role);
-        nffi_leave_nesting();
-        return cost;
-    }
-    return unsupported(top, ct, role);
 }
 
 static void *arena_take(char **arena, size_t size)
@@ -181,27 +106,51 @@ static void *arena_take(char **arena, size_t size)
     return p;
 }
 
-/* Fill the description of ct (checked by type_cost) from the arena. */
-static ffi_type *build_type(CTypeObject *ct, char **arena)
+static ffi_type *describe(CTypeObject *ct, CTypeObject *top, const char *role, char **arena,
+                          Py_ssize_t *cost);
+
+/* A struct laid out the way libffi lays out its element list (natural alignment, no
+ * packing): see describe(). */
+static ffi_type *describe_struct(CTypeObject *ct, CTypeObject *top, const char *role,
+                                 char **arena, Py_ssize_t *cost)
 {
-    ffi_type *scalar = scalar_ffi_type(ct);
-    if (scalar != NULL)
-        return scalar;
-    PyObject *fields = ct->ct_stuff;
-    Py_ssize_t nfields = PyTuple_GET_SIZE(fields), nelems = 0, count;
-    for (Py_ssize_t i = 0; i < nfields; i++) {
-        element_type(((CFieldObject *)PyTuple_GET_ITEM(fields, i))->cf_type, &count);
-        nelems += count;
+    if (has_bitfields(ct)) {
+        PyErr_Format(PyExc_NotImplementedError, "ctype '%s' not supported as %s.  It is a "
+                     "struct with bit fields, which libffi does not support.  Such structs "
+                     "are only supported as %s %s", nffi_ctype_name(top), role, role,
+                     API_MODE_ONLY);
+        return NULL;
     }
+    PyObject *fields = ct->ct_members;   /* declared members, anonymous ones unflattened */
+    Py_ssize_t nfields = PyTuple_GET_SIZE(fields), nelems = 0, offset = 0, align = 1, count;
+    for (Py_ssize_t i = 0; i < nfields; i++) {
+        CFieldObject *cf = (CFieldObject *)PyTuple_GET_ITEM(fields, i);
+        CTypeObject *item = element_type(cf->cf_type, &count);
+        if (count == 0)
+            continue;
+        if (arena == NULL && describe(item, top, role, NULL, cost) == NULL)
+            return NULL;
+        nelems += count;
+        offset = (offset + item->ct_align - 1) / item->ct_align * item->ct_align;
+        if (offset != cf->cf_offset)
+            return unsupported(top, ct, role), NULL;
+        offset += cf->cf_type->ct_size;
+        if (item->ct_align > align)
+            align = item->ct_align;
+    }
+    offset = (offset + align - 1) / align * align;
+    if (nelems == 0 || offset != ct->ct_size || align != ct->ct_align)
+        return unsupported(top, ct, role), NULL;
+    *cost += ALIGN16(sizeof(ffi_type)) + ALIGN16((nelems + 1) * sizeof(ffi_type *));
+    if (arena == NULL)
+        return &ffi_type_void;            /* checked and counted, not built */
     ffi_type *t = arena_take(arena, sizeof(ffi_type));
     ffi_type **elements = arena_take(arena, (nelems + 1) * sizeof(ffi_type *));
     Py_ssize_t k = 0;
     for (Py_ssize_t i = 0; i < nfields; i++) {
         CTypeObject *item = element_type(((CFieldObject *)PyTuple_GET_ITEM(fields, i))->cf_type,
                                          &count);
-        if (count == 0)
-            continue;
-        ffi_type *it = build_type(item, arena);
+        ffi_type *it = count > 0 ? describe(item, top, role, arena, cost) : NULL;
         for (Py_ssize_t j = 0; j < count; j++)
             elements[k++] = it;
     }
@@ -213,101 +162,40 @@ static ffi_type *build_type(CTypeObject *ct, char **arena)
     return t;
 }
 
-/* ---- the cached call description ---------------------------------------------------- */
-
-static Py_ssize_t slot_size(CTypeObject *ct)
+/* The ffi_type of ct, in two passes over the same rules: with arena NULL, check that
+ * libffi can pass ct (else NULL + an exception naming 'top' and 'role', "argument" or
+ * "return value") and add to *cost the bytes its description takes beyond the static
+ * ffi_types; then, with an arena of that size, build it there. */
+static ffi_type *describe(CTypeObject *ct, CTypeObject *top, const char *role, char **arena,
+                          Py_ssize_t *cost)
 {
-    return ALIGN16(ct->ct_size > (Py_ssize_t)sizeof(ffi_arg) ? ct->ct_size
-                                                           : (Py_ssize_t)sizeof(ffi_arg));
-}
-
-static Py_ssize_t result_cost(CTypeObject *rct)
-{
-    if (rct->ct_flags & CT_VOID)
-        return 0;
-    return type_cost(rct, rct, "return value");
-}
-
-static CallInfo *build_call_info(CTypeObject *fct)
-{
-    PyObject *fargs = PyTuple_GET_ITEM(fct->ct_stuff, 0);
-    CTypeObject *rct = (CTypeObject *)PyTuple_GET_ITEM(fct->ct_stuff, 1);
-    Py_ssize_t nargs = PyTuple_GET_SIZE(fargs);
-    Py_ssize_t cost = result_cost(rct);
-    if (cost < 0)
-        return NULL;
-    for (Py_ssize_t i = 0; i < nargs; i++) {
-        CTypeObject *at = (CTypeObject *)PyTuple_GET_ITEM(fargs, i);
-        Py_ssize_t c = type_cost(at, at, "argument");
-        if (c < 0)
-            return NULL;
-        cost += c;
-    }
-    size_t total = ALIGN16(sizeof(CallInfo)) + ALIGN16((nargs + 1) * sizeof(ffi_type *)) +
-                   ALIGN16((nargs + 1) * sizeof(Py_ssize_t)) + (size_t)cost;
-    char *block = PyMem_Malloc(total);
-    if (block == NULL)
-        return (CallInfo *)PyErr_NoMemory();
-    memset(block, 0, total);
-    char *arena = block;
-    CallInfo *info = arena_take(&arena, sizeof(CallInfo));
-    info->atypes = arena_take(&arena, (nargs + 1) * sizeof(ffi_type *));
-    info->arg_offsets = arena_take(&arena, (nargs + 1) * sizeof(Py_ssize_t));
-    info->nargs = nargs;
-    info->ellipsis = PyTuple_GET_ITEM(fct->ct_stuff, 2) == Py_True;
-    info->rtype = (rct->ct_flags & CT_VOID) ? &ffi_type_void : build_type(rct, &arena);
-    Py_ssize_t offset = 0;
-    for (Py_ssize_t i = 0; i < nargs; i++) {
-        CTypeObject *at = (CTypeObject *)PyTuple_GET_ITEM(fargs, i);
-        info->atypes[i] = build_type(at, &arena);
-        info->arg_offsets[i] = offset;
-        offset += slot_size(at);
-    }
-    info->args_size = offset;
-    info->result_size = (rct->ct_flags & CT_VOID) ? (Py_ssize_t)sizeof(ffi_arg)
-                                                  : ALIGN16(rct->ct_size > 16 ? rct->ct_size : 16);
-    if (!info->ellipsis && ffi_prep_cif(&info->cif, FFI_DEFAULT_ABI, (unsigned)nargs,
-                                        info->rtype, info->atypes) != FFI_OK) {
-        PyMem_Free(block);
-        PyErr_Format(PyExc_NotImplementedError, "libffi cannot prepare a call of '%s'",
-                     nffi_ctype_name(fct));
+    ffi_type *scalar = scalar_ffi_type(ct);
+    if (scalar != NULL)
+        return scalar;
+    if ((ct->ct_flags & CT_STRUCT_OR_UNION) && (ct->ct_flags & CT_IS_OPAQUE)) {
+        if (ct == top && role[0] == 'r')
+            PyErr_Format(PyExc_TypeError, "result type '%s' is not yet initialized",
+                         nffi_ctype_name(ct));
+        else
+            PyErr_Format(PyExc_TypeError, "ctype '%s' has incomplete type",
+                         nffi_ctype_name(ct));
         return NULL;
     }
-    return info;
-}
-
-static CallInfo *get_call_info(CTypeObject *fct)
-{
-    if (fct->ct_extra == NULL)
-        fct->ct_extra = build_call_info(fct);
-    return (CallInfo *)fct->ct_extra;
-}
-
-void *nffi_function_cif(CTypeObject *fct)
-{
-    CallInfo *info = get_call_info(fct);
-    if (info == NULL)
+    if (!(ct->ct_flags & CT_STRUCT))
+        return unsupported(top, ct, role), NULL;
+    /* structs nest without bound: keep the recursion within Python's limit */
+    if (nffi_enter_nesting(" while describing a struct to libffi") < 0)
         return NULL;
-    if (info->ellipsis) {
-        PyErr_Format(PyExc_NotImplementedError, "'%s' is variadic", nffi_ctype_name(fct));
-        return NULL;
-    }
-    return &info->cif;
+    ffi_type *t = describe_struct(ct, top, role, arena, cost);
+    nffi_leave_nesting();
+    return t;
 }
 
-/* ---- temporary memory of one call ------------------------------------------------------ */
+/* ---- temporaries of a call ------------------------------------------------------------- */
 
-/* Arrays built from lists, str buffers, FILE * made from Python files: freed (and
- * closed) when the call returns. */
-typedef struct TempBlock {
-    struct TempBlock *next;
-    FILE *file;
-    max_align_t data[];
-} TempBlock;
-
-static void *temp_alloc(TempBlock **temps, size_t size)
+void *nffi_temps_alloc(NffiTemps **temps, size_t size)
 {
-    TempBlock *b = PyMem_Malloc(sizeof(TempBlock) + size);
+    NffiTemps *b = PyMem_Malloc(sizeof(NffiTemps) + size);
     if (b == NULL) {
         PyErr_NoMemory();
         return NULL;
@@ -319,10 +207,10 @@ static void *temp_alloc(TempBlock **temps, size_t size)
     return b->data;
 }
 
-static void temps_free(TempBlock *t)
+void nffi_temps_free(NffiTemps *t)
 {
     while (t != NULL) {
-        TempBlock *next = t->next;
+        NffiTemps *next = t->next;
         if (t->file != NULL)
             fclose(t->file);
         PyMem_Free(t);
@@ -330,86 +218,78 @@ static void temps_free(TempBlock *t)
     }
 }
 
-/* ---- arguments ------------------------------------------------------------------------ */
+/* ---- libffi's part of the call plan ------------------------------------------------ */
 
-static void store_pointer(char *slot, const void *p)
+static Py_ssize_t slot_size(CTypeObject *ct)
 {
-    memcpy(slot, &p, sizeof(p));
+    return ALIGN16(ct->ct_size > (Py_ssize_t)sizeof(ffi_arg) ? ct->ct_size
+                                                           : (Py_ssize_t)sizeof(ffi_arg));
 }
 
-/* 'T[]' for a 'T *', cached in the pointer type's ct_stuff as cdata.c does (borrowed) */
-static CTypeObject *open_array_of(CTypeObject *ptrtype)
+static LibffiCall *build_libffi(const NffiCallPlan *plan, CTypeObject *fct)
 {
-    if (ptrtype->ct_stuff == NULL) {
-        CTypeObject *arr = nffi_new_array_type(ptrtype, -1);
-        if (arr == NULL)
+    CTypeObject *rct = plan->result.ct;
+    int is_void = plan->result.kind == NFFI_ARG_VOID;
+    Py_ssize_t nargs = plan->nargs;
+    Py_ssize_t cost = 0;
+    if (!is_void && describe(rct, rct, "return value", NULL, &cost) == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < nargs; i++)
+        if (describe(plan->args[i].ct, plan->args[i].ct, "argument", NULL, &cost) == NULL)
             return NULL;
-        ptrtype->ct_stuff = (PyObject *)arr;
+    size_t total = ALIGN16(sizeof(LibffiCall)) + ALIGN16((nargs + 1) * sizeof(ffi_type *)) +
+                   ALIGN16((nargs + 1) * sizeof(Py_ssize_t)) + (size_t)cost;
+    char *block = PyMem_Calloc(1, total);
+    if (block == NULL)
+        return (LibffiCall *)PyErr_NoMemory();
+    char *arena = block;
+    LibffiCall *info = arena_take(&arena, sizeof(LibffiCall));
+    info->atypes = arena_take(&arena, (nargs + 1) * sizeof(ffi_type *));
+    info->arg_offsets = arena_take(&arena, (nargs + 1) * sizeof(Py_ssize_t));
+    info->rtype = is_void ? &ffi_type_void : describe(rct, rct, "return value", &arena, &cost);
+    Py_ssize_t offset = 0;
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        info->atypes[i] = describe(plan->args[i].ct, plan->args[i].ct, "argument", &arena, &cost);
+        info->arg_offsets[i] = offset;
+        offset += slot_size(plan->args[i].ct);
     }
-    return (CTypeObject *)ptrtype->ct_stuff;
+    info->args_size = offset;
+    info->result_size = is_void ? (Py_ssize_t)sizeof(ffi_arg)
+                                : ALIGN16(rct->ct_size > 16 ? rct->ct_size : 16);
+    if (!plan->ellipsis && ffi_prep_cif(&info->cif, FFI_DEFAULT_ABI, (unsigned)nargs,
+                                        info->rtype, info->atypes) != FFI_OK) {
+        PyMem_Free(block);
+        PyErr_Format(PyExc_NotImplementedError, "libffi cannot prepare a call of '%s'",
+                     nffi_ctype_name(fct));
+        return NULL;
+    }
+    return info;
 }
 
-/* A list, tuple or str given for a 'T *': a temporary 'T[]' holding its items. */
-static int array_argument(char *slot, CTypeObject *ct, PyObject *obj, TempBlock **temps)
+/* The plan of fct with its libffi part, or NULL + exception if libffi cannot call it. */
+static NffiCallPlan *libffi_plan(CTypeObject *fct)
 {
-    CTypeObject *item = ct->ct_item;
-    if (PyUnicode_Check(obj) &&
-            !((item->ct_flags & CT_PRIMITIVE_CHAR) && item->ct_char_kind > 1)) {
-        PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be a %s, not str",
-                     nffi_ctype_name(ct), (ct->ct_flags & CT_IS_CHAR_PTR)
-                     ? "bytes or list or tuple" : "list or tuple");
-        return -1;
-    }
-    CTypeObject *arr = open_array_of(ct);
-    if (arr == NULL)
-        return -1;
-    Py_ssize_t n = nffi_initializer_length(arr, obj);
-    if (n < 0)
-        return -1;
-    if (item->ct_size > 0 && n > (PY_SSIZE_T_MAX - 1024) / item->ct_size) {
-        PyErr_SetString(PyExc_OverflowError, "array size would overflow a ssize_t");
-        return -1;
-    }
-    char *buf = temp_alloc(temps, (size_t)(n * item->ct_size));
-    if (buf == NULL || nffi_convert_array_from_object(buf, arr, obj, n) < 0)
-        return -1;
-    store_pointer(slot, buf);
-    return 0;
+    NffiCallPlan *plan = nffi_call_plan(fct);
+    if (plan != NULL && plan->libffi == NULL && (plan->libffi = build_libffi(plan, fct)) == NULL)
+        return NULL;
+    return plan;
 }
 
-/* A Python file object for a 'FILE *': a FILE of its own for the call (file.c). */
-static int file_argument(char *slot, PyObject *obj, TempBlock **temps)
+void nffi_libffi_free(LibffiCall *libffi)
 {
-    if (temp_alloc(temps, 0) == NULL)
-        return -1;
-    FILE *f = nffi_file_copy(obj);
-    if (f == NULL)
-        return -1;
-    (*temps)->file = f;
-    store_pointer(slot, f);
-    return 0;
+    PyMem_Free(libffi);
 }
 
-static int pointer_argument(char *slot, CTypeObject *ct, PyObject *obj, TempBlock **temps)
+void *nffi_function_cif(CTypeObject *fct)
 {
-    if (CData_Check(obj))
-        return nffi_convert_from_object(slot, ct, obj);
-    CTypeObject *item = ct->ct_item;
-    if (PyBytes_Check(obj) && (ct->ct_flags & (CT_IS_CHAR_PTR | CT_IS_VOID_PTR))) {
-        store_pointer(slot, PyBytes_AS_STRING(obj));
-        return 0;
+    NffiCallPlan *plan = libffi_plan(fct);
+    if (plan == NULL)
+        return NULL;
+    if (plan->ellipsis) {
+        PyErr_Format(PyExc_NotImplementedError, "'%s' is variadic", nffi_ctype_name(fct));
+        return NULL;
     }
-    if ((PyList_Check(obj) || PyTuple_Check(obj) || PyUnicode_Check(obj)) &&
-            item->ct_size >= 0 && !(item->ct_flags & CT_VOID))
-        return array_argument(slot, ct, obj, temps);
-    if (item->ct_flags & CT_IS_FILE) {
-        int is_file = nffi_is_python_file(obj);
-        if (is_file < 0)
-            return -1;
-        if (is_file)
-            return file_argument(slot, obj, temps);
-    }
-    return nffi_convert_from_object(slot, ct, obj);
+    return &plan->libffi->cif;
 }
 
 /* Add "argument N of strlen()" (or, for a function pointer without a name, "argument N
@@ -434,15 +314,6 @@ void nffi_note_argument(Py_ssize_t index, CDataObject *fn)
     PyErr_Restore(type, value, tb);
 }
 
-static int convert_argument(char *slot, CTypeObject *ct, PyObject *obj, TempBlock **temps)
-{
-    if (ct->ct_flags & CT_POINTER)
-        return pointer_argument(slot, ct, obj, temps);
-    if (ct->ct_flags & CT_STRUCT_OR_UNION)
-        memset(slot, 0, ct->ct_size);     /* fields a list or dict leaves out are 0 */
-    return nffi_convert_from_object(slot, ct, obj);
-}
-
 /* ---- the variadic part ------------------------------------------------------------------ */
 
 static int variadic_type_error(Py_ssize_t index, PyObject *obj)
@@ -463,12 +334,12 @@ static Py_ssize_t variadic_slot_size(PyObject *obj)
 
 /* Write a cdata passed in the variadic part with the default argument promotions of C
  * (small integers to int, float to double, arrays to pointers). */
-static int variadic_argument(char *slot, CDataObject *cd, ffi_type **type, TempBlock **temps)
+static int variadic_argument(char *slot, CDataObject *cd, ffi_type **type, NffiTemps **temps)
 {
     CTypeObject *ct = cd->c_type;
     int f = ct->ct_flags;
-    if (f & (CT_POINTER | CT_FUNCTIONPTR | CT_ARRAY)) {
-        store_pointer(slot, cd->c_data);
+    if (f & CT_POINTER_LIKE) {
+        memcpy(slot, &cd->c_data, sizeof(cd->c_data));
         *type = &ffi_type_pointer;
         return 0;
     }
@@ -480,21 +351,19 @@ static int variadic_argument(char *slot, CDataObject *cd, ffi_type **type, TempB
     }
     ffi_type *t = scalar_ffi_type(ct);
     if (t != NULL && ct->ct_size < (Py_ssize_t)sizeof(int)) {
-        int is_signed = t == &ffi_type_sint8 || t == &ffi_type_sint16;
-        int v = is_signed ? (int)nffi_read_signed(cd->c_data, ct->ct_size)
-                          : (int)nffi_read_unsigned(cd->c_data, ct->ct_size);
+        int v = nffi_abi_signed(ct) ? (int)nffi_read_signed(cd->c_data, ct->ct_size)
+                                    : (int)nffi_read_unsigned(cd->c_data, ct->ct_size);
         memcpy(slot, &v, sizeof(v));
         *type = &ffi_type_sint;
         return 0;
     }
     if (t == NULL) {
-        Py_ssize_t cost = type_cost(ct, ct, "argument");
-        if (cost < 0)
+        Py_ssize_t cost = 0;
+        char *arena;
+        if (describe(ct, ct, "argument", NULL, &cost) == NULL ||
+                (arena = nffi_temps_alloc(temps, (size_t)cost)) == NULL)
             return -1;
-        char *arena = temp_alloc(temps, (size_t)cost);
-        if (arena == NULL)
-            return -1;
-        t = build_type(ct, &arena);
+        t = describe(ct, ct, "argument", &arena, &cost);
     }
     memcpy(slot, cd->c_data, ct->ct_size);
     *type = t;
@@ -505,21 +374,21 @@ static int variadic_argument(char *slot, CDataObject *cd, ffi_type **type, TempB
 
 typedef struct {
     CTypeObject *fct;
-    CallInfo *info;
     CDataObject *fn;             /* the function called (for messages) */
+    const NffiCallPlan *plan;
     ffi_cif cif;                 /* for variadic calls */
     ffi_cif *cifp;
     void **avalues;
-    TempBlock *temps;
+    NffiTemps *temps;
 } Call;
 
 static int convert_fixed_arguments(Call *call, PyObject *const *args, char *buffer)
 {
-    PyObject *fargs = PyTuple_GET_ITEM(call->fct->ct_stuff, 0);
-    for (Py_ssize_t i = 0; i < call->info->nargs; i++) {
-        char *slot = buffer + call->info->arg_offsets[i];
-        if (convert_argument(slot, (CTypeObject *)PyTuple_GET_ITEM(fargs, i),
-                             args[i], &call->temps) < 0) {
+    const NffiCallPlan *plan = call->plan;
+    for (Py_ssize_t i = 0; i < plan->nargs; i++) {
+        char *slot = buffer + plan->libffi->arg_offsets[i];
+        if (nffi_convert(slot, plan->args[i].ct, args[i],
+                         NFFI_CONV_ARGUMENT | NFFI_CONV_FRESH, &call->temps) < 0) {
             nffi_note_argument(i, call->fn);
             return -1;
         }
@@ -528,26 +397,29 @@ static int convert_fixed_arguments(Call *call, PyObject *const *args, char *buff
     return 0;
 }
 
-/* Buffers, conversion and cif of a call with a variadic part. */
-static int prepare_variadic(Call *call, PyObject *const *args, Py_ssize_t ntotal)
+/* Bytes of the argument buffer of a call with a variadic part (its arguments after the
+ * C promotions), or -1 + TypeError if one of them is not a cdata. */
+static Py_ssize_t variadic_buffer_size(Call *call, PyObject *const *args, Py_ssize_t ntotal)
 {
-    Py_ssize_t nfixed = call->info->nargs;
-    Py_ssize_t size = call->info->args_size;
-    for (Py_ssize_t i = nfixed; i < ntotal; i++) {
-        PyObject *obj = args[i];
-        if (!CData_Check(obj))
-            return variadic_type_error(i, obj);
-        size += variadic_slot_size(obj);
+    Py_ssize_t size = call->plan->libffi->args_size;
+    for (Py_ssize_t i = call->plan->nargs; i < ntotal; i++) {
+        if (!CData_Check(args[i]))
+            return variadic_type_error(i, args[i]);
+        size += variadic_slot_size(args[i]);
     }
-    char *buffer = temp_alloc(&call->temps, (size_t)size);
-    ffi_type **atypes = temp_alloc(&call->temps, (ntotal + 1) * sizeof(ffi_type *));
-    call->avalues = temp_alloc(&call->temps, (ntotal + 1) * sizeof(void *));
-    if (buffer == NULL || atypes == NULL || call->avalues == NULL)
-        return -1;
+    return size;
+}
+
+/* Conversion and cif of a call with a variadic part, into buffers of the sizes above. */
+static int prepare_variadic(Call *call, PyObject *const *args, Py_ssize_t ntotal,
+                            char *buffer, ffi_type **atypes)
+{
+    const LibffiCall *info = call->plan->libffi;
+    Py_ssize_t nfixed = call->plan->nargs;
     if (convert_fixed_arguments(call, args, buffer) < 0)
         return -1;
-    memcpy(atypes, call->info->atypes, nfixed * sizeof(ffi_type *));
-    char *slot = buffer + call->info->args_size;
+    memcpy(atypes, info->atypes, nfixed * sizeof(ffi_type *));
+    char *slot = buffer + info->args_size;
     for (Py_ssize_t i = nfixed; i < ntotal; i++) {
         CDataObject *cd = (CDataObject *)args[i];
         if (variadic_argument(slot, cd, &atypes[i], &call->temps) < 0) {
@@ -558,7 +430,7 @@ static int prepare_variadic(Call *call, PyObject *const *args, Py_ssize_t ntotal
         slot += variadic_slot_size((PyObject *)cd);
     }
     if (ffi_prep_cif_var(&call->cif, FFI_DEFAULT_ABI, (unsigned)nfixed, (unsigned)ntotal,
-                         call->info->rtype, atypes) != FFI_OK) {
+                         info->rtype, atypes) != FFI_OK) {
         PyErr_Format(PyExc_NotImplementedError, "libffi cannot prepare this call of '%s'",
                      nffi_ctype_name(call->fct));
         return -1;
@@ -591,18 +463,18 @@ static int check_callable(CDataObject *cd, int has_keywords)
 
 static int check_count(Call *call, Py_ssize_t got)
 {
-    Py_ssize_t expected = call->info->nargs;
-    if (call->info->ellipsis ? got >= expected : got == expected)
+    Py_ssize_t expected = call->plan->nargs;
+    if (call->plan->ellipsis ? got >= expected : got == expected)
         return 0;
     PyErr_Format(PyExc_TypeError, "'%s' expects %s%zd arguments, got %zd",
-                 nffi_ctype_name(call->fct), call->info->ellipsis ? "at least " : "",
+                 nffi_ctype_name(call->fct), call->plan->ellipsis ? "at least " : "",
                  expected, got);
     return -1;
 }
 
 static PyObject *convert_result(Call *call, char *rbuf, CDataObject *big_result)
 {
-    CTypeObject *rct = (CTypeObject *)PyTuple_GET_ITEM(call->fct->ct_stuff, 1);
+    CTypeObject *rct = call->plan->result.ct;
     if (big_result != NULL)
         return (PyObject *)big_result;
     if (rct->ct_flags & CT_VOID)
@@ -616,52 +488,50 @@ static PyObject *convert_result(Call *call, char *rbuf, CDataObject *big_result)
     return nffi_convert_to_object(rbuf, rct, NULL);
 }
 
-static void do_call(ffi_cif *cif, void *fn, void *rvalue, void **avalues)
-{
-    Py_BEGIN_ALLOW_THREADS
-    errno = nffi_saved_errno;
-    ffi_call(cif, FFI_FN(fn), rvalue, avalues);
-    nffi_saved_errno = errno;
-    Py_END_ALLOW_THREADS
-}
-
 PyObject *nffi_call_libffi(CDataObject *cd, PyObject *const *args, Py_ssize_t nargs,
                            int has_keywords)
 {
     if (check_callable(cd, has_keywords) < 0)
         return NULL;
     Call call = { .fct = cd->c_type, .fn = cd };
-    call.info = get_call_info(call.fct);
-    if (call.info == NULL || check_count(&call, nargs) < 0)
+    call.plan = libffi_plan(call.fct);
+    if (call.plan == NULL || check_count(&call, nargs) < 0)
         return NULL;
-    int ok;
-    if (call.info->ellipsis) {
-        ok = prepare_variadic(&call, args, nargs) == 0;
-    }
-    else {
-        Py_ssize_t size = call.info->args_size;
-        char *buffer = size <= STACK_ARGS_LIMIT ? alloca(size + 16)
-                                                : temp_alloc(&call.temps, (size_t)size);
-        call.avalues = alloca((call.info->nargs + 1) * sizeof(void *));
-        call.cifp = &call.info->cif;
-        ok = buffer != NULL && convert_fixed_arguments(&call, args, buffer) == 0;
-    }
+    const LibffiCall *info = call.plan->libffi;
+    int variadic = call.plan->ellipsis;
+    Py_ssize_t size = variadic ? variadic_buffer_size(&call, args, nargs) : info->args_size;
+    if (size < 0)
+        return NULL;
+    /* the buffers live on the stack unless they are large (a macro: alloca) */
+#define SCRATCH(bytes) ((bytes) <= STACK_ARGS_LIMIT ? alloca((bytes) + 16) \
+                        : nffi_temps_alloc(&call.temps, (size_t)(bytes)))
+    Py_ssize_t pointers = (nargs + 1) * (Py_ssize_t)sizeof(void *);
+    char *buffer = SCRATCH(size);
+    ffi_type **atypes = variadic ? SCRATCH(pointers) : NULL;
+    call.avalues = SCRATCH(pointers);
+#undef SCRATCH
+    call.cifp = (ffi_cif *)&info->cif;
+    int ok = buffer != NULL && call.avalues != NULL && (!variadic || atypes != NULL) &&
+             (variadic ? prepare_variadic(&call, args, nargs, buffer, atypes)
+                       : convert_fixed_arguments(&call, args, buffer)) == 0;
     PyObject *result = NULL;
     if (ok) {
         max_align_t small[SMALL_RESULT / sizeof(max_align_t)];
         char *rbuf = (char *)small;
         CDataObject *big = NULL;
-        if (call.info->result_size > SMALL_RESULT) {
-            CTypeObject *rct = (CTypeObject *)PyTuple_GET_ITEM(call.fct->ct_stuff, 1);
+        if (info->result_size > SMALL_RESULT) {
+            CTypeObject *rct = call.plan->result.ct;
             big = nffi_cdata_new_owned(rct, rct->ct_size, 0);
             rbuf = big ? big->c_data : NULL;
         }
         if (rbuf != NULL) {
-            do_call(call.cifp, cd->c_data, rbuf, call.avalues);
+            PyThreadState *state = nffi_call_begin();
+            ffi_call(call.cifp, FFI_FN(cd->c_data), rbuf, call.avalues);
+            nffi_call_end(state);
             result = convert_result(&call, rbuf, big);
         }
     }
-    temps_free(call.temps);
+    nffi_temps_free(call.temps);
     return result;
 }
 

@@ -35,7 +35,7 @@ static PyObject *m_newp(PyObject *self, PyObject *args)
     PyObject *ct, *init = Py_None;
     if (!PyArg_ParseTuple(args, "O|O:newp", &ct, &init) || !expect_ctype(ct))
         return NULL;
-    return nffi_newp((CTypeObject *)ct, init);
+    return nffi_newp((CTypeObject *)ct, init, 1);
 }
 
 static PyObject *m_newp_noclear(PyObject *self, PyObject *args)
@@ -43,7 +43,7 @@ static PyObject *m_newp_noclear(PyObject *self, PyObject *args)
     PyObject *ct, *init = Py_None;
     if (!PyArg_ParseTuple(args, "O|O:newp_noclear", &ct, &init) || !expect_ctype(ct))
         return NULL;
-    return nffi_newp_ex((CTypeObject *)ct, init, 0);
+    return nffi_newp((CTypeObject *)ct, init, 0);
 }
 
 static PyObject *m_cast(PyObject *self, PyObject *args)
@@ -77,14 +77,7 @@ static PyObject *m_sizeof(PyObject *self, PyObject *arg)
 static PyObject *m_alignof(PyObject *self, PyObject *arg)
 {
     CTypeObject *ct = expect_ctype(arg);
-    if (ct == NULL)
-        return NULL;
-    if (ct->ct_size < 0 && !(ct->ct_flags & CT_ARRAY)) {
-        PyErr_Format(PyExc_ValueError, "ctype '%s' is of unknown alignment",
-                     nffi_ctype_name(ct));
-        return NULL;
-    }
-    return PyLong_FromSsize_t(ct->ct_align);
+    return ct ? nffi_ctype_alignof(ct) : NULL;
 }
 
 static PyObject *m_string(PyObject *self, PyObject *args)
