@@ -9,9 +9,9 @@ import textwrap
 
 import pytest
 
-from nffi import FFI, CDefError, FFIError
+from nffi import FFI, CDefError
 from nffi import headers
-from nffi.errors import PkgConfigError
+from nffi.errors import PkgConfigError, VerificationError
 import header_layouts
 
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None and shutil.which("cc") is None,
@@ -368,7 +368,7 @@ def test_missing_compiler_names_the_package(monkeypatch):
     real = sysconfig.get_config_var
     monkeypatch.setattr(sysconfig, "get_config_var",
                         lambda name: "no-such-cc-nffi" if name == "CC" else real(name))
-    with pytest.raises(FFIError) as info:     # (a source no cache has seen)
+    with pytest.raises(VerificationError) as info:     # (a source no cache has seen)
         FFI().cdef_header("#include <stdio.h>\n/* %s */" % os.urandom(8).hex())
     assert "no-such-cc-nffi" in str(info.value) and "apt-get install gcc" in str(info.value)
 

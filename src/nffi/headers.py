@@ -78,19 +78,15 @@ class SkippedDeclaration:
 
 # ---- 1. preprocessing --------------------------------------------------------------------
 
-# subprocess, shlex, shutil and sysconfig are imported when the preprocessor runs: a
-# load that the cache answers needs none of them (sysconfig alone costs milliseconds)
+# subprocess, shlex, shutil and nffi.build (sysconfig) are imported when the
+# preprocessor runs: a load that the cache answers needs none of them
 
 def _compiler():
-    """The C compiler command sysconfig names (what built CPython), as a list."""
-    import shlex
-    import shutil
-    import sysconfig
-    words = shlex.split(sysconfig.get_config_var("CC") or "cc")
-    if not words or shutil.which(words[0]) is None:
-        raise FFIError("cdef_header() needs the C compiler %r to preprocess headers, and "
-                       "it was not found (on Debian/Ubuntu: apt-get install gcc)"
-                       % (words[0] if words else "cc"))
+    """The C compiler command sysconfig names (what built CPython), as a list; the
+    build engine's (nffi.build) rule and its error naming the Debian package."""
+    from . import build
+    words = build._toolchain("c")[0]
+    build._check_compiler(words, python_headers=False)
     return words
 
 
