@@ -38,7 +38,6 @@ def _source(names):
 
 
 def _header_missing(names):
-    probe = FFI()
     try:
         headers.preprocess(_source(names), headers._command((), (), (), (), ()))
     except CDefError:
