@@ -538,8 +538,11 @@ def load_header(model, source, include_dirs=(), define_macros=(), undef_macros=(
         fresh = _is_fresh(model.registry)
         known = _fresh_outcomes.get(fresh_key) if fresh else None
         if known is not None:
-            model.declare(known[0])
-            return SkippedList(skipped + known[1], position)
+            try:
+                model.declare(known[0])
+                return SkippedList(skipped + known[1], position)
+            except (CDefError, FFIError):
+                del _fresh_outcomes[fresh_key]      # (not expected) the long way
         mark = len(skipped)
         decls = _select(decls, only, exclude)
         decls = _prefilter(decls, model.registry, skip)
