@@ -542,7 +542,7 @@ def load_header(model, source, include_dirs=(), define_macros=(), undef_macros=(
                 model.declare(known[0])
                 return SkippedList(skipped + known[1], position)
             except (CDefError, FFIError):
-                del _fresh_outcomes[fresh_key]      # (not expected) the long way
+                _fresh_outcomes.pop(fresh_key, None)    # (not expected) the long way
         mark = len(skipped)
         decls = _select(decls, only, exclude)
         decls = _prefilter(decls, model.registry, skip)
