@@ -157,6 +157,15 @@ GNU_LAYOUTS = textwrap.dedent("""
     _Static_assert(sizeof(int) == 4, "int");
     enum big { BIG = 0x100000000 };
     struct p13 { enum big e; char c; };
+    struct bp1 { char a; int b : 30 __attribute__((packed)); char c; };
+    struct bp2 { char a : 3; long long b : 62 __attribute__((packed)); int c : 9; };
+    struct bp3 { char a; int b : 8 __attribute__((aligned(8))); char c; };
+    struct bp5 { char a; int b : 4 __attribute__((aligned(4))); int c : 30; };
+    #pragma pack(2)
+    struct bp6 { char a; int b : 4 __attribute__((aligned(8))); char c; };
+    #pragma pack()
+    struct __attribute__((packed)) bp7 { char a; int b : 4 __attribute__((aligned(4))); char c; };
+    union bp8 { char a; int b : 4 __attribute__((aligned(8))); };
 """).replace("(int) 3.0 == 3 ? 2 : 1", "(int) 2")
 
 

@@ -517,6 +517,9 @@ BITFIELD_TYPE = st.sampled_from(BITFIELD_TYPES)
 ORDINARY_TYPE = st.sampled_from(ORDINARY_TYPES)
 
 
+ATTRIBUTE_ALIGNMENTS = st.sampled_from([1, 2, 4, 8, 16, 32])
+
+
 @functools.lru_cache(maxsize=None)
 def widths_up_to(max_width):
     """Any legal width, with the edges (0, 1, half, full) drawn more often."""
@@ -529,16 +532,19 @@ def draw_bitfield(draw):
     max_width = 1 if ctype == "_Bool" else 8 * primitive_sizes()[ctype][0]
     width = draw(widths_up_to(max_width))
     named = width > 0 and draw(PERCENT) < 80       # 'T name : 0' is invalid
-    return Member("?" if named else "", ctype, bitsize=width)
+    member = Member("?" if named else "", ctype, bitsize=width)
+    roll = draw(PERCENT)        # GNU attributes on named bit-fields, now and then
+    if named and roll < 6:
+        member.align = draw(ATTRIBUTE_ALIGNMENTS)
+    elif named and roll < 10:
+        member.packed = True
+    return member
 
 
 def draw_element_type(draw, nested_types):
     if nested_types and draw(PERCENT) < 25:
         return draw(st.sampled_from(nested_types))
     return draw(ORDINARY_TYPE)
-
-
-ATTRIBUTE_ALIGNMENTS = st.sampled_from([1, 2, 4, 8, 16, 32])
 
 
 def draw_ordinary(draw, nested_types):

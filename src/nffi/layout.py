@@ -202,7 +202,7 @@ class _Record:
         """
         if self.pack is not None:
             return min(spec.align, self.pack)
-        if self.packed:
+        if self.packed or spec.packed:
             return 1
         return spec.align
 
@@ -213,16 +213,17 @@ class _Record:
         a named one passes it on to the aggregate.  It only shows with types aligned
         below their size (e.g. a 'long long' typedef with aligned(4)): otherwise the
         type's own alignment is at least as large."""
-        if spec.bitsize not in (8, 16, 32, 64, 128) or self.packed:
+        if spec.bitsize not in (8, 16, 32, 64, 128) or self.packed or spec.packed:
             return 1
         if position % spec.bitsize:
             return 1
         mode_align = spec.bitsize // BITS_PER_BYTE
         return mode_align if self.pack is None else min(mode_align, self.pack)
 
-    def _bitfield_may_move(self):
-        """The PCC rule (no straddling) applies only without packed / #pragma pack."""
-        return not self.packed and self.pack is None
+    def _bitfield_may_move(self, spec):
+        """The PCC rule (no straddling) applies only without packed (the aggregate's
+        or the member's) / #pragma pack."""
+        return not self.packed and not spec.packed and self.pack is None
 
     # -- member kinds
 
@@ -246,14 +247,19 @@ class _Record:
 
     def _place_bitfield(self, spec):
         position = 0 if self.is_union else self.end_bit
+        user_align = 1
+        if spec.user_align is not None:         # aligned(N) on the bit-field itself
+            user_align = spec.user_align if self.pack is None else min(spec.user_align,
+                                                                         self.pack)
+            position = _round_up(position, user_align * BITS_PER_BYTE)
         if spec.name:
             self.align = max(self.align, self._bitfield_record_align(spec),
-                             self._integer_mode_align(spec, position))
+                             self._integer_mode_align(spec, position), user_align)
         if self.is_union:
             self.end_bit = max(self.end_bit, _round_up(spec.bitsize, BITS_PER_BYTE))
             return self._bitfield_layout(spec, 0)
         start = position
-        if self._bitfield_may_move() and _spans_too_many_units(start, spec):
+        if self._bitfield_may_move(spec) and _spans_too_many_units(start, spec):
             start = _round_up(start, spec.align * BITS_PER_BYTE)
         self.end_bit = start + spec.bitsize
         return self._bitfield_layout(spec, start)
