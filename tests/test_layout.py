@@ -645,7 +645,9 @@ def test_bitfield_reports_follow_the_convention(aggregates):
             assert (where.bitshift, where.bitsize) == (-1, -1)
             continue
         _, align = types.size_align(member.ctype)
-        effective = 1 if aggregate.packed else min(align, aggregate.pack or align)
+        effective = 1 if (aggregate.packed or member.packed) else align
+        effective = max(effective, member.align or 1)
+        effective = min(effective, aggregate.pack or effective)
         assert where.offset % effective == 0
         assert 0 <= where.bitshift < 8 * effective
         assert where.bitsize == member.bitsize
