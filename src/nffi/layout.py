@@ -47,6 +47,11 @@ Rules applied, with gcc's terms (gcc/stor-layout.cc):
   not change the aggregate's alignment.
 * A flexible array member has size 0 but is aligned like any member, so it can add
   tail padding and alignment.
+* GNU attributes of real headers (nffi.headers): ``packed`` on a member lowers its
+  alignment to 1 (a packed bit-field is never moved and aligns nothing);
+  ``aligned(N)`` on a member raises its alignment to N (a bit-field starts on an N
+  boundary and aligns the aggregate), capped by ``#pragma pack``; ``aligned(N)`` on
+  the aggregate raises its alignment, whatever the packing, and rounds its size.
 * In a union every member is at offset 0; a bit-field occupies ``ceil(width / 8)``
   bytes of it.  An empty struct or union has size 0 and alignment 1 (gcc extension).
 
