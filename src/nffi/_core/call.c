@@ -299,11 +299,11 @@ void *nffi_function_cif(CTypeObject *fct)
 
 /* Arrays built from lists, str buffers, FILE * made from Python files: freed (and
  * closed) when the call returns. */
-typedef struct TempBlock {
+struct TempBlock {
     struct TempBlock *next;
     FILE *file;
     max_align_t data[];
-} TempBlock;
+};
 
 static void *temp_alloc(TempBlock **temps, size_t size)
 {
@@ -319,7 +319,7 @@ static void *temp_alloc(TempBlock **temps, size_t size)
     return b->data;
 }
 
-static void temps_free(TempBlock *t)
+void nffi_call_temps_free(TempBlock *t)
 {
     while (t != NULL) {
         TempBlock *next = t->next;
@@ -431,7 +431,9 @@ void nffi_note_argument(Py_ssize_t index, CTypeObject *fct)
     PyErr_Restore(type, value, tb);
 }
 
-static int convert_argument(char *slot, CTypeObject *ct, PyObject *obj, TempBlock **temps)
+/* One fixed argument of a call into 'slot' (also for API mode's generated wrappers,
+ * through capi.c): temporaries it needs are chained on *temps. */
+int nffi_convert_call_argument(char *slot, CTypeObject *ct, PyObject *obj, TempBlock **temps)
 {
     if (ct->ct_flags & CT_POINTER)
         return pointer_argument(slot, ct, obj, temps);
@@ -514,7 +516,7 @@ static int convert_fixed_arguments(Call *call, PyObject *const *args, char *buff
     PyObject *fargs = PyTuple_GET_ITEM(call->fct->ct_stuff, 0);
     for (Py_ssize_t i = 0; i < call->info->nargs; i++) {
         char *slot = buffer + call->info->arg_offsets[i];
-        if (convert_argument(slot, (CTypeObject *)PyTuple_GET_ITEM(fargs, i),
+        if (nffi_convert_call_argument(slot, (CTypeObject *)PyTuple_GET_ITEM(fargs, i),
                              args[i], &call->temps) < 0) {
             nffi_note_argument(i, call->fct);
             return -1;
@@ -657,7 +659,7 @@ PyObject *nffi_call_libffi(CDataObject *cd, PyObject *const *args, Py_ssize_t na
             result = convert_result(&call, rbuf, big);
         }
     }
-    temps_free(call.temps);
+    nffi_call_temps_free(call.temps);
     return result;
 }
 

@@ -216,6 +216,10 @@ PyObject *nffi_cdata_call(PyObject *cd, PyObject *args, PyObject *kwds);  /* CDa
 PyObject *nffi_call_libffi(CDataObject *fn, PyObject *const *args, Py_ssize_t nargs,
                            int has_keywords);
 void nffi_note_argument(Py_ssize_t index, CTypeObject *fct);  /* "argument N of '...'" */
+typedef struct TempBlock TempBlock;   /* call.c: temporaries of one call (lists, files) */
+int nffi_convert_call_argument(char *slot, CTypeObject *ct, PyObject *obj, TempBlock **temps);
+void nffi_call_temps_free(TempBlock *temps);
+int nffi_capi_init(PyObject *module);   /* capi.c: the C API capsule of generated modules */
 typedef struct DirectPlan DirectPlan;
 DirectPlan *nffi_direct_plan(CTypeObject *fct);  /* NULL: none (or error if set) */
 void nffi_direct_plan_free(DirectPlan *plan);
