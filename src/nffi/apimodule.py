@@ -145,8 +145,6 @@ class CompiledLibrary(_core.LibBase):
             if name == "__name__":
                 return self._nffi_name + ".lib"
             raise self._nffi_missing(name)
-        if pointer.__class__ is not _core.CData or _core.typeof(pointer).item.kind == "array":
-            return pointer[0]
         return pointer[0]
 
     def __setattr__(self, name, value):
@@ -170,9 +168,7 @@ class CompiledLibrary(_core.LibBase):
         pointer = self._nffi_globals.get(name)
         if pointer is None:
             raise self._nffi_missing(name)
-        if _core.typeof(pointer).item.kind == "array":
-            return pointer[0]
-        return pointer
+        return pointer              # for an array too ('int(*)[3]'), as cffi's API mode
 
     def __repr__(self):
         return "<Lib object for '%s'>" % (self._nffi_name,)

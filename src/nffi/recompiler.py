@@ -321,7 +321,7 @@ class Recompiler:
             a("    void *p;\n")
         if n:
             a("    Py_ssize_t i;\n")
-        a("    (void)self;\n")
+        a("    (void)self;\n    (void)args;\n")
         a("    if (nargs != %d)\n        return _nffi_api->wrong_count(\"%s\", %d, nargs);\n"
           % (n, name, n))
         for i, kind in enumerate(kinds):
