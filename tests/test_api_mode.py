@@ -301,6 +301,7 @@ def test_set_source_rules(tmp_path):
     ffi.set_source("_x", "")
     with pytest.raises(ValueError, match="several times"):
         ffi.set_source("_y", "")
+    ffi.set_source("_x", "int x;")       # the same name: replaces (nffi only)
 
 
 def test_dotted_module_in_package(tmp_path):

@@ -18,10 +18,13 @@ _EXTENSION_KEYWORDS = frozenset((
 
 
 def set_source(ffi, module_name, source, source_extension, kwds):
-    if getattr(ffi, "_nffi_source", None) is not None:
-        raise ValueError("set_source() cannot be called several times per ffi object")
     if not isinstance(module_name, str):
         raise TypeError("'module_name' must be a string")
+    previous = getattr(ffi, "_nffi_source", None)
+    if previous is not None and previous[0] != module_name:
+        # cffi refuses any second call; the same module name again replaces the
+        # source and options (docs/differences.md)
+        raise ValueError("set_source() cannot be called several times per ffi object")
     if os.sep in module_name or (os.altsep and os.altsep in module_name):
         raise ValueError("'module_name' must not contain '/': use a dotted module name")
     if source is None:
@@ -63,7 +66,11 @@ def _write_if_changed(path, text):
 
 
 def emit_c_code(ffi, filename):
-    _write_if_changed(os.fspath(filename), _c_text(ffi))
+    """To a file name (rewritten only if the text changed) or a file object."""
+    if hasattr(filename, "write"):
+        filename.write(_c_text(ffi))
+    else:
+        _write_if_changed(os.fspath(filename), _c_text(ffi))
 
 
 def compile(ffi, tmpdir=".", verbose=False, target=None, debug=None):

@@ -122,53 +122,35 @@ class CompiledModuleFFI(CompiledFFI):
     of FFI (as cffi's), with ``def_extern`` and the module's declarations."""
 
 
-class CompiledLibrary(_core.LibBase):
-    """The ``lib`` of a compiled module: functions (native callables) and constants are
-    served from the instance dict; global variables are read and written in the
-    module's memory at each access."""
-
-    __slots__ = ("_nffi_ffi", "_nffi_name", "_nffi_globals", "_nffi_functions")
+class CompiledLibrary(_core.CompiledLibBase):
+    """The ``lib`` of a compiled module.  Its C base serves functions (native
+    callables) and constants from the instance dict, and reads and writes global
+    variables (``_nffi_globals``: name -> GlobalVar) at each access; what is left for
+    Python is errors, ``dir()`` and ``ffi.addressof()``."""
 
     def __init__(self, ffi, name):
-        object.__setattr__(self, "_nffi_ffi", ffi)
-        object.__setattr__(self, "_nffi_name", name)
-        object.__setattr__(self, "_nffi_globals", {})      # name -> 'T *' cdata
-        object.__setattr__(self, "_nffi_functions", {})    # name -> function cdata
-
-    def _nffi_missing(self, name):
-        return AttributeError("nffi library '%s' has no function, constant or global "
-                              "variable named '%s'" % (self._nffi_name, name))
+        self.__dict__["_nffi_ffi"] = ffi
+        self.__dict__["_nffi_name"] = name
+        self.__dict__["_nffi_functions"] = {}     # name -> function cdata
 
     def _nffi_getattr(self, name):
-        pointer = self._nffi_globals.get(name)
-        if pointer is None:
-            if name == "__name__":
-                return self._nffi_name + ".lib"
-            raise self._nffi_missing(name)
-        return pointer[0]
-
-    def __setattr__(self, name, value):
-        pointer = self._nffi_globals.get(name)
-        if pointer is None:
-            if name in self.__dict__:
-                raise AttributeError("cannot write to function or constant '%s'" % name)
-            raise self._nffi_missing(name)
-        pointer[0] = value
-
-    def __delattr__(self, name):
-        raise AttributeError("cannot delete the attribute '%s' of a library" % (name,))
+        if name == "__name__":
+            return self._nffi_name + ".lib"
+        raise AttributeError("nffi library '%s' has no function, constant or global "
+                             "variable named '%s'" % (self._nffi_name, name))
 
     def __dir__(self):
-        return sorted(set(self.__dict__) | set(self._nffi_globals))
+        return sorted(set(n for n in self.__dict__ if not n.startswith("_nffi_")) |
+                      set(self._nffi_globals))
 
     def __addressof__(self, name):
         function = self._nffi_functions.get(name)
         if function is not None:
             return function
-        pointer = self._nffi_globals.get(name)
-        if pointer is None:
-            raise self._nffi_missing(name)
-        return pointer              # for an array too ('int(*)[3]'), as cffi's API mode
+        variable = self._nffi_globals.get(name)
+        if variable is None:
+            self._nffi_getattr(name)
+        return variable.address()     # for an array too ('int(*)[3]'), as cffi's API mode
 
     def __repr__(self):
         return "<Lib object for '%s'>" % (self._nffi_name,)
@@ -210,7 +192,7 @@ def load(module, spec_text, answers, addresses):
         lib.__dict__[fname] = cdata
     for vname in spec["variables"]:
         ct = model.resolve(model.variables[vname].type)
-        lib._nffi_globals[vname] = _core.cast(pointer_type(ct), next(addresses))
+        lib._nffi_globals[vname] = _core._global_var(ct, next(addresses))
     for cname in spec["const_vars"]:
         ct = model.resolve(model.constant_decls[cname].type)
         lib.__dict__[cname] = _core.cast(pointer_type(ct), next(addresses))[0]

@@ -187,9 +187,14 @@ class Recompiler:
         w("    {NULL, NULL, 0, NULL}\n};\n")
 
         # addresses: the wrapped functions' direct versions, variadic functions, globals
+        # global variables: a function returning the address, called at each access
+        # (the variable may be a macro like '(*get_value())')
+        for decl in variables:
+            w("static void *_nffi_var_%s(void) { return (void *)&(%s); }\n"
+              % (decl.name, decl.name))
         addresses = (["(void *)_nffi_d_%s" % d.name for d in wrapped] +
                      ["(void *)&%s" % d.name for d in variadic] +
-                     ["(void *)&%s" % d.name for d in variables])
+                     ["(void *)_nffi_var_%s" % d.name for d in variables])
         const_vars = self._constant_variables()
         for decl in const_vars:
             w("static %s;\n" % self.declarator(decl.type, "_nffi_cv_%s" % decl.name))
@@ -260,8 +265,9 @@ class Recompiler:
                 member = "((%s *)0)->%s" % (spelled, field.name)
                 answers.append(("offsetof %s.%s" % (key, field.name),
                                 "offsetof(%s, %s)" % (spelled, field.name), False))
-                answers.append(("fieldsize %s.%s" % (key, field.name),
-                                "sizeof(%s)" % member, False))
+                if not (isinstance(field.type, Array) and field.type.length is None):
+                    answers.append(("fieldsize %s.%s" % (key, field.name),
+                                    "sizeof(%s)" % member, False))
                 if isinstance(field.type, Array) and field.type.length == "...":
                     answers.append(("len %s.%s" % (key, field.name),
                                     "sizeof(%s) / sizeof(%s[0])" % (member, member), False))

@@ -1,9 +1,14 @@
-/* capi.c -- the C API capsule of generated (API-mode) modules.
+/* capi.c -- what the core gives generated (API-mode) modules.
  *
  * Owns the NffiCapi table (nffi_capi.h) exported as nffi._core._C_API: the entries are
  * thin adapters onto the core's own conversions, call-argument rules, error notes and
  * saved errno, so that a generated wrapper converts, fails and creates cdata exactly
- * as an ABI-mode call of the same function type does.
+ * as an ABI-mode call of the same function type does.  Also owns the two objects of a
+ * compiled module's `lib` that must be fast: GlobalVar (a global variable: its ctype
+ * and the generated function that returns its address, called at every access, as the
+ * variable may be a macro such as `(*get_value())`) and CompiledLibBase (the C base of
+ * nffi/apimodule.py's CompiledLibrary: functions and constants from its instance dict,
+ * global variables read and written through their GlobalVar, in one attribute lookup).
  */
 #include "nffi_core.h"
 #include "nffi_capi.h"
@@ -113,8 +118,241 @@ static NffiCapi capi = {
     .answers = capi_answers,
 };
 
+/* ---- GlobalVar ---------------------------------------------------------------------- */
+
+typedef void *(*AddressGetter)(void);
+
+typedef struct {
+    PyObject_HEAD
+    CTypeObject *ct;             /* the variable's type */
+    CTypeObject *ptrtype;        /* 'T *' */
+    AddressGetter getter;        /* generated: returns &(variable) */
+} GlobalVarObject;
+
+static PyTypeObject GlobalVar_Type;
+
+static PyObject *globalvar_read(GlobalVarObject *gv)
+{
+    return nffi_convert_to_object(gv->getter(), gv->ct, NULL);
+}
+
+static int globalvar_write(GlobalVarObject *gv, PyObject *value)
+{
+    return nffi_convert_from_object(gv->getter(), gv->ct, value);
+}
+
+static PyObject *globalvar_address(GlobalVarObject *gv, PyObject *noargs)
+{
+    PyObject *address = PyLong_FromVoidPtr(gv->getter());
+    if (address == NULL)
+        return NULL;
+    PyObject *result = nffi_cast(gv->ptrtype, address);
+    Py_DECREF(address);
+    return result;
+}
+
+static PyObject *globalvar_get(GlobalVarObject *gv, PyObject *noargs)
+{
+    return globalvar_read(gv);
+}
+
+static PyObject *globalvar_set(GlobalVarObject *gv, PyObject *value)
+{
+    if (globalvar_write(gv, value) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static void globalvar_dealloc(GlobalVarObject *gv)
+{
+    Py_XDECREF(gv->ct);
+    Py_XDECREF(gv->ptrtype);
+    Py_TYPE(gv)->tp_free((PyObject *)gv);
+}
+
+static PyMethodDef globalvar_methods[] = {
+    {"get", (PyCFunction)globalvar_get, METH_NOARGS, "The variable's value now."},
+    {"set", (PyCFunction)globalvar_set, METH_O, "Store a value into the variable."},
+    {"address", (PyCFunction)globalvar_address, METH_NOARGS, "A 'T *' to the variable."},
+    {NULL}
+};
+
+static PyTypeObject GlobalVar_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "nffi.GlobalVar",
+    .tp_basicsize = sizeof(GlobalVarObject),
+    .tp_dealloc = (destructor)globalvar_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_methods = globalvar_methods,
+    .tp_doc = "A global variable of a compiled module (its type and address getter).",
+};
+
+/* _core._global_var(ctype, getter_address): for nffi/apimodule.py only; the address
+ * must be that of a generated 'void *getter(void)' */
+static PyObject *m_global_var(PyObject *self, PyObject *args)
+{
+    PyObject *ctobj, *address;
+    if (!PyArg_ParseTuple(args, "O!O!:_global_var", &CType_Type, &ctobj, &PyLong_Type,
+                          &address))
+        return NULL;
+    void *getter = PyLong_AsVoidPtr(address);
+    if (getter == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "_global_var(): NULL getter");
+        return NULL;
+    }
+    CTypeObject *ptrtype = nffi_new_pointer_type((CTypeObject *)ctobj);
+    if (ptrtype == NULL)
+        return NULL;
+    GlobalVarObject *gv = PyObject_New(GlobalVarObject, &GlobalVar_Type);
+    if (gv == NULL) {
+        Py_DECREF(ptrtype);
+        return NULL;
+    }
+    gv->ct = (CTypeObject *)Py_NewRef(ctobj);
+    gv->ptrtype = ptrtype;
+    memcpy(&gv->getter, &getter, sizeof(getter));
+    return (PyObject *)gv;
+}
+
+/* ---- CompiledLibBase ------------------------------------------------------------------ */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *dict;              /* functions, constants (and what Python code adds) */
+    PyObject *globals;           /* name -> GlobalVar */
+    PyObject *weakreflist;
+} CompiledLibObject;
+
+static PyObject *str_nffi_getattr;
+
+static PyObject *clib_getattro(CompiledLibObject *self, PyObject *name)
+{
+    if (PyUnicode_CheckExact(name)) {
+        if (self->dict != NULL) {
+            PyObject *value = PyDict_GetItemWithError(self->dict, name);
+            if (value != NULL)
+                return Py_NewRef(value);
+            if (PyErr_Occurred())
+                return NULL;
+        }
+        if (self->globals != NULL) {
+            PyObject *gv = PyDict_GetItemWithError(self->globals, name);
+            if (gv != NULL)
+                return globalvar_read((GlobalVarObject *)gv);
+            if (PyErr_Occurred())
+                return NULL;
+        }
+    }
+    PyObject *value = PyObject_GenericGetAttr((PyObject *)self, name);
+    if (value != NULL || !PyErr_ExceptionMatches(PyExc_AttributeError))
+        return value;
+    PyErr_Clear();
+    return PyObject_CallMethodOneArg((PyObject *)self, str_nffi_getattr, name);
+}
+
+static int clib_setattro(CompiledLibObject *self, PyObject *name, PyObject *value)
+{
+    if (self->globals != NULL && PyUnicode_Check(name)) {
+        PyObject *gv = PyDict_GetItemWithError(self->globals, name);
+        if (gv != NULL) {
+            if (value == NULL) {
+                PyErr_Format(PyExc_AttributeError, "cannot delete the global variable "
+                             "'%U' of a library", name);
+                return -1;
+            }
+            return globalvar_write((GlobalVarObject *)gv, value);
+        }
+        if (PyErr_Occurred())
+            return -1;
+    }
+    if (self->dict != NULL && PyUnicode_Check(name) &&
+            PyDict_GetItemWithError(self->dict, name) != NULL) {
+        PyErr_Format(PyExc_AttributeError, "cannot write to function or constant '%U'",
+                     name);
+        return -1;
+    }
+    if (PyErr_Occurred())
+        return -1;
+    PyErr_Format(PyExc_AttributeError, "cannot %s '%U': no such global variable in the "
+                 "library", value == NULL ? "delete" : "set", name);
+    return -1;
+}
+
+static PyObject *clib_get_globals(CompiledLibObject *self, void *closure)
+{
+    if (self->globals == NULL) {
+        self->globals = PyDict_New();
+        if (self->globals == NULL)
+            return NULL;
+    }
+    return Py_NewRef(self->globals);
+}
+
+static int clib_traverse(CompiledLibObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->dict);
+    Py_VISIT(self->globals);
+    return 0;
+}
+
+static int clib_clear(CompiledLibObject *self)
+{
+    Py_CLEAR(self->dict);
+    Py_CLEAR(self->globals);
+    return 0;
+}
+
+static void clib_dealloc(CompiledLibObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    if (self->weakreflist != NULL)
+        PyObject_ClearWeakRefs((PyObject *)self);
+    clib_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyGetSetDef clib_getset[] = {
+    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
+    {"_nffi_globals", (getter)clib_get_globals, NULL,
+     "name -> GlobalVar: the global variables of the library", NULL},
+    {NULL}
+};
+
+static PyTypeObject CompiledLibBase_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "nffi.CompiledLibBase",
+    .tp_basicsize = sizeof(CompiledLibObject),
+    .tp_dealloc = (destructor)clib_dealloc,
+    .tp_getattro = (getattrofunc)clib_getattro,
+    .tp_setattro = (setattrofunc)clib_setattro,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)clib_traverse,
+    .tp_clear = (inquiry)clib_clear,
+    .tp_weaklistoffset = offsetof(CompiledLibObject, weakreflist),
+    .tp_dictoffset = offsetof(CompiledLibObject, dict),
+    .tp_getset = clib_getset,
+    .tp_new = PyType_GenericNew,
+    .tp_doc = "Base of a compiled module's lib: functions and constants from the instance "
+              "dict, global variables through _nffi_globals.",
+};
+
+static PyMethodDef capi_module_functions[] = {
+    {"_global_var", m_global_var, METH_VARARGS,
+     "_global_var(ctype, getter_address): a GlobalVar (compiled modules only)"},
+    {NULL}
+};
+
 int nffi_capi_init(PyObject *module)
 {
+    str_nffi_getattr = PyUnicode_InternFromString("_nffi_getattr");
+    if (str_nffi_getattr == NULL || PyType_Ready(&GlobalVar_Type) < 0 ||
+            PyType_Ready(&CompiledLibBase_Type) < 0)
+        return -1;
+    if (PyModule_AddObjectRef(module, "CompiledLibBase",
+                              (PyObject *)&CompiledLibBase_Type) < 0 ||
+            PyModule_AddFunctions(module, capi_module_functions) < 0)
+        return -1;
     PyObject *capsule = PyCapsule_New(&capi, NFFI_CAPI_CAPSULE, NULL);
     if (capsule == NULL)
         return -1;

@@ -15,6 +15,15 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include <stdint.h>
+#include <wchar.h>
+#ifdef __cplusplus
+#  ifndef _Bool
+#    define _Bool bool           /* cdef spells C's boolean type _Bool */
+#  endif
+#else
+#  include <uchar.h>             /* char16_t, char32_t */
+#endif
 
 #define NFFI_CAPI_VERSION 1
 #define NFFI_CAPI_CAPSULE "nffi._core._C_API"
