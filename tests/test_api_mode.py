@@ -281,8 +281,10 @@ def test_constant_mismatch_is_reported(tmp_path):
     name = "_api_cmis_%d" % os.getpid()
     ffi.set_source(name, "#define FOO 42")
     path = ffi.compile(tmpdir=str(tmp_path))
-    with pytest.raises(ffi.error, match="'FOO' is equal to 42, but the cdef disagrees"):
-        _load(name, path)
+    lib = _load(name, path).lib
+    with pytest.raises(ffi.error, match=r"'FOO' is equal to 42 \(0x2a\), but the cdef "
+                                        "disagrees"):
+        lib.FOO
 
 
 def test_c_error_in_source(tmp_path):

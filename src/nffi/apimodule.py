@@ -15,6 +15,7 @@ import sys
 from . import _core
 from .compat import CompiledFFI
 from .decls import Array, ConstantDecl, EnumDef, StructDef, Typedef, VariableDecl
+from .errors import VerificationError
 from .model import Model, pointer_type
 
 __all__ = ["CompiledModuleFFI", "CompiledLibrary", "load", "attach"]
@@ -30,6 +31,7 @@ class CompilerModel(Model):
     def __init__(self, answers):
         super().__init__()
         self._answers = answers
+        self.constant_mismatches = {}    # name -> message, raised when lib.name is read
 
     def declare(self, decls, override=False, packed=False, pack=None):
         super().declare([self._completed(d) for d in decls], override, packed, pack)
@@ -63,8 +65,12 @@ class CompilerModel(Model):
             if decl.value is None:
                 return dataclasses.replace(decl, value=real)
             if decl.value != real:
-                raise _core.error("the C compiler says '%s' is equal to %r, but the cdef "
-                                  "disagrees (%r)" % (decl.name, real, decl.value))
+                shown = "%d (0x%x)" % (real, real) if isinstance(real, int) and real > 0 \
+                    else repr(real)
+                # reported when lib.NAME is read, as cffi does
+                self.constant_mismatches[decl.name] = (
+                    "the C compiler says '%s' is equal to %s, but the cdef disagrees"
+                    % (decl.name, shown))
             return decl
         if isinstance(decl, EnumDef):
             values = []
@@ -136,6 +142,11 @@ class CompiledLibrary(_core.CompiledLibBase):
     def _nffi_getattr(self, name):
         if name == "__name__":
             return self._nffi_name + ".lib"
+        if name in ("__loader__", "__spec__"):
+            return None
+        mismatch = self._nffi_ffi._model.constant_mismatches.get(name)
+        if mismatch is not None:
+            raise _core.error(mismatch)
         raise AttributeError("nffi library '%s' has no function, constant or global "
                              "variable named '%s'" % (self._nffi_name, name))
 
@@ -192,12 +203,18 @@ def load(module, spec_text, answers, addresses):
         lib.__dict__[fname] = cdata
     for vname in spec["variables"]:
         ct = model.resolve(model.variables[vname].type)
-        lib._nffi_globals[vname] = _core._global_var(ct, next(addresses))
+        real = answers.get("sizeof var " + vname)
+        if real is not None and real != _core.sizeof(ct):
+            raise VerificationError("global variable '%s' has size %d in the cdef ('%s'), "
+                                    "but the C compiler says %d"
+                                    % (vname, _core.sizeof(ct), ct.cname, real))
+        lib._nffi_globals[vname] = _core._global_var(ct, next(addresses), vname)
     for cname in spec["const_vars"]:
         ct = model.resolve(model.constant_decls[cname].type)
         lib.__dict__[cname] = _core.cast(pointer_type(ct), next(addresses))[0]
     for cname, value in model.constants.items():
-        lib.__dict__.setdefault(cname, value)
+        if cname not in model.constant_mismatches:
+            lib.__dict__.setdefault(cname, value)
     module.ffi = ffi
     module.lib = lib
     sys.modules.setdefault(name + ".lib", lib)

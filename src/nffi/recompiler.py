@@ -92,7 +92,12 @@ class Recompiler:
         if isinstance(node, Void):
             return self._join("void", inner)
         if isinstance(node, Named):
-            return self._join(node.name, inner)
+            # spelled as what it names (as cffi: the C source need not have the
+            # typedef, e.g. one from an included FFI), except anonymous structs
+            target = self.model.typedefs.get(node.name)
+            if target is None or (isinstance(target, Tagged) and target.name.startswith("$")):
+                return self._join(node.name, inner)
+            return self.declarator(target, inner)
         if isinstance(node, Tagged):
             spelled = self.spell_tagged(node.kind, node.name)
             if spelled is None:
@@ -160,7 +165,8 @@ class Recompiler:
           % self.module_name)
         w("#define PY_SSIZE_T_CLEAN\n#include <Python.h>\n")
         w(capi_header_text())
-        w("\n/* ---- the source given to set_source() ---- */\n")
+        w("\n/* ---- the source given to set_source() ---- */\n"
+          "#define _NFFI_ 1\n#define _CFFI_ 1    /* cffi's name: sources test it */\n")
         w(self.source)
         w("\n\n/* ---- nffi's part ---- */\n")
         w("static const NffiCapi *_nffi_api;\n")
@@ -272,6 +278,8 @@ class Recompiler:
                     answers.append(("len %s.%s" % (key, field.name),
                                     "sizeof(%s) / sizeof(%s[0])" % (member, member), False))
         for name, decl in sorted(model.variables.items()):
+            if not (isinstance(decl.type, Array) and decl.type.length in (None, "...")):
+                answers.append(("sizeof var " + name, "sizeof(%s)" % name, False))
             if isinstance(decl.type, Array) and decl.type.length == "...":
                 answers.append(("len var " + name, "sizeof(%s) / sizeof(%s[0])"
                                 % (name, name), False))
@@ -397,7 +405,7 @@ class Recompiler:
         a("static const char _nffi_spec[] =\n    %s;\n" % _c_string(spec_text))
         a("PyMODINIT_FUNC PyInit_%s(void)\n{\n" % short)
         a("    PyObject *m = NULL, *runtime = NULL, *answers = NULL, *addresses = NULL;\n"
-          "    PyObject *loaded = NULL, *builtins = NULL, *r = NULL;\n"
+          "    PyObject *loaded = NULL, *builtins = NULL, *r = NULL, *modname = NULL;\n"
           "    Py_ssize_t i, k;\n")
         a("    _nffi_api = (const NffiCapi *)PyCapsule_Import(NFFI_CAPI_CAPSULE, 0);\n"
           "    if (_nffi_api == NULL)\n        return NULL;\n"
@@ -431,19 +439,19 @@ class Recompiler:
         a("    for (k = 0; k < PyTuple_GET_SIZE(PyTuple_GET_ITEM(loaded, 1)); k++)\n"
           "        _nffi_ct[k] = Py_NewRef(PyTuple_GET_ITEM(PyTuple_GET_ITEM(loaded, 1), "
           "k));\n")
-        a("    builtins = PyTuple_New(%d);\n    if (builtins == NULL)\n        goto error;\n"
-          % nwrapped)
+        a("    modname = PyModule_GetNameObject(m);\n    builtins = PyTuple_New(%d);\n"
+          "    if (modname == NULL || builtins == NULL)\n        goto error;\n" % nwrapped)
         a("    for (i = 0; i < %d; i++) {\n"
           "        PyObject *f = PyCFunction_NewEx(&_nffi_methods[i], "
-          "PyTuple_GET_ITEM(PyTuple_GET_ITEM(loaded, 0), i), NULL);\n"
+          "PyTuple_GET_ITEM(PyTuple_GET_ITEM(loaded, 0), i), modname);\n"
           "        if (f == NULL)\n            goto error;\n"
           "        PyTuple_SET_ITEM(builtins, i, f);\n    }\n" % nwrapped)
         a("    r = PyObject_CallMethod(runtime, \"attach\", \"OO\", m, builtins);\n"
           "    if (r == NULL)\n        goto error;\n")
-        a("    Py_DECREF(r);\n    Py_DECREF(builtins);\n    Py_DECREF(loaded);\n"
+        a("    Py_DECREF(r);\n    Py_DECREF(modname);\n    Py_DECREF(builtins);\n    Py_DECREF(loaded);\n"
           "    Py_DECREF(addresses);\n    Py_DECREF(answers);\n    Py_DECREF(runtime);\n"
           "    return m;\n")
-        a("  error:\n    Py_XDECREF(builtins);\n    Py_XDECREF(loaded);\n"
+        a("  error:\n    Py_XDECREF(modname);\n    Py_XDECREF(builtins);\n    Py_XDECREF(loaded);\n"
           "    Py_XDECREF(addresses);\n    Py_XDECREF(answers);\n    Py_XDECREF(runtime);\n"
           "    Py_XDECREF(m);\n    return NULL;\n}\n")
         return "".join(out)

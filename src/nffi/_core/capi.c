@@ -127,23 +127,39 @@ typedef struct {
     CTypeObject *ct;             /* the variable's type */
     CTypeObject *ptrtype;        /* 'T *' */
     AddressGetter getter;        /* generated: returns &(variable) */
+    PyObject *name;
 } GlobalVarObject;
+
+/* The variable's address now, or NULL + ffi.error (a macro variable like
+ * '(*get_value())' whose function returned NULL) */
+static char *globalvar_address_now(GlobalVarObject *gv)
+{
+    char *address = gv->getter();
+    if (address == NULL)
+        PyErr_Format(nffi_FFIError, "global variable '%U' is at address NULL", gv->name);
+    return address;
+}
 
 static PyTypeObject GlobalVar_Type;
 
 static PyObject *globalvar_read(GlobalVarObject *gv)
 {
-    return nffi_convert_to_object(gv->getter(), gv->ct, NULL);
+    char *address = globalvar_address_now(gv);
+    return address == NULL ? NULL : nffi_convert_to_object(address, gv->ct, NULL);
 }
 
 static int globalvar_write(GlobalVarObject *gv, PyObject *value)
 {
-    return nffi_convert_from_object(gv->getter(), gv->ct, value);
+    char *address = globalvar_address_now(gv);
+    return address == NULL ? -1 : nffi_convert_from_object(address, gv->ct, value);
 }
 
 static PyObject *globalvar_address(GlobalVarObject *gv, PyObject *noargs)
 {
-    PyObject *address = PyLong_FromVoidPtr(gv->getter());
+    char *raw = globalvar_address_now(gv);
+    if (raw == NULL)
+        return NULL;
+    PyObject *address = PyLong_FromVoidPtr(raw);
     if (address == NULL)
         return NULL;
     PyObject *result = nffi_cast(gv->ptrtype, address);
@@ -167,6 +183,7 @@ static void globalvar_dealloc(GlobalVarObject *gv)
 {
     Py_XDECREF(gv->ct);
     Py_XDECREF(gv->ptrtype);
+    Py_XDECREF(gv->name);
     Py_TYPE(gv)->tp_free((PyObject *)gv);
 }
 
@@ -187,13 +204,13 @@ static PyTypeObject GlobalVar_Type = {
     .tp_doc = "A global variable of a compiled module (its type and address getter).",
 };
 
-/* _core._global_var(ctype, getter_address): for nffi/apimodule.py only; the address
+/* _core._global_var(ctype, getter_address, name): for nffi/apimodule.py only; the address
  * must be that of a generated 'void *getter(void)' */
 static PyObject *m_global_var(PyObject *self, PyObject *args)
 {
-    PyObject *ctobj, *address;
-    if (!PyArg_ParseTuple(args, "O!O!:_global_var", &CType_Type, &ctobj, &PyLong_Type,
-                          &address))
+    PyObject *ctobj, *address, *name;
+    if (!PyArg_ParseTuple(args, "O!O!U:_global_var", &CType_Type, &ctobj, &PyLong_Type,
+                          &address, &name))
         return NULL;
     void *getter = PyLong_AsVoidPtr(address);
     if (getter == NULL) {
@@ -211,6 +228,7 @@ static PyObject *m_global_var(PyObject *self, PyObject *args)
     }
     gv->ct = (CTypeObject *)Py_NewRef(ctobj);
     gv->ptrtype = ptrtype;
+    gv->name = Py_NewRef(name);
     memcpy(&gv->getter, &getter, sizeof(getter));
     return (PyObject *)gv;
 }
@@ -339,7 +357,7 @@ static PyTypeObject CompiledLibBase_Type = {
 
 static PyMethodDef capi_module_functions[] = {
     {"_global_var", m_global_var, METH_VARARGS,
-     "_global_var(ctype, getter_address): a GlobalVar (compiled modules only)"},
+     "_global_var(ctype, getter_address, name): a GlobalVar (compiled modules only)"},
     {NULL}
 };
 

@@ -18,9 +18,7 @@
 #include <stdint.h>
 #include <wchar.h>
 #ifdef __cplusplus
-#  ifndef _Bool
-#    define _Bool bool           /* cdef spells C's boolean type _Bool */
-#  endif
+typedef bool _Bool;              /* cdef spells C's boolean type _Bool */
 #else
 #  include <uchar.h>             /* char16_t, char32_t */
 #endif
