@@ -1891,9 +1891,6 @@ _known("enum values from expressions (<<, |, ~, char): nffi evaluates, cffi FFIE
        doc="Enum values and array lengths may be constant expressions")
 _known("unsupported enum expression: nffi CDefError, cffi FFIError", "bad enum expr",
        doc="Invalid type spellings are `CDefError`")
-_known("'...' in cdef (API-mode only): cffi raises VerificationMissing/NotImplementedError at "
-       "use, nffi CDefError or accepts 'struct { ...; }'",
-       "dotdotdot array", "dotdotdot struct", "dotdotdot typedef", doc="`...` in a `cdef()`")
 _known("__int128 in a cdef: nffi CDefError, cffi FFIError", "int128 field",
        doc="Invalid type spellings are `CDefError`")
 

@@ -23,8 +23,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 from nffi import cparser  # noqa: E402
 from nffi.cparser import PRIMITIVE_NAMES, parse_cdef, parse_type  # noqa: E402
 from nffi.decls import (Array, ConstantDecl, EnumDef, Field, Function,  # noqa: E402
-                        FunctionDecl, Named, Pointer, Primitive, StructDef, Tagged,
-                        Typedef, VariableDecl, Void)
+                        FunctionDecl, Named, Opaque, Pointer, Primitive, StructDef, Tagged,
+                        Typedef, UnknownPrimitive, VariableDecl, Void)
 from nffi.errors import CDefError  # noqa: E402
 
 try:
@@ -715,6 +715,100 @@ def test_flexible_array_member_and_partial_struct():
     assert only("struct s { int a; };").partial is False
 
 
+# ---- cffi's API-mode markers ('...'): each form and the node it gives ------------------
+
+@pytest.mark.parametrize("source, expected", [
+    ("struct s { int a; ...; };",
+     StructDef("struct", "s", (Field("a", INT, None, 1, 16),), True, 1, 8)),
+    ("union u { ...; };", StructDef("union", "u", (), True, 1, 7)),
+    ("struct s { int a[...]; };",
+     StructDef("struct", "s", (Field("a", Array(INT, "..."), None, 1, 16),), False, 1, 8)),
+    ("struct s { char *p[...][2]; };",
+     StructDef("struct", "s", (Field("p", Array(Array(Pointer(CHAR), 2), "..."),
+                                     None, 1, 18),), False, 1, 8)),
+    ("int g[...];", VariableDecl("g", Array(INT, "..."), 1, 5)),
+    ("extern long tab[...][4];", VariableDecl("tab", Array(Array(LONG, 4), "..."), 1, 13)),
+    ("typedef int arr_t[...];", Typedef("arr_t", Array(INT, "..."), 1, 13)),
+    ("typedef ... foo_t;", Typedef("foo_t", Opaque("foo_t"), 1, 13)),
+    ("typedef ... *foo_p;", Typedef("foo_p", Pointer(Opaque("foo_p", True)), 1, 14)),
+    ("typedef int... foo_t;", Typedef("foo_t", UnknownPrimitive("foo_t", "integer"), 1, 16)),
+    ("typedef unsigned long long... u_t;",
+     Typedef("u_t", UnknownPrimitive("u_t", "integer"), 1, 31)),
+    ("typedef char ... c_t;", Typedef("c_t", UnknownPrimitive("c_t", "integer"), 1, 18)),
+    ("typedef float... f_t;", Typedef("f_t", UnknownPrimitive("f_t", "float"), 1, 18)),
+    ("typedef double ... d_t;", Typedef("d_t", UnknownPrimitive("d_t", "float"), 1, 20)),
+    ("#define FOO ...", ConstantDecl("FOO", None, None, 1, 9)),
+    ("static const int FOO;", ConstantDecl("FOO", None, INT, 1, 18)),
+    ("enum e { A, B, ... };", EnumDef("e", (("A", 0), ("B", 1)), True, 1, 6)),
+    ("enum e { A, B = ..., C, D = 7, E, ... };",
+     EnumDef("e", (("A", 0), ("B", None), ("C", None), ("D", 7), ("E", 8)), True, 1, 6)),
+    ("enum e { A = ... };", EnumDef("e", (("A", None),), True, 1, 6)),
+])
+def test_dotdotdot_forms(source, expected):
+    assert only(source) == expected
+
+
+def test_dotdotdot_typedef_declares_each_name():
+    assert bare("typedef int... a_t, b_t;") == [
+        Typedef("a_t", UnknownPrimitive("a_t", "integer")),
+        Typedef("b_t", UnknownPrimitive("b_t", "integer"))]
+    assert bare("typedef ... a_t, *b_t;") == [
+        Typedef("a_t", Opaque("a_t")), Typedef("b_t", Pointer(Opaque("b_t", True)))]
+    # the typedef names are known to what follows
+    assert bare("typedef ... a_t; a_t *f(void);") == [
+        Typedef("a_t", Opaque("a_t")), FunctionDecl("f", fn([], Pointer(Named("a_t"))))]
+
+
+@pytest.mark.parametrize("source, column", [
+    ("typedef ... a_t[3];", 13), ("typedef ... **a_t;", 15), ("typedef ... (*a_t)(int);", 15),
+    ("typedef int... *a_t;", 17), ("typedef _Bool... b_t;", 14),
+    ("typedef long double... b_t;", 20), ("typedef const ... c_t;", 15),
+    ("typedef struct s... c_t;", 17),
+])
+def test_dotdotdot_typedef_misuse(source, column):
+    error = cdef_error(source)
+    assert 'unsupported usage of "..." in typedef' in str(error)
+    assert (error.line, error.column) == (1, column)
+
+
+def test_dotdotdot_outside_typedef_is_a_syntax_error():
+    assert cdef_error("int... x;").column == 4
+    assert cdef_error("extern ... x;").column == 8
+
+
+def test_enum_value_dotdotdot_is_unknown_to_expressions():
+    assert "not known" in str(cdef_error("enum e { A = ... };\n#define X (A + 1)\n"))
+
+
+def test_packing_is_recorded_on_each_definition():
+    [inner, outer, forward] = parse_cdef(
+        "struct o { struct i { char c; int x; } in; char d; }; struct f;", set(), {},
+        packed=True)
+    assert (outer.name, outer.packed, outer.pack) == ("o", True, None)
+    assert (inner.name, inner.packed, inner.pack) == ("i", True, None)
+    assert forward.fields is None
+    [pk] = parse_cdef("union u { char c; int x; };", set(), {}, pack=2)
+    assert (pk.packed, pk.pack) == (False, 2)
+    assert only("struct s { int a; };").packed is False
+    assert only("struct s { int a; };").pack is None
+    # type strings define structs without packing
+    node, [definition] = cparser.parse_type_with_definitions("struct { int a; } *", set())
+    assert (definition.packed, definition.pack) == (False, None)
+
+
+def test_bitfields_and_dotdotdot_do_not_mix():
+    error = cdef_error("struct s { int a:3; ...; };")     # as cffi refuses it
+    assert "bit-fields" in str(error) and (error.line, error.column) == (1, 21)
+
+
+def test_needs_compiler():
+    assert only("struct s { int a; ...; };").needs_compiler
+    assert only("struct s { int a[...]; };").needs_compiler
+    assert only("struct s { int a[2][...]; };").needs_compiler
+    assert not only("struct s { int a[2]; int *b[]; };").needs_compiler
+    assert not only("struct s;").needs_compiler
+
+
 def test_anonymous_tags():
     declarations = bare("typedef struct { int x; } foo_t;")
     assert declarations == [StructDef("struct", "$foo_t", (Field("x", INT),)),
@@ -1268,7 +1362,8 @@ def test_parse_type_with_many_known_names():
 
 VALID_CDEFS = [
     "typedef struct foo { int x; char *name; } foo_t, *foo_p;",
-    "struct s { union { int a; float b; }; int c:3; int :0; char d[]; ...; };",
+    "struct s { union { int a; float b; }; int c:3; int :0; char d[]; };",
+    "struct p { union { int a; float b; }; int n; ...; char d[]; };",
     "enum e { A = 1 << 3, B = A | 1, C, ... };",
     "int (*signal(int sig, void (*func)(int)))(int);",
     "#define N 10\nint arr[N][2];\nstatic const int K = N * 2;\n",

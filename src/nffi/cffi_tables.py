@@ -17,7 +17,7 @@ The format, as described by cffi's cffi_opcode.py, parse_c_type.h and recompiler
 * an opcode is a 32-bit big-endian word: the low byte is the operation, the rest a
   signed argument;
 * ``_types`` is an array of opcodes; the type of index i is described from word i on:
-  PRIMITIVE n (n indexes _PRIMITIVES), POINTER i, ARRAY i (followed by a raw word, the
+  PRIMITIVE n (n: cffi_number in nffi.primitives), POINTER i, ARRAY i (followed by a raw word, the
   length), OPEN_ARRAY i ('T[]'), STRUCT_UNION s (s indexes _struct_unions), ENUM e
   (e indexes _enums), FUNCTION r (r: the result type; then one word per argument,
   itself a type, and FUNCTION_END flags, bit 0 for '...', bit 1 for __stdcall), and
@@ -35,7 +35,7 @@ The format, as described by cffi's cffi_opcode.py, parse_c_type.h and recompiler
 * ``_typenames``: ``b'<type index><name>'``;
 * ``_includes``: the FFI objects of other such modules (``ffi.include()``).
 """
-from . import _core
+from . import _core, primitives
 from .decls import (Array, ConstantDecl, EnumDef, Field, Function, FunctionDecl, Pointer,
                     Primitive, StructDef, Tagged, Typedef, VariableDecl, Void)
 
@@ -63,20 +63,6 @@ F_UNION = 0x01
 F_PACKED = 0x04
 F_EXTERNAL = 0x08
 F_OPAQUE = 0x10
-
-# the primitive types, by their number in cffi's tables (index 0 is void)
-_PRIMITIVES = (
-    None, "_Bool", "char", "signed char", "unsigned char", "short", "unsigned short",
-    "int", "unsigned int", "long", "unsigned long", "long long", "unsigned long long",
-    "float", "double", "long double", "wchar_t",
-    "int8_t", "uint8_t", "int16_t", "uint16_t", "int32_t", "uint32_t", "int64_t",
-    "uint64_t", "intptr_t", "uintptr_t", "ptrdiff_t", "size_t", "ssize_t",
-    "int_least8_t", "uint_least8_t", "int_least16_t", "uint_least16_t",
-    "int_least32_t", "uint_least32_t", "int_least64_t", "uint_least64_t",
-    "int_fast8_t", "uint_fast8_t", "int_fast16_t", "uint_fast16_t",
-    "int_fast32_t", "uint_fast32_t", "int_fast64_t", "uint_fast64_t",
-    "intmax_t", "uintmax_t", "float _Complex", "double _Complex", "char16_t", "char32_t",
-)
 
 # _version values written by the cffi versions whose format this reader knows
 # (0x2601: base; 0x2701: embedding; 0x2801: char16_t/char32_t)
@@ -130,10 +116,10 @@ class _TableReader:
     def _read_type(self, index):
         op, arg = _split_opcode(self.words[index])
         if op == OP_PRIMITIVE:
-            if not 0 <= arg < len(_PRIMITIVES):
+            if arg != 0 and arg not in primitives.BY_CFFI_NUMBER:
                 raise self.error("_types[%d]: unknown primitive type number %d "
                                  "(API-mode types cannot be loaded in ABI mode)" % (index, arg))
-            return Void() if arg == 0 else Primitive(_PRIMITIVES[arg])
+            return Void() if arg == 0 else Primitive(primitives.BY_CFFI_NUMBER[arg].name)
         if op == OP_POINTER:
             return Pointer(self.type_node(arg))
         if op == OP_ARRAY:
@@ -192,25 +178,35 @@ class _TableReader:
         if not 0 <= number < len(self.struct_unions):
             raise self.error("%s: struct/union number %d out of range" % (where, number))
         name, flags, _ = self.struct_unions[number]
-        if name == "_IO_FILE" and flags & F_OPAQUE:
-            # cffi's name for the FILE of <stdio.h>; nffi has one opaque FILE type
-            return Tagged("struct", "FILE")
+        # (cffi's tables call the FILE of <stdio.h> 'struct _IO_FILE', as the model does)
         return Tagged("union" if flags & F_UNION else "struct", name)
 
     def struct_defs(self):
-        """[(StructDef, packed)] for the structs and unions defined by this module
-        (not for those of included modules, nor for FILE)."""
+        """The StructDefs of the structs and unions defined by this module (not those
+        of included modules)."""
         result = []
         for number, (name, flags, fields) in enumerate(self.struct_unions):
             tag = self._struct_tag(number, "_struct_unions[%d]" % number)
-            if flags & F_EXTERNAL or tag.name == "FILE":
+            if flags & F_EXTERNAL:
                 continue
             if flags & F_OPAQUE:
-                result.append((StructDef(tag.kind, name, None), False))
+                result.append(StructDef(tag.kind, name, None))
                 continue
             decoded = tuple(self._read_field(field, name, i) for i, field in enumerate(fields))
-            result.append((StructDef(tag.kind, name, decoded), bool(flags & F_PACKED)))
+            result.append(StructDef(tag.kind, name, decoded, packed=bool(flags & F_PACKED)))
         return result
+
+    def check_external(self, includes):
+        """The structs and unions marked F_EXTERNAL must be those of an included module
+        (the model takes them over from it: the same ctypes)."""
+        for number, (name, flags, _) in enumerate(self.struct_unions):
+            if not flags & F_EXTERNAL:
+                continue
+            tag = self._struct_tag(number, "_struct_unions[%d]" % number)
+            if not any((tag.kind, name) in included._model.struct_defs
+                       for included in includes):
+                raise self.error("%s '%s' is marked as coming from an included module, "
+                                 "which does not declare it" % (tag.kind, name))
 
     def _read_field(self, data, struct_name, i):
         where = "_struct_unions '%s', field %d" % (struct_name, i)
@@ -277,32 +273,30 @@ def _by_value_tags(node):
     return []
 
 
-def _struct_levels(struct_defs):
-    """[(packed, definitions)]: groups in which a struct comes after the structs it
-    contains by value (level 0 needs nothing, level n only levels below n)."""
-    by_key = {(d.kind, d.name): d for d, _ in struct_defs}
-    levels = {}
+def _in_dependency_order(struct_defs):
+    """The definitions reordered so that a struct comes after the structs it contains
+    by value, as C source has them (cffi's tables sort them by name); the model lays
+    out each definition when it is declared."""
+    by_key = {(d.kind, d.name): d for d in struct_defs}
+    ordered, placed, visiting = [], set(), set()
 
-    def level(key, seen=()):
-        if key in levels:
-            return levels[key]
+    def place(key):
         decl = by_key.get(key)
-        if decl is None or decl.fields is None:
-            result = 0
-        elif key in seen:
+        if decl is None or key in placed:
+            return
+        if key in visiting:
             raise _core.error("%s '%s' contains itself" % key)
-        else:
-            result = 0
-            for field in decl.fields:
-                for dep in _by_value_tags(field.type):
-                    result = max(result, level(dep, seen + (key,)) + 1)
-        levels[key] = result
-        return result
+        visiting.add(key)
+        for field in decl.fields or ():
+            for dependency in _by_value_tags(field.type):
+                place(dependency)
+        visiting.discard(key)
+        placed.add(key)
+        ordered.append(decl)
 
-    groups = {}
-    for decl, packed in struct_defs:
-        groups.setdefault((level((decl.kind, decl.name)), packed), []).append(decl)
-    return [(key[1], groups[key]) for key in sorted(groups)]
+    for decl in struct_defs:
+        place((decl.kind, decl.name))
+    return ordered
 
 
 def load_tables(ffi, module_name, version, types, globals_, struct_unions, enums,
@@ -324,61 +318,27 @@ def load_tables(ffi, module_name, version, types, globals_, struct_unions, enums
             raise TypeError("cffi out-of-line module '%s': _includes must hold the ffi "
                             "objects of other out-of-line modules, not %r"
                             % (module_name, included))
-    ffi._nffi_included_constants = _share_included(reader, model, includes, global_decls,
-                                                   enum_values)
+    reader.check_external(includes)
     typedefs = []
-    names_file = False
     for i, entry in enumerate(typenames or ()):
         if not isinstance(entry, bytes) or len(entry) < 5:
             raise reader.error("_typenames[%d] is not a valid entry" % i)
-        name = entry[4:].decode("utf-8")
-        if name == "FILE":                # the model knows FILE already
-            names_file = True
-        else:
-            typedefs.append(Typedef(name, reader.type_node(_word(entry, 0))))
-    struct_defs = reader.struct_defs()
-    # Enums first (struct fields may have their type), then the structs in dependency
-    # order, each group complete before the next needs its size; then everything else.
-    model.declare(reader.enum_defs(enum_values))
-    for packed, group in _struct_levels(struct_defs):
-        model.declare(group, packed=packed)
-    model.declare(typedefs + global_decls)
-    if names_file:
-        # cffi's tables call the FILE struct '_IO_FILE', and so may its users
-        from .model import file_type
-        model._tagged_types.setdefault(("struct", "_IO_FILE"), file_type)
+        typedefs.append(Typedef(entry[4:].decode("utf-8"), reader.type_node(_word(entry, 0))))
+    # one transaction: the included modules' types (ffi.include()), enums (struct fields
+    # may have their type), structs in dependency order, then everything else
+    model.declare(reader.enum_defs(enum_values) + _in_dependency_order(reader.struct_defs())
+                  + typedefs + global_decls, includes=[i._model for i in includes])
+    # the integer constants that come from included modules (lib hides them in dir())
+    declared = {decl.name for decl in global_decls} | set(enum_values)
+    ffi._nffi_included_constants = frozenset(
+        name for included in includes for name, value in included._model.constants.items()
+        if isinstance(value, int) and name not in declared)
     structs = sorted(name for name, flags, _ in reader.struct_unions
                      if not name.startswith("$") and not flags & F_UNION)
     unions = sorted(name for name, flags, _ in reader.struct_unions
                     if not name.startswith("$") and flags & F_UNION)
-    type_names = sorted([t.name for t in typedefs] + (["FILE"] if names_file else []))
+    type_names = sorted(t.name for t in typedefs)
     return frozenset(library_constants), (type_names, structs, unions)
-
-
-def _share_included(reader, model, includes, global_decls, enum_values):
-    """ffi.include(): the structs and unions marked F_EXTERNAL are those of an included
-    module, the same ctype objects (so that their cdata can be passed from one module
-    to the other); the integer constants of included modules are visible too."""
-    for number, (name, flags, _) in enumerate(reader.struct_unions):
-        if not flags & F_EXTERNAL:
-            continue
-        tag = reader._struct_tag(number, "_struct_unions[%d]" % number)
-        for included in includes:
-            if (tag.kind, name) in included._model.struct_defs:
-                # no public way to alias a tag in a model: the model's own table
-                model._tagged_types[(tag.kind, name)] = included._model.resolve(tag)
-                break
-        else:
-            raise reader.error("%s '%s' is marked as coming from an included module, "
-                               "which does not declare it" % (tag.kind, name))
-    declared = {decl.name for decl in global_decls} | set(enum_values)
-    added = set()
-    for included in includes:
-        for name, value in included._model.constants.items():
-            if name not in declared and name not in added:
-                global_decls.append(ConstantDecl(name, value))
-                added.add(name)
-    return frozenset(added)
 
 
 class OutOfLineLibrary:

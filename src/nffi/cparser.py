@@ -25,7 +25,9 @@ import itertools
 import re
 
 from .decls import (Array, ConstantDecl, EnumDef, Field, Function, FunctionDecl, Named,
-                    Pointer, Primitive, StructDef, Tagged, Typedef, VariableDecl, Void)
+                    Opaque, Pointer, Primitive, StructDef, Tagged, Typedef, UnknownPrimitive,
+                    VariableDecl, Void)
+from . import primitives
 from .errors import CDefError
 
 __all__ = ["PRIMITIVE_NAMES", "parse_cdef", "parse_type", "parse_type_with_definitions"]
@@ -33,42 +35,9 @@ __all__ = ["PRIMITIVE_NAMES", "parse_cdef", "parse_type", "parse_type_with_defin
 
 # ---- primitive type spellings -----------------------------------------------------------
 
-def _fixed_width_integer_names():
-    names = []
-    for width in (8, 16, 32, 64):
-        for sign in ("int", "uint"):
-            names += ["%s%d_t" % (sign, width), "%s_least%d_t" % (sign, width),
-                      "%s_fast%d_t" % (sign, width)]
-    return names
-
-
-# Names that are a complete type specifier by themselves and combine with nothing else.
-_STANDALONE_NAMES = ("float", "double", "_Bool", "wchar_t", "char16_t", "char32_t",
-                     "intptr_t", "uintptr_t", "intmax_t", "uintmax_t", "ptrdiff_t",
-                     "size_t", "ssize_t", *_fixed_width_integer_names())
-
-# canonical name -> every accepted spelling (the words may come in any order).
-_SPELLINGS = {
-    "char": ["char"],
-    "signed char": ["signed char"],
-    "unsigned char": ["unsigned char"],
-    "short": ["short", "short int", "signed short", "signed short int"],
-    "unsigned short": ["unsigned short", "unsigned short int"],
-    "int": ["int", "signed", "signed int"],
-    "unsigned int": ["unsigned", "unsigned int"],
-    "long": ["long", "long int", "signed long", "signed long int"],
-    "unsigned long": ["unsigned long", "unsigned long int"],
-    "long long": ["long long", "long long int", "signed long long",
-                  "signed long long int"],
-    "unsigned long long": ["unsigned long long", "unsigned long long int"],
-    "long double": ["long double"],
-    "float _Complex": ["float _Complex"],
-    "double _Complex": ["double _Complex"],
-    "_Bool": ["_Bool", "bool"],
-}
-for _name in _STANDALONE_NAMES:
-    _SPELLINGS.setdefault(_name, [_name])
-del _name
+# canonical name -> every accepted spelling (the words may come in any order), from the
+# one table of primitives
+_SPELLINGS = {row.name: row.spellings for row in primitives.PRIMITIVES}
 
 PRIMITIVE_NAMES = frozenset(_SPELLINGS)
 
@@ -335,14 +304,11 @@ def _number_error_message(text):
     return "invalid integer constant"
 
 
-_FLOATING_NAMES = frozenset(["float", "double", "long double"])
-
-
 def _may_be_floating(declared_type):
     """Can a constant of this declared type have a floating-point value?  (A typedef
     name may stand for a floating type: the parser does not know.)"""
     return isinstance(declared_type, Named) or (
-        isinstance(declared_type, Primitive) and declared_type.name in _FLOATING_NAMES)
+        isinstance(declared_type, Primitive) and primitives.is_floating(declared_type.name))
 
 
 def _c_divide(left, right):
@@ -404,6 +370,8 @@ class _ArrayOp:
                 raise _error("array of void is not allowed", self.token)
             if isinstance(item, Array) and item.length is None:
                 raise _error("array of arrays of unknown length is not allowed", self.token)
+        if self.length == "...":
+            return Array(item, self.length, self.token.line, self.token.column)
         return Array(item, self.length)
 
 
@@ -480,6 +448,8 @@ class _Specifiers:
     tag_is_anonymous = False
     tag_defined = False         # a '{ body }' was given
     anonymous_slot = None       # index in the output of a not yet named definition
+    unknown = None              # 'typedef ... T' / 'typedef int... T': "opaque",
+                                # "integer" or "float" (see _unknown_type_marker)
 
     def __init__(self, start):
         self.start = start      # first token, for error positions
@@ -490,6 +460,8 @@ class _Specifiers:
 
 
 _ARRAY_PARAMETER_WORDS = _QUALIFIERS | {"static"}
+# the words cffi accepts before '...' in 'typedef int... T;' (an integer of unknown size)
+_INTEGER_DOTDOTDOT_WORDS = frozenset(["int", "long", "short", "signed", "unsigned", "char"])
 _EMPTY_DECLARATOR_FOLLOWERS = frozenset([")", ",", ""])     # "": end of input
 _MAX_NESTING = 64                            # parentheses, declarators, struct bodies
 _MAX_TYPE_DEPTH = 64                         # pointers, arrays, functions in one type
@@ -506,8 +478,10 @@ _tokenize_type_string = functools.lru_cache(maxsize=1024)(_tokenize)
 
 class _Parser:
     def __init__(self, source, typedef_names, constants, allow_definitions,
-                 type_string=False):
+                 type_string=False, packed=False, pack=None):
         tokenize = _tokenize_type_string if type_string else _tokenize
+        self.packed = packed        # copied onto every struct/union definition
+        self.pack = pack
         self.tokens, self.directives = tokenize(source)
         self.type_string = type_string
         self.pos = 0
@@ -722,7 +696,10 @@ class _Parser:
         """Emit the declaration of one declarator (and read its initializer, if any)."""
         name_token = declarator.name_token
         name = name_token.text
-        declared_type = declarator.type_for(specifiers.base)
+        if specifiers.unknown is not None:
+            declared_type = self._unknown_type(specifiers, declarator)
+        else:
+            declared_type = declarator.type_for(specifiers.base)
         position = name_token.line, name_token.column
         is_typedef = "typedef" in specifiers.storage
         is_constant = (not is_typedef and not isinstance(declared_type, (Function, Array))
@@ -811,8 +788,45 @@ class _Parser:
             else:
                 break
             self._advance()
+        token = self.tokens[self.pos]
+        if token.text == "..." and token.kind == _PUNCT and "typedef" in specifiers.storage:
+            self._unknown_type_marker(specifiers, token)
+            return specifiers
         self._finish_specifiers(specifiers)
         return specifiers
+
+    def _unknown_type_marker(self, specifiers, token):
+        """'typedef ...', 'typedef int...', 'typedef float...' (cffi's API-mode types
+        that only the compiler knows).  The base node needs the declared name; it is
+        built by _unknown_type."""
+        if specifiers.words:
+            canonical = _COMPLETE_SPELLINGS.get(_spelling_key(specifiers.words))
+            if canonical is not None and canonical.name in ("float", "double"):
+                # (not 'long double', as cffi)
+                specifiers.unknown = "float"
+            elif canonical is not None and all(w in _INTEGER_DOTDOTDOT_WORDS
+                                               for w in specifiers.words):
+                specifiers.unknown = "integer"
+        elif not specifiers.has_type() and not specifiers.const:
+            specifiers.unknown = "opaque"
+        if specifiers.unknown is None:
+            raise _error('unsupported usage of "..." in typedef', token)
+        specifiers.base = Void()        # replaced per declarator (_unknown_type)
+        self._advance()
+
+    def _unknown_type(self, specifiers, declarator):
+        """The type node a 'typedef ... name;' style declarator declares."""
+        name = declarator.name_token.text
+        ops = declarator.ops
+        if specifiers.unknown == "opaque":
+            if not ops:
+                return Opaque(name)
+            if len(ops) == 1 and isinstance(ops[0], _PointerOp):
+                return Pointer(Opaque(name, behind_pointer=True))
+        elif not ops:
+            return UnknownPrimitive(name, specifiers.unknown, declarator.name_token.line,
+                                    declarator.name_token.column)
+        raise _error('unsupported usage of "..." in typedef', declarator.name_token)
 
     def _add_type_word(self, specifiers, token):
         if specifiers.base is not None or specifiers.tag_kind is not None:
@@ -898,23 +912,30 @@ class _Parser:
             definition = EnumDef(name, enumerators, partial, *position)
         else:
             fields, partial = self._struct_body()
-            definition = StructDef(kind, name, fields, partial, *position)
+            definition = StructDef(kind, name, fields, partial, *position,
+                                   packed=self.packed, pack=self.pack)
         self._leave_nesting()
         return definition
 
     def _struct_body(self):
         self._expect("{")
         fields = []
-        partial = False
-        while not self._accept("}"):
+        partial = None              # the '...' token of '...;', if any
+        while True:
+            token = self.tokens[self.pos]
+            if self._accept("}"):
+                break
             if self._accept(";"):
                 continue
             if self._accept("..."):
                 self._expect(";")
-                partial = True      # '...;': the compiler completes the layout
+                partial = token     # '...;': the compiler completes the layout
                 continue
             self._field_declaration(fields)
-        return tuple(fields), partial
+        if partial is not None and any(f.bitsize is not None for f in fields):
+            # as cffi: the layout of the other fields could not be checked
+            raise _error("a struct with bit-fields cannot also have '...;'", partial)
+        return tuple(fields), partial is not None
 
     def _field_declaration(self, fields):
         specifiers = self._specifiers(_FIELD)
@@ -979,10 +1000,16 @@ class _Parser:
                 self._accept(",")
                 break
             name_token = self._expect_name("an enumerator name")
-            value = self._constant_expression() if self._accept("=") else next_value
+            value = next_value
+            if self._accept("="):
+                if self._accept("..."):
+                    partial = True      # 'A = ...': the value only the compiler knows
+                    value = None
+                else:
+                    value = self._constant_expression()
             enumerators.append((name_token.text, value))
             self.local_constants[name_token.text] = value
-            next_value = value + 1
+            next_value = None if value is None else value + 1
             if not self._accept(","):
                 break
         if not enumerators and not partial:
@@ -1276,15 +1303,17 @@ class _Parser:
 
 # ---- public API -------------------------------------------------------------------------
 
-def parse_cdef(source, typedef_names, constants):
+def parse_cdef(source, typedef_names, constants, packed=False, pack=None):
     """Parse the declarations of a cdef into a list of nffi.decls nodes, in source order.
 
     typedef_names: container of the typedef names declared by earlier cdefs (only
     ``in`` is used).  constants: mapping of the integer constants and enumerators of
     earlier cdefs.  Typedefs, enumerators and constants declared earlier in the same
-    source are known too.  Raises CDefError for any invalid input.
+    source are known too.  packed and pack (cdef(..., packed=, pack=)) are recorded on
+    every struct and union the source defines.  Raises CDefError for any invalid input.
     """
-    parser = _Parser(source, typedef_names, constants, allow_definitions=True)
+    parser = _Parser(source, typedef_names, constants, allow_definitions=True,
+                     packed=packed, pack=pack)
     try:
         return parser.parse_declarations()
     except RecursionError:

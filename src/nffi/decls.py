@@ -4,6 +4,35 @@ Type nodes describe a C type as written (a typedef name stays a name; array para
 not decay yet).  They are frozen and hashable so that the model can cache on them.
 Declaration nodes carry the 1-based line and column of the declared name in the cdef
 source, for error messages.
+
+A declaration is plain data: everything that decides its layout or meaning is a field of
+its node -- the packing of a struct (``packed``, ``pack``), and the API-mode markers of
+cffi's dialect, which say that only the C compiler knows a fact:
+
+=====================================  ==================================================
+cdef text                              node
+=====================================  ==================================================
+``struct s { int a; ...; };``          ``StructDef(partial=True)``: real layout from the
+                                       compiler (the fields given are a subset)
+``int a[...];`` (field, global,        ``Array(item, "...")``: the length
+typedef)
+``typedef ... foo_t;``                 ``Typedef("foo_t", Opaque("foo_t"))``: usable
+                                       through pointers only (ABI mode too)
+``typedef ... *foo_t;``                ``Typedef("foo_t", Pointer(Opaque("foo_t",
+                                       behind_pointer=True)))``
+``typedef int... foo_t;``              ``Typedef("foo_t", UnknownPrimitive("foo_t",
+                                       "integer"))``: an integer type of unknown size
+                                       and signedness (``float...``: "float")
+``#define FOO ...``                    ``ConstantDecl("FOO", None)``
+``static const T FOO;``                ``ConstantDecl("FOO", None, T)``
+``enum e { A, B, ... };``              ``EnumDef(partial=True)``; ``A = ...`` gives the
+                                       enumerator the value None (as those after it that
+                                       have no value of their own)
+=====================================  ==================================================
+
+Which declarations need the compiler is answered here (``needs_compiler``), once, for
+both modes: ABI mode raises cffi's error when such a declaration is used, API mode asks
+the compiler.
 """
 from dataclasses import dataclass, field
 from typing import Optional, Tuple, Union
@@ -48,6 +77,9 @@ class Pointer:
 class Array:
     item: "Type"
     length: Union[int, None, str]   # None for 'T[]'; the string "..." for 'T[...]' (API mode)
+    # where a '[...]' was written, for errors (not part of the type: not compared)
+    line: int = field(default=0, compare=False)
+    column: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -59,7 +91,29 @@ class Function:
     abi: Optional[str] = None
 
 
-Type = Union[Primitive, Void, Named, Tagged, Pointer, Array, Function]
+@dataclass(frozen=True)
+class Opaque:
+    """A type known by nothing but its name: 'typedef ... name;' (as cffi, an opaque
+    struct-like type, usable through pointers; its C name is name).  behind_pointer is
+    True for the item of 'typedef ... *name;', a pointer to something unknown (cffi
+    shows that item as 'struct $$name')."""
+    name: str
+    behind_pointer: bool = False
+
+
+@dataclass(frozen=True)
+class UnknownPrimitive:
+    """'typedef int... name;' (kind "integer") or 'typedef float... name;' (kind
+    "float"): a primitive type whose size, signedness or precision only the compiler
+    knows (API mode asks it; ABI mode refuses to use it, as cffi)."""
+    name: str
+    kind: str
+    line: int = field(default=0, compare=False)     # of the name, for errors
+    column: int = field(default=0, compare=False)
+
+
+Type = Union[Primitive, Void, Named, Tagged, Pointer, Array, Function, Opaque,
+             UnknownPrimitive]
 
 
 # ---- declaration nodes -----------------------------------------------------------------
@@ -75,20 +129,31 @@ class Field:
 
 @dataclass(frozen=True)
 class StructDef:
-    """struct/union tag { fields };  fields is None for a forward declaration 'struct foo;'."""
+    """struct/union tag { fields };  fields is None for a forward declaration 'struct foo;'.
+    packed is __attribute__((packed)) and pack the N of '#pragma pack(N)' (None: none),
+    as given to the cdef that declared it (cdef(..., packed=True, pack=N))."""
     kind: str                    # "struct" or "union"
     name: str                    # tag, or "$..." for an anonymous one
     fields: Optional[Tuple[Field, ...]]
     partial: bool = False        # the body contained '...;' (layout completed by API mode)
     line: int = 0
     column: int = 0
+    packed: bool = False
+    pack: Optional[int] = None
+
+    @property
+    def needs_compiler(self):
+        """Does its layout come from the C compiler: '...;' in the body, or a field
+        whose array length is '...'?  (A member struct that needs it is found by the
+        model, which knows the other declarations.)"""
+        return self.partial or any(_has_unknown_length(f.type) for f in self.fields or ())
 
 
 @dataclass(frozen=True)
 class EnumDef:
     name: str                    # tag, or "$..." for an anonymous one
-    enumerators: Tuple[Tuple[str, int], ...]
-    partial: bool = False        # the list ended with '...'
+    enumerators: Tuple[Tuple[str, Optional[int]], ...]   # value None: '= ...'
+    partial: bool = False        # '...' in the list: values known to the compiler
     line: int = 0
     column: int = 0
 
@@ -130,3 +195,11 @@ class ConstantDecl:
 
 
 Declaration = Union[StructDef, EnumDef, Typedef, FunctionDecl, VariableDecl, ConstantDecl]
+
+
+def _has_unknown_length(node):
+    while isinstance(node, Array):
+        if node.length == "...":
+            return True
+        node = node.item
+    return False

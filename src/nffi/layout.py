@@ -1,5 +1,10 @@
 """Struct and union layout: where the C compiler puts each member, and how big it is.
 
+It also defines the *layout provider* interface (LayoutProvider, at the end): every
+number the model needs that is the compiler's business, asked by the realizer
+(nffi.model).  ABILayout answers with the rules below (ABI mode); API mode plugs in a
+provider answering from the compiled module.
+
 This module owns one question: given the members of a ``struct`` or ``union`` (their
 sizes, alignments and bit-field widths, already resolved by the caller) and the
 packing in effect (``__attribute__((packed))`` and/or ``#pragma pack(N)``), compute the
@@ -49,6 +54,8 @@ Bit-field positions are reported the way cffi's introspection does (see FieldLay
 """
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
+
+from .errors import CDefError, VerificationMissing
 
 BITS_PER_BYTE = 8
 
@@ -256,3 +263,142 @@ def _spans_too_many_units(bitpos, spec):
     unit = spec.align * BITS_PER_BYTE
     units_touched = (bitpos % unit + spec.bitsize + unit - 1) // unit
     return units_touched > spec.size * BITS_PER_BYTE // unit
+
+
+# ---- layout providers --------------------------------------------------------------------
+
+class NeedsCompiler(Exception):
+    """Raised by a layout provider for a question only the C compiler can answer (a
+    declaration with '...' used in ABI mode).  error is the exception the user gets when
+    the declaration is *used*, as cffi raises it; a cdef() that merely declares it does
+    not fail (the model catches this class)."""
+
+    def __init__(self, error):
+        super().__init__(error)
+        self.error = error
+
+
+class LayoutProvider:
+    """Where the model gets every number that is the compiler's business.
+
+    The model (nffi.model.Realizer) builds ctypes from declarations; whenever a fact is
+    not in the declaration itself -- a struct's size, alignment and field offsets, the
+    length of an 'x[...]' array, the integer type of an enum or of 'typedef int... T',
+    the value of '#define X ...' -- it asks its provider.  ABI mode uses ABILayout
+    (gcc's rules, below); API mode plugs in a provider that answers from the compiled
+    module (the compiler's sizeof/offsetof/alignof, carried as data).  A provider may
+    raise NeedsCompiler for what it cannot know.
+
+    ``owner`` arguments say which declaration a question is about, as plain data:
+    ("field", kind, tag, field name), ("variable", name), ("typedef", name),
+    ("constant", name), or None (a type string).
+    """
+
+    def struct_layout(self, decl, fields):
+        """(size, alignment, [FieldLayout per field]) of a struct/union definition.
+
+        decl is the nffi.decls.StructDef (its packed, pack and partial say how it was
+        declared); fields holds one FieldSpec per decl.fields, with the size and
+        alignment of each field's type as the realizer resolved them."""
+        raise NotImplementedError
+
+    def array_length(self, owner, node):
+        """The length of the array type node (an nffi.decls.Array whose length is
+        '...') that the declaration 'owner' declares."""
+        raise NotImplementedError
+
+    def enum_integer_type(self, decl, values):
+        """The canonical name of the integer type of an enum ("unsigned int", ...).
+        decl is the nffi.decls.EnumDef, values its enumerators' values (None for those
+        that only the compiler knows)."""
+        raise NotImplementedError
+
+    def unknown_primitive(self, node):
+        """The canonical name of the primitive type that 'typedef int... T' (or
+        'float...') stands for; node is the nffi.decls.UnknownPrimitive."""
+        raise NotImplementedError
+
+    def constant_value(self, decl):
+        """The value of '#define X ...' or 'static const T X;' (a ConstantDecl whose
+        value is None)."""
+        raise NotImplementedError
+
+
+def _describe_owner(owner):
+    if owner is None:
+        return "an array type"
+    if owner[0] == "field":
+        return "field '%s' of %s %s" % (owner[3], owner[1], owner[2])
+    return "%s '%s'" % owner
+
+
+class ABILayout(LayoutProvider):
+    """The provider of ABI mode: layouts by gcc's rules (layout() above), enums by
+    gcc's choice of integer type; the '...' declarations of API mode raise, when used,
+    the error cffi raises for them.
+
+    primitive_size(name) gives the size in bytes of a primitive type (the core's
+    sizeof), for the enum rule."""
+
+    def __init__(self, primitive_size):
+        self._primitive_size = primitive_size
+
+    def struct_layout(self, decl, fields):
+        if decl.partial:
+            raise NeedsCompiler(_only_the_compiler_knows(decl.kind, decl.name, decl))
+        return layout(decl.kind, fields, packed=decl.packed, pack=decl.pack)
+
+    def array_length(self, owner, node):
+        if owner is not None and owner[0] == "field":
+            raise NeedsCompiler(_only_the_compiler_knows(owner[1], owner[2], node))
+        raise NeedsCompiler(CDefError(
+            "%s: the array length '[...]'%s is only known to the C compiler (declare it "
+            "with a length, or use API mode: set_source())"
+            % (_describe_owner(owner), _at(node))))
+
+    def enum_integer_type(self, decl, values):
+        if decl.partial:
+            raise NeedsCompiler(_only_the_compiler_knows("enum", decl.name, decl))
+        return _gcc_enum_type(values, self._primitive_size)
+
+    def unknown_primitive(self, node):
+        raise NeedsCompiler(NotImplementedError(
+            "%s type '%s'%s can only be used after compilation"
+            % (node.kind, node.name, _at(node))))
+
+    def constant_value(self, decl):
+        raise NeedsCompiler(NotImplementedError(
+            "constant '%s' is only known to the C compiler ('...' in the cdef): use API "
+            "mode (set_source())" % decl.name))
+
+
+def _at(node):
+    """' (cdef line L, column C)' where a node was declared, if known."""
+    if not getattr(node, "line", 0):
+        return ""
+    return " (cdef line %d, column %d)" % (node.line, node.column)
+
+
+def _only_the_compiler_knows(kind, tag, where):
+    """VerificationMissing, as cffi raises it, for a struct/union/enum declared with
+    '...' (where: the node that has the '...', for its position)."""
+    name = tag[1:] if tag.startswith("$") else "%s %s" % (kind, tag)
+    at = " at " + _at(where)[2:-1] if getattr(where, "line", 0) else ""
+    return VerificationMissing("%s: only the C compiler knows its layout or values "
+                               "('...'%s); use API mode (set_source())" % (name, at))
+
+
+def _gcc_enum_type(values, primitive_size):
+    """The integer type gcc gives an enum: unsigned int when no value is negative,
+    else int; the next wider type when the values do not fit."""
+    low = min(values, default=0)
+    high = max(values, default=0)
+    candidates = (["unsigned int", "unsigned long", "unsigned long long"] if low >= 0
+                  else ["int", "long", "long long"])
+    for name in candidates:
+        bits = BITS_PER_BYTE * primitive_size(name)
+        if low >= 0 and high < (1 << bits):
+            return name
+        if low < 0 and -(1 << (bits - 1)) <= low and high < (1 << (bits - 1)):
+            return name
+    raise CDefError("enum values do not fit in any integer type: %r..%r" % (low, high))

@@ -15,10 +15,13 @@ import threading
 import warnings
 import weakref
 
-from . import _core, cparser, layout
-from .decls import (Array, ConstantDecl, EnumDef, Function, FunctionDecl, Named,
-                    Pointer, Primitive, StructDef, Tagged, Typedef, VariableDecl, Void)
+from . import _core, cparser, layout, primitives
+from .decls import (Array, ConstantDecl, EnumDef, Function, FunctionDecl, Named, Opaque,
+                    Pointer, Primitive, StructDef, Tagged, Typedef, UnknownPrimitive,
+                    VariableDecl, Void)
 from .errors import CDefError, FFIError
+from .layout import ABILayout, NeedsCompiler
+from .registry import FILE_TAG, Registry, error_at
 
 # ---- process-wide unique types -------------------------------------------------------
 
@@ -27,7 +30,8 @@ _primitive_types = {}
 _array_types = weakref.WeakValueDictionary()
 _function_types = weakref.WeakValueDictionary()
 void_type = _core.new_void_type()
-# 'FILE' is one opaque struct for the whole process, as in cffi
+# 'FILE' is one opaque struct for the whole process, as in cffi: 'struct _IO_FILE' (the
+# tag of glibc's FILE, and of cffi's tables) by another name
 file_type = _core.new_struct_type("FILE")
 
 
@@ -68,259 +72,158 @@ def function_type(args, result, ellipsis, abi=None):
     return ct
 
 
-def _where(decl):
-    return "line %s, column %s" % (getattr(decl, "line", "?"), getattr(decl, "column", "?"))
-
-
-def _conflict(message, decl):
-    """A name declared again differently: FFIError, as cffi's."""
-    return FFIError("%s: %s (cdef(..., override=True) replaces it)" % (_where(decl), message))
-
-
-def _error_at(message, decl):
-    line = getattr(decl, "line", 0) or None
-    column = getattr(decl, "column", 0) or None
-    return CDefError(message, line, column)
-
-
-# ---- the per-FFI model ----------------------------------------------------------------
-
 class _UndeclaredTag(Exception):
     def __init__(self, kind, tag):
         super().__init__(kind, tag)
         self.kind, self.tag = kind, tag
 
 
-class Model:
-    """Declarations known to one FFI object and the ctypes built from them."""
+# ---- the realizer: ctypes from declarations -----------------------------------------------
+
+class Realizer:
+    """Builds the ctypes of one FFI from its registry's declarations.
+
+    It follows the registry's transactions (see nffi.registry.Registry.transaction):
+    each struct/union definition is laid out when declared and the struct ctypes are
+    completed when the transaction commits; every other ctype is built on demand by
+    resolve() and cached (typedefs per name, struct/union/enum ctypes per tag).  Every
+    number that is the compiler's business comes from the layout provider
+    (nffi.layout.LayoutProvider: ABILayout in ABI mode).
+
+    A declaration that only the compiler can complete (cffi's '...' forms) makes the
+    provider raise NeedsCompiler: a transaction records such a struct as unrealizable
+    and goes on; resolving anything that needs it raises NeedsCompiler again, which the
+    Model turns into the user's error (cffi's, for ABI mode).
+    """
 
     _undeclared_tags_refused = False    # set while parse_type(declared_tags_only=True)
     _type_string = False                # set while parse_type() resolves
-    _cdef_macros = frozenset()          # names '#define'd by the running cdef
+    _owner = None                       # the declaration being resolved (array lengths)
 
-    def __init__(self):
-        self.typedefs = {"FILE": Tagged("struct", "FILE")}   # name -> decls type node
-        self.struct_defs = {}        # (kind, tag) -> StructDef
-        self.enum_defs = {}          # tag -> EnumDef
-        self.functions = {}          # name -> FunctionDecl
-        self.variables = {}          # name -> VariableDecl
-        self.constants = {}          # name -> int/float value (enumerators included)
-        self.constant_decls = {}     # name -> ConstantDecl (for 'static const' without value)
-        self.struct_flags = {}       # (kind, tag) -> (packed, pack)
-        self._tagged_types = {}      # (kind, tag) -> CType (struct/union/enum)
+    def __init__(self, registry, provider):
+        self.registry = registry
+        self.provider = provider
+        self._tagged_types = {}      # (kind, tag) -> CType (struct/union/enum, opaque)
         self._typedef_types = {}     # typedef name -> CType
+        self._unrealizable = {}      # (kind, tag) -> the error its use raises
         self._pending_layouts = {}   # CType -> (size, align) decided but not yet committed
         self._pending_fields = {}    # CType -> its field tuples, same
-        self._lock = threading.RLock()
+        self._completions = []       # structs of the running transaction, laid out
 
-    # ---- cdef --------------------------------------------------------------------------
+    # ---- following the registry's transactions (the observer protocol) -------------------
 
-    def cdef(self, source, override=False, packed=False, pack=None):
-        if not isinstance(source, str):
-            raise TypeError("cdef() argument must be a str, not %s" % type(source).__name__)
-        if pack is not None and pack not in (1, 2, 4, 8, 16):
-            raise ValueError("pack must be 1, 2, 4, 8 or 16, got %r" % (pack,))
-        with self._lock:
-            decls = cparser.parse_cdef(source, self.typedefs, self.constants)
-            self.declare(decls, override, packed, pack)
-
-    def declare(self, decls, override=False, packed=False, pack=None):
-        """Record already-parsed declarations (nffi.decls nodes) as one transaction, as
-        cdef() does with the declarations it parses (used by nffi.cffi_tables, which
-        builds them from cffi's out-of-line module tables)."""
-        with self._lock:
-            snapshot = self._snapshot()
-            try:
-                self._pending_layouts, self._pending_fields = {}, {}
-                completions = []
-                self._cdef_macros = set()
-                self._check_ordinary_names(decls)
-                for decl in decls:
-                    self._declare(decl, override, packed, pack, completions)
-                for decl in decls:
-                    self._check_resolvable(decl)
-                # in declaration order: a struct's members by value (arrays of a struct
-                # of this cdef included) are complete before it is
-                for ct, fields, size, align, init_fields in completions:
-                    fields = [(f[0], self._materialize(f[1])) + tuple(f[2:]) for f in fields]
-                    init_fields = [(f[0], self._materialize(f[1]), f[2]) for f in init_fields]
-                    _core.complete_struct_or_union(ct, fields, size, align, 0, init_fields)
-            except BaseException:
-                self._restore(snapshot)
-                raise
-            finally:
-                self._pending_layouts, self._pending_fields = {}, {}
-
-    def include(self, other):
-        """Take over the types of another model: its typedefs, structs, unions and enums
-        (the very same ctypes, so cdata pass between the two FFIs) and its integer
-        constants, as they are now; functions and variables stay with 'other', as in
-        cffi.  A name declared differently in both raises FFIError (as cffi) and
-        changes nothing."""
-        if other is self:
-            raise ValueError("an FFI cannot include itself")
-        with other._lock:
-            # build the other side's tagged ctypes first: both models must share them
-            tagged = {}
-            for kind, tag in list(other.struct_defs):
-                tagged[(kind, tag)] = other._tagged_ctype(kind, tag)
-            for tag in list(other.enum_defs):
-                tagged[("enum", tag)] = other._tagged_ctype("enum", tag)
-            for key, ct in other._tagged_types.items():
-                tagged.setdefault(key, ct)
-            typedefs = dict(other.typedefs)
-            struct_defs = dict(other.struct_defs)
-            struct_flags = dict(other.struct_flags)
-            enum_defs = dict(other.enum_defs)
-            constants = {name: value for name, value in other.constants.items()
-                         if isinstance(value, int)}
-        with self._lock:
-            snapshot = self._snapshot()
-            try:
-                for name, node in typedefs.items():
-                    old = self.typedefs.get(name)
-                    if old is not None and old != node:
-                        raise FFIError("include: multiple declarations of typedef '%s'"
-                                       % name)
-                    self.typedefs[name] = node
-                    self._typedef_types.pop(name, None)
-                for key, ct in tagged.items():
-                    mine = self._tagged_types.get(key)
-                    if mine is not None and mine is not ct:
-                        if (mine.kind in ("struct", "union") and mine.fields is None
-                                and key not in self.struct_defs):
-                            pass        # only forward-declared here: take theirs
-                        else:
-                            raise FFIError("include: multiple declarations of %s '%s'"
-                                           % key)
-                    self._tagged_types[key] = ct
-                for key, decl in struct_defs.items():
-                    self.struct_defs.setdefault(key, decl)
-                    self.struct_flags.setdefault(key, struct_flags.get(key))
-                for tag, decl in enum_defs.items():
-                    self.enum_defs.setdefault(tag, decl)
-                for name, value in constants.items():
-                    old = self.constants.get(name)
-                    if old is not None and old != value:
-                        raise FFIError("include: multiple declarations of constant '%s' "
-                                       "(%r here)" % (name, old))
-                    self.constants[name] = value
-                self._typedef_types.clear()
-            except BaseException:
-                self._restore(snapshot)
-                raise
-
-    def _snapshot(self):
+    def snapshot(self):
         return {name: dict(value) for name, value in vars(self).items()
                 if isinstance(value, dict)}
 
-    def _restore(self, snapshot):
-        for name, value in snapshot.items():
+    def restore(self, state):
+        for name, value in state.items():
             setattr(self, name, value)
 
-    def _declare(self, decl, override, packed, pack, completions):
+    def begin(self):
+        self._pending_layouts, self._pending_fields, self._completions = {}, {}, []
+
+    def end(self):
+        self._pending_layouts, self._pending_fields, self._completions = {}, {}, []
+
+    def declared(self, decl, override):
         if isinstance(decl, Typedef):
-            self._declare_unique(self.typedefs, decl.name, decl.type, decl, override, "typedef")
             self._typedef_types.pop(decl.name, None)
         elif isinstance(decl, StructDef):
-            self._declare_struct(decl, override, packed, pack, completions)
-        elif isinstance(decl, EnumDef):
-            self._declare_enum(decl, override)
-        elif isinstance(decl, FunctionDecl):
-            self._declare_unique(self.functions, decl.name, decl, decl, override, "function",
-                                 same=lambda a, b: a.type == b.type)
-        elif isinstance(decl, VariableDecl):
-            self._declare_unique(self.variables, decl.name, decl, decl, override, "variable",
-                                 same=lambda a, b: a.type == b.type)
-        elif isinstance(decl, ConstantDecl):
-            self._declare_constant(decl, override)
+            self._define_struct(decl, override)
 
-    def _check_ordinary_names(self, decls):
-        """A function, variable or constant may not take the name of a typedef declared
-        before it (C's one namespace of ordinary names); cffi's parser refuses it, so
-        before any other declaration error, as here."""
-        typedefs = set()
+    def commit(self, decls):
         for decl in decls:
-            if isinstance(decl, Typedef):
-                typedefs.add(decl.name)
-            elif isinstance(decl, (FunctionDecl, VariableDecl, ConstantDecl)) and \
-                    getattr(decl, "type", None) is not None and \
-                    (decl.name in typedefs or decl.name in self.typedefs):
-                raise _error_at("'%s' is already declared as a typedef" % decl.name, decl)
+            self._check_resolvable(decl)
+        # in declaration order: a struct's members by value (arrays of a struct of this
+        # transaction included) are complete before it is
+        for ct, fields, size, align, init_fields in self._completions:
+            fields = [(f[0], self._materialize(f[1])) + tuple(f[2:]) for f in fields]
+            init_fields = [(f[0], self._materialize(f[1]), f[2]) for f in init_fields]
+            _core.complete_struct_or_union(ct, fields, size, align, 0, init_fields)
 
-    def _declare_unique(self, table, name, value, decl, override, what, same=None):
-        old = table.get(name)
-        if old is not None and not override:
-            equal = same(old, value) if same else old == value
-            if not equal:
-                raise _conflict("multiple declarations of %s '%s'" % (what, name), decl)
-        table[name] = value
+    def shareable(self):
+        """What another realizer takes over on ffi.include(): (every struct/union/enum
+        ctype, built now, by key; the errors of the unrealizable ones)."""
+        tagged = {}
+        for kind, tag in list(self.registry.struct_defs):
+            tagged[(kind, tag)] = self._tagged_ctype(kind, tag)
+        for tag in list(self.registry.enum_defs):
+            try:
+                tagged[("enum", tag)] = self._tagged_ctype("enum", tag)
+            except NeedsCompiler:
+                pass        # its use fails in the including FFI as here
+        for key, ct in self._tagged_types.items():
+            tagged.setdefault(key, ct)
+        return tagged, dict(self._unrealizable)
 
-    def _declare_constant(self, decl, override):
-        old = self.constants.get(decl.name)
-        # a '#define' may be redefined later in the same cdef (the last one counts, as
-        # in cffi and the C preprocessor); a constant declared before may not
-        redefined_macro = decl.type is None and decl.name in self._cdef_macros
-        if decl.type is None:
-            self._cdef_macros.add(decl.name)
-        if old is not None and old != decl.value and not override and not redefined_macro:
-            raise FFIError("%s: constant '%s' is already declared with value %r"
-                           % (_where(decl), decl.name, old))
-        if decl.value is not None:
-            self.constants[decl.name] = decl.value
-        self.constant_decls[decl.name] = decl
+    def include(self, shared, registry):
+        """Take over the ctypes of another realizer (its shareable(): the very same
+        objects, so that cdata pass between the two FFIs).  registry is ours, as it is
+        before it takes over the other's declarations."""
+        tagged, unrealizable = shared
+        for key, ct in tagged.items():
+            mine = self._tagged_types.get(key)
+            if mine is not None and mine is not ct:
+                if (mine.kind in ("struct", "union") and mine.fields is None
+                        and key not in registry.struct_defs):
+                    pass        # only forward-declared here: take theirs
+                else:
+                    raise FFIError("include: multiple declarations of %s '%s'" % key)
+            self._tagged_types[key] = ct
+        for key, error in unrealizable.items():
+            self._unrealizable.setdefault(key, error)
+        self._typedef_types.clear()
 
-    def _declare_enum(self, decl, override):
-        old = self.enum_defs.get(decl.name)
-        if old is not None and old.enumerators != decl.enumerators and not override:
-            raise _error_at("enum '%s' is already declared differently" % decl.name, decl)
-        self.enum_defs[decl.name] = decl
-        for name, value in decl.enumerators:
-            old_value = self.constants.get(name)
-            if old_value is not None and old_value != value and not override:
-                raise _conflict("multiple declarations of constant '%s' (value %r before)"
-                                % (name, old_value), decl)
-            self.constants[name] = value
-
-    def _declare_struct(self, decl, override, packed, pack, completions):
+    def _define_struct(self, decl, override):
         key = (decl.kind, decl.name)
-        if decl.fields is None:          # forward declaration
-            self._tagged_ctype(decl.kind, decl.name)
-            return
-        old = self.struct_defs.get(key)
-        if old is not None and old.fields is not None and not override:
-            # as cffi, even when the definitions are the same (a cdef run twice)
-            if decl.name.startswith("$"):       # 'typedef struct {...} T;' again
-                raise _conflict("multiple declarations of anonymous %s" % decl.name[1:], decl)
-            raise _error_at("duplicate declaration of %s '%s'" % (decl.kind, decl.name), decl)
-        self.struct_defs[key] = decl
-        self.struct_flags[key] = (packed, pack)
         ct = self._tagged_ctype(decl.kind, decl.name)
+        if decl.fields is None:          # forward declaration
+            return
+        if ct is file_type:
+            raise error_at("'struct %s' is the FILE of <stdio.h>, which nffi does not let "
+                           "a cdef define" % decl.name, decl)
         if ct.fields is not None:
             if not override:
-                raise _error_at("%s '%s' is already defined" % (decl.kind, decl.name), decl)
+                raise error_at("%s '%s' is already defined" % (decl.kind, decl.name), decl)
             ct = self._replace_tagged_ctype(decl.kind, decl.name)
-        completions.append(self._compute_layout(ct, decl, packed, pack))
+        self._unrealizable.pop(key, None)
+        try:
+            self._completions.append(self._compute_layout(ct, decl))
+        except NeedsCompiler as e:
+            self._unrealizable[key] = e.error       # raised by every use (ABI mode)
 
     def _check_resolvable(self, decl):
-        """Resolve what a declaration names now, so that errors point at the cdef."""
-        if isinstance(decl, Typedef):
-            self._resolve_checked(decl.type, decl, allow_function=True)
-        elif isinstance(decl, (FunctionDecl, VariableDecl)):
-            self._resolve_checked(decl.type, decl, allow_function=True)
-        elif isinstance(decl, ConstantDecl) and decl.type is not None:
-            self._resolve_checked(decl.type, decl, allow_function=True)
+        """Resolve what a declaration names now, so that errors point at the cdef; what
+        only the compiler can complete fails when used, not here (as cffi)."""
+        if isinstance(decl, (Typedef, FunctionDecl, VariableDecl)) or (
+                isinstance(decl, ConstantDecl) and decl.type is not None):
+            try:
+                self._resolve_checked(decl.type, decl, allow_function=True,
+                                      owner=_owner_of(decl))
+            except NeedsCompiler:
+                pass
 
-    def _resolve_checked(self, node, decl, allow_function):
+    def _resolve_checked(self, node, decl, allow_function, owner=None):
         """Resolve for a cdef: every error is a CDefError pointing at the declaration."""
         try:
-            return self.resolve(node, allow_function=allow_function)
+            ct = self._resolve_owned(node, owner)
+            if not allow_function and self._is_function(node):
+                self.resolve(node)          # its error
+            return ct
         except CDefError as e:
             if e.line is None:
-                raise _error_at(str(e), decl) from None
+                raise error_at(str(e), decl) from None
             raise
         except (ValueError, TypeError, OverflowError) as e:
-            raise _error_at(str(e), decl) from None
+            raise error_at(str(e), decl) from None
+
+    def _resolve_owned(self, node, owner):
+        saved, self._owner = self._owner, owner
+        try:
+            return self._resolve(node)
+        finally:
+            self._owner = saved
 
     # ---- struct layout -------------------------------------------------------------------
 
@@ -331,36 +234,38 @@ class Model:
         if pending is not None:
             return pending
         if ct.kind in ("struct", "union") and ct.fields is None:
-            raise _error_at("field '%s' has incomplete type '%s'"
+            raise error_at("field '%s' has incomplete type '%s'"
                             % (field.name, ct.cname), field)
         if ct.kind == "void":
-            raise _error_at("field '%s' has invalid type '%s'" % (field.name, ct.cname), field)
+            raise error_at("field '%s' has invalid type '%s'" % (field.name, ct.cname), field)
         if ct.kind == "array" and ct.length is None:
             return 0, _core.alignof(ct)
         return _core.sizeof(ct), _core.alignof(ct)
 
-    def _compute_layout(self, ct, decl, packed, pack):
+    def _compute_layout(self, ct, decl):
         field_types = []
         specs = []
         for i, field in enumerate(decl.fields):
-            ftype = self._resolve_checked(field.type, field, allow_function=False)
+            ftype = self._resolve_checked(field.type, field, allow_function=False,
+                                          owner=("field", decl.kind, decl.name, field.name))
             size, align = self._size_align(ftype, field, decl)
             flexible = ftype.kind == "array" and ftype.length is None
             if flexible and (i != len(decl.fields) - 1 or decl.kind == "union"):
-                raise _error_at("flexible array member '%s' must be the last field of a "
+                raise error_at("flexible array member '%s' must be the last field of a "
                                 "struct" % field.name, field)
             if field.bitsize is not None and (ftype.kind not in ("primitive", "enum")
-                                              or ftype.cname in _NOT_INTEGERS):
-                raise _error_at("bit-field '%s' has non-integer type '%s'"
+                                              or (ftype.kind == "primitive" and
+                                                  not primitives.is_integer(ftype.cname))):
+                raise error_at("bit-field '%s' has non-integer type '%s'"
                                 % (field.name, ftype.cname), field)
             field_types.append(ftype)
             specs.append(layout.FieldSpec(field.name, size, align, field.bitsize, flexible))
         try:
-            size, align, placed = layout.layout(decl.kind, specs, packed=packed, pack=pack)
+            size, align, placed = self.provider.struct_layout(decl, specs)
         except ValueError as e:
-            raise _error_at("%s '%s': %s" % (decl.kind, decl.name, e), decl) from None
+            raise error_at("%s '%s': %s" % (decl.kind, decl.name, e), decl) from None
         if size > _SSIZE_MAX or any(where.offset > _SSIZE_MAX for where in placed):
-            raise _error_at("%s '%s' is too large (size %d)" % (decl.kind, decl.name, size),
+            raise error_at("%s '%s' is too large (size %d)" % (decl.kind, decl.name, size),
                             decl)
         fields = self._flatten_fields(decl, field_types, placed)
         self._pending_layouts[ct] = (size, align)
@@ -392,7 +297,7 @@ class Model:
                 continue        # unnamed bit-field: padding only
             for entry in entries:
                 if entry[0] in seen:
-                    raise _error_at("duplicate field name '%s' in %s '%s'"
+                    raise error_at("duplicate field name '%s' in %s '%s'"
                                     % (entry[0], decl.kind, decl.name), field)
                 seen.add(entry[0])
                 fields.append(entry)
@@ -407,10 +312,12 @@ class Model:
 
     # ---- resolution of type nodes into ctypes -------------------------------------------
 
-    def resolve(self, node, allow_function=False):
+    def resolve(self, node, allow_function=False, owner=None):
         """The CType of a type node.  A bare function type is accepted only when
-        allow_function is true (it resolves to the function pointer type)."""
-        ct = self._resolve(node)        # its errors first, as cffi's
+        allow_function is true (it resolves to the function pointer type).  owner is
+        the declaration whose type this is, for the provider (see LayoutProvider)."""
+        # its errors first, as cffi's
+        ct = self._resolve(node) if owner is self._owner else self._resolve_owned(node, owner)
         if not allow_function and self._is_function(node):
             raise CDefError("the type '%s' is a function type, not a pointer-to-function "
                             "type" % ct.cname.replace("(*)", ""))
@@ -419,7 +326,7 @@ class Model:
     def _is_function(self, node):
         seen = 0
         while isinstance(node, Named) and seen < 1000:
-            node = self.typedefs.get(node.name)
+            node = self.registry.typedefs.get(node.name)
             seen += 1
         return isinstance(node, Function)
 
@@ -440,6 +347,9 @@ class Model:
         if kind is Tagged:
             if self._undeclared_tags_refused and not self._tag_declared(node.kind, node.name):
                 raise _UndeclaredTag(node.kind, node.name)
+            error = self._unrealizable.get((node.kind, node.name))
+            if error is not None:
+                raise NeedsCompiler(error)
             return self._tagged_ctype(node.kind, node.name)
         if kind is Array:
             return self._array_ctype(node)
@@ -447,15 +357,19 @@ class Model:
             return self._function_ctype(node)
         if kind is Void:
             return void_type
+        if kind is Opaque:
+            return self._opaque_ctype(node)
+        if kind is UnknownPrimitive:
+            return primitive_type(self.provider.unknown_primitive(node))
         raise TypeError("unexpected type node %r" % (node,))
 
     def _typedef_ctype(self, name):
         ct = self._typedef_types.get(name)
         if ct is None:
-            node = self.typedefs.get(name)
+            node = self.registry.typedefs.get(name)
             if node is None:
                 raise CDefError("unknown identifier '%s'" % name)
-            ct = self._resolve(node)
+            ct = self._resolve_owned(node, ("typedef", name))
             if not isinstance(ct, _Pending):
                 self._typedef_types[name] = ct
         return ct
@@ -471,8 +385,7 @@ class Model:
             error.nffi_syntax_error = True
             raise error
         if length == "...":
-            raise CDefError("'[...]' array lengths are only supported in API mode "
-                            "(set_source)")
+            length = self.provider.array_length(self._owner, node)
         pending = self._pending_size(item)
         if pending is not None:
             # a struct of this cdef, laid out but completed only when the cdef commits:
@@ -551,10 +464,18 @@ class Model:
         self._tagged_types[key] = ct
         return ct
 
+    def _opaque_ctype(self, node):
+        """'typedef ... name;': an opaque struct ctype of this FFI, named as cffi names
+        it ('name', or 'struct $$name' for the item of 'typedef ... *name;')."""
+        key = ("opaque pointer item" if node.behind_pointer else "opaque", node.name)
+        ct = self._tagged_types.get(key)
+        if ct is None:
+            cname = "struct $$" + node.name if node.behind_pointer else node.name
+            ct = self._tagged_types[key] = _core.new_struct_type(cname)
+        return ct
+
     def _tag_declared(self, kind, tag):
-        key = (kind, tag)
-        return (key in self._tagged_types or key in self.struct_defs
-                or (kind == "enum" and tag in self.enum_defs) or key == ("struct", "FILE"))
+        return (kind, tag) in self._tagged_types or self.registry.tag_declared(kind, tag)
 
     def _replace_tagged_ctype(self, kind, tag):
         ct = self._new_struct_ctype(kind, tag)
@@ -564,7 +485,7 @@ class Model:
 
     @staticmethod
     def _new_struct_ctype(kind, tag):
-        if tag == "FILE":
+        if (kind, tag) == FILE_TAG:
             return file_type
         name = tag[1:] if tag.startswith("$") and not tag[1:].isdigit() else "%s %s" % (kind, tag)
         if kind == "struct":
@@ -572,7 +493,7 @@ class Model:
         return _core.new_union_type(name)
 
     def _build_enum(self, tag):
-        decl = self.enum_defs.get(tag)
+        decl = self.registry.enum_defs.get(tag)
         name = tag[1:] if tag.startswith("$") and not tag[1:].isdigit() else "enum " + tag
         if decl is None:
             # an enum used before (or without) its definition: an opaque 'unsigned int',
@@ -582,9 +503,92 @@ class Model:
             return _core.new_enum_type(name, (), (), primitive_type("unsigned int"))
         names = tuple(n for n, _ in decl.enumerators)
         values = tuple(v for _, v in decl.enumerators)
-        return _core.new_enum_type(name, names, values, _enum_base_type(values))
+        base = primitive_type(self.provider.enum_integer_type(decl, values))
+        return _core.new_enum_type(name, names, values, base)
 
-    # ---- queries used by the FFI -------------------------------------------------------
+
+# ---- the model of one FFI: a registry and its realizer ------------------------------------
+
+class Model:
+    """What one FFI object was told (a Registry) and the ctypes built from it (a
+    Realizer using a layout provider), behind one lock.  The FFI, its lib and
+    nffi.cffi_tables go through here."""
+
+    def __init__(self, provider=None):
+        self.registry = Registry()
+        self.realizer = Realizer(self.registry, provider or _abi_layout)
+        self._lock = threading.RLock()
+
+    # the registry's tables, read by nffi.lib and nffi.cffi_tables
+    typedefs = property(lambda self: self.registry.typedefs)
+    struct_defs = property(lambda self: self.registry.struct_defs)
+    enum_defs = property(lambda self: self.registry.enum_defs)
+    functions = property(lambda self: self.registry.functions)
+    variables = property(lambda self: self.registry.variables)
+    constants = property(lambda self: self.registry.constants)
+    constant_decls = property(lambda self: self.registry.constant_decls)
+
+    # ---- declaring -----------------------------------------------------------------------
+
+    def cdef(self, source, override=False, packed=False, pack=None):
+        """Parse and declare a cdef's source as one transaction."""
+        if not isinstance(source, str):
+            raise TypeError("cdef() argument must be a str, not %s" % type(source).__name__)
+        if pack is not None and pack not in (1, 2, 4, 8, 16):
+            raise ValueError("pack must be 1, 2, 4, 8 or 16, got %r" % (pack,))
+        with self._lock:
+            decls = cparser.parse_cdef(source, self.registry.typedefs,
+                                       self.registry.constants, packed=packed, pack=pack)
+            self.declare(decls, override)
+
+    def declare(self, decls, override=False, includes=()):
+        """Record already-parsed declarations (nffi.decls nodes) as one transaction, as
+        cdef() does with the declarations it parses (nffi.cffi_tables builds them from
+        cffi's out-of-line module tables): all are declared and laid out, or none.
+        includes: other models to include() first, in the same transaction."""
+        with self._lock:
+            saved = self.registry.snapshot(), self.realizer.snapshot()
+            try:
+                for other in includes:
+                    self.include(other)
+                self.registry.transaction(decls, override, self.realizer)
+            except BaseException as e:
+                self.registry.restore(saved[0])
+                self.realizer.restore(saved[1])
+                if isinstance(e, NeedsCompiler):
+                    raise e.error from None
+                raise
+
+    def include(self, other):
+        """Take over the types of another model: its typedefs, structs, unions and enums
+        (the very same ctypes, so cdata pass between the two FFIs) and its integer
+        constants, as they are now; functions and variables stay with 'other', as in
+        cffi.  A name declared differently in both raises FFIError (as cffi) and
+        changes nothing."""
+        if other is self:
+            raise ValueError("an FFI cannot include itself")
+        with other._lock:
+            theirs = other.registry.copy()
+            shared = other.realizer.shareable()
+        with self._lock:
+            self.registry.include(theirs, self.realizer, shared)
+
+    # ---- resolving -----------------------------------------------------------------------
+
+    def resolve(self, node, allow_function=False, owner=None):
+        """The CType of a type node (see Realizer.resolve); what only the C compiler
+        knows raises the provider's error (cffi's, in ABI mode)."""
+        with self._lock:
+            try:
+                return self.realizer.resolve(node, allow_function, owner)
+            except NeedsCompiler as e:
+                raise e.error from None
+
+    def is_function(self, node):
+        """Is the type node (through typedefs) a bare function type?"""
+        return self.realizer._is_function(node)
+
+    _is_function = is_function
 
     def parse_type(self, text, allow_function=False, allow_definitions=False,
                    declared_tags_only=False):
@@ -594,21 +598,25 @@ class Model:
         FFI of compiled modules), naming a struct, union or enum that no declaration
         named raises CDefError, as cffi's 'undefined struct/union name'."""
         with self._lock:
-            self._type_string = True
+            realizer = self.realizer
+            realizer._type_string = True
             try:
                 return self._parse_type(text, allow_function, allow_definitions,
                                         declared_tags_only)
+            except NeedsCompiler as e:
+                raise e.error from None
             finally:
-                self._type_string = False
+                realizer._type_string = False
 
     def _parse_type(self, text, allow_function, allow_definitions, declared_tags_only):
+        registry, realizer = self.registry, self.realizer
         if not allow_definitions:
-            node = cparser.parse_type(text, self.typedefs, self.constants)
+            node = cparser.parse_type(text, registry.typedefs, registry.constants)
             if not declared_tags_only:
-                return self.resolve(node, allow_function=allow_function)
-            self._undeclared_tags_refused = True
+                return realizer.resolve(node, allow_function=allow_function)
+            realizer._undeclared_tags_refused = True
             try:
-                return self.resolve(node, allow_function=allow_function)
+                return realizer.resolve(node, allow_function=allow_function)
             except _UndeclaredTag as e:
                 where = re.search(r"\b%s\s+(%s)\b" % (e.kind, re.escape(e.tag)), text)
                 what = "enum" if e.kind == "enum" else "struct/union"
@@ -619,20 +627,22 @@ class Model:
                 raise CDefError("undefined %s name: '%s %s'" % (what, e.kind, e.tag),
                                 line, column) from None
             finally:
-                self._undeclared_tags_refused = False
+                realizer._undeclared_tags_refused = False
         node, definitions = cparser.parse_type_with_definitions(
-            text, self.typedefs, self.constants)
+            text, registry.typedefs, registry.constants)
         if definitions:
-            self._type_string = False       # the definitions are a cdef
+            realizer._type_string = False       # the definitions are a cdef
             self.declare(definitions)
-            self._type_string = True
-        return self.resolve(node, allow_function=allow_function)
+            realizer._type_string = True
+        return realizer.resolve(node, allow_function=allow_function)
 
     def list_types(self):
-        typedefs = sorted(name for name in self.typedefs if name != "FILE")
+        """(typedef names, struct tags, union tags), sorted, as ffi.list_types()."""
+        typedefs = sorted(name for name in self.registry.typedefs if name != "FILE")
         # as cffi: every struct and union named so far, opaque ones included
-        tags = set(self.struct_defs) | {key for key, ct in self._tagged_types.items()
-                                        if key[0] != "enum" and ct is not file_type}
+        tags = set(self.registry.struct_defs) | {
+            key for key, ct in self.realizer._tagged_types.items()
+            if key[0] in ("struct", "union") and ct is not file_type}
         structs = sorted(tag for (kind, tag) in tags
                          if kind == "struct" and not tag.startswith("$"))
         unions = sorted(tag for (kind, tag) in tags
@@ -640,8 +650,17 @@ class Model:
         return typedefs, structs, unions
 
 
-_NOT_INTEGERS = frozenset(["float", "double", "long double", "float _Complex",
-                           "double _Complex"])
+def _owner_of(decl):
+    """The owner (see nffi.layout.LayoutProvider) of what a declaration declares."""
+    if isinstance(decl, Typedef):
+        return ("typedef", decl.name)
+    if isinstance(decl, VariableDecl):
+        return ("variable", decl.name)
+    if isinstance(decl, ConstantDecl):
+        return ("constant", decl.name)
+    return ("function", decl.name)
+
+
 _IGNORE_IN_CTOR = 1         # a field flag, see _flatten_fields (BF_IGNORE_IN_CTOR in C)
 _POINTER_SIZE = _core.sizeof(pointer_type(void_type))
 _SSIZE_MAX = (1 << (8 * _POINTER_SIZE - 1)) - 1
@@ -662,17 +681,4 @@ class _Pending:
         return "<%s being declared>" % self.kind
 
 
-def _enum_base_type(values):
-    """The integer type gcc gives an enum: unsigned int when no value is negative."""
-    low = min(values, default=0)
-    high = max(values, default=0)
-    candidates = (["unsigned int", "unsigned long", "unsigned long long"] if low >= 0
-                  else ["int", "long", "long long"])
-    for name in candidates:
-        ct = primitive_type(name)
-        bits = 8 * _core.sizeof(ct)
-        if low >= 0 and high < (1 << bits):
-            return ct
-        if low < 0 and -(1 << (bits - 1)) <= low and high < (1 << (bits - 1)):
-            return ct
-    raise CDefError("enum values do not fit in any integer type: %r..%r" % (low, high))
+_abi_layout = ABILayout(lambda name: _core.sizeof(primitive_type(name)))

@@ -21,10 +21,15 @@ static CDataObject *cdata_alloc(PyTypeObject *type, CTypeObject *ct, Py_ssize_t 
        plus inline_size bytes of C data */
     Py_ssize_t nitems = (Py_ssize_t)(CDATA_INLINE_OFFSET - sizeof(CDataObject)) + inline_size;
     if (type == &CData_Type) {
-        size_t total = CDATA_INLINE_OFFSET + (size_t)inline_size;
+        /* rounded up to the allocator's 16-byte granularity with the slack zeroed: a
+           string read that runs past the data (ffi.string of a 'char *' to one char,
+           which cffi's tests do) meets a NUL, not what the block held before */
+        size_t used = CDATA_INLINE_OFFSET + (size_t)inline_size;
+        size_t total = (used + 15) & ~(size_t)15;
         cd = (CDataObject *)PyObject_Malloc(total);
         if (cd == NULL)
             return (CDataObject *)PyErr_NoMemory();
+        memset((char *)cd + used, 0, total - used);
         PyObject_InitVar((PyVarObject *)cd, type, nitems);
     }
     else {

@@ -7,58 +7,10 @@
  */
 #include "nffi_core.h"
 #include <wchar.h>
-#include <uchar.h>
-#include <complex.h>
 
 /* ---- primitive table ------------------------------------------------------------- */
 
-typedef struct {
-    const char *name;
-    int flags;
-    Py_ssize_t size, align;
-    int char_kind;
-} PrimitiveInfo;
-
-#define SIGNED_T(name, T)   { name, CT_PRIMITIVE_SIGNED, sizeof(T), _Alignof(T), 0 }
-#define UNSIGNED_T(name, T) { name, CT_PRIMITIVE_UNSIGNED, sizeof(T), _Alignof(T), 0 }
-
-static const PrimitiveInfo primitive_table[] = {
-    { "char", CT_PRIMITIVE_CHAR, 1, 1, 1 },
-    SIGNED_T("signed char", signed char), UNSIGNED_T("unsigned char", unsigned char),
-    SIGNED_T("short", short), UNSIGNED_T("unsigned short", unsigned short),
-    SIGNED_T("int", int), UNSIGNED_T("unsigned int", unsigned int),
-    SIGNED_T("long", long), UNSIGNED_T("unsigned long", unsigned long),
-    SIGNED_T("long long", long long), UNSIGNED_T("unsigned long long", unsigned long long),
-    { "_Bool", CT_PRIMITIVE_UNSIGNED | CT_IS_BOOL, sizeof(_Bool), _Alignof(_Bool), 0 },
-    { "float", CT_PRIMITIVE_FLOAT, sizeof(float), _Alignof(float), 0 },
-    { "double", CT_PRIMITIVE_FLOAT, sizeof(double), _Alignof(double), 0 },
-    { "long double", CT_PRIMITIVE_FLOAT | CT_IS_LONGDOUBLE, sizeof(long double),
-      _Alignof(long double), 0 },
-    { "float _Complex", CT_PRIMITIVE_COMPLEX, sizeof(float _Complex),
-      _Alignof(float _Complex), 0 },
-    { "double _Complex", CT_PRIMITIVE_COMPLEX, sizeof(double _Complex),
-      _Alignof(double _Complex), 0 },
-    { "wchar_t", CT_PRIMITIVE_CHAR, sizeof(wchar_t), _Alignof(wchar_t), 'w' },
-    { "char16_t", CT_PRIMITIVE_CHAR, sizeof(char16_t), _Alignof(char16_t), 2 },
-    { "char32_t", CT_PRIMITIVE_CHAR, sizeof(char32_t), _Alignof(char32_t), 4 },
-    SIGNED_T("int8_t", int8_t), UNSIGNED_T("uint8_t", uint8_t),
-    SIGNED_T("int16_t", int16_t), UNSIGNED_T("uint16_t", uint16_t),
-    SIGNED_T("int32_t", int32_t), UNSIGNED_T("uint32_t", uint32_t),
-    SIGNED_T("int64_t", int64_t), UNSIGNED_T("uint64_t", uint64_t),
-    SIGNED_T("int_least8_t", int_least8_t), UNSIGNED_T("uint_least8_t", uint_least8_t),
-    SIGNED_T("int_least16_t", int_least16_t), UNSIGNED_T("uint_least16_t", uint_least16_t),
-    SIGNED_T("int_least32_t", int_least32_t), UNSIGNED_T("uint_least32_t", uint_least32_t),
-    SIGNED_T("int_least64_t", int_least64_t), UNSIGNED_T("uint_least64_t", uint_least64_t),
-    SIGNED_T("int_fast8_t", int_fast8_t), UNSIGNED_T("uint_fast8_t", uint_fast8_t),
-    SIGNED_T("int_fast16_t", int_fast16_t), UNSIGNED_T("uint_fast16_t", uint_fast16_t),
-    SIGNED_T("int_fast32_t", int_fast32_t), UNSIGNED_T("uint_fast32_t", uint_fast32_t),
-    SIGNED_T("int_fast64_t", int_fast64_t), UNSIGNED_T("uint_fast64_t", uint_fast64_t),
-    SIGNED_T("intptr_t", intptr_t), UNSIGNED_T("uintptr_t", uintptr_t),
-    SIGNED_T("intmax_t", intmax_t), UNSIGNED_T("uintmax_t", uintmax_t),
-    SIGNED_T("ptrdiff_t", ptrdiff_t), UNSIGNED_T("size_t", size_t),
-    SIGNED_T("ssize_t", ssize_t),
-    { NULL, 0, 0, 0, 0 }
-};
+#include "primitives.h"     /* generated from nffi/primitives.py */
 
 /* ---- allocation and naming ------------------------------------------------------- */
 
