@@ -14,7 +14,8 @@ import sys
 
 from . import _core
 from .compat import CompiledFFI
-from .decls import Array, ConstantDecl, EnumDef, StructDef, Typedef, VariableDecl
+from . import layout, model as model_module
+from .decls import ConstantDecl, EnumDef
 from .errors import VerificationError
 from .model import Model, pointer_type
 
@@ -23,41 +24,107 @@ __all__ = ["CompiledModuleFFI", "CompiledLibrary", "load", "attach"]
 _FLEXIBLE = ' fix it or use "...;" as the last field in the cdef for %s to make it flexible'
 
 
-class CompilerModel(Model):
-    """A model that asks the C compiler (its answers, computed when the module was
-    compiled) for what the cdef leaves open ('...' structs, '[...]', '#define X ...',
-    'static const T X;', enums with '...') and checks what the cdef states against it."""
+_SIGNED_BY_SIZE = {1: "int8_t", 2: "int16_t", 4: "int32_t", 8: "int64_t"}
+_UNSIGNED_BY_SIZE = {1: "uint8_t", 2: "uint16_t", 4: "uint32_t", 8: "uint64_t"}
+_ENUM_BY_SIZE = {(4, True): "int", (4, False): "unsigned int", (8, True): "long",
+                 (8, False): "unsigned long", (2, True): "short", (2, False): "unsigned short",
+                 (1, True): "signed char", (1, False): "unsigned char"}
+
+
+class CompilerLayout(layout.LayoutProvider):
+    """The layout provider of compiled modules: the C compiler's answers (computed
+    when the module was built) for what the cdef leaves open ('...' structs, '[...]',
+    'typedef int... T', enums), and checks of what the cdef states against them.  A
+    struct whose declared layout disagrees is unrealizable: using it raises ffi.error
+    naming the field and both values, as cffi."""
 
     def __init__(self, answers):
-        super().__init__()
+        self._answers = answers
+        self._abi = model_module._abi_layout
+
+    def struct_layout(self, decl, fields):
+        answers = self._answers
+        key = "%s %s" % (decl.kind, decl.name)
+        real_size = answers.get("sizeof " + key)
+        if real_size is None:               # no C name for it: nffi's layout
+            return self._abi.struct_layout(decl, fields)
+        size, align, placed = layout.layout(decl.kind, fields, packed=decl.packed,
+                                            pack=decl.pack)
+        shown = key.replace("$", "")
+        real_offsets = [answers.get("offsetof %s.%s" % (key, f.name)) for f in fields]
+        if decl.partial:
+            placed = [where if real is None else layout.FieldLayout(real)
+                      for where, real in zip(placed, real_offsets)]
+            return real_size, answers["alignof " + key], placed
+        for spec, where, real in zip(fields, placed, real_offsets):
+            if real is not None and real != where.offset:
+                raise layout.NeedsCompiler(_core.error(
+                    ("%s: wrong offset for field '%s' (cdef says %d, but C compiler says "
+                     "%d)." + _FLEXIBLE) % (shown, spec.name, where.offset, real, shown)))
+            real = answers.get("fieldsize %s.%s" % (key, spec.name))
+            if real is not None and real != spec.size and not spec.flexible:
+                raise layout.NeedsCompiler(_core.error(
+                    ("%s: wrong size for field '%s' (cdef says %d, but C compiler says "
+                     "%d)." + _FLEXIBLE) % (shown, spec.name, spec.size, real, shown)))
+        if real_size != size:
+            raise layout.NeedsCompiler(_core.error(
+                ("%s: wrong total size (cdef says %d, but C compiler says %d)." + _FLEXIBLE)
+                % (shown, size, real_size, shown)))
+        return size, align, placed
+
+    def array_length(self, owner, node):
+        if owner is not None:
+            if owner[0] == "field":
+                key = "len %s %s.%s" % owner[1:]
+            else:
+                key = "len %s %s" % ("var" if owner[0] == "variable" else owner[0], owner[1])
+            length = self._answers.get(key)
+            if length is not None:
+                return length
+        return self._abi.array_length(owner, node)
+
+    def enum_integer_type(self, decl, values):
+        size = self._answers.get("sizeof enum " + decl.name)
+        if size is None:
+            return self._abi.enum_integer_type(decl, [v for v in values if v is not None])
+        return _ENUM_BY_SIZE[size, bool(self._answers.get("signed enum " + decl.name))]
+
+    def unknown_primitive(self, node):
+        size = self._answers.get("sizeof typedef " + node.name)
+        if size is None:
+            return self._abi.unknown_primitive(node)
+        if node.kind == "float":
+            sizes = {4: "float", 8: "double"}
+            if size not in sizes:
+                raise NotImplementedError("%s: 'typedef float... %s;' is a long double; "
+                                          "not supported" % (node.name, node.name))
+            return sizes[size]
+        signed = self._answers.get("signed typedef " + node.name)
+        return (_SIGNED_BY_SIZE if signed else _UNSIGNED_BY_SIZE)[size]
+
+    def constant_value(self, decl):
+        value = self._answers.get("const " + decl.name)
+        if value is None:
+            return self._abi.constant_value(decl)
+        return value
+
+
+class CompilerModel(Model):
+    """The model of a compiled module: the CompilerLayout provider, and constants and
+    enumerators that take the compiler's values ('#define X ...', enums with '...');
+    a value the cdef states and the compiler contradicts is reported when read."""
+
+    def __init__(self, answers):
+        super().__init__(CompilerLayout(answers))
         self._answers = answers
         self.constant_mismatches = {}    # name -> message, raised when lib.name is read
 
-    def declare(self, decls, override=False, packed=False, pack=None):
-        super().declare([self._completed(d) for d in decls], override, packed, pack)
-
-    def _length(self, node, key):
-        if isinstance(node, Array) and node.length == "...":
-            length = self._answers.get(key)
-            if length is None:
-                raise _core.error("%s: the compiler did not give the length of '[...]'"
-                                  % key)
-            return dataclasses.replace(node, length=length)
-        return node
+    def declare(self, decls, override=False, includes=()):
+        super().declare([self._completed(d) for d in decls], override, includes)
 
     def _completed(self, decl):
         """The declaration with the compiler's values in place of '...'."""
         answers = self._answers
-        if isinstance(decl, VariableDecl):
-            return dataclasses.replace(decl, type=self._length(decl.type, "len var " + decl.name))
-        if isinstance(decl, Typedef):
-            return dataclasses.replace(decl, type=self._length(decl.type,
-                                                               "len typedef " + decl.name))
-        if isinstance(decl, StructDef) and decl.fields is not None:
-            key = "%s %s" % (decl.kind, decl.name)
-            fields = tuple(dataclasses.replace(f, type=self._length(
-                f.type, "len %s.%s" % (key, f.name))) for f in decl.fields)
-            return dataclasses.replace(decl, fields=fields)
         if isinstance(decl, ConstantDecl):
             real = answers.get("const " + decl.name)
             if real is None:
@@ -76,51 +143,12 @@ class CompilerModel(Model):
             values = []
             for name, value in decl.enumerators:
                 real = answers.get("const " + name, value)
-                if real != value and not decl.partial:
+                if real != value and not decl.partial and value is not None:
                     raise _core.error("enum %s: %s has the real value %d, not %d"
                                       % (decl.name.lstrip("$"), name, real, value))
                 values.append((name, real))
             return dataclasses.replace(decl, enumerators=tuple(values), partial=False)
         return decl
-
-    def _compute_layout(self, ct, decl, packed, pack):
-        ct, fields, size, align, init_fields = super()._compute_layout(ct, decl, packed, pack)
-        answers = self._answers
-        key = "%s %s" % (decl.kind, decl.name)
-        real_size = answers.get("sizeof " + key)
-        if real_size is None:
-            return ct, fields, size, align, init_fields    # no C name for it: nffi's layout
-        shown = key.replace("$", "")
-        real_offsets = {}
-        for field in decl.fields:
-            offset = answers.get("offsetof %s.%s" % (key, field.name))
-            if offset is not None:
-                real_offsets[field.name] = offset
-        if decl.partial:
-            fields = [(f[0], f[1], real_offsets.get(f[0], f[2])) + tuple(f[3:]) for f in fields]
-            init_fields = [(name, t, real_offsets.get(name, offset))
-                           for name, t, offset in init_fields]
-            size, align = real_size, answers["alignof " + key]
-            self._pending_layouts[ct] = (size, align)
-            self._pending_fields[ct] = fields
-            return ct, fields, size, align, init_fields
-        for name, ftype, offset in ((f[0], f[1], f[2]) for f in fields):
-            real = real_offsets.get(name)
-            if real is not None and real != offset:
-                raise _core.error(("%s: wrong offset for field '%s' (cdef says %d, but C "
-                                   "compiler says %d)." + _FLEXIBLE)
-                                  % (shown, name, offset, real, shown))
-            real = answers.get("fieldsize %s.%s" % (key, name))
-            mine = self._size_align(ftype, None, decl)[0] if real is not None else None
-            if real is not None and mine != real and not (
-                    ftype.kind == "array" and ftype.length is None):
-                raise _core.error(("%s: wrong size for field '%s' (cdef says %d, but C "
-                                   "compiler says %d)." + _FLEXIBLE)
-                                  % (shown, name, mine, real, shown))
-        if real_size != size:
-            raise _core.error(("%s: wrong total size (cdef says %d, but C compiler says %d)."
-                               + _FLEXIBLE) % (shown, size, real_size, shown))
-        return ct, fields, size, align, init_fields
 
 
 class CompiledModuleFFI(CompiledFFI):

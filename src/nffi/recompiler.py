@@ -20,8 +20,8 @@ The generated module contains, after the user's source:
 import os
 
 from . import _core
-from .decls import (Array, ConstantDecl, Function, Named, Pointer, Primitive, Tagged,
-                    Void)
+from .decls import (Array, Function, Named, Opaque, Pointer, Primitive, Tagged,
+                    UnknownPrimitive, Void)
 from .errors import VerificationError
 
 _HEADER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_core", "nffi_capi.h")
@@ -95,9 +95,11 @@ class Recompiler:
             # spelled as what it names (as cffi: the C source need not have the
             # typedef, e.g. one from an included FFI), except anonymous structs
             target = self.model.typedefs.get(node.name)
-            if target is None or (isinstance(target, Tagged) and target.name.startswith("$")):
+            if target is None or self._only_named(target):
                 return self._join(node.name, inner)
             return self.declarator(target, inner)
+        if isinstance(node, (Opaque, UnknownPrimitive)):
+            return self._join(node.name, inner)
         if isinstance(node, Tagged):
             spelled = self.spell_tagged(node.kind, node.name)
             if spelled is None:
@@ -124,6 +126,24 @@ class Recompiler:
         raise VerificationError("cannot spell the type %r in C" % (node,))
 
     @staticmethod
+    def _only_named(target):
+        """A typedef that C can only spell by its name: of an anonymous struct, or of
+        something the cdef leaves to the compiler ('typedef ... T', 'typedef int... T')."""
+        if isinstance(target, Pointer):
+            target = target.item
+        return (isinstance(target, (Opaque, UnknownPrimitive)) or
+                (isinstance(target, Tagged) and target.name.startswith("$")))
+
+    def _resolve_or_none(self, node):
+        """The ctype of a node now, or None when only the compiled module knows it
+        (a 'typedef int... T', a struct with '...' by value): its conversions then go
+        through the C API."""
+        try:
+            return self.model.resolve(node, allow_function=True)
+        except Exception:
+            return None
+
+    @staticmethod
     def _join(base, inner):
         return "%s %s" % (base, inner) if inner else base
 
@@ -139,6 +159,8 @@ class Recompiler:
 
     def _kind(self, ct):
         """'void', 'int', 'uint', 'float', 'pointer' or 'other' (through the C API)."""
+        if ct is None:
+            return "other"
         kind = ct.kind
         if kind == "void":
             return "void"
@@ -249,8 +271,20 @@ class Recompiler:
         return result
 
     def _constant_is_number(self, decl):
-        ct = self.model.resolve(decl.type, allow_function=True)
-        return ct.kind in ("primitive", "enum") and self._kind(ct) in ("int", "uint", "float")
+        return self._number_kind(decl.type) is not None
+
+    def _number_kind(self, node):
+        """'int' or 'float' for a type whose values travel as answers, else None."""
+        target = node
+        while isinstance(target, Named):
+            target = self.model.typedefs.get(target.name)
+        if isinstance(target, UnknownPrimitive):
+            return "float" if target.kind == "float" else "int"
+        ct = self._resolve_or_none(node)
+        if ct is None or ct.kind not in ("primitive", "enum"):
+            return None
+        kind = "int" if ct.kind == "enum" else self._kind(ct)
+        return {"int": "int", "uint": "int", "float": "float"}.get(kind)
 
     def _answers(self):
         """(key, C expression, is_float) for everything the runtime asks the compiler."""
@@ -288,14 +322,24 @@ class Recompiler:
                 answers.append(("len typedef " + name, "sizeof(%s) / sizeof(((%s *)0)[0][0])"
                                 % (name, name), False))
         for tag, decl in sorted(model.enum_defs.items()):
+            spelled = self.spell_tagged("enum", tag)
+            if spelled is not None:
+                answers.append(("sizeof enum " + tag, "sizeof(%s)" % spelled, False))
+                answers.append(("signed enum " + tag, "((%s)-1) < (%s)1" % (spelled, spelled),
+                                False))
             for name, _ in decl.enumerators:
                 answers.append(("const " + name, name, False))
         for name, decl in sorted(model.constant_decls.items()):
             if decl.type is None:
                 answers.append(("const " + name, name, False))
             elif self._constant_is_number(decl):
-                ct = model.resolve(decl.type, allow_function=True)
-                answers.append(("const " + name, name, self._kind(ct) == "float"))
+                answers.append(("const " + name, name,
+                                self._number_kind(decl.type) == "float"))
+        for name, node in sorted(model.typedefs.items()):
+            if isinstance(node, UnknownPrimitive):
+                answers.append(("sizeof typedef " + name, "sizeof(%s)" % name, False))
+                answers.append(("signed typedef " + name, "((%s)-1) < (%s)1" % (name, name),
+                                False))
         return answers
 
     def _direct_function(self, decl):
@@ -312,9 +356,8 @@ class Recompiler:
         """The METH_FASTCALL wrapper of one function.  _nffi_ct[base] is the function
         ctype, base+1+i argument i's, base+1+n the result's."""
         ftype = decl.type
-        fct = self.model.resolve(ftype, allow_function=True)
-        arg_cts = list(fct.args)
         params = [self.decay(a) for a in ftype.args]
+        arg_cts = [self._resolve_or_none(p) for p in params]
         n = len(params)
         name = decl.name
         lines = ["static PyObject *_nffi_f_%s(PyObject *self, PyObject *const *args, "
@@ -323,7 +366,8 @@ class Recompiler:
         kinds = [self._kind(ct) for ct in arg_cts]
         for i, p in enumerate(params):
             a("    %s;\n" % self.declarator(p, "x%d" % i))
-        rkind = self._kind(fct.result)
+        rkind = "void" if isinstance(ftype.result, Void) else \
+            self._kind(self._resolve_or_none(ftype.result))
         if rkind != "void":
             a("    %s;\n" % self.declarator(ftype.result, "result"))
         uses_temps = any(k not in ("int", "uint", "float") for k in kinds)
