@@ -357,6 +357,28 @@ def test_pointer_arguments_needing_temporaries_fall_back(libs, tmp_path):
             libc.strlen(bad)
 
 
+def test_subclasses_of_bytes_and_int_are_accepted_on_both_paths():
+    """The call plan decides once which pointer arguments take bytes; a subclass of
+    bytes (or of int) leaves the inline fast path but not the rule: cffi accepts it."""
+    class Bytes(bytes):
+        pass
+
+    class Int(int):
+        pass
+    results = []
+    for FFI in (nffi.FFI, cffi.FFI):
+        ffi = FFI()
+        ffi.cdef("size_t strlen(const char *); int abs(int); void *memchr(void *, int, size_t);")
+        libc = ffi.dlopen(None)
+        data = Bytes(b"abcd")
+        found = libc.memchr(data, ord("c"), 4)
+        results.append((libc.strlen(data), libc.abs(Int(-3)), libc.abs(True),
+                        ffi.string(ffi.cast("char *", found))))
+        if FFI is nffi.FFI:
+            assert results[-1][0] == _core._call_libffi(libc.strlen, data)
+    assert results[0] == results[1] == (4, 3, 1, b"cd")
+
+
 def test_cast_function_pointers_are_direct(libs):
     (ffi, lib), _ = libs
     p = ffi.cast("int64_t(*)(int64_t, double)", lib.ret_7)

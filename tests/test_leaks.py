@@ -144,6 +144,15 @@ def libc(ffi):
     return ffi.dlopen(None)
 
 
+# ---- the type registry -------------------------------------------------------------------
+
+def test_registry_forgets_dead_types():
+    # a fresh array and function type each cycle: the registry's entries must go with them
+    ptr = nffi._core.new_pointer_type(nffi._core.new_primitive_type("int"))
+    check_flat("registry: array + function type", lambda: (
+        nffi._core.new_array_type(ptr, 99991), nffi._core.new_function_type((ptr,), ptr)))
+
+
 # ---- ffi.new and release ----------------------------------------------------------------
 
 def test_new(ffi):

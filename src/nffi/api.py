@@ -33,10 +33,15 @@ class FFI(_core.FFIBase):
     RTLD_NOLOAD = getattr(os, "RTLD_NOLOAD", 0)
     RTLD_DEEPBIND = getattr(os, "RTLD_DEEPBIND", 0)
 
+    # The rules this class follows where the FFI of compiled modules differs from cffi's
+    # FFI class (errors of sizeof/alignof and of type strings, definitions in type
+    # strings): given to the native base at construction, read back as self._flavour.
+    _nffi_flavour = _core.FLAVOUR_FFI
+
     def __new__(cls, *args, **kwargs):
         # set up here, not in __init__, so that subclasses that do not call
         # FFI.__init__ still get a working object (as with cffi)
-        self = super().__new__(cls)
+        self = super().__new__(cls, flavour=cls._nffi_flavour)
         self._model = Model()
         self._function_type_cache = {}    # type strings that may name a function type
         self._nffi_cdef_log = []          # API mode: the cdef/include calls, in order
@@ -88,14 +93,22 @@ class FFI(_core.FFIBase):
         self._type_cache.clear()
         self._function_type_cache.clear()
 
-    # cffi's FFI accepts anonymous struct/union/enum definitions in type strings
-    # ("struct { int a; } *"); the FFI of compiled modules (compat) does not.
-    _type_strings_define = True
-
-    def _parse_type(self, text):
-        """Called by the native base on a type-cache miss."""
-        return self._model.parse_type(text, allow_definitions=self._type_strings_define,
-                                      declared_tags_only=not self._type_strings_define)
+    def _parse_type(self, text, allow_function=False):
+        """Called by the native base on a type-cache miss.  cffi's FFI accepts anonymous
+        struct/union/enum definitions in type strings ("struct { int a; } *"); the FFI
+        of compiled modules does not, and reports bad type strings as ffi.error with a
+        caret under the column."""
+        if self._flavour == _core.FLAVOUR_FFI:
+            return self._model.parse_type(text, allow_function=allow_function,
+                                          allow_definitions=True, declared_tags_only=False)
+        try:
+            return self._model.parse_type(text, allow_function=allow_function,
+                                          allow_definitions=False, declared_tags_only=True)
+        except CDefError as e:
+            column = getattr(e, "column", None)
+            message = getattr(e, "message", None) or str(e)
+            detail = "%s\n%s\n%s^" % (message, text, " " * ((column or 1) - 1))
+            raise _core.error(detail) from None
 
     def _typeof_other(self, obj):
         # a function of a compiled module's lib: a builtin bound to its function cdata
@@ -111,9 +124,7 @@ class FFI(_core.FFIBase):
         if isinstance(cdecl, str):
             ct = self._function_type_cache.get(cdecl)
             if ct is None:
-                ct = self._model.parse_type(
-                    cdecl, allow_function=True, allow_definitions=self._type_strings_define,
-                    declared_tags_only=not self._type_strings_define)
+                ct = self._parse_type(cdecl, allow_function=True)
                 self._function_type_cache[cdecl] = ct
             return ct
         return self._resolve(cdecl)

@@ -12,7 +12,6 @@ import sys
 import types
 
 from . import _core, cffi_tables, errors, lib as _lib
-from .errors import CDefError
 from .api import FFI
 
 CFFI_VERSION = "2.0.0"
@@ -28,8 +27,7 @@ class CompiledFFI(FFI):
     _nffi_out_of_line = False
     _nffi_type_names = None
 
-    _type_strings_define = False       # its type strings define no structs, as in cffi
-    _nffi_compiled_flavour = True      # sizeof('void') is ffi.error, alignof(cdata) works
+    _nffi_flavour = _core.FLAVOUR_CFFI_COMPILED    # see FFI._nffi_flavour
 
     def __init__(self, module_name=None, _version=None, _types=None, _globals=None,
                  _struct_unions=None, _enums=None, _typenames=None, _includes=None):
@@ -53,18 +51,6 @@ class CompiledFFI(FFI):
         if not self._nffi_out_of_line:
             return super().dlopen(name, flags)
         return self._keep_library(_OutOfLineLibrary(self, _lib._open_library(name, flags)))
-
-    def _parse_type(self, text):
-        # cffi's compiled FFI reports bad type strings as ffi.error, with a caret
-        try:
-            return super()._parse_type(text)
-        except (CDefError, ValueError) as e:
-            if isinstance(e, ValueError) and not getattr(e, "nffi_syntax_error", False):
-                raise       # e.g. 'array item of unknown size': ValueError in cffi too
-            column = getattr(e, "column", None)
-            message = getattr(e, "message", None) or str(e)
-            detail = "%s\n%s\n%s^" % (message, text, " " * ((column or 1) - 1))
-            raise _core.error(detail) from None
 
     def __setattr__(self, name, value):
         if (type(self) is CompiledFFI and not name.startswith("_")

@@ -380,10 +380,10 @@ class Realizer:
             raise CDefError("array of functions: '%s'" % item.cname)
         length = node.length
         if isinstance(length, int) and length < 0:
-            error = ValueError("negative array length: %s[%d]" % (item.cname, length))
-            # the FFI of compiled modules (compat) reports this one as a syntax error
-            error.nffi_syntax_error = True
-            raise error
+            message = "negative array length: %s[%d]" % (item.cname, length)
+            if self._undeclared_tags_refused:      # the FFI of compiled modules
+                raise CDefError(message)           # (a type string): a syntax error
+            raise ValueError(message)
         if length == "...":
             length = self.provider.array_length(self._owner, node)
         pending = self._pending_size(item)

@@ -8,12 +8,13 @@
  * C calls in and restored on the way back, so that ffi.errno works in the callable.
  */
 #include "nffi_core.h"
-#include <errno.h>
 #include <ffi.h>
 
 /* Inline storage of a CDataCallback. */
 typedef struct {
     ffi_closure *closure;
+    PyObject *callable;          /* NULL once cleared by the GC */
+    PyObject *onerror;           /* NULL: none */
     Py_ssize_t error_size;       /* bytes of 'error' written to the result on failure */
     max_align_t error[];         /* the result returned when the callable fails */
 } CallbackData;
@@ -23,62 +24,54 @@ static CallbackData *callback_data(CDataObject *cd)
     return (CallbackData *)CDATA_INLINE(cd);
 }
 
-static CTypeObject *result_type(CTypeObject *fct)
+/* The plan of the callback's function type: cached, and built before the callback was. */
+static const NffiCallPlan *plan_of(CDataObject *cd)
 {
-    return (CTypeObject *)PyTuple_GET_ITEM(fct->ct_stuff, 1);
+    return cd->c_type->ct_call_plan;
 }
 
-static int is_small_integer(CTypeObject *ct)
+/* libffi wants integer results narrower than a word written as a whole ffi_arg. */
+static int is_small_integer(const NffiPlanArg *r)
 {
-    return (ct->ct_flags & (CT_PRIMITIVE_INTEGER | CT_PRIMITIVE_CHAR)) &&
-           ct->ct_size < (Py_ssize_t)sizeof(ffi_arg);
+    return (r->kind == NFFI_ARG_INT || r->kind == NFFI_ARG_CHAR) &&
+           r->ct->ct_size < (Py_ssize_t)sizeof(ffi_arg);
 }
 
-/* Bytes the closure's result buffer receives: libffi wants integer results narrower
- * than a word written as a whole ffi_arg. */
-static Py_ssize_t result_size(CTypeObject *rct)
+/* Bytes the closure's result buffer receives. */
+static Py_ssize_t result_size(const NffiPlanArg *r)
 {
-    if (rct->ct_flags & CT_VOID)
+    if (r->kind == NFFI_ARG_VOID)
         return 0;
-    return is_small_integer(rct) ? (Py_ssize_t)sizeof(ffi_arg) : rct->ct_size;
+    return is_small_integer(r) ? (Py_ssize_t)sizeof(ffi_arg) : r->ct->ct_size;
 }
 
 /* Convert a value returned by the callable (or the 'error' value) into resp. */
-static int write_result(char *resp, CTypeObject *rct, PyObject *obj)
+static int write_result(char *resp, const NffiPlanArg *r, PyObject *obj)
 {
-    if (rct->ct_flags & CT_VOID) {
+    if (r->kind == NFFI_ARG_VOID) {
         if (obj == Py_None)
             return 0;
         PyErr_SetString(PyExc_TypeError, "callback with the return type 'void' must return "
                         "None");
         return -1;
     }
-    if (!is_small_integer(rct)) {
-        if (rct->ct_flags & CT_STRUCT_OR_UNION)
-            memset(resp, 0, rct->ct_size);    /* fields a list or dict leaves out are 0 */
-        return nffi_convert_from_object(resp, rct, obj);
-    }
+    if (!is_small_integer(r))
+        return nffi_convert(resp, r->ct, obj, NFFI_CONV_FRESH, NULL);
     char tmp[sizeof(ffi_arg)];
-    if (nffi_convert_from_object(tmp, rct, obj) < 0)
+    if (nffi_convert_from_object(tmp, r->ct, obj) < 0)
         return -1;
-    int f = rct->ct_flags;
-    int is_signed = (f & (CT_PRIMITIVE_SIGNED | CT_IS_SIGNED_WCHAR)) ||
-                    ((f & CT_PRIMITIVE_CHAR) && rct->ct_char_kind == 1 && (char)-1 < 0);
-    ffi_arg value = is_signed ? (ffi_arg)(ffi_sarg)nffi_read_signed(tmp, rct->ct_size)
-                              : (ffi_arg)nffi_read_unsigned(tmp, rct->ct_size);
+    ffi_arg value = (ffi_arg)nffi_register_image(r, tmp);
     memcpy(resp, &value, sizeof(value));
     return 0;
 }
 
 /* ---- the closure handler ------------------------------------------------------------ */
 
-static PyObject *convert_arguments(CTypeObject *fct, void **args)
+static PyObject *convert_arguments(const NffiCallPlan *plan, void **args)
 {
-    PyObject *fargs = PyTuple_GET_ITEM(fct->ct_stuff, 0);
-    Py_ssize_t n = PyTuple_GET_SIZE(fargs);
-    PyObject *tuple = PyTuple_New(n);
-    for (Py_ssize_t i = 0; tuple != NULL && i < n; i++) {
-        CTypeObject *at = (CTypeObject *)PyTuple_GET_ITEM(fargs, i);
+    PyObject *tuple = PyTuple_New(plan->nargs);
+    for (Py_ssize_t i = 0; tuple != NULL && i < plan->nargs; i++) {
+        CTypeObject *at = plan->args[i].ct;
         PyObject *x;
         if (at->ct_flags & CT_STRUCT_OR_UNION) {
             /* a copy: libffi's argument memory dies when the callback returns */
@@ -102,8 +95,9 @@ static void report(CDataObject *cd, const char *extra)
 {
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
-    PyObject *msg = cd->c_extra != NULL
-        ? PyUnicode_FromFormat("from cffi callback %R%s", cd->c_extra, extra)
+    PyObject *callable = callback_data(cd)->callable;
+    PyObject *msg = callable != NULL
+        ? PyUnicode_FromFormat("from cffi callback %R%s", callable, extra)
         : PyUnicode_FromFormat("from cffi callback <cleared>%s", extra);
     const char *text = msg != NULL ? PyUnicode_AsUTF8(msg) : NULL;
     if (text == NULL) {
@@ -120,7 +114,7 @@ static void report(CDataObject *cd, const char *extra)
 static void handle_error(CDataObject *cd, char *resp, const char *extra)
 {
     CallbackData *data = callback_data(cd);
-    PyObject *onerror = cd->c_extra2;
+    PyObject *onerror = callback_data(cd)->onerror;
     memcpy(resp, data->error, data->error_size);
     if (onerror == NULL) {
         report(cd, extra);
@@ -136,7 +130,7 @@ static void handle_error(CDataObject *cd, char *resp, const char *extra)
                                                value ? value : Py_None, tb ? tb : Py_None,
                                                NULL);
     Py_DECREF(onerror);
-    if (r != NULL && (r == Py_None || write_result(resp, result_type(cd->c_type), r) == 0)) {
+    if (r != NULL && (r == Py_None || write_result(resp, &plan_of(cd)->result, r) == 0)) {
         Py_XDECREF(type);
         Py_XDECREF(value);
         Py_XDECREF(tb);
@@ -156,7 +150,7 @@ static void handle_error(CDataObject *cd, char *resp, const char *extra)
 static void run_callback(CDataObject *cd, char *resp, void **args)
 {
     Py_INCREF(cd);     /* the callable may drop the last reference to its own callback */
-    PyObject *callable = cd->c_extra, *result = NULL;
+    PyObject *callable = callback_data(cd)->callable, *result = NULL;
     if (callable == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "the callback was cleared by the garbage collector");
         handle_error(cd, resp, "");
@@ -164,12 +158,12 @@ static void run_callback(CDataObject *cd, char *resp, void **args)
         return;
     }
     Py_INCREF(callable);
-    PyObject *pyargs = convert_arguments(cd->c_type, args);
+    PyObject *pyargs = convert_arguments(plan_of(cd), args);
     if (pyargs == NULL)
         handle_error(cd, resp, ", trying to convert the arguments to Python");
     else if ((result = PyObject_Call(callable, pyargs, NULL)) == NULL)
         handle_error(cd, resp, "");
-    else if (write_result(resp, result_type(cd->c_type), result) < 0)
+    else if (write_result(resp, &plan_of(cd)->result, result) < 0)
         handle_error(cd, resp, ", trying to convert the result back to C");
     Py_XDECREF(result);
     Py_XDECREF(pyargs);
@@ -179,13 +173,9 @@ static void run_callback(CDataObject *cd, char *resp, void **args)
 
 static void closure_handler(ffi_cif *cif, void *resp, void **args, void *userdata)
 {
-    int c_errno = errno;
-    PyGILState_STATE state = PyGILState_Ensure();
-    nffi_saved_errno = c_errno;
+    PyGILState_STATE state = nffi_callback_begin();
     run_callback((CDataObject *)userdata, resp, args);
-    c_errno = nffi_saved_errno;
-    PyGILState_Release(state);
-    errno = c_errno;
+    nffi_callback_end(state);
 }
 
 /* ---- the CDataCallback type ------------------------------------------------------------ */
@@ -198,8 +188,8 @@ static void callback_dealloc(CDataObject *cd)
     CallbackData *data = callback_data(cd);
     if (data->closure != NULL)
         ffi_closure_free(data->closure);
-    Py_CLEAR(cd->c_extra);
-    Py_CLEAR(cd->c_extra2);
+    Py_CLEAR(callback_data(cd)->callable);
+    Py_CLEAR(callback_data(cd)->onerror);
     Py_CLEAR(cd->c_owner);
     Py_CLEAR(cd->c_type);
     PyObject_GC_Del(cd);
@@ -207,26 +197,27 @@ static void callback_dealloc(CDataObject *cd)
 
 static int callback_traverse(CDataObject *cd, visitproc visit, void *arg)
 {
-    Py_VISIT(cd->c_extra);
-    Py_VISIT(cd->c_extra2);
+    Py_VISIT(callback_data(cd)->callable);
+    Py_VISIT(callback_data(cd)->onerror);
     Py_VISIT(cd->c_owner);
     return 0;
 }
 
 static int callback_clear(CDataObject *cd)
 {
-    Py_CLEAR(cd->c_extra);
-    Py_CLEAR(cd->c_extra2);
+    Py_CLEAR(callback_data(cd)->callable);
+    Py_CLEAR(callback_data(cd)->onerror);
     return 0;
 }
 
 static PyObject *callback_repr(CDataObject *cd)
 {
-    if (cd->c_extra == NULL)
+    PyObject *callable = callback_data(cd)->callable;
+    if (callable == NULL)
         return PyUnicode_FromFormat("<cdata '%s' calling <cleared>>",
                                     nffi_ctype_name(cd->c_type));
     return PyUnicode_FromFormat("<cdata '%s' calling %R>", nffi_ctype_name(cd->c_type),
-                                cd->c_extra);
+                                callable);
 }
 
 static PyTypeObject CDataCallback_Type = {
@@ -268,9 +259,10 @@ static int check_callback_args(CTypeObject *ct, PyObject *callable, PyObject *on
 /* The cif of a function type a callback can have, or NULL + exception. */
 static ffi_cif *callback_cif(CTypeObject *ct)
 {
-    ffi_cif *cif = NULL;
-    if (PyTuple_GET_ITEM(ct->ct_stuff, 2) != Py_True)
-        cif = nffi_function_cif(ct);
+    NffiCallPlan *plan = nffi_call_plan(ct);
+    if (plan == NULL)
+        return NULL;
+    ffi_cif *cif = plan->ellipsis ? NULL : nffi_function_cif(ct);
     if (cif == NULL && (!PyErr_Occurred() ||
                         PyErr_ExceptionMatches(PyExc_NotImplementedError))) {
         PyErr_Clear();
@@ -305,12 +297,12 @@ static PyObject *make_callback(PyObject *self, PyObject *args)
     ffi_cif *cif = callback_cif(ct);
     if (cif == NULL)
         return NULL;
-    CTypeObject *rct = result_type(ct);
-    CDataObject *cd = callback_alloc(ct, result_size(rct));
+    const NffiPlanArg *result = &ct->ct_call_plan->result;
+    CDataObject *cd = callback_alloc(ct, result_size(result));
     if (cd == NULL)
         return NULL;
     CallbackData *data = callback_data(cd);
-    if (error != Py_None && write_result((char *)data->error, rct, error) < 0)
+    if (error != Py_None && write_result((char *)data->error, result, error) < 0)
         goto fail;
     void *code = NULL;
     data->closure = ffi_closure_alloc(sizeof(ffi_closure), &code);
@@ -323,12 +315,9 @@ static PyObject *make_callback(PyObject *self, PyObject *args)
         goto fail;
     }
     cd->c_data = code;
-    Py_INCREF(callable);
-    cd->c_extra = callable;
-    if (onerror != Py_None) {
-        Py_INCREF(onerror);
-        cd->c_extra2 = onerror;
-    }
+    data->callable = Py_NewRef(callable);
+    if (onerror != Py_None)
+        data->onerror = Py_NewRef(onerror);
     return (PyObject *)cd;
 
 fail:

@@ -21,12 +21,13 @@ _Static_assert(NFFI_CD_RELEASED == CD_RELEASED, "CD_RELEASED");
 
 static int capi_arg_to_c(void *dest, PyObject *ctype, PyObject *obj, void **temps)
 {
-    return nffi_convert_call_argument(dest, (CTypeObject *)ctype, obj, (TempBlock **)temps);
+    return nffi_convert(dest, (CTypeObject *)ctype, obj, NFFI_CONV_ARGUMENT | NFFI_CONV_FRESH,
+                        (NffiTemps **)temps);
 }
 
 static void capi_free_temps(void *temps)
 {
-    nffi_call_temps_free(temps);
+    nffi_temps_free(temps);
 }
 
 static PyObject *capi_from_c(const void *src, PyObject *ctype)
@@ -68,23 +69,6 @@ static int *capi_errno_slot(void)
     return &nffi_saved_errno;
 }
 
-static PyObject *capi_function_type_item(PyObject *function_ctype, Py_ssize_t i)
-{
-    CTypeObject *fct = (CTypeObject *)function_ctype;
-    if (!CType_Check(function_ctype) || !(fct->ct_flags & CT_FUNCTIONPTR)) {
-        PyErr_SetString(PyExc_TypeError, "expected a function ctype");
-        return NULL;
-    }
-    PyObject *args = PyTuple_GET_ITEM(fct->ct_stuff, 0);
-    if (i < 0)
-        return PyTuple_GET_ITEM(fct->ct_stuff, 1);
-    if (i >= PyTuple_GET_SIZE(args)) {
-        PyErr_SetString(PyExc_IndexError, "argument index out of range");
-        return NULL;
-    }
-    return PyTuple_GET_ITEM(args, i);
-}
-
 static PyObject *capi_answers(const NffiAnswer *answers, Py_ssize_t count)
 {
     PyObject *dict = PyDict_New();
@@ -114,7 +98,6 @@ static NffiCapi capi = {
     .note_argument = capi_note_argument,
     .wrong_count = capi_wrong_count,
     .errno_slot = capi_errno_slot,
-    .function_type_item = capi_function_type_item,
     .answers = capi_answers,
 };
 

@@ -44,8 +44,6 @@ static CDataObject *cdata_alloc(PyTypeObject *type, CTypeObject *ct, Py_ssize_t 
     cd->c_weakreflist = NULL;
     cd->c_length = -1;
     cd->c_flags = 0;
-    cd->c_extra = NULL;
-    cd->c_extra2 = NULL;
     return cd;
 }
 
@@ -265,271 +263,20 @@ PyObject *nffi_newp_ex(CTypeObject *ct, PyObject *init, int zero)
 
 /* ---- ffi.cast ------------------------------------------------------------------------ */
 
-/* The integer bits of a cdata cast source: its value, or its address. */
-static int cdata_cast_bits(CDataObject *cd, unsigned long long *out, CTypeObject *target)
-{
-    CTypeObject *src = cd->c_type;
-    if (src->ct_flags & (CT_POINTER | CT_ARRAY | CT_FUNCTIONPTR)) {
-        *out = (unsigned long long)(uintptr_t)cd->c_data;
-        return 0;
-    }
-    if (src->ct_flags & CT_PRIMITIVE_SIGNED) {
-        *out = (unsigned long long)nffi_read_signed(cd->c_data, src->ct_size);
-        return 0;
-    }
-    if (src->ct_flags & CT_PRIMITIVE_UNSIGNED) {
-        *out = nffi_read_unsigned(cd->c_data, src->ct_size);
-        return 0;
-    }
-    if (src->ct_flags & CT_PRIMITIVE_CHAR) {
-        *out = (src->ct_flags & CT_IS_SIGNED_WCHAR)
-            ? (unsigned long long)nffi_read_signed(cd->c_data, src->ct_size)
-            : nffi_read_unsigned(cd->c_data, src->ct_size);
-        return 0;
-    }
-    if (src->ct_flags & CT_PRIMITIVE_FLOAT) {
-        double d = nffi_read_float(cd->c_data, src);
-        if (target->ct_flags & CT_IS_BOOL) {
-            *out = d != 0.0;
-            return 0;
-        }
-        PyObject *asint = PyLong_FromDouble(d);   /* ValueError for nan, OverflowError inf */
-        if (asint == NULL)
-            return -1;
-        *out = PyLong_AsUnsignedLongLongMask(asint);
-        Py_DECREF(asint);
-        return 0;
-    }
-    PyErr_Format(PyExc_TypeError, "cannot cast ctype '%s' to ctype '%s'",
-                 nffi_ctype_name(src), nffi_ctype_name(target));
-    return -1;
-}
-
-/* An integer, wrapped to 64 bits; anything with __int__ (floats too) is one, as in
- * cffi's casts.  __index__ alone is not. */
-static int wrapped_integer_bits(PyObject *value, unsigned long long *out)
-{
-    PyObject *asint;
-    if (PyLong_Check(value))
-        asint = Py_NewRef(value);
-    else {
-        PyNumberMethods *nb = Py_TYPE(value)->tp_as_number;
-        if (nb == NULL || nb->nb_int == NULL) {
-            PyErr_SetString(PyExc_TypeError, "an integer is required");
-            return -1;
-        }
-        asint = PyNumber_Long(value);   /* ValueError for nan, OverflowError for inf */
-        if (asint == NULL)
-            return -1;
-    }
-    *out = PyLong_AsUnsignedLongLongMask(asint);
-    Py_DECREF(asint);
-    return (*out == (unsigned long long)-1 && PyErr_Occurred()) ? -1 : 0;
-}
-
-/* The truth of a cast('_Bool', x) source that is not a cdata: any non-zero int (also
- * beyond 64 bits) or float is true; other objects by __float__, else __int__. */
-static int bool_cast_bits(PyObject *value, unsigned long long *out)
-{
-    if (PyLong_Check(value)) {
-        *out = _PyLong_Sign(value) != 0;
-        return 0;
-    }
-    if (PyFloat_Check(value)) {
-        *out = PyFloat_AS_DOUBLE(value) != 0.0;
-        return 0;
-    }
-    PyNumberMethods *nb = Py_TYPE(value)->tp_as_number;
-    if (nb == NULL || (nb->nb_float == NULL && nb->nb_int == NULL)) {
-        PyErr_SetString(PyExc_TypeError, "integer/float expected");
-        return -1;
-    }
-    PyObject *number = nb->nb_float ? PyNumber_Float(value) : PyNumber_Long(value);
-    if (number == NULL)
-        return -1;
-    int r = bool_cast_bits(number, out);
-    Py_DECREF(number);
-    return r;
-}
-
-/* The integer bits of a cast source: a cdata (its value or address), an int (wrapping),
- * a float (truncated), or, for integer and character targets, a one-character
- * bytes/str (its code). */
-static int cast_source_bits(PyObject *value, unsigned long long *out, CTypeObject *target)
-{
-    if (PyLong_Check(value) && !(target->ct_flags & CT_IS_BOOL)) {     /* the common case */
-        *out = PyLong_AsUnsignedLongLongMask(value);
-        return (*out == (unsigned long long)-1 && PyErr_Occurred()) ? -1 : 0;
-    }
-    if (CData_Check(value))
-        return cdata_cast_bits((CDataObject *)value, out, target);
-    if (!(target->ct_flags & (CT_POINTER | CT_ARRAY | CT_FUNCTIONPTR))) {
-        if (PyUnicode_Check(value)) {
-            if (PyUnicode_GET_LENGTH(value) != 1) {
-                PyErr_Format(PyExc_TypeError, "cannot cast unicode string of length %zd to "
-                             "ctype '%s'", PyUnicode_GET_LENGTH(value),
-                             nffi_ctype_name(target));
-                return -1;
-            }
-            *out = PyUnicode_READ_CHAR(value, 0);
-            return 0;
-        }
-        if (PyBytes_Check(value)) {
-            if (PyBytes_GET_SIZE(value) != 1) {
-                PyErr_SetString(PyExc_TypeError, "initializer for ctype 'char' must be a "
-                                "bytes of length 1, not bytes");
-                return -1;
-            }
-            *out = (unsigned char)PyBytes_AS_STRING(value)[0];
-            return 0;
-        }
-        if (target->ct_flags & CT_IS_BOOL)
-            return bool_cast_bits(value, out);
-    }
-    return wrapped_integer_bits(value, out);
-}
-
-static int cast_source_double(PyObject *value, CTypeObject *target, double *out,
-                              CDataObject **longdouble_src)
-{
-    *longdouble_src = NULL;
-    if (CData_Check(value)) {
-        CDataObject *cd = (CDataObject *)value;
-        CTypeObject *src = cd->c_type;
-        if (src->ct_flags & CT_PRIMITIVE_FLOAT) {
-            if (src->ct_flags & CT_IS_LONGDOUBLE)
-                *longdouble_src = cd;
-            *out = nffi_read_float(cd->c_data, src);
-            return 0;
-        }
-        if (src->ct_flags & (CT_PRIMITIVE_SIGNED | CT_IS_SIGNED_WCHAR)) {
-            *out = (double)nffi_read_signed(cd->c_data, src->ct_size);
-            return 0;
-        }
-        if (src->ct_flags & (CT_PRIMITIVE_UNSIGNED | CT_PRIMITIVE_CHAR)) {
-            *out = (double)nffi_read_unsigned(cd->c_data, src->ct_size);
-            return 0;
-        }
-        PyErr_Format(PyExc_TypeError, "cannot cast ctype '%s' to ctype '%s'",
-                     nffi_ctype_name(src), nffi_ctype_name(target));
-        return -1;
-    }
-    if (PyBytes_Check(value) && PyBytes_GET_SIZE(value) == 1) {
-        *out = (unsigned char)PyBytes_AS_STRING(value)[0];
-        return 0;
-    }
-    if (PyUnicode_Check(value) && PyUnicode_GET_LENGTH(value) == 1) {
-        *out = PyUnicode_READ_CHAR(value, 0);
-        return 0;
-    }
-    *out = PyFloat_AsDouble(value);
-    return (*out == -1.0 && PyErr_Occurred()) ? -1 : 0;
-}
-
-static PyObject *cast_to_float(CTypeObject *ct, PyObject *value)
-{
-    double d;
-    CDataObject *ldsrc;
-    if (cast_source_double(value, ct, &d, &ldsrc) < 0)
-        return NULL;
-    CDataObject *cd = nffi_cdata_new_value(ct);
-    if (cd == NULL)
-        return NULL;
-    if ((ct->ct_flags & CT_IS_LONGDOUBLE) && ldsrc != NULL)
-        memcpy(cd->c_data, ldsrc->c_data, sizeof(long double));
-    else if (ct->ct_flags & CT_IS_LONGDOUBLE && PyLong_Check(value)) {
-        /* keep the precision of large integers that a double would round */
-        long long ll = PyLong_AsLongLong(value);
-        long double x = (PyErr_Occurred() ? (PyErr_Clear(), (long double)d) : (long double)ll);
-        memcpy(cd->c_data, &x, sizeof(x));
-    }
-    else
-        nffi_write_float(cd->c_data, ct, d);
-    return (PyObject *)cd;
-}
-
-/* cast to a complex type: from a primitive cdata's value, a one-character bytes/str
- * (its code), or anything complex() accepts. */
-static PyObject *cast_to_complex(CTypeObject *ct, PyObject *value)
-{
-    PyObject *src;
-    if (CData_Check(value)) {
-        CDataObject *cd = (CDataObject *)value;
-        if (!(cd->c_type->ct_flags & CT_PRIMITIVE_ANY)) {
-            PyErr_Format(PyExc_TypeError, "cannot cast ctype '%s' to ctype '%s'",
-                         nffi_ctype_name(cd->c_type), nffi_ctype_name(ct));
-            return NULL;
-        }
-        src = nffi_convert_to_object(cd->c_data, cd->c_type, NULL);
-        if (src == NULL)
-            return NULL;
-    }
-    else
-        src = Py_NewRef(value);
-    Py_complex z = {0.0, 0.0};
-    if (PyBytes_Check(src) && PyBytes_GET_SIZE(src) == 1)
-        z.real = (unsigned char)PyBytes_AS_STRING(src)[0];
-    else if (PyUnicode_Check(src) && PyUnicode_GET_LENGTH(src) == 1)
-        z.real = PyUnicode_READ_CHAR(src, 0);
-    else if (PyBytes_Check(src) || PyUnicode_Check(src)) {
-        PyErr_Format(PyExc_TypeError, "cannot cast %.200s object to ctype '%s'",
-                     Py_TYPE(src)->tp_name, nffi_ctype_name(ct));
-        Py_DECREF(src);
-        return NULL;
-    }
-    else
-        z = PyComplex_AsCComplex(src);
-    Py_DECREF(src);
-    if (PyErr_Occurred())
-        return NULL;
-    CDataObject *cd = nffi_cdata_new_value(ct);
-    if (cd == NULL)
-        return NULL;
-    if (ct->ct_size == 2 * sizeof(float)) {
-        float parts[2] = {(float)z.real, (float)z.imag};
-        memcpy(cd->c_data, parts, sizeof(parts));
-    }
-    else
-        memcpy(cd->c_data, &z, sizeof(z));
-    return (PyObject *)cd;
-}
-
+/* The wrapping policy of the conversion engine (convert.c): a primitive cdata holds the
+ * value; a pointer-like one the address; the engine refuses anything else. */
 PyObject *nffi_cast(CTypeObject *ct, PyObject *value)
 {
-    int flags = ct->ct_flags;
-    if (flags & (CT_POINTER | CT_FUNCTIONPTR | CT_ARRAY)) {
-        if ((flags & CT_POINTER) && (ct->ct_item->ct_flags & CT_IS_FILE) &&
-                !CData_Check(value) && !PyLong_Check(value)) {
-            int is_file = nffi_is_python_file(value);
-            if (is_file < 0)
-                return NULL;
-            if (is_file) {
-                FILE *f = nffi_file_of(value);
-                return f ? (PyObject *)nffi_cdata_new_view(ct, (char *)f, NULL) : NULL;
-            }
-        }
-        unsigned long long bits;
-        if (cast_source_bits(value, &bits, ct) < 0)
+    if (!(ct->ct_flags & CT_PRIMITIVE_ANY)) {
+        char *address;
+        if (nffi_convert((char *)&address, ct, value, NFFI_CONV_CAST, NULL) < 0)
             return NULL;
-        return (PyObject *)nffi_cdata_new_view(ct, (char *)(uintptr_t)bits, NULL);
+        return (PyObject *)nffi_cdata_new_view(ct, address, NULL);
     }
-    if (flags & (CT_PRIMITIVE_INTEGER | CT_PRIMITIVE_CHAR)) {
-        unsigned long long bits;
-        if (cast_source_bits(value, &bits, ct) < 0)
-            return NULL;
-        if (flags & CT_IS_BOOL)
-            bits = bits != 0;
-        CDataObject *cd = nffi_cdata_new_value(ct);
-        if (cd != NULL)
-            nffi_write_raw_integer(cd->c_data, bits, ct->ct_size);
-        return (PyObject *)cd;
-    }
-    if (flags & CT_PRIMITIVE_FLOAT)
-        return cast_to_float(ct, value);
-    if (flags & CT_PRIMITIVE_COMPLEX)
-        return cast_to_complex(ct, value);
-    PyErr_Format(PyExc_TypeError, "cannot cast to ctype '%s'", nffi_ctype_name(ct));
-    return NULL;
+    CDataObject *cd = nffi_cdata_new_value(ct);
+    if (cd != NULL && nffi_convert(cd->c_data, ct, value, NFFI_CONV_CAST, NULL) < 0)
+        Py_CLEAR(cd);
+    return (PyObject *)cd;
 }
 
 /* ---- repr ------------------------------------------------------------------------- */
@@ -547,7 +294,7 @@ static PyObject *primitive_value_repr(CDataObject *cd)
         return NULL;
     PyObject *r = PyObject_Repr(value);
     if (r != NULL && (ct->ct_flags & CT_IS_ENUM)) {
-        PyObject *name = PyDict_GetItemWithError(PyTuple_GET_ITEM(ct->ct_stuff, 0), value);
+        PyObject *name = PyDict_GetItemWithError(ct->ct_enum_names, value);
         if (name != NULL) {
             Py_SETREF(r, PyUnicode_FromFormat("%U: %U", r, name));
         }
@@ -591,7 +338,7 @@ static PyObject *cdata_repr(CDataObject *cd)
 static PyObject *cdata_int(CDataObject *cd)
 {
     CTypeObject *ct = cd->c_type;
-    if (ct->ct_flags & (CT_PRIMITIVE_SIGNED | CT_IS_SIGNED_WCHAR)) {
+    if (nffi_value_signed(ct)) {
         return PyLong_FromLongLong(nffi_read_signed(cd->c_data, ct->ct_size));
     }
     if (ct->ct_flags & (CT_PRIMITIVE_UNSIGNED | CT_PRIMITIVE_CHAR)) {
@@ -975,22 +722,13 @@ static char *slice_bounds(CDataObject *cd, PyObject *slice, Py_ssize_t *start,
     return nffi_item_address(cd->c_data, *start, ct->ct_item->ct_size);
 }
 
-/* 'T[]' for the item type of a pointer or array, cached on the 'T *' type. */
+/* 'T[]' for the item type of a pointer or array (the registry's, as ffi.typeof("T[]")) */
 static CTypeObject *open_array_type(CTypeObject *ct)
 {
     CTypeObject *ptr = arith_pointer_type(ct);
     if (ptr == NULL)
         return NULL;
-    if (ptr->ct_stuff == NULL) {
-        CTypeObject *arr = nffi_new_array_type(ptr, -1);
-        if (arr == NULL) {
-            Py_DECREF(ptr);
-            return NULL;
-        }
-        ptr->ct_stuff = (PyObject *)arr;
-    }
-    CTypeObject *arr = (CTypeObject *)ptr->ct_stuff;
-    Py_INCREF(arr);
+    CTypeObject *arr = nffi_new_array_type(ptr, -1);
     Py_DECREF(ptr);
     return arr;
 }
@@ -1368,7 +1106,7 @@ static PyObject *enum_string(CDataObject *cd)
     PyObject *value = nffi_convert_to_object(cd->c_data, cd->c_type, NULL);
     if (value == NULL)
         return NULL;
-    PyObject *name = PyDict_GetItemWithError(PyTuple_GET_ITEM(cd->c_type->ct_stuff, 0), value);
+    PyObject *name = PyDict_GetItemWithError(cd->c_type->ct_enum_names, value);
     PyObject *r = name ? Py_NewRef(name) : (PyErr_Occurred() ? NULL : PyObject_Str(value));
     Py_DECREF(value);
     return r;

@@ -1,47 +1,19 @@
-/* convert.c -- conversions between Python objects and C values in memory.
+/* convert.c -- the conversion engine: Python objects to C values in memory, and back.
  *
- * Owns the conversion table of the CFFI reference: writing a Python object into C
- * memory of a given CType (with range checks: a value that does not fit raises, it is
- * never truncated silently) and reading C memory back as a Python object (primitives
- * become Python values; structs, unions, arrays and pointers become cdata views).
- * Also the raw integer/float/bitfield accessors the rest of the core shares.
+ * One converter, nffi_convert(), for every way a Python object becomes a C value; what
+ * differs between ffi.new, assignment, ffi.cast and call arguments is a policy given by
+ * flags (nffi_core.h): checked (a value that does not fit raises, never truncated
+ * silently), wrapping (casts: integers wrap around, floats truncate, addresses become
+ * integers), call argument (bytes for 'char *', lists for 'T *', files for 'FILE *', in
+ * temporaries freed after the call) and fresh memory (struct initializers zero what they
+ * leave out).  Reading C memory back: primitives become Python values; structs, unions,
+ * arrays and pointers become cdata views.  Also the raw integer/float/bitfield accessors
+ * the rest of the core shares.
  */
 #include "nffi_core.h"
 #include <complex.h>
 
 /* ---- raw memory accessors ----------------------------------------------------------- */
-
-PY_LONG_LONG nffi_read_signed(const char *data, Py_ssize_t size)
-{
-    switch (size) {
-    case 1: return *(const int8_t *)data;
-    case 2: { int16_t v; memcpy(&v, data, 2); return v; }
-    case 4: { int32_t v; memcpy(&v, data, 4); return v; }
-    case 8: { int64_t v; memcpy(&v, data, 8); return v; }
-    }
-    return 0;
-}
-
-unsigned PY_LONG_LONG nffi_read_unsigned(const char *data, Py_ssize_t size)
-{
-    switch (size) {
-    case 1: return *(const uint8_t *)data;
-    case 2: { uint16_t v; memcpy(&v, data, 2); return v; }
-    case 4: { uint32_t v; memcpy(&v, data, 4); return v; }
-    case 8: { uint64_t v; memcpy(&v, data, 8); return v; }
-    }
-    return 0;
-}
-
-void nffi_write_raw_integer(char *data, unsigned PY_LONG_LONG value, Py_ssize_t size)
-{
-    switch (size) {
-    case 1: *(uint8_t *)data = (uint8_t)value; break;
-    case 2: { uint16_t v = (uint16_t)value; memcpy(data, &v, 2); break; }
-    case 4: { uint32_t v = (uint32_t)value; memcpy(data, &v, 4); break; }
-    case 8: { uint64_t v = (uint64_t)value; memcpy(data, &v, 8); break; }
-    }
-}
 
 double nffi_read_float(const char *data, CTypeObject *ct)
 {
@@ -81,29 +53,30 @@ void nffi_write_float(char *data, CTypeObject *ct, double value)
 
 /* ---- integers --------------------------------------------------------------------- */
 
-/* Get a Python int from obj following cffi's rule: an int, or anything with __int__
- * or __index__ except floats (and except str/bytes, which have neither). */
-static PyObject *as_pylong(PyObject *obj)
+static int not_an_integer(void)
 {
-    if (PyLong_Check(obj)) {
-        Py_INCREF(obj);
-        return obj;
-    }
-    if (CData_Check(obj)) {
-        CTypeObject *ct = ((CDataObject *)obj)->c_type;
-        if (!(ct->ct_flags & (CT_PRIMITIVE_INTEGER | CT_PRIMITIVE_CHAR)))
-            goto not_an_integer;
-        return PyNumber_Long(obj);
-    }
-    /* as cffi: an object with __int__ (not a float); __index__ alone is not enough */
-    PyNumberMethods *nb = Py_TYPE(obj)->tp_as_number;
-    if (PyFloat_Check(obj) || nb == NULL || nb->nb_int == NULL)
-        goto not_an_integer;
-    return PyNumber_Long(obj);
-
-not_an_integer:
     PyErr_SetString(PyExc_TypeError, "an integer is required");
-    return NULL;
+    return -1;
+}
+
+/* A Python int from obj, as cffi takes one: an int, or anything with __int__ (__index__
+ * alone is not enough).  A checked conversion refuses floats and takes only integer or
+ * character cdata; a cast truncates floats (ValueError for nan, OverflowError for inf). */
+static PyObject *as_pylong(PyObject *obj, int flags)
+{
+    if (PyLong_Check(obj))
+        return Py_NewRef(obj);
+    if (!(flags & NFFI_CONV_CAST)) {
+        if (CData_Check(obj) && !(((CDataObject *)obj)->c_type->ct_flags &
+                                  (CT_PRIMITIVE_INTEGER | CT_PRIMITIVE_CHAR)))
+            return not_an_integer(), NULL;
+        if (PyFloat_Check(obj))
+            return not_an_integer(), NULL;
+    }
+    PyNumberMethods *nb = Py_TYPE(obj)->tp_as_number;
+    if (nb == NULL || nb->nb_int == NULL)
+        return not_an_integer(), NULL;
+    return PyNumber_Long(obj);
 }
 
 static int overflow_error(PyObject *value, CTypeObject *ct)
@@ -113,11 +86,11 @@ static int overflow_error(PyObject *value, CTypeObject *ct)
     return -1;
 }
 
-/* Convert obj to an integer value fitting ct (a primitive integer type).  Stores the
- * two's complement bits in *out. */
+/* The checked policy: obj as an integer value fitting ct (a primitive integer type), its
+ * two's complement bits in *out; a value that does not fit raises OverflowError. */
 static int integer_from_object(PyObject *obj, CTypeObject *ct, unsigned long long *out)
 {
-    PyObject *v = as_pylong(obj);
+    PyObject *v = as_pylong(obj, 0);
     if (v == NULL)
         return -1;
     int result = 0;
@@ -167,6 +140,147 @@ int nffi_as_integer(PyObject *obj, CTypeObject *ct, unsigned long long *out, int
         return -1;
     *negative = (ct->ct_flags & CT_PRIMITIVE_SIGNED) && (long long)*out < 0;
     return 0;
+}
+
+/* ---- what a cast reads from its source ------------------------------------------------ */
+
+
+static int cannot_cast(CTypeObject *src, CTypeObject *target)
+{
+    PyErr_Format(PyExc_TypeError, "cannot cast ctype '%s' to ctype '%s'",
+                 nffi_ctype_name(src), nffi_ctype_name(target));
+    return -1;
+}
+
+/* A bytes or str of length 1 casts as its code: 1 and *code, else 0. */
+static int one_character_code(PyObject *obj, Py_UCS4 *code)
+{
+    if (PyBytes_Check(obj) && PyBytes_GET_SIZE(obj) == 1)
+        *code = (unsigned char)PyBytes_AS_STRING(obj)[0];
+    else if (PyUnicode_Check(obj) && PyUnicode_GET_LENGTH(obj) == 1)
+        *code = PyUnicode_READ_CHAR(obj, 0);
+    else
+        return 0;
+    return 1;
+}
+
+/* The integer bits of a cdata cast source: its value, or its address. */
+static int cdata_cast_bits(CDataObject *cd, unsigned long long *out, CTypeObject *target)
+{
+    CTypeObject *src = cd->c_type;
+    if (src->ct_flags & CT_POINTER_LIKE) {
+        *out = (unsigned long long)(uintptr_t)cd->c_data;
+        return 0;
+    }
+    if (src->ct_flags & (CT_PRIMITIVE_INTEGER | CT_PRIMITIVE_CHAR)) {
+        *out = nffi_value_signed(src)
+            ? (unsigned long long)nffi_read_signed(cd->c_data, src->ct_size)
+            : nffi_read_unsigned(cd->c_data, src->ct_size);
+        return 0;
+    }
+    if (src->ct_flags & CT_PRIMITIVE_FLOAT) {
+        double d = nffi_read_float(cd->c_data, src);
+        if (target->ct_flags & CT_IS_BOOL) {
+            *out = d != 0.0;
+            return 0;
+        }
+        PyObject *asint = PyLong_FromDouble(d);   /* ValueError for nan, OverflowError inf */
+        if (asint == NULL)
+            return -1;
+        *out = PyLong_AsUnsignedLongLongMask(asint);
+        Py_DECREF(asint);
+        return 0;
+    }
+    return cannot_cast(src, target);
+}
+
+/* The truth of a cast('_Bool', x) source that is not a cdata: any non-zero int (also
+ * beyond 64 bits) or float is true; other objects by __float__, else __int__. */
+static int bool_cast_bits(PyObject *value, unsigned long long *out)
+{
+    if (PyLong_Check(value)) {
+        *out = _PyLong_Sign(value) != 0;
+        return 0;
+    }
+    if (PyFloat_Check(value)) {
+        *out = PyFloat_AS_DOUBLE(value) != 0.0;
+        return 0;
+    }
+    PyNumberMethods *nb = Py_TYPE(value)->tp_as_number;
+    if (nb == NULL || (nb->nb_float == NULL && nb->nb_int == NULL)) {
+        PyErr_SetString(PyExc_TypeError, "integer/float expected");
+        return -1;
+    }
+    PyObject *number = nb->nb_float ? PyNumber_Float(value) : PyNumber_Long(value);
+    if (number == NULL)
+        return -1;
+    int r = bool_cast_bits(number, out);
+    Py_DECREF(number);
+    return r;
+}
+
+/* The integer bits of a cast source: a cdata (its value or address), an int (wrapping),
+ * a float (truncated), or, for integer and character targets, a one-character
+ * bytes/str (its code). */
+static int cast_source_bits(PyObject *value, unsigned long long *out, CTypeObject *target)
+{
+    if (PyLong_Check(value) && !(target->ct_flags & CT_IS_BOOL)) {     /* the common case */
+        *out = PyLong_AsUnsignedLongLongMask(value);
+        return (*out == (unsigned long long)-1 && PyErr_Occurred()) ? -1 : 0;
+    }
+    if (CData_Check(value))
+        return cdata_cast_bits((CDataObject *)value, out, target);
+    if (!(target->ct_flags & CT_POINTER_LIKE)) {
+        Py_UCS4 code;
+        if (one_character_code(value, &code)) {
+            *out = code;
+            return 0;
+        }
+        if (PyUnicode_Check(value)) {
+            PyErr_Format(PyExc_TypeError, "cannot cast unicode string of length %zd to "
+                         "ctype '%s'", PyUnicode_GET_LENGTH(value), nffi_ctype_name(target));
+            return -1;
+        }
+        if (PyBytes_Check(value)) {
+            PyErr_SetString(PyExc_TypeError, "initializer for ctype 'char' must be a "
+                            "bytes of length 1, not bytes");
+            return -1;
+        }
+        if (target->ct_flags & CT_IS_BOOL)
+            return bool_cast_bits(value, out);
+    }
+    PyObject *asint = as_pylong(value, NFFI_CONV_CAST);
+    if (asint == NULL)
+        return -1;
+    *out = PyLong_AsUnsignedLongLongMask(asint);
+    Py_DECREF(asint);
+    return (*out == (unsigned long long)-1 && PyErr_Occurred()) ? -1 : 0;
+}
+
+/* The value of a cast source for a floating target: a cdata's value, the code of a
+ * one-character bytes/str, or what float() gives. */
+static int cast_source_double(PyObject *value, CTypeObject *target, double *out)
+{
+    if (CData_Check(value)) {
+        CDataObject *cd = (CDataObject *)value;
+        CTypeObject *src = cd->c_type;
+        if (src->ct_flags & CT_PRIMITIVE_FLOAT)
+            *out = nffi_read_float(cd->c_data, src);
+        else if (!(src->ct_flags & (CT_PRIMITIVE_INTEGER | CT_PRIMITIVE_CHAR)))
+            return cannot_cast(src, target);
+        else if (nffi_value_signed(src))
+            *out = (double)nffi_read_signed(cd->c_data, src->ct_size);
+        else
+            *out = (double)nffi_read_unsigned(cd->c_data, src->ct_size);
+        return 0;
+    }
+    Py_UCS4 code;
+    if (one_character_code(value, &code)) {
+        *out = code;
+        return 0;
+    }
+    *out = PyFloat_AsDouble(value);
+    return (*out == -1.0 && PyErr_Occurred()) ? -1 : 0;
 }
 
 /* ---- characters ---------------------------------------------------------------------- */
@@ -266,50 +380,6 @@ int nffi_char_from_object(PyObject *obj, CTypeObject *ct, uint32_t *out)
 static void write_char_code(char *data, CTypeObject *ct, uint32_t code)
 {
     nffi_write_raw_integer(data, code, char_size(ct));
-}
-
-/* ---- pointers ------------------------------------------------------------------------ */
-
-static int pointer_type_error(CTypeObject *ct, PyObject *obj)
-{
-    if (CData_Check(obj))
-        PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be a pointer to same "
-                     "type, not cdata '%s'", nffi_ctype_name(ct),
-                     nffi_ctype_name(((CDataObject *)obj)->c_type));
-    else
-        PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be a cdata pointer, "
-                     "not %.200s", nffi_ctype_name(ct), Py_TYPE(obj)->tp_name);
-    return -1;
-}
-
-/* May a cdata of type 'src' (pointer, array or function) be stored into a 'dst'? */
-static int pointer_compatible(CTypeObject *dst, CTypeObject *src)
-{
-    if (src == dst)
-        return 1;
-    if (src->ct_flags & CT_ARRAY) {
-        if (src->ct_item == dst->ct_item)
-            return 1;
-    }
-    else if (!(src->ct_flags & (CT_POINTER | CT_FUNCTIONPTR)))
-        return 0;
-    if ((dst->ct_flags | src->ct_flags) & CT_IS_VOID_PTR)
-        return 1;
-    /* pointers to single bytes (char, signed char, unsigned char...) mix freely */
-    if ((dst->ct_flags & CT_IS_CHAR_PTR) && (src->ct_flags & CT_IS_CHAR_PTR))
-        return 1;
-    return 0;
-}
-
-static int pointer_from_object(char *data, CTypeObject *ct, PyObject *obj)
-{
-    if (!CData_Check(obj))
-        return pointer_type_error(ct, obj);
-    CDataObject *cd = (CDataObject *)obj;
-    if (!pointer_compatible(ct, cd->c_type))
-        return pointer_type_error(ct, obj);
-    memcpy(data, &cd->c_data, sizeof(char *));
-    return 0;
 }
 
 /* ---- arrays --------------------------------------------------------------------- */
@@ -448,6 +518,181 @@ Py_ssize_t nffi_initializer_length(CTypeObject *arraytype, PyObject *init)
     return n;
 }
 
+/* ---- temporaries of a call ------------------------------------------------------------- */
+
+/* Memory a call argument needs only during the call (arrays built from lists and str,
+ * FILEs made from Python files, the buffers of a variadic call): freed, and the FILE
+ * closed, by nffi_temps_free when the call returns. */
+struct NffiTemps {
+    struct NffiTemps *next;
+    FILE *file;
+    max_align_t data[];
+};
+
+void *nffi_temps_alloc(NffiTemps **temps, size_t size)
+{
+    NffiTemps *b = PyMem_Malloc(sizeof(NffiTemps) + size);
+    if (b == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    b->next = *temps;
+    b->file = NULL;
+    *temps = b;
+    memset(b->data, 0, size);
+    return b->data;
+}
+
+void nffi_temps_free(NffiTemps *t)
+{
+    while (t != NULL) {
+        NffiTemps *next = t->next;
+        if (t->file != NULL)
+            fclose(t->file);
+        PyMem_Free(t);
+        t = next;
+    }
+}
+
+/* ---- pointers ------------------------------------------------------------------------ */
+
+static void store_pointer(char *data, const void *p)
+{
+    memcpy(data, &p, sizeof(p));
+}
+
+static int pointer_type_error(CTypeObject *ct, PyObject *obj)
+{
+    if (CData_Check(obj))
+        PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be a pointer to same "
+                     "type, not cdata '%s'", nffi_ctype_name(ct),
+                     nffi_ctype_name(((CDataObject *)obj)->c_type));
+    else
+        PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be a cdata pointer, "
+                     "not %.200s", nffi_ctype_name(ct), Py_TYPE(obj)->tp_name);
+    return -1;
+}
+
+/* May a cdata of type 'src' (pointer, array or function) be stored into a 'dst'? */
+static int pointer_compatible(CTypeObject *dst, CTypeObject *src)
+{
+    if (src == dst)
+        return 1;
+    if (src->ct_flags & CT_ARRAY) {
+        if (src->ct_item == dst->ct_item)
+            return 1;
+    }
+    else if (!(src->ct_flags & (CT_POINTER | CT_FUNCTIONPTR)))
+        return 0;
+    if ((dst->ct_flags | src->ct_flags) & CT_IS_VOID_PTR)
+        return 1;
+    /* pointers to single bytes (char, signed char, unsigned char...) mix freely */
+    if ((dst->ct_flags & CT_IS_CHAR_PTR) && (src->ct_flags & CT_IS_CHAR_PTR))
+        return 1;
+    return 0;
+}
+
+/* A call argument: a list, tuple or str given for a 'T *' becomes a temporary 'T[]'
+ * holding its items. */
+static int array_argument(char *data, CTypeObject *ct, PyObject *obj, NffiTemps **temps)
+{
+    CTypeObject *item = ct->ct_item;
+    if (PyUnicode_Check(obj) &&
+            !((item->ct_flags & CT_PRIMITIVE_CHAR) && char_size(item) > 1)) {
+        PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be a %s, not str",
+                     nffi_ctype_name(ct), (ct->ct_flags & CT_IS_CHAR_PTR)
+                     ? "bytes or list or tuple" : "list or tuple");
+        return -1;
+    }
+    CTypeObject *arr = nffi_new_array_type(ct, -1);     /* the registry's 'T[]' */
+    if (arr == NULL)
+        return -1;
+    Py_ssize_t n = nffi_initializer_length(arr, obj);
+    char *buf = NULL;
+    if (n >= 0 && item->ct_size > 0 && n > (PY_SSIZE_T_MAX - 1024) / item->ct_size)
+        PyErr_SetString(PyExc_OverflowError, "array size would overflow a ssize_t");
+    else if (n >= 0)
+        buf = nffi_temps_alloc(temps, (size_t)(n * item->ct_size));
+    int r = buf == NULL || nffi_convert_array_from_object(buf, arr, obj, n) < 0 ? -1 : 0;
+    Py_DECREF(arr);
+    store_pointer(data, buf);
+    return r;
+}
+
+/* A Python file for a 'FILE *' (file.c): a cast gets the file's own FILE, a call
+ * argument a FILE of its own, closed after the call.  1: done, 0: obj is no file. */
+static int file_pointer(char *data, PyObject *obj, int flags, NffiTemps **temps)
+{
+    int is_file = nffi_is_python_file(obj);
+    if (is_file <= 0)
+        return is_file;
+    FILE *f;
+    if (flags & NFFI_CONV_CAST)
+        f = nffi_file_of(obj);
+    else if (nffi_temps_alloc(temps, 0) == NULL)
+        return -1;
+    else if ((f = nffi_file_copy(obj)) != NULL)
+        (*temps)->file = f;
+    if (f == NULL)
+        return -1;
+    store_pointer(data, f);
+    return 1;
+}
+
+/* A call argument for a 'T *' that is neither a cdata nor bytes (see
+ * nffi_argument_needs_temporaries): a list, tuple or str becomes a temporary 'T[]', a
+ * Python file for a 'FILE *' a temporary FILE. */
+static int temporary_pointer(char *data, CTypeObject *ct, PyObject *obj, NffiTemps **temps)
+{
+    CTypeObject *item = ct->ct_item;
+    if ((PyList_Check(obj) || PyTuple_Check(obj) || PyUnicode_Check(obj)) &&
+            item->ct_size >= 0 && !(item->ct_flags & CT_VOID))
+        return array_argument(data, ct, obj, temps);
+    if (item->ct_flags & CT_IS_FILE) {
+        int done = file_pointer(data, obj, NFFI_CONV_ARGUMENT, temps);
+        if (done != 0)
+            return done < 0 ? -1 : 0;
+    }
+    return pointer_type_error(ct, obj);
+}
+
+/* A pointer (or, under a cast, an array or function pointer): a compatible cdata; under
+ * a cast any integer or address, and a Python file for a 'FILE *'; as a call argument
+ * also bytes for 'char *' and 'void *' and what temporary_pointer() takes. */
+static int pointer_from_object(char *data, CTypeObject *ct, PyObject *obj, int flags,
+                               NffiTemps **temps)
+{
+    if (flags & NFFI_CONV_CAST) {
+        if ((ct->ct_flags & CT_POINTER) && (ct->ct_item->ct_flags & CT_IS_FILE) &&
+                !CData_Check(obj) && !PyLong_Check(obj)) {
+            int done = file_pointer(data, obj, flags, temps);
+            if (done != 0)
+                return done < 0 ? -1 : 0;
+        }
+        unsigned long long bits;
+        if (cast_source_bits(obj, &bits, ct) < 0)
+            return -1;
+        store_pointer(data, (void *)(uintptr_t)bits);
+        return 0;
+    }
+    if (CData_Check(obj)) {
+        CDataObject *cd = (CDataObject *)obj;
+        if (!pointer_compatible(ct, cd->c_type))
+            return pointer_type_error(ct, obj);
+        store_pointer(data, cd->c_data);
+        return 0;
+    }
+    if (flags & NFFI_CONV_ARGUMENT) {
+        if (nffi_argument_needs_temporaries(ct, obj))
+            return temporary_pointer(data, ct, obj, temps);
+        if (PyBytes_Check(obj) && nffi_pointer_takes_bytes(ct)) {
+            store_pointer(data, PyBytes_AS_STRING(obj));
+            return 0;
+        }
+    }
+    return pointer_type_error(ct, obj);
+}
+
 /* ---- structs and unions ------------------------------------------------------------- */
 
 static int struct_from_sequence(char *data, CTypeObject *ct, PyObject *obj, Py_ssize_t room)
@@ -554,7 +799,7 @@ static int write_bitfield_int(char *data, CFieldObject *cf, PyObject *obj)
     int fits = is_signed ? ((long long)bits >= lo && (long long)bits <= (long long)hi)
                          : bits <= hi;
     if (!fits) {
-        PyObject *v = as_pylong(obj);
+        PyObject *v = as_pylong(obj, 0);
         if (v != NULL) {
             if (is_signed)
                 PyErr_Format(PyExc_OverflowError, "value %S outside the range allowed by "
@@ -587,86 +832,135 @@ static int write_bitfield(char *data, CFieldObject *cf, PyObject *obj)
     return r;
 }
 
-/* ---- the two entry points --------------------------------------------------------- */
+/* ---- floating and complex numbers ------------------------------------------------------ */
 
-static int float_from_object(char *data, CTypeObject *ct, PyObject *obj)
+static int float_from_object(char *data, CTypeObject *ct, PyObject *obj, int flags)
 {
     if ((ct->ct_flags & CT_IS_LONGDOUBLE) && CData_Check(obj) &&
             (((CDataObject *)obj)->c_type->ct_flags & CT_IS_LONGDOUBLE)) {
         memcpy(data, ((CDataObject *)obj)->c_data, sizeof(long double));
         return 0;
     }
-    double value = PyFloat_AsDouble(obj);
-    if (value == -1.0 && PyErr_Occurred())
+    double value;
+    if (flags & NFFI_CONV_CAST) {
+        if (cast_source_double(obj, ct, &value) < 0)
+            return -1;
+        if ((ct->ct_flags & CT_IS_LONGDOUBLE) && PyLong_Check(obj)) {
+            /* keep the precision of large integers that a double would round */
+            long long ll = PyLong_AsLongLong(obj);
+            long double x = PyErr_Occurred() ? (PyErr_Clear(), (long double)value)
+                                             : (long double)ll;
+            memcpy(data, &x, sizeof(x));
+            return 0;
+        }
+    }
+    else if ((value = PyFloat_AsDouble(obj)) == -1.0 && PyErr_Occurred())
         return -1;
     nffi_write_float(data, ct, value);
     return 0;
 }
 
-static int complex_from_object(char *data, CTypeObject *ct, PyObject *obj)
+/* A complex: what complex() takes; a cast also takes a primitive cdata (its value) and a
+ * one-character bytes or str (its code). */
+static int complex_from_object(char *data, CTypeObject *ct, PyObject *obj, int flags)
 {
-    Py_complex value = PyComplex_AsCComplex(obj);
-    if (value.real == -1.0 && PyErr_Occurred())
+    PyObject *src = Py_NewRef(obj);
+    if ((flags & NFFI_CONV_CAST) && CData_Check(obj)) {
+        CTypeObject *srct = ((CDataObject *)obj)->c_type;
+        Py_DECREF(src);
+        if (!(srct->ct_flags & CT_PRIMITIVE_ANY))
+            return cannot_cast(srct, ct);
+        src = nffi_convert_to_object(((CDataObject *)obj)->c_data, srct, NULL);
+        if (src == NULL)
+            return -1;
+    }
+    Py_complex z = {0.0, 0.0};
+    Py_UCS4 code;
+    if (!(flags & NFFI_CONV_CAST) || !(PyBytes_Check(src) || PyUnicode_Check(src)))
+        z = PyComplex_AsCComplex(src);
+    else if (one_character_code(src, &code))
+        z.real = code;
+    else
+        PyErr_Format(PyExc_TypeError, "cannot cast %.200s object to ctype '%s'",
+                     Py_TYPE(src)->tp_name, nffi_ctype_name(ct));
+    Py_DECREF(src);
+    if (PyErr_Occurred())
         return -1;
     if (ct->ct_size == sizeof(float _Complex)) {
-        float parts[2] = { (float)value.real, (float)value.imag };
+        float parts[2] = { (float)z.real, (float)z.imag };
         memcpy(data, parts, sizeof(parts));
     }
     else {
-        double parts[2] = { value.real, value.imag };
+        double parts[2] = { z.real, z.imag };
         memcpy(data, parts, sizeof(parts));
     }
     return 0;
 }
 
-/* Write obj as a ct at data, with room bytes writable there (more than ct_size when a
-   flexible array member was allocated with the struct; -1: unknown, memory from C). */
-int nffi_convert_from_object_room(char *data, CTypeObject *ct, PyObject *obj,
-                                  Py_ssize_t room)
+/* ---- the engine ------------------------------------------------------------------------- */
+
+/* Write obj as a ct at data under the policy 'flags' (nffi_core.h), with room bytes
+   writable there (more than ct_size when a flexible array member was allocated with the
+   struct; -1: unknown, memory from C). */
+static int convert(char *data, CTypeObject *ct, PyObject *obj, int flags, Py_ssize_t room,
+                   NffiTemps **temps)
 {
-    int flags = ct->ct_flags;
-    if (flags & CT_PRIMITIVE_INTEGER) {
-        unsigned long long value;
-        if (integer_from_object(obj, ct, &value) < 0)
+    int kind = ct->ct_flags;
+    int cast = flags & NFFI_CONV_CAST;
+    if ((kind & CT_PRIMITIVE_INTEGER) || (cast && (kind & CT_PRIMITIVE_CHAR))) {
+        unsigned long long bits;
+        if (!cast ? integer_from_object(obj, ct, &bits) < 0
+                  : cast_source_bits(obj, &bits, ct) < 0)
             return -1;
-        nffi_write_raw_integer(data, value, ct->ct_size);
+        if (cast && (kind & CT_IS_BOOL))
+            bits = bits != 0;
+        nffi_write_raw_integer(data, bits, ct->ct_size);
         return 0;
     }
-    if (flags & (CT_POINTER | CT_FUNCTIONPTR))
-        return pointer_from_object(data, ct, obj);
-    if (flags & CT_PRIMITIVE_FLOAT)
-        return float_from_object(data, ct, obj);
-    if (flags & CT_PRIMITIVE_CHAR) {
+    if ((kind & (CT_POINTER | CT_FUNCTIONPTR)) || (cast && (kind & CT_ARRAY)))
+        return pointer_from_object(data, ct, obj, flags, temps);
+    if (kind & CT_PRIMITIVE_FLOAT)
+        return float_from_object(data, ct, obj, flags);
+    if (kind & CT_PRIMITIVE_CHAR) {
         uint32_t code;
         if (nffi_char_from_object(obj, ct, &code) < 0)
             return -1;
         write_char_code(data, ct, code);
         return 0;
     }
-    if (flags & (CT_STRUCT_OR_UNION | CT_ARRAY)) {
+    if (kind & CT_PRIMITIVE_COMPLEX)
+        return complex_from_object(data, ct, obj, flags);
+    if ((kind & (CT_STRUCT_OR_UNION | CT_ARRAY)) && !cast) {
+        if ((flags & NFFI_CONV_FRESH) && (kind & CT_STRUCT_OR_UNION))
+            memset(data, 0, ct->ct_size);   /* fields a list or dict leaves out are 0 */
         /* a nested initializer recurses through here once per level of the type; types
            can be nested arbitrarily deep through typedefs, so bound the depth like any
            recursive C code in CPython (RecursionError, not a C stack overflow) */
         if (Py_EnterRecursiveCall(" while converting a nested initializer"))
             return -1;
-        int result = (flags & CT_ARRAY)
+        int result = (kind & CT_ARRAY)
             ? nffi_convert_array_from_object(data, ct, obj, ct->ct_length)
             : struct_from_object(data, ct, obj, room);
         Py_LeaveRecursiveCall();
         return result;
     }
-    if (flags & CT_PRIMITIVE_COMPLEX)
-        return complex_from_object(data, ct, obj);
-    PyErr_Format(PyExc_TypeError, "cannot write to a value of ctype '%s'", nffi_ctype_name(ct));
+    PyErr_Format(PyExc_TypeError, cast ? "cannot cast to ctype '%s'"
+                 : "cannot write to a value of ctype '%s'", nffi_ctype_name(ct));
     return -1;
 }
 
-/* Write obj as a ct at data, which holds exactly one ct (a flexible array member gets
-   no items). */
-int nffi_convert_from_object(char *data, CTypeObject *ct, PyObject *obj)
+int nffi_convert(char *data, CTypeObject *ct, PyObject *obj, int flags, NffiTemps **temps)
 {
-    return nffi_convert_from_object_room(data, ct, obj, ct->ct_size);
+    return convert(data, ct, obj, flags, ct->ct_size, temps);
 }
+
+int nffi_convert_from_object_room(char *data, CTypeObject *ct, PyObject *obj,
+                                  Py_ssize_t room)
+{
+    return convert(data, ct, obj, 0, room, NULL);
+}
+
+/* ---- C to Python ------------------------------------------------------------------------ */
 
 
 static PyObject *complex_to_object(const char *data, CTypeObject *ct)

@@ -1,9 +1,23 @@
-/* ctype.c -- C type objects (CType) and struct fields (CField).
+/* ctype.c -- C type objects (CType), struct fields (CField) and the type registry.
  *
  * Owns: the table of primitive types with their platform sizes and alignments, the
- * constructors the model layer calls to build every other type (pointer, array,
- * struct/union, function, enum), the C names of types ("int(*)[5]") with the insertion
- * point used by ffi.getctype(), and the introspection attributes of ffi.CType.
+ * constructors the model layer calls to build every type, the process-wide registry
+ * that makes every primitive, pointer, array and function ctype unique, the C names of
+ * types ("int(*)[5]") with the insertion point used by ffi.getctype(), and the
+ * introspection attributes of ffi.CType.
+ *
+ * The registry.  Primitives and 'void' are made at start-up and live forever.  A pointer
+ * type is found through a borrowed link on its item type (ct_pointer_type); arrays and
+ * function types through a dict from a key of their parts' addresses to the ctype's
+ * address: an entry keeps nothing alive (an array of a struct of a dead FFI dies with
+ * it), a ctype deletes its entry when it dies, and the parts it holds cannot be freed
+ * (and their addresses reused) before.  Struct, union and enum ctypes belong to the FFI
+ * declaring them.  Locking: with the GIL, the GIL is the lock -- a lookup and the insert
+ * after a miss run no Python code in between (keys are tuples of ints); building the
+ * ctype may (the GC can run a __del__), so it comes first and the insert checks again,
+ * keeping the first ctype.  A PyThread_type_lock would add nothing, and held while such
+ * a __del__ built a type it would deadlock.  Free-threaded builds (Py_GIL_DISABLED) take
+ * a PyMutex around the same short sections.
  */
 #include "nffi_core.h"
 #include <wchar.h>
@@ -19,21 +33,12 @@ static CTypeObject *ctype_alloc(int flags, const char *name, Py_ssize_t name_pos
     CTypeObject *ct = PyObject_GC_New(CTypeObject, &CType_Type);
     if (ct == NULL)
         return NULL;
+    /* every field after the object header starts as 0 / NULL, these excepted */
+    memset((char *)ct + sizeof(PyObject), 0, sizeof(CTypeObject) - sizeof(PyObject));
     ct->ct_flags = flags;
-    ct->ct_char_kind = 0;
     ct->ct_size = -1;
     ct->ct_align = 1;
     ct->ct_length = -1;
-    ct->ct_item = NULL;
-    ct->ct_fields = NULL;
-    ct->ct_field_list = NULL;
-    ct->ct_stuff = NULL;
-    ct->ct_init_fields = NULL;
-    ct->ct_pointer_type = NULL;
-    ct->ct_extra = NULL;
-    ct->ct_direct = NULL;
-    ct->ct_field_cache = NULL;
-    ct->ct_weakreflist = NULL;
     ct->ct_name = PyUnicode_FromString(name);
     ct->ct_name_position = name_position;
     if (ct->ct_name == NULL) {
@@ -44,26 +49,14 @@ static CTypeObject *ctype_alloc(int flags, const char *name, Py_ssize_t name_pos
     return ct;
 }
 
-/* Build a new C name by inserting 'insert' into base's name at its insertion point.
- * The new insertion point is base's plus 'shift'. */
+/* A ctype named by inserting 'insert' into base's name at its insertion point; its own
+ * insertion point is base's plus 'shift'. */
 static CTypeObject *ctype_alloc_derived(int flags, CTypeObject *base, const char *insert,
                                         Py_ssize_t shift)
 {
-    PyObject *name = base->ct_name;
-    PyObject *head = PyUnicode_Substring(name, 0, base->ct_name_position);
-    PyObject *tail = PyUnicode_Substring(name, base->ct_name_position,
-                                         PyUnicode_GET_LENGTH(name));
-    PyObject *full = NULL;
-    CTypeObject *ct = NULL;
-    if (head && tail)
-        full = PyUnicode_FromFormat("%U%s%U", head, insert, tail);
-    if (full) {
-        const char *utf8 = PyUnicode_AsUTF8(full);
-        if (utf8)
-            ct = ctype_alloc(flags, utf8, base->ct_name_position + shift);
-    }
-    Py_XDECREF(head);
-    Py_XDECREF(tail);
+    PyObject *full = nffi_getcname(base, insert);
+    const char *utf8 = full ? PyUnicode_AsUTF8(full) : NULL;
+    CTypeObject *ct = utf8 ? ctype_alloc(flags, utf8, base->ct_name_position + shift) : NULL;
     Py_XDECREF(full);
     return ct;
 }
@@ -92,36 +85,117 @@ PyObject *nffi_getcname(CTypeObject *ct, const char *extra)
     return full;
 }
 
+/* ---- the type registry (see the header comment) ------------------------------------ */
+
+#ifdef Py_GIL_DISABLED
+static PyMutex registry_mutex;
+#define REGISTRY_LOCK() PyMutex_Lock(&registry_mutex)
+#define REGISTRY_UNLOCK() PyMutex_Unlock(&registry_mutex)
+#else
+#define REGISTRY_LOCK() ((void)0)
+#define REGISTRY_UNLOCK() ((void)0)
+#endif
+
+static PyObject *primitives;      /* dict: name -> CType, every primitive and 'void' */
+static PyObject *registry;        /* dict: key -> int, the address of an interned ctype */
+
+/* The ctype already in '*slot' (then 'ct', stolen, is dropped), or else 'ct', stored in
+ * the slot as a borrowed reference. */
+static CTypeObject *intern_in_slot(CTypeObject **slot, CTypeObject *ct)
+{
+    REGISTRY_LOCK();
+    CTypeObject *kept = *slot ? (CTypeObject *)Py_NewRef(*slot) : (*slot = ct);
+    REGISTRY_UNLOCK();
+    if (kept != ct)
+        Py_DECREF(ct);
+    return kept;
+}
+
+/* The ctype interned under 'key' (a new reference), or NULL (no error) if none.  Given
+ * a new 'ct' (stolen), interns it unless another ctype got there while it was built:
+ * then that one is returned and 'ct' dropped. */
+static CTypeObject *registry_intern(PyObject *key, CTypeObject *ct)
+{
+    PyObject *address = ct ? PyLong_FromVoidPtr(ct) : NULL;
+    if (ct != NULL && address == NULL) {
+        Py_DECREF(ct);
+        return NULL;
+    }
+    REGISTRY_LOCK();
+    PyObject *found = PyDict_GetItemWithError(registry, key);
+    CTypeObject *kept = found ? (CTypeObject *)Py_NewRef(PyLong_AsVoidPtr(found)) : NULL;
+    if (ct != NULL && kept == NULL && !PyErr_Occurred() &&
+            PyDict_SetItem(registry, key, address) == 0) {
+        ct->ct_registry_key = Py_NewRef(key);
+        kept = (CTypeObject *)Py_NewRef(ct);
+    }
+    REGISTRY_UNLOCK();
+    Py_XDECREF(address);
+    Py_XDECREF(ct);
+    return kept;
+}
+
+/* A dying ctype leaves the registry (before anything in its dealloc may run code). */
+static void registry_remove(CTypeObject *ct)
+{
+    if (ct->ct_item != NULL && ct->ct_item->ct_pointer_type == ct)
+        ct->ct_item->ct_pointer_type = NULL;
+    if (ct->ct_registry_key == NULL)
+        return;
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    REGISTRY_LOCK();
+    if (PyDict_DelItem(registry, ct->ct_registry_key) < 0)
+        PyErr_WriteUnraisable((PyObject *)ct);
+    REGISTRY_UNLOCK();
+    PyErr_Restore(type, value, traceback);
+    Py_CLEAR(ct->ct_registry_key);
+}
+
 /* ---- constructors -------------------------------------------------------------- */
+
+/* Every primitive and 'void', made once when the module is initialised. */
+static int make_primitives(void)
+{
+    primitives = PyDict_New();
+    for (const PrimitiveInfo *p = primitive_table; primitives != NULL && p->name; p++) {
+        CTypeObject *ct = ctype_alloc(p->flags, p->name, (Py_ssize_t)strlen(p->name));
+        if (ct == NULL)
+            return -1;
+        ct->ct_size = p->size;
+        ct->ct_align = p->align;
+        ct->ct_char_kind = p->char_kind;
+        if (p->char_kind == 'w') {
+            ct->ct_char_kind = (int)sizeof(wchar_t);
+            if ((wchar_t)-1 < 0)
+                ct->ct_flags |= CT_IS_SIGNED_WCHAR;
+        }
+        int err = PyDict_SetItemString(primitives, p->name, (PyObject *)ct);
+        Py_DECREF(ct);
+        if (err < 0)
+            return -1;
+    }
+    CTypeObject *void_type = primitives ? ctype_alloc(CT_VOID, "void", 4) : NULL;
+    int err = void_type == NULL || PyDict_SetItemString(primitives, "void",
+                                                        (PyObject *)void_type) < 0;
+    Py_XDECREF(void_type);
+    return err ? -1 : 0;
+}
 
 static PyObject *new_primitive_type(PyObject *self, PyObject *args)
 {
-    const char *name;
-    if (!PyArg_ParseTuple(args, "s:new_primitive_type", &name))
+    PyObject *name;
+    if (!PyArg_ParseTuple(args, "U:new_primitive_type", &name))
         return NULL;
-    for (const PrimitiveInfo *p = primitive_table; p->name; p++) {
-        if (strcmp(p->name, name) == 0) {
-            CTypeObject *ct = ctype_alloc(p->flags, p->name, (Py_ssize_t)strlen(p->name));
-            if (ct == NULL)
-                return NULL;
-            ct->ct_size = p->size;
-            ct->ct_align = p->align;
-            ct->ct_char_kind = p->char_kind;
-            if (p->char_kind == 'w') {
-                ct->ct_char_kind = (int)sizeof(wchar_t);
-                if ((wchar_t)-1 < 0)
-                    ct->ct_flags |= CT_IS_SIGNED_WCHAR;
-            }
-            return (PyObject *)ct;
-        }
-    }
-    PyErr_Format(PyExc_KeyError, "unknown primitive type name '%s'", name);
-    return NULL;
+    PyObject *ct = PyDict_GetItemWithError(primitives, name);
+    if (ct == NULL && !PyErr_Occurred())
+        PyErr_Format(PyExc_KeyError, "unknown primitive type name '%U'", name);
+    return Py_XNewRef(ct);
 }
 
 static PyObject *new_void_type(PyObject *self, PyObject *noargs)
 {
-    return (PyObject *)ctype_alloc(CT_VOID, "void", 4);
+    return Py_XNewRef(PyDict_GetItemString(primitives, "void"));
 }
 
 static int is_char_type(CTypeObject *ct)
@@ -132,34 +206,22 @@ static int is_char_type(CTypeObject *ct)
 
 CTypeObject *nffi_new_pointer_type(CTypeObject *item)
 {
-    if (item->ct_pointer_type != NULL) {
-        Py_INCREF(item->ct_pointer_type);
-        return item->ct_pointer_type;
-    }
+    if (item->ct_pointer_type != NULL)
+        return (CTypeObject *)Py_NewRef(item->ct_pointer_type);
     int flags = CT_POINTER;
     if (item->ct_flags & CT_VOID)
         flags |= CT_IS_VOID_PTR;
     if (is_char_type(item))
         flags |= CT_IS_CHAR_PTR;
-    CTypeObject *ct;
-    if (item->ct_flags & (CT_ARRAY | CT_FUNCTIONPTR)) {
-        if (item->ct_flags & CT_ARRAY)
-            ct = ctype_alloc_derived(flags, item, "(*)", 2);
-        else
-            ct = ctype_alloc_derived(flags, item, " *", 2);
-    }
-    else {
-        ct = ctype_alloc_derived(flags, item, " *", 2);
-    }
+    CTypeObject *ct = ctype_alloc_derived(flags, item, (item->ct_flags & CT_ARRAY) ? "(*)"
+                                                                                : " *", 2);
     if (ct == NULL)
         return NULL;
     ct->ct_size = sizeof(void *);
     ct->ct_align = _Alignof(void *);
-    Py_INCREF(item);
-    ct->ct_item = item;
-    /* a borrowed (weak) cache: the pointer type clears it when it dies */
-    item->ct_pointer_type = ct;
-    return ct;
+    ct->ct_item = (CTypeObject *)Py_NewRef(item);
+    /* 'T *' holds T; T's link back is borrowed, cleared by registry_remove() */
+    return intern_in_slot(&item->ct_pointer_type, ct);
 }
 
 static PyObject *new_pointer_type(PyObject *self, PyObject *arg)
@@ -171,18 +233,8 @@ static PyObject *new_pointer_type(PyObject *self, PyObject *arg)
     return (PyObject *)nffi_new_pointer_type((CTypeObject *)arg);
 }
 
-CTypeObject *nffi_new_array_type(CTypeObject *ptrtype, Py_ssize_t length)
+static CTypeObject *build_array_type(CTypeObject *item, Py_ssize_t length)
 {
-    if (!(ptrtype->ct_flags & CT_POINTER)) {
-        PyErr_SetString(PyExc_TypeError, "first arg must be a pointer ctype");
-        return NULL;
-    }
-    CTypeObject *item = ptrtype->ct_item;
-    if (item->ct_size < 0) {
-        PyErr_Format(PyExc_ValueError, "array item of unknown size: '%s'",
-                     nffi_ctype_name(item));
-        return NULL;
-    }
     char brackets[48];
     if (length < 0)
         strcpy(brackets, "[]");
@@ -204,8 +256,31 @@ CTypeObject *nffi_new_array_type(CTypeObject *ptrtype, Py_ssize_t length)
     }
     ct->ct_length = length;
     ct->ct_align = item->ct_align;
-    Py_INCREF(item);
-    ct->ct_item = item;
+    ct->ct_item = (CTypeObject *)Py_NewRef(item);
+    return ct;
+}
+
+/* 'T[length]' ('T[]' for a negative length) for the 'T *' ptrtype, unique per process */
+CTypeObject *nffi_new_array_type(CTypeObject *ptrtype, Py_ssize_t length)
+{
+    if (!(ptrtype->ct_flags & CT_POINTER)) {
+        PyErr_SetString(PyExc_TypeError, "first arg must be a pointer ctype");
+        return NULL;
+    }
+    CTypeObject *item = ptrtype->ct_item;
+    if (item->ct_size < 0) {
+        PyErr_Format(PyExc_ValueError, "array item of unknown size: '%s'",
+                     nffi_ctype_name(item));
+        return NULL;
+    }
+    PyObject *key = Py_BuildValue("(iNn)", CT_ARRAY, PyLong_FromVoidPtr(item),
+                                  length < 0 ? (Py_ssize_t)-1 : length);
+    if (key == NULL)
+        return NULL;
+    CTypeObject *ct = registry_intern(key, NULL);
+    if (ct == NULL && !PyErr_Occurred() && (ct = build_array_type(item, length)) != NULL)
+        ct = registry_intern(key, ct);
+    Py_DECREF(key);
     return ct;
 }
 
@@ -399,7 +474,7 @@ static PyObject *complete_struct_or_union(PyObject *self, PyObject *args)
         Py_DECREF(list);
         return NULL;
     }
-    ct->ct_stuff = members;
+    ct->ct_members = members;
     ct->ct_init_fields = initializers;
     nffi_field_cache_clear(ct);
     ct->ct_fields = dict;
@@ -417,7 +492,50 @@ error:
     return NULL;
 }
 
-/* new_function_type(args_tuple, result, ellipsis=False, abi=None) */
+/* 'R(*)(A, B, ...)': the C name is the result's with "(*)(A, B, ...)" inserted */
+static CTypeObject *build_function_type(PyObject *fargs, CTypeObject *result, int ellipsis,
+                                        PyObject *abi)
+{
+    Py_ssize_t nargs = PyTuple_GET_SIZE(fargs);
+    PyObject *names = PyList_New(0), *joined = NULL, *suffix = NULL;
+    CTypeObject *ct = NULL;
+    if (names == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        if (PyList_Append(names, ((CTypeObject *)PyTuple_GET_ITEM(fargs, i))->ct_name) < 0)
+            goto done;
+    }
+    if (ellipsis) {
+        PyObject *dots = PyUnicode_FromString("...");
+        int err = dots == NULL || PyList_Append(names, dots) < 0;
+        Py_XDECREF(dots);
+        if (err)
+            goto done;
+    }
+    PyObject *comma = PyUnicode_FromString(", ");
+    joined = comma ? PyUnicode_Join(comma, names) : NULL;
+    Py_XDECREF(comma);
+    suffix = joined ? PyUnicode_FromFormat("(*)(%U)", joined) : NULL;
+    const char *suffix_utf8 = suffix ? PyUnicode_AsUTF8(suffix) : NULL;
+    if (suffix_utf8 == NULL)
+        goto done;
+    ct = ctype_alloc_derived(CT_FUNCTIONPTR, result, suffix_utf8, 2);
+    if (ct == NULL)
+        goto done;
+    ct->ct_size = sizeof(void (*)(void));
+    ct->ct_align = _Alignof(void (*)(void));
+    ct->ct_fn_args = Py_NewRef(fargs);
+    ct->ct_fn_result = (CTypeObject *)Py_NewRef(result);
+    ct->ct_fn_ellipsis = ellipsis;
+    ct->ct_fn_abi = Py_NewRef(abi);
+done:
+    Py_DECREF(names);
+    Py_XDECREF(joined);
+    Py_XDECREF(suffix);
+    return ct;
+}
+
+/* new_function_type(args_tuple, result, ellipsis=False, abi=None): unique per process */
 static PyObject *new_function_type(PyObject *self, PyObject *args)
 {
     PyObject *fargs, *abi = Py_None;
@@ -427,50 +545,28 @@ static PyObject *new_function_type(PyObject *self, PyObject *args)
                           &CType_Type, &result, &ellipsis, &abi))
         return NULL;
     Py_ssize_t nargs = PyTuple_GET_SIZE(fargs);
-    _PyUnicodeWriter writer;
-    _PyUnicodeWriter_Init(&writer);
-    if (_PyUnicodeWriter_WriteASCIIString(&writer, "(*)(", 4) < 0)
-        goto error;
-    for (Py_ssize_t i = 0; i < nargs; i++) {
-        PyObject *arg = PyTuple_GET_ITEM(fargs, i);
-        if (!CType_Check(arg)) {
+    PyObject *key = PyTuple_New(4 + nargs);
+    if (key == NULL)
+        return NULL;
+    PyTuple_SET_ITEM(key, 0, PyLong_FromLong(CT_FUNCTIONPTR));
+    PyTuple_SET_ITEM(key, 1, PyLong_FromVoidPtr(result));
+    PyTuple_SET_ITEM(key, 2, PyBool_FromLong(ellipsis));
+    PyTuple_SET_ITEM(key, 3, Py_NewRef(abi));
+    int complete = 1;            /* every argument a ctype, and no PyLong failed */
+    for (Py_ssize_t i = 0; i < 4 + nargs && complete; i++) {
+        PyObject *arg = i >= 4 ? PyTuple_GET_ITEM(fargs, i - 4) : NULL;
+        if (arg != NULL && !CType_Check(arg))
             PyErr_SetString(PyExc_TypeError, "function arguments must be ctypes");
-            goto error;
-        }
-        if (i > 0 && _PyUnicodeWriter_WriteASCIIString(&writer, ", ", 2) < 0)
-            goto error;
-        if (_PyUnicodeWriter_WriteStr(&writer, ((CTypeObject *)arg)->ct_name) < 0)
-            goto error;
+        else if (arg != NULL)
+            PyTuple_SET_ITEM(key, i, PyLong_FromVoidPtr(arg));
+        complete = PyTuple_GET_ITEM(key, i) != NULL;
     }
-    if (ellipsis) {
-        const char *dots = nargs > 0 ? ", ..." : "...";
-        if (_PyUnicodeWriter_WriteASCIIString(&writer, dots, (Py_ssize_t)strlen(dots)) < 0)
-            goto error;
-    }
-    if (_PyUnicodeWriter_WriteChar(&writer, ')') < 0)
-        goto error;
-    PyObject *suffix = _PyUnicodeWriter_Finish(&writer);
-    if (suffix == NULL)
-        return NULL;
-    const char *suffix_utf8 = PyUnicode_AsUTF8(suffix);
-    CTypeObject *ct = suffix_utf8 ? ctype_alloc_derived(CT_FUNCTIONPTR, result,
-                                                        suffix_utf8, 2) : NULL;
-    Py_DECREF(suffix);
-    if (ct == NULL)
-        return NULL;
-    ct->ct_size = sizeof(void (*)(void));
-    ct->ct_align = _Alignof(void (*)(void));
-    ct->ct_stuff = Py_BuildValue("(OOOO)", fargs, (PyObject *)result,
-                                 ellipsis ? Py_True : Py_False, abi);
-    if (ct->ct_stuff == NULL) {
-        Py_DECREF(ct);
-        return NULL;
-    }
+    CTypeObject *ct = complete ? registry_intern(key, NULL) : NULL;
+    if (ct == NULL && complete && !PyErr_Occurred() &&
+            (ct = build_function_type(fargs, result, ellipsis, abi)) != NULL)
+        ct = registry_intern(key, ct);
+    Py_DECREF(key);
     return (PyObject *)ct;
-
-error:
-    _PyUnicodeWriter_Dealloc(&writer);
-    return NULL;
 }
 
 /* new_enum_type(name, enumerators, values, basetype) */
@@ -502,13 +598,8 @@ static PyObject *new_enum_type(PyObject *self, PyObject *args)
         goto error;
     ct->ct_size = base->ct_size;
     ct->ct_align = base->ct_align;
-    ct->ct_stuff = PyTuple_Pack(2, by_value, by_name);
-    Py_DECREF(by_value);
-    Py_DECREF(by_name);
-    if (ct->ct_stuff == NULL) {
-        Py_DECREF(ct);
-        return NULL;
-    }
+    ct->ct_enum_names = by_value;
+    ct->ct_enum_values = by_name;
     return (PyObject *)ct;
 
 error:
@@ -526,13 +617,14 @@ static PyObject *getcname(PyObject *self, PyObject *args)
     return nffi_getcname(ct, extra);
 }
 
-static PyObject *ctype_sizeof(PyObject *self, PyObject *arg)
+PyObject *nffi_ctype_alignof(CTypeObject *ct)
 {
-    if (!CType_Check(arg)) {
-        PyErr_SetString(PyExc_TypeError, "expected a ctype");
+    if (ct->ct_size < 0 && !(ct->ct_flags & CT_ARRAY)) {
+        PyErr_Format(PyExc_ValueError, "ctype '%s' is of unknown alignment",
+                     nffi_ctype_name(ct));
         return NULL;
     }
-    return PyLong_FromSsize_t(((CTypeObject *)arg)->ct_size);
+    return PyLong_FromSsize_t(ct->ct_align);
 }
 
 /* ---- CType object protocol ------------------------------------------------------ */
@@ -540,19 +632,21 @@ static PyObject *ctype_sizeof(PyObject *self, PyObject *arg)
 static void ctype_dealloc(CTypeObject *ct)
 {
     PyObject_GC_UnTrack(ct);
+    registry_remove(ct);
     if (ct->ct_weakreflist != NULL)
         PyObject_ClearWeakRefs((PyObject *)ct);
-    if (ct->ct_item != NULL && ct->ct_item->ct_pointer_type == ct)
-        ct->ct_item->ct_pointer_type = NULL;
     Py_XDECREF(ct->ct_item);
     Py_XDECREF(ct->ct_name);
     Py_XDECREF(ct->ct_fields);
     Py_XDECREF(ct->ct_field_list);
-    Py_XDECREF(ct->ct_stuff);
+    Py_XDECREF(ct->ct_members);
     Py_XDECREF(ct->ct_init_fields);
-    if (ct->ct_extra != NULL)
-        PyMem_Free(ct->ct_extra);
-    nffi_direct_plan_free(ct->ct_direct);
+    Py_XDECREF(ct->ct_fn_args);
+    Py_XDECREF(ct->ct_fn_result);
+    Py_XDECREF(ct->ct_fn_abi);
+    Py_XDECREF(ct->ct_enum_names);
+    Py_XDECREF(ct->ct_enum_values);
+    nffi_call_plan_free(ct->ct_call_plan);
     nffi_field_cache_clear(ct);
     Py_TYPE(ct)->tp_free((PyObject *)ct);
 }
@@ -562,8 +656,10 @@ static int ctype_traverse(CTypeObject *ct, visitproc visit, void *arg)
     Py_VISIT(ct->ct_item);
     Py_VISIT(ct->ct_fields);
     Py_VISIT(ct->ct_field_list);
-    Py_VISIT(ct->ct_stuff);
+    Py_VISIT(ct->ct_members);
     Py_VISIT(ct->ct_init_fields);
+    Py_VISIT(ct->ct_fn_args);
+    Py_VISIT(ct->ct_fn_result);
     return 0;
 }
 
@@ -575,7 +671,7 @@ static int ctype_clear(CTypeObject *ct)
         nffi_field_cache_clear(ct);
         Py_CLEAR(ct->ct_fields);
         Py_CLEAR(ct->ct_field_list);
-        Py_CLEAR(ct->ct_stuff);
+        Py_CLEAR(ct->ct_members);
         Py_CLEAR(ct->ct_init_fields);
     }
     return 0;
@@ -644,39 +740,40 @@ static PyObject *ctype_get_fields(CTypeObject *ct, void *c)
     return PySequence_List(ct->ct_field_list);
 }
 
-static PyObject *function_part(CTypeObject *ct, const char *attr, int index)
+static PyObject *function_part(CTypeObject *ct, const char *attr, PyObject *value)
 {
     if (!(ct->ct_flags & CT_FUNCTIONPTR))
         return no_attribute(ct, attr);
-    PyObject *x = PyTuple_GET_ITEM(ct->ct_stuff, index);
-    Py_INCREF(x);
-    return x;
+    return Py_NewRef(value);
 }
 
-static PyObject *ctype_get_args(CTypeObject *ct, void *c) { return function_part(ct, "args", 0); }
-static PyObject *ctype_get_result(CTypeObject *ct, void *c) { return function_part(ct, "result", 1); }
-static PyObject *ctype_get_ellipsis(CTypeObject *ct, void *c) { return function_part(ct, "ellipsis", 2); }
+static PyObject *ctype_get_args(CTypeObject *ct, void *c)
+{ return function_part(ct, "args", ct->ct_fn_args); }
+static PyObject *ctype_get_result(CTypeObject *ct, void *c)
+{ return function_part(ct, "result", (PyObject *)ct->ct_fn_result); }
+static PyObject *ctype_get_ellipsis(CTypeObject *ct, void *c)
+{ return function_part(ct, "ellipsis", ct->ct_fn_ellipsis ? Py_True : Py_False); }
 
 static PyObject *ctype_get_abi(CTypeObject *ct, void *c)
 {
     if (!(ct->ct_flags & CT_FUNCTIONPTR))
         return no_attribute(ct, "abi");
-    PyObject *abi = PyTuple_GET_ITEM(ct->ct_stuff, 3);
-    if (abi == Py_None)
+    if (ct->ct_fn_abi == Py_None)
         return PyLong_FromLong(2);   /* FFI_DEFAULT_ABI on x86-64 and AArch64 Linux */
-    Py_INCREF(abi);
-    return abi;
+    return Py_NewRef(ct->ct_fn_abi);
 }
 
-static PyObject *enum_part(CTypeObject *ct, const char *attr, int index)
+static PyObject *enum_part(CTypeObject *ct, const char *attr, PyObject *dict)
 {
     if (!(ct->ct_flags & CT_IS_ENUM))
         return no_attribute(ct, attr);
-    return PyDict_Copy(PyTuple_GET_ITEM(ct->ct_stuff, index));
+    return PyDict_Copy(dict);
 }
 
-static PyObject *ctype_get_elements(CTypeObject *ct, void *c) { return enum_part(ct, "elements", 0); }
-static PyObject *ctype_get_relements(CTypeObject *ct, void *c) { return enum_part(ct, "relements", 1); }
+static PyObject *ctype_get_elements(CTypeObject *ct, void *c)
+{ return enum_part(ct, "elements", ct->ct_enum_names); }
+static PyObject *ctype_get_relements(CTypeObject *ct, void *c)
+{ return enum_part(ct, "relements", ct->ct_enum_values); }
 
 static PyGetSetDef ctype_getset[] = {
     {"kind", (getter)ctype_get_kind, NULL, NULL},
@@ -779,13 +876,14 @@ static PyMethodDef ctype_functions[] = {
     {"new_function_type", new_function_type, METH_VARARGS, NULL},
     {"new_enum_type", new_enum_type, METH_VARARGS, NULL},
     {"getcname", getcname, METH_VARARGS, NULL},
-    {"ctype_sizeof", ctype_sizeof, METH_O, NULL},
     {NULL}
 };
 
 int nffi_ctype_init(PyObject *module)
 {
-    if (PyType_Ready(&CType_Type) < 0 || PyType_Ready(&CField_Type) < 0)
+    registry = PyDict_New();
+    if (registry == NULL || PyType_Ready(&CType_Type) < 0 || PyType_Ready(&CField_Type) < 0 ||
+            make_primitives() < 0)
         return -1;
     if (PyModule_AddObjectRef(module, "CType", (PyObject *)&CType_Type) < 0 ||
             PyModule_AddObjectRef(module, "CField", (PyObject *)&CField_Type) < 0)

@@ -5,6 +5,8 @@
  * dict lookup after the first call; on a miss it calls the Python method
  * self._parse_type(string), which parses in O(len(string)) and returns the CType.
  * new, cast, typeof, sizeof, alignof and string are implemented here (vectorcall).
+ * Its flavour (NffiFlavour, given to FFIBase.__new__ and fixed from then on) selects the
+ * few rules in which the FFI of compiled modules differs from cffi's FFI class.
  */
 #include "nffi_core.h"
 
@@ -13,6 +15,7 @@ typedef struct {
     PyObject *type_cache;        /* dict: str -> CType */
     PyObject *dict;              /* instance __dict__ for the Python subclass */
     PyObject *weakreflist;
+    int flavour;                 /* an NffiFlavour */
 } FFIBaseObject;
 
 static PyObject *str_parse_type;   /* interned "_parse_type" */
@@ -51,33 +54,39 @@ static CTypeObject *resolve_ctype(FFIBaseObject *self, PyObject *cdecl)
     return NULL;
 }
 
-/* new(cdecl, init=None), either argument also by keyword, into params[0..1] */
-static int new_arguments(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
-                         PyObject **params)
+/* Arguments of fname(names[0], names[1], ...), positional or by keyword, into params
+ * (which hold the defaults, NULL for the 'required' first ones); Python's messages. */
+static int fast_arguments(const char *fname, const char *const *names, int n, int required,
+                          PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                          PyObject **params)
 {
-    static const char *const names[2] = {"cdecl", "init"};
     Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
-    if (nargs > 2 || nargs + nkw > 2) {
-        PyErr_Format(PyExc_TypeError, "new() takes at most 2 arguments (%zd given)",
-                     nargs + nkw);
+    if (nargs + nkw > n) {
+        PyErr_Format(PyExc_TypeError, "%s() takes at most %d arguments (%zd given)", fname,
+                     n, nargs + nkw);
         return -1;
     }
     for (Py_ssize_t i = 0; i < nargs; i++)
         params[i] = args[i];
     for (Py_ssize_t k = 0; k < nkw; k++) {
         PyObject *key = PyTuple_GET_ITEM(kwnames, k);
-        int slot = _PyUnicode_EqualToASCIIString(key, names[0]) ? 0
-                 : _PyUnicode_EqualToASCIIString(key, names[1]) ? 1 : -1;
+        int slot = n - 1;
+        while (slot >= 0 && PyUnicode_CompareWithASCIIString(key, names[slot]) != 0)
+            slot--;
         if (slot < 0 || slot < nargs) {
-            PyErr_Format(PyExc_TypeError, slot < 0 ? "new() got an unexpected keyword "
-                         "argument '%U'" : "new() got multiple values for argument '%U'", key);
+            PyErr_Format(PyExc_TypeError, slot < 0 ? "%s() got an unexpected keyword "
+                         "argument '%U'" : "%s() got multiple values for argument '%U'",
+                         fname, key);
             return -1;
         }
         params[slot] = args[nargs + k];
     }
-    if (params[0] == NULL) {
-        PyErr_SetString(PyExc_TypeError, "new() missing required argument 'cdecl'");
-        return -1;
+    for (int i = 0; i < required; i++) {
+        if (params[i] == NULL) {
+            PyErr_Format(PyExc_TypeError, "%s() missing required argument '%s'", fname,
+                         names[i]);
+            return -1;
+        }
     }
     return 0;
 }
@@ -85,8 +94,9 @@ static int new_arguments(PyObject *const *args, Py_ssize_t nargs, PyObject *kwna
 static PyObject *ffi_new(FFIBaseObject *self, PyObject *const *args, Py_ssize_t nargs,
                          PyObject *kwnames)
 {
-    PyObject *params[2] = {NULL, Py_None};     /* cdecl, init */
-    if (new_arguments(args, nargs, kwnames, params) < 0)
+    static const char *const names[] = {"cdecl", "init"};
+    PyObject *params[2] = {NULL, Py_None};
+    if (fast_arguments("new", names, 2, 1, args, nargs, kwnames, params) < 0)
         return NULL;
     PyObject *init = params[1];
     CTypeObject *ct = resolve_ctype(self, params[0]);
@@ -131,20 +141,11 @@ static PyObject *ffi_typeof(FFIBaseObject *self, PyObject *arg)
     return PyObject_CallMethod((PyObject *)self, "_typeof_other", "O", arg);
 }
 
-/* Whether self is the FFI of cffi's compiled modules (compat.CompiledFFI), which differs
-   from cffi's FFI in two error cases below; read from the class, on those paths only. */
+/* The FFI of a compiled module (cffi's or nffi's API mode) differs from cffi's FFI class
+ * in the two error cases below, as in cffi. */
 static int is_compiled_flavour(FFIBaseObject *self)
 {
-    PyObject *flag = PyObject_GetAttrString((PyObject *)self, "_nffi_compiled_flavour");
-    if (flag == NULL) {
-        PyErr_Clear();
-        return 0;
-    }
-    int r = PyObject_IsTrue(flag);
-    Py_DECREF(flag);
-    if (r < 0)
-        PyErr_Clear();
-    return r > 0;
+    return self->flavour != NFFI_FLAVOUR_FFI;
 }
 
 /* sizeof() of an incomplete type: ValueError in cffi's FFI, ffi.error in the compiled one */
@@ -188,45 +189,20 @@ static PyObject *ffi_alignof(FFIBaseObject *self, PyObject *arg)
                                        : resolve_ctype(self, arg);
     if (ct == NULL)
         return NULL;
-    Py_ssize_t align = ct->ct_align;
-    if (ct->ct_size < 0 && !(ct->ct_flags & CT_ARRAY)) {
-        PyErr_Format(PyExc_ValueError, "ctype '%s' is of unknown alignment",
-                     nffi_ctype_name(ct));
-        Py_DECREF(ct);
-        return NULL;
-    }
+    PyObject *align = nffi_ctype_alignof(ct);
     Py_DECREF(ct);
-    return PyLong_FromSsize_t(align);
+    return align;
 }
 
 static PyObject *ffi_string(FFIBaseObject *self, PyObject *const *args, Py_ssize_t nargs,
                             PyObject *kwnames)
 {
+    static const char *const names[] = {"cdata", "maxlen"};
+    PyObject *params[2] = {NULL, NULL};
+    if (fast_arguments("string", names, 2, 1, args, nargs, kwnames, params) < 0)
+        return NULL;
+    PyObject *cdata = params[0], *maxlenobj = params[1];
     Py_ssize_t maxlen = -1;
-    PyObject *maxlenobj = NULL;
-    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
-    if (nargs + nkw < 1 || nargs + nkw > 2) {
-        PyErr_SetString(PyExc_TypeError, "string() takes (cdata, maxlen=-1)");
-        return NULL;
-    }
-    PyObject *cdata = nargs >= 1 ? args[0] : NULL;
-    if (nargs == 2)
-        maxlenobj = args[1];
-    for (Py_ssize_t i = 0; i < nkw; i++) {
-        PyObject *key = PyTuple_GET_ITEM(kwnames, i);
-        if (_PyUnicode_EqualToASCIIString(key, "maxlen") && maxlenobj == NULL)
-            maxlenobj = args[nargs + i];
-        else if (_PyUnicode_EqualToASCIIString(key, "cdata") && cdata == NULL)
-            cdata = args[nargs + i];
-        else {
-            PyErr_SetString(PyExc_TypeError, "string() takes (cdata, maxlen=-1)");
-            return NULL;
-        }
-    }
-    if (cdata == NULL) {
-        PyErr_SetString(PyExc_TypeError, "string() missing argument 'cdata'");
-        return NULL;
-    }
     if (maxlenobj != NULL) {
         maxlen = PyNumber_AsSsize_t(maxlenobj, PyExc_OverflowError);
         if (maxlen == -1 && PyErr_Occurred())
@@ -259,11 +235,21 @@ static PyMethodDef ffibase_methods[] = {
     {NULL}
 };
 
+/* FFIBase.__new__(cls, *, flavour=FLAVOUR_FFI) */
 static PyObject *ffibase_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
+    static char *kwlist[] = {"flavour", NULL};
+    int flavour = NFFI_FLAVOUR_FFI;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$i:FFIBase", kwlist, &flavour))
+        return NULL;
+    if (flavour < NFFI_FLAVOUR_FFI || flavour > NFFI_FLAVOUR_API_MODULE) {
+        PyErr_Format(PyExc_ValueError, "unknown FFI flavour %d", flavour);
+        return NULL;
+    }
     FFIBaseObject *self = (FFIBaseObject *)type->tp_alloc(type, 0);
     if (self == NULL)
         return NULL;
+    self->flavour = flavour;
     self->type_cache = PyDict_New();
     if (self->type_cache == NULL) {
         Py_DECREF(self);
@@ -299,6 +285,9 @@ static void ffibase_dealloc(FFIBaseObject *self)
 
 static PyMemberDef ffibase_members[] = {
     {"_type_cache", T_OBJECT, offsetof(FFIBaseObject, type_cache), READONLY},
+    {"_flavour", T_INT, offsetof(FFIBaseObject, flavour), READONLY,
+     "the NffiFlavour given at construction: _core.FLAVOUR_FFI, FLAVOUR_CFFI_COMPILED or "
+     "FLAVOUR_API_MODULE"},
     {NULL}
 };
 
@@ -320,7 +309,11 @@ static PyTypeObject FFIBase_Type = {
 int nffi_ffiobj_init(PyObject *module)
 {
     str_parse_type = PyUnicode_InternFromString("_parse_type");
-    if (str_parse_type == NULL || PyType_Ready(&FFIBase_Type) < 0)
+    if (str_parse_type == NULL || PyType_Ready(&FFIBase_Type) < 0 ||
+            PyModule_AddIntConstant(module, "FLAVOUR_FFI", NFFI_FLAVOUR_FFI) < 0 ||
+            PyModule_AddIntConstant(module, "FLAVOUR_CFFI_COMPILED",
+                                    NFFI_FLAVOUR_CFFI_COMPILED) < 0 ||
+            PyModule_AddIntConstant(module, "FLAVOUR_API_MODULE", NFFI_FLAVOUR_API_MODULE) < 0)
         return -1;
     return PyModule_AddObjectRef(module, "FFIBase", (PyObject *)&FFIBase_Type);
 }

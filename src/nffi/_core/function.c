@@ -1,17 +1,86 @@
-/* function.c -- the cdata of C function pointers, callable through vectorcall.
+/* function.c -- function types: their call plan; and CFunction, the callable cdata.
  *
- * Owns CFunction, the subtype of CData that every function-pointer view is (functions
- * of a dlopen()ed library, casts to a function pointer type, function pointers read
- * from memory).  It stores the vectorcall entry and the direct-call plan of its ctype,
- * so that a call goes straight to direct.c when the signature has one and to libffi
- * (call.c) otherwise, without building an argument tuple either way.
+ * Owns the call plan of a function ctype (nffi_core.h): built once, when the first
+ * function of that type is made or called, and cached in ct_call_plan.  The arguments
+ * and the result are classified here, once, for every path: direct calls (direct.c adds
+ * the registers and the call shape), libffi calls (call.c adds libffi's description at
+ * the first such call), callbacks and generated wrappers.  Also CFunction, the subtype
+ * of CData that every function-pointer view is: its vectorcall entry goes to direct.c
+ * when the plan has a direct call and to libffi (call.c) otherwise, without building an
+ * argument tuple either way.
  */
 #include "nffi_core.h"
+#include <limits.h>
+
+/* ---- the call plan ----------------------------------------------------------------------- */
+
+static void classify(CTypeObject *ct, NffiPlanArg *a)
+{
+    int f = ct->ct_flags;
+    a->ct = ct;
+    if (f & CT_VOID)
+        a->kind = NFFI_ARG_VOID;
+    else if (f & (CT_POINTER | CT_FUNCTIONPTR)) {
+        a->kind = NFFI_ARG_POINTER;
+        a->takes_bytes = (unsigned char)nffi_pointer_takes_bytes(ct);
+    }
+    else if ((f & CT_PRIMITIVE_FLOAT) && !(f & CT_IS_LONGDOUBLE))
+        a->kind = ct->ct_size == sizeof(float) ? NFFI_ARG_FLOAT : NFFI_ARG_DOUBLE;
+    else if ((f & (CT_PRIMITIVE_INTEGER | CT_PRIMITIVE_CHAR)) && ct->ct_size <= 8) {
+        a->kind = (f & CT_PRIMITIVE_CHAR) ? NFFI_ARG_CHAR : NFFI_ARG_INT;
+        a->is_signed = (unsigned char)nffi_abi_signed(ct);
+        if (f & CT_IS_BOOL) {
+            a->min = 0;
+            a->max = 1;
+        }
+        else if (a->is_signed) {
+            a->max = ct->ct_size == 8 ? LLONG_MAX : (1LL << (ct->ct_size * 8 - 1)) - 1;
+            a->min = -a->max - 1;
+        }
+        else {
+            a->min = 0;
+            a->max = ct->ct_size == 8 ? LLONG_MAX : (1LL << (ct->ct_size * 8)) - 1;
+        }
+    }
+    else
+        a->kind = NFFI_ARG_OTHER;
+}
+
+NffiCallPlan *nffi_call_plan(CTypeObject *fct)
+{
+    if (fct->ct_call_plan != NULL)
+        return fct->ct_call_plan;
+    PyObject *fargs = fct->ct_fn_args;
+    Py_ssize_t nargs = PyTuple_GET_SIZE(fargs);
+    NffiCallPlan *plan = PyMem_Calloc(1, sizeof(NffiCallPlan) + nargs * sizeof(NffiPlanArg));
+    if (plan == NULL)
+        return (NffiCallPlan *)PyErr_NoMemory();
+    plan->nargs = nargs;
+    plan->ellipsis = fct->ct_fn_ellipsis;
+    classify(fct->ct_fn_result, &plan->result);
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        classify((CTypeObject *)PyTuple_GET_ITEM(fargs, i), &plan->args[i]);
+        plan->has_pointers |= plan->args[i].kind == NFFI_ARG_POINTER;
+    }
+    plan->direct = nffi_direct_prepare(plan);
+    fct->ct_call_plan = plan;
+    return plan;
+}
+
+void nffi_call_plan_free(NffiCallPlan *plan)
+{
+    if (plan != NULL) {
+        nffi_libffi_free(plan->libffi);
+        PyMem_Free(plan);
+    }
+}
+
+/* ---- CFunction ------------------------------------------------------------------------- */
 
 typedef struct {
     CDataObject cd;
     vectorcallfunc vectorcall;
-    DirectPlan *plan;            /* owned by the ctype (ct_direct); NULL: libffi only */
+    NffiCallPlan *plan;          /* owned by the ctype (ct_call_plan) */
 } CFunctionObject;
 
 static PyObject *cfunction_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
@@ -21,7 +90,7 @@ static PyObject *cfunction_vectorcall(PyObject *self, PyObject *const *args, siz
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     int has_keywords = kwnames != NULL && PyTuple_GET_SIZE(kwnames) > 0;
     PyObject *result;
-    if (fn->plan != NULL && !has_keywords &&
+    if (fn->plan->direct && !has_keywords &&
             nffi_direct_call(fn->plan, &fn->cd, args, nargs, &result))
         return result;
     return nffi_call_libffi(&fn->cd, args, nargs, has_keywords);
@@ -42,8 +111,8 @@ PyTypeObject CFunction_Type = {
 
 CDataObject *nffi_function_new(CTypeObject *fct, char *address, PyObject *owner)
 {
-    DirectPlan *plan = nffi_direct_plan(fct);
-    if (plan == NULL && PyErr_Occurred())
+    NffiCallPlan *plan = nffi_call_plan(fct);
+    if (plan == NULL)
         return NULL;
     CFunctionObject *fn = PyObject_Malloc(sizeof(CFunctionObject));
     if (fn == NULL)
@@ -57,8 +126,6 @@ CDataObject *nffi_function_new(CTypeObject *fct, char *address, PyObject *owner)
     fn->cd.c_weakreflist = NULL;
     fn->cd.c_length = -1;
     fn->cd.c_flags = 0;
-    fn->cd.c_extra = NULL;
-    fn->cd.c_extra2 = NULL;
     fn->vectorcall = cfunction_vectorcall;
     fn->plan = plan;
     return &fn->cd;

@@ -77,14 +77,7 @@ static PyObject *m_sizeof(PyObject *self, PyObject *arg)
 static PyObject *m_alignof(PyObject *self, PyObject *arg)
 {
     CTypeObject *ct = expect_ctype(arg);
-    if (ct == NULL)
-        return NULL;
-    if (ct->ct_size < 0 && !(ct->ct_flags & CT_ARRAY)) {
-        PyErr_Format(PyExc_ValueError, "ctype '%s' is of unknown alignment",
-                     nffi_ctype_name(ct));
-        return NULL;
-    }
-    return PyLong_FromSsize_t(ct->ct_align);
+    return ct ? nffi_ctype_alignof(ct) : NULL;
 }
 
 static PyObject *m_string(PyObject *self, PyObject *args)

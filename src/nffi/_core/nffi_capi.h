@@ -72,8 +72,6 @@ typedef struct {
     /* this thread's saved errno (ffi.errno): restored into errno before a C call and
        saved from errno after it */
     int *(*errno_slot)(void);
-    /* argument i (or i == -1: the result) ctype of a function ctype (borrowed) */
-    PyObject *(*function_type_item)(PyObject *function_ctype, Py_ssize_t i);
     /* the compiler's answers as a dict key -> int/float */
     PyObject *(*answers)(const NffiAnswer *answers, Py_ssize_t count);
 } NffiCapi;

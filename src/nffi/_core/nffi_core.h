@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <errno.h>
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "nffi's bitfield access assumes a little-endian target"
@@ -62,17 +63,24 @@ typedef struct CTypeObject {
     Py_ssize_t ct_name_position; /* where getctype(extra) inserts "extra" into ct_name */
     PyObject *ct_fields;         /* struct/union: dict name -> CField (flattened), else NULL */
     PyObject *ct_field_list;     /* struct/union: tuple of (name, CField), declared order */
-    PyObject *ct_stuff;          /* function: tuple (args tuple, result, ellipsis, abi);
-                                    enum: tuple (dict value->name, dict name->value);
-                                    struct/union: tuple of CFields, the declared members
-                                    (anonymous members unflattened; call.c's libffi view);
-                                    pointer: the cached 'T[]' type */
+    PyObject *ct_members;        /* struct/union: tuple of CFields, the declared members
+                                    (anonymous members unflattened; call.c's libffi view) */
     PyObject *ct_init_fields;    /* struct/union: tuple of the CFields a list initializer
                                     fills, in order: the flattened fields, without those
                                     flagged BF_IGNORE_IN_CTOR (as cffi), else NULL */
-    struct CTypeObject *ct_pointer_type;   /* borrowed cache of 'T *', cleared when it dies */
-    void *ct_extra;              /* call.c: cached libffi description of a function type */
-    struct DirectPlan *ct_direct;  /* direct.c: cached direct-call plan of a function type */
+    /* function types */
+    PyObject *ct_fn_args;        /* tuple of the argument CTypes */
+    struct CTypeObject *ct_fn_result;
+    int ct_fn_ellipsis;          /* 1: variadic ('...') */
+    PyObject *ct_fn_abi;         /* the abi given to new_function_type(), None: default */
+    /* enums */
+    PyObject *ct_enum_names;     /* dict: value -> name (the first name of a value) */
+    PyObject *ct_enum_values;    /* dict: name -> value */
+    /* the type registry (ctype.c) */
+    PyObject *ct_registry_key;   /* interned array/function types: their key, else NULL */
+    struct CTypeObject *ct_pointer_type;   /* borrowed 'T *', cleared when it dies */
+    struct NffiCallPlan *ct_call_plan;  /* function types: the call plan (function.c),
+                                           built on first use, NULL before */
     struct FieldCacheEntry *ct_field_cache;  /* cdata.c: struct/union field lookups */
     PyObject *ct_weakreflist;
 } CTypeObject;
@@ -109,19 +117,30 @@ typedef struct {
     Py_ssize_t c_length;         /* arrays of variable length and slices: item count;
                                     var-size structs: the allocated size; else -1 */
     int c_flags;
-    PyObject *c_extra;           /* CDataGC: destructor / from_buffer source / handle obj */
-    PyObject *c_extra2;          /* CDataGC: original cdata given to ffi.gc, allocator free */
 } CDataObject;
 
 #define CD_OWNS_MEMORY   0x01    /* inline memory owned by this object (ffi.new) */
 #define CD_PTR_TO_OWNED  0x02    /* a 'T *' from ffi.new whose pointee it owns */
 #define CD_RELEASED      0x04    /* ffi.release() was called */
-#define CD_GC_DESTRUCTOR 0x08    /* CDataGC: call c_extra(c_extra2) on release */
-#define CD_FROM_BUFFER   0x10    /* CDataGC: c_extra is a Py_buffer holder */
-#define CD_HANDLE        0x20    /* CDataGC: c_extra is the handle's Python object */
-#define CD_ALLOCATOR     0x40    /* CDataGC: c_extra is the free function, c_extra2 the raw */
-#define CD_CALLBACK      0x80    /* CDataCallback (callback.c): owns a libffi closure;
-                                    c_extra is the callable, c_extra2 onerror */
+#define CD_GC_DESTRUCTOR 0x08    /* CDataGC: ffi.gc() with a destructor */
+#define CD_FROM_BUFFER   0x10    /* CDataGC: ffi.from_buffer(), holds gc_view */
+#define CD_HANDLE        0x20    /* CDataGC: ffi.new_handle(), gc_object is the handle's */
+#define CD_ALLOCATOR     0x40    /* CDataGC: memory from a custom allocator */
+#define CD_CALLBACK      0x80    /* CDataCallback (callback.c): owns a libffi closure */
+
+/* CDataGC (ownership.c): a cdata holding a resource besides memory; c_flags says which.
+ * ffi.release() or the object's death gives it back once. */
+typedef struct {
+    CDataObject cd;
+    PyObject *gc_destructor;     /* CD_GC_DESTRUCTOR: ffi.gc()'s destructor; CD_ALLOCATOR:
+                                    the allocator's free (NULL: none); called with
+                                    gc_original on release */
+    PyObject *gc_original;       /* CD_GC_DESTRUCTOR: the cdata given to ffi.gc();
+                                    CD_ALLOCATOR: the cdata that alloc() returned */
+    PyObject *gc_object;         /* CD_HANDLE: the handle's Python object; CD_FROM_BUFFER:
+                                    the buffer's exporter (NULL once released) */
+    Py_buffer gc_view;           /* CD_FROM_BUFFER: the buffer held until release */
+} CDataGCObject;
 
 /* the inline storage starts here, 16-byte aligned */
 #define CDATA_INLINE_OFFSET ((sizeof(CDataObject) + 15) & ~(size_t)15)
@@ -149,20 +168,89 @@ CTypeObject *nffi_new_pointer_type(CTypeObject *item);
 CTypeObject *nffi_new_array_type(CTypeObject *ptrtype, Py_ssize_t length);
 PyObject *nffi_ctype_repr_name(CTypeObject *ct);  /* the C name as a new str */
 PyObject *nffi_getcname(CTypeObject *ct, const char *extra);
+PyObject *nffi_ctype_alignof(CTypeObject *ct);   /* ffi.alignof(ct): an int, or ValueError */
 CFieldObject *nffi_struct_field(CTypeObject *ct, PyObject *name);  /* borrowed, or NULL
                                                                        + AttributeError */
 
-/* ---- convert.c --------------------------------------------------------------------- */
-int nffi_convert_from_object(char *data, CTypeObject *ct, PyObject *obj);
+/* ---- convert.c: the conversion engine ------------------------------------------------
+ * nffi_convert() writes a Python object as a C value of type ct at data.  The policy
+ * is a set of flags; 0 is the checked conversion of ffi.new and assignment (a value that
+ * does not fit raises).  The others add to it or change it: */
+#define NFFI_CONV_CAST     0x01  /* ffi.cast, rffi.cast: integers wrap around, floats
+                                    truncate, a cdata gives its value or address, any
+                                    integer or cdata address becomes a pointer (or array),
+                                    a one-character bytes/str its code, a file its FILE */
+#define NFFI_CONV_ARGUMENT 0x02  /* a call argument: a 'T *' also takes bytes ('char *',
+                                    'void *'), a list, tuple or str (a temporary 'T[]'),
+                                    a Python file ('FILE *': a temporary FILE) */
+#define NFFI_CONV_FRESH    0x04  /* data holds garbage: a struct/union initializer zeroes
+                                    the fields it leaves out (arguments, callback results) */
+typedef struct NffiTemps NffiTemps;  /* temporaries of one call; start with NULL */
+int nffi_convert(char *data, CTypeObject *ct, PyObject *obj, int flags, NffiTemps **temps);
+void *nffi_temps_alloc(NffiTemps **temps, size_t size);  /* zeroed, or NULL + MemoryError */
+void nffi_temps_free(NffiTemps *temps);        /* after the call: frees, closes FILEs */
+/* A 'char *' or 'void *' call argument may be a bytes object (its buffer is passed). */
+static inline int nffi_pointer_takes_bytes(CTypeObject *ct)
+{
+    return (ct->ct_flags & CT_POINTER) && (ct->ct_flags & (CT_IS_CHAR_PTR | CT_IS_VOID_PTR));
+}
+/* Does obj as a call argument of type ct go into temporaries (a 'T *' given anything but
+   a cdata or the bytes it takes)? */
+static inline int nffi_argument_needs_temporaries(CTypeObject *ct, PyObject *obj)
+{
+    return (ct->ct_flags & CT_POINTER) && !CData_Check(obj) &&
+           !(PyBytes_Check(obj) && nffi_pointer_takes_bytes(ct));
+}
+/* The checked policy, with room bytes writable at data (more than ct_size for a struct
+   allocated with items of its flexible array member; -1: unknown). */
 int nffi_convert_from_object_room(char *data, CTypeObject *ct, PyObject *obj,
                                   Py_ssize_t room);
+static inline int nffi_convert_from_object(char *data, CTypeObject *ct, PyObject *obj)
+{
+    return nffi_convert(data, ct, obj, 0, NULL);
+}
 PyObject *nffi_convert_to_object(char *data, CTypeObject *ct, PyObject *owner);
 int nffi_write_field(char *data, CFieldObject *cf, PyObject *obj, Py_ssize_t room);
 PyObject *nffi_read_field(char *data, CFieldObject *cf, PyObject *owner);
 int nffi_as_integer(PyObject *obj, CTypeObject *ct, unsigned long long *out, int *negative);
-PY_LONG_LONG nffi_read_signed(const char *data, Py_ssize_t size);
-unsigned PY_LONG_LONG nffi_read_unsigned(const char *data, Py_ssize_t size);
-void nffi_write_raw_integer(char *data, unsigned PY_LONG_LONG value, Py_ssize_t size);
+/* Integer and character values read as signed: signed integers, and wchar_t where it is
+   signed; a char's value is its byte, 0..255 (compare nffi_abi_signed). */
+static inline int nffi_value_signed(CTypeObject *ct)
+{
+    return (ct->ct_flags & (CT_PRIMITIVE_SIGNED | CT_IS_SIGNED_WCHAR)) != 0;
+}
+/* Integers of 1, 2, 4 or 8 bytes at any alignment (inline: on every hot path). */
+static inline PY_LONG_LONG nffi_read_signed(const char *data, Py_ssize_t size)
+{
+    switch (size) {
+    case 1: return *(const int8_t *)data;
+    case 2: { int16_t v; memcpy(&v, data, 2); return v; }
+    case 4: { int32_t v; memcpy(&v, data, 4); return v; }
+    case 8: { int64_t v; memcpy(&v, data, 8); return v; }
+    }
+    return 0;
+}
+
+static inline unsigned PY_LONG_LONG nffi_read_unsigned(const char *data, Py_ssize_t size)
+{
+    switch (size) {
+    case 1: return *(const uint8_t *)data;
+    case 2: { uint16_t v; memcpy(&v, data, 2); return v; }
+    case 4: { uint32_t v; memcpy(&v, data, 4); return v; }
+    case 8: { uint64_t v; memcpy(&v, data, 8); return v; }
+    }
+    return 0;
+}
+
+static inline void nffi_write_raw_integer(char *data, unsigned PY_LONG_LONG value, Py_ssize_t size)
+{
+    switch (size) {
+    case 1: *(uint8_t *)data = (uint8_t)value; break;
+    case 2: { uint16_t v = (uint16_t)value; memcpy(data, &v, 2); break; }
+    case 4: { uint32_t v = (uint32_t)value; memcpy(data, &v, 4); break; }
+    case 8: { uint64_t v = (uint64_t)value; memcpy(data, &v, 8); break; }
+    }
+}
 double nffi_read_float(const char *data, CTypeObject *ct);
 void nffi_write_float(char *data, CTypeObject *ct, double value);
 long double nffi_read_longdouble(const char *data);
@@ -210,21 +298,74 @@ PyObject *nffi_buffer_new(CDataObject *cd, Py_ssize_t size);
 
 /* ---- ffiobj.c ---------------------------------------------------------------------- */
 int nffi_ffiobj_init(PyObject *module);
+/* What kind of FFI object an FFIBase is, fixed when it is created: the rules that differ
+ * (error types of sizeof/alignof and of type strings, definitions in type strings) read it */
+typedef enum {
+    NFFI_FLAVOUR_FFI = 0,              /* nffi.FFI, as cffi's FFI class */
+    NFFI_FLAVOUR_CFFI_COMPILED = 1,    /* compat's CompiledFFI: the ffi of cffi's modules */
+    NFFI_FLAVOUR_API_MODULE = 2,       /* the ffi of a module built by nffi's API mode */
+} NffiFlavour;
 
-/* ---- call.c, direct.c, function.c, callback.c, errno.c, lib.c --------------------------- */
+/* ---- calls: function.c, direct.c, call.c, callback.c, errno.c ----------------------
+ * The call plan of a function ctype is decided once and cached on it (ct_call_plan):
+ * how each argument and the result travel (kind, signedness in registers, the bytes
+ * rule of 'char *'), whether a direct call applies (direct.c: registers and call shape)
+ * and, built at the first libffi call, libffi's description (call.c).  Direct calls,
+ * libffi calls, callbacks and generated wrappers all read the same plan. */
+enum {
+    NFFI_ARG_VOID,       /* results only */
+    NFFI_ARG_INT,        /* integers of up to 64 bits, _Bool, enums */
+    NFFI_ARG_CHAR,       /* char, wchar_t, char16_t, char32_t */
+    NFFI_ARG_POINTER,    /* pointers and function pointers */
+    NFFI_ARG_FLOAT,
+    NFFI_ARG_DOUBLE,
+    NFFI_ARG_OTHER,      /* structs and unions by value, long double, complex: libffi's */
+};
+typedef struct {
+    CTypeObject *ct;             /* borrowed from the function ctype */
+    unsigned char kind;          /* NFFI_ARG_* */
+    unsigned char is_signed;     /* INT, CHAR: sign-extended to a register (nffi_abi_signed) */
+    unsigned char takes_bytes;   /* POINTER: a bytes object is accepted (its buffer) */
+    unsigned char reg;           /* direct calls: index among the integer or float registers */
+    long long min, max;          /* INT: the range of the exact-int fast path */
+} NffiPlanArg;
+typedef struct NffiCallPlan {
+    Py_ssize_t nargs;            /* fixed arguments */
+    int ellipsis;
+    int has_pointers;            /* a POINTER argument: it may need temporaries */
+    NffiPlanArg result;
+    int direct;                  /* direct.c calls it through a shape (call_shapes.h): */
+    int64_t (*int_shape)(void *fn, const int64_t *ints, const double *floats);
+    double (*double_shape)(void *fn, const int64_t *ints, const double *floats);
+    float (*float_shape)(void *fn, const int64_t *ints, const double *floats);
+    struct LibffiCall *libffi;   /* call.c: built at the first libffi call */
+    NffiPlanArg args[];
+} NffiCallPlan;
+/* Sign-extended when passed or returned in a register, per the ABI: signed integers,
+   wchar_t where signed, and char where the platform's char is signed. */
+static inline int nffi_abi_signed(CTypeObject *ct)
+{
+    if ((ct->ct_flags & CT_PRIMITIVE_CHAR) && ct->ct_char_kind == 1)
+        return (char)-1 < 0;
+    return (ct->ct_flags & (CT_PRIMITIVE_SIGNED | CT_IS_SIGNED_WCHAR)) != 0;
+}
+/* An INT or CHAR value at data as its register image: extended to 64 bits by its ABI
+   signedness (what callees and callers may rely on above the C type's width). */
+static inline int64_t nffi_register_image(const NffiPlanArg *a, const char *data)
+{
+    return a->is_signed ? nffi_read_signed(data, a->ct->ct_size)
+                        : (int64_t)nffi_read_unsigned(data, a->ct->ct_size);
+}
+NffiCallPlan *nffi_call_plan(CTypeObject *fct);   /* cached; NULL + MemoryError */
+void nffi_call_plan_free(NffiCallPlan *plan);     /* ctype.c, when the ctype dies */
+int nffi_direct_prepare(NffiCallPlan *plan);      /* direct.c: 1 if a direct call applies */
+int nffi_direct_call(const NffiCallPlan *plan, CDataObject *fn, PyObject *const *args,
+                     Py_ssize_t nargs, PyObject **result);  /* 0: take libffi's path */
+void nffi_libffi_free(struct LibffiCall *libffi);
 PyObject *nffi_cdata_call(PyObject *cd, PyObject *args, PyObject *kwds);  /* CData tp_call */
 PyObject *nffi_call_libffi(CDataObject *fn, PyObject *const *args, Py_ssize_t nargs,
                            int has_keywords);
 void nffi_note_argument(Py_ssize_t index, CTypeObject *fct);  /* "argument N of '...'" */
-typedef struct TempBlock TempBlock;   /* call.c: temporaries of one call (lists, files) */
-int nffi_convert_call_argument(char *slot, CTypeObject *ct, PyObject *obj, TempBlock **temps);
-void nffi_call_temps_free(TempBlock *temps);
-int nffi_capi_init(PyObject *module);   /* capi.c: the C API capsule of generated modules */
-typedef struct DirectPlan DirectPlan;
-DirectPlan *nffi_direct_plan(CTypeObject *fct);  /* NULL: none (or error if set) */
-void nffi_direct_plan_free(DirectPlan *plan);
-int nffi_direct_call(const DirectPlan *plan, CDataObject *fn, PyObject *const *args,
-                     Py_ssize_t nargs, PyObject **result);  /* 0: take libffi's path */
 extern PyTypeObject CFunction_Type;
 int nffi_function_init(PyObject *module);
 CDataObject *nffi_function_new(CTypeObject *fct, char *address, PyObject *owner);
@@ -235,6 +376,44 @@ int nffi_errno_init(PyObject *module);
 /* ffi.errno of this thread; initial-exec: read and written around every call, and the
    default model of a shared object would cost a __tls_get_addr() call each time */
 extern _Thread_local int nffi_saved_errno __attribute__((tls_model("initial-exec")));
+/* The bracket of every call into C: the GIL released and this thread's ffi.errno in
+   errno during the call, errno saved back after it.  (Inline for the core's own calls;
+   errno.c exports both brackets as functions for generated modules.) */
+static inline PyThreadState *nffi_call_begin(void)
+{
+    PyThreadState *state = PyEval_SaveThread();
+    errno = nffi_saved_errno;
+    return state;
+}
+static inline void nffi_call_end(PyThreadState *state)
+{
+    nffi_saved_errno = errno;
+    PyEval_RestoreThread(state);
+}
+/* The reverse bracket, of a call from C into Python (callbacks, from any thread):
+   C's errno becomes ffi.errno while Python runs, and ffi.errno goes back into errno. */
+static inline PyGILState_STATE nffi_callback_begin(void)
+{
+    int c_errno = errno;
+    PyGILState_STATE state = PyGILState_Ensure();
+    nffi_saved_errno = c_errno;
+    return state;
+}
+static inline void nffi_callback_end(PyGILState_STATE state)
+{
+    int c_errno = nffi_saved_errno;
+    PyGILState_Release(state);
+    errno = c_errno;
+}
+/* The entry points of the core for generated (API-mode) modules, through capi.c:
+   nffi_convert (+ NFFI_CONV_* flags) and nffi_temps_free for arguments and callback
+   results, nffi_convert_to_object for results and callback arguments, nffi_call_plan,
+   nffi_note_argument, and these two brackets as functions: */
+PyThreadState *nffi_errno_call_begin(void);
+void nffi_errno_call_end(PyThreadState *state);
+PyGILState_STATE nffi_errno_callback_begin(void);
+void nffi_errno_callback_end(PyGILState_STATE state);
+int nffi_capi_init(PyObject *module);   /* capi.c: nffi._core._C_API, compiled libs */
 int nffi_lib_init(PyObject *module);
 int nffi_libobject_init(PyObject *module);
 int nffi_library_check_open(PyObject *owner); /* -1 + error if owner is a closed library */

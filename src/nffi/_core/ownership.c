@@ -7,40 +7,34 @@
  */
 #include "nffi_core.h"
 
-static CDataObject *cdatagc_new(CTypeObject *ct, Py_ssize_t inline_size)
+static CDataGCObject *cdatagc_new(CTypeObject *ct, char *data, int flags)
 {
-    Py_ssize_t nitems = (Py_ssize_t)(CDATA_INLINE_OFFSET - sizeof(CDataObject)) + inline_size;
-    CDataObject *cd = (CDataObject *)PyType_GenericAlloc(&CDataGC_Type, nitems);
-    if (cd == NULL)
+    CDataGCObject *gc = (CDataGCObject *)PyType_GenericAlloc(&CDataGC_Type, 0);
+    if (gc == NULL)
         return NULL;
-    Py_INCREF(ct);
-    cd->c_type = ct;
-    cd->c_data = CDATA_INLINE(cd);
-    cd->c_length = -1;
-    return cd;   /* tracked by the GC already (PyType_GenericAlloc) */
-}
-
-static Py_buffer *held_buffer(CDataObject *cd)
-{
-    return (Py_buffer *)CDATA_INLINE(cd);
+    gc->cd.c_type = (CTypeObject *)Py_NewRef(ct);
+    gc->cd.c_data = data;
+    gc->cd.c_length = -1;
+    gc->cd.c_flags = flags;
+    return gc;   /* zero-filled, and tracked by the GC already (PyType_GenericAlloc) */
 }
 
 /* Give back what the object holds; safe to call more than once. */
-static int release_resources(CDataObject *cd)
+static int release_resources(CDataGCObject *gc)
 {
-    int flags = cd->c_flags;
+    int flags = gc->cd.c_flags;
     if (flags & CD_RELEASED)
         return 0;
-    cd->c_flags |= CD_RELEASED;
+    gc->cd.c_flags |= CD_RELEASED;
     if (flags & CD_FROM_BUFFER) {
-        PyBuffer_Release(held_buffer(cd));
-        Py_CLEAR(cd->c_extra);
+        PyBuffer_Release(&gc->gc_view);
+        Py_CLEAR(gc->gc_object);
         return 0;
     }
     if (flags & (CD_GC_DESTRUCTOR | CD_ALLOCATOR)) {
-        PyObject *destructor = cd->c_extra, *arg = cd->c_extra2;
-        cd->c_extra = NULL;
-        cd->c_extra2 = NULL;
+        PyObject *destructor = gc->gc_destructor, *arg = gc->gc_original;
+        gc->gc_destructor = NULL;
+        gc->gc_original = NULL;
         int r = 0;
         if (destructor != NULL) {
             PyObject *res = PyObject_CallOneArg(destructor, arg);
@@ -52,41 +46,44 @@ static int release_resources(CDataObject *cd)
         Py_XDECREF(arg);
         return r;
     }
-    cd->c_flags &= ~CD_RELEASED;   /* nothing to release: ffi.new memory, handles */
+    gc->cd.c_flags &= ~CD_RELEASED;   /* nothing to release: handles */
     return 0;
 }
 
-static void cdatagc_dealloc(CDataObject *cd)
+static void cdatagc_dealloc(CDataGCObject *gc)
 {
-    PyObject_GC_UnTrack(cd);
-    if (cd->c_weakreflist != NULL)
-        PyObject_ClearWeakRefs((PyObject *)cd);
-    if (release_resources(cd) < 0)
-        PyErr_WriteUnraisable((PyObject *)cd);
-    Py_CLEAR(cd->c_extra);
-    Py_CLEAR(cd->c_extra2);
-    Py_CLEAR(cd->c_owner);
-    Py_CLEAR(cd->c_type);
-    PyObject_GC_Del(cd);
+    PyObject_GC_UnTrack(gc);
+    if (gc->cd.c_weakreflist != NULL)
+        PyObject_ClearWeakRefs((PyObject *)gc);
+    if (release_resources(gc) < 0)
+        PyErr_WriteUnraisable((PyObject *)gc);
+    Py_CLEAR(gc->gc_destructor);
+    Py_CLEAR(gc->gc_original);
+    Py_CLEAR(gc->gc_object);
+    Py_CLEAR(gc->cd.c_owner);
+    Py_CLEAR(gc->cd.c_type);
+    PyObject_GC_Del(gc);
 }
 
-static int cdatagc_traverse(CDataObject *cd, visitproc visit, void *arg)
+static int cdatagc_traverse(CDataGCObject *gc, visitproc visit, void *arg)
 {
-    Py_VISIT(cd->c_owner);
-    Py_VISIT(cd->c_extra);
-    Py_VISIT(cd->c_extra2);
+    Py_VISIT(gc->cd.c_owner);
+    Py_VISIT(gc->gc_destructor);
+    Py_VISIT(gc->gc_original);
+    Py_VISIT(gc->gc_object);
     return 0;
 }
 
-static PyObject *cdatagc_repr(CDataObject *cd)
+static PyObject *cdatagc_repr(CDataGCObject *gc)
 {
+    CDataObject *cd = &gc->cd;
     const char *name = nffi_ctype_name(cd->c_type);
     if (cd->c_flags & CD_HANDLE)
-        return PyUnicode_FromFormat("<cdata '%s' handle to %R>", name, cd->c_extra);
+        return PyUnicode_FromFormat("<cdata '%s' handle to %R>", name, gc->gc_object);
     if (cd->c_flags & CD_FROM_BUFFER) {
-        if (cd->c_extra == NULL)
+        if (gc->gc_object == NULL)
             return PyUnicode_FromFormat("<cdata '%s' buffer RELEASED>", name);
-        const char *src = Py_TYPE(cd->c_extra)->tp_name;
+        const char *src = Py_TYPE(gc->gc_object)->tp_name;
         if (cd->c_type->ct_flags & CT_ARRAY)
             return PyUnicode_FromFormat("<cdata '%s' buffer len %zd from '%s' object>", name,
                                         nffi_cdata_length(cd), src);
@@ -102,8 +99,8 @@ static PyObject *cdatagc_repr(CDataObject *cd)
 PyTypeObject CDataGC_Type = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "nffi.CDataGC",
-    .tp_basicsize = sizeof(CDataObject),
-    .tp_itemsize = 1,
+    .tp_basicsize = sizeof(CDataGCObject),
+    .tp_itemsize = 0,
     .tp_dealloc = (destructor)cdatagc_dealloc,
     .tp_repr = (reprfunc)cdatagc_repr,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
@@ -124,8 +121,8 @@ static PyObject *gcp(PyObject *self, PyObject *args, PyObject *kwds)
         return NULL;
     if (destructor == Py_None) {
         if (Py_TYPE(orig) == &CDataGC_Type && (orig->c_flags & CD_GC_DESTRUCTOR)) {
-            Py_CLEAR(orig->c_extra);
-            Py_CLEAR(orig->c_extra2);
+            Py_CLEAR(((CDataGCObject *)orig)->gc_destructor);
+            Py_CLEAR(((CDataGCObject *)orig)->gc_original);
             orig->c_flags &= ~CD_GC_DESTRUCTOR;
             Py_RETURN_NONE;
         }
@@ -133,17 +130,13 @@ static PyObject *gcp(PyObject *self, PyObject *args, PyObject *kwds)
                         "previously returned by ffi.gc()");
         return NULL;
     }
-    CDataObject *cd = cdatagc_new(orig->c_type, 0);
-    if (cd == NULL)
+    CDataGCObject *gc = cdatagc_new(orig->c_type, orig->c_data, CD_GC_DESTRUCTOR);
+    if (gc == NULL)
         return NULL;
-    cd->c_data = orig->c_data;
-    cd->c_length = orig->c_length;
-    cd->c_flags = CD_GC_DESTRUCTOR;
-    Py_INCREF(destructor);
-    cd->c_extra = destructor;
-    Py_INCREF(orig);
-    cd->c_extra2 = (PyObject *)orig;
-    return (PyObject *)cd;
+    gc->cd.c_length = orig->c_length;
+    gc->gc_destructor = Py_NewRef(destructor);
+    gc->gc_original = Py_NewRef(orig);
+    return (PyObject *)gc;
 }
 
 /* ---- ffi.from_buffer ----------------------------------------------------------------- */
@@ -165,19 +158,18 @@ static PyObject *from_buffer(PyObject *self, PyObject *args)
                         "from_buffer() cannot return the address of a unicode object");
         return NULL;
     }
-    CDataObject *cd = cdatagc_new(ct, sizeof(Py_buffer));
-    if (cd == NULL)
+    CDataGCObject *gc = cdatagc_new(ct, NULL, CD_RELEASED);
+    if (gc == NULL)
         return NULL;
-    Py_buffer *view = held_buffer(cd);
+    CDataObject *cd = &gc->cd;
+    Py_buffer *view = &gc->gc_view;
     int flags = require_writable ? PyBUF_WRITABLE : PyBUF_SIMPLE;
     if (PyObject_GetBuffer(obj, view, flags) < 0) {
-        cd->c_flags = CD_RELEASED;
-        Py_DECREF(cd);
+        Py_DECREF(gc);
         return NULL;
     }
     cd->c_flags = CD_FROM_BUFFER;
-    Py_INCREF(obj);
-    cd->c_extra = obj;
+    gc->gc_object = Py_NewRef(obj);
     cd->c_data = view->buf;
     if (ct->ct_flags & CT_ARRAY) {
         Py_ssize_t itemsize = ct->ct_item->ct_size;
@@ -206,14 +198,12 @@ static PyObject *newp_handle(PyObject *self, PyObject *args)
         PyErr_Format(PyExc_TypeError, "needs 'void *', got '%s'", nffi_ctype_name(ct));
         return NULL;
     }
-    CDataObject *cd = cdatagc_new(ct, 0);
-    if (cd == NULL)
+    CDataGCObject *gc = cdatagc_new(ct, NULL, CD_HANDLE);
+    if (gc == NULL)
         return NULL;
-    cd->c_data = (char *)cd;   /* unique while the handle lives */
-    cd->c_flags = CD_HANDLE;
-    Py_INCREF(obj);
-    cd->c_extra = obj;
-    return (PyObject *)cd;
+    gc->cd.c_data = (char *)gc;   /* unique while the handle lives */
+    gc->gc_object = Py_NewRef(obj);
+    return (PyObject *)gc;
 }
 
 static PyObject *from_handle(PyObject *self, PyObject *arg)
@@ -237,7 +227,7 @@ static PyObject *from_handle(PyObject *self, PyObject *arg)
                         "new_handle()");
         return NULL;
     }
-    return Py_NewRef(handle->c_extra);
+    return Py_NewRef(((CDataGCObject *)handle)->gc_object);
 }
 
 /* ---- custom allocators ------------------------------------------------------------ */
@@ -279,23 +269,21 @@ static PyObject *newp_allocated(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_MemoryError, "alloc() returned NULL");
         return NULL;
     }
-    CDataObject *cd = cdatagc_new(ct, 0);
-    if (cd == NULL) {
+    CDataGCObject *gc = cdatagc_new(ct, memory, CD_ALLOCATOR);
+    if (gc == NULL) {
         Py_DECREF(raw);
         return NULL;
     }
-    cd->c_data = memory;
-    cd->c_flags = CD_ALLOCATOR;
-    cd->c_extra2 = raw;                        /* the reference is moved here */
+    gc->gc_original = raw;                     /* the reference is moved here */
     if (free_fn != Py_None)
-        cd->c_extra = Py_NewRef(free_fn);
+        gc->gc_destructor = Py_NewRef(free_fn);
     if (clear)
         memset(memory, 0, plan.datasize);
-    if (nffi_fill_new(cd, ct, &plan) < 0) {
-        Py_DECREF(cd);
+    if (nffi_fill_new(&gc->cd, ct, &plan) < 0) {
+        Py_DECREF(gc);
         return NULL;
     }
-    return (PyObject *)cd;
+    return (PyObject *)gc;
 }
 
 /* ---- release ------------------------------------------------------------------------ */
@@ -319,7 +307,7 @@ int nffi_release(CDataObject *cd)
     if (nffi_check_releasable(cd) < 0)
         return -1;
     if (Py_TYPE(cd) == &CDataGC_Type)
-        return release_resources(cd);
+        return release_resources((CDataGCObject *)cd);
     return 0;
 }
 
