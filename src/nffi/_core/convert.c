@@ -36,7 +36,7 @@ long double nffi_read_longdouble(const char *data)
     return x;
 }
 
-void nffi_write_float(char *data, CTypeObject *ct, double value)
+static void write_float(char *data, CTypeObject *ct, double value)
 {
     if (ct->ct_flags & CT_IS_LONGDOUBLE) {
         long double x = value;
@@ -132,14 +132,6 @@ static int integer_from_object(PyObject *obj, CTypeObject *ct, unsigned long lon
     }
     Py_DECREF(v);
     return result;
-}
-
-int nffi_as_integer(PyObject *obj, CTypeObject *ct, unsigned long long *out, int *negative)
-{
-    if (integer_from_object(obj, ct, out) < 0)
-        return -1;
-    *negative = (ct->ct_flags & CT_PRIMITIVE_SIGNED) && (long long)*out < 0;
-    return 0;
 }
 
 /* ---- what a cast reads from its source ------------------------------------------------ */
@@ -300,7 +292,7 @@ static uint32_t read_char_code(const char *data, CTypeObject *ct)
     }
 }
 
-PyObject *nffi_read_char_as_str(const char *data, CTypeObject *ct)
+static PyObject *read_char_as_str(const char *data, CTypeObject *ct)
 {
     uint32_t code = read_char_code(data, ct);
     if (char_size(ct) == 1)
@@ -354,7 +346,7 @@ static int initializer_type_error(CTypeObject *ct, const char *expected, PyObjec
     return -1;
 }
 
-int nffi_char_from_object(PyObject *obj, CTypeObject *ct, uint32_t *out)
+static int char_from_object(PyObject *obj, CTypeObject *ct, uint32_t *out)
 {
     if (char_size(ct) == 1) {
         if (PyBytes_Check(obj) && PyBytes_GET_SIZE(obj) == 1) {
@@ -856,7 +848,7 @@ static int float_from_object(char *data, CTypeObject *ct, PyObject *obj, int fla
     }
     else if ((value = PyFloat_AsDouble(obj)) == -1.0 && PyErr_Occurred())
         return -1;
-    nffi_write_float(data, ct, value);
+    write_float(data, ct, value);
     return 0;
 }
 
@@ -923,7 +915,7 @@ static int convert(char *data, CTypeObject *ct, PyObject *obj, int flags, Py_ssi
         return float_from_object(data, ct, obj, flags);
     if (kind & CT_PRIMITIVE_CHAR) {
         uint32_t code;
-        if (nffi_char_from_object(obj, ct, &code) < 0)
+        if (char_from_object(obj, ct, &code) < 0)
             return -1;
         write_char_code(data, ct, code);
         return 0;
@@ -1016,7 +1008,7 @@ PyObject *nffi_convert_to_object(char *data, CTypeObject *ct, PyObject *owner)
         return PyFloat_FromDouble(nffi_read_float(data, ct));
     }
     if (flags & CT_PRIMITIVE_CHAR)
-        return nffi_read_char_as_str(data, ct);
+        return read_char_as_str(data, ct);
     if (flags & (CT_STRUCT_OR_UNION | CT_ARRAY))
         return (PyObject *)nffi_cdata_new_view(ct, data, owner);
     if (flags & CT_PRIMITIVE_COMPLEX)

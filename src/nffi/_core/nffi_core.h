@@ -212,7 +212,6 @@ static inline int nffi_convert_from_object(char *data, CTypeObject *ct, PyObject
 PyObject *nffi_convert_to_object(char *data, CTypeObject *ct, PyObject *owner);
 int nffi_write_field(char *data, CFieldObject *cf, PyObject *obj, Py_ssize_t room);
 PyObject *nffi_read_field(char *data, CFieldObject *cf, PyObject *owner);
-int nffi_as_integer(PyObject *obj, CTypeObject *ct, unsigned long long *out, int *negative);
 /* Integer and character values read as signed: signed integers, and wchar_t where it is
    signed; a char's value is its byte, 0..255 (compare nffi_abi_signed). */
 static inline int nffi_value_signed(CTypeObject *ct)
@@ -252,10 +251,7 @@ static inline void nffi_write_raw_integer(char *data, unsigned PY_LONG_LONG valu
     }
 }
 double nffi_read_float(const char *data, CTypeObject *ct);
-void nffi_write_float(char *data, CTypeObject *ct, double value);
 long double nffi_read_longdouble(const char *data);
-PyObject *nffi_read_char_as_str(const char *data, CTypeObject *ct);
-int nffi_char_from_object(PyObject *obj, CTypeObject *ct, uint32_t *out);
 int nffi_convert_array_from_object(char *data, CTypeObject *ct, PyObject *obj,
                                    Py_ssize_t length);
 Py_ssize_t nffi_initializer_length(CTypeObject *arraytype, PyObject *init);
