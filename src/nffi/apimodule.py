@@ -155,6 +155,8 @@ class CompiledModuleFFI(CompiledFFI):
     """The ``ffi`` of a module built by ``ffi.compile()``: the compiled-module flavour
     of FFI (as cffi's), with ``def_extern`` and the module's declarations."""
 
+    _nffi_flavour = _core.FLAVOUR_API_MODULE
+
 
 class CompiledLibrary(_core.CompiledLibBase):
     """The ``lib`` of a compiled module.  Its C base serves functions (native
