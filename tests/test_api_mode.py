@@ -442,3 +442,30 @@ def test_cplusplus_source(tmp_path):
                    source_extension=".cpp")
     mod = _load(name, ffi.compile(tmpdir=str(tmp_path)))
     assert mod.lib.vec_len(4) == 4
+
+
+def test_user_names_do_not_clash_with_generated_ones(tmp_path):
+    # names the generated code could use for its own locals
+    cdef = """
+        extern int a, v, i, p, m, r, temps, result;
+        extern int unsized[];
+        int combine(int, int);
+        static const char *const cv;
+    """
+    source = r"""
+        int a = 1, v = 2, i = 3, p = 4, m = 5, r = 6, temps = 7, result = 8;
+        int unsized[] = {10, 20, 30};
+        static int combine(int x0, int x1) { return a + v + i + p + m + r + temps + result + x0 * x1; }
+        static const char *const cv = "cv";
+    """
+    mod_n, mod_c = build_both(tmp_path, cdef, source)
+    for mod in (mod_n, mod_c):
+        lib, ffi = mod.lib, mod.ffi
+        assert [lib.a, lib.v, lib.i, lib.p, lib.m, lib.r, lib.temps, lib.result] == \
+            list(range(1, 9))
+        assert lib.combine(2, 3) == 42
+        assert ffi.typeof(lib.unsized) is ffi.typeof("int *")
+        assert lib.unsized[2] == 30
+        assert ffi.string(lib.cv) == b"cv"
+    assert mod_n.lib.combine.__doc__.replace("nffi", "cffi") == \
+        mod_c.lib.combine.__doc__

@@ -168,6 +168,7 @@ class CompiledLibrary(_core.CompiledLibBase):
         self.__dict__["_nffi_ffi"] = ffi
         self.__dict__["_nffi_name"] = name
         self.__dict__["_nffi_functions"] = {}     # name -> function cdata
+        self.__dict__["_nffi_included"] = []      # libs of the included compiled modules
 
     def _nffi_getattr(self, name):
         if name == "__name__":
@@ -177,6 +178,11 @@ class CompiledLibrary(_core.CompiledLibBase):
         mismatch = self._nffi_ffi._model.constant_mismatches.get(name)
         if mismatch is not None:
             raise _core.error(mismatch)
+        for included in self._nffi_included:    # the libs of ffi.include()d modules
+            try:
+                return getattr(included, name)
+            except AttributeError:
+                pass
         raise AttributeError("nffi library '%s' has no function, constant or global "
                              "variable named '%s'" % (self._nffi_name, name))
 
@@ -197,10 +203,12 @@ class CompiledLibrary(_core.CompiledLibBase):
         return "<Lib object for '%s'>" % (self._nffi_name,)
 
 
-def _run_cdefs(ffi, actions):
+def _run_cdefs(ffi, actions, included_libs):
     for action in actions:
         if action[0] == "include":
-            ffi.include(importlib.import_module(action[1]).ffi)
+            module = importlib.import_module(action[1])
+            ffi.include(module.ffi)
+            included_libs.append(module.lib)
         else:
             _, text, options = action
             ffi.cdef(text, **options)
@@ -213,9 +221,9 @@ def load(module, spec_text, answers, addresses):
     name = spec["module"]
     ffi = CompiledModuleFFI()
     ffi._model = CompilerModel(answers)
-    _run_cdefs(ffi, spec["cdefs"])
-    model = ffi._model
     lib = CompiledLibrary(ffi, name)
+    _run_cdefs(ffi, spec["cdefs"], lib._nffi_included)
+    model = ffi._model
     addresses = iter(addresses)
     cdatas, slots = [], []
     for fname in spec["functions"]:
@@ -233,6 +241,11 @@ def load(module, spec_text, answers, addresses):
         lib.__dict__[fname] = cdata
     for vname in spec["variables"]:
         ct = model.resolve(model.variables[vname].type)
+        if ct.kind == "array" and ct.length is None:
+            # 'T x[]': a 'T *' to it, as cffi
+            lib._nffi_globals[vname] = _core._global_var(pointer_type(ct.item),
+                                                         next(addresses), vname, True)
+            continue
         real = answers.get("sizeof var " + vname)
         if real is not None and real != _core.sizeof(ct):
             raise VerificationError("global variable '%s' has size %d in the cdef ('%s'), "

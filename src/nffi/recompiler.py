@@ -129,6 +129,8 @@ class Recompiler:
     def _only_named(target):
         """A typedef that C can only spell by its name: of an anonymous struct, or of
         something the cdef leaves to the compiler ('typedef ... T', 'typedef int... T')."""
+        if isinstance(target, Array) and target.length == "...":
+            return True
         if isinstance(target, Pointer):
             target = target.item
         return (isinstance(target, (Opaque, UnknownPrimitive)) or
@@ -199,19 +201,19 @@ class Recompiler:
         variables = sorted(model.variables.values(), key=lambda d: d.name)
         slot = 0
         bodies = []
-        methods = []
         for decl in wrapped:
             w(self._direct_function(decl))
             bodies.append(self._wrapper(decl, slot))
-            methods.append(decl.name)
             slot += len(decl.type.args) + 2
         w("static PyObject *_nffi_ct[%d];\n" % max(slot, 1))
         for body in bodies:
             w(body)
         w("static PyMethodDef _nffi_methods[] = {\n")
-        for name in methods:
-            w('    {"%s", (PyCFunction)(void (*)(void))_nffi_f_%s, METH_FASTCALL, NULL},\n'
-              % (name, name))
+        for decl in wrapped:
+            doc = "%s;\n\nCFFI C function from %s.lib" % (
+                self.declarator(decl.type, decl.name), self.module_name)
+            w('    {"%s", (PyCFunction)(void (*)(void))_nffi_f_%s, METH_FASTCALL,\n     %s},\n'
+              % (decl.name, decl.name, _c_string(doc)))
         w("    {NULL, NULL, 0, NULL}\n};\n")
 
         # addresses: the wrapped functions' direct versions, variadic functions, globals
@@ -234,17 +236,19 @@ class Recompiler:
         # filled in at initialisation: a 'static const int' of the source is no
         # constant expression for a static initializer in C
         w("static NffiAnswer _nffi_answers[%d];\n" % max(len(answers), 1))
-        w("static void _nffi_fill_answers(void)\n{\n    NffiAnswer *a = _nffi_answers;\n")
+        w("static void _nffi_fill_answers(void)\n{\n    NffiAnswer *_nffi_a = _nffi_answers;\n")
+        for decl in const_vars:          # copies of the 'static const T X;' of the source
+            w("    _nffi_cv_%s = %s;\n" % (decl.name, decl.name))
         for i, (key, expression, is_float) in enumerate(answers):
-            w("    a[%d].key = %s;\n" % (i, _c_string(key)))
+            w("    _nffi_a[%d].key = %s;\n" % (i, _c_string(key)))
             if is_float:
-                w("    a[%d].kind = NFFI_ANSWER_FLOAT;\n    a[%d].d = (double)(%s);\n"
+                w("    _nffi_a[%d].kind = NFFI_ANSWER_FLOAT;\n    _nffi_a[%d].d = (double)(%s);\n"
                   % (i, i, expression))
             else:
-                w("    a[%d].kind = NFFI_ANSWER_INT;\n    a[%d].negative = (%s) <= 0;\n"
-                  "    a[%d].u = (unsigned long long)(%s);\n" % (i, i, expression, i,
+                w("    _nffi_a[%d].kind = NFFI_ANSWER_INT;\n    _nffi_a[%d].negative = (%s) <= 0;\n"
+                  "    _nffi_a[%d].u = (unsigned long long)(%s);\n" % (i, i, expression, i,
                                                                  expression))
-        w("    (void)a;\n}\n")
+        w("    (void)_nffi_a;\n}\n")
 
         spec.update(
             cdefs=cdef_actions(self.ffi),
@@ -369,16 +373,16 @@ class Recompiler:
         rkind = "void" if isinstance(ftype.result, Void) else \
             self._kind(self._resolve_or_none(ftype.result))
         if rkind != "void":
-            a("    %s;\n" % self.declarator(ftype.result, "result"))
+            a("    %s;\n" % self.declarator(ftype.result, "_nffi_result"))
         uses_temps = any(k not in ("int", "uint", "float") for k in kinds)
         if uses_temps:
-            a("    void *temps = NULL;\n")
+            a("    void *_nffi_temps = NULL;\n")
         if any(k in ("int", "uint") for k in kinds):
-            a("    long long v;\n")
+            a("    long long _nffi_v;\n")
         if "pointer" in kinds:
-            a("    void *p;\n")
+            a("    void *_nffi_p;\n")
         if n:
-            a("    Py_ssize_t i;\n")
+            a("    Py_ssize_t _nffi_i;\n")
         a("    (void)self;\n    (void)args;\n")
         a("    if (nargs != %d)\n        return _nffi_api->wrong_count(\"%s\", %d, nargs);\n"
           % (n, name, n))
@@ -386,55 +390,55 @@ class Recompiler:
             x = "x%d" % i
             ctype = "_nffi_ct[%d]" % (base + 1 + i)
             slow = ("_nffi_api->arg_to_c(&%s, %s, args[%d], %s) < 0"
-                    % (x, ctype, i, "&temps" if uses_temps else "NULL"))
+                    % (x, ctype, i, "&_nffi_temps" if uses_temps else "NULL"))
             ctext = self.declarator(params[i])
             if kind == "int":
-                a("    if (nffi_exact_llong(args[%d], &v) && (long long)(%s)v == v)\n"
-                  "        %s = (%s)v;\n" % (i, ctext, x, ctext))
-                a("    else if (%s) { i = %d; goto fail; }\n" % (slow, i))
+                a("    if (nffi_exact_llong(args[%d], &_nffi_v) && (long long)(%s)_nffi_v == _nffi_v)\n"
+                  "        %s = (%s)_nffi_v;\n" % (i, ctext, x, ctext))
+                a("    else if (%s) { _nffi_i = %d; goto fail; }\n" % (slow, i))
             elif kind == "uint":
-                a("    if (nffi_exact_llong(args[%d], &v) && v >= 0 && "
-                  "(unsigned long long)(%s)v == (unsigned long long)v)\n"
-                  "        %s = (%s)v;\n" % (i, ctext, x, ctext))
-                a("    else if (%s) { i = %d; goto fail; }\n" % (slow, i))
+                a("    if (nffi_exact_llong(args[%d], &_nffi_v) && _nffi_v >= 0 && "
+                  "(unsigned long long)(%s)_nffi_v == (unsigned long long)_nffi_v)\n"
+                  "        %s = (%s)_nffi_v;\n" % (i, ctext, x, ctext))
+                a("    else if (%s) { _nffi_i = %d; goto fail; }\n" % (slow, i))
             elif kind == "float":
                 a("    if (PyFloat_CheckExact(args[%d]))\n        %s = (%s)"
                   "PyFloat_AS_DOUBLE(args[%d]);\n" % (i, x, ctext, i))
-                a("    else if (%s) { i = %d; goto fail; }\n" % (slow, i))
+                a("    else if (%s) { _nffi_i = %d; goto fail; }\n" % (slow, i))
             elif kind == "pointer":
-                a("    if (nffi_exact_pointer(_nffi_api, args[%d], %s, &p))\n"
-                  "        memcpy(&%s, &p, sizeof(p));\n" % (i, ctype, x))
-                a("    else if (%s) { i = %d; goto fail; }\n" % (slow, i))
+                a("    if (nffi_exact_pointer(_nffi_api, args[%d], %s, &_nffi_p))\n"
+                  "        memcpy(&%s, &_nffi_p, sizeof(_nffi_p));\n" % (i, ctype, x))
+                a("    else if (%s) { _nffi_i = %d; goto fail; }\n" % (slow, i))
             else:
-                a("    if (%s) { i = %d; goto fail; }\n" % (slow, i))
+                a("    if (%s) { _nffi_i = %d; goto fail; }\n" % (slow, i))
         call = "%s(%s)" % (name, ", ".join("x%d" % i for i in range(n)))
         if rkind != "void":
-            call = "result = %s" % call
-        a("    {\n        int *saved_errno = _nffi_api->errno_slot();\n")
+            call = "_nffi_result = %s" % call
+        a("    {\n        int *_nffi_errno = _nffi_api->errno_slot();\n")
         release = name not in self.ffi._nffi_keep_gil
         if release:
             a("        Py_BEGIN_ALLOW_THREADS\n")
-        a("        errno = *saved_errno;\n        %s;\n        *saved_errno = errno;\n" % call)
+        a("        errno = *_nffi_errno;\n        %s;\n        *_nffi_errno = errno;\n" % call)
         if release:
             a("        Py_END_ALLOW_THREADS\n")
         a("    }\n")
         if uses_temps:
-            a("    if (temps != NULL)\n        _nffi_api->free_temps(temps);\n")
+            a("    if (_nffi_temps != NULL)\n        _nffi_api->free_temps(_nffi_temps);\n")
         if rkind == "void":
             a("    Py_RETURN_NONE;\n")
         elif rkind == "int":
-            a("    return PyLong_FromLongLong((long long)result);\n")
+            a("    return PyLong_FromLongLong((long long)_nffi_result);\n")
         elif rkind == "uint":
-            a("    return PyLong_FromUnsignedLongLong((unsigned long long)result);\n")
+            a("    return PyLong_FromUnsignedLongLong((unsigned long long)_nffi_result);\n")
         elif rkind == "float":
-            a("    return PyFloat_FromDouble((double)result);\n")
+            a("    return PyFloat_FromDouble((double)_nffi_result);\n")
         else:
-            a("    return _nffi_api->from_c(&result, _nffi_ct[%d]);\n" % (base + 1 + n))
+            a("    return _nffi_api->from_c(&_nffi_result, _nffi_ct[%d]);\n" % (base + 1 + n))
         if n:
             a("  fail:\n")
-            a("    _nffi_api->note_argument(i, _nffi_ct[%d]);\n" % base)
+            a("    _nffi_api->note_argument(_nffi_i, _nffi_ct[%d]);\n" % base)
             if uses_temps:
-                a("    if (temps != NULL)\n        _nffi_api->free_temps(temps);\n")
+                a("    if (_nffi_temps != NULL)\n        _nffi_api->free_temps(_nffi_temps);\n")
             a("    return NULL;\n")
         a("}\n")
         return "".join(lines)
@@ -457,8 +461,6 @@ class Recompiler:
           "        PyErr_Format(PyExc_ImportError, \"%s: built for nffi C API version %%d, "
           "this nffi has version %%d: rebuild it\", NFFI_CAPI_VERSION, "
           "_nffi_api->version);\n        return NULL;\n    }\n" % short)
-        for decl in const_vars:
-            a("    _nffi_cv_%s = %s;\n" % (decl.name, decl.name))
         a("    _nffi_fill_answers();\n")
         a("    m = PyModule_Create(&_nffi_moduledef);\n    if (m == NULL)\n"
           "        return NULL;\n")

@@ -111,6 +111,7 @@ typedef struct {
     CTypeObject *ptrtype;        /* 'T *' */
     AddressGetter getter;        /* generated: returns &(variable) */
     PyObject *name;
+    int decays;                  /* 'T x[]': reads as a 'T *' to it (ct is 'T *') */
 } GlobalVarObject;
 
 /* The variable's address now, or NULL + ffi.error (a macro variable like
@@ -128,11 +129,24 @@ static PyTypeObject GlobalVar_Type;
 static PyObject *globalvar_read(GlobalVarObject *gv)
 {
     char *address = globalvar_address_now(gv);
-    return address == NULL ? NULL : nffi_convert_to_object(address, gv->ct, NULL);
+    if (address == NULL)
+        return NULL;
+    if (gv->decays) {
+        PyObject *value = PyLong_FromVoidPtr(address);
+        PyObject *result = value ? nffi_cast(gv->ct, value) : NULL;
+        Py_XDECREF(value);
+        return result;
+    }
+    return nffi_convert_to_object(address, gv->ct, NULL);
 }
 
 static int globalvar_write(GlobalVarObject *gv, PyObject *value)
 {
+    if (gv->decays) {
+        PyErr_Format(PyExc_TypeError, "cannot assign to the array '%U' of unknown length",
+                     gv->name);
+        return -1;
+    }
     char *address = globalvar_address_now(gv);
     return address == NULL ? -1 : nffi_convert_from_object(address, gv->ct, value);
 }
@@ -187,13 +201,14 @@ static PyTypeObject GlobalVar_Type = {
     .tp_doc = "A global variable of a compiled module (its type and address getter).",
 };
 
-/* _core._global_var(ctype, getter_address, name): for nffi/apimodule.py only; the address
+/* _core._global_var(ctype, getter_address, name, decays=False): for nffi/apimodule.py only; the address
  * must be that of a generated 'void *getter(void)' */
 static PyObject *m_global_var(PyObject *self, PyObject *args)
 {
     PyObject *ctobj, *address, *name;
-    if (!PyArg_ParseTuple(args, "O!O!U:_global_var", &CType_Type, &ctobj, &PyLong_Type,
-                          &address, &name))
+    int decays = 0;
+    if (!PyArg_ParseTuple(args, "O!O!U|p:_global_var", &CType_Type, &ctobj, &PyLong_Type,
+                          &address, &name, &decays))
         return NULL;
     void *getter = PyLong_AsVoidPtr(address);
     if (getter == NULL) {
@@ -212,6 +227,7 @@ static PyObject *m_global_var(PyObject *self, PyObject *args)
     gv->ct = (CTypeObject *)Py_NewRef(ctobj);
     gv->ptrtype = ptrtype;
     gv->name = Py_NewRef(name);
+    gv->decays = decays;
     memcpy(&gv->getter, &getter, sizeof(getter));
     return (PyObject *)gv;
 }
@@ -340,7 +356,7 @@ static PyTypeObject CompiledLibBase_Type = {
 
 static PyMethodDef capi_module_functions[] = {
     {"_global_var", m_global_var, METH_VARARGS,
-     "_global_var(ctype, getter_address, name): a GlobalVar (compiled modules only)"},
+     "_global_var(ctype, getter_address, name, decays=False): a GlobalVar (compiled modules only)"},
     {NULL}
 };
 
