@@ -345,7 +345,8 @@ def test_emit_c_code_is_warning_free(tmp_path):
     ffi.cdef(STRUCTS_CDEF)
     ffi.cdef("int printf(const char *, ...); extern int counter;\n#define K ...\n"
              "static const double D;", release_gil=False)
-    ffi.set_source("_api_warn", SCALARS_SOURCE + STRUCTS_SOURCE +
+    ffi.cdef(EXTERN_CDEF)
+    ffi.set_source("_api_warn", SCALARS_SOURCE + STRUCTS_SOURCE + EXTERN_SOURCE +
                    "#include <stdio.h>\nint counter;\n#define K 3\nstatic const double D = 1;")
     c_file = tmp_path / "_api_warn.c"
     ffi.emit_c_code(str(c_file))
@@ -469,3 +470,63 @@ def test_user_names_do_not_clash_with_generated_ones(tmp_path):
         assert ffi.string(lib.cv) == b"cv"
     assert mod_n.lib.combine.__doc__.replace("nffi", "cffi") == \
         mod_c.lib.combine.__doc__
+
+
+EXTERN_CDEF = """
+    extern "Python" int combine(int, int);
+    extern "Python" { void record(int); double twice(double); }
+    extern "Python+C" int visible(int);
+    int call_combine(int, int);
+    void record_in_thread(int);
+    double call_twice(double);
+"""
+EXTERN_SOURCE = r"""
+    #include <pthread.h>
+    static int combine(int, int);      /* cffi needs these; nffi declares them itself */
+    static void record(int);
+    static double twice(double);
+    int visible(int);
+    static int call_combine(int a, int b) { return combine(a, b) + 1; }
+    static void *run(void *arg) { record((int)(long)arg); return NULL; }
+    static void record_in_thread(int v) {
+        pthread_t t;
+        pthread_create(&t, NULL, run, (void *)(long)v);
+        pthread_join(t, NULL);
+    }
+    static double call_twice(double x) { return twice(x); }
+"""
+
+
+def test_extern_python_matches_cffi(tmp_path, capfd):
+    mod_n, mod_c = build_both(tmp_path, EXTERN_CDEF, EXTERN_SOURCE)
+    for mod in (mod_n, mod_c):
+        ffi, lib = mod.ffi, mod.lib
+        capfd.readouterr()
+        assert lib.call_combine(2, 3) == 1          # nothing attached: 0, and a message
+        err = capfd.readouterr().err
+        assert "function %s.combine() called, but no code was attached" \
+            % mod.__name__ in err
+
+        @ffi.def_extern()
+        def combine(a, b):
+            return a * b
+        assert lib.call_combine(2, 3) == 7
+        assert lib.combine(4, 5) == 20               # callable from Python too
+        assert ffi.typeof(lib.combine) is ffi.typeof("int(*)(int, int)")
+        seen = []
+
+        @ffi.def_extern(name="record")
+        def anything(v):
+            seen.append(v)
+        lib.record_in_thread(9)                      # from a thread C created
+        assert seen == [9]
+
+        errors = []
+
+        @ffi.def_extern(error=-1.0, onerror=lambda *exc: errors.append(exc[0]))
+        def twice(x):
+            raise ValueError
+        assert lib.call_twice(2.0) == -1.0
+        assert errors == [ValueError]
+        with pytest.raises(ValueError):
+            ffi.def_extern(name="no_such_function")(lambda: 0)

@@ -46,6 +46,7 @@ class FFI(_core.FFIBase):
         self._function_type_cache = {}    # type strings that may name a function type
         self._nffi_cdef_log = []          # API mode: the cdef/include calls, in order
         self._nffi_keep_gil = set()       # functions declared with release_gil=False
+        self._nffi_extern_python = {}     # name -> "Python" / "Python+C" (extern "Python")
         self._init_once_cache = {}
         self._init_once_lock = threading.Lock()
         return self
@@ -65,8 +66,19 @@ class FFI(_core.FFIBase):
         if packed and pack:
             raise ValueError("'packed' and 'pack' cannot be combined (packed means pack=1)")
         functions_before = set(self._model.functions)
+        extern_spans = ()
+        if isinstance(csource, str) and 'extern "Python' in csource:
+            from . import apimode
+            csource, extern_spans = apimode.split_extern_python(csource)
         self._model.cdef(csource, override=override, packed=bool(packed),
                          pack=pack or None)         # pack=0 means no pack, as in cffi
+        if extern_spans:
+            from . import apimode
+            for name in set(self._model.functions) - functions_before:
+                decl = self._model.functions[name]
+                kind = apimode.in_spans(csource, extern_spans, decl.line, decl.column)
+                if kind is not None:
+                    self._nffi_extern_python[name] = kind
         self._nffi_cdef_log.append(("cdef", csource, {"override": bool(override),
                                                       "packed": bool(packed),
                                                       "pack": pack or None}))
@@ -259,6 +271,9 @@ class FFI(_core.FFIBase):
 
     def def_extern(self, *args, **kwargs):
         """API mode only ('extern "Python"' functions of a compiled module)."""
+        module = getattr(self, "_nffi_verified_module", None)
+        if module is not None:          # the FFI that verify() built a module for
+            return module.ffi.def_extern(*args, **kwargs)
         raise ValueError("ffi.def_extern() is only available on the FFI object of a "
                          "compiled (API-mode) module, not in ABI mode")
 

@@ -157,6 +157,26 @@ class CompiledModuleFFI(CompiledFFI):
 
     _nffi_flavour = _core.FLAVOUR_API_MODULE
 
+    def def_extern(self, name=None, error=None, onerror=None):
+        """Decorator: attach a Python function to the 'extern "Python"' function of
+        this module with its name (or 'name'); returns the function unchanged."""
+        if callable(name):                  # @ffi.def_extern without parentheses
+            return self.def_extern()(name)
+
+        def attach_extern(python_function):
+            cname = name or python_function.__name__
+            entry = self._nffi_extern_slots.get(cname)
+            if entry is None:
+                raise ValueError("ffi.def_extern('%s'): no 'extern \"Python\"' function "
+                                 "with this name in module '%s'"
+                                 % (cname, self._nffi_module_name))
+            fct, slot = entry
+            callback = _core.callback(fct, python_function, error, onerror)
+            self._nffi_extern_callbacks[cname] = callback       # alive as long as used
+            slot[0] = callback
+            return python_function
+        return attach_extern
+
 
 class CompiledLibrary(_core.CompiledLibBase):
     """The ``lib`` of a compiled module.  Its C base serves functions (native
@@ -220,6 +240,9 @@ def load(module, spec_text, answers, addresses):
     spec = ast.literal_eval(spec_text)
     name = spec["module"]
     ffi = CompiledModuleFFI()
+    ffi._nffi_module_name = name
+    ffi._nffi_extern_slots = {}          # name -> (function ctype, 'fn *' to its slot)
+    ffi._nffi_extern_callbacks = {}
     ffi._model = CompilerModel(answers)
     lib = CompiledLibrary(ffi, name)
     _run_cdefs(ffi, spec["cdefs"], lib._nffi_included)
@@ -239,6 +262,16 @@ def load(module, spec_text, answers, addresses):
         cdata = _core.cast(fct, next(addresses))
         lib._nffi_functions[fname] = cdata
         lib.__dict__[fname] = cdata
+    externs = spec.get("extern_python", [])
+    extern_cts = []
+    for fname in externs:
+        fct = model.resolve(model.functions[fname].type, allow_function=True)
+        cdata = _core.cast(fct, next(addresses))
+        lib._nffi_functions[fname] = cdata
+        lib.__dict__[fname] = cdata
+        extern_cts.append(fct)
+    for fname, fct in zip(externs, extern_cts):
+        ffi._nffi_extern_slots[fname] = (fct, _core.cast(pointer_type(fct), next(addresses)))
     for vname in spec["variables"]:
         ct = model.resolve(model.variables[vname].type)
         if ct.kind == "array" and ct.length is None:

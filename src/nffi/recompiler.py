@@ -189,13 +189,21 @@ class Recompiler:
           % self.module_name)
         w("#define PY_SSIZE_T_CLEAN\n#include <Python.h>\n")
         w(capi_header_text())
+        functions = sorted(model.functions.values(), key=lambda d: d.name)
+        externs = [d for d in functions if d.name in self.ffi._nffi_extern_python]
+        functions = [d for d in functions if d.name not in self.ffi._nffi_extern_python]
+        if externs:
+            # declared before the source, which may call them
+            w("\n/* ---- extern \"Python\" functions ---- */\n")
+            for decl in externs:
+                w("%s%s;\n" % (self._extern_storage(decl),
+                                self.declarator(decl.type, decl.name)))
         w("\n/* ---- the source given to set_source() ---- */\n"
           "#define _NFFI_ 1\n#define _CFFI_ 1    /* cffi's name: sources test it */\n")
         w(self.source)
         w("\n\n/* ---- nffi's part ---- */\n")
         w("static const NffiCapi *_nffi_api;\n")
 
-        functions = sorted(model.functions.values(), key=lambda d: d.name)
         wrapped = [d for d in functions if not d.type.ellipsis]
         variadic = [d for d in functions if d.type.ellipsis]
         variables = sorted(model.variables.values(), key=lambda d: d.name)
@@ -222,7 +230,11 @@ class Recompiler:
         for decl in variables:
             w("static void *_nffi_var_%s(void) { return (void *)&(%s); }\n"
               % (decl.name, decl.name))
+        for decl in externs:
+            w(self._extern_python_body(decl))
         addresses = (["(void *)_nffi_d_%s" % d.name for d in wrapped] +
+                     ["(void *)%s" % d.name for d in externs] +
+                     ["(void *)&_nffi_xp_%s" % d.name for d in externs] +
                      ["(void *)&%s" % d.name for d in variadic] +
                      ["(void *)_nffi_var_%s" % d.name for d in variables])
         const_vars = self._constant_variables()
@@ -254,6 +266,7 @@ class Recompiler:
             cdefs=cdef_actions(self.ffi),
             functions=[d.name for d in wrapped],
             variadic=[d.name for d in variadic],
+            extern_python=[d.name for d in externs],
             variables=[d.name for d in variables],
             const_vars=[d.name for d in const_vars],
             no_release_gil=sorted(self.ffi._nffi_keep_gil),
@@ -345,6 +358,31 @@ class Recompiler:
                 answers.append(("signed typedef " + name, "((%s)-1) < (%s)1" % (name, name),
                                 False))
         return answers
+
+    def _extern_storage(self, decl):
+        return "" if self.ffi._nffi_extern_python[decl.name] == "Python+C" else "static "
+
+    def _extern_python_body(self, decl):
+        """An 'extern "Python"' function: C calls it, it calls the Python function
+        that @ffi.def_extern() attached (a callback stored in _nffi_xp_NAME)."""
+        ftype = decl.type
+        params = [self.decay(a) for a in ftype.args]
+        names = ["x%d" % i for i in range(len(params))]
+        proto = ", ".join(self.declarator(p, n) for p, n in zip(params, names)) or "void"
+        slot = self.declarator(Pointer(ftype), "_nffi_xp_%s" % decl.name)
+        head = self.declarator(ftype.result, "%s(%s)" % (decl.name, proto))
+        call = "_nffi_xp_%s(%s)" % (decl.name, ", ".join(names))
+        missing = ("_nffi_api->extern_python_missing(%s);"
+                   % _c_string("%s.%s" % (self.module_name, decl.name)))
+        if isinstance(ftype.result, Void):
+            body = ("    if (_nffi_xp_%s == NULL) {\n        %s\n        return;\n    }\n"
+                    "    %s;\n" % (decl.name, missing, call))
+        else:
+            body = ("    if (_nffi_xp_%s == NULL) {\n        %s;\n        %s\n"
+                    "        memset(&_nffi_r, 0, sizeof(_nffi_r));\n        return _nffi_r;\n"
+                    "    }\n    return %s;\n"
+                    % (decl.name, self.declarator(ftype.result, "_nffi_r"), missing, call))
+        return "static %s;\n%s%s\n{\n%s}\n" % (slot, self._extern_storage(decl), head, body)
 
     def _direct_function(self, decl):
         ftype = decl.type

@@ -88,6 +88,13 @@ static PyObject *capi_answers(const NffiAnswer *answers, Py_ssize_t count)
     return dict;
 }
 
+static void capi_extern_python_missing(const char *qualified_name)
+{
+    fprintf(stderr, "extern \"Python\": function %s() called, but no code was attached to "
+            "it yet with @ffi.def_extern().  Returning 0.\n", qualified_name);
+    fflush(stderr);
+}
+
 static NffiCapi capi = {
     .version = NFFI_CAPI_VERSION,
     .size = sizeof(NffiCapi),
@@ -99,6 +106,7 @@ static NffiCapi capi = {
     .wrong_count = capi_wrong_count,
     .errno_slot = capi_errno_slot,
     .answers = capi_answers,
+    .extern_python_missing = capi_extern_python_missing,
 };
 
 /* ---- GlobalVar ---------------------------------------------------------------------- */

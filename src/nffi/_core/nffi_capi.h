@@ -74,6 +74,9 @@ typedef struct {
     int *(*errno_slot)(void);
     /* the compiler's answers as a dict key -> int/float */
     PyObject *(*answers)(const NffiAnswer *answers, Py_ssize_t count);
+    /* an 'extern "Python"' function was called before @ffi.def_extern() attached code
+       to it: the message cffi writes to stderr (any thread, GIL not needed) */
+    void (*extern_python_missing)(const char *qualified_name);
 } NffiCapi;
 
 /* ---- fast paths used by generated wrappers ------------------------------------------ */
