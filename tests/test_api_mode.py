@@ -528,5 +528,5 @@ def test_extern_python_matches_cffi(tmp_path, capfd):
             raise ValueError
         assert lib.call_twice(2.0) == -1.0
         assert errors == [ValueError]
-        with pytest.raises(ValueError):
+        with pytest.raises(ffi.error):
             ffi.def_extern(name="no_such_function")(lambda: 0)

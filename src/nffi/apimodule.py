@@ -167,7 +167,7 @@ class CompiledModuleFFI(CompiledFFI):
             cname = name or python_function.__name__
             entry = self._nffi_extern_slots.get(cname)
             if entry is None:
-                raise ValueError("ffi.def_extern('%s'): no 'extern \"Python\"' function "
+                raise _core.error("ffi.def_extern('%s'): no 'extern \"Python\"' function "
                                  "with this name in module '%s'"
                                  % (cname, self._nffi_module_name))
             fct, slot = entry
