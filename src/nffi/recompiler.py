@@ -167,6 +167,10 @@ class Recompiler:
         if kind == "void":
             return "void"
         if kind == "pointer":
+            item = ct.item
+            if item.kind == "void" or (item.kind == "primitive" and item.cname in
+                                       ("char", "signed char", "unsigned char")):
+                return "bytes-pointer"        # also takes bytes, inline
             return "pointer"
         if kind == "primitive":
             name = ct.cname
@@ -417,7 +421,7 @@ class Recompiler:
             a("    void *_nffi_temps = NULL;\n")
         if any(k in ("int", "uint") for k in kinds):
             a("    long long _nffi_v;\n")
-        if "pointer" in kinds:
+        if "pointer" in kinds or "bytes-pointer" in kinds:
             a("    void *_nffi_p;\n")
         if n:
             a("    Py_ssize_t _nffi_i;\n")
@@ -443,8 +447,15 @@ class Recompiler:
                 a("    if (PyFloat_CheckExact(args[%d]))\n        %s = (%s)"
                   "PyFloat_AS_DOUBLE(args[%d]);\n" % (i, x, ctext, i))
                 a("    else if (%s) { _nffi_i = %d; goto fail; }\n" % (slow, i))
-            elif kind == "pointer":
-                a("    if (nffi_exact_pointer(_nffi_api, args[%d], %s, &_nffi_p))\n"
+            elif kind in ("pointer", "bytes-pointer"):
+                if kind == "bytes-pointer":
+                    a("    if (PyBytes_CheckExact(args[%d])) {\n"
+                      "        _nffi_p = PyBytes_AS_STRING(args[%d]);\n"
+                      "        memcpy(&%s, &_nffi_p, sizeof(_nffi_p));\n    }\n    else"
+                      % (i, i, x))
+                else:
+                    a("   ")
+                a(" if (nffi_exact_pointer(_nffi_api, args[%d], %s, &_nffi_p))\n"
                   "        memcpy(&%s, &_nffi_p, sizeof(_nffi_p));\n" % (i, ctype, x))
                 a("    else if (%s) { _nffi_i = %d; goto fail; }\n" % (slow, i))
             else:
