@@ -157,7 +157,7 @@ def verify(ffi, source="", tmpdir=None, **kwargs):
     verbose = bool(kwargs.get("verbose") or kwargs.get("compiler_verbose"))
     module_name = kwargs.get("modulename")
     if module_name is None:
-        key = repr((recompiler.cdef_actions(ffi), sorted(ffi._nffi_keep_gil), source,
+        key = repr(([a[:2] for a in recompiler.cdef_actions(ffi)], sorted(ffi._nffi_keep_gil), source,
                     sorted(options.items(), key=repr), extension, sys.version,
                     recompiler.capi_header_text()))
         module_name = "_nffi_v_" + hashlib.sha256(key.encode()).hexdigest()[:20]

@@ -10,6 +10,7 @@ model whose layouts and values come from the compiler (``CompilerModel``), and i
 import ast
 import dataclasses
 import importlib
+import pickle
 import sys
 
 from . import _core
@@ -229,6 +230,9 @@ def _run_cdefs(ffi, actions, included_libs):
             module = importlib.import_module(action[1])
             ffi.include(module.ffi)
             included_libs.append(module.lib)
+        elif action[0] == "decls":
+            _, data, options = action
+            ffi._model.declare(pickle.loads(data), options["override"])
         else:
             _, text, options = action
             ffi.cdef(text, **options)

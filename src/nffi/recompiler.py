@@ -18,8 +18,9 @@ The generated module contains, after the user's source:
   all of it to nffi/apimodule.py, which builds ``ffi`` and ``lib``.
 """
 import os
+import pickle
 
-from . import _core
+from . import _core, cparser
 from .decls import (Array, Function, Named, Opaque, Pointer, Primitive, Tagged,
                     UnknownPrimitive, Void)
 from .errors import VerificationError
@@ -267,7 +268,7 @@ class Recompiler:
         w("    (void)_nffi_a;\n}\n")
 
         spec.update(
-            cdefs=cdef_actions(self.ffi),
+            cdefs=parsed_actions(cdef_actions(self.ffi)),
             functions=[d.name for d in wrapped],
             variadic=[d.name for d in variadic],
             extern_python=[d.name for d in externs],
@@ -562,12 +563,35 @@ def cdef_actions(ffi):
             other = action[1]
             source = getattr(other, "_nffi_source", None)
             if source is not None:
-                actions.append(("include", source[0]))
+                actions.append(("include", source[0], other))
             else:
                 actions.extend(cdef_actions(other))
         else:
             actions.append(action)
     return actions
+
+
+def parsed_actions(actions):
+    """The cdef actions with each cdef text replaced by its parsed declarations
+    (pickled nffi.decls nodes): the module's import then skips the parser.  The cdefs
+    are parsed again here in order, so that each sees the typedefs before it."""
+    from .model import Model
+    scratch = Model()
+    result = []
+    for action in actions:
+        if action[0] == "include":
+            scratch.include(action[2]._model)       # its typedef names, for the parser
+            result.append(action[:2])
+            continue
+        _, text, options = action
+        decls = cparser.parse_cdef(text, scratch.typedefs, scratch.constants,
+                                   packed=options["packed"], pack=options["pack"])
+        try:
+            scratch.declare(decls, options["override"])
+        except Exception:
+            pass              # what only the compiler knows: the names are known anyway
+        result.append(("decls", pickle.dumps(decls, protocol=4), options))
+    return result
 
 
 def make_c_source(ffi, module_name, source, cplusplus=False):
