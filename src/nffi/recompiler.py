@@ -389,12 +389,28 @@ class Recompiler:
                     % (decl.name, self.declarator(ftype.result, "_nffi_r"), missing, call))
         return "static %s;\n%s%s\n{\n%s}\n" % (slot, self._extern_storage(decl), head, body)
 
+    def _call(self, decl, params):
+        """The C call of a declared function with arguments x0, x1, ...  The cdef drops
+        'const' from pointed-to types: in C, pointer arguments go as 'void *' (which
+        converts to any pointer parameter without a warning) and a pointer result is
+        cast back to the cdef's type."""
+        args = []
+        for i, p in enumerate(params):
+            is_pointer = isinstance(p, Pointer) or (
+                isinstance(p, Named) and isinstance(self.model.typedefs.get(p.name), Pointer))
+            args.append("(void *)x%d" % i if is_pointer and not self.cplusplus else "x%d" % i)
+        call = "%s(%s)" % (decl.name, ", ".join(args))
+        result = decl.type.result
+        if isinstance(result, Pointer):
+            call = "(%s)%s" % (self.declarator(result), call)
+        return call
+
     def _direct_function(self, decl):
         ftype = decl.type
         params = [self.decay(a) for a in ftype.args]
         names = ["x%d" % i for i in range(len(params))]
         proto = ", ".join(self.declarator(p, n) for p, n in zip(params, names)) or "void"
-        call = "%s(%s)" % (decl.name, ", ".join(names))
+        call = self._call(decl, params)
         head = self.declarator(ftype.result, "_nffi_d_%s(%s)" % (decl.name, proto))
         body = "%s;" % call if isinstance(ftype.result, Void) else "return %s;" % call
         return "static %s { %s }\n" % (head, body)
@@ -461,7 +477,7 @@ class Recompiler:
                 a("    else if (%s) { _nffi_i = %d; goto fail; }\n" % (slow, i))
             else:
                 a("    if (%s) { _nffi_i = %d; goto fail; }\n" % (slow, i))
-        call = "%s(%s)" % (name, ", ".join("x%d" % i for i in range(n)))
+        call = self._call(decl, params)
         if rkind != "void":
             call = "_nffi_result = %s" % call
         a("    {\n        int *_nffi_errno = _nffi_api->errno_slot();\n")
