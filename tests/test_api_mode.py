@@ -264,16 +264,17 @@ def test_function_objects(tmp_path):
             lib.add(1, 2, x=3)
 
 
-def test_layout_mismatch_is_reported(tmp_path):
-    ffi = nffi.FFI()
-    ffi.cdef("struct s { int a; int b; };")
-    name = "_api_mis_%d" % os.getpid()
-    ffi.set_source(name, "struct s { int a; long long b; };")
-    path = ffi.compile(tmpdir=str(tmp_path))
-    mod = _load(name, path)       # reported when the struct is used, as cffi
-    with pytest.raises(mod.ffi.error, match="struct s: wrong offset for field 'b' "
-                                            r"\(cdef says 4, but C compiler says 8\)"):
-        mod.ffi.new("struct s *")
+@pytest.mark.parametrize("c_struct", ["struct s { int a; long long b; };",
+                                      "struct s { int a; char pad; int b; };",
+                                      "struct s { int a; int b; int c; };"])
+def test_layout_mismatch_is_reported_as_cffi(tmp_path, c_struct):
+    mod_n, mod_c = build_both(tmp_path, "struct s { int a; int b; };", c_struct)
+    messages = []
+    for mod in (mod_n, mod_c):          # reported when the struct is used, as cffi
+        with pytest.raises(mod.ffi.error) as e:
+            mod.ffi.new("struct s *")
+        messages.append(str(e.value))
+    assert messages[0] == messages[1]
 
 
 def test_constant_mismatch_is_reported(tmp_path):

@@ -8,7 +8,8 @@ import os
 import sys
 import sysconfig
 
-from . import build, recompiler
+from . import _core, build, recompiler
+from .decls import Tagged
 from .errors import VerificationError
 
 _EXTENSION_KEYWORDS = frozenset((
@@ -168,11 +169,31 @@ def verify(ffi, source="", tmpdir=None, **kwargs):
         path = os.path.join(tmpdir, build.extension_filename(module_name))
         if not os.path.exists(path):
             path = compile(ffi, tmpdir, verbose=verbose)
-        module = _load_module(module_name, path)
+        try:
+            module = _load_module(module_name, path)
+        except _core.error as e:
+            raise VerificationError(str(e)) from None
+        _check_eagerly(module.ffi._model)
     finally:
         ffi._nffi_source = builder_source
     # the FFI that built it now sees the compiled module's types and layouts
     ffi._model = module.ffi._model
     ffi._clear_type_caches()
     ffi._nffi_verified_module = module
+    module.lib.__dict__["_nffi_builder"] = ffi        # lib keeps the ffi alive, as cffi
     return module.lib
+
+
+def _check_eagerly(model):
+    """verify() reports what the compiled module would report on use (a misdeclared
+    struct, a constant of another value) as VerificationError, as cffi's verify()."""
+    for name, (real, declared) in model.constant_mismatches.items():
+        # cffi's verify() wording
+        raise VerificationError("%s has the real value %r, not %r" % (name, real, declared))
+    for kind, tag in list(model.struct_defs):
+        try:
+            _core.sizeof(model.resolve(Tagged(kind, tag)))
+        except _core.error as e:
+            raise VerificationError(str(e)) from None
+        except Exception:
+            pass                # opaque or otherwise unsized: not a verification error

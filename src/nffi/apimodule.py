@@ -53,6 +53,12 @@ class CompilerLayout(layout.LayoutProvider):
                                             pack=decl.pack)
         shown = key.replace("$", "")
         real_offsets = [answers.get("offsetof %s.%s" % (key, f.name)) for f in fields]
+        for spec in fields:            # field sizes: checked with '...' too, as cffi
+            real = answers.get("fieldsize %s.%s" % (key, spec.name))
+            if real is not None and real != spec.size and not spec.flexible:
+                raise layout.NeedsCompiler(_core.error(
+                    ("%s: wrong size for field '%s' (cdef says %d, but C compiler says "
+                     "%d)." + _FLEXIBLE) % (shown, spec.name, spec.size, real, shown)))
         if decl.partial:
             placed = [where if real is None else layout.FieldLayout(real)
                       for where, real in zip(placed, real_offsets)]
@@ -62,11 +68,6 @@ class CompilerLayout(layout.LayoutProvider):
                 raise layout.NeedsCompiler(_core.error(
                     ("%s: wrong offset for field '%s' (cdef says %d, but C compiler says "
                      "%d)." + _FLEXIBLE) % (shown, spec.name, where.offset, real, shown)))
-            real = answers.get("fieldsize %s.%s" % (key, spec.name))
-            if real is not None and real != spec.size and not spec.flexible:
-                raise layout.NeedsCompiler(_core.error(
-                    ("%s: wrong size for field '%s' (cdef says %d, but C compiler says "
-                     "%d)." + _FLEXIBLE) % (shown, spec.name, spec.size, real, shown)))
         if real_size != size:
             raise layout.NeedsCompiler(_core.error(
                 ("%s: wrong total size (cdef says %d, but C compiler says %d)." + _FLEXIBLE)
@@ -118,10 +119,18 @@ class CompilerModel(Model):
     def __init__(self, answers):
         super().__init__(CompilerLayout(answers))
         self._answers = answers
-        self.constant_mismatches = {}    # name -> message, raised when lib.name is read
+        self.constant_mismatches = {}    # name -> (real value, the cdef's), see message
 
     def declare(self, decls, override=False, includes=()):
         super().declare([self._completed(d) for d in decls], override, includes)
+
+    def mismatch_message(self, name):
+        """cffi's message for a constant whose value the compiler contradicts."""
+        real, _ = self.constant_mismatches[name]
+        shown = "%d (0x%x)" % (real, real) if isinstance(real, int) and real > 0 \
+            else repr(real)
+        return ("the C compiler says '%s' is equal to %s, but the cdef disagrees"
+                % (name, shown))
 
     def _completed(self, decl):
         """The declaration with the compiler's values in place of '...'."""
@@ -133,12 +142,8 @@ class CompilerModel(Model):
             if decl.value is None:
                 return dataclasses.replace(decl, value=real)
             if decl.value != real:
-                shown = "%d (0x%x)" % (real, real) if isinstance(real, int) and real > 0 \
-                    else repr(real)
                 # reported when lib.NAME is read, as cffi does
-                self.constant_mismatches[decl.name] = (
-                    "the C compiler says '%s' is equal to %s, but the cdef disagrees"
-                    % (decl.name, shown))
+                self.constant_mismatches[decl.name] = (real, decl.value)
             return decl
         if isinstance(decl, EnumDef):
             values = []
@@ -196,9 +201,9 @@ class CompiledLibrary(_core.CompiledLibBase):
             return self._nffi_name + ".lib"
         if name in ("__loader__", "__spec__"):
             return None
-        mismatch = self._nffi_ffi._model.constant_mismatches.get(name)
-        if mismatch is not None:
-            raise _core.error(mismatch)
+        model = self._nffi_ffi._model
+        if name in model.constant_mismatches:
+            raise _core.error(model.mismatch_message(name))
         for included in self._nffi_included:    # the libs of ffi.include()d modules
             try:
                 return getattr(included, name)
