@@ -195,12 +195,16 @@ class CompiledLibrary(_core.CompiledLibBase):
         self.__dict__["_nffi_name"] = name
         self.__dict__["_nffi_functions"] = {}     # name -> function cdata
         self.__dict__["_nffi_included"] = []      # libs of the included compiled modules
+        self.__dict__["_nffi_lazy_errors"] = {}   # name -> ffi.error message on access
 
     def _nffi_getattr(self, name):
         if name == "__name__":
             return self._nffi_name + ".lib"
         if name in ("__loader__", "__spec__"):
             return None
+        lazy_error = self._nffi_lazy_errors.get(name)
+        if lazy_error is not None:
+            raise _core.error(lazy_error)
         model = self._nffi_ffi._model
         if name in model.constant_mismatches:
             raise _core.error(model.mismatch_message(name))
@@ -227,6 +231,14 @@ class CompiledLibrary(_core.CompiledLibBase):
 
     def __repr__(self):
         return "<Lib object for '%s'>" % (self._nffi_name,)
+
+
+def _known_size(ct):
+    try:
+        _core.sizeof(ct)
+        return True
+    except (TypeError, ValueError, _core.error):
+        return False
 
 
 def _run_cdefs(ffi, actions, included_libs):
@@ -289,14 +301,19 @@ def load(module, spec_text, answers, addresses):
                                                          next(addresses), vname, True)
             continue
         real = answers.get("sizeof var " + vname)
-        if real is not None and real != _core.sizeof(ct):
+        if real is not None and _known_size(ct) and real != _core.sizeof(ct):
             raise VerificationError("global variable '%s' has size %d in the cdef ('%s'), "
                                     "but the C compiler says %d"
                                     % (vname, _core.sizeof(ct), ct.cname, real))
         lib._nffi_globals[vname] = _core._global_var(ct, next(addresses), vname)
     for cname in spec["const_vars"]:
         ct = model.resolve(model.constant_decls[cname].type)
-        lib.__dict__[cname] = _core.cast(pointer_type(ct), next(addresses))[0]
+        address = next(addresses)
+        if _known_size(ct):
+            lib.__dict__[cname] = _core.cast(pointer_type(ct), address)[0]
+        else:                   # reported when read, as cffi
+            lib._nffi_lazy_errors[cname] = ("constant '%s' is of type '%s', whose size is "
+                                            "not known" % (cname, ct.cname))
     for cname, value in model.constants.items():
         if cname not in model.constant_mismatches:
             lib.__dict__.setdefault(cname, value)

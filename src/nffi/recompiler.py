@@ -223,8 +223,10 @@ class Recompiler:
             w(body)
         w("static PyMethodDef _nffi_methods[] = {\n")
         for decl in wrapped:
-            doc = "%s;\n\nCFFI C function from %s.lib" % (
-                self.declarator(decl.type, decl.name), self.module_name)
+            spelled = self.declarator(decl.type, decl.name)
+            if not decl.type.args and not decl.type.ellipsis:
+                spelled = spelled.replace(decl.name + "(void)", decl.name + "()")   # as cffi
+            doc = "%s;\n\nCFFI C function from %s.lib" % (spelled, self.module_name)
             w('    {"%s", (PyCFunction)(void (*)(void))_nffi_f_%s, METH_FASTCALL,\n     %s},\n'
               % (decl.name, decl.name, _c_string(doc)))
         w("    {NULL, NULL, 0, NULL}\n};\n")

@@ -145,6 +145,10 @@ static PyObject *globalvar_read(GlobalVarObject *gv)
         Py_XDECREF(value);
         return result;
     }
+    if (gv->ct->ct_size < 0) {           /* only its address can be taken, as cffi */
+        PyErr_Format(PyExc_TypeError, "cdata '%s' is opaque", nffi_ctype_name(gv->ct));
+        return NULL;
+    }
     return nffi_convert_to_object(address, gv->ct, NULL);
 }
 
@@ -153,6 +157,10 @@ static int globalvar_write(GlobalVarObject *gv, PyObject *value)
     if (gv->decays) {
         PyErr_Format(PyExc_TypeError, "cannot assign to the array '%U' of unknown length",
                      gv->name);
+        return -1;
+    }
+    if (gv->ct->ct_size < 0) {
+        PyErr_Format(PyExc_TypeError, "'%s' is opaque", nffi_ctype_name(gv->ct));
         return -1;
     }
     char *address = globalvar_address_now(gv);
