@@ -7,7 +7,6 @@ globals, then ``attach()`` with its native wrappers.  ``load()`` builds the modu
 model whose layouts and values come from the compiler (``CompilerModel``), and its
 ``lib`` (``CompiledLibrary``).
 """
-import ast
 import dataclasses
 import importlib
 import pickle
@@ -255,10 +254,10 @@ def _run_cdefs(ffi, actions, included_libs):
             ffi.cdef(text, **options)
 
 
-def load(module, spec_text, answers, addresses):
+def load(module, spec_data, answers, addresses):
     """Build ffi and lib of a generated module; returns (the function cdatas of the
     wrappers, in order; the ctypes of the wrappers' slots)."""
-    spec = ast.literal_eval(spec_text)
+    spec = pickle.loads(spec_data)
     name = spec["module"]
     ffi = CompiledModuleFFI()
     ffi._nffi_module_name = name

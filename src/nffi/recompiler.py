@@ -39,10 +39,18 @@ def capi_header_text():
 
 def _c_string(text):
     """A C string literal for any text (split in lines, escapes for the rest)."""
+    return _c_bytes_literal(text.encode("utf-8"))
+
+
+def _c_bytes_literal(data):
+    """A C string literal for any bytes: one piece per line of the data (or per 64
+    bytes), printable ASCII as is, everything else as 3-digit octal escapes."""
     out = []
-    for line in text.splitlines(True) or [""]:
+    lines = data.splitlines(True) or [b""]
+    lines = [line[i:i + 64] for line in lines for i in range(0, max(len(line), 1), 64)]
+    for line in lines:
         piece = []
-        for ch in line.encode("utf-8"):
+        for ch in line:
             c = chr(ch)
             if c == "\\" or c == '"':
                 piece.append("\\" + c)
@@ -278,8 +286,8 @@ class Recompiler:
             const_vars=[d.name for d in const_vars],
             no_release_gil=sorted(self.ffi._nffi_keep_gil),
         )
-        w(self._init_function(len(wrapped), len(addresses), len(answers), repr(spec),
-                              const_vars))
+        w(self._init_function(len(wrapped), len(addresses), len(answers),
+                              pickle.dumps(spec, protocol=4), const_vars))
         return "".join(out)
 
     def _constant_variables(self):
@@ -511,14 +519,14 @@ class Recompiler:
         a("}\n")
         return "".join(lines)
 
-    def _init_function(self, nwrapped, naddresses, nanswers, spec_text, const_vars):
+    def _init_function(self, nwrapped, naddresses, nanswers, spec_data, const_vars):
         short = self.module_name.rpartition(".")[2]
         out = []
         a = out.append
         a("static struct PyModuleDef _nffi_moduledef = {\n"
           "    PyModuleDef_HEAD_INIT, %s, NULL, -1, NULL, NULL, NULL, NULL, NULL\n};\n"
           % _c_string(self.module_name))
-        a("static const char _nffi_spec[] =\n    %s;\n" % _c_string(spec_text))
+        a("static const char _nffi_spec[] =\n    %s;\n" % _c_bytes_literal(spec_data))
         a("PyMODINIT_FUNC PyInit_%s(void)\n{\n" % short)
         a("    PyObject *m = NULL, *runtime = NULL, *answers = NULL, *addresses = NULL;\n"
           "    PyObject *loaded = NULL, *builtins = NULL, *r = NULL, *modname = NULL;\n"
@@ -541,8 +549,9 @@ class Recompiler:
           "        PyObject *address = PyLong_FromVoidPtr(_nffi_addresses[i]);\n"
           "        if (address == NULL)\n            goto error;\n"
           "        PyTuple_SET_ITEM(addresses, i, address);\n    }\n" % naddresses)
-        a("    loaded = PyObject_CallMethod(runtime, \"load\", \"OsOO\", m, _nffi_spec, "
-          "answers, addresses);\n    if (loaded == NULL)\n        goto error;\n")
+        a("    loaded = PyObject_CallMethod(runtime, \"load\", \"Oy#OO\", m, _nffi_spec, "
+          "(Py_ssize_t)(sizeof(_nffi_spec) - 1), answers, addresses);\n"
+          "    if (loaded == NULL)\n        goto error;\n")
         a("    /* loaded: (function cdatas, the ctypes of the wrappers' slots) */\n"
           "    if (!PyTuple_Check(loaded) || PyTuple_GET_SIZE(loaded) != 2 ||\n"
           "            PyTuple_GET_SIZE(PyTuple_GET_ITEM(loaded, 0)) != %d ||\n"
