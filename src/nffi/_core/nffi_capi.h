@@ -81,8 +81,13 @@ typedef struct {
 
 /* ---- fast paths used by generated wrappers ------------------------------------------ */
 
-/* An exact int that fits 'long long': 1 and *out; else 0 (no error set). */
-static inline int nffi_exact_llong(PyObject *obj, long long *out)
+/* An exact int that fits 'long long': 1 and *out; else 0 (no error set).  Not inlined:
+ * one copy per module halves the compile time of a module with many functions, for the
+ * cost of one call (the conversion is a call into CPython anyway). */
+#if defined(__GNUC__)
+__attribute__((noinline, unused))
+#endif
+static int nffi_exact_llong(PyObject *obj, long long *out)
 {
     int overflow;
     if (!PyLong_CheckExact(obj))
