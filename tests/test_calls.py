@@ -514,6 +514,21 @@ def test_variadic(pair):
     assert lib.sum_va_long(1, ffi.new("long[]", 1)) != 0   # arrays decay to pointers
 
 
+def test_variadic_many_arguments(pair):
+    """Buffers of a variadic call live on the stack up to a size, on the heap beyond:
+    both give cffi's results (a few arguments, then hundreds, some of them structs)."""
+    for count in (1, 5, 130, 700):
+        same(pair, lambda ffi, lib: lib.sum_va_long(
+            count, *[ffi.cast("long", i * 3 - 1000) for i in range(count)]))
+    results = []
+    for ffi, lib in pair:
+        buf = ffi.new("char[4000]")
+        items = [ffi.new("struct small *", [i, -i])[0] for i in range(150)]
+        lib.va_format(buf, 4000, b"p" * 150, *items)
+        results.append(ffi.string(buf))
+    assert results[0] == results[1] and results[0].startswith(b"(0,0);(1,-1);")
+
+
 def test_variadic_errors(pair):
     for bad in (42, 1.5, b"x", None, [1]):
         r = same(pair, lambda ffi, lib: lib.sum_va_long(1, bad))

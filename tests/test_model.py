@@ -9,7 +9,7 @@ import pytest
 
 import nffi
 from nffi import _core, cffi_tables, layout
-from nffi.decls import Array, Field, Primitive, StructDef, Tagged, Typedef, VariableDecl
+from nffi.decls import Field, Primitive, StructDef, Tagged, Typedef, VariableDecl
 from nffi.errors import FFIError
 from nffi.model import Model
 from nffi.registry import Registry

@@ -1,22 +1,23 @@
-"""The model: what an FFI has been told by cdef, and the native ctypes built from it.
+"""The model of one FFI: its registry (nffi.registry: what was declared) and the Realizer
+that builds native ctypes from it (nffi._core.CType objects), on demand and once.
 
-Declarations from nffi.cparser are recorded here; C types (nffi._core.CType objects) are
-built from them on demand and exactly once.  Primitive, pointer, array and function
-types are unique across the process (two FFI objects give the same <ctype 'int *'>), so
-cdata can be passed from one FFI to another; struct, union and enum types belong to the
-FFI that declared them.
+Primitive, pointer, array and function types are unique across the process (two FFI
+objects give the same <ctype 'int *'>; the constructors below are the one place that asks
+the core for them), so cdata can be passed from one FFI to another; struct, union and
+enum types belong to the FFI that declared them.
 
-A cdef is a transaction: it is parsed, its declarations are checked against what is
-already known and resolved into ctypes, and only then committed; if anything fails, the
-model is left exactly as it was.
+The realizer asks a layout provider (nffi.layout.LayoutProvider) for every number that is
+the compiler's business: ABILayout (gcc's rules) in ABI mode, the compiler's answers in
+API mode.  A cdef is a transaction of the registry that the realizer follows: its
+declarations are recorded, laid out and resolved, and only then committed; if anything
+fails, registry and realizer are left exactly as they were.
 """
 import re
 import threading
 import warnings
-import weakref
 
 from . import _core, cparser, layout, primitives
-from .decls import (Array, ConstantDecl, EnumDef, Function, FunctionDecl, Named, Opaque,
+from .decls import (Array, ConstantDecl, Function, FunctionDecl, Named, Opaque,
                     Pointer, Primitive, StructDef, Tagged, Typedef, UnknownPrimitive,
                     VariableDecl, Void)
 from .errors import CDefError, FFIError
@@ -27,8 +28,6 @@ from .registry import FILE_TAG, Registry, error_at
 
 _unique_lock = threading.Lock()
 _primitive_types = {}
-_array_types = weakref.WeakValueDictionary()
-_function_types = weakref.WeakValueDictionary()
 void_type = _core.new_void_type()
 # 'FILE' is one opaque struct for the whole process, as in cffi: 'struct _IO_FILE' (the
 # tag of glibc's FILE, and of cffi's tables) by another name
@@ -48,28 +47,13 @@ def pointer_type(ct):
 
 
 def array_type(item, length):
-    ptr = pointer_type(item)
-    key = (ptr, length)
-    ct = _array_types.get(key)
-    if ct is None:
-        with _unique_lock:
-            ct = _array_types.get(key)
-            if ct is None:
-                ct = _core.new_array_type(ptr, length)
-                _array_types[key] = ct
-    return ct
+    # unique in the process: the core's registry interns it (a Python cache keyed by the
+    # pointer type would keep a 'T[]' the pointer type anchors alive forever)
+    return _core.new_array_type(pointer_type(item), length)
 
 
 def function_type(args, result, ellipsis, abi=None):
-    key = (tuple(args), result, ellipsis, abi)
-    ct = _function_types.get(key)
-    if ct is None:
-        with _unique_lock:
-            ct = _function_types.get(key)
-            if ct is None:
-                ct = _core.new_function_type(tuple(args), result, ellipsis, abi)
-                _function_types[key] = ct
-    return ct
+    return _core.new_function_type(tuple(args), result, ellipsis, abi)   # interned too
 
 
 class _UndeclaredTag(Exception):

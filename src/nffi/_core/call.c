@@ -2,7 +2,8 @@
  *
  * Owns the libffi part of a call plan (an ffi_cif, the ffi_type array of the arguments
  * and the ffi_type structures of structs passed by value, in one PyMem block built at
- * the first libffi call of a function type), and nffi_call_libffi / nffi_cdata_call
+ * the first libffi call of a function type), the temporaries of a call (NffiTemps:
+ * nffi_temps_alloc/free, also for generated wrappers), and nffi_call_libffi / nffi_cdata_call
  * (the tp_call of CData: fnptr(*args)).  Arguments are converted by the conversion
  * engine under the call-argument policy (convert.c), the variadic part takes cdata
  * objects with C's default promotions, the call runs inside the errno/GIL bracket
@@ -59,7 +60,7 @@ static const char API_MODE_ONLY[] = "if the function is 'API mode' and non-varia
     "declared inside ffibuilder.cdef()+ffibuilder.set_source() and not taking a final "
     "'...' argument)";
 
-static Py_ssize_t unsupported(CTypeObject *top, CTypeObject *ct, const char *role)
+static int unsupported(CTypeObject *top, CTypeObject *ct, const char *role)
 {
     const char *name = nffi_ctype_name(top);
     if (ct->ct_flags & CT_UNION)
@@ -89,81 +90,13 @@ static CTypeObject *element_type(CTypeObject *ct, Py_ssize_t *count)
 
 static int has_bitfields(CTypeObject *ct)
 {
-    Py_ssize_t n = PyTuple_GET_SIZE(ct->ct_field_list);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *pair = PyTuple_GET_ITEM(ct->ct_field_list, i);
-        if (((CFieldObject *)PyTuple_GET_ITEM(pair, 1))->cf_bitshift >= 0)
+    Py_ssize_t pos = 0;
+    PyObject *name, *cf;
+    while (PyDict_Next(ct->ct_fields, &pos, &name, &cf)) {
+        if (((CFieldObject *)cf)->cf_bitshift >= 0)
             return 1;
     }
     return 0;
-}
-
-static Py_ssize_t type_cost(CTypeObject *ct, CTypeObject *top, const char *role);
-
-/* Check that a struct is laid out the way libffi lays out its element list (natural
- * alignment, no packing) and count the bytes its description needs. */
-static Py_ssize_t struct_cost(CTypeObject *ct, CTypeObject *top, const char *role)
-{
-    if (has_bitfields(ct)) {
-        PyErr_Format(PyExc_NotImplementedError, "ctype '%s' not supported as %s.  It is a "
-                     "struct with bit fields, which libffi does not support.  Such structs "
-                     "are only supported as %s %s", nffi_ctype_name(top), role, role,
-                     API_MODE_ONLY);
-        return -1;
-    }
-    PyObject *fields = ct->ct_members;     /* declared members, anonymous ones unflattened */
-    Py_ssize_t nfields = PyTuple_GET_SIZE(fields), nelems = 0, offset = 0, align = 1;
-    Py_ssize_t cost = 0;
-    for (Py_ssize_t i = 0; i < nfields; i++) {
-        CFieldObject *cf = (CFieldObject *)PyTuple_GET_ITEM(fields, i);
-        Py_ssize_t count;
-        CTypeObject *item = element_type(cf->cf_type, &count);
-        if (count == 0)
-            continue;
-        Py_ssize_t sub = type_cost(item, top, role);
-        if (sub < 0)
-            return -1;
-        cost += sub;
-        nelems += count;
-        offset = (offset + item->ct_align - 1) / item->ct_align * item->ct_align;
-        if (offset != cf->cf_offset)
-            return unsupported(top, ct, role);
-        offset += cf->cf_type->ct_size;
-        if (item->ct_align > align)
-            align = item->ct_align;
-    }
-    offset = (offset + align - 1) / align * align;
-    if (nelems == 0 || offset != ct->ct_size || align != ct->ct_align)
-        return unsupported(top, ct, role);
-    return cost + ALIGN16(sizeof(ffi_type)) + ALIGN16((nelems + 1) * sizeof(ffi_type *));
-}
-
-/* Bytes the description of ct needs beyond the static ffi_types (0 for scalars), or -1
- * with an exception if libffi cannot pass ct.  'role': "argument" or "return value". */
-static Py_ssize_t type_cost(CTypeObject *ct, CTypeObject *top, const char *role)
-{
-    if (scalar_ffi_type(ct) != NULL)
-        return 0;
-    if (ct->ct_flags & CT_STRUCT_OR_UNION) {
-        if (ct->ct_flags & CT_IS_OPAQUE) {
-            if (ct == top && role[0] == 'r')
-                PyErr_Format(PyExc_TypeError, "result type '%s' is not yet initialized",
-                             nffi_ctype_name(ct));
-            else
-                PyErr_Format(PyExc_TypeError, "ctype '%s' has incomplete type",
-                             nffi_ctype_name(ct));
-            return -1;
-        }
-        if (ct->ct_flags & CT_UNION)
-            return unsupported(top, ct, role);
-        /* structs nest without bound: keep the recursion within Python's limit */
-        if (Py_EnterRecursiveCall(" while describing a struct to libffi"))
-            return -1;
-        Py_ssize_t cost = struct_cost(ct, top, role);
-        Py_LeaveRecursiveCall();
-        return cost;
-    }
-    return unsupported(top, ct, role);
 }
 
 static void *arena_take(char **arena, size_t size)
@@ -173,27 +106,51 @@ static void *arena_take(char **arena, size_t size)
     return p;
 }
 
-/* Fill the description of ct (checked by type_cost) from the arena. */
-static ffi_type *build_type(CTypeObject *ct, char **arena)
+static ffi_type *describe(CTypeObject *ct, CTypeObject *top, const char *role, char **arena,
+                          Py_ssize_t *cost);
+
+/* A struct laid out the way libffi lays out its element list (natural alignment, no
+ * packing): see describe(). */
+static ffi_type *describe_struct(CTypeObject *ct, CTypeObject *top, const char *role,
+                                 char **arena, Py_ssize_t *cost)
 {
-    ffi_type *scalar = scalar_ffi_type(ct);
-    if (scalar != NULL)
-        return scalar;
-    PyObject *fields = ct->ct_members;
-    Py_ssize_t nfields = PyTuple_GET_SIZE(fields), nelems = 0, count;
-    for (Py_ssize_t i = 0; i < nfields; i++) {
-        element_type(((CFieldObject *)PyTuple_GET_ITEM(fields, i))->cf_type, &count);
-        nelems += count;
+    if (has_bitfields(ct)) {
+        PyErr_Format(PyExc_NotImplementedError, "ctype '%s' not supported as %s.  It is a "
+                     "struct with bit fields, which libffi does not support.  Such structs "
+                     "are only supported as %s %s", nffi_ctype_name(top), role, role,
+                     API_MODE_ONLY);
+        return NULL;
     }
+    PyObject *fields = ct->ct_members;   /* declared members, anonymous ones unflattened */
+    Py_ssize_t nfields = PyTuple_GET_SIZE(fields), nelems = 0, offset = 0, align = 1, count;
+    for (Py_ssize_t i = 0; i < nfields; i++) {
+        CFieldObject *cf = (CFieldObject *)PyTuple_GET_ITEM(fields, i);
+        CTypeObject *item = element_type(cf->cf_type, &count);
+        if (count == 0)
+            continue;
+        if (arena == NULL && describe(item, top, role, NULL, cost) == NULL)
+            return NULL;
+        nelems += count;
+        offset = (offset + item->ct_align - 1) / item->ct_align * item->ct_align;
+        if (offset != cf->cf_offset)
+            return unsupported(top, ct, role), NULL;
+        offset += cf->cf_type->ct_size;
+        if (item->ct_align > align)
+            align = item->ct_align;
+    }
+    offset = (offset + align - 1) / align * align;
+    if (nelems == 0 || offset != ct->ct_size || align != ct->ct_align)
+        return unsupported(top, ct, role), NULL;
+    *cost += ALIGN16(sizeof(ffi_type)) + ALIGN16((nelems + 1) * sizeof(ffi_type *));
+    if (arena == NULL)
+        return &ffi_type_void;            /* checked and counted, not built */
     ffi_type *t = arena_take(arena, sizeof(ffi_type));
     ffi_type **elements = arena_take(arena, (nelems + 1) * sizeof(ffi_type *));
     Py_ssize_t k = 0;
     for (Py_ssize_t i = 0; i < nfields; i++) {
         CTypeObject *item = element_type(((CFieldObject *)PyTuple_GET_ITEM(fields, i))->cf_type,
                                          &count);
-        if (count == 0)
-            continue;
-        ffi_type *it = build_type(item, arena);
+        ffi_type *it = count > 0 ? describe(item, top, role, arena, cost) : NULL;
         for (Py_ssize_t j = 0; j < count; j++)
             elements[k++] = it;
     }
@@ -203,6 +160,62 @@ static ffi_type *build_type(CTypeObject *ct, char **arena)
     t->type = FFI_TYPE_STRUCT;
     t->elements = elements;
     return t;
+}
+
+/* The ffi_type of ct, in two passes over the same rules: with arena NULL, check that
+ * libffi can pass ct (else NULL + an exception naming 'top' and 'role', "argument" or
+ * "return value") and add to *cost the bytes its description takes beyond the static
+ * ffi_types; then, with an arena of that size, build it there. */
+static ffi_type *describe(CTypeObject *ct, CTypeObject *top, const char *role, char **arena,
+                          Py_ssize_t *cost)
+{
+    ffi_type *scalar = scalar_ffi_type(ct);
+    if (scalar != NULL)
+        return scalar;
+    if ((ct->ct_flags & CT_STRUCT_OR_UNION) && (ct->ct_flags & CT_IS_OPAQUE)) {
+        if (ct == top && role[0] == 'r')
+            PyErr_Format(PyExc_TypeError, "result type '%s' is not yet initialized",
+                         nffi_ctype_name(ct));
+        else
+            PyErr_Format(PyExc_TypeError, "ctype '%s' has incomplete type",
+                         nffi_ctype_name(ct));
+        return NULL;
+    }
+    if (!(ct->ct_flags & CT_STRUCT))
+        return unsupported(top, ct, role), NULL;
+    /* structs nest without bound: keep the recursion within Python's limit */
+    if (Py_EnterRecursiveCall(" while describing a struct to libffi"))
+        return NULL;
+    ffi_type *t = describe_struct(ct, top, role, arena, cost);
+    Py_LeaveRecursiveCall();
+    return t;
+}
+
+/* ---- temporaries of a call ------------------------------------------------------------- */
+
+void *nffi_temps_alloc(NffiTemps **temps, size_t size)
+{
+    NffiTemps *b = PyMem_Malloc(sizeof(NffiTemps) + size);
+    if (b == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    b->next = *temps;
+    b->file = NULL;
+    *temps = b;
+    memset(b->data, 0, size);
+    return b->data;
+}
+
+void nffi_temps_free(NffiTemps *t)
+{
+    while (t != NULL) {
+        NffiTemps *next = t->next;
+        if (t->file != NULL)
+            fclose(t->file);
+        PyMem_Free(t);
+        t = next;
+    }
 }
 
 /* ---- libffi's part of the call plan ------------------------------------------------ */
@@ -218,13 +231,12 @@ static LibffiCall *build_libffi(const NffiCallPlan *plan, CTypeObject *fct)
     CTypeObject *rct = plan->result.ct;
     int is_void = plan->result.kind == NFFI_ARG_VOID;
     Py_ssize_t nargs = plan->nargs;
-    Py_ssize_t cost = is_void ? 0 : type_cost(rct, rct, "return value");
-    for (Py_ssize_t i = 0; i < nargs && cost >= 0; i++) {
-        Py_ssize_t c = type_cost(plan->args[i].ct, plan->args[i].ct, "argument");
-        cost = c < 0 ? -1 : cost + c;
-    }
-    if (cost < 0)
+    Py_ssize_t cost = 0;
+    if (!is_void && describe(rct, rct, "return value", NULL, &cost) == NULL)
         return NULL;
+    for (Py_ssize_t i = 0; i < nargs; i++)
+        if (describe(plan->args[i].ct, plan->args[i].ct, "argument", NULL, &cost) == NULL)
+            return NULL;
     size_t total = ALIGN16(sizeof(LibffiCall)) + ALIGN16((nargs + 1) * sizeof(ffi_type *)) +
                    ALIGN16((nargs + 1) * sizeof(Py_ssize_t)) + (size_t)cost;
     char *block = PyMem_Calloc(1, total);
@@ -234,10 +246,10 @@ static LibffiCall *build_libffi(const NffiCallPlan *plan, CTypeObject *fct)
     LibffiCall *info = arena_take(&arena, sizeof(LibffiCall));
     info->atypes = arena_take(&arena, (nargs + 1) * sizeof(ffi_type *));
     info->arg_offsets = arena_take(&arena, (nargs + 1) * sizeof(Py_ssize_t));
-    info->rtype = is_void ? &ffi_type_void : build_type(rct, &arena);
+    info->rtype = is_void ? &ffi_type_void : describe(rct, rct, "return value", &arena, &cost);
     Py_ssize_t offset = 0;
     for (Py_ssize_t i = 0; i < nargs; i++) {
-        info->atypes[i] = build_type(plan->args[i].ct, &arena);
+        info->atypes[i] = describe(plan->args[i].ct, plan->args[i].ct, "argument", &arena, &cost);
         info->arg_offsets[i] = offset;
         offset += slot_size(plan->args[i].ct);
     }
@@ -343,13 +355,12 @@ static int variadic_argument(char *slot, CDataObject *cd, ffi_type **type, NffiT
         return 0;
     }
     if (t == NULL) {
-        Py_ssize_t cost = type_cost(ct, ct, "argument");
-        if (cost < 0)
+        Py_ssize_t cost = 0;
+        char *arena;
+        if (describe(ct, ct, "argument", NULL, &cost) == NULL ||
+                (arena = nffi_temps_alloc(temps, (size_t)cost)) == NULL)
             return -1;
-        char *arena = nffi_temps_alloc(temps, (size_t)cost);
-        if (arena == NULL)
-            return -1;
-        t = build_type(ct, &arena);
+        t = describe(ct, ct, "argument", &arena, &cost);
     }
     memcpy(slot, cd->c_data, ct->ct_size);
     *type = t;
@@ -382,23 +393,25 @@ static int convert_fixed_arguments(Call *call, PyObject *const *args, char *buff
     return 0;
 }
 
-/* Buffers, conversion and cif of a call with a variadic part. */
-static int prepare_variadic(Call *call, PyObject *const *args, Py_ssize_t ntotal)
+/* Bytes of the argument buffer of a call with a variadic part (its arguments after the
+ * C promotions), or -1 + TypeError if one of them is not a cdata. */
+static Py_ssize_t variadic_buffer_size(Call *call, PyObject *const *args, Py_ssize_t ntotal)
+{
+    Py_ssize_t size = call->plan->libffi->args_size;
+    for (Py_ssize_t i = call->plan->nargs; i < ntotal; i++) {
+        if (!CData_Check(args[i]))
+            return variadic_type_error(i, args[i]);
+        size += variadic_slot_size(args[i]);
+    }
+    return size;
+}
+
+/* Conversion and cif of a call with a variadic part, into buffers of the sizes above. */
+static int prepare_variadic(Call *call, PyObject *const *args, Py_ssize_t ntotal,
+                            char *buffer, ffi_type **atypes)
 {
     const LibffiCall *info = call->plan->libffi;
     Py_ssize_t nfixed = call->plan->nargs;
-    Py_ssize_t size = info->args_size;
-    for (Py_ssize_t i = nfixed; i < ntotal; i++) {
-        PyObject *obj = args[i];
-        if (!CData_Check(obj))
-            return variadic_type_error(i, obj);
-        size += variadic_slot_size(obj);
-    }
-    char *buffer = nffi_temps_alloc(&call->temps, (size_t)size);
-    ffi_type **atypes = nffi_temps_alloc(&call->temps, (ntotal + 1) * sizeof(ffi_type *));
-    call->avalues = nffi_temps_alloc(&call->temps, (ntotal + 1) * sizeof(void *));
-    if (buffer == NULL || atypes == NULL || call->avalues == NULL)
-        return -1;
     if (convert_fixed_arguments(call, args, buffer) < 0)
         return -1;
     memcpy(atypes, info->atypes, nfixed * sizeof(ffi_type *));
@@ -481,18 +494,22 @@ PyObject *nffi_call_libffi(CDataObject *cd, PyObject *const *args, Py_ssize_t na
     if (call.plan == NULL || check_count(&call, nargs) < 0)
         return NULL;
     const LibffiCall *info = call.plan->libffi;
-    int ok;
-    if (call.plan->ellipsis) {
-        ok = prepare_variadic(&call, args, nargs) == 0;
-    }
-    else {
-        Py_ssize_t size = info->args_size;
-        char *buffer = size <= STACK_ARGS_LIMIT ? alloca(size + 16)
-                                                : nffi_temps_alloc(&call.temps, (size_t)size);
-        call.avalues = alloca((call.plan->nargs + 1) * sizeof(void *));
-        call.cifp = (ffi_cif *)&info->cif;
-        ok = buffer != NULL && convert_fixed_arguments(&call, args, buffer) == 0;
-    }
+    int variadic = call.plan->ellipsis;
+    Py_ssize_t size = variadic ? variadic_buffer_size(&call, args, nargs) : info->args_size;
+    if (size < 0)
+        return NULL;
+    /* the buffers live on the stack unless they are large (a macro: alloca) */
+#define SCRATCH(bytes) ((bytes) <= STACK_ARGS_LIMIT ? alloca((bytes) + 16) \
+                        : nffi_temps_alloc(&call.temps, (size_t)(bytes)))
+    Py_ssize_t pointers = (nargs + 1) * (Py_ssize_t)sizeof(void *);
+    char *buffer = SCRATCH(size);
+    ffi_type **atypes = variadic ? SCRATCH(pointers) : NULL;
+    call.avalues = SCRATCH(pointers);
+#undef SCRATCH
+    call.cifp = (ffi_cif *)&info->cif;
+    int ok = buffer != NULL && call.avalues != NULL && (!variadic || atypes != NULL) &&
+             (variadic ? prepare_variadic(&call, args, nargs, buffer, atypes)
+                       : convert_fixed_arguments(&call, args, buffer)) == 0;
     PyObject *result = NULL;
     if (ok) {
         max_align_t small[SMALL_RESULT / sizeof(max_align_t)];

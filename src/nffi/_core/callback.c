@@ -24,12 +24,6 @@ static CallbackData *callback_data(CDataObject *cd)
     return (CallbackData *)CDATA_INLINE(cd);
 }
 
-/* The plan of the callback's function type: cached, and built before the callback was. */
-static const NffiCallPlan *plan_of(CDataObject *cd)
-{
-    return cd->c_type->ct_call_plan;
-}
-
 /* libffi wants integer results narrower than a word written as a whole ffi_arg. */
 static int is_small_integer(const NffiPlanArg *r)
 {
@@ -46,8 +40,9 @@ static Py_ssize_t result_size(const NffiPlanArg *r)
 }
 
 /* Convert a value returned by the callable (or the 'error' value) into resp. */
-static int write_result(char *resp, const NffiPlanArg *r, PyObject *obj)
+static int write_result(char *resp, CTypeObject *fct, PyObject *obj)
 {
+    const NffiPlanArg *r = &fct->ct_call_plan->result;   /* built before the callback */
     if (r->kind == NFFI_ARG_VOID) {
         if (obj == Py_None)
             return 0;
@@ -130,7 +125,7 @@ static void handle_error(CDataObject *cd, char *resp, const char *extra)
                                                value ? value : Py_None, tb ? tb : Py_None,
                                                NULL);
     Py_DECREF(onerror);
-    if (r != NULL && (r == Py_None || write_result(resp, &plan_of(cd)->result, r) == 0)) {
+    if (r != NULL && (r == Py_None || write_result(resp, cd->c_type, r) == 0)) {
         Py_XDECREF(type);
         Py_XDECREF(value);
         Py_XDECREF(tb);
@@ -158,12 +153,12 @@ static void run_callback(CDataObject *cd, char *resp, void **args)
         return;
     }
     Py_INCREF(callable);
-    PyObject *pyargs = convert_arguments(plan_of(cd), args);
+    PyObject *pyargs = convert_arguments(cd->c_type->ct_call_plan, args);
     if (pyargs == NULL)
         handle_error(cd, resp, ", trying to convert the arguments to Python");
     else if ((result = PyObject_Call(callable, pyargs, NULL)) == NULL)
         handle_error(cd, resp, "");
-    else if (write_result(resp, &plan_of(cd)->result, result) < 0)
+    else if (write_result(resp, cd->c_type, result) < 0)
         handle_error(cd, resp, ", trying to convert the result back to C");
     Py_XDECREF(result);
     Py_XDECREF(pyargs);
@@ -297,12 +292,11 @@ static PyObject *make_callback(PyObject *self, PyObject *args)
     ffi_cif *cif = callback_cif(ct);
     if (cif == NULL)
         return NULL;
-    const NffiPlanArg *result = &ct->ct_call_plan->result;
-    CDataObject *cd = callback_alloc(ct, result_size(result));
+    CDataObject *cd = callback_alloc(ct, result_size(&ct->ct_call_plan->result));
     if (cd == NULL)
         return NULL;
     CallbackData *data = callback_data(cd);
-    if (error != Py_None && write_result((char *)data->error, result, error) < 0)
+    if (error != Py_None && write_result((char *)data->error, ct, error) < 0)
         goto fail;
     void *code = NULL;
     data->closure = ffi_closure_alloc(sizeof(ffi_closure), &code);

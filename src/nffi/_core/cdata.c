@@ -239,12 +239,7 @@ int nffi_fill_new(CDataObject *cd, CTypeObject *ct, NewPlan *plan)
     return 0;
 }
 
-PyObject *nffi_newp(CTypeObject *ct, PyObject *init)
-{
-    return nffi_newp_ex(ct, init, 1);
-}
-
-PyObject *nffi_newp_ex(CTypeObject *ct, PyObject *init, int zero)
+PyObject *nffi_newp(CTypeObject *ct, PyObject *init, int zero)
 {
     NewPlan plan;
     if (nffi_plan_new(ct, init, &plan) < 0)

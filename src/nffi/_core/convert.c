@@ -13,6 +13,11 @@
 #include "nffi_core.h"
 #include <complex.h>
 
+/* Each kind's conversion, and the slow paths within them, stay out of line: the engine
+   is a dispatcher of tail calls, with little register saving on the hot paths (a call
+   converts every argument). */
+#define OUT_OF_LINE __attribute__((noinline))
+
 /* ---- raw memory accessors ----------------------------------------------------------- */
 
 double nffi_read_float(const char *data, CTypeObject *ct)
@@ -510,42 +515,6 @@ Py_ssize_t nffi_initializer_length(CTypeObject *arraytype, PyObject *init)
     return n;
 }
 
-/* ---- temporaries of a call ------------------------------------------------------------- */
-
-/* Memory a call argument needs only during the call (arrays built from lists and str,
- * FILEs made from Python files, the buffers of a variadic call): freed, and the FILE
- * closed, by nffi_temps_free when the call returns. */
-struct NffiTemps {
-    struct NffiTemps *next;
-    FILE *file;
-    max_align_t data[];
-};
-
-void *nffi_temps_alloc(NffiTemps **temps, size_t size)
-{
-    NffiTemps *b = PyMem_Malloc(sizeof(NffiTemps) + size);
-    if (b == NULL) {
-        PyErr_NoMemory();
-        return NULL;
-    }
-    b->next = *temps;
-    b->file = NULL;
-    *temps = b;
-    memset(b->data, 0, size);
-    return b->data;
-}
-
-void nffi_temps_free(NffiTemps *t)
-{
-    while (t != NULL) {
-        NffiTemps *next = t->next;
-        if (t->file != NULL)
-            fclose(t->file);
-        PyMem_Free(t);
-        t = next;
-    }
-}
-
 /* ---- pointers ------------------------------------------------------------------------ */
 
 static void store_pointer(char *data, const void *p)
@@ -613,7 +582,7 @@ static int array_argument(char *data, CTypeObject *ct, PyObject *obj, NffiTemps 
 
 /* A Python file for a 'FILE *' (file.c): a cast gets the file's own FILE, a call
  * argument a FILE of its own, closed after the call.  1: done, 0: obj is no file. */
-static int file_pointer(char *data, PyObject *obj, int flags, NffiTemps **temps)
+static OUT_OF_LINE int file_pointer(char *data, PyObject *obj, int flags, NffiTemps **temps)
 {
     int is_file = nffi_is_python_file(obj);
     if (is_file <= 0)
@@ -634,7 +603,7 @@ static int file_pointer(char *data, PyObject *obj, int flags, NffiTemps **temps)
 /* A call argument for a 'T *' that is neither a cdata nor bytes (see
  * nffi_argument_needs_temporaries): a list, tuple or str becomes a temporary 'T[]', a
  * Python file for a 'FILE *' a temporary FILE. */
-static int temporary_pointer(char *data, CTypeObject *ct, PyObject *obj, NffiTemps **temps)
+static OUT_OF_LINE int temporary_pointer(char *data, CTypeObject *ct, PyObject *obj, NffiTemps **temps)
 {
     CTypeObject *item = ct->ct_item;
     if ((PyList_Check(obj) || PyTuple_Check(obj) || PyUnicode_Check(obj)) &&
@@ -651,8 +620,8 @@ static int temporary_pointer(char *data, CTypeObject *ct, PyObject *obj, NffiTem
 /* A pointer (or, under a cast, an array or function pointer): a compatible cdata; under
  * a cast any integer or address, and a Python file for a 'FILE *'; as a call argument
  * also bytes for 'char *' and 'void *' and what temporary_pointer() takes. */
-static int pointer_from_object(char *data, CTypeObject *ct, PyObject *obj, int flags,
-                               NffiTemps **temps)
+static OUT_OF_LINE int pointer_from_object(char *data, CTypeObject *ct, PyObject *obj, int flags,
+                                    NffiTemps **temps)
 {
     if (flags & NFFI_CONV_CAST) {
         if ((ct->ct_flags & CT_POINTER) && (ct->ct_item->ct_flags & CT_IS_FILE) &&
@@ -826,7 +795,7 @@ static int write_bitfield(char *data, CFieldObject *cf, PyObject *obj)
 
 /* ---- floating and complex numbers ------------------------------------------------------ */
 
-static int float_from_object(char *data, CTypeObject *ct, PyObject *obj, int flags)
+static OUT_OF_LINE int float_from_object(char *data, CTypeObject *ct, PyObject *obj, int flags)
 {
     if ((ct->ct_flags & CT_IS_LONGDOUBLE) && CData_Check(obj) &&
             (((CDataObject *)obj)->c_type->ct_flags & CT_IS_LONGDOUBLE)) {
@@ -854,7 +823,7 @@ static int float_from_object(char *data, CTypeObject *ct, PyObject *obj, int fla
 
 /* A complex: what complex() takes; a cast also takes a primitive cdata (its value) and a
  * one-character bytes or str (its code). */
-static int complex_from_object(char *data, CTypeObject *ct, PyObject *obj, int flags)
+static OUT_OF_LINE int complex_from_object(char *data, CTypeObject *ct, PyObject *obj, int flags)
 {
     PyObject *src = Py_NewRef(obj);
     if ((flags & NFFI_CONV_CAST) && CData_Check(obj)) {
@@ -891,6 +860,44 @@ static int complex_from_object(char *data, CTypeObject *ct, PyObject *obj, int f
 
 /* ---- the engine ------------------------------------------------------------------------- */
 
+static OUT_OF_LINE int integer_to_memory(char *data, CTypeObject *ct, PyObject *obj, int flags)
+{
+    unsigned long long bits;
+    if (!(flags & NFFI_CONV_CAST) ? integer_from_object(obj, ct, &bits) < 0
+                                  : cast_source_bits(obj, &bits, ct) < 0)
+        return -1;
+    if ((flags & NFFI_CONV_CAST) && (ct->ct_flags & CT_IS_BOOL))
+        bits = bits != 0;
+    nffi_write_raw_integer(data, bits, ct->ct_size);
+    return 0;
+}
+
+static OUT_OF_LINE int char_to_memory(char *data, CTypeObject *ct, PyObject *obj)
+{
+    uint32_t code;
+    if (char_from_object(obj, ct, &code) < 0)
+        return -1;
+    write_char_code(data, ct, code);
+    return 0;
+}
+
+static OUT_OF_LINE int initializer_to_memory(char *data, CTypeObject *ct, PyObject *obj, int flags,
+                                      Py_ssize_t room)
+{
+    if ((flags & NFFI_CONV_FRESH) && (ct->ct_flags & CT_STRUCT_OR_UNION))
+        memset(data, 0, ct->ct_size);   /* fields a list or dict leaves out are 0 */
+    /* a nested initializer recurses through here once per level of the type; types can be
+       nested arbitrarily deep through typedefs, so bound the depth like any recursive C
+       code in CPython (RecursionError, not a C stack overflow) */
+    if (Py_EnterRecursiveCall(" while converting a nested initializer"))
+        return -1;
+    int result = (ct->ct_flags & CT_ARRAY)
+        ? nffi_convert_array_from_object(data, ct, obj, ct->ct_length)
+        : struct_from_object(data, ct, obj, room);
+    Py_LeaveRecursiveCall();
+    return result;
+}
+
 /* Write obj as a ct at data under the policy 'flags' (nffi_core.h), with room bytes
    writable there (more than ct_size when a flexible array member was allocated with the
    struct; -1: unknown, memory from C). */
@@ -899,43 +906,18 @@ static int convert(char *data, CTypeObject *ct, PyObject *obj, int flags, Py_ssi
 {
     int kind = ct->ct_flags;
     int cast = flags & NFFI_CONV_CAST;
-    if ((kind & CT_PRIMITIVE_INTEGER) || (cast && (kind & CT_PRIMITIVE_CHAR))) {
-        unsigned long long bits;
-        if (!cast ? integer_from_object(obj, ct, &bits) < 0
-                  : cast_source_bits(obj, &bits, ct) < 0)
-            return -1;
-        if (cast && (kind & CT_IS_BOOL))
-            bits = bits != 0;
-        nffi_write_raw_integer(data, bits, ct->ct_size);
-        return 0;
-    }
+    if ((kind & CT_PRIMITIVE_INTEGER) || (cast && (kind & CT_PRIMITIVE_CHAR)))
+        return integer_to_memory(data, ct, obj, flags);
     if ((kind & (CT_POINTER | CT_FUNCTIONPTR)) || (cast && (kind & CT_ARRAY)))
         return pointer_from_object(data, ct, obj, flags, temps);
     if (kind & CT_PRIMITIVE_FLOAT)
         return float_from_object(data, ct, obj, flags);
-    if (kind & CT_PRIMITIVE_CHAR) {
-        uint32_t code;
-        if (char_from_object(obj, ct, &code) < 0)
-            return -1;
-        write_char_code(data, ct, code);
-        return 0;
-    }
+    if (kind & CT_PRIMITIVE_CHAR)
+        return char_to_memory(data, ct, obj);
     if (kind & CT_PRIMITIVE_COMPLEX)
         return complex_from_object(data, ct, obj, flags);
-    if ((kind & (CT_STRUCT_OR_UNION | CT_ARRAY)) && !cast) {
-        if ((flags & NFFI_CONV_FRESH) && (kind & CT_STRUCT_OR_UNION))
-            memset(data, 0, ct->ct_size);   /* fields a list or dict leaves out are 0 */
-        /* a nested initializer recurses through here once per level of the type; types
-           can be nested arbitrarily deep through typedefs, so bound the depth like any
-           recursive C code in CPython (RecursionError, not a C stack overflow) */
-        if (Py_EnterRecursiveCall(" while converting a nested initializer"))
-            return -1;
-        int result = (kind & CT_ARRAY)
-            ? nffi_convert_array_from_object(data, ct, obj, ct->ct_length)
-            : struct_from_object(data, ct, obj, room);
-        Py_LeaveRecursiveCall();
-        return result;
-    }
+    if ((kind & (CT_STRUCT_OR_UNION | CT_ARRAY)) && !cast)
+        return initializer_to_memory(data, ct, obj, flags, room);
     PyErr_Format(PyExc_TypeError, cast ? "cannot cast to ctype '%s'"
                  : "cannot write to a value of ctype '%s'", nffi_ctype_name(ct));
     return -1;

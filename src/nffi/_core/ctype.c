@@ -16,8 +16,9 @@
  * after a miss run no Python code in between (keys are tuples of ints); building the
  * ctype may (the GC can run a __del__), so it comes first and the insert checks again,
  * keeping the first ctype.  A PyThread_type_lock would add nothing, and held while such
- * a __del__ built a type it would deadlock.  Free-threaded builds (Py_GIL_DISABLED) take
- * a PyMutex around the same short sections.
+ * a __del__ built a type it would deadlock.  A free-threaded build would need a PyMutex
+ * around those sections and a try-incref (a dying ctype may still be found); the core
+ * does not declare itself free-threading safe (no Py_mod_gil slot) and does not have it.
  */
 #include "nffi_core.h"
 #include <wchar.h>
@@ -87,29 +88,8 @@ PyObject *nffi_getcname(CTypeObject *ct, const char *extra)
 
 /* ---- the type registry (see the header comment) ------------------------------------ */
 
-#ifdef Py_GIL_DISABLED
-static PyMutex registry_mutex;
-#define REGISTRY_LOCK() PyMutex_Lock(&registry_mutex)
-#define REGISTRY_UNLOCK() PyMutex_Unlock(&registry_mutex)
-#else
-#define REGISTRY_LOCK() ((void)0)
-#define REGISTRY_UNLOCK() ((void)0)
-#endif
-
 static PyObject *primitives;      /* dict: name -> CType, every primitive and 'void' */
 static PyObject *registry;        /* dict: key -> int, the address of an interned ctype */
-
-/* The ctype already in '*slot' (then 'ct', stolen, is dropped), or else 'ct', stored in
- * the slot as a borrowed reference. */
-static CTypeObject *intern_in_slot(CTypeObject **slot, CTypeObject *ct)
-{
-    REGISTRY_LOCK();
-    CTypeObject *kept = *slot ? (CTypeObject *)Py_NewRef(*slot) : (*slot = ct);
-    REGISTRY_UNLOCK();
-    if (kept != ct)
-        Py_DECREF(ct);
-    return kept;
-}
 
 /* The ctype interned under 'key' (a new reference), or NULL (no error) if none.  Given
  * a new 'ct' (stolen), interns it unless another ctype got there while it was built:
@@ -121,7 +101,6 @@ static CTypeObject *registry_intern(PyObject *key, CTypeObject *ct)
         Py_DECREF(ct);
         return NULL;
     }
-    REGISTRY_LOCK();
     PyObject *found = PyDict_GetItemWithError(registry, key);
     CTypeObject *kept = found ? (CTypeObject *)Py_NewRef(PyLong_AsVoidPtr(found)) : NULL;
     if (ct != NULL && kept == NULL && !PyErr_Occurred() &&
@@ -129,7 +108,6 @@ static CTypeObject *registry_intern(PyObject *key, CTypeObject *ct)
         ct->ct_registry_key = Py_NewRef(key);
         kept = (CTypeObject *)Py_NewRef(ct);
     }
-    REGISTRY_UNLOCK();
     Py_XDECREF(address);
     Py_XDECREF(ct);
     return kept;
@@ -144,10 +122,8 @@ static void registry_remove(CTypeObject *ct)
         return;
     PyObject *type, *value, *traceback;
     PyErr_Fetch(&type, &value, &traceback);
-    REGISTRY_LOCK();
     if (PyDict_DelItem(registry, ct->ct_registry_key) < 0)
         PyErr_WriteUnraisable((PyObject *)ct);
-    REGISTRY_UNLOCK();
     PyErr_Restore(type, value, traceback);
     Py_CLEAR(ct->ct_registry_key);
 }
@@ -220,8 +196,12 @@ CTypeObject *nffi_new_pointer_type(CTypeObject *item)
     ct->ct_size = sizeof(void *);
     ct->ct_align = _Alignof(void *);
     ct->ct_item = (CTypeObject *)Py_NewRef(item);
-    /* 'T *' holds T; T's link back is borrowed, cleared by registry_remove() */
-    return intern_in_slot(&item->ct_pointer_type, ct);
+    if (item->ct_pointer_type != NULL) {    /* made meanwhile (the GC ran Python code) */
+        Py_DECREF(ct);
+        return (CTypeObject *)Py_NewRef(item->ct_pointer_type);
+    }
+    item->ct_pointer_type = ct;    /* borrowed: cleared by registry_remove() */
+    return ct;
 }
 
 static PyObject *new_pointer_type(PyObject *self, PyObject *arg)
@@ -273,6 +253,8 @@ CTypeObject *nffi_new_array_type(CTypeObject *ptrtype, Py_ssize_t length)
                      nffi_ctype_name(item));
         return NULL;
     }
+    if (length < 0 && ptrtype->ct_open_array != NULL)
+        return (CTypeObject *)Py_NewRef(ptrtype->ct_open_array);
     PyObject *key = Py_BuildValue("(iNn)", CT_ARRAY, PyLong_FromVoidPtr(item),
                                   length < 0 ? (Py_ssize_t)-1 : length);
     if (key == NULL)
@@ -281,6 +263,8 @@ CTypeObject *nffi_new_array_type(CTypeObject *ptrtype, Py_ssize_t length)
     if (ct == NULL && !PyErr_Occurred() && (ct = build_array_type(item, length)) != NULL)
         ct = registry_intern(key, ct);
     Py_DECREF(key);
+    if (ct != NULL && length < 0)
+        Py_XSETREF(ptrtype->ct_open_array, (CTypeObject *)Py_NewRef(ct));
     return ct;
 }
 
@@ -344,38 +328,25 @@ static CFieldObject *cfield_new(PyObject *name, CTypeObject *type, Py_ssize_t of
 }
 
 /* The CFields a list initializer fills, in order, as cffi fills them: the flattened
- * fields ('list' holds (name, CField) pairs) except those flagged BF_IGNORE_IN_CTOR. */
-static PyObject *list_initializer_fields(PyObject *list)
+ * fields except those flagged BF_IGNORE_IN_CTOR. */
+static PyObject *list_initializer_fields(PyObject *fields)
 {
-    Py_ssize_t n = PyTuple_GET_SIZE(list), count = 0;
-    PyObject *result = PyTuple_New(n);
-    if (result == NULL)
-        return NULL;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *cf = PyTuple_GET_ITEM(PyTuple_GET_ITEM(list, i), 1);
-        if (((CFieldObject *)cf)->cf_flags & BF_IGNORE_IN_CTOR)
-            continue;
-        Py_INCREF(cf);
-        PyTuple_SET_ITEM(result, count++, cf);
+    PyObject *result = PyList_New(0), *name, *cf;
+    Py_ssize_t pos = 0;
+    while (result != NULL && PyDict_Next(fields, &pos, &name, &cf)) {
+        if (!(((CFieldObject *)cf)->cf_flags & BF_IGNORE_IN_CTOR) &&
+                PyList_Append(result, cf) < 0)
+            Py_CLEAR(result);
     }
-    if (_PyTuple_Resize(&result, count) < 0)
-        return NULL;
+    Py_XSETREF(result, result ? PyList_AsTuple(result) : NULL);
     return result;
 }
 
 /* The declared members, for call.c.  init_fields lists them as (name, ctype, offset):
  * named ones are looked up in 'fields'; anonymous struct/union members ("") get a
- * CField of their own.  Without init_fields, the flattened fields in order. */
+ * CField of their own. */
 static PyObject *init_order(PyObject *fields, PyObject *init_fields)
 {
-    if (init_fields == NULL || init_fields == Py_None) {
-        PyObject *values = PyDict_Values(fields);
-        if (values == NULL)
-            return NULL;
-        PyObject *r = PyList_AsTuple(values);
-        Py_DECREF(values);
-        return r;
-    }
     PyObject *seq = PySequence_Fast(init_fields, "init_fields must be a sequence");
     if (seq == NULL)
         return NULL;
@@ -414,8 +385,9 @@ error:
     return NULL;
 }
 
-/* complete_struct_or_union(ct, fields, size, align, flags, init_fields=None)
+/* complete_struct_or_union(ct, fields, size, align, flags, members)
  * fields: sequence of (name, ctype, offset, bitshift, bitsize[, field flags]);
+ * members: the declared members as (name, ctype, offset), see init_order();
  * anonymous members are already flattened by the model (nffi/layout.py computes the
  * offsets), which also gives each field its BF_IGNORE_IN_CTOR flag. */
 static PyObject *complete_struct_or_union(PyObject *self, PyObject *args)
@@ -423,9 +395,9 @@ static PyObject *complete_struct_or_union(PyObject *self, PyObject *args)
     CTypeObject *ct;
     PyObject *fields;
     Py_ssize_t size, align;
-    int extra_flags = 0;
-    PyObject *init_fields = NULL;
-    if (!PyArg_ParseTuple(args, "O!Onn|iO:complete_struct_or_union", &CType_Type, &ct,
+    int extra_flags;
+    PyObject *init_fields;
+    if (!PyArg_ParseTuple(args, "O!OnniO:complete_struct_or_union", &CType_Type, &ct,
                           &fields, &size, &align, &extra_flags, &init_fields))
         return NULL;
     if (!(ct->ct_flags & CT_STRUCT_OR_UNION) || !(ct->ct_flags & CT_IS_OPAQUE)) {
@@ -438,8 +410,7 @@ static PyObject *complete_struct_or_union(PyObject *self, PyObject *args)
         return NULL;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
     PyObject *dict = PyDict_New();
-    PyObject *list = PyTuple_New(n);
-    if (dict == NULL || list == NULL)
+    if (dict == NULL)
         goto error;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *name;
@@ -452,14 +423,10 @@ static PyObject *complete_struct_or_union(PyObject *self, PyObject *args)
         CFieldObject *cf = cfield_new(name, ftype, offset, bitshift, bitsize, fflags);
         if (cf == NULL)
             goto error;
-        PyObject *pair = PyTuple_Pack(2, name, (PyObject *)cf);
-        int err = pair == NULL || PyDict_SetItem(dict, name, (PyObject *)cf) < 0;
+        int err = PyDict_SetItem(dict, name, (PyObject *)cf);
         Py_DECREF(cf);
-        if (err) {
-            Py_XDECREF(pair);
+        if (err < 0)
             goto error;
-        }
-        PyTuple_SET_ITEM(list, i, pair);
         /* a struct ending in 'T x[]', or in such a struct, has a variable size */
         if (i == n - 1 && (((ftype->ct_flags & CT_ARRAY) && ftype->ct_length < 0) ||
                            (ftype->ct_flags & CT_WITH_VAR_ARRAY)))
@@ -467,18 +434,16 @@ static PyObject *complete_struct_or_union(PyObject *self, PyObject *args)
     }
     Py_DECREF(seq);
     PyObject *members = init_order(dict, init_fields);
-    PyObject *initializers = members == NULL ? NULL : list_initializer_fields(list);
+    PyObject *initializers = members == NULL ? NULL : list_initializer_fields(dict);
     if (initializers == NULL) {
         Py_XDECREF(members);
         Py_DECREF(dict);
-        Py_DECREF(list);
         return NULL;
     }
     ct->ct_members = members;
     ct->ct_init_fields = initializers;
     nffi_field_cache_clear(ct);
     ct->ct_fields = dict;
-    ct->ct_field_list = list;
     ct->ct_size = size;
     ct->ct_align = align;
     ct->ct_flags &= ~CT_IS_OPAQUE;
@@ -488,7 +453,6 @@ static PyObject *complete_struct_or_union(PyObject *self, PyObject *args)
 error:
     Py_DECREF(seq);
     Py_XDECREF(dict);
-    Py_XDECREF(list);
     return NULL;
 }
 
@@ -636,9 +600,9 @@ static void ctype_dealloc(CTypeObject *ct)
     if (ct->ct_weakreflist != NULL)
         PyObject_ClearWeakRefs((PyObject *)ct);
     Py_XDECREF(ct->ct_item);
+    Py_XDECREF(ct->ct_open_array);
     Py_XDECREF(ct->ct_name);
     Py_XDECREF(ct->ct_fields);
-    Py_XDECREF(ct->ct_field_list);
     Py_XDECREF(ct->ct_members);
     Py_XDECREF(ct->ct_init_fields);
     Py_XDECREF(ct->ct_fn_args);
@@ -654,8 +618,8 @@ static void ctype_dealloc(CTypeObject *ct)
 static int ctype_traverse(CTypeObject *ct, visitproc visit, void *arg)
 {
     Py_VISIT(ct->ct_item);
+    Py_VISIT(ct->ct_open_array);
     Py_VISIT(ct->ct_fields);
-    Py_VISIT(ct->ct_field_list);
     Py_VISIT(ct->ct_members);
     Py_VISIT(ct->ct_init_fields);
     Py_VISIT(ct->ct_fn_args);
@@ -670,7 +634,6 @@ static int ctype_clear(CTypeObject *ct)
     if (ct->ct_flags & CT_STRUCT_OR_UNION) {
         nffi_field_cache_clear(ct);
         Py_CLEAR(ct->ct_fields);
-        Py_CLEAR(ct->ct_field_list);
         Py_CLEAR(ct->ct_members);
         Py_CLEAR(ct->ct_init_fields);
     }
@@ -735,9 +698,9 @@ static PyObject *ctype_get_fields(CTypeObject *ct, void *c)
 {
     if (!(ct->ct_flags & CT_STRUCT_OR_UNION))
         return no_attribute(ct, "fields");
-    if (ct->ct_field_list == NULL)
+    if (ct->ct_fields == NULL)
         Py_RETURN_NONE;
-    return PySequence_List(ct->ct_field_list);
+    return PyDict_Items(ct->ct_fields);
 }
 
 static PyObject *function_part(CTypeObject *ct, const char *attr, PyObject *value)
@@ -853,15 +816,6 @@ PyTypeObject CField_Type = {
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_members = cfield_members,
 };
-
-CFieldObject *nffi_struct_field(CTypeObject *ct, PyObject *name)
-{
-    PyObject *cf = ct->ct_fields ? PyDict_GetItemWithError(ct->ct_fields, name) : NULL;
-    if (cf == NULL && !PyErr_Occurred())
-        PyErr_Format(PyExc_AttributeError, "cdata '%s' has no field '%U'",
-                     nffi_ctype_name(ct), name);
-    return (CFieldObject *)cf;
-}
 
 /* ---- module registration ---------------------------------------------------------- */
 

@@ -102,7 +102,7 @@ static PyObject *ffi_new(FFIBaseObject *self, PyObject *const *args, Py_ssize_t 
     CTypeObject *ct = resolve_ctype(self, params[0]);
     if (ct == NULL)
         return NULL;
-    PyObject *r = nffi_newp(ct, init);
+    PyObject *r = nffi_newp(ct, init, 1);
     Py_DECREF(ct);
     return r;
 }
@@ -143,39 +143,23 @@ static PyObject *ffi_typeof(FFIBaseObject *self, PyObject *arg)
 
 /* The FFI of a compiled module (cffi's or nffi's API mode) differs from cffi's FFI class
  * in the two error cases below, as in cffi. */
-static int is_compiled_flavour(FFIBaseObject *self)
-{
-    return self->flavour != NFFI_FLAVOUR_FFI;
-}
-
-/* sizeof() of an incomplete type: ValueError in cffi's FFI, ffi.error in the compiled one */
-static void unknown_size_error(FFIBaseObject *self, CTypeObject *ct)
-{
-    if (is_compiled_flavour(self))
-        PyErr_Format(nffi_FFIError, "don't know the size of ctype '%s'", nffi_ctype_name(ct));
-    else
-        PyErr_Format(PyExc_ValueError, "ctype '%s' is of unknown size", nffi_ctype_name(ct));
-}
+#define is_compiled_flavour(self) ((self)->flavour != NFFI_FLAVOUR_FFI)
 
 static PyObject *ffi_sizeof(FFIBaseObject *self, PyObject *arg)
 {
-    Py_ssize_t size;
-    if (CData_Check(arg)) {
-        size = nffi_cdata_sizeof((CDataObject *)arg);
-    }
-    else {
-        CTypeObject *ct = resolve_ctype(self, arg);
-        if (ct == NULL)
-            return NULL;
-        size = ct->ct_size;
-        if (size < 0) {
-            unknown_size_error(self, ct);
-            Py_DECREF(ct);
-            return NULL;
-        }
-        Py_DECREF(ct);
-    }
-    return PyLong_FromSsize_t(size);
+    if (CData_Check(arg))
+        return PyLong_FromSsize_t(nffi_cdata_sizeof((CDataObject *)arg));
+    CTypeObject *ct = resolve_ctype(self, arg);
+    if (ct == NULL)
+        return NULL;
+    Py_ssize_t size = ct->ct_size;
+    /* an incomplete type: ValueError in cffi's FFI, ffi.error in the compiled one */
+    if (size < 0 && is_compiled_flavour(self))
+        PyErr_Format(nffi_FFIError, "don't know the size of ctype '%s'", nffi_ctype_name(ct));
+    else if (size < 0)
+        PyErr_Format(PyExc_ValueError, "ctype '%s' is of unknown size", nffi_ctype_name(ct));
+    Py_DECREF(ct);
+    return size < 0 ? NULL : PyLong_FromSsize_t(size);
 }
 
 static PyObject *ffi_alignof(FFIBaseObject *self, PyObject *arg)

@@ -29,18 +29,9 @@ static void classify(CTypeObject *ct, NffiPlanArg *a)
     else if ((f & (CT_PRIMITIVE_INTEGER | CT_PRIMITIVE_CHAR)) && ct->ct_size <= 8) {
         a->kind = (f & CT_PRIMITIVE_CHAR) ? NFFI_ARG_CHAR : NFFI_ARG_INT;
         a->is_signed = (unsigned char)nffi_abi_signed(ct);
-        if (f & CT_IS_BOOL) {
-            a->min = 0;
-            a->max = 1;
-        }
-        else if (a->is_signed) {
-            a->max = ct->ct_size == 8 ? LLONG_MAX : (1LL << (ct->ct_size * 8 - 1)) - 1;
-            a->min = -a->max - 1;
-        }
-        else {
-            a->min = 0;
-            a->max = ct->ct_size == 8 ? LLONG_MAX : (1LL << (ct->ct_size * 8)) - 1;
-        }
+        Py_ssize_t value_bits = ct->ct_size * 8 - a->is_signed;   /* the fast path's range */
+        a->max = (f & CT_IS_BOOL) ? 1 : value_bits >= 63 ? LLONG_MAX : (1LL << value_bits) - 1;
+        a->min = a->is_signed ? -a->max - 1 : 0;
     }
     else
         a->kind = NFFI_ARG_OTHER;

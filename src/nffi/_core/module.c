@@ -35,7 +35,7 @@ static PyObject *m_newp(PyObject *self, PyObject *args)
     PyObject *ct, *init = Py_None;
     if (!PyArg_ParseTuple(args, "O|O:newp", &ct, &init) || !expect_ctype(ct))
         return NULL;
-    return nffi_newp((CTypeObject *)ct, init);
+    return nffi_newp((CTypeObject *)ct, init, 1);
 }
 
 static PyObject *m_newp_noclear(PyObject *self, PyObject *args)
@@ -43,7 +43,7 @@ static PyObject *m_newp_noclear(PyObject *self, PyObject *args)
     PyObject *ct, *init = Py_None;
     if (!PyArg_ParseTuple(args, "O|O:newp_noclear", &ct, &init) || !expect_ctype(ct))
         return NULL;
-    return nffi_newp_ex((CTypeObject *)ct, init, 0);
+    return nffi_newp((CTypeObject *)ct, init, 0);
 }
 
 static PyObject *m_cast(PyObject *self, PyObject *args)

@@ -61,8 +61,8 @@ typedef struct CTypeObject {
     struct CTypeObject *ct_item; /* pointer: the pointee; array: the item type */
     PyObject *ct_name;           /* str: the C name, e.g. "int *", "struct foo[5]" */
     Py_ssize_t ct_name_position; /* where getctype(extra) inserts "extra" into ct_name */
-    PyObject *ct_fields;         /* struct/union: dict name -> CField (flattened), else NULL */
-    PyObject *ct_field_list;     /* struct/union: tuple of (name, CField), declared order */
+    PyObject *ct_fields;         /* struct/union: dict name -> CField (flattened), in
+                                    declared order; NULL while opaque */
     PyObject *ct_members;        /* struct/union: tuple of CFields, the declared members
                                     (anonymous members unflattened; call.c's libffi view) */
     PyObject *ct_init_fields;    /* struct/union: tuple of the CFields a list initializer
@@ -79,6 +79,8 @@ typedef struct CTypeObject {
     /* the type registry (ctype.c) */
     PyObject *ct_registry_key;   /* interned array/function types: their key, else NULL */
     struct CTypeObject *ct_pointer_type;   /* borrowed 'T *', cleared when it dies */
+    struct CTypeObject *ct_open_array;     /* pointer 'T *': the registry's 'T[]', kept
+                                              alive while 'T *' lives (slices make it) */
     struct NffiCallPlan *ct_call_plan;  /* function types: the call plan (function.c),
                                            built on first use, NULL before */
     struct FieldCacheEntry *ct_field_cache;  /* cdata.c: struct/union field lookups */
@@ -132,13 +134,10 @@ typedef struct {
  * ffi.release() or the object's death gives it back once. */
 typedef struct {
     CDataObject cd;
-    PyObject *gc_destructor;     /* CD_GC_DESTRUCTOR: ffi.gc()'s destructor; CD_ALLOCATOR:
-                                    the allocator's free (NULL: none); called with
-                                    gc_original on release */
-    PyObject *gc_original;       /* CD_GC_DESTRUCTOR: the cdata given to ffi.gc();
-                                    CD_ALLOCATOR: the cdata that alloc() returned */
-    PyObject *gc_object;         /* CD_HANDLE: the handle's Python object; CD_FROM_BUFFER:
-                                    the buffer's exporter (NULL once released) */
+    PyObject *gc_destructor;     /* ffi.gc()'s destructor, or an allocator's free (or NULL),
+                                    called with gc_original on release */
+    PyObject *gc_original;       /* the cdata given to ffi.gc(), or that alloc() returned */
+    PyObject *gc_object;         /* a handle's object, or from_buffer()'s exporter */
     Py_buffer gc_view;           /* CD_FROM_BUFFER: the buffer held until release */
 } CDataGCObject;
 
@@ -166,11 +165,8 @@ extern PyObject *nffi_FFIError;          /* the 'ffi.error' exception class */
 int nffi_ctype_init(PyObject *module);
 CTypeObject *nffi_new_pointer_type(CTypeObject *item);
 CTypeObject *nffi_new_array_type(CTypeObject *ptrtype, Py_ssize_t length);
-PyObject *nffi_ctype_repr_name(CTypeObject *ct);  /* the C name as a new str */
 PyObject *nffi_getcname(CTypeObject *ct, const char *extra);
 PyObject *nffi_ctype_alignof(CTypeObject *ct);   /* ffi.alignof(ct): an int, or ValueError */
-CFieldObject *nffi_struct_field(CTypeObject *ct, PyObject *name);  /* borrowed, or NULL
-                                                                       + AttributeError */
 
 /* ---- convert.c: the conversion engine ------------------------------------------------
  * nffi_convert() writes a Python object as a C value of type ct at data.  The policy
@@ -185,10 +181,18 @@ CFieldObject *nffi_struct_field(CTypeObject *ct, PyObject *name);  /* borrowed, 
                                     a Python file ('FILE *': a temporary FILE) */
 #define NFFI_CONV_FRESH    0x04  /* data holds garbage: a struct/union initializer zeroes
                                     the fields it leaves out (arguments, callback results) */
-typedef struct NffiTemps NffiTemps;  /* temporaries of one call; start with NULL */
+/* Memory a call argument needs only during the call (arrays built from lists and str,
+   FILEs made from Python files, the buffers of a variadic call), chained from a NULL
+   start; call.c frees the chain, and closes the FILEs, when the call returns. */
+typedef struct NffiTemps {
+    struct NffiTemps *next;
+    FILE *file;
+    max_align_t data[];
+} NffiTemps;
 int nffi_convert(char *data, CTypeObject *ct, PyObject *obj, int flags, NffiTemps **temps);
-void *nffi_temps_alloc(NffiTemps **temps, size_t size);  /* zeroed, or NULL + MemoryError */
-void nffi_temps_free(NffiTemps *temps);        /* after the call: frees, closes FILEs */
+void *nffi_temps_alloc(NffiTemps **temps, size_t size);  /* call.c: zeroed, or NULL +
+                                                             MemoryError */
+void nffi_temps_free(NffiTemps *temps);        /* call.c: after the call */
 /* A 'char *' or 'void *' call argument may be a bytes object (its buffer is passed). */
 static inline int nffi_pointer_takes_bytes(CTypeObject *ct)
 {
@@ -198,8 +202,8 @@ static inline int nffi_pointer_takes_bytes(CTypeObject *ct)
    a cdata or the bytes it takes)? */
 static inline int nffi_argument_needs_temporaries(CTypeObject *ct, PyObject *obj)
 {
-    return (ct->ct_flags & CT_POINTER) && !CData_Check(obj) &&
-           !(PyBytes_Check(obj) && nffi_pointer_takes_bytes(ct));
+    return (ct->ct_flags & CT_POINTER) &&      /* bytes first: CData_Check costs more */
+           !(PyBytes_Check(obj) && nffi_pointer_takes_bytes(ct)) && !CData_Check(obj);
 }
 /* The checked policy, with room bytes writable at data (more than ct_size for a struct
    allocated with items of its flexible array member; -1: unknown). */
@@ -273,8 +277,7 @@ typedef struct {
 } NewPlan;
 int nffi_plan_new(CTypeObject *ct, PyObject *init, NewPlan *plan);
 int nffi_fill_new(CDataObject *cd, CTypeObject *ct, NewPlan *plan);
-PyObject *nffi_newp(CTypeObject *ct, PyObject *init);
-PyObject *nffi_newp_ex(CTypeObject *ct, PyObject *init, int zero);  /* zero=0: not cleared */
+PyObject *nffi_newp(CTypeObject *ct, PyObject *init, int zero);  /* zero=0: not cleared */
 PyObject *nffi_cast(CTypeObject *ct, PyObject *value);
 Py_ssize_t nffi_cdata_length(CDataObject *cd);     /* array item count, -1 if none */
 Py_ssize_t nffi_cdata_sizeof(CDataObject *cd);

@@ -158,14 +158,12 @@ static PyObject *from_buffer(PyObject *self, PyObject *args)
                         "from_buffer() cannot return the address of a unicode object");
         return NULL;
     }
-    CDataGCObject *gc = cdatagc_new(ct, NULL, CD_RELEASED);
-    if (gc == NULL)
-        return NULL;
-    CDataObject *cd = &gc->cd;
-    Py_buffer *view = &gc->gc_view;
-    int flags = require_writable ? PyBUF_WRITABLE : PyBUF_SIMPLE;
-    if (PyObject_GetBuffer(obj, view, flags) < 0) {
-        Py_DECREF(gc);
+    CDataGCObject *gc = cdatagc_new(ct, NULL, CD_RELEASED);  /* nothing to release yet */
+    CDataObject *cd = (CDataObject *)gc;
+    Py_buffer *view = gc ? &gc->gc_view : NULL;
+    if (gc == NULL || PyObject_GetBuffer(obj, view, require_writable ? PyBUF_WRITABLE
+                                                                     : PyBUF_SIMPLE) < 0) {
+        Py_XDECREF(gc);
         return NULL;
     }
     cd->c_flags = CD_FROM_BUFFER;
