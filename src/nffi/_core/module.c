@@ -282,7 +282,7 @@ PyMODINIT_FUNC PyInit__core(void)
             nffi_buffer_init(m) < 0 || nffi_ffiobj_init(m) < 0)
         goto error;
     if (nffi_errno_init(m) < 0 || nffi_callback_init(m) < 0 || nffi_lib_init(m) < 0 ||
-            nffi_function_init(m) < 0 || nffi_libobject_init(m) < 0)
+            nffi_function_init(m) < 0 || nffi_libobject_init(m) < 0 || nffi_capi_init(m) < 0)
         goto error;
     return m;
 
