@@ -18,6 +18,7 @@ import struct as _struct
 import sys
 import threading
 
+from . import _core
 from .api import FFI
 
 __all__ = [
@@ -926,9 +927,10 @@ _VOID_ARRAY = Array(Char, hints={"nolength": True, "render_as_void": True})
 # ---------------------------------------------------------------------------------------
 # Pointer objects
 
-class _Allocation:
-    """One live raw allocation made by malloc: its address, type, and freed flag."""
-    __slots__ = ("address", "T", "n", "freed", "released", "where", "__weakref__")
+class _Allocation(_core.LLAllocation):
+    """One live raw allocation made by malloc: its address, type, and freed flag (the
+    flag lives in the C base, where the pointer objects' native field access reads it)."""
+    __slots__ = ("address", "T", "n", "released", "where", "__weakref__")
 
     def __init__(self, address, T, n):
         self.address = address
@@ -944,12 +946,14 @@ class _Allocation:
                                        self.address)
 
 
-class _ptr:
+class _ptr(_core.LLPtr):
     """A pointer object: a typed view of a cdata pointer.  ``_cd`` is the nffi cdata
     (None for a Python-only function pointer), ``[_lo, _hi)`` the valid indices (``_hi``
     None: unknown), ``_alloc`` the malloc record it derives from (use-after-free checks).
-    Made by _ptr_of, per Ptr type a subclass with the struct's fields as properties."""
-    __slots__ = ("_T", "_cd", "_lo", "_hi", "_alloc", "_callable", "_name")
+    Those five slots live in the C base (llptr.c) so that native field access reads
+    them.  Made by _ptr_of, per Ptr type a subclass with the struct's fields as
+    descriptors."""
+    __slots__ = ("_callable", "_name")
 
     # -- identity and truth
     def __bool__(self):
@@ -1200,52 +1204,47 @@ def _item_accessors(OF):
     return {"__getitem__": ns["__getitem__"], "__setitem__": ns["__setitem__"]}
 
 
-def _fast_check(T, v):
-    """A Python expression true when ``v`` is already exactly what the core stores for T
-    (the fast path of stores and calls; anything else goes through _to_c)."""
+# What a stored value must exactly be to go to the core unconverted: the kinds of
+# llptr.c's FastCheck (its enum, in the same order).
+(_FAST_NONE, _FAST_INT_RANGE, _FAST_CLASS, _FAST_FLOAT, _FAST_BOOL, _FAST_CHAR, _FAST_UNICHAR,
+ _FAST_BYTES, _FAST_POINTER, _FAST_ANY_POINTER) = range(10)
+
+
+def _store_check(T):
+    """(kind, lo, hi, cls): when a value stored as T is already exactly what the core
+    stores (the fast path of stores and calls; anything else goes through _to_c)."""
     T = _strip(T)
     if T is Signed:
-        return "type(%s) is int and %d <= %s <= %d" % (v, _SIGNED_MIN, v, _SIGNED_MAX)
+        return (_FAST_INT_RANGE, _SIGNED_MIN, _SIGNED_MAX, None)
     if isinstance(T, Number):
-        return "type(%s) is _cls" % v
-    if T is Float:
-        return "type(%s) is float" % v
-    if T is Bool:
-        return "type(%s) is bool" % v
-    if T is Char:
-        return "type(%s) is bytes and len(%s) == 1" % (v, v)
-    if T is UniChar:
-        return "type(%s) is str and len(%s) == 1" % (v, v)
-    return "False"
+        return (_FAST_CLASS, 0, 0, T._type)
+    kind = {Float: _FAST_FLOAT, Bool: _FAST_BOOL, Char: _FAST_CHAR,
+            UniChar: _FAST_UNICHAR}.get(T, _FAST_NONE) if isinstance(T, Primitive) \
+        else _FAST_NONE
+    return (kind, 0, 0, None)
 
 
-_ACCESSOR_TEMPLATE = """
-def get(self):
-    alloc = self._alloc
-    if alloc is not None and alloc.freed:
-        self._check_live(READ)
-    try:
-        return %(read)s
-    except RuntimeError:
-        self._check_live(READ)
-        raise
+_FAST_EXPRESSIONS = {
+    _FAST_NONE: "False",
+    _FAST_INT_RANGE: "type({v}) is int and {lo} <= {v} <= {hi}",
+    _FAST_CLASS: "type({v}) is _cls",
+    _FAST_FLOAT: "type({v}) is float",
+    _FAST_BOOL: "type({v}) is bool",
+    _FAST_CHAR: "type({v}) is bytes and len({v}) == 1",
+    _FAST_UNICHAR: "type({v}) is str and len({v}) == 1",
+}
 
-def set(self, value):
-    if not (%(fast)s):
-        value = _to_c(FT, value, WRITE)
-    alloc = self._alloc
-    if alloc is not None and alloc.freed:
-        self._check_live(WRITE)
-    try:
-        self._cd.%(cname)s = value
-    except RuntimeError:
-        self._check_live(WRITE)
-        raise
-"""
+
+def _fast_check(T, v):
+    """_store_check(T) as a Python expression on ``v`` (for generated item accessors;
+    ``_cls`` names the class of a _FAST_CLASS check)."""
+    kind, lo, hi, _ = _store_check(T)
+    return _FAST_EXPRESSIONS[kind].format(v=v, lo=lo, hi=hi)
 
 
 def _field_property(S, fname):
-    """The property of field ``fname`` on pointers to S (generated: see _ACCESSOR_TEMPLATE)."""
+    """The descriptor of field ``fname`` on pointers to S: native (llptr.c's LLField) for
+    primitive and pointer fields, a property for inlined structs and arrays."""
     FT = S._flds[fname]
     cname = _c_field_name(fname)
     where = "field %r of %s" % (fname, S._short_name())
@@ -1267,12 +1266,17 @@ def _field_property(S, fname):
                             % (where, FT._short_name()))
         return property(get, set)
     conv = _reader(FT)
-    ns = {"FT": FT, "_to_c": _to_c, "_conv": conv, "_cls": getattr(FT, "_type", None),
-          "READ": "reading " + where, "WRITE": "assigning " + where}
-    read = "self._cd.%s" % cname
-    exec(_ACCESSOR_TEMPLATE % {"read": read if conv is None else "_conv(%s)" % read,
-                               "fast": _fast_check(FT, "value"), "cname": cname}, ns)
-    return property(ns["get"], ns["set"])
+    int_class = None
+    if isinstance(conv, functools.partial):       # int.__new__(cls, value)
+        int_class, conv = conv.args[0], None
+    read, write = "reading " + where, "assigning " + where
+
+    def to_c(value):
+        return _to_c(FT, value, write)
+
+    def check_live(p, writing):
+        p._check_live(write if writing else read)
+    return _core.LLField(cname, conv, int_class, _store_check(FT), to_c, check_live)
 
 
 def _fixed_item_property(FA, index):

@@ -1,0 +1,597 @@
+/* llptr.c -- the hot paths of rffi's pointer objects and llexternal calls.
+ *
+ * nffi.lltype and nffi.rffi (Python) own the semantics: which values a store accepts,
+ * the errors and their wording, leak records.  This file only runs the common case
+ * natively and hands everything else back to the Python functions it was given:
+ *   LLAllocation  the C base of lltype._Allocation: the 'freed' flag of one raw
+ *                 allocation, readable here without an attribute lookup;
+ *   LLPtr         the C base of lltype._ptr: the slots _T, _cd, _lo, _hi, _alloc;
+ *   LLField       the descriptor of one primitive field on the pointer class of a struct
+ *                 type: reads through the core's nffi_read_field, stores values that are
+ *                 already of the exact low-level type through nffi_write_field, and calls
+ *                 Python (to_c, check_live) for conversions and errors;
+ *   LLExternal    the callable an llexternal returns: per argument a fast check of the
+ *                 exact type (else the argument's Python converter), then the core's
+ *                 function object, then the result's class or converter.
+ */
+#include "nffi_core.h"
+
+/* ---- LLAllocation ------------------------------------------------------------------ */
+typedef struct {
+    PyObject_HEAD
+    char freed;
+} LLAllocationObject;
+
+static PyMemberDef llallocation_members[] = {
+    {"freed", T_BOOL, offsetof(LLAllocationObject, freed), 0, "True once free() ran"},
+    {NULL}
+};
+
+static PyTypeObject LLAllocation_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "nffi._core.LLAllocation",
+    .tp_basicsize = sizeof(LLAllocationObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_members = llallocation_members,
+    .tp_new = PyType_GenericNew,
+    .tp_doc = "Base of lltype._Allocation: the freed flag of one raw allocation.",
+};
+
+static int allocation_freed(PyObject *alloc)
+{
+    return alloc != NULL && alloc != Py_None &&
+           PyObject_TypeCheck(alloc, &LLAllocation_Type) &&
+           ((LLAllocationObject *)alloc)->freed;
+}
+
+/* ---- LLPtr ------------------------------------------------------------------------- */
+typedef struct {
+    PyObject_HEAD
+    PyObject *T;        /* the Ptr type */
+    PyObject *cd;       /* the cdata pointer (None: a Python-only function pointer) */
+    PyObject *lo;       /* valid indices [lo, hi); hi None: unknown */
+    PyObject *hi;
+    PyObject *alloc;    /* the LLAllocation it derives from, or None */
+} LLPtrObject;
+
+static PyMemberDef llptr_members[] = {
+    {"_T", T_OBJECT_EX, offsetof(LLPtrObject, T), 0, NULL},
+    {"_cd", T_OBJECT_EX, offsetof(LLPtrObject, cd), 0, NULL},
+    {"_lo", T_OBJECT_EX, offsetof(LLPtrObject, lo), 0, NULL},
+    {"_hi", T_OBJECT_EX, offsetof(LLPtrObject, hi), 0, NULL},
+    {"_alloc", T_OBJECT_EX, offsetof(LLPtrObject, alloc), 0, NULL},
+    {NULL}
+};
+
+static int llptr_traverse(LLPtrObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->T);
+    Py_VISIT(self->cd);
+    Py_VISIT(self->lo);
+    Py_VISIT(self->hi);
+    Py_VISIT(self->alloc);
+    return 0;
+}
+
+static int llptr_clear(LLPtrObject *self)
+{
+    Py_CLEAR(self->T);
+    Py_CLEAR(self->cd);
+    Py_CLEAR(self->lo);
+    Py_CLEAR(self->hi);
+    Py_CLEAR(self->alloc);
+    return 0;
+}
+
+static void llptr_dealloc(LLPtrObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    llptr_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyTypeObject LLPtr_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "nffi._core.LLPtr",
+    .tp_basicsize = sizeof(LLPtrObject),
+    .tp_dealloc = (destructor)llptr_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)llptr_traverse,
+    .tp_clear = (inquiry)llptr_clear,
+    .tp_members = llptr_members,
+    .tp_new = PyType_GenericNew,
+    .tp_doc = "Base of lltype._ptr: the slots of a pointer object.",
+};
+
+/* ---- store checks shared by fields and arguments ------------------------------------ */
+/* What a value must exactly be to go to the core unconverted (lltype._fast_check). */
+enum {
+    FAST_NONE = 0,      /* always through the Python converter */
+    FAST_INT_RANGE,     /* an exact int within [lo, hi] (Signed fields, integer args) */
+    FAST_CLASS,         /* an object whose type is exactly cls */
+    FAST_FLOAT,         /* an exact float */
+    FAST_BOOL,          /* an exact bool */
+    FAST_CHAR,          /* bytes of length 1 */
+    FAST_UNICHAR,       /* str of length 1 */
+    FAST_BYTES,         /* bytes of any length (const char pointer arguments) */
+    FAST_POINTER,       /* a pointer object of exactly the declared Ptr type */
+    FAST_ANY_POINTER,   /* any pointer object with a cdata (void pointer arguments) */
+};
+
+typedef struct {
+    int kind;
+    int is_unsigned;            /* FAST_INT_RANGE: compare as unsigned */
+    long long lo, hi;           /* FAST_INT_RANGE, signed */
+    unsigned long long uhi;     /* FAST_INT_RANGE, unsigned */
+    PyObject *cls;              /* FAST_CLASS: the class; FAST_POINTER: the Ptr type */
+} FastCheck;
+
+static int parse_fast_check(PyObject *spec, FastCheck *fc)
+{
+    /* spec: (kind, lo, hi, cls) -- lo/hi ints (hi >= 2**63 means unsigned), cls any */
+    PyObject *lo, *hi;
+    memset(fc, 0, sizeof(*fc));
+    if (!PyArg_ParseTuple(spec, "iOOO", &fc->kind, &lo, &hi, &fc->cls))
+        return -1;
+    if (fc->kind == FAST_INT_RANGE) {
+        fc->lo = PyLong_AsLongLong(lo);
+        if (fc->lo == -1 && PyErr_Occurred())
+            return -1;
+        if (fc->lo >= 0) {
+            fc->is_unsigned = 1;
+            fc->uhi = PyLong_AsUnsignedLongLong(hi);
+            if (fc->uhi == (unsigned long long)-1 && PyErr_Occurred())
+                return -1;
+        } else {
+            fc->hi = PyLong_AsLongLong(hi);
+            if (fc->hi == -1 && PyErr_Occurred())
+                return -1;
+        }
+    }
+    Py_INCREF(fc->cls);
+    return 0;
+}
+
+/* 1: value goes to the core as it is; 0: through the Python converter.  No error. */
+static int fast_ok(const FastCheck *fc, PyObject *value)
+{
+    switch (fc->kind) {
+    case FAST_INT_RANGE:
+        if (!PyLong_CheckExact(value))
+            return 0;
+        if (fc->is_unsigned) {
+            unsigned long long v = PyLong_AsUnsignedLongLong(value);
+            if (v == (unsigned long long)-1 && PyErr_Occurred()) {
+                PyErr_Clear();
+                return 0;
+            }
+            return v <= fc->uhi;
+        } else {
+            int overflow;
+            long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+            if (overflow || (v == -1 && PyErr_Occurred())) {
+                PyErr_Clear();
+                return 0;
+            }
+            return fc->lo <= v && v <= fc->hi;
+        }
+    case FAST_CLASS:
+        return (PyObject *)Py_TYPE(value) == fc->cls;
+    case FAST_FLOAT:
+        return PyFloat_CheckExact(value);
+    case FAST_BOOL:
+        return PyBool_Check(value);
+    case FAST_CHAR:
+        return PyBytes_CheckExact(value) && PyBytes_GET_SIZE(value) == 1;
+    case FAST_UNICHAR:
+        return PyUnicode_CheckExact(value) && PyUnicode_GET_LENGTH(value) == 1;
+    case FAST_BYTES:
+        return PyBytes_CheckExact(value);
+    default:
+        return 0;
+    }
+}
+
+/* The cdata a pointer argument passes as it is, or NULL (borrowed; no error). */
+static PyObject *fast_pointer(const FastCheck *fc, PyObject *value)
+{
+    if ((fc->kind != FAST_POINTER && fc->kind != FAST_ANY_POINTER && fc->kind != FAST_BYTES)
+            || !PyObject_TypeCheck(value, &LLPtr_Type))
+        return NULL;
+    LLPtrObject *p = (LLPtrObject *)value;
+    if (p->cd == NULL || !CData_Check(p->cd))
+        return NULL;
+    if (fc->kind == FAST_ANY_POINTER || p->T == fc->cls)
+        return p->cd;
+    return NULL;
+}
+
+/* ---- LLField ----------------------------------------------------------------------- */
+typedef struct {
+    PyObject_HEAD
+    PyObject *cname;        /* the C field name (str) */
+    PyObject *reader;       /* None, or callable: the core's value -> the low-level value */
+    PyObject *int_class;    /* None, or a typed int class: reads give int.__new__(cls, v) */
+    FastCheck store;        /* stores that need no conversion */
+    PyObject *to_c;         /* callable: value -> the core's value (checks, errors) */
+    PyObject *check_live;   /* callable(ptr, writing): raises the use-after-free / NULL
+                               error of the Python side */
+    CTypeObject *cached_ct; /* the struct pointer ctype last seen, and its field */
+    CFieldObject *cached_cf;
+} LLFieldObject;
+
+static PyObject *llfield_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    PyObject *cname, *reader, *int_class, *store, *to_c, *check_live;
+    if (!PyArg_ParseTuple(args, "UOOO!OO:LLField", &cname, &reader, &int_class,
+                          &PyTuple_Type, &store, &to_c, &check_live))
+        return NULL;
+    LLFieldObject *self = (LLFieldObject *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    if (parse_fast_check(store, &self->store) < 0) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    self->cname = Py_NewRef(cname);
+    self->reader = Py_NewRef(reader);
+    self->int_class = Py_NewRef(int_class);
+    self->to_c = Py_NewRef(to_c);
+    self->check_live = Py_NewRef(check_live);
+    return (PyObject *)self;
+}
+
+static int llfield_traverse(LLFieldObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->reader);
+    Py_VISIT(self->int_class);
+    Py_VISIT(self->store.cls);
+    Py_VISIT(self->to_c);
+    Py_VISIT(self->check_live);
+    Py_VISIT(self->cached_ct);
+    Py_VISIT(self->cached_cf);
+    return 0;
+}
+
+static int llfield_clear(LLFieldObject *self)
+{
+    Py_CLEAR(self->cname);
+    Py_CLEAR(self->reader);
+    Py_CLEAR(self->int_class);
+    Py_CLEAR(self->store.cls);
+    Py_CLEAR(self->to_c);
+    Py_CLEAR(self->check_live);
+    Py_CLEAR(self->cached_ct);
+    Py_CLEAR(self->cached_cf);
+    return 0;
+}
+
+static void llfield_dealloc(LLFieldObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    llfield_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* The Python side's error for a freed or NULL pointer (NULL return, error set). */
+static char *live_error(LLFieldObject *self, PyObject *obj, int writing)
+{
+    PyObject *r = PyObject_CallFunctionObjArgs(self->check_live, obj,
+                                               writing ? Py_True : Py_False, NULL);
+    if (r != NULL) {
+        Py_DECREF(r);
+        PyErr_Format(PyExc_RuntimeError, "field %U: the pointer is not usable", self->cname);
+    }
+    return NULL;
+}
+
+/* The address of the struct obj points to and the field there, or NULL + error. */
+static char *field_target(LLFieldObject *self, PyObject *obj, int writing, CFieldObject **cf)
+{
+    if (!PyObject_TypeCheck(obj, &LLPtr_Type)) {
+        PyErr_Format(PyExc_TypeError, "field %U: %R is not a pointer object", self->cname,
+                     obj);
+        return NULL;
+    }
+    LLPtrObject *p = (LLPtrObject *)obj;
+    if (allocation_freed(p->alloc))
+        return live_error(self, obj, writing);
+    if (p->cd == NULL || !CData_Check(p->cd)) {
+        PyErr_Format(PyExc_TypeError, "field %U: %R has no C pointer", self->cname, obj);
+        return NULL;
+    }
+    CDataObject *cd = (CDataObject *)p->cd;
+    if (cd->c_data == NULL)
+        return live_error(self, obj, writing);
+    CTypeObject *ct = cd->c_type;
+    if (ct != self->cached_ct) {
+        if (!(ct->ct_flags & CT_POINTER) || ct->ct_item->ct_fields == NULL) {
+            PyErr_Format(PyExc_TypeError, "field %U: %R is not a pointer to a complete "
+                         "struct", self->cname, obj);
+            return NULL;
+        }
+        PyObject *field = PyDict_GetItemWithError(ct->ct_item->ct_fields, self->cname);
+        if (field == NULL) {
+            if (!PyErr_Occurred())
+                PyErr_Format(PyExc_AttributeError, "%U has no field %U",
+                             ct->ct_item->ct_name, self->cname);
+            return NULL;
+        }
+        Py_XSETREF(self->cached_cf, (CFieldObject *)Py_NewRef(field));
+        Py_XSETREF(self->cached_ct, (CTypeObject *)Py_NewRef(ct));
+    }
+    *cf = self->cached_cf;
+    return cd->c_data;
+}
+
+static PyObject *llfield_get(LLFieldObject *self, PyObject *obj, PyObject *type)
+{
+    if (obj == NULL || obj == Py_None)
+        return Py_NewRef(self);
+    CFieldObject *cf;
+    char *data = field_target(self, obj, 0, &cf);
+    if (data == NULL)
+        return NULL;
+    PyObject *value = nffi_read_field(data, cf, ((LLPtrObject *)obj)->cd);
+    if (value == NULL || (self->int_class == Py_None && self->reader == Py_None))
+        return value;
+    PyObject *result;
+    if (self->int_class != Py_None) {
+        /* memory holds a value in range: int.__new__(cls, v), without cls's checks */
+        PyObject *args = PyTuple_Pack(1, value);
+        result = args == NULL ? NULL : PyLong_Type.tp_new((PyTypeObject *)self->int_class,
+                                                          args, NULL);
+        Py_XDECREF(args);
+    } else {
+        result = PyObject_CallOneArg(self->reader, value);
+    }
+    Py_DECREF(value);
+    return result;
+}
+
+static int llfield_set(LLFieldObject *self, PyObject *obj, PyObject *value)
+{
+    if (value == NULL) {
+        PyErr_Format(PyExc_AttributeError, "cannot delete field %U", self->cname);
+        return -1;
+    }
+    if (fast_ok(&self->store, value))
+        Py_INCREF(value);
+    else if ((value = PyObject_CallOneArg(self->to_c, value)) == NULL)
+        return -1;
+    CFieldObject *cf;
+    char *data = field_target(self, obj, 1, &cf);
+    int r = data == NULL ? -1 : nffi_write_field(data, cf, value, -1);
+    Py_DECREF(value);
+    return r;
+}
+
+static PyTypeObject LLField_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "nffi._core.LLField",
+    .tp_basicsize = sizeof(LLFieldObject),
+    .tp_dealloc = (destructor)llfield_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)llfield_traverse,
+    .tp_clear = (inquiry)llfield_clear,
+    .tp_descr_get = (descrgetfunc)llfield_get,
+    .tp_descr_set = (descrsetfunc)llfield_set,
+    .tp_new = llfield_new,
+    .tp_doc = "LLField(cname, reader, int_class, store_check, to_c, check_live): a primitive "
+              "field of the pointer objects of a struct type (lltype._field_property).",
+};
+
+/* ---- LLExternal -------------------------------------------------------------------- */
+#define LLEXTERNAL_MAX_ARGS 16
+
+enum { RESULT_VOID, RESULT_AS_IS, RESULT_INT_CLASS, RESULT_CONVERTER };
+
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *dict;             /* __name__, __qualname__, __doc__, _ptr */
+    PyObject *fn;               /* the core's function cdata, NULL until resolved */
+    PyObject *resolve;          /* callable() -> the function cdata */
+    PyObject *converters;       /* tuple: per argument, the Python converter, or None
+                                   for a Void argument (dropped) */
+    Py_ssize_t nargs;
+    int result_kind;
+    PyObject *result;           /* RESULT_INT_CLASS: the class; RESULT_CONVERTER: callable */
+    PyObject *armed;            /* a list whose item 0 says a callback may have failed,
+                                   or None (no pointer argument) */
+    PyObject *reraise;          /* callable(): raise a callback's saved exception */
+    FastCheck checks[LLEXTERNAL_MAX_ARGS];
+} LLExternalObject;
+
+static PyObject *llexternal_vectorcall(LLExternalObject *self, PyObject *const *args,
+                                       size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (kwnames != NULL && PyTuple_GET_SIZE(kwnames) != 0) {
+        PyErr_Format(PyExc_TypeError, "%R takes no keyword arguments", self);
+        return NULL;
+    }
+    if (nargs != self->nargs) {
+        PyErr_Format(PyExc_TypeError, "%R takes %zd argument(s), got %zd", self,
+                     self->nargs, nargs);
+        return NULL;
+    }
+    PyObject *fn = self->fn;
+    if (fn == NULL) {
+        fn = PyObject_CallNoArgs(self->resolve);
+        if (fn == NULL)
+            return NULL;
+        self->fn = fn;           /* the reference is ours */
+    }
+    PyObject *passed[LLEXTERNAL_MAX_ARGS];
+    Py_ssize_t npassed = 0;
+    PyObject *result = NULL;
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        PyObject *conv = PyTuple_GET_ITEM(self->converters, i);
+        if (conv == Py_None)
+            continue;                                  /* a Void argument */
+        PyObject *a = args[i];
+        PyObject *cd = fast_pointer(&self->checks[i], a);
+        if (cd != NULL)
+            a = Py_NewRef(cd);
+        else if (fast_ok(&self->checks[i], a))
+            Py_INCREF(a);
+        else if ((a = PyObject_CallOneArg(conv, a)) == NULL)
+            goto done;
+        passed[npassed++] = a;
+    }
+    result = PyObject_Vectorcall(fn, passed, npassed, NULL);
+    if (result != NULL && self->armed != Py_None) {
+        int armed = PyObject_IsTrue(PyList_GET_ITEM(self->armed, 0));
+        PyObject *r = armed ? PyObject_CallNoArgs(self->reraise) : Py_NewRef(Py_None);
+        if (armed < 0 || r == NULL)
+            Py_CLEAR(result);
+        Py_XDECREF(r);
+    }
+    if (result != NULL) {
+        PyObject *value = result;
+        switch (self->result_kind) {
+        case RESULT_VOID:
+            result = Py_NewRef(Py_None);
+            break;
+        case RESULT_INT_CLASS: {
+            PyObject *targs = PyTuple_Pack(1, value);
+            result = targs == NULL ? NULL : PyLong_Type.tp_new(
+                (PyTypeObject *)self->result, targs, NULL);
+            Py_XDECREF(targs);
+            break;
+        }
+        case RESULT_CONVERTER:
+            result = PyObject_CallOneArg(self->result, value);
+            break;
+        default:
+            value = NULL;      /* returned as it is */
+        }
+        Py_XDECREF(value);
+    }
+done:
+    while (npassed > 0)
+        Py_DECREF(passed[--npassed]);
+    return result;
+}
+
+static PyObject *llexternal_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    PyObject *resolve, *converters, *checks, *result, *armed, *reraise;
+    int result_kind;
+    if (!PyArg_ParseTuple(args, "OO!O!iOOO:LLExternal", &resolve, &PyTuple_Type,
+                          &converters, &PyTuple_Type, &checks, &result_kind, &result,
+                          &armed, &reraise))
+        return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(converters);
+    if (n > LLEXTERNAL_MAX_ARGS || PyTuple_GET_SIZE(checks) != n) {
+        PyErr_SetString(PyExc_ValueError, "LLExternal: too many arguments, or the checks "
+                        "do not match the converters");
+        return NULL;
+    }
+    if (armed != Py_None && (!PyList_Check(armed) || PyList_GET_SIZE(armed) < 1)) {
+        PyErr_SetString(PyExc_TypeError, "LLExternal: armed must be a list or None");
+        return NULL;
+    }
+    LLExternalObject *self = (LLExternalObject *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->vectorcall = (vectorcallfunc)llexternal_vectorcall;
+    self->resolve = Py_NewRef(resolve);
+    self->converters = Py_NewRef(converters);
+    self->result_kind = result_kind;
+    self->result = Py_NewRef(result);
+    self->armed = Py_NewRef(armed);
+    self->reraise = Py_NewRef(reraise);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *spec = PyTuple_GET_ITEM(checks, i);
+        if (!PyTuple_Check(spec) || parse_fast_check(spec, &self->checks[i]) < 0) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "LLExternal: a check must be a tuple");
+            Py_DECREF(self);
+            return NULL;
+        }
+        self->nargs = i + 1;     /* the checks parsed so far hold references */
+    }
+    self->nargs = n;
+    return (PyObject *)self;
+}
+
+static int llexternal_traverse(LLExternalObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->dict);
+    Py_VISIT(self->fn);
+    Py_VISIT(self->resolve);
+    Py_VISIT(self->converters);
+    Py_VISIT(self->result);
+    Py_VISIT(self->armed);
+    Py_VISIT(self->reraise);
+    for (Py_ssize_t i = 0; i < self->nargs; i++)
+        Py_VISIT(self->checks[i].cls);
+    return 0;
+}
+
+static int llexternal_clear(LLExternalObject *self)
+{
+    Py_CLEAR(self->dict);
+    Py_CLEAR(self->fn);
+    Py_CLEAR(self->resolve);
+    Py_CLEAR(self->converters);
+    Py_CLEAR(self->result);
+    Py_CLEAR(self->armed);
+    Py_CLEAR(self->reraise);
+    for (Py_ssize_t i = 0; i < self->nargs; i++)
+        Py_CLEAR(self->checks[i].cls);
+    return 0;
+}
+
+static void llexternal_dealloc(LLExternalObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    llexternal_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *llexternal_repr(LLExternalObject *self)
+{
+    PyObject *name = self->dict == NULL ? NULL :
+                     PyDict_GetItemString(self->dict, "__name__");   /* borrowed */
+    if (name != NULL)
+        return PyUnicode_FromFormat("<llexternal %S>", name);
+    return PyUnicode_FromFormat("<llexternal at %p>", self);
+}
+
+static PyGetSetDef llexternal_getset[] = {
+    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
+    {NULL}
+};
+
+static PyTypeObject LLExternal_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "nffi._core.LLExternal",
+    .tp_basicsize = sizeof(LLExternalObject),
+    .tp_dealloc = (destructor)llexternal_dealloc,
+    .tp_repr = (reprfunc)llexternal_repr,
+    .tp_call = PyVectorcall_Call,
+    .tp_vectorcall_offset = offsetof(LLExternalObject, vectorcall),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_traverse = (traverseproc)llexternal_traverse,
+    .tp_clear = (inquiry)llexternal_clear,
+    .tp_dictoffset = offsetof(LLExternalObject, dict),
+    .tp_getset = llexternal_getset,
+    .tp_new = llexternal_new,
+    .tp_doc = "LLExternal(resolve, converters, checks, result_kind, result, armed, "
+              "reraise): the callable of an llexternal (rffi._make_wrapper).",
+};
+
+int nffi_llptr_init(PyObject *module)
+{
+    PyTypeObject *types[] = {&LLAllocation_Type, &LLPtr_Type, &LLField_Type,
+                             &LLExternal_Type};
+    const char *names[] = {"LLAllocation", "LLPtr", "LLField", "LLExternal"};
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+        if (PyType_Ready(types[i]) < 0 ||
+                PyModule_AddObjectRef(module, names[i], (PyObject *)types[i]) < 0)
+            return -1;
+    return 0;
+}
