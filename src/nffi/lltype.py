@@ -1007,8 +1007,10 @@ class _ptr(_core.LLPtr):
     def _derived(self, T, cd, lo=0, hi=None):
         return _ptr_of(T, cd, lo, hi, self._alloc)
 
-    # -- struct fields (generated per Ptr(Struct) type: see _pointer_class), else:
-    def __getattr__(self, name):
+    # -- struct fields (descriptors generated per Ptr(Struct) type: see
+    # _make_pointer_class); the C base calls this when a name is not found (a
+    # Python-level __getattr__ would slow down every field read)
+    def _no_attribute(self, name):
         if name.startswith("_"):
             raise AttributeError(name)
         raise AttributeError("%s has no field %r" % (self._T.TO._short_name(), name))
@@ -1207,7 +1209,7 @@ def _item_accessors(OF):
 # What a stored value must exactly be to go to the core unconverted: the kinds of
 # llptr.c's FastCheck (its enum, in the same order).
 (_FAST_NONE, _FAST_INT_RANGE, _FAST_CLASS, _FAST_FLOAT, _FAST_BOOL, _FAST_CHAR, _FAST_UNICHAR,
- _FAST_BYTES, _FAST_POINTER, _FAST_ANY_POINTER) = range(10)
+ _FAST_BYTES, _FAST_POINTER, _FAST_ANY_POINTER, _FAST_BYTES_COPY) = range(11)
 
 
 def _store_check(T):

@@ -882,11 +882,13 @@ def _native_wrapper(name, FT, symbol):
             conv = conv.pointer
             if conv.__self__.bytes_mode == "direct":
                 kind = lltype._FAST_BYTES        # bytes as they are, or a pointer of type A
+            elif conv.__self__.bytes_mode == "copy":
+                kind = lltype._FAST_BYTES_COPY   # a copy of bytes, or a pointer of type A
             elif conv.__self__.any_pointer:
                 kind = lltype._FAST_ANY_POINTER
             else:
                 kind = lltype._FAST_POINTER
-            checks.append((kind, 0, 0, A))
+            checks.append((kind, 0, 0, None if conv.__self__.any_pointer else A))
         else:
             checks.append((lltype._FAST_NONE, 0, 0, None))
         converters.append(conv)

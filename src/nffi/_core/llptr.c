@@ -90,18 +90,8 @@ static void llptr_dealloc(LLPtrObject *self)
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-static PyTypeObject LLPtr_Type = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "nffi._core.LLPtr",
-    .tp_basicsize = sizeof(LLPtrObject),
-    .tp_dealloc = (destructor)llptr_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
-    .tp_traverse = (traverseproc)llptr_traverse,
-    .tp_clear = (inquiry)llptr_clear,
-    .tp_members = llptr_members,
-    .tp_new = PyType_GenericNew,
-    .tp_doc = "Base of lltype._ptr: the slots of a pointer object.",
-};
+static PyTypeObject LLPtr_Type;     /* defined with its attribute access, below */
+static PyTypeObject LLField_Type;
 
 /* ---- store checks shared by fields and arguments ------------------------------------ */
 /* What a value must exactly be to go to the core unconverted (lltype._fast_check). */
@@ -116,6 +106,9 @@ enum {
     FAST_BYTES,         /* bytes of any length (const char pointer arguments) */
     FAST_POINTER,       /* a pointer object of exactly the declared Ptr type */
     FAST_ANY_POINTER,   /* any pointer object with a cdata (void pointer arguments) */
+    FAST_BYTES_COPY,    /* non-empty bytes, passed as a fresh copy (writable char
+                           pointer arguments: C may write there), or a pointer object of
+                           exactly the declared Ptr type */
 };
 
 typedef struct {
@@ -123,7 +116,8 @@ typedef struct {
     int is_unsigned;            /* FAST_INT_RANGE: compare as unsigned */
     long long lo, hi;           /* FAST_INT_RANGE, signed */
     unsigned long long uhi;     /* FAST_INT_RANGE, unsigned */
-    PyObject *cls;              /* FAST_CLASS: the class; FAST_POINTER: the Ptr type */
+    PyObject *cls;              /* FAST_CLASS: the class; FAST_POINTER, FAST_BYTES(_COPY):
+                                   the Ptr type a pointer object must have, None: any */
 } FastCheck;
 
 static int parse_fast_check(PyObject *spec, FastCheck *fc)
@@ -195,13 +189,13 @@ static int fast_ok(const FastCheck *fc, PyObject *value)
 /* The cdata a pointer argument passes as it is, or NULL (borrowed; no error). */
 static PyObject *fast_pointer(const FastCheck *fc, PyObject *value)
 {
-    if ((fc->kind != FAST_POINTER && fc->kind != FAST_ANY_POINTER && fc->kind != FAST_BYTES)
-            || !PyObject_TypeCheck(value, &LLPtr_Type))
+    if ((fc->kind != FAST_POINTER && fc->kind != FAST_ANY_POINTER && fc->kind != FAST_BYTES
+         && fc->kind != FAST_BYTES_COPY) || !PyObject_TypeCheck(value, &LLPtr_Type))
         return NULL;
     LLPtrObject *p = (LLPtrObject *)value;
     if (p->cd == NULL || !CData_Check(p->cd))
         return NULL;
-    if (fc->kind == FAST_ANY_POINTER || p->T == fc->cls)
+    if (fc->kind == FAST_ANY_POINTER || fc->cls == Py_None || p->T == fc->cls)
         return p->cd;
     return NULL;
 }
@@ -285,29 +279,23 @@ static char *live_error(LLFieldObject *self, PyObject *obj, int writing)
     return NULL;
 }
 
-/* The address of the struct obj points to and the field there, or NULL + error. */
-static char *field_target(LLFieldObject *self, PyObject *obj, int writing, CFieldObject **cf)
+/* The address of the struct p points to and the field there, or NULL + error. */
+static char *field_target(LLFieldObject *self, LLPtrObject *p, int writing, CFieldObject **cf)
 {
-    if (!PyObject_TypeCheck(obj, &LLPtr_Type)) {
-        PyErr_Format(PyExc_TypeError, "field %U: %R is not a pointer object", self->cname,
-                     obj);
-        return NULL;
-    }
-    LLPtrObject *p = (LLPtrObject *)obj;
     if (allocation_freed(p->alloc))
-        return live_error(self, obj, writing);
+        return live_error(self, (PyObject *)p, writing);
     if (p->cd == NULL || !CData_Check(p->cd)) {
-        PyErr_Format(PyExc_TypeError, "field %U: %R has no C pointer", self->cname, obj);
+        PyErr_Format(PyExc_TypeError, "field %U: %R has no C pointer", self->cname, p);
         return NULL;
     }
     CDataObject *cd = (CDataObject *)p->cd;
     if (cd->c_data == NULL)
-        return live_error(self, obj, writing);
+        return live_error(self, (PyObject *)p, writing);
     CTypeObject *ct = cd->c_type;
     if (ct != self->cached_ct) {
         if (!(ct->ct_flags & CT_POINTER) || ct->ct_item->ct_fields == NULL) {
             PyErr_Format(PyExc_TypeError, "field %U: %R is not a pointer to a complete "
-                         "struct", self->cname, obj);
+                         "struct", self->cname, p);
             return NULL;
         }
         PyObject *field = PyDict_GetItemWithError(ct->ct_item->ct_fields, self->cname);
@@ -324,15 +312,21 @@ static char *field_target(LLFieldObject *self, PyObject *obj, int writing, CFiel
     return cd->c_data;
 }
 
-static PyObject *llfield_get(LLFieldObject *self, PyObject *obj, PyObject *type)
+static int check_pointer(LLFieldObject *self, PyObject *obj)
 {
-    if (obj == NULL || obj == Py_None)
-        return Py_NewRef(self);
+    if (PyObject_TypeCheck(obj, &LLPtr_Type))
+        return 0;
+    PyErr_Format(PyExc_TypeError, "field %U: %R is not a pointer object", self->cname, obj);
+    return -1;
+}
+
+static PyObject *llfield_read(LLFieldObject *self, LLPtrObject *p)
+{
     CFieldObject *cf;
-    char *data = field_target(self, obj, 0, &cf);
+    char *data = field_target(self, p, 0, &cf);
     if (data == NULL)
         return NULL;
-    PyObject *value = nffi_read_field(data, cf, ((LLPtrObject *)obj)->cd);
+    PyObject *value = nffi_read_field(data, cf, p->cd);
     if (value == NULL || (self->int_class == Py_None && self->reader == Py_None))
         return value;
     PyObject *result;
@@ -349,21 +343,47 @@ static PyObject *llfield_get(LLFieldObject *self, PyObject *obj, PyObject *type)
     return result;
 }
 
+static int llfield_write(LLFieldObject *self, LLPtrObject *p, PyObject *value)
+{
+    CFieldObject *cf;
+    if (self->store.kind == FAST_INT_RANGE && PyLong_CheckExact(value)) {
+        /* a Signed field: the core's own range check is the fast check; a value out of
+           range goes to to_c, which raises rffi's error */
+        char *data = field_target(self, p, 1, &cf);
+        if (data == NULL)
+            return -1;
+        if (nffi_write_field(data, cf, value, -1) == 0)
+            return 0;
+        if (!PyErr_ExceptionMatches(PyExc_OverflowError))
+            return -1;
+        PyErr_Clear();
+    }
+    if (fast_ok(&self->store, value))
+        Py_INCREF(value);
+    else if ((value = PyObject_CallOneArg(self->to_c, value)) == NULL)
+        return -1;
+    char *data = field_target(self, p, 1, &cf);
+    int r = data == NULL ? -1 : nffi_write_field(data, cf, value, -1);
+    Py_DECREF(value);
+    return r;
+}
+
+/* the descriptor protocol: used when the field is reached some other way than the
+   pointer's own attribute access (e.g. through a subclass, or LLField.__get__ called) */
+static PyObject *llfield_get(LLFieldObject *self, PyObject *obj, PyObject *type)
+{
+    if (obj == NULL || obj == Py_None)
+        return Py_NewRef(self);
+    return check_pointer(self, obj) < 0 ? NULL : llfield_read(self, (LLPtrObject *)obj);
+}
+
 static int llfield_set(LLFieldObject *self, PyObject *obj, PyObject *value)
 {
     if (value == NULL) {
         PyErr_Format(PyExc_AttributeError, "cannot delete field %U", self->cname);
         return -1;
     }
-    if (fast_ok(&self->store, value))
-        Py_INCREF(value);
-    else if ((value = PyObject_CallOneArg(self->to_c, value)) == NULL)
-        return -1;
-    CFieldObject *cf;
-    char *data = field_target(self, obj, 1, &cf);
-    int r = data == NULL ? -1 : nffi_write_field(data, cf, value, -1);
-    Py_DECREF(value);
-    return r;
+    return check_pointer(self, obj) < 0 ? -1 : llfield_write(self, (LLPtrObject *)obj, value);
 }
 
 static PyTypeObject LLField_Type = {
@@ -379,6 +399,87 @@ static PyTypeObject LLField_Type = {
     .tp_new = llfield_new,
     .tp_doc = "LLField(cname, reader, int_class, store_check, to_c, check_live): a primitive "
               "field of the pointer objects of a struct type (lltype._field_property).",
+};
+
+/* ---- LLPtr's attribute access --------------------------------------------------------
+ * A field is an LLField in the dict of the pointer's own class (lltype makes one class
+ * per Ptr type): found there, it is read or written directly, as cdata.c does for a
+ * cdata's fields; anything else takes the generic way.  A name not found goes to the
+ * subclass's _no_attribute(name), which raises the error naming the struct type. */
+static PyObject *str_no_attribute;   /* "_no_attribute" */
+
+/* A small cache (type, name) -> LLField in front of the class dict lookup: a hit costs
+ * two pointer compares.  Entries hold references, so a cached type or name cannot die
+ * and have its address reused; lltype never changes a pointer class's fields once the
+ * class exists (they are made with it), so an entry never goes stale. */
+#define FIELD_CACHE_SIZE 256
+static struct {
+    PyObject *type;
+    PyObject *name;
+    PyObject *field;
+} field_cache[FIELD_CACHE_SIZE];
+
+/* The LLField 'name' in the dict of self's own class (borrowed), or NULL (maybe + error). */
+static PyObject *own_field(PyObject *self, PyObject *name)
+{
+    PyObject *type = (PyObject *)Py_TYPE(self);
+    size_t slot = (((uintptr_t)type >> 4) ^ ((uintptr_t)name >> 4)) % FIELD_CACHE_SIZE;
+    if (field_cache[slot].type == type && field_cache[slot].name == name)
+        return field_cache[slot].field;
+    PyObject *dict = Py_TYPE(self)->tp_dict;
+    if (dict == NULL || !PyUnicode_CheckExact(name))
+        return NULL;
+    PyObject *descr = PyDict_GetItemWithError(dict, name);     /* borrowed */
+    if (descr == NULL || !Py_IS_TYPE(descr, &LLField_Type))
+        return NULL;
+    PyObject *old_type = field_cache[slot].type, *old_name = field_cache[slot].name;
+    PyObject *old_field = field_cache[slot].field;
+    field_cache[slot].type = Py_NewRef(type);
+    field_cache[slot].name = Py_NewRef(name);
+    field_cache[slot].field = Py_NewRef(descr);
+    Py_XDECREF(old_type);
+    Py_XDECREF(old_name);
+    Py_XDECREF(old_field);
+    return descr;
+}
+
+static PyObject *llptr_getattro(PyObject *self, PyObject *name)
+{
+    PyObject *field = own_field(self, name);
+    if (field != NULL)
+        return llfield_read((LLFieldObject *)field, (LLPtrObject *)self);
+    if (PyErr_Occurred())
+        return NULL;
+    PyObject *value = PyObject_GenericGetAttr(self, name);
+    if (value != NULL || !PyErr_ExceptionMatches(PyExc_AttributeError))
+        return value;
+    PyErr_Clear();
+    return PyObject_CallMethodOneArg(self, str_no_attribute, name);
+}
+
+static int llptr_setattro(PyObject *self, PyObject *name, PyObject *value)
+{
+    PyObject *field = own_field(self, name);
+    if (field != NULL && value != NULL)
+        return llfield_write((LLFieldObject *)field, (LLPtrObject *)self, value);
+    if (PyErr_Occurred())
+        return -1;
+    return PyObject_GenericSetAttr(self, name, value);
+}
+
+static PyTypeObject LLPtr_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "nffi._core.LLPtr",
+    .tp_basicsize = sizeof(LLPtrObject),
+    .tp_dealloc = (destructor)llptr_dealloc,
+    .tp_getattro = llptr_getattro,
+    .tp_setattro = llptr_setattro,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)llptr_traverse,
+    .tp_clear = (inquiry)llptr_clear,
+    .tp_members = llptr_members,
+    .tp_new = PyType_GenericNew,
+    .tp_doc = "Base of lltype._ptr: the slots of a pointer object.",
 };
 
 /* ---- LLExternal -------------------------------------------------------------------- */
@@ -436,6 +537,18 @@ static PyObject *llexternal_vectorcall(LLExternalObject *self, PyObject *const *
             a = Py_NewRef(cd);
         else if (fast_ok(&self->checks[i], a))
             Py_INCREF(a);
+        else if (self->checks[i].kind == FAST_BYTES_COPY && PyBytes_CheckExact(a) &&
+                 PyBytes_GET_SIZE(a) > 0) {
+            /* the core passes a bytes' buffer to a 'char *'; this one is fresh and never
+               seen by Python, so C may write into it (a NULL source: never a shared
+               one-character bytes) */
+            Py_ssize_t n = PyBytes_GET_SIZE(a);
+            PyObject *copy = PyBytes_FromStringAndSize(NULL, n);
+            if (copy == NULL)
+                goto done;
+            memcpy(PyBytes_AS_STRING(copy), PyBytes_AS_STRING(a), (size_t)n);
+            a = copy;
+        }
         else if ((a = PyObject_CallOneArg(conv, a)) == NULL)
             goto done;
         passed[npassed++] = a;
@@ -589,6 +702,9 @@ int nffi_llptr_init(PyObject *module)
     PyTypeObject *types[] = {&LLAllocation_Type, &LLPtr_Type, &LLField_Type,
                              &LLExternal_Type};
     const char *names[] = {"LLAllocation", "LLPtr", "LLField", "LLExternal"};
+    str_no_attribute = PyUnicode_InternFromString("_no_attribute");
+    if (str_no_attribute == NULL)
+        return -1;
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
         if (PyType_Ready(types[i]) < 0 ||
                 PyModule_AddObjectRef(module, names[i], (PyObject *)types[i]) < 0)
