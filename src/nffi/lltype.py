@@ -830,8 +830,12 @@ def _complete(T):
 
 
 def _pointer_ctype(PTR):
-    """The nffi ctype of the cdata held by a pointer object of type PTR."""
-    return _ffi.typeof(_c_name(PTR))
+    """The nffi ctype of the cdata held by a pointer object of type PTR (cached on PTR:
+    Ptr types are interned and their C names never change)."""
+    ct = PTR.__dict__.get("_ctype")
+    if ct is None:
+        ct = PTR.__dict__["_ctype"] = _ffi.typeof(_c_name(PTR))
+    return ct
 
 
 # ---------------------------------------------------------------------------------------
@@ -950,10 +954,10 @@ class _ptr(_core.LLPtr):
     """A pointer object: a typed view of a cdata pointer.  ``_cd`` is the nffi cdata
     (None for a Python-only function pointer), ``[_lo, _hi)`` the valid indices (``_hi``
     None: unknown), ``_alloc`` the malloc record it derives from (use-after-free checks).
-    Those five slots live in the C base (llptr.c) so that native field access reads
-    them.  Made by _ptr_of, per Ptr type a subclass with the struct's fields as
-    descriptors."""
-    __slots__ = ("_callable", "_name")
+    The slots live in the C base (llptr.c) so that native field access reads them;
+    ``_callable`` and ``_name`` serve function pointers.  Made by _ptr_of, per Ptr type a
+    subclass with the struct's fields as descriptors."""
+    __slots__ = ()
 
     # -- identity and truth
     def __bool__(self):
@@ -1138,14 +1142,10 @@ def _ptr_of(PTR, cd, lo=0, hi=None, alloc=None):
     cls = PTR._pointer_class
     if cls is None:
         cls = _make_pointer_class(PTR)
-    p = cls.__new__(cls)
-    p._T = PTR
-    p._cd = cd
-    p._lo = lo
-    p._hi = hi
-    p._alloc = alloc
-    p._callable = None
-    return p
+    return _new_ptr(cls, PTR, cd, lo, hi, alloc)
+
+
+_new_ptr = _core.LLPtr._make
 
 
 # A pointer object of type PTR for a cdata read from memory or returned by C.
@@ -1713,10 +1713,10 @@ def _cast(TYPE, value):
         raise TypeError("cast: %r is not a low-level type" % (TYPE,))
     T = _strip(TYPE)
     if isinstance(value, _ptr):
-        if value._T == T:
+        if value._T is T or value._T == T:
             return value
         if isinstance(T, Ptr):
-            return _ptr_of(T, _ffi.cast(_c_name(T), value._c_pointer()))
+            return _ptr_of(T, _ffi.cast(_pointer_ctype(T), value._c_pointer()))
         return _cast_number(T, value._address(), "pointer")
     if value is None and isinstance(T, Ptr):
         return nullptr(T.TO)

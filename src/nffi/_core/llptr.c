@@ -52,6 +52,8 @@ typedef struct {
     PyObject *lo;       /* valid indices [lo, hi); hi None: unknown */
     PyObject *hi;
     PyObject *alloc;    /* the LLAllocation it derives from, or None */
+    PyObject *callable; /* a function pointer's Python implementation, or None */
+    PyObject *name;     /* a function pointer's name (unset: NULL) */
 } LLPtrObject;
 
 static PyMemberDef llptr_members[] = {
@@ -60,6 +62,8 @@ static PyMemberDef llptr_members[] = {
     {"_lo", T_OBJECT_EX, offsetof(LLPtrObject, lo), 0, NULL},
     {"_hi", T_OBJECT_EX, offsetof(LLPtrObject, hi), 0, NULL},
     {"_alloc", T_OBJECT_EX, offsetof(LLPtrObject, alloc), 0, NULL},
+    {"_callable", T_OBJECT_EX, offsetof(LLPtrObject, callable), 0, NULL},
+    {"_name", T_OBJECT_EX, offsetof(LLPtrObject, name), 0, NULL},
     {NULL}
 };
 
@@ -70,6 +74,8 @@ static int llptr_traverse(LLPtrObject *self, visitproc visit, void *arg)
     Py_VISIT(self->lo);
     Py_VISIT(self->hi);
     Py_VISIT(self->alloc);
+    Py_VISIT(self->callable);
+    Py_VISIT(self->name);
     return 0;
 }
 
@@ -80,6 +86,8 @@ static int llptr_clear(LLPtrObject *self)
     Py_CLEAR(self->lo);
     Py_CLEAR(self->hi);
     Py_CLEAR(self->alloc);
+    Py_CLEAR(self->callable);
+    Py_CLEAR(self->name);
     return 0;
 }
 
@@ -467,6 +475,35 @@ static int llptr_setattro(PyObject *self, PyObject *name, PyObject *value)
     return PyObject_GenericSetAttr(self, name, value);
 }
 
+/* LLPtr._make(cls, T, cd, lo, hi, alloc): a pointer object of class cls (a subclass made
+   by lltype, without __new__ or __init__ of its own), all slots set in one call. */
+static PyObject *llptr_make(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6 || !PyType_Check(args[0]) ||
+            !PyType_IsSubtype((PyTypeObject *)args[0], &LLPtr_Type)) {
+        PyErr_SetString(PyExc_TypeError, "LLPtr._make(cls, T, cd, lo, hi, alloc): cls must "
+                        "be a subclass of LLPtr");
+        return NULL;
+    }
+    PyTypeObject *cls = (PyTypeObject *)args[0];
+    LLPtrObject *p = (LLPtrObject *)cls->tp_alloc(cls, 0);
+    if (p == NULL)
+        return NULL;
+    p->T = Py_NewRef(args[1]);
+    p->cd = Py_NewRef(args[2]);
+    p->lo = Py_NewRef(args[3]);
+    p->hi = Py_NewRef(args[4]);
+    p->alloc = Py_NewRef(args[5]);
+    p->callable = Py_NewRef(Py_None);
+    return (PyObject *)p;
+}
+
+static PyMethodDef llptr_methods[] = {
+    {"_make", (PyCFunction)(void (*)(void))llptr_make, METH_FASTCALL | METH_STATIC,
+     "_make(cls, T, cd, lo, hi, alloc): a pointer object of class cls"},
+    {NULL}
+};
+
 static PyTypeObject LLPtr_Type = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "nffi._core.LLPtr",
@@ -478,6 +515,7 @@ static PyTypeObject LLPtr_Type = {
     .tp_traverse = (traverseproc)llptr_traverse,
     .tp_clear = (inquiry)llptr_clear,
     .tp_members = llptr_members,
+    .tp_methods = llptr_methods,
     .tp_new = PyType_GenericNew,
     .tp_doc = "Base of lltype._ptr: the slots of a pointer object.",
 };
