@@ -1053,14 +1053,16 @@ class _ptr(_core.LLPtr):
                              % (i, self._lo, hi, self._T._short_name()))
         return i
 
-    def __getitem__(self, i):
+    # p[i] and p[i] = v: the C base serves the common case (llptr.c, the class's
+    # _llitems) and calls these for everything else
+    def _getitem(self, i):
         i = self._index(i)
         items, OF = self._items()
         if isinstance(OF, Struct):
             return self._derived(Ptr(OF), items + i)
         return _from_c(OF, items[i])
 
-    def __setitem__(self, i, value):
+    def _setitem(self, i, value):
         i = self._index(i)
         items, OF = self._items()
         if isinstance(OF, Struct):
@@ -1171,39 +1173,11 @@ def _make_pointer_class(PTR):
     return cls
 
 
-_ITEM_TEMPLATE = """
-def __getitem__(self, i):
-    hi = self._hi
-    if type(i) is int and i >= self._lo and (hi is None or i < hi):
-        alloc = self._alloc
-        if alloc is None or not alloc.freed:
-            try:
-                return %(read)s
-            except RuntimeError:
-                pass
-    return _ptr.__getitem__(self, i)         # the checks and their errors
-
-def __setitem__(self, i, value):
-    hi = self._hi
-    if type(i) is int and i >= self._lo and (hi is None or i < hi) and (%(fast)s):
-        alloc = self._alloc
-        if alloc is None or not alloc.freed:
-            try:
-                self._cd[i] = value
-                return
-            except RuntimeError:
-                pass
-    _ptr.__setitem__(self, i, value)
-"""
-
-
 def _item_accessors(OF):
-    """Fast item access of a pointer to a nolength array of primitives or pointers."""
-    conv = _reader(OF)
-    ns = {"_ptr": _ptr, "_conv": conv, "_cls": getattr(OF, "_type", None)}
-    exec(_ITEM_TEMPLATE % {"read": "self._cd[i]" if conv is None else "_conv(self._cd[i])",
-                           "fast": _fast_check(OF, "value")}, ns)
-    return {"__getitem__": ns["__getitem__"], "__setitem__": ns["__setitem__"]}
+    """The native item access of a pointer to a nolength array of primitives or pointers
+    (llptr.c reads the class's _llitems; the cname is unused)."""
+    reader, int_class = _read_conversion(OF)
+    return {"_llitems": _core.LLField("[]", reader, int_class, _store_check(OF), None, None)}
 
 
 # What a stored value must exactly be to go to the core unconverted: the kinds of
@@ -1224,24 +1198,6 @@ def _store_check(T):
             UniChar: _FAST_UNICHAR}.get(T, _FAST_NONE) if isinstance(T, Primitive) \
         else _FAST_NONE
     return (kind, 0, 0, None)
-
-
-_FAST_EXPRESSIONS = {
-    _FAST_NONE: "False",
-    _FAST_INT_RANGE: "type({v}) is int and {lo} <= {v} <= {hi}",
-    _FAST_CLASS: "type({v}) is _cls",
-    _FAST_FLOAT: "type({v}) is float",
-    _FAST_BOOL: "type({v}) is bool",
-    _FAST_CHAR: "type({v}) is bytes and len({v}) == 1",
-    _FAST_UNICHAR: "type({v}) is str and len({v}) == 1",
-}
-
-
-def _fast_check(T, v):
-    """_store_check(T) as a Python expression on ``v`` (for generated item accessors;
-    ``_cls`` names the class of a _FAST_CLASS check)."""
-    kind, lo, hi, _ = _store_check(T)
-    return _FAST_EXPRESSIONS[kind].format(v=v, lo=lo, hi=hi)
 
 
 def _field_property(S, fname):
@@ -1267,10 +1223,7 @@ def _field_property(S, fname):
             raise TypeError("cannot assign to %s: it is an inlined %s"
                             % (where, FT._short_name()))
         return property(get, set)
-    conv = _reader(FT)
-    int_class = None
-    if isinstance(conv, functools.partial):       # int.__new__(cls, value)
-        int_class, conv = conv.args[0], None
+    conv, int_class = _read_conversion(FT)
     read, write = "reading " + where, "assigning " + where
 
     def to_c(value):
@@ -1279,6 +1232,15 @@ def _field_property(S, fname):
     def check_live(p, writing):
         p._check_live(write if writing else read)
     return _core.LLField(cname, conv, int_class, _store_check(FT), to_c, check_live)
+
+
+def _read_conversion(T):
+    """(reader, int_class) of an LLField for values of type T: _reader(T), with a typed
+    int's int.__new__(cls, v) given as the class (llptr.c makes it without a call)."""
+    conv = _reader(T)
+    if isinstance(conv, functools.partial):       # int.__new__(cls, value)
+        return None, conv.args[0]
+    return conv, None
 
 
 def _fixed_item_property(FA, index):

@@ -37,11 +37,22 @@ static PyTypeObject LLAllocation_Type = {
     .tp_doc = "Base of lltype._Allocation: the freed flag of one raw allocation.",
 };
 
+/* Is alloc (a pointer's _alloc: None or an LLAllocation) a freed allocation?  The class
+   last found to derive from LLAllocation is remembered (lltype's _Allocation: one class),
+   which saves the subtype walk on every field access.  The reference is owned, so the
+   class cannot die and another type take its address. */
+static PyTypeObject *allocation_class;
+
 static int allocation_freed(PyObject *alloc)
 {
-    return alloc != NULL && alloc != Py_None &&
-           PyObject_TypeCheck(alloc, &LLAllocation_Type) &&
-           ((LLAllocationObject *)alloc)->freed;
+    if (alloc == NULL || alloc == Py_None)
+        return 0;
+    if (Py_TYPE(alloc) != allocation_class) {
+        if (!PyObject_TypeCheck(alloc, &LLAllocation_Type))
+            return 0;
+        Py_XSETREF(allocation_class, (PyTypeObject *)Py_NewRef(Py_TYPE(alloc)));
+    }
+    return ((LLAllocationObject *)alloc)->freed;
 }
 
 /* ---- LLPtr ------------------------------------------------------------------------- */
@@ -328,6 +339,8 @@ static int check_pointer(LLFieldObject *self, PyObject *obj)
     return -1;
 }
 
+static PyObject *low_level_value(LLFieldObject *self, PyObject *value);
+
 static PyObject *llfield_read(LLFieldObject *self, LLPtrObject *p)
 {
     CFieldObject *cf;
@@ -335,7 +348,13 @@ static PyObject *llfield_read(LLFieldObject *self, LLPtrObject *p)
     if (data == NULL)
         return NULL;
     PyObject *value = nffi_read_field(data, cf, p->cd);
-    if (value == NULL || (self->int_class == Py_None && self->reader == Py_None))
+    return value == NULL ? NULL : low_level_value(self, value);
+}
+
+/* The low-level value of what the core read (a reference to value is consumed). */
+static PyObject *low_level_value(LLFieldObject *self, PyObject *value)
+{
+    if (self->int_class == Py_None && self->reader == Py_None)
         return value;
     PyObject *result;
     if (self->int_class != Py_None) {
@@ -475,6 +494,74 @@ static int llptr_setattro(PyObject *self, PyObject *name, PyObject *value)
     return PyObject_GenericSetAttr(self, name, value);
 }
 
+/* ---- LLPtr's items ---------------------------------------------------------------------
+ * The pointer class of a nolength array of primitives or pointers has an LLField named
+ * _llitems (cname unused) saying how its items read and store.  p[i] with an int i within
+ * the known bounds, on a live pointer, is served here; anything else (slices, bounds and
+ * use-after-free errors, conversions, other classes) goes to the class's _getitem /
+ * _setitem. */
+static PyObject *str_llitems, *str_getitem, *str_setitem;
+
+/* The address of item key of p when the fast path applies (and *items), else NULL
+   without an error. */
+static char *fast_item(LLPtrObject *p, PyObject *key, LLFieldObject **items)
+{
+    PyObject *descr = PyLong_CheckExact(key) ? own_field((PyObject *)p, str_llitems) : NULL;
+    if (descr == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    Py_ssize_t i = PyLong_AsSsize_t(key), lo = PyLong_AsSsize_t(p->lo);
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        return NULL;
+    }
+    if (i < lo || (p->hi != Py_None && (!PyLong_CheckExact(p->hi) ||
+                                        i >= PyLong_AsSsize_t(p->hi))))
+        return NULL;
+    if (allocation_freed(p->alloc) || p->cd == NULL || !CData_Check(p->cd))
+        return NULL;
+    CDataObject *cd = (CDataObject *)p->cd;
+    CTypeObject *ct = cd->c_type;
+    if (cd->c_data == NULL || !(ct->ct_flags & CT_POINTER) || ct->ct_item->ct_size <= 0)
+        return NULL;
+    *items = (LLFieldObject *)descr;
+    return nffi_item_address(cd->c_data, (uintptr_t)i, ct->ct_item->ct_size);
+}
+
+static PyObject *llptr_getitem(PyObject *self, PyObject *key)
+{
+    LLFieldObject *items;
+    char *data = fast_item((LLPtrObject *)self, key, &items);
+    if (data == NULL)
+        return PyObject_CallMethodOneArg(self, str_getitem, key);
+    PyObject *value = nffi_convert_to_object(
+        data, ((CDataObject *)((LLPtrObject *)self)->cd)->c_type->ct_item,
+        ((LLPtrObject *)self)->cd);
+    return value == NULL ? NULL : low_level_value(items, value);
+}
+
+static int llptr_setitem(PyObject *self, PyObject *key, PyObject *value)
+{
+    if (value == NULL) {
+        PyErr_SetString(PyExc_TypeError, "items of a pointer object cannot be deleted");
+        return -1;
+    }
+    LLFieldObject *items;
+    char *data = fast_item((LLPtrObject *)self, key, &items);
+    if (data != NULL && fast_ok(&items->store, value))
+        return nffi_convert_from_object(
+            data, ((CDataObject *)((LLPtrObject *)self)->cd)->c_type->ct_item, value);
+    PyObject *r = PyObject_CallMethodObjArgs(self, str_setitem, key, value, NULL);
+    Py_XDECREF(r);
+    return r == NULL ? -1 : 0;
+}
+
+static PyMappingMethods llptr_as_mapping = {
+    .mp_subscript = llptr_getitem,
+    .mp_ass_subscript = llptr_setitem,
+};
+
 /* LLPtr._make(cls, T, cd, lo, hi, alloc): a pointer object of class cls (a subclass made
    by lltype, without __new__ or __init__ of its own), all slots set in one call. */
 static PyObject *llptr_make(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
@@ -511,6 +598,7 @@ static PyTypeObject LLPtr_Type = {
     .tp_dealloc = (destructor)llptr_dealloc,
     .tp_getattro = llptr_getattro,
     .tp_setattro = llptr_setattro,
+    .tp_as_mapping = &llptr_as_mapping,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
     .tp_traverse = (traverseproc)llptr_traverse,
     .tp_clear = (inquiry)llptr_clear,
@@ -741,7 +829,10 @@ int nffi_llptr_init(PyObject *module)
                              &LLExternal_Type};
     const char *names[] = {"LLAllocation", "LLPtr", "LLField", "LLExternal"};
     str_no_attribute = PyUnicode_InternFromString("_no_attribute");
-    if (str_no_attribute == NULL)
+    str_llitems = PyUnicode_InternFromString("_llitems");
+    str_getitem = PyUnicode_InternFromString("_getitem");
+    str_setitem = PyUnicode_InternFromString("_setitem");
+    if (!str_no_attribute || !str_llitems || !str_getitem || !str_setitem)
         return -1;
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
         if (PyType_Ready(types[i]) < 0 ||
