@@ -55,6 +55,48 @@ static int allocation_freed(PyObject *alloc)
     return ((LLAllocationObject *)alloc)->freed;
 }
 
+/* ---- typed ints ------------------------------------------------------------------- */
+/* int.__new__(cls, v) for a value class of lltype (an int subclass) and an int v that C
+ * memory or a C result held, so in range: cls's own checks are skipped.  Small values
+ * are made once per class and shared, as CPython shares small ints (the instances are
+ * immutable); this saves the allocation on the most common reads and results. */
+#define SMALL_MIN (-5)
+#define SMALL_MAX 256
+#define SMALL_CLASSES 16
+static struct {
+    PyObject *cls;                                  /* owned, NULL: a free entry */
+    PyObject *values[SMALL_MAX - SMALL_MIN + 1];    /* owned, NULL until made */
+} small_values[SMALL_CLASSES];
+
+static PyObject *make_typed_int(PyObject *cls, PyObject *value)
+{
+    PyObject *args = PyTuple_Pack(1, value);
+    PyObject *r = args == NULL ? NULL : PyLong_Type.tp_new((PyTypeObject *)cls, args, NULL);
+    Py_XDECREF(args);
+    return r;
+}
+
+static PyObject *typed_int(PyObject *cls, PyObject *value)
+{
+    int overflow;
+    long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+    if (v == -1 && PyErr_Occurred())
+        return NULL;
+    if (overflow || v < SMALL_MIN || v > SMALL_MAX)
+        return make_typed_int(cls, value);
+    for (int k = 0; k < SMALL_CLASSES; k++) {
+        if (small_values[k].cls == NULL)
+            small_values[k].cls = Py_NewRef(cls);        /* first seen: this entry */
+        if (small_values[k].cls != cls)
+            continue;
+        PyObject **slot = &small_values[k].values[v - SMALL_MIN];
+        if (*slot == NULL && (*slot = make_typed_int(cls, value)) == NULL)
+            return NULL;
+        return Py_NewRef(*slot);
+    }
+    return make_typed_int(cls, value);                   /* more classes than entries */
+}
+
 /* ---- LLPtr ------------------------------------------------------------------------- */
 typedef struct {
     PyObject_HEAD
@@ -358,11 +400,7 @@ static PyObject *low_level_value(LLFieldObject *self, PyObject *value)
         return value;
     PyObject *result;
     if (self->int_class != Py_None) {
-        /* memory holds a value in range: int.__new__(cls, v), without cls's checks */
-        PyObject *args = PyTuple_Pack(1, value);
-        result = args == NULL ? NULL : PyLong_Type.tp_new((PyTypeObject *)self->int_class,
-                                                          args, NULL);
-        Py_XDECREF(args);
+        result = typed_int(self->int_class, value);
     } else {
         result = PyObject_CallOneArg(self->reader, value);
     }
@@ -694,10 +732,7 @@ static PyObject *llexternal_vectorcall(LLExternalObject *self, PyObject *const *
             result = Py_NewRef(Py_None);
             break;
         case RESULT_INT_CLASS: {
-            PyObject *targs = PyTuple_Pack(1, value);
-            result = targs == NULL ? NULL : PyLong_Type.tp_new(
-                (PyTypeObject *)self->result, targs, NULL);
-            Py_XDECREF(targs);
+            result = typed_int(self->result, value);
             break;
         }
         case RESULT_CONVERTER:
