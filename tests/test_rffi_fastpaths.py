@@ -211,3 +211,26 @@ def test_native_and_python_wrappers_agree(args):
             return type(e)
         return (type(r), r)
     assert outcome(native) == outcome(python)
+
+
+def test_native_objects_reject_bad_input_without_crashing():
+    from nffi import _core
+    for bad in [(1, "lo", 0, None), (1, 0, "hi", None), ("kind", 0, 0, None), (1, 0)]:
+        with pytest.raises(TypeError):
+            _core.LLField("x", None, None, bad, None, None)
+        with pytest.raises(TypeError):
+            _core.LLExternal(lambda: None, (None,), (bad,), 0, None, None, None)
+    with pytest.raises(ValueError):
+        _core.LLExternal(lambda: None, (None,) * 17, ((0, 0, 0, None),) * 17, 0, None, None,
+                         None)
+    with pytest.raises(TypeError):
+        _core.LLPtr._make(int, None, None, 0, None, None)
+    # a pointer object whose slots were deleted: Python's errors, never a crash
+    a = malloc(rffi.CArray(Signed), 3)
+    d = lltype.direct_arrayitems(a)
+    del d._lo
+    with pytest.raises(AttributeError):
+        d[0]
+    with pytest.raises(AttributeError):
+        d[0] = 1
+    free(a)

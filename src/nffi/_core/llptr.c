@@ -155,7 +155,7 @@ static PyTypeObject LLPtr_Type;     /* defined with its attribute access, below 
 static PyTypeObject LLField_Type;
 
 /* ---- store checks shared by fields and arguments ------------------------------------ */
-/* What a value must exactly be to go to the core unconverted (lltype._fast_check). */
+/* What a value must exactly be to go to the core unconverted (lltype._store_check). */
 enum {
     FAST_NONE = 0,      /* always through the Python converter */
     FAST_INT_RANGE,     /* an exact int within [lo, hi] (Signed fields, integer args) */
@@ -183,10 +183,11 @@ typedef struct {
 
 static int parse_fast_check(PyObject *spec, FastCheck *fc)
 {
-    /* spec: (kind, lo, hi, cls) -- lo/hi ints (hi >= 2**63 means unsigned), cls any */
-    PyObject *lo, *hi;
+    /* spec: (kind, lo, hi, cls) -- for FAST_INT_RANGE the range [lo, hi] (lo >= 0: an
+       unsigned range, hi up to 2**64 - 1); fc->cls is owned on success, NULL on error */
+    PyObject *lo, *hi, *cls;
     memset(fc, 0, sizeof(*fc));
-    if (!PyArg_ParseTuple(spec, "iOOO", &fc->kind, &lo, &hi, &fc->cls))
+    if (!PyArg_ParseTuple(spec, "iOOO", &fc->kind, &lo, &hi, &cls))
         return -1;
     if (fc->kind == FAST_INT_RANGE) {
         fc->lo = PyLong_AsLongLong(lo);
@@ -203,7 +204,7 @@ static int parse_fast_check(PyObject *spec, FastCheck *fc)
                 return -1;
         }
     }
-    Py_INCREF(fc->cls);
+    fc->cls = Py_NewRef(cls);
     return 0;
 }
 
@@ -511,8 +512,12 @@ static PyObject *own_field(PyObject *self, PyObject *name)
 static PyObject *llptr_getattro(PyObject *self, PyObject *name)
 {
     PyObject *field = own_field(self, name);
-    if (field != NULL)
-        return llfield_read((LLFieldObject *)field, (LLPtrObject *)self);
+    if (field != NULL) {
+        Py_INCREF(field);          /* its reader or check may run Python code */
+        PyObject *value = llfield_read((LLFieldObject *)field, (LLPtrObject *)self);
+        Py_DECREF(field);
+        return value;
+    }
     if (PyErr_Occurred())
         return NULL;
     PyObject *value = PyObject_GenericGetAttr(self, name);
@@ -525,8 +530,12 @@ static PyObject *llptr_getattro(PyObject *self, PyObject *name)
 static int llptr_setattro(PyObject *self, PyObject *name, PyObject *value)
 {
     PyObject *field = own_field(self, name);
-    if (field != NULL && value != NULL)
-        return llfield_write((LLFieldObject *)field, (LLPtrObject *)self, value);
+    if (field != NULL && value != NULL) {
+        Py_INCREF(field);          /* its converter or check may run Python code */
+        int r = llfield_write((LLFieldObject *)field, (LLPtrObject *)self, value);
+        Py_DECREF(field);
+        return r;
+    }
     if (PyErr_Occurred())
         return -1;
     return PyObject_GenericSetAttr(self, name, value);
@@ -549,6 +558,8 @@ static char *fast_item(LLPtrObject *p, PyObject *key, LLFieldObject **items)
         PyErr_Clear();
         return NULL;
     }
+    if (p->lo == NULL || p->hi == NULL)
+        return NULL;                                  /* slots deleted: Python's errors */
     Py_ssize_t i = PyLong_AsSsize_t(key), lo = PyLong_AsSsize_t(p->lo);
     if (PyErr_Occurred()) {
         PyErr_Clear();
@@ -576,7 +587,12 @@ static PyObject *llptr_getitem(PyObject *self, PyObject *key)
     PyObject *value = nffi_convert_to_object(
         data, ((CDataObject *)((LLPtrObject *)self)->cd)->c_type->ct_item,
         ((LLPtrObject *)self)->cd);
-    return value == NULL ? NULL : low_level_value(items, value);
+    if (value == NULL)
+        return NULL;
+    Py_INCREF(items);              /* a reader may run Python code: keep it alive */
+    PyObject *result = low_level_value(items, value);
+    Py_DECREF(items);
+    return result;
 }
 
 static int llptr_setitem(PyObject *self, PyObject *key, PyObject *value)
@@ -686,7 +702,12 @@ static PyObject *llexternal_vectorcall(LLExternalObject *self, PyObject *const *
         fn = PyObject_CallNoArgs(self->resolve);
         if (fn == NULL)
             return NULL;
-        self->fn = fn;           /* the reference is ours */
+        if (self->fn == NULL)
+            self->fn = fn;       /* the reference is ours */
+        else {                   /* another thread resolved it meanwhile */
+            Py_DECREF(fn);
+            fn = self->fn;
+        }
     }
     PyObject *passed[LLEXTERNAL_MAX_ARGS];
     Py_ssize_t npassed = 0;
@@ -718,7 +739,7 @@ static PyObject *llexternal_vectorcall(LLExternalObject *self, PyObject *const *
         passed[npassed++] = a;
     }
     result = PyObject_Vectorcall(fn, passed, npassed, NULL);
-    if (result != NULL && self->armed != Py_None) {
+    if (result != NULL && self->armed != Py_None && PyList_GET_SIZE(self->armed) > 0) {
         int armed = PyObject_IsTrue(PyList_GET_ITEM(self->armed, 0));
         PyObject *r = armed ? PyObject_CallNoArgs(self->reraise) : Py_NewRef(Py_None);
         if (armed < 0 || r == NULL)
