@@ -40,6 +40,7 @@ _ffi.cdef("void *malloc(size_t); void *calloc(size_t, size_t); void free(void *)
           "void *memset(void *, int, size_t); void *memcpy(void *, const void *, size_t);")
 _libc = _ffi.dlopen(None)
 _NULL = _ffi.NULL
+_UINTPTR = _ffi.typeof("uintptr_t")       # addresses: int(_ffi.cast(_UINTPTR, cd))
 _LONG_BITS = 8 * _ffi.sizeof("long")
 
 
@@ -979,7 +980,7 @@ class _ptr(_core.LLPtr):
         cd = self._cd
         if cd is None:
             return id(self)        # a Python-only function pointer
-        return int(_ffi.cast("uintptr_t", cd))
+        return int(_ffi.cast(_UINTPTR, cd))
 
     def _c_pointer(self):
         """The cdata to pass to C (a Python-only function pointer gets a C callback)."""
@@ -1417,9 +1418,9 @@ def malloc(T, n=None, flavor="raw", zero=False, track_allocation=True, immortal=
         raw = _libc.calloc(1, alloc_size)
     else:
         raw = _libc.malloc(alloc_size)
-        if raw != _NULL:
+        if raw:                                   # a NULL cdata is false
             _libc.memset(raw, 0xDD, alloc_size)
-    if raw == _NULL:
+    if not raw:
         raise MemoryError("malloc(%s) of %d bytes failed" % (T._short_name(), size))
     cd = _ffi.cast(info.ctype, raw)
     if info.varsize and not info.bounded:
@@ -1427,7 +1428,7 @@ def malloc(T, n=None, flavor="raw", zero=False, track_allocation=True, immortal=
     hi = n if info.bounded else info.fixed_len
     if immortal:
         return _ptr_of(info.PTR, cd, 0, hi, None)
-    address = int(_ffi.cast("uintptr_t", raw))
+    address = int(_ffi.cast(_UINTPTR, raw))
     record = _Allocation(address, T, n)
     _live[address] = record
     if track_allocation and _leaks is not None:

@@ -1062,8 +1062,10 @@ def _need_pointer(p, types, fname):
     if not isinstance(p, _ptr) or p._T not in types:
         raise TypeError("%s() needs a pointer of type %s, not %r"
                         % (fname, " or ".join(T._short_name() for T in types), p))
-    p._check_live(fname + "()")
-    return p._cd
+    alloc, cd = p._alloc, p._cd
+    if (alloc is not None and alloc.freed) or not cd:     # freed or NULL: the error
+        p._check_live(fname + "()")
+    return cd
 
 
 def str2charp(s, track_allocation=True):
