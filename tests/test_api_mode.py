@@ -535,3 +535,27 @@ def test_extern_python_matches_cffi(tmp_path, capfd):
         assert errors == [ValueError]
         with pytest.raises(ffi.error):
             ffi.def_extern(name="no_such_function")(lambda: 0)
+
+
+def test_a_file_argument_kept_by_c_stays_valid(tmp_path):
+    """C may keep the FILE * a call was given (cffi's test_FILE_stored_in_stdout sets
+    'stdout' to it): it is the file's own FILE, valid while the file object lives, not a
+    temporary closed after the call."""
+    cdef = "void keep(FILE *f); int write_kept(const char *s);"
+    source = """
+        #include <stdio.h>
+        static FILE *kept;
+        void keep(FILE *f) { kept = f; }
+        int write_kept(const char *s) { return fputs(s, kept) < 0 ? -1 : fflush(kept); }
+    """
+    for mod in build_both(tmp_path, cdef, source):
+        fdr, fdw = os.pipe()
+        with os.fdopen(fdw, "wb") as fw:
+            mod.lib.keep(fw)
+            for _ in range(50):         # a closed FILE would be reused by these
+                mod.ffi.new("char[]", 64)
+            assert mod.lib.write_kept(b"hello") == 0
+        # the kept FILE holds a copy of the write end until the file object dies: read
+        # what is there rather than to the end
+        assert os.read(fdr, 256) == b"hello"
+        os.close(fdr)

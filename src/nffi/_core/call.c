@@ -201,7 +201,6 @@ void *nffi_temps_alloc(NffiTemps **temps, size_t size)
         return NULL;
     }
     b->next = *temps;
-    b->file = NULL;
     *temps = b;
     memset(b->data, 0, size);
     return b->data;
@@ -211,8 +210,6 @@ void nffi_temps_free(NffiTemps *t)
 {
     while (t != NULL) {
         NffiTemps *next = t->next;
-        if (t->file != NULL)
-            fclose(t->file);
         PyMem_Free(t);
         t = next;
     }

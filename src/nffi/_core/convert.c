@@ -583,20 +583,15 @@ static int array_argument(char *data, CTypeObject *ct, PyObject *obj, NffiTemps 
     return r;
 }
 
-/* A Python file for a 'FILE *' (file.c): a cast gets the file's own FILE, a call
- * argument a FILE of its own, closed after the call.  1: done, 0: obj is no file. */
-static OUT_OF_LINE int file_pointer(char *data, PyObject *obj, int flags, NffiTemps **temps)
+/* A Python file for a 'FILE *' (file.c): the file's own FILE, for a cast and a call
+ * argument alike (as cffi: a FILE a call leaves behind, e.g. in 'stdout', stays valid
+ * while the file lives).  1: done, 0: obj is no file. */
+static OUT_OF_LINE int file_pointer(char *data, PyObject *obj)
 {
     int is_file = nffi_is_python_file(obj);
     if (is_file <= 0)
         return is_file;
-    FILE *f;
-    if (flags & NFFI_CONV_CAST)
-        f = nffi_file_of(obj);
-    else if (nffi_temps_alloc(temps, 0) == NULL)
-        return -1;
-    else if ((f = nffi_file_copy(obj)) != NULL)
-        (*temps)->file = f;
+    FILE *f = nffi_file_of(obj);
     if (f == NULL)
         return -1;
     store_pointer(data, f);
@@ -605,7 +600,7 @@ static OUT_OF_LINE int file_pointer(char *data, PyObject *obj, int flags, NffiTe
 
 /* A call argument for a 'T *' that is neither a cdata nor bytes (see
  * nffi_argument_needs_temporaries): a list, tuple or str becomes a temporary 'T[]', a
- * Python file for a 'FILE *' a temporary FILE. */
+ * Python file for a 'FILE *' the file's FILE. */
 static OUT_OF_LINE int temporary_pointer(char *data, CTypeObject *ct, PyObject *obj, NffiTemps **temps)
 {
     CTypeObject *item = ct->ct_item;
@@ -613,7 +608,7 @@ static OUT_OF_LINE int temporary_pointer(char *data, CTypeObject *ct, PyObject *
             item->ct_size >= 0 && !(item->ct_flags & CT_VOID))
         return array_argument(data, ct, obj, temps);
     if (item->ct_flags & CT_IS_FILE) {
-        int done = file_pointer(data, obj, NFFI_CONV_ARGUMENT, temps);
+        int done = file_pointer(data, obj);
         if (done != 0)
             return done < 0 ? -1 : 0;
     }
@@ -629,7 +624,7 @@ static OUT_OF_LINE int pointer_from_object(char *data, CTypeObject *ct, PyObject
     if (flags & NFFI_CONV_CAST) {
         if ((ct->ct_flags & CT_POINTER) && (ct->ct_item->ct_flags & CT_IS_FILE) &&
                 !CData_Check(obj) && !PyLong_Check(obj)) {
-            int done = file_pointer(data, obj, flags, temps);
+            int done = file_pointer(data, obj);
             if (done != 0)
                 return done < 0 ? -1 : 0;
         }

@@ -2,9 +2,9 @@
  *
  * Owns the conversion of a Python file (io.IOBase) into a C FILE: a FILE opened with
  * fdopen() on a dup() of the file's descriptor, after flushing Python's buffer, with the
- * file's mode.  Call arguments get a temporary FILE closed after the call (call.c);
- * ffi.cast("FILE *", f) gets one unbuffered FILE per Python file, kept in an attribute of
- * that file and closed when the file object dies.  Best effort, as in cffi: Python's
+ * file's mode.  Call arguments and ffi.cast("FILE *", f) get one unbuffered FILE per
+ * Python file, kept in an attribute of that file and closed when the file object dies
+ * (as cffi: C may keep the FILE a call gave it, e.g. in 'stdout').  Best effort, as in cffi: Python's
  * buffer is flushed when the FILE is made, not at each C write.
  */
 #include "nffi_core.h"

@@ -208,15 +208,14 @@ PyObject *nffi_ctype_alignof(CTypeObject *ct);   /* ffi.alignof(ct): an int, or 
                                     a one-character bytes/str its code, a file its FILE */
 #define NFFI_CONV_ARGUMENT 0x02  /* a call argument: a 'T *' also takes bytes ('char *',
                                     'void *'), a list, tuple or str (a temporary 'T[]'),
-                                    a Python file ('FILE *': a temporary FILE) */
+                                    a Python file ('FILE *': the file's own FILE) */
 #define NFFI_CONV_FRESH    0x04  /* data holds garbage: a struct/union initializer zeroes
                                     the fields it leaves out (arguments, callback results) */
 /* Memory a call argument needs only during the call (arrays built from lists and str,
-   FILEs made from Python files, the buffers of a variadic call), chained from a NULL
-   start; call.c frees the chain, and closes the FILEs, when the call returns. */
+   the buffers of a variadic call), chained from a NULL start; call.c frees the chain
+   when the call returns. */
 typedef struct NffiTemps {
     struct NffiTemps *next;
-    FILE *file;
     max_align_t data[];
 } NffiTemps;
 int nffi_convert(char *data, CTypeObject *ct, PyObject *obj, int flags, NffiTemps **temps);
