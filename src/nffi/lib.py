@@ -4,8 +4,9 @@ A lib object gives access, by attribute, to what the FFI's cdef declared, found 
 native library (nffi._core.Library, a dlopen() handle):
 
 * functions: the function as a callable cdata, looked up on first access and cached;
-* global variables: read and written in the library's memory at each access (struct
-  and array globals come back as cdata views of that memory);
+* global variables: found on first access and cached as a _core.GlobalVariable, then
+  read and written in the library's memory at each access by _core.LibBase (struct and
+  array globals come back as cdata views of that memory);
 * integer constants (``#define``, ``static const``, enum values): their value.
 
 Names are resolved through the FFI's model at each first access, so declarations made
@@ -45,14 +46,16 @@ def _open_library(name, flags):
 
 class FFILibrary(_core.LibBase):
     """The attributes are the C functions, global variables and constants declared in
-    the FFI's cdef, looked up in the native library.  Functions and constants are cached
-    in the instance dict on first access; _core.LibBase serves them from there."""
+    the FFI's cdef, looked up in the native library.  Functions, constants and global
+    variables are cached in the instance dict on first access; _core.LibBase serves them
+    from there (reading and writing the globals)."""
 
     __slots__ = ("_nffi_ffi", "_nffi_library")
 
     def __init__(self, ffi, library):
-        object.__setattr__(self, "_nffi_ffi", ffi)
-        object.__setattr__(self, "_nffi_library", library)
+        # the slots' own setters: LibBase's attribute assignment means C globals
+        FFILibrary._nffi_ffi.__set__(self, ffi)
+        FFILibrary._nffi_library.__set__(self, library)
 
     # ---- name resolution ------------------------------------------------------------------
 
@@ -97,7 +100,9 @@ class FFILibrary(_core.LibBase):
         if kind == "function":
             value = self._nffi_library.load_function(what, name)
         elif kind == "variable":
-            return self._nffi_library.read_variable(what, name)
+            variable = self._nffi_library.variable(what, name)
+            self.__dict__[name] = variable
+            return getattr(self, name)
         elif kind == "constant":
             self._nffi_check_constant(name, what)
             value = what
@@ -107,7 +112,8 @@ class FFILibrary(_core.LibBase):
         self.__dict__[name] = value
         return value
 
-    def __setattr__(self, name, value):
+    def _nffi_setattr(self, name, value):
+        """`lib.name = value` when the instance dict has no global variable of that name."""
         found = self._nffi_kind(name)
         if found is None:
             raise AttributeError(name)
@@ -115,10 +121,9 @@ class FFILibrary(_core.LibBase):
         if kind != "variable":
             raise AttributeError("cannot write to %s '%s'"
                                  % ("function" if kind == "function" else "constant", name))
-        self._nffi_library.write_variable(ct, name, value)
-
-    def __delattr__(self, name):
-        raise AttributeError("cannot delete the attribute '%s' of a library" % (name,))
+        variable = self._nffi_library.variable(ct, name)
+        self.__dict__[name] = variable
+        setattr(self, name, value)
 
     def __dir__(self):
         model = self._nffi_ffi._model

@@ -71,42 +71,12 @@ static int load_generic(const NffiPlanArg *a, PyObject *obj, int64_t *ints, doub
     return 0;
 }
 
-/* The value of an exact int that fits a machine word, without a function call for the
- * common small ones (CPython's compact representation); 0 if it does not fit. */
-static inline int small_int_value(PyObject *obj, long long *out)
-{
-#if PY_VERSION_HEX < 0x030C0000
-    Py_ssize_t digits = Py_SIZE(obj);
-    if (digits == 0) {                   /* (a zero may have no digit allocated) */
-        *out = 0;
-        return 1;
-    }
-    if (digits == 1 || digits == -1) {
-        *out = digits * (long long)((PyLongObject *)obj)->ob_digit[0];
-        return 1;
-    }
-#else
-    if (PyUnstable_Long_IsCompact((PyLongObject *)obj)) {
-        *out = PyUnstable_Long_CompactValue((PyLongObject *)obj);
-        return 1;
-    }
-#endif
-    int overflow;
-    *out = PyLong_AsLongLongAndOverflow(obj, &overflow);
-    return !overflow;
-}
-
 static int load_argument(const NffiPlanArg *a, PyObject *obj, int64_t *ints, double *floats)
 {
     switch (a->kind) {
     case NFFI_ARG_INT:
-        if (PyLong_CheckExact(obj)) {
-            long long v;
-            if (small_int_value(obj, &v) && v >= a->min && v <= a->max) {
-                ints[a->reg] = v;
-                return 0;
-            }
-        }
+        if (nffi_int_fast_value(a, obj, &ints[a->reg]))
+            return 0;
         break;
     case NFFI_ARG_DOUBLE:
         if (PyFloat_CheckExact(obj)) {

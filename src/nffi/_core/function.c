@@ -12,10 +12,9 @@
 #include "nffi_core.h"
 #include <limits.h>
 
-    PyObject *name;              /* str: the C name of a library's function, or NULL */
 /* ---- the call plan ----------------------------------------------------------------------- */
 
-static void classify(CTypeObject *ct, NffiPlanArg *a)
+void nffi_plan_classify(CTypeObject *ct, NffiPlanArg *a)
 {
     int f = ct->ct_flags;
     a->ct = ct;
@@ -49,9 +48,9 @@ NffiCallPlan *nffi_call_plan(CTypeObject *fct)
         return (NffiCallPlan *)PyErr_NoMemory();
     plan->nargs = nargs;
     plan->ellipsis = fct->ct_fn_ellipsis;
-    classify(fct->ct_fn_result, &plan->result);
+    nffi_plan_classify(fct->ct_fn_result, &plan->result);
     for (Py_ssize_t i = 0; i < nargs; i++) {
-        classify((CTypeObject *)PyTuple_GET_ITEM(fargs, i), &plan->args[i]);
+        nffi_plan_classify((CTypeObject *)PyTuple_GET_ITEM(fargs, i), &plan->args[i]);
         plan->has_pointers |= plan->args[i].kind == NFFI_ARG_POINTER;
     }
     plan->direct = nffi_direct_prepare(plan);

@@ -386,6 +386,36 @@ static inline int64_t nffi_register_image(const NffiPlanArg *a, const char *data
                         : (int64_t)nffi_read_unsigned(data, a->ct->ct_size);
 }
 NffiCallPlan *nffi_call_plan(CTypeObject *fct);   /* cached; NULL + MemoryError */
+void nffi_plan_classify(CTypeObject *ct, NffiPlanArg *a);  /* one argument or result */
+/* The fast path for an INT: the value of an exact int that fits a's range, read without
+   a function call for the common small ones (CPython's compact representation); 0 if
+   obj is not such an int (the conversion engine then decides, and reports errors). */
+static inline int nffi_int_fast_value(const NffiPlanArg *a, PyObject *obj, int64_t *out)
+{
+    if (a->kind != NFFI_ARG_INT || !PyLong_CheckExact(obj))
+        return 0;
+    long long v;
+#if PY_VERSION_HEX < 0x030C0000
+    Py_ssize_t digits = Py_SIZE(obj);
+    int compact = digits >= -1 && digits <= 1;
+    if (compact)                         /* (a zero may have no digit allocated) */
+        v = digits == 0 ? 0 : digits * (long long)((PyLongObject *)obj)->ob_digit[0];
+#else
+    int compact = PyUnstable_Long_IsCompact((PyLongObject *)obj);
+    if (compact)
+        v = PyUnstable_Long_CompactValue((PyLongObject *)obj);
+#endif
+    if (!compact) {
+        int overflow;
+        v = PyLong_AsLongLongAndOverflow(obj, &overflow);
+        if (overflow)
+            return 0;
+    }
+    if (v < a->min || v > a->max)
+        return 0;
+    *out = v;
+    return 1;
+}
 void nffi_call_plan_free(NffiCallPlan *plan);     /* ctype.c, when the ctype dies */
 int nffi_direct_prepare(NffiCallPlan *plan);      /* direct.c: 1 if a direct call applies */
 int nffi_direct_call(const NffiCallPlan *plan, CDataObject *fn, PyObject *const *args,
@@ -448,6 +478,9 @@ void nffi_errno_callback_end(PyGILState_STATE state);
 int nffi_lib_init(PyObject *module);
 int nffi_libobject_init(PyObject *module);
 int nffi_library_check_open(PyObject *owner); /* -1 + error if owner is a closed library */
+extern PyTypeObject GlobalVariable_Type;      /* lib.c: a library's global, as lib.x */
+PyObject *nffi_global_read(PyObject *var);
+int nffi_global_write(PyObject *var, PyObject *value);
 
 /* ---- errors helpers (cdata.c) ------------------------------------------------------- */
 const char *nffi_ctype_name(CTypeObject *ct);   /* UTF-8 of ct_name, never NULL */
