@@ -52,6 +52,7 @@ PEERS = IMPLS[1:]
 MEMORY_TARGET = 1.0
 CALL_TARGET = 0.9
 QSORT_TARGET = 0.85
+KEEP_GIL_TARGET = 0.5   # a GIL-keeping call against cffi API mode's GIL-releasing one
 UNROLL = 10             # copies of a cheap statement per loop iteration
 CALL_UNROLL = 2         # calls cost more: fewer copies, more loop iterations
 
@@ -200,6 +201,17 @@ def _abs(e):
 
 
 _abs_ct = _abs
+
+
+def _abs_keep_gil(e):
+    """nffi: abs declared with cdef(..., release_gil=False); cffi API mode has no such
+    option and releases the GIL (the comparison the target is about)."""
+    libc = e.libc
+    if e.kind == "nffi":
+        ffi = e.FFI()
+        ffi.cdef("int abs(int);", release_gil=False)
+        libc = ffi.dlopen(None)
+    return Bench("libc.abs(-5)", unroll=CALL_UNROLL, check="libc.abs(-5) == 5", libc=libc)
 
 
 def _add6(e):
@@ -414,6 +426,8 @@ ROWS = [
     Row('sizeof("struct pt")', MEM, MEMORY_TARGET, ffi=_sizeof, ctypes=_sizeof_ct),
 
     Row("call abs(int)", CALL, CALL_TARGET, ffi=_abs, ctypes=_abs_ct),
+    Row("call abs(int), release_gil=False", CALL, KEEP_GIL_TARGET, ffi=_abs_keep_gil,
+        impls=("nffi", "cffi API")),
     Row("call add6(6 x long)", CALL, CALL_TARGET, ffi=_add6, ctypes=_add6_ct),
     Row("call add3d(3 x double)", CALL, CALL_TARGET, ffi=_add3d, ctypes=_add3d_ct),
     Row("call strlen(bytes[32])", CALL, CALL_TARGET, ffi=_strlen, ctypes=_strlen_ct),

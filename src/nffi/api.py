@@ -54,15 +54,19 @@ class FFI(_core.FFIBase):
 
     # ---- declarations ----------------------------------------------------------------
 
-    def cdef(self, csource, override=False, packed=False, pack=None):
-        """Declare C types, functions, globals and constants (see cffi's cdef)."""
+    def cdef(self, csource, override=False, packed=False, pack=None, release_gil=True):
+        """Declare C types, functions, globals and constants (see cffi's cdef).
+        release_gil=False: calls of the functions declared here keep the GIL (faster;
+        safe only for short calls that never block and never wait for another thread
+        that calls back into Python: see docs/differences.md)."""
         if packed not in (False, True, 0, 1):
             raise ValueError("'packed' should be False or True, got %r" % (packed,))
         if packed and pack:
             raise ValueError("'packed' and 'pack' cannot be combined (packed means pack=1)")
         try:
             self._model.cdef(csource, override=override, packed=bool(packed),
-                             pack=pack or None)     # pack=0 means no pack, as in cffi
+                             pack=pack or None,     # pack=0 means no pack, as in cffi
+                             release_gil=bool(release_gil))
         except (CDefError, FFIError) as error:
             raise at_source(error, csource)
         if override:

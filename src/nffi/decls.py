@@ -168,18 +168,23 @@ class Typedef:
 
 @dataclass(frozen=True)
 class FunctionDecl:
+    """release_gil: calls release the GIL (False: cdef(..., release_gil=False))."""
     name: str
     type: Function
     line: int = 0
     column: int = 0
+    release_gil: bool = True
 
 
 @dataclass(frozen=True)
 class VariableDecl:
+    """release_gil: as FunctionDecl's, for a function declared through a typedef of a
+    function type ('func_t f;')."""
     name: str
     type: Type
     line: int = 0
     column: int = 0
+    release_gil: bool = True
 
 
 @dataclass(frozen=True)

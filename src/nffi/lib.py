@@ -60,22 +60,22 @@ class FFILibrary(_core.LibBase):
     # ---- name resolution ------------------------------------------------------------------
 
     def _nffi_kind(self, name):
-        """('function', ctype) / ('variable', ctype) / ('constant', value) /
-        ('const-variable', None), or None if cdef did not declare the name."""
+        """('function', ctype, decl) / ('variable', ctype, decl) / ('constant', value,
+        None) / ('const-variable', None, None), or None if cdef did not declare the name."""
         model = self._nffi_ffi._model
         decl = model.functions.get(name)
         if decl is not None:
-            return "function", model.resolve(decl.type, allow_function=True)
+            return "function", model.resolve(decl.type, allow_function=True), decl
         decl = model.variables.get(name)
         if decl is not None:
             ct = model.resolve(decl.type, allow_function=True)
             return ("function" if ct.kind == "function" and model._is_function(decl.type)
-                    else "variable"), ct
+                    else "variable"), ct, decl
         if name in model.constants:
-            return "constant", model.constants[name]
+            return "constant", model.constants[name], None
         decl = model.constant_decls.get(name)
         if isinstance(decl, ConstantDecl) and decl.type is not None:
-            return "const-variable", None
+            return "const-variable", None, None
         return None
 
     def _nffi_check_constant(self, name, value):
@@ -96,9 +96,9 @@ class FFILibrary(_core.LibBase):
         found = self._nffi_kind(name)
         if found is None:
             raise AttributeError(name)
-        kind, what = found
+        kind, what, decl = found
         if kind == "function":
-            value = self._nffi_library.load_function(what, name)
+            value = self._nffi_library.load_function(what, name, decl.release_gil)
         elif kind == "variable":
             variable = self._nffi_library.variable(what, name)
             self.__dict__[name] = variable
@@ -117,7 +117,7 @@ class FFILibrary(_core.LibBase):
         found = self._nffi_kind(name)
         if found is None:
             raise AttributeError(name)
-        kind, ct = found
+        kind, ct, _ = found
         if kind != "variable":
             raise AttributeError("cannot write to %s '%s'"
                                  % ("function" if kind == "function" else "constant", name))
@@ -138,7 +138,7 @@ class FFILibrary(_core.LibBase):
         found = self._nffi_kind(name)
         if found is None or found[0] not in ("function", "variable"):
             raise AttributeError(name)
-        kind, ct = found
+        kind, ct, _ = found
         if kind == "function":
             return getattr(self, name)
         if ct.kind == "array":

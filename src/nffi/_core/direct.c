@@ -118,7 +118,8 @@ static PyObject *integer_result(const NffiPlanArg *r, int64_t raw)
     return nffi_convert_to_object(data, r->ct, NULL);  /* _Bool, enums, chars, pointers */
 }
 
-static PyObject *call_direct(const NffiCallPlan *plan, CDataObject *fn, PyObject *const *args)
+static PyObject *call_direct(const NffiCallPlan *plan, CDataObject *fn, PyObject *const *args,
+                             int release_gil)
 {
     if (fn->c_owner != NULL && nffi_library_check_open(fn->c_owner) < 0)
         return NULL;
@@ -135,7 +136,7 @@ static PyObject *call_direct(const NffiCallPlan *plan, CDataObject *fn, PyObject
     double dresult = 0.0;
     float fresult = 0.0f;
     int kind = plan->result.kind;
-    PyThreadState *state = nffi_call_begin();
+    PyThreadState *state = nffi_call_begin(release_gil);
     if (kind == NFFI_ARG_DOUBLE)
         dresult = plan->double_shape(target, ints, floats);
     else if (kind == NFFI_ARG_FLOAT)
@@ -155,12 +156,12 @@ static PyObject *call_direct(const NffiCallPlan *plan, CDataObject *fn, PyObject
 }
 
 int nffi_direct_call(const NffiCallPlan *plan, CDataObject *fn, PyObject *const *args,
-                     Py_ssize_t nargs, PyObject **result)
+                     Py_ssize_t nargs, int release_gil, PyObject **result)
 {
     if (nargs != plan->nargs || (plan->has_pointers && needs_temporaries(plan, args)) ||
             fn->c_data == NULL)
         return 0;    /* the caller takes libffi's path, which also reports the errors */
-    *result = call_direct(plan, fn, args);
+    *result = call_direct(plan, fn, args, release_gil);
     return 1;
 }
 
@@ -172,7 +173,7 @@ int nffi_direct_prepare(NffiCallPlan *plan)
 }
 
 int nffi_direct_call(const NffiCallPlan *plan, CDataObject *fn, PyObject *const *args,
-                     Py_ssize_t nargs, PyObject **result)
+                     Py_ssize_t nargs, int release_gil, PyObject **result)
 {
     return 0;
 }

@@ -15,7 +15,7 @@ _Thread_local int nffi_saved_errno __attribute__((tls_model("initial-exec"))) = 
 
 PyThreadState *nffi_errno_call_begin(void)
 {
-    return nffi_call_begin();
+    return nffi_call_begin(1);
 }
 
 void nffi_errno_call_end(PyThreadState *state)

@@ -73,6 +73,7 @@ typedef struct {
     vectorcallfunc vectorcall;
     NffiCallPlan *plan;          /* owned by the ctype (ct_call_plan) */
     PyObject *name;              /* str: the C name of a library's function, or NULL */
+    int release_gil;             /* 0: declared with cdef(..., release_gil=False) */
 } CFunctionObject;
 
 static PyObject *cfunction_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
@@ -83,9 +84,9 @@ static PyObject *cfunction_vectorcall(PyObject *self, PyObject *const *args, siz
     int has_keywords = kwnames != NULL && PyTuple_GET_SIZE(kwnames) > 0;
     PyObject *result;
     if (fn->plan->direct && !has_keywords &&
-            nffi_direct_call(fn->plan, &fn->cd, args, nargs, &result))
+            nffi_direct_call(fn->plan, &fn->cd, args, nargs, fn->release_gil, &result))
         return result;
-    return nffi_call_libffi(&fn->cd, args, nargs, has_keywords);
+    return nffi_call_libffi(&fn->cd, args, nargs, has_keywords, fn->release_gil);
 }
 
 static void cfunction_dealloc(PyObject *self)
@@ -127,6 +128,7 @@ CDataObject *nffi_function_new(CTypeObject *fct, char *address, PyObject *owner)
     fn->vectorcall = cfunction_vectorcall;
     fn->plan = plan;
     fn->name = NULL;
+    fn->release_gil = 1;
     return &fn->cd;
 }
 
@@ -139,6 +141,17 @@ int nffi_function_set_name(CDataObject *fn, const char *name)
         return -1;
     Py_XSETREF(((CFunctionObject *)fn)->name, str);
     return 0;
+}
+
+void nffi_function_keep_gil(CDataObject *fn)
+{
+    if (Py_TYPE(fn) == &CFunction_Type)
+        ((CFunctionObject *)fn)->release_gil = 0;
+}
+
+int nffi_function_releases_gil(CDataObject *fn)
+{
+    return Py_TYPE(fn) != &CFunction_Type || ((CFunctionObject *)fn)->release_gil;
 }
 
 PyObject *nffi_function_name(CDataObject *fn)
@@ -154,7 +167,8 @@ static PyObject *call_libffi(PyObject *module, PyObject *const *args, Py_ssize_t
         PyErr_SetString(PyExc_TypeError, "_call_libffi(fn, *args): fn must be a cdata");
         return NULL;
     }
-    return nffi_call_libffi((CDataObject *)args[0], args + 1, nargs - 1, 0);
+    CDataObject *fn = (CDataObject *)args[0];
+    return nffi_call_libffi(fn, args + 1, nargs - 1, 0, nffi_function_releases_gil(fn));
 }
 
 static PyMethodDef function_module_methods[] = {

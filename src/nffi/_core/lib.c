@@ -61,7 +61,8 @@ static PyObject *lib_load_function(LibraryObject *lib, PyObject *args)
 {
     CTypeObject *ct;
     const char *name;
-    if (!PyArg_ParseTuple(args, "O!s:load_function", &CType_Type, &ct, &name))
+    int release_gil = 1;
+    if (!PyArg_ParseTuple(args, "O!s|p:load_function", &CType_Type, &ct, &name, &release_gil))
         return NULL;
     if (!(ct->ct_flags & (CT_FUNCTIONPTR | CT_POINTER | CT_ARRAY))) {
         PyErr_Format(PyExc_TypeError, "function or pointer or array cdata expected, got '%s'",
@@ -74,6 +75,8 @@ static PyObject *lib_load_function(LibraryObject *lib, PyObject *args)
     CDataObject *fn = nffi_cdata_new_view(ct, address, (PyObject *)lib);
     if (fn != NULL && nffi_function_set_name(fn, name) < 0)   /* argument notes name it */
         Py_CLEAR(fn);
+    if (fn != NULL && !release_gil)
+        nffi_function_keep_gil(fn);
     return (PyObject *)fn;
 }
 
@@ -209,7 +212,8 @@ static PyObject *lib_get_name(LibraryObject *lib, void *closure)
 
 static PyMethodDef lib_methods[] = {
     {"load_function", (PyCFunction)lib_load_function, METH_VARARGS,
-     "load_function(fnptr_ctype, name) -> the function as a cdata"},
+     "load_function(fnptr_ctype, name, release_gil=True) -> the function as a cdata "
+     "(release_gil=False: its calls keep the GIL)"},
     {"read_variable", (PyCFunction)lib_read_variable, METH_VARARGS,
      "read_variable(ctype, name) -> the value of a global variable"},
     {"variable", (PyCFunction)lib_variable, METH_VARARGS,

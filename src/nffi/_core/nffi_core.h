@@ -419,17 +419,22 @@ static inline int nffi_int_fast_value(const NffiPlanArg *a, PyObject *obj, int64
 void nffi_call_plan_free(NffiCallPlan *plan);     /* ctype.c, when the ctype dies */
 int nffi_direct_prepare(NffiCallPlan *plan);      /* direct.c: 1 if a direct call applies */
 int nffi_direct_call(const NffiCallPlan *plan, CDataObject *fn, PyObject *const *args,
-                     Py_ssize_t nargs, PyObject **result);  /* 0: take libffi's path */
+                     Py_ssize_t nargs, int release_gil,
+                     PyObject **result);           /* 0: take libffi's path */
 void nffi_libffi_free(struct LibffiCall *libffi);
 PyObject *nffi_cdata_call(PyObject *cd, PyObject *args, PyObject *kwds);  /* CData tp_call */
 PyObject *nffi_call_libffi(CDataObject *fn, PyObject *const *args, Py_ssize_t nargs,
-                           int has_keywords);
+                           int has_keywords, int release_gil);
 /* "argument N of name()" (a function of a library) or "argument N of '<ctype>'" */
 void nffi_note_argument(Py_ssize_t index, CDataObject *fn);
 extern PyTypeObject CFunction_Type;
 int nffi_function_init(PyObject *module);
 CDataObject *nffi_function_new(CTypeObject *fct, char *address, PyObject *owner);
 int nffi_function_set_name(CDataObject *fn, const char *name);  /* for messages */
+/* Calls of fn keep the GIL (a library's function declared with cdef(...,
+   release_gil=False)); every other function cdata releases it. */
+void nffi_function_keep_gil(CDataObject *fn);
+int nffi_function_releases_gil(CDataObject *fn);
 PyObject *nffi_function_name(CDataObject *fn);   /* borrowed str, or NULL if unnamed */
 void *nffi_function_cif(CTypeObject *fct); /* cached 'ffi_cif *' of a function ctype, or
                                               NULL + exception if libffi cannot call it */
@@ -438,19 +443,21 @@ int nffi_errno_init(PyObject *module);
 /* ffi.errno of this thread; initial-exec: read and written around every call, and the
    default model of a shared object would cost a __tls_get_addr() call each time */
 extern _Thread_local int nffi_saved_errno __attribute__((tls_model("initial-exec")));
-/* The bracket of every call into C: the GIL released and this thread's ffi.errno in
-   errno during the call, errno saved back after it.  (Inline for the core's own calls;
+/* The bracket of every call into C: the GIL released (unless the function was declared
+   with cdef(..., release_gil=False): then begin returns NULL) and this thread's ffi.errno
+   in errno during the call, errno saved back after it.  (Inline for the core's own calls;
    errno.c exports both brackets as functions for generated modules.) */
-static inline PyThreadState *nffi_call_begin(void)
+static inline PyThreadState *nffi_call_begin(int release_gil)
 {
-    PyThreadState *state = PyEval_SaveThread();
+    PyThreadState *state = release_gil ? PyEval_SaveThread() : NULL;
     errno = nffi_saved_errno;
     return state;
 }
 static inline void nffi_call_end(PyThreadState *state)
 {
     nffi_saved_errno = errno;
-    PyEval_RestoreThread(state);
+    if (state != NULL)
+        PyEval_RestoreThread(state);
 }
 /* The reverse bracket, of a call from C into Python (callbacks, from any thread):
    C's errno becomes ffi.errno while Python runs, and ffi.errno goes back into errno. */
