@@ -26,6 +26,8 @@ void nffi_plan_classify(CTypeObject *ct, NffiPlanArg *a)
     }
     else if ((f & CT_PRIMITIVE_FLOAT) && !(f & CT_IS_LONGDOUBLE))
         a->kind = ct->ct_size == sizeof(float) ? NFFI_ARG_FLOAT : NFFI_ARG_DOUBLE;
+    else if ((f & CT_STRUCT_OR_UNION) && ct->ct_size > 0 && !(f & CT_IS_OPAQUE))
+        a->kind = NFFI_ARG_STRUCT;
     else if ((f & (CT_PRIMITIVE_INTEGER | CT_PRIMITIVE_CHAR)) && ct->ct_size <= 8) {
         a->kind = (f & CT_PRIMITIVE_CHAR) ? NFFI_ARG_CHAR : NFFI_ARG_INT;
         a->is_signed = (unsigned char)nffi_abi_signed(ct);
@@ -171,9 +173,22 @@ static PyObject *call_libffi(PyObject *module, PyObject *const *args, Py_ssize_t
     return nffi_call_libffi(fn, args + 1, nargs - 1, 0, nffi_function_releases_gil(fn));
 }
 
+/* _core._is_direct(fn): whether calls of fn's type take a direct call shape (tests). */
+static PyObject *is_direct(PyObject *module, PyObject *fn)
+{
+    if (!CData_Check(fn) || !(((CDataObject *)fn)->c_type->ct_flags & CT_FUNCTIONPTR)) {
+        PyErr_SetString(PyExc_TypeError, "_is_direct(fn): fn must be a function cdata");
+        return NULL;
+    }
+    NffiCallPlan *plan = nffi_call_plan(((CDataObject *)fn)->c_type);
+    return plan == NULL ? NULL : PyBool_FromLong(plan->direct);
+}
+
 static PyMethodDef function_module_methods[] = {
     {"_call_libffi", (PyCFunction)(void (*)(void))call_libffi, METH_FASTCALL,
      "_call_libffi(fn, *args): call fn through libffi, bypassing direct calls (tests)"},
+    {"_is_direct", is_direct, METH_O,
+     "_is_direct(fn): True if calls of fn take a direct call shape (tests)"},
     {NULL}
 };
 

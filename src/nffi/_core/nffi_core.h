@@ -348,7 +348,8 @@ enum {
     NFFI_ARG_POINTER,    /* pointers and function pointers */
     NFFI_ARG_FLOAT,
     NFFI_ARG_DOUBLE,
-    NFFI_ARG_OTHER,      /* structs and unions by value, long double, complex: libffi's */
+    NFFI_ARG_STRUCT,     /* structs and unions by value, of a known size */
+    NFFI_ARG_OTHER,      /* long double, complex: libffi's */
 };
 typedef struct {
     CTypeObject *ct;             /* borrowed from the function ctype */
@@ -356,6 +357,9 @@ typedef struct {
     unsigned char is_signed;     /* INT, CHAR: sign-extended to a register (nffi_abi_signed) */
     unsigned char takes_bytes;   /* POINTER: a bytes object is accepted (its buffer) */
     unsigned char reg;           /* direct calls: index among the integer or float registers */
+    unsigned char reg2;          /* STRUCT: the register of the second eightbyte */
+    unsigned char eightbytes;    /* STRUCT, direct calls: 1 or 2 (direct.c classifies them) */
+    unsigned char sse;           /* STRUCT: bit k set if eightbyte k is of class SSE */
     long long min, max;          /* INT: the range of the exact-int fast path */
 } NffiPlanArg;
 typedef struct NffiCallPlan {
@@ -367,6 +371,8 @@ typedef struct NffiCallPlan {
     int64_t (*int_shape)(void *fn, const int64_t *ints, const double *floats);
     double (*double_shape)(void *fn, const int64_t *ints, const double *floats);
     float (*float_shape)(void *fn, const int64_t *ints, const double *floats);
+    void (*pair_shape)(void);    /* a two-eightbyte struct result: a shape of the pair
+                                    type of its classes (call_shapes.h), cast back */
     struct LibffiCall *libffi;   /* call.c: built at the first libffi call */
     NffiPlanArg args[];
 } NffiCallPlan;
