@@ -139,3 +139,50 @@ def test_callbacks_from_c_threads_while_gil_keeping_calls_run(testlib_path):
         worker.join()
     assert failures == []
     assert calls[0] > 0
+
+
+def test_nested_calls_and_callbacks_on_one_thread(testlib_path):
+    """A callback on the thread of the call that released the GIL resumes that thread's
+    state; calls made inside it release and take the GIL again, to any depth, with
+    both kinds of calls mixed; other Python threads run in between."""
+    ffi = nffi.FFI()
+    ffi.cdef("int call_int_cb(int (*)(int), int);")      # returns 2 * cb(x)
+    keep = nffi.FFI()
+    keep.cdef("int call_int_cb(int (*)(int), int); " + GIL_CHECK, release_gil=False)
+    lib = ffi.dlopen(testlib_path)
+    klib = keep.dlopen(testlib_path)
+    libc = keep.dlopen(None)
+    ticks = [0]
+    stop = threading.Event()
+
+    def ticker():
+        while not stop.is_set():
+            ticks[0] += 1
+
+    states = []
+
+    @ffi.callback("int(*)(int)")
+    def inner(x):
+        states.append(libc.PyGILState_Check())
+        return x + 1
+
+    @ffi.callback("int(*)(int)")
+    def outer(x):
+        states.append(libc.PyGILState_Check())
+        if x <= 0:
+            return 0
+        via = lib if x % 2 else klib          # releasing and keeping calls, alternately
+        return via.call_int_cb(outer, x - 1) + via.call_int_cb(inner, x)
+
+    def model(x):                              # what outer(x) returns
+        return 0 if x <= 0 else 2 * model(x - 1) + 2 * (x + 1)
+
+    thread = threading.Thread(target=ticker)
+    thread.start()
+    try:
+        for depth in (1, 2, 5, 8):
+            assert lib.call_int_cb(outer, depth) == 2 * model(depth)
+    finally:
+        stop.set()
+        thread.join()
+    assert states and set(states) == {1}

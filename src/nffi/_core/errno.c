@@ -12,6 +12,8 @@
 #include <limits.h>
 
 _Thread_local int nffi_saved_errno __attribute__((tls_model("initial-exec"))) = 0;
+_Thread_local PyThreadState *nffi_released_state __attribute__((tls_model("initial-exec")))
+    = NULL;
 
 PyThreadState *nffi_errno_call_begin(void)
 {

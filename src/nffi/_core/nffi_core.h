@@ -449,6 +449,12 @@ int nffi_errno_init(PyObject *module);
 /* ffi.errno of this thread; initial-exec: read and written around every call, and the
    default model of a shared object would cost a __tls_get_addr() call each time */
 extern _Thread_local int nffi_saved_errno __attribute__((tls_model("initial-exec")));
+/* The thread state that a call into C released on this thread, while that C code runs
+   (NULL otherwise: in Python, or in a call that kept the GIL).  A callback on the same
+   thread resumes it directly (PyEval_RestoreThread), without PyGILState's bookkeeping;
+   a callback from any other thread finds NULL and takes PyGILState's way. */
+extern _Thread_local PyThreadState *nffi_released_state __attribute__((tls_model("initial-exec")));
+#define NFFI_GILSTATE_RESUMED ((PyGILState_STATE)-1)  /* callback_begin resumed the state */
 /* The bracket of every call into C: the GIL released (unless the function was declared
    with cdef(..., release_gil=False): then begin returns NULL) and this thread's ffi.errno
    in errno during the call, errno saved back after it.  (Inline for the core's own calls;
@@ -456,6 +462,7 @@ extern _Thread_local int nffi_saved_errno __attribute__((tls_model("initial-exec
 static inline PyThreadState *nffi_call_begin(int release_gil)
 {
     PyThreadState *state = release_gil ? PyEval_SaveThread() : NULL;
+    nffi_released_state = state;
     errno = nffi_saved_errno;
     return state;
 }
@@ -464,20 +471,32 @@ static inline void nffi_call_end(PyThreadState *state)
     nffi_saved_errno = errno;
     if (state != NULL)
         PyEval_RestoreThread(state);
+    nffi_released_state = NULL;
 }
 /* The reverse bracket, of a call from C into Python (callbacks, from any thread):
    C's errno becomes ffi.errno while Python runs, and ffi.errno goes back into errno. */
 static inline PyGILState_STATE nffi_callback_begin(void)
 {
     int c_errno = errno;
-    PyGILState_STATE state = PyGILState_Ensure();
+    PyThreadState *released = nffi_released_state;
+    PyGILState_STATE state;
+    if (released != NULL) {
+        nffi_released_state = NULL;          /* in Python now (nested calls set it anew) */
+        PyEval_RestoreThread(released);
+        state = NFFI_GILSTATE_RESUMED;
+    }
+    else
+        state = PyGILState_Ensure();
     nffi_saved_errno = c_errno;
     return state;
 }
 static inline void nffi_callback_end(PyGILState_STATE state)
 {
     int c_errno = nffi_saved_errno;
-    PyGILState_Release(state);
+    if (state == NFFI_GILSTATE_RESUMED)
+        nffi_released_state = PyEval_SaveThread();   /* back into the C call */
+    else
+        PyGILState_Release(state);
     errno = c_errno;
 }
 /* The entry points of the core for generated (API-mode) modules, through capi.c:
