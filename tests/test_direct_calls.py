@@ -614,3 +614,16 @@ def test_struct_arguments_from_initializers(struct_libs):
                     row.append(type(e).__name__)
         outcomes.append(row)
     assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.skipif(MACHINE != "x86_64", reason="structs in registers on x86-64 only")
+def test_deeply_nested_small_structs_fall_back_to_libffi():
+    """The classification recurses on the C stack: nesting beyond its bound (32) leaves
+    the struct to libffi's path, and very deep nesting does not crash."""
+    ffi = nffi.FFI()
+    ffi.cdef("struct n0 { int x; };\n" + "".join(
+        "struct n%d { struct n%d inner; };\n" % (i, i - 1) for i in range(1, 3000)))
+    assert _core._is_direct(ffi.cast("int(*)(struct n10)", 0))
+    assert _core._is_direct(ffi.cast("struct n31(*)(int)", 0))   # int at depth 32
+    assert not _core._is_direct(ffi.cast("int(*)(struct n32)", 0))
+    assert not _core._is_direct(ffi.cast("int(*)(struct n2999)", 0))

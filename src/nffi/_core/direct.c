@@ -33,16 +33,21 @@ static int is_floating(int kind)
 /* ---- small structs (x86-64 System V) ----------------------------------------------------- */
 
 enum { CLASS_NONE, CLASS_SSE, CLASS_INTEGER };   /* merging two classes keeps the larger */
+/* Structs nested deeper than this take libffi's path (which bounds the depth with a
+   RecursionError): the classification recurses on the C stack. */
+#define MAX_STRUCT_NESTING 32
 
 #if defined(__x86_64__)
 /* Merges into classes[0..1] the classes of the eightbytes that a value of type ct at
  * 'offset' covers; 0 if the value makes the struct MEMORY-class or is not supported here
  * (long double, complex, a misaligned field of a packed struct, a flexible array, bit
- * fields, unions):
- * libffi's path then. */
-static int classify_eightbytes(CTypeObject *ct, Py_ssize_t offset, unsigned char classes[2])
+ * fields, unions, nesting deeper than MAX_STRUCT_NESTING): libffi's path then. */
+static int classify_eightbytes(CTypeObject *ct, Py_ssize_t offset, unsigned char classes[2],
+                               int depth)
 {
     int f = ct->ct_flags;
+    if (depth > MAX_STRUCT_NESTING || ct->ct_size <= 0 || offset + ct->ct_size > 16)
+        return 0;                    /* (also bounds the loop over an array's items) */
     if (f & CT_STRUCT_OR_UNION) {
         if ((f & (CT_UNION | CT_IS_OPAQUE | CT_WITH_VAR_ARRAY)) || ct->ct_fields == NULL)
             return 0;                /* unions: libffi's path, which refuses them */
@@ -52,7 +57,7 @@ static int classify_eightbytes(CTypeObject *ct, Py_ssize_t offset, unsigned char
             CFieldObject *cf = (CFieldObject *)field;
             if (cf->cf_bitsize >= 0)
                 return 0;            /* bit fields: libffi's path, which refuses them */
-            if (!classify_eightbytes(cf->cf_type, offset + cf->cf_offset, classes))
+            if (!classify_eightbytes(cf->cf_type, offset + cf->cf_offset, classes, depth + 1))
                 return 0;
         }
         return 1;
@@ -61,7 +66,8 @@ static int classify_eightbytes(CTypeObject *ct, Py_ssize_t offset, unsigned char
         if (ct->ct_length < 0)
             return 0;
         for (Py_ssize_t i = 0; i < ct->ct_length; i++)
-            if (!classify_eightbytes(ct->ct_item, offset + i * ct->ct_item->ct_size, classes))
+            if (!classify_eightbytes(ct->ct_item, offset + i * ct->ct_item->ct_size, classes,
+                                     depth + 1))
                 return 0;
         return 1;
     }
@@ -72,8 +78,7 @@ static int classify_eightbytes(CTypeObject *ct, Py_ssize_t offset, unsigned char
         cls = CLASS_SSE;
     else
         return 0;
-    if (ct->ct_size <= 0 || ct->ct_align <= 0 || offset % ct->ct_align != 0 ||
-            offset + ct->ct_size > 16)
+    if (ct->ct_align <= 0 || offset % ct->ct_align != 0)
         return 0;                    /* misaligned: the ABI makes the struct MEMORY */
     unsigned char *k = &classes[offset / 8];
     if (*k < cls)
@@ -86,7 +91,7 @@ static int classify_struct(NffiPlanArg *a)
 {
     unsigned char classes[2] = { CLASS_NONE, CLASS_NONE };
     Py_ssize_t size = a->ct->ct_size;
-    if (size > 16 || !classify_eightbytes(a->ct, 0, classes))
+    if (size > 16 || !classify_eightbytes(a->ct, 0, classes, 0))
         return 0;
     a->eightbytes = (unsigned char)((size + 7) / 8);
     a->sse = 0;
