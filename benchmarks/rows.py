@@ -407,7 +407,46 @@ def _scaling_ratio(results):
     return big.median / small.median
 
 
-MEM, CALL, GLOBALS, SCALE = "memory", "calls", "globals", "typeof scaling"
+# ---- declarations from real headers (nffi only: its peers cannot read headers) -----
+
+HEADER_SET = ("#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
+              "#include <unistd.h>\n#include <sys/socket.h>\n#include <netdb.h>\n"
+              "#include <pthread.h>\n")
+
+
+OPENSSL_SET = "#include <openssl/ssl.h>\n#include <openssl/evp.h>\n"
+
+
+def _header_load(cold, source=HEADER_SET):
+    """ffi.cdef_header() of source into a fresh FFI.  cold: with every cache
+    emptied first (preprocessor and parser run; the disk cache goes to a fresh
+    temporary directory); else what a second FFI pays (same process)."""
+    def setup(e):
+        if e.kind != "nffi":
+            raise RuntimeError("cdef_header() is nffi's")
+        import os
+        import tempfile
+        from nffi import headers
+        directory = tempfile.mkdtemp(prefix="nffi-bench-headers-")
+
+        def load():
+            os.environ["NFFI_CACHE_DIR"] = directory    # rows run interleaved
+            if cold:
+                headers.clear_memory_caches()
+                cache = os.path.join(directory, "headers")
+                for name in os.listdir(cache) if os.path.isdir(cache) else ():
+                    os.unlink(os.path.join(cache, name))
+            e.FFI().cdef_header(source)
+        load()
+        return Bench(func=load)
+    return setup
+
+
+_HEADER_SETTINGS = {"samples": 7, "budget_s": 6.0}
+_HEADER_QUICK = {"samples": 3, "budget_s": 2.0}
+
+MEM, CALL, GLOBALS, SCALE, HEADERS = ("memory", "calls", "globals", "typeof scaling",
+                                      "real headers")
 
 ROWS = [
     Row('new("struct pt *")', MEM, MEMORY_TARGET, ffi=_new_struct, ctypes=_new_struct_ct),
@@ -459,4 +498,13 @@ ROWS = [
             deps=("typeof fresh type, N=10000", "typeof fresh type, N=100"),
             compute=_scaling_ratio,
             describe="ratio of nffi's own times, not a comparison with a peer"),
+
+    Row("cdef_header 7 system headers, cold", HEADERS, None, ffi=_header_load(True),
+        impls=("nffi",), settings=_HEADER_SETTINGS, quick=_HEADER_QUICK),
+    Row("cdef_header 7 system headers, second FFI", HEADERS, None,
+        ffi=_header_load(False), impls=("nffi",), settings=_HEADER_SETTINGS,
+        quick=_HEADER_QUICK),
+    Row("cdef_header <openssl/ssl.h> <openssl/evp.h>, cold", HEADERS, None,
+        ffi=_header_load(True, OPENSSL_SET), impls=("nffi",), settings=_HEADER_SETTINGS,
+        quick=_HEADER_QUICK),
 ]

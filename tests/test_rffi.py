@@ -17,11 +17,7 @@ from nffi.lltype import Ptr, Signed, Void, free, malloc
 LP64 = sys.maxsize > 2**32
 
 
-@pytest.fixture(autouse=True)
-def no_leaks():
-    prev = lltype.start_tracking_allocations()
-    yield
-    lltype.stop_tracking_allocations(True, prev)
+pytestmark = pytest.mark.usefixtures("rffi_no_leaks")
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -18,12 +18,7 @@ from nffi.lltype import (Array, Bool, Char, FixedSizeArray, Float, ForwardRefere
 LP64 = sys.maxsize > 2**32
 
 
-@pytest.fixture(autouse=True)
-def no_leaks():
-    """Every raw malloc of a test must be freed (RPython's per-test leak check)."""
-    prev = lltype.start_tracking_allocations()
-    yield
-    lltype.stop_tracking_allocations(True, prev)
+pytestmark = pytest.mark.usefixtures("rffi_no_leaks")
 
 
 # -- value classes (1.2) -------------------------------------------------------------

@@ -78,6 +78,13 @@ class FFILibrary(_core.LibBase):
             return "const-variable", None, None
         return None
 
+    def _nffi_symbol(self, name):
+        """The library symbol of a declared function or variable: its __asm__ name
+        when a header renamed it (glibc's 'fscanf' is '__isoc99_fscanf'), else name."""
+        model = self._nffi_ffi._model
+        decl = model.functions.get(name) or model.variables.get(name)
+        return getattr(decl, "symbol", None) or name
+
     def _nffi_check_constant(self, name, value):
         model = self._nffi_ffi._model
         for enum in model.enum_defs.values():
@@ -85,7 +92,7 @@ class FFILibrary(_core.LibBase):
                 raise VerificationMissing(
                     "enum %s: the value of '%s' is only known in API mode (the enum is "
                     "declared with '...')" % (enum.name, name))
-        if not isinstance(value, int):
+        if not isinstance(value, (int, float, bytes)):    # float, bytes: header macros
             raise NotImplementedError("non-integer constant '%s' cannot be accessed from a "
                                       "dlopen() library" % (name,))
 
@@ -98,9 +105,10 @@ class FFILibrary(_core.LibBase):
             raise AttributeError(name)
         kind, what, decl = found
         if kind == "function":
-            value = self._nffi_library.load_function(what, name, decl.release_gil)
+            value = self._nffi_library.load_function(what, self._nffi_symbol(name),
+                                                     decl.release_gil)
         elif kind == "variable":
-            variable = self._nffi_library.variable(what, name)
+            variable = self._nffi_library.variable(what, self._nffi_symbol(name))
             self.__dict__[name] = variable
             return getattr(self, name)
         elif kind == "constant":
@@ -121,7 +129,7 @@ class FFILibrary(_core.LibBase):
         if kind != "variable":
             raise AttributeError("cannot write to %s '%s'"
                                  % ("function" if kind == "function" else "constant", name))
-        variable = self._nffi_library.variable(ct, name)
+        variable = self._nffi_library.variable(ct, self._nffi_symbol(name))
         self.__dict__[name] = variable
         setattr(self, name, value)
 
@@ -141,9 +149,10 @@ class FFILibrary(_core.LibBase):
         kind, ct, _ = found
         if kind == "function":
             return getattr(self, name)
+        symbol = self._nffi_symbol(name)
         if ct.kind == "array":
-            return self._nffi_library.read_variable(ct, name)
-        return self._nffi_library.address_of(name, _core.new_pointer_type(ct))
+            return self._nffi_library.read_variable(ct, symbol)
+        return self._nffi_library.address_of(symbol, _core.new_pointer_type(ct))
 
     def __repr__(self):
         return "<nffi lib %r>" % (self._nffi_library.name,)

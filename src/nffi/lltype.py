@@ -18,6 +18,7 @@ import struct as _struct
 import sys
 import threading
 
+from . import _core
 from .api import FFI
 
 __all__ = [
@@ -39,6 +40,7 @@ _ffi.cdef("void *malloc(size_t); void *calloc(size_t, size_t); void free(void *)
           "void *memset(void *, int, size_t); void *memcpy(void *, const void *, size_t);")
 _libc = _ffi.dlopen(None)
 _NULL = _ffi.NULL
+_UINTPTR = _ffi.typeof("uintptr_t")       # addresses: int(_ffi.cast(_UINTPTR, cd))
 _LONG_BITS = 8 * _ffi.sizeof("long")
 
 
@@ -829,8 +831,12 @@ def _complete(T):
 
 
 def _pointer_ctype(PTR):
-    """The nffi ctype of the cdata held by a pointer object of type PTR."""
-    return _ffi.typeof(_c_name(PTR))
+    """The nffi ctype of the cdata held by a pointer object of type PTR (cached on PTR:
+    Ptr types are interned and their C names never change)."""
+    ct = PTR.__dict__.get("_ctype")
+    if ct is None:
+        ct = PTR.__dict__["_ctype"] = _ffi.typeof(_c_name(PTR))
+    return ct
 
 
 # ---------------------------------------------------------------------------------------
@@ -926,9 +932,10 @@ _VOID_ARRAY = Array(Char, hints={"nolength": True, "render_as_void": True})
 # ---------------------------------------------------------------------------------------
 # Pointer objects
 
-class _Allocation:
-    """One live raw allocation made by malloc: its address, type, and freed flag."""
-    __slots__ = ("address", "T", "n", "freed", "released", "where", "__weakref__")
+class _Allocation(_core.LLAllocation):
+    """One live raw allocation made by malloc: its address, type, and freed flag (the
+    flag lives in the C base, where the pointer objects' native field access reads it)."""
+    __slots__ = ("address", "T", "n", "released", "where", "__weakref__")
 
     def __init__(self, address, T, n):
         self.address = address
@@ -944,12 +951,14 @@ class _Allocation:
                                        self.address)
 
 
-class _ptr:
+class _ptr(_core.LLPtr):
     """A pointer object: a typed view of a cdata pointer.  ``_cd`` is the nffi cdata
     (None for a Python-only function pointer), ``[_lo, _hi)`` the valid indices (``_hi``
     None: unknown), ``_alloc`` the malloc record it derives from (use-after-free checks).
-    Made by _ptr_of, per Ptr type a subclass with the struct's fields as properties."""
-    __slots__ = ("_T", "_cd", "_lo", "_hi", "_alloc", "_callable", "_name")
+    The slots live in the C base (llptr.c) so that native field access reads them;
+    ``_callable`` and ``_name`` serve function pointers.  Made by _ptr_of, per Ptr type a
+    subclass with the struct's fields as descriptors."""
+    __slots__ = ()
 
     # -- identity and truth
     def __bool__(self):
@@ -971,7 +980,7 @@ class _ptr:
         cd = self._cd
         if cd is None:
             return id(self)        # a Python-only function pointer
-        return int(_ffi.cast("uintptr_t", cd))
+        return int(_ffi.cast(_UINTPTR, cd))
 
     def _c_pointer(self):
         """The cdata to pass to C (a Python-only function pointer gets a C callback)."""
@@ -1003,8 +1012,10 @@ class _ptr:
     def _derived(self, T, cd, lo=0, hi=None):
         return _ptr_of(T, cd, lo, hi, self._alloc)
 
-    # -- struct fields (generated per Ptr(Struct) type: see _pointer_class), else:
-    def __getattr__(self, name):
+    # -- struct fields (descriptors generated per Ptr(Struct) type: see
+    # _make_pointer_class); the C base calls this when a name is not found (a
+    # Python-level __getattr__ would slow down every field read)
+    def _no_attribute(self, name):
         if name.startswith("_"):
             raise AttributeError(name)
         raise AttributeError("%s has no field %r" % (self._T.TO._short_name(), name))
@@ -1043,14 +1054,16 @@ class _ptr:
                              % (i, self._lo, hi, self._T._short_name()))
         return i
 
-    def __getitem__(self, i):
+    # p[i] and p[i] = v: the C base serves the common case (llptr.c, the class's
+    # _llitems) and calls these for everything else
+    def _getitem(self, i):
         i = self._index(i)
         items, OF = self._items()
         if isinstance(OF, Struct):
             return self._derived(Ptr(OF), items + i)
         return _from_c(OF, items[i])
 
-    def __setitem__(self, i, value):
+    def _setitem(self, i, value):
         i = self._index(i)
         items, OF = self._items()
         if isinstance(OF, Struct):
@@ -1132,14 +1145,10 @@ def _ptr_of(PTR, cd, lo=0, hi=None, alloc=None):
     cls = PTR._pointer_class
     if cls is None:
         cls = _make_pointer_class(PTR)
-    p = cls.__new__(cls)
-    p._T = PTR
-    p._cd = cd
-    p._lo = lo
-    p._hi = hi
-    p._alloc = alloc
-    p._callable = None
-    return p
+    return _new_ptr(cls, PTR, cd, lo, hi, alloc)
+
+
+_new_ptr = _core.LLPtr._make
 
 
 # A pointer object of type PTR for a cdata read from memory or returned by C.
@@ -1165,87 +1174,36 @@ def _make_pointer_class(PTR):
     return cls
 
 
-_ITEM_TEMPLATE = """
-def __getitem__(self, i):
-    hi = self._hi
-    if type(i) is int and i >= self._lo and (hi is None or i < hi):
-        alloc = self._alloc
-        if alloc is None or not alloc.freed:
-            try:
-                return %(read)s
-            except RuntimeError:
-                pass
-    return _ptr.__getitem__(self, i)         # the checks and their errors
-
-def __setitem__(self, i, value):
-    hi = self._hi
-    if type(i) is int and i >= self._lo and (hi is None or i < hi) and (%(fast)s):
-        alloc = self._alloc
-        if alloc is None or not alloc.freed:
-            try:
-                self._cd[i] = value
-                return
-            except RuntimeError:
-                pass
-    _ptr.__setitem__(self, i, value)
-"""
-
-
 def _item_accessors(OF):
-    """Fast item access of a pointer to a nolength array of primitives or pointers."""
-    conv = _reader(OF)
-    ns = {"_ptr": _ptr, "_conv": conv, "_cls": getattr(OF, "_type", None)}
-    exec(_ITEM_TEMPLATE % {"read": "self._cd[i]" if conv is None else "_conv(self._cd[i])",
-                           "fast": _fast_check(OF, "value")}, ns)
-    return {"__getitem__": ns["__getitem__"], "__setitem__": ns["__setitem__"]}
+    """The native item access of a pointer to a nolength array of primitives or pointers
+    (llptr.c reads the class's _llitems; the cname is unused)."""
+    reader, int_class = _read_conversion(OF)
+    return {"_llitems": _core.LLField("[]", reader, int_class, _store_check(OF), None, None)}
 
 
-def _fast_check(T, v):
-    """A Python expression true when ``v`` is already exactly what the core stores for T
-    (the fast path of stores and calls; anything else goes through _to_c)."""
+# What a stored value must exactly be to go to the core unconverted: the kinds of
+# llptr.c's FastCheck (its enum, in the same order).
+(_FAST_NONE, _FAST_INT_RANGE, _FAST_CLASS, _FAST_FLOAT, _FAST_BOOL, _FAST_CHAR, _FAST_UNICHAR,
+ _FAST_BYTES, _FAST_POINTER, _FAST_ANY_POINTER, _FAST_BYTES_COPY) = range(11)
+
+
+def _store_check(T):
+    """(kind, lo, hi, cls): when a value stored as T is already exactly what the core
+    stores (the fast path of stores and calls; anything else goes through _to_c)."""
     T = _strip(T)
     if T is Signed:
-        return "type(%s) is int and %d <= %s <= %d" % (v, _SIGNED_MIN, v, _SIGNED_MAX)
+        return (_FAST_INT_RANGE, _SIGNED_MIN, _SIGNED_MAX, None)
     if isinstance(T, Number):
-        return "type(%s) is _cls" % v
-    if T is Float:
-        return "type(%s) is float" % v
-    if T is Bool:
-        return "type(%s) is bool" % v
-    if T is Char:
-        return "type(%s) is bytes and len(%s) == 1" % (v, v)
-    if T is UniChar:
-        return "type(%s) is str and len(%s) == 1" % (v, v)
-    return "False"
-
-
-_ACCESSOR_TEMPLATE = """
-def get(self):
-    alloc = self._alloc
-    if alloc is not None and alloc.freed:
-        self._check_live(READ)
-    try:
-        return %(read)s
-    except RuntimeError:
-        self._check_live(READ)
-        raise
-
-def set(self, value):
-    if not (%(fast)s):
-        value = _to_c(FT, value, WRITE)
-    alloc = self._alloc
-    if alloc is not None and alloc.freed:
-        self._check_live(WRITE)
-    try:
-        self._cd.%(cname)s = value
-    except RuntimeError:
-        self._check_live(WRITE)
-        raise
-"""
+        return (_FAST_CLASS, 0, 0, T._type)
+    kind = {Float: _FAST_FLOAT, Bool: _FAST_BOOL, Char: _FAST_CHAR,
+            UniChar: _FAST_UNICHAR}.get(T, _FAST_NONE) if isinstance(T, Primitive) \
+        else _FAST_NONE
+    return (kind, 0, 0, None)
 
 
 def _field_property(S, fname):
-    """The property of field ``fname`` on pointers to S (generated: see _ACCESSOR_TEMPLATE)."""
+    """The descriptor of field ``fname`` on pointers to S: native (llptr.c's LLField) for
+    primitive and pointer fields, a property for inlined structs and arrays."""
     FT = S._flds[fname]
     cname = _c_field_name(fname)
     where = "field %r of %s" % (fname, S._short_name())
@@ -1266,13 +1224,24 @@ def _field_property(S, fname):
             raise TypeError("cannot assign to %s: it is an inlined %s"
                             % (where, FT._short_name()))
         return property(get, set)
-    conv = _reader(FT)
-    ns = {"FT": FT, "_to_c": _to_c, "_conv": conv, "_cls": getattr(FT, "_type", None),
-          "READ": "reading " + where, "WRITE": "assigning " + where}
-    read = "self._cd.%s" % cname
-    exec(_ACCESSOR_TEMPLATE % {"read": read if conv is None else "_conv(%s)" % read,
-                               "fast": _fast_check(FT, "value"), "cname": cname}, ns)
-    return property(ns["get"], ns["set"])
+    conv, int_class = _read_conversion(FT)
+    read, write = "reading " + where, "assigning " + where
+
+    def to_c(value):
+        return _to_c(FT, value, write)
+
+    def check_live(p, writing):
+        p._check_live(write if writing else read)
+    return _core.LLField(cname, conv, int_class, _store_check(FT), to_c, check_live)
+
+
+def _read_conversion(T):
+    """(reader, int_class) of an LLField for values of type T: _reader(T), with a typed
+    int's int.__new__(cls, v) given as the class (llptr.c makes it without a call)."""
+    conv = _reader(T)
+    if isinstance(conv, functools.partial):       # int.__new__(cls, value)
+        return None, conv.args[0]
+    return conv, None
 
 
 def _fixed_item_property(FA, index):
@@ -1449,9 +1418,9 @@ def malloc(T, n=None, flavor="raw", zero=False, track_allocation=True, immortal=
         raw = _libc.calloc(1, alloc_size)
     else:
         raw = _libc.malloc(alloc_size)
-        if raw != _NULL:
+        if raw:                                   # a NULL cdata is false
             _libc.memset(raw, 0xDD, alloc_size)
-    if raw == _NULL:
+    if not raw:
         raise MemoryError("malloc(%s) of %d bytes failed" % (T._short_name(), size))
     cd = _ffi.cast(info.ctype, raw)
     if info.varsize and not info.bounded:
@@ -1459,7 +1428,7 @@ def malloc(T, n=None, flavor="raw", zero=False, track_allocation=True, immortal=
     hi = n if info.bounded else info.fixed_len
     if immortal:
         return _ptr_of(info.PTR, cd, 0, hi, None)
-    address = int(_ffi.cast("uintptr_t", raw))
+    address = int(_ffi.cast(_UINTPTR, raw))
     record = _Allocation(address, T, n)
     _live[address] = record
     if track_allocation and _leaks is not None:
@@ -1707,10 +1676,10 @@ def _cast(TYPE, value):
         raise TypeError("cast: %r is not a low-level type" % (TYPE,))
     T = _strip(TYPE)
     if isinstance(value, _ptr):
-        if value._T == T:
+        if value._T is T or value._T == T:
             return value
         if isinstance(T, Ptr):
-            return _ptr_of(T, _ffi.cast(_c_name(T), value._c_pointer()))
+            return _ptr_of(T, _ffi.cast(_pointer_ctype(T), value._c_pointer()))
         return _cast_number(T, value._address(), "pointer")
     if value is None and isinstance(T, Ptr):
         return nullptr(T.TO)

@@ -245,7 +245,8 @@ class Realizer:
                 raise error_at("bit-field '%s' has non-integer type '%s'"
                                 % (field.name, ftype.cname), field)
             field_types.append(ftype)
-            specs.append(layout.FieldSpec(field.name, size, align, field.bitsize, flexible))
+            specs.append(layout.FieldSpec(field.name, size, align, field.bitsize, flexible,
+                                          field.align, field.packed))
         try:
             size, align, placed = self.provider.struct_layout(decl, specs)
         except ValueError as e:

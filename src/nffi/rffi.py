@@ -13,7 +13,7 @@ import sys
 import threading
 import traceback
 
-from . import lltype
+from . import _core, lltype
 from . import primitives as _primitives
 from .lltype import (Array, Bool, Char, FixedSizeArray, Float, FuncType, LongFloat,
                      Number, OpaqueType, Ptr, Signed, SingleFloat, Struct, UniChar,
@@ -844,7 +844,70 @@ def llexternal(name, args, result, _callable=None, compilation_info=None,
     return wrapper
 
 
+_RESULT_VOID, _RESULT_AS_IS, _RESULT_INT_CLASS, _RESULT_CONVERTER = range(4)  # llptr.c
+
+
 def _make_wrapper(name, FT, symbol, _callable, save_err):
+    """The callable of one llexternal: native (llptr.c's LLExternal) for a plain call,
+    else a Python wrapper generated for its signature."""
+    if _callable is None and symbol.natural_arity < 0 and len(FT.ARGS) <= 16 and \
+            not save_err & (RFFI_READSAVED_ERRNO | RFFI_ZERO_ERRNO_BEFORE | RFFI_SAVE_ERRNO):
+        wrapper = _native_wrapper(name, FT, symbol)
+    else:
+        wrapper = _python_wrapper(name, FT, symbol, _callable, save_err)
+    wrapper.__name__ = wrapper.__qualname__ = name
+    wrapper.__doc__ = "C function %s: %s" % (name, FT)
+    return wrapper
+
+
+def _native_wrapper(name, FT, symbol):
+    """An LLExternal: per argument the exact-type check of the fast path (else its
+    _ArgConverter), the core's function, then the result's class or converter."""
+    converters, checks = [], []
+    has_pointer = False
+    for i, A in enumerate(FT.ARGS):
+        if A is Void:
+            converters.append(None)
+            checks.append((lltype._FAST_NONE, 0, 0, None))
+            continue
+        conv = _ArgConverter(name, i, A, symbol.eci)
+        if isinstance(A, Number):
+            lo, hi = (-(1 << (A._bits - 1)), (1 << (A._bits - 1)) - 1) if A._signed \
+                else (0, (1 << A._bits) - 1)
+            checks.append((lltype._FAST_INT_RANGE, lo, hi, None))
+        elif A is Float:
+            checks.append((lltype._FAST_FLOAT, 0, 0, None))
+        elif isinstance(A, Ptr):
+            has_pointer = True
+            conv = conv.pointer
+            if conv.__self__.bytes_mode == "direct":
+                kind = lltype._FAST_BYTES        # bytes as they are, or a pointer of type A
+            elif conv.__self__.bytes_mode == "copy":
+                kind = lltype._FAST_BYTES_COPY   # a copy of bytes, or a pointer of type A
+            elif conv.__self__.any_pointer:
+                kind = lltype._FAST_ANY_POINTER
+            else:
+                kind = lltype._FAST_POINTER
+            checks.append((kind, 0, 0, None if conv.__self__.any_pointer else A))
+        else:
+            checks.append((lltype._FAST_NONE, 0, 0, None))
+        converters.append(conv)
+    if FT.RESULT is Void:
+        result_kind, result = _RESULT_VOID, None
+    else:
+        result = _result_converter(FT.RESULT)
+        if result is None:
+            result_kind = _RESULT_AS_IS
+        elif isinstance(result, functools.partial):      # int.__new__(cls, r)
+            result_kind, result = _RESULT_INT_CLASS, result.args[0]
+        else:
+            result_kind = _RESULT_CONVERTER
+    return _core.LLExternal(symbol.resolve, tuple(converters), tuple(checks), result_kind,
+                            result, _reraise_armed if has_pointer else None,
+                            _reraise_callback_exception)
+
+
+def _python_wrapper(name, FT, symbol, _callable, save_err):
     """Generate the Python wrapper of one llexternal, specialised to its signature."""
     ns = {"_resolve": symbol.resolve, "_errno_before": _errno_before,
           "_errno_after": _errno_after, "_reraise": _reraise_callback_exception,
@@ -919,10 +982,7 @@ def _make_wrapper(name, FT, symbol, _callable, save_err):
     source = "def %s(%s):\n    %s\n" % ("_wrapper", ", ".join(params),
                                          "\n    ".join(lines))
     exec(compile(source, "<llexternal %s>" % name, "exec"), ns)
-    wrapper = ns["_wrapper"]
-    wrapper.__name__ = wrapper.__qualname__ = name
-    wrapper.__doc__ = "C function %s: %s" % (name, FT)
-    return wrapper
+    return ns["_wrapper"]
 
 
 def _low_level_arg_maker(name, FT, eci):
@@ -1002,8 +1062,10 @@ def _need_pointer(p, types, fname):
     if not isinstance(p, _ptr) or p._T not in types:
         raise TypeError("%s() needs a pointer of type %s, not %r"
                         % (fname, " or ".join(T._short_name() for T in types), p))
-    p._check_live(fname + "()")
-    return p._cd
+    alloc, cd = p._alloc, p._cd
+    if (alloc is not None and alloc.freed) or not cd:     # freed or NULL: the error
+        p._check_live(fname + "()")
+    return cd
 
 
 def str2charp(s, track_allocation=True):

@@ -294,24 +294,31 @@ void *nffi_function_cif(CTypeObject *fct)
 
 /* Add "argument N of strlen()" (or, for a function pointer without a name, "argument N
  * of 'int(*)(int)'") to the pending exception, as a note (PEP 678): the message itself
- * stays cffi's. */
-void nffi_note_argument(Py_ssize_t index, CDataObject *fn)
+ * stays cffi's.  'name': the function's C name, or NULL to name its ctype 'fct'. */
+void nffi_add_argument_note(Py_ssize_t index, const char *name, CTypeObject *fct)
 {
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
     PyErr_NormalizeException(&type, &value, &tb);
     if (value != NULL) {
-        PyObject *name = nffi_function_name(fn);
         PyObject *r = PyObject_CallMethod(
             value, "add_note", "N", name != NULL
-                ? PyUnicode_FromFormat("argument %zd of %U()", index + 1, name)
+                ? PyUnicode_FromFormat("argument %zd of %s()", index + 1, name)
                 : PyUnicode_FromFormat("argument %zd of '%s'", index + 1,
-                                       nffi_ctype_name(fn->c_type)));
+                                       nffi_ctype_name(fct)));
         if (r == NULL)
             PyErr_Clear();
         Py_XDECREF(r);
     }
     PyErr_Restore(type, value, tb);
+}
+
+void nffi_note_argument(Py_ssize_t index, CDataObject *fn)
+{
+    /* a C name is ASCII: its UTF-8 is the str's own data, read without allocating (an
+       exception is pending here) */
+    PyObject *name = nffi_function_name(fn);
+    nffi_add_argument_note(index, name != NULL ? PyUnicode_AsUTF8(name) : NULL, fn->c_type);
 }
 
 /* ---- the variadic part ------------------------------------------------------------------ */

@@ -433,6 +433,7 @@ PyObject *nffi_call_libffi(CDataObject *fn, PyObject *const *args, Py_ssize_t na
                            int has_keywords, int release_gil);
 /* "argument N of name()" (a function of a library) or "argument N of '<ctype>'" */
 void nffi_note_argument(Py_ssize_t index, CDataObject *fn);
+void nffi_add_argument_note(Py_ssize_t index, const char *name, CTypeObject *fct);
 extern PyTypeObject CFunction_Type;
 int nffi_function_init(PyObject *module);
 CDataObject *nffi_function_new(CTypeObject *fct, char *address, PyObject *owner);
@@ -507,6 +508,7 @@ PyThreadState *nffi_errno_call_begin(void);
 void nffi_errno_call_end(PyThreadState *state);
 PyGILState_STATE nffi_errno_callback_begin(void);
 void nffi_errno_callback_end(PyGILState_STATE state);
+int nffi_capi_init(PyObject *module);   /* capi.c: nffi._core._C_API, compiled libs */
 int nffi_lib_init(PyObject *module);
 int nffi_libobject_init(PyObject *module);
 int nffi_library_check_open(PyObject *owner); /* -1 + error if owner is a closed library */
