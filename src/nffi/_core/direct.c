@@ -181,8 +181,16 @@ static int load_generic(const NffiPlanArg *a, PyObject *obj, int64_t *ints, doub
 static int load_struct(const NffiPlanArg *a, PyObject *obj, int64_t *ints, double *floats)
 {
     int64_t words[2] = { 0, 0 };
-    if (CData_Check(obj) && ((CDataObject *)obj)->c_type == a->ct)
-        memcpy(words, ((CDataObject *)obj)->c_data, a->ct->ct_size);
+    if (CData_Check(obj) && ((CDataObject *)obj)->c_type == a->ct) {
+        const char *src = ((CDataObject *)obj)->c_data;
+        Py_ssize_t size = a->ct->ct_size;
+        if (size == 8)
+            memcpy(words, src, 8);           /* constant sizes: inline moves */
+        else if (size == 16)
+            memcpy(words, src, 16);
+        else
+            memcpy(words, src, size);
+    }
     else if (nffi_convert((char *)words, a->ct, obj, NFFI_CONV_ARGUMENT, NULL) < 0)
         return -1;
     for (int k = 0; k < a->eightbytes; k++) {
