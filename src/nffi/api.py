@@ -59,8 +59,10 @@ class FFI(_core.FFIBase):
 
     def cdef(self, csource, override=False, packed=False, pack=None, release_gil=True):
         """Declare C types, functions, globals and constants (see cffi's cdef).
-        release_gil=False: the compiled wrappers of this cdef's functions keep the GIL
-        (API mode; cheaper for short functions)."""
+        release_gil=False: calls of the functions declared here keep the GIL, in ABI mode
+        (the lib's functions) as in API mode (the compiled wrappers): faster, and safe only
+        for short calls that never block and never wait for another thread that calls
+        back into Python (see docs/differences.md)."""
         if packed not in (False, True, 0, 1):
             raise ValueError("'packed' should be False or True, got %r" % (packed,))
         if packed and pack:
@@ -72,7 +74,8 @@ class FFI(_core.FFIBase):
             csource, extern_spans = apimode.split_extern_python(csource)
         try:
             self._model.cdef(csource, override=override, packed=bool(packed),
-                             pack=pack or None)     # pack=0 means no pack, as in cffi
+                             pack=pack or None,     # pack=0 means no pack, as in cffi
+                             release_gil=bool(release_gil))
         except (CDefError, FFIError) as error:
             raise at_source(error, csource)
         if extern_spans:

@@ -177,21 +177,26 @@ class Typedef:
 @dataclass(frozen=True)
 class FunctionDecl:
     """symbol: the name to look up in the library when it differs from name (GNU C's
-    'int f(void) __asm__("g");', used by glibc), else None."""
+    'int f(void) __asm__("g");', used by glibc), else None.  release_gil: calls release
+    the GIL (False: cdef(..., release_gil=False))."""
     name: str
     type: Function
     line: int = 0
     column: int = 0
     symbol: Optional[str] = None
+    release_gil: bool = True
 
 
 @dataclass(frozen=True)
 class VariableDecl:
+    """release_gil: as FunctionDecl's, for a function declared through a typedef of a
+    function type ('func_t f;')."""
     name: str
     type: Type
     line: int = 0
     column: int = 0
     symbol: Optional[str] = None    # as FunctionDecl.symbol
+    release_gil: bool = True
 
 
 @dataclass(frozen=True)

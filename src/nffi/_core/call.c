@@ -493,7 +493,7 @@ static PyObject *convert_result(Call *call, char *rbuf, CDataObject *big_result)
 }
 
 PyObject *nffi_call_libffi(CDataObject *cd, PyObject *const *args, Py_ssize_t nargs,
-                           int has_keywords)
+                           int has_keywords, int release_gil)
 {
     if (check_callable(cd, has_keywords) < 0)
         return NULL;
@@ -529,7 +529,7 @@ PyObject *nffi_call_libffi(CDataObject *cd, PyObject *const *args, Py_ssize_t na
             rbuf = big ? big->c_data : NULL;
         }
         if (rbuf != NULL) {
-            PyThreadState *state = nffi_call_begin();
+            PyThreadState *state = nffi_call_begin(release_gil);
             ffi_call(call.cifp, FFI_FN(cd->c_data), rbuf, call.avalues);
             nffi_call_end(state);
             result = convert_result(&call, rbuf, big);
@@ -542,5 +542,6 @@ PyObject *nffi_call_libffi(CDataObject *cd, PyObject *const *args, Py_ssize_t na
 PyObject *nffi_cdata_call(PyObject *self, PyObject *args, PyObject *kwds)
 {
     return nffi_call_libffi((CDataObject *)self, &PyTuple_GET_ITEM(args, 0),
-                            PyTuple_GET_SIZE(args), kwds != NULL && PyDict_GET_SIZE(kwds) != 0);
+                            PyTuple_GET_SIZE(args), kwds != NULL && PyDict_GET_SIZE(kwds) != 0,
+                            1);
 }

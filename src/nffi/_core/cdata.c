@@ -262,6 +262,11 @@ PyObject *nffi_newp(CTypeObject *ct, PyObject *init, int zero)
  * value; a pointer-like one the address; the engine refuses anything else. */
 PyObject *nffi_cast(CTypeObject *ct, PyObject *value)
 {
+    /* a pointer to a pointer type (a callback's 'void *' argument to 'int *'): the same
+       address (what the engine does with it), without the engine's dispatch */
+    if ((ct->ct_flags & CT_POINTER) && CData_Check(value) &&
+            (((CDataObject *)value)->c_type->ct_flags & CT_POINTER_LIKE))
+        return (PyObject *)nffi_cdata_new_view(ct, ((CDataObject *)value)->c_data, NULL);
     if (!(ct->ct_flags & CT_PRIMITIVE_ANY)) {
         char *address;
         if (nffi_convert((char *)&address, ct, value, NFFI_CONV_CAST, NULL) < 0)
