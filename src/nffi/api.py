@@ -45,7 +45,6 @@ class FFI(_core.FFIBase):
         self._model = Model()
         self._function_type_cache = {}    # type strings that may name a function type
         self._nffi_cdef_log = []          # API mode: the cdef/include calls, in order
-        self._nffi_keep_gil = set()       # functions declared with release_gil=False
         self._nffi_extern_python = {}     # name -> "Python" / "Python+C" (extern "Python")
         self._init_once_cache = {}
         self._init_once_lock = threading.Lock()
@@ -56,6 +55,13 @@ class FFI(_core.FFIBase):
         pass
 
     # ---- declarations ----------------------------------------------------------------
+
+    @property
+    def _nffi_keep_gil(self):
+        """The names of the functions declared with cdef(..., release_gil=False) (their
+        declarations record it: one fact, read by ABI-mode calls and API-mode wrappers)."""
+        return frozenset(name for name, decl in self._model.functions.items()
+                         if not getattr(decl, "release_gil", True))
 
     def cdef(self, csource, override=False, packed=False, pack=None, release_gil=True):
         """Declare C types, functions, globals and constants (see cffi's cdef).
@@ -88,8 +94,6 @@ class FFI(_core.FFIBase):
         self._nffi_cdef_log.append(("cdef", csource, {"override": bool(override),
                                                       "packed": bool(packed),
                                                       "pack": pack or None}))
-        if not release_gil:
-            self._nffi_keep_gil.update(set(self._model.functions) - functions_before)
         if override:
             self._clear_type_caches()
 
