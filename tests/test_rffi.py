@@ -701,3 +701,17 @@ def test_float_argument_kinds():
     fabsf = rffi.llexternal("fabsf", [rffi.FLOAT], rffi.FLOAT, compilation_info=eci)
     assert float(fabsf(lltype.r_singlefloat(-0.5))) == 0.5
     assert float(fabsf(-1)) == 1.0
+
+
+def test_releasegil_decides_whether_the_call_holds_the_gil():
+    """releasegil=False keeps the GIL during the call; 'auto' releases it unless
+    sandboxsafe or _nowrapper (rffi-api.md 2.4). CPython's PyGILState_Check, called as
+    the C function, tells whether the calling thread holds the GIL."""
+    def check(**kwargs):
+        return rffi.llexternal("PyGILState_Check", [], rffi.INT, **kwargs)
+    assert check(releasegil=False)() == 1
+    assert check(releasegil=True)() == 0
+    assert check()() == 0
+    assert check(sandboxsafe=True)() == 1
+    assert check(_nowrapper=True)() == 1
+    assert check(releasegil=False, save_err=rffi.RFFI_SAVE_ERRNO)() == 1   # Python wrapper

@@ -614,8 +614,9 @@ def _c_spelling(T):
 class _Symbol:
     """The lazily found C function of one llexternal declaration."""
 
-    def __init__(self, name, FT, eci, macro, natural_arity):
+    def __init__(self, name, FT, eci, macro, natural_arity, releasegil=True):
         self.name = name
+        self.releasegil = releasegil
         self.FT = FT
         self.eci = eci
         self.macro = macro
@@ -642,7 +643,8 @@ class _Symbol:
                 for A in self.FT.ARGS:
                     if isinstance(A, Struct):
                         lltype._complete(A)
-                self.cdata = _ffi.cast(self.ctype_name(), address)
+                cdata = _ffi.cast(self.ctype_name(), address)
+                self.cdata = cdata if self.releasegil else _core._keep_gil(cdata)
             return self.cdata
 
     def macro_wrapper(self):
@@ -829,7 +831,9 @@ def llexternal(name, args, result, _callable=None, compilation_info=None,
         raise TypeError("llexternal(%r): compilation_info must be an "
                         "ExternalCompilationInfo" % name)
     FT = FuncType(args, result)
-    symbol = _Symbol(name, FT, compilation_info, macro, natural_arity)
+    if releasegil == "auto":
+        releasegil = not (sandboxsafe or _nowrapper)
+    symbol = _Symbol(name, FT, compilation_info, macro, natural_arity, bool(releasegil))
     fptr = _ExternalPtr.__new__(_ExternalPtr)
     fptr._T = Ptr(FT)
     fptr._cd = None

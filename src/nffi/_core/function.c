@@ -173,6 +173,20 @@ static PyObject *call_libffi(PyObject *module, PyObject *const *args, Py_ssize_t
     return nffi_call_libffi(fn, args + 1, nargs - 1, 0, nffi_function_releases_gil(fn));
 }
 
+/* _core._keep_gil(fn): calls of this function object keep the GIL (rffi's
+ * llexternal(..., releasegil=False); cdef(..., release_gil=False) marks the functions of
+ * a library through lib.c).  Returns fn. */
+static PyObject *keep_gil(PyObject *module, PyObject *fn)
+{
+    if (Py_TYPE(fn) != &CFunction_Type) {
+        PyErr_Format(PyExc_TypeError, "_keep_gil(fn): fn must be a C function cdata, not %.200s",
+                     Py_TYPE(fn)->tp_name);
+        return NULL;
+    }
+    nffi_function_keep_gil((CDataObject *)fn);
+    return Py_NewRef(fn);
+}
+
 /* _core._is_direct(fn): whether calls of fn's type take a direct call shape (tests). */
 static PyObject *is_direct(PyObject *module, PyObject *fn)
 {
@@ -187,6 +201,8 @@ static PyObject *is_direct(PyObject *module, PyObject *fn)
 static PyMethodDef function_module_methods[] = {
     {"_call_libffi", (PyCFunction)(void (*)(void))call_libffi, METH_FASTCALL,
      "_call_libffi(fn, *args): call fn through libffi, bypassing direct calls (tests)"},
+    {"_keep_gil", keep_gil, METH_O,
+     "_keep_gil(fn): calls of the function object fn keep the GIL; returns fn"},
     {"_is_direct", is_direct, METH_O,
      "_is_direct(fn): True if calls of fn take a direct call shape (tests)"},
     {NULL}
