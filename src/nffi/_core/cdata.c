@@ -84,10 +84,13 @@ CDataObject *nffi_cdata_new_value(CTypeObject *ct)
     return cd;
 }
 
-/* The object whose life keeps cd's memory valid, for views derived from cd. */
+/* The object whose life keeps cd's memory valid, for views derived from cd: cd itself
+ * when it owns the memory (ffi.new) or holds what keeps it valid (an ffi.gc() wrapper: its
+ * original, even after ffi.gc(p, None); from_buffer: the buffer; an allocator: its free). */
 static PyObject *memory_owner(CDataObject *cd)
 {
-    if (cd->c_flags & CD_OWNS_MEMORY)
+    if ((cd->c_flags & CD_OWNS_MEMORY) ||
+            (Py_TYPE(cd) == &CDataGC_Type && !(cd->c_flags & CD_HANDLE)))
         return (PyObject *)cd;
     return cd->c_owner;
 }
@@ -262,6 +265,8 @@ PyObject *nffi_newp(CTypeObject *ct, PyObject *init, int zero)
  * value; a pointer-like one the address; the engine refuses anything else. */
 PyObject *nffi_cast(CTypeObject *ct, PyObject *value)
 {
+    if (CData_Check(value) && nffi_check_released((CDataObject *)value) < 0)
+        return NULL;
     if (!(ct->ct_flags & CT_PRIMITIVE_ANY)) {
         char *address;
         if (nffi_convert((char *)&address, ct, value, NFFI_CONV_CAST, NULL) < 0)
@@ -423,6 +428,8 @@ static PyObject *pointer_add(CDataObject *cd, PyObject *offsetobj, int sign)
                      nffi_ctype_name(cd->c_type));
         return NULL;
     }
+    if (nffi_check_released(cd) < 0)
+        return NULL;
     Py_ssize_t offset = PyNumber_AsSsize_t(offsetobj, PyExc_OverflowError);
     if (offset == -1 && PyErr_Occurred())
         return NULL;
@@ -671,6 +678,8 @@ static char *slice_bounds(CDataObject *cd, PyObject *slice, Py_ssize_t *start,
                           Py_ssize_t *stop)
 {
     PySliceObject *s = (PySliceObject *)slice;
+    if (nffi_check_released(cd) < 0)
+        return NULL;
     if (s->step != Py_None) {
         PyErr_SetString(PyExc_IndexError, "slice with step not supported");
         return NULL;
@@ -712,6 +721,12 @@ static char *slice_bounds(CDataObject *cd, PyObject *slice, Py_ssize_t *start,
     else if (!(ct->ct_flags & CT_POINTER)) {
         PyErr_Format(PyExc_TypeError, "cdata of type '%s' cannot be indexed",
                      nffi_ctype_name(ct));
+        return NULL;
+    }
+    else if ((cd->c_flags & CD_PTR_TO_OWNED) && (*start < 0 || *stop > 1)) {
+        /* the owned memory holds exactly one item, as in item_address() */
+        PyErr_Format(PyExc_IndexError, "slice [%zd:%zd] out of the one item cdata '%s' owns",
+                     *start, *stop, nffi_ctype_name(ct));
         return NULL;
     }
     if (ct->ct_item->ct_size < 0) {
@@ -1208,6 +1223,8 @@ PyObject *nffi_unpack(CDataObject *cd, Py_ssize_t length)
 
 PyObject *nffi_addressof_field(CDataObject *cd, CTypeObject *ptrtype, Py_ssize_t offset)
 {
+    if (nffi_check_released(cd) < 0)
+        return NULL;
     return (PyObject *)nffi_cdata_new_view(ptrtype, cd->c_data + offset, memory_owner(cd));
 }
 

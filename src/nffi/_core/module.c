@@ -220,7 +220,13 @@ static PyObject *m_typeoffsetof(PyObject *self, PyObject *args)
                      nffi_ctype_name(ct));
         return NULL;
     }
-    return Py_BuildValue("(On)", (PyObject *)ct->ct_item, index * ct->ct_item->ct_size);
+    Py_ssize_t offset;
+    if (__builtin_mul_overflow(index, ct->ct_item->ct_size, &offset)) {
+        PyErr_Format(PyExc_OverflowError, "index %zd of '%s' is too far: its offset does not "
+                     "fit a ssize_t", index, nffi_ctype_name(ct));
+        return NULL;
+    }
+    return Py_BuildValue("(On)", (PyObject *)ct->ct_item, offset);
 }
 
 /* rawaddressof(ptrtype, cdata, offset): a 'ptrtype' cdata at cdata's address + offset */

@@ -121,9 +121,8 @@ static PyObject *gcp(PyObject *self, PyObject *args, PyObject *kwds)
         return NULL;
     if (destructor == Py_None) {
         if (Py_TYPE(orig) == &CDataGC_Type && (orig->c_flags & CD_GC_DESTRUCTOR)) {
+            /* only the destructor is detached: gc_original may own the memory */
             Py_CLEAR(((CDataGCObject *)orig)->gc_destructor);
-            Py_CLEAR(((CDataGCObject *)orig)->gc_original);
-            orig->c_flags &= ~CD_GC_DESTRUCTOR;
             Py_RETURN_NONE;
         }
         PyErr_SetString(PyExc_TypeError, "Can remove destructor only on a object "
