@@ -631,12 +631,15 @@ static char *item_address(CDataObject *cd, Py_ssize_t i)
     return nffi_item_address(cd->c_data, i, item->ct_size);
 }
 
-/* The bytes writable at data, a struct ending in 'T x[]' inside cd's memory: up to the end
- * of the ffi.new() (or allocator) allocation that memory belongs to, or -1 (unknown,
- * unchecked as in C) for memory nffi did not allocate. */
-static Py_ssize_t owned_room(CDataObject *cd, char *data)
+/* The bytes writable at data inside cd's memory: up to the end of the ffi.new() (or
+ * allocator) allocation that memory belongs to, also through an ffi.gc() wrapper of it;
+ * or -1 (unknown, unchecked as in C) for memory nffi did not allocate. */
+Py_ssize_t nffi_owned_room(CDataObject *cd, char *data)
 {
-    CDataObject *owner = (cd->c_flags & CD_ALLOCATOR) ? cd : (CDataObject *)memory_owner(cd);
+    CDataObject *owner = (CDataObject *)memory_owner(cd);
+    if (owner != NULL && (owner->c_flags & CD_GC_DESTRUCTOR) &&
+            ((CDataGCObject *)owner)->gc_original != NULL)
+        owner = (CDataObject *)memory_owner((CDataObject *)((CDataGCObject *)owner)->gc_original);
     if (owner == NULL || !(owner->c_flags & (CD_OWNS_MEMORY | CD_ALLOCATOR)))
         return -1;
     CTypeObject *ct = owner->c_type;
@@ -669,7 +672,7 @@ static int cdata_ass_item(CDataObject *cd, Py_ssize_t i, PyObject *value)
         return -1;
     CTypeObject *item = cd->c_type->ct_item;
     if (item->ct_flags & CT_WITH_VAR_ARRAY)
-        return nffi_convert_from_object_room(p, item, value, owned_room(cd, p));
+        return nffi_convert_from_object_room(p, item, value, nffi_owned_room(cd, p));
     return nffi_convert_from_object(p, item, value);
 }
 
@@ -1006,13 +1009,13 @@ static PyObject *cdata_getattro(CDataObject *cd, PyObject *name)
     return r;
 }
 
-/* The bytes writable in the struct at data that cd is or points to (see owned_room). */
+/* The bytes writable in the struct at data that cd is or points to (see nffi_owned_room). */
 static Py_ssize_t struct_room(CDataObject *cd, char *data)
 {
     CTypeObject *st = (cd->c_type->ct_flags & CT_POINTER) ? cd->c_type->ct_item : cd->c_type;
     if (!(st->ct_flags & CT_WITH_VAR_ARRAY))
         return st->ct_size;
-    return owned_room(cd, data);
+    return nffi_owned_room(cd, data);
 }
 
 static int cdata_setattro(CDataObject *cd, PyObject *name, PyObject *value)

@@ -282,9 +282,13 @@ static int ffibase_traverse(FFIBaseObject *self, visitproc visit, void *arg)
     return 0;
 }
 
+/* The collector may clear an FFI that objects destroyed after it still use (a destructor,
+ * a cdata's repr): type_cache stays a dict, emptied, so a later lookup misses and asks
+ * _parse_type, which raises (the model went with the dict) instead of reading NULL. */
 static int ffibase_clear(FFIBaseObject *self)
 {
-    Py_CLEAR(self->type_cache);
+    if (self->type_cache != NULL)
+        PyDict_Clear(self->type_cache);
     Py_CLEAR(self->dict);
     return 0;
 }
@@ -295,7 +299,8 @@ static void ffibase_dealloc(FFIBaseObject *self)
     PyObject_GC_UnTrack(self);
     if (self->weakreflist != NULL)
         PyObject_ClearWeakRefs((PyObject *)self);
-    ffibase_clear(self);
+    Py_CLEAR(self->type_cache);
+    Py_CLEAR(self->dict);
     /* a Python subclass's subtype_dealloc releases the heap type itself */
     tp->tp_free((PyObject *)self);
 }

@@ -312,6 +312,7 @@ PyObject *nffi_cast(CTypeObject *ct, PyObject *value);
 Py_ssize_t nffi_cdata_length(CDataObject *cd);     /* array item count, -1 if none */
 Py_ssize_t nffi_cdata_sizeof(CDataObject *cd);
 int nffi_check_released(CDataObject *cd);
+Py_ssize_t nffi_owned_room(CDataObject *cd, char *data);
 void nffi_field_cache_clear(CTypeObject *st);
 PyObject *nffi_string(CDataObject *cd, Py_ssize_t maxlen);
 PyObject *nffi_unpack(CDataObject *cd, Py_ssize_t length);

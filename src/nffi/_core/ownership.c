@@ -53,6 +53,9 @@ static int release_resources(CDataGCObject *gc)
 static void cdatagc_dealloc(CDataGCObject *gc)
 {
     PyObject_GC_UnTrack(gc);
+    /* a chain of these (h = ffi.new_handle(h), p = ffi.gc(p, f)) is freed iteratively, as
+       CPython's containers are: recursion would overflow the C stack */
+    Py_TRASHCAN_BEGIN(gc, cdatagc_dealloc)
     if (gc->cd.c_weakreflist != NULL)
         PyObject_ClearWeakRefs((PyObject *)gc);
     if (release_resources(gc) < 0)
@@ -63,6 +66,7 @@ static void cdatagc_dealloc(CDataGCObject *gc)
     Py_CLEAR(gc->cd.c_owner);
     Py_CLEAR(gc->cd.c_type);
     PyObject_GC_Del(gc);
+    Py_TRASHCAN_END
 }
 
 static int cdatagc_traverse(CDataGCObject *gc, visitproc visit, void *arg)
@@ -217,8 +221,11 @@ static PyObject *from_handle(PyObject *self, PyObject *arg)
         return NULL;
     }
     /* a dead or foreign pointer here is undefined behaviour, as the reference says;
-       check what can be checked cheaply */
-    if (Py_TYPE(handle) != &CDataGC_Type || !(handle->c_flags & CD_HANDLE) ||
+       check what can be checked cheaply, and read nothing of memory nffi knows is not a
+       handle (ffi.new, allocator and from_buffer memory: it may be smaller than one) */
+    CDataObject *cd = (CDataObject *)arg;
+    if (nffi_owned_room(cd, (char *)handle) >= 0 ||
+            (Py_TYPE(cd) == &CDataGC_Type && (cd->c_flags & CD_FROM_BUFFER)) || Py_TYPE(handle) != &CDataGC_Type || !(handle->c_flags & CD_HANDLE) ||
             handle->c_data != (char *)handle) {
         PyErr_SetString(PyExc_RuntimeError, "from_handle(): not a live handle from "
                         "new_handle()");
