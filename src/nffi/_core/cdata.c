@@ -87,7 +87,7 @@ CDataObject *nffi_cdata_new_value(CTypeObject *ct)
 /* The object whose life keeps cd's memory valid, for views derived from cd: cd itself
  * when it owns the memory (ffi.new) or holds what keeps it valid (an ffi.gc() wrapper: its
  * original, even after ffi.gc(p, None); from_buffer: the buffer; an allocator: its free). */
-static PyObject *memory_owner(CDataObject *cd)
+PyObject *nffi_memory_owner(CDataObject *cd)
 {
     if ((cd->c_flags & CD_OWNS_MEMORY) ||
             (Py_TYPE(cd) == &CDataGC_Type && !(cd->c_flags & CD_HANDLE)))
@@ -106,7 +106,10 @@ static void cdata_dealloc(CDataObject *cd)
 
 int nffi_check_released(CDataObject *cd)
 {
-    if (cd->c_flags & CD_RELEASED) {
+    /* a view (p + 1, p[0:2], p.field) of released memory is released too */
+    PyObject *owner = cd->c_owner;
+    if ((cd->c_flags & CD_RELEASED) || (owner != NULL && CData_Check(owner) &&
+                                        (((CDataObject *)owner)->c_flags & CD_RELEASED))) {
         PyErr_Format(PyExc_ValueError, "cdata '%s' has been released",
                      nffi_ctype_name(cd->c_type));
         return -1;
@@ -441,7 +444,7 @@ static PyObject *pointer_add(CDataObject *cd, PyObject *offsetobj, int sign)
         return NULL;
     char *address = sign > 0 ? nffi_item_address(cd->c_data, offset, itemsize)
                              : nffi_item_address(cd->c_data, -(uintptr_t)offset, itemsize);
-    PyObject *r = (PyObject *)nffi_cdata_new_view(ptrtype, address, memory_owner(cd));
+    PyObject *r = (PyObject *)nffi_cdata_new_view(ptrtype, address, nffi_memory_owner(cd));
     Py_DECREF(ptrtype);
     return r;
 }
@@ -636,10 +639,10 @@ static char *item_address(CDataObject *cd, Py_ssize_t i)
  * or -1 (unknown, unchecked as in C) for memory nffi did not allocate. */
 Py_ssize_t nffi_owned_room(CDataObject *cd, char *data)
 {
-    CDataObject *owner = (CDataObject *)memory_owner(cd);
+    CDataObject *owner = (CDataObject *)nffi_memory_owner(cd);
     if (owner != NULL && (owner->c_flags & CD_GC_DESTRUCTOR) &&
             ((CDataGCObject *)owner)->gc_original != NULL)
-        owner = (CDataObject *)memory_owner((CDataObject *)((CDataGCObject *)owner)->gc_original);
+        owner = (CDataObject *)nffi_memory_owner((CDataObject *)((CDataGCObject *)owner)->gc_original);
     if (owner == NULL || !(owner->c_flags & (CD_OWNS_MEMORY | CD_ALLOCATOR)))
         return -1;
     CTypeObject *ct = owner->c_type;
@@ -657,7 +660,7 @@ static PyObject *cdata_item(CDataObject *cd, Py_ssize_t i)
     if (p == NULL)
         return NULL;
     CTypeObject *item = cd->c_type->ct_item;
-    PyObject *r = nffi_convert_to_object(p, item, memory_owner(cd));
+    PyObject *r = nffi_convert_to_object(p, item, nffi_memory_owner(cd));
     /* p[0] of ffi.new("struct with_flexible_array *", ...) knows its allocated size */
     if (r != NULL && i == 0 && (item->ct_flags & CT_WITH_VAR_ARRAY) &&
             (cd->c_type->ct_flags & CT_POINTER) && cd->c_length >= 0)
@@ -671,9 +674,14 @@ static int cdata_ass_item(CDataObject *cd, Py_ssize_t i, PyObject *value)
     if (p == NULL)
         return -1;
     CTypeObject *item = cd->c_type->ct_item;
-    if (item->ct_flags & CT_WITH_VAR_ARRAY)
-        return nffi_convert_from_object_room(p, item, value, nffi_owned_room(cd, p));
-    return nffi_convert_from_object(p, item, value);
+    PyObject *pinned;
+    if (nffi_pin(cd, &pinned) < 0)
+        return -1;
+    int r = (item->ct_flags & CT_WITH_VAR_ARRAY)
+        ? nffi_convert_from_object_room(p, item, value, nffi_owned_room(cd, p))
+        : nffi_convert_from_object(p, item, value);
+    nffi_unpin(pinned);
+    return r;
 }
 
 /* Check an explicit [start:stop] slice; returns the start address or NULL. */
@@ -764,7 +772,7 @@ static PyObject *cdata_slice(CDataObject *cd, PyObject *slice)
     CTypeObject *arr = open_array_type(cd->c_type);
     if (arr == NULL)
         return NULL;
-    CDataObject *r = nffi_cdata_new_view(arr, p, memory_owner(cd));
+    CDataObject *r = nffi_cdata_new_view(arr, p, nffi_memory_owner(cd));
     Py_DECREF(arr);
     if (r != NULL)
         r->c_length = stop - start;
@@ -800,19 +808,27 @@ static int cdata_ass_slice(CDataObject *cd, PyObject *slice, PyObject *value)
         memcpy(p, PyBytes_AS_STRING(value), n);
         return 0;
     }
-    PyObject *seq = PySequence_Fast(value, "slice assignment needs an iterable");
-    if (seq == NULL)
+    PyObject *pinned;
+    if (nffi_pin(cd, &pinned) < 0)
         return -1;
+    PyObject *seq = PySequence_Fast(value, "slice assignment needs an iterable");
+    if (seq == NULL) {
+        nffi_unpin(pinned);
+        return -1;
+    }
     Py_ssize_t got = PySequence_Fast_GET_SIZE(seq);
     int r = 0;
     if (got != n) {
         PyErr_Format(PyExc_ValueError, "need %zd values to unpack, got %zd", n, got);
         r = -1;
     }
-    for (Py_ssize_t i = 0; r == 0 && i < n; i++)
-        r = nffi_convert_from_object(p + i * item->ct_size, item,
-                                     PySequence_Fast_GET_ITEM(seq, i));
+    for (Py_ssize_t i = 0; r == 0 && i < n; i++) {
+        PyObject *x = nffi_sequence_item(seq, i, n, cd->c_type);
+        r = x == NULL ? -1 : nffi_convert_from_object(p + i * item->ct_size, item, x);
+        Py_XDECREF(x);
+    }
     Py_DECREF(seq);
+    nffi_unpin(pinned);
     return r;
 }
 
@@ -971,7 +987,7 @@ static PyObject *read_field_of(CDataObject *cd, char *data, CFieldObject *cf)
         CTypeObject *st = (cd->c_type->ct_flags & CT_POINTER) ? cd->c_type->ct_item
                                                               : cd->c_type;
         if (st->ct_flags & CT_WITH_VAR_ARRAY) {
-            CDataObject *r = nffi_cdata_new_view(ft, data + cf->cf_offset, memory_owner(cd));
+            CDataObject *r = nffi_cdata_new_view(ft, data + cf->cf_offset, nffi_memory_owner(cd));
             if (r != NULL) {
                 Py_ssize_t room = cd->c_length - cf->cf_offset;
                 r->c_length = room > 0 ? room / ft->ct_item->ct_size : 0;
@@ -979,7 +995,7 @@ static PyObject *read_field_of(CDataObject *cd, char *data, CFieldObject *cf)
             return (PyObject *)r;
         }
     }
-    return nffi_read_field(data, cf, memory_owner(cd));
+    return nffi_read_field(data, cf, nffi_memory_owner(cd));
 }
 
 static PyObject *cdata_getattro(CDataObject *cd, PyObject *name)
@@ -1027,7 +1043,12 @@ static int cdata_setattro(CDataObject *cd, PyObject *name, PyObject *value)
             PyErr_SetString(PyExc_AttributeError, "cannot delete struct field");
             return -1;
         }
-        return nffi_write_field(data, cf, value, struct_room(cd, data));
+        PyObject *pinned;
+        if (nffi_check_released(cd) < 0 || nffi_pin(cd, &pinned) < 0)
+            return -1;
+        int r = nffi_write_field(data, cf, value, struct_room(cd, data));
+        nffi_unpin(pinned);
+        return r;
     }
     if (PyErr_Occurred())
         return -1;
@@ -1214,7 +1235,7 @@ PyObject *nffi_unpack(CDataObject *cd, Py_ssize_t length)
         return NULL;
     for (Py_ssize_t i = 0; i < length; i++) {
         PyObject *x = nffi_convert_to_object(cd->c_data + i * item->ct_size, item,
-                                             memory_owner(cd));
+                                             nffi_memory_owner(cd));
         if (x == NULL) {
             Py_DECREF(list);
             return NULL;
@@ -1228,7 +1249,7 @@ PyObject *nffi_addressof_field(CDataObject *cd, CTypeObject *ptrtype, Py_ssize_t
 {
     if (nffi_check_released(cd) < 0)
         return NULL;
-    return (PyObject *)nffi_cdata_new_view(ptrtype, cd->c_data + offset, memory_owner(cd));
+    return (PyObject *)nffi_cdata_new_view(ptrtype, cd->c_data + offset, nffi_memory_owner(cd));
 }
 
 /* ---- methods ------------------------------------------------------------------------ */

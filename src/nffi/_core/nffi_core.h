@@ -139,6 +139,7 @@ typedef struct {
     PyObject *gc_original;       /* the cdata given to ffi.gc(), or that alloc() returned */
     PyObject *gc_object;         /* a handle's object, or from_buffer()'s exporter */
     Py_buffer gc_view;           /* CD_FROM_BUFFER: the buffer held until release */
+    Py_ssize_t gc_pins;          /* writes in progress and buffer exports (nffi_pin) */
 } CDataGCObject;
 
 /* the inline storage starts here, 16-byte aligned */
@@ -220,6 +221,7 @@ typedef struct NffiTemps {
     max_align_t data[];
 } NffiTemps;
 int nffi_convert(char *data, CTypeObject *ct, PyObject *obj, int flags, NffiTemps **temps);
+PyObject *nffi_sequence_item(PyObject *seq, Py_ssize_t i, Py_ssize_t n, CTypeObject *ct);
 void *nffi_temps_alloc(NffiTemps **temps, size_t size);  /* call.c: zeroed, or NULL +
                                                              MemoryError */
 void nffi_temps_free(NffiTemps *temps);        /* call.c: after the call */
@@ -313,6 +315,13 @@ Py_ssize_t nffi_cdata_length(CDataObject *cd);     /* array item count, -1 if no
 Py_ssize_t nffi_cdata_sizeof(CDataObject *cd);
 int nffi_check_released(CDataObject *cd);
 Py_ssize_t nffi_owned_room(CDataObject *cd, char *data);
+PyObject *nffi_memory_owner(CDataObject *cd);   /* borrowed, or NULL: memory from C */
+/* ownership.c: pin the releasable object (ffi.gc, from_buffer, allocator) cd's memory
+ * belongs to while C code that may run user code writes into it or a buffer export
+ * points at it; ffi.release() of a pinned object raises.  *pinned gets a new reference
+ * or NULL (nothing to pin); -1 if that memory was released already. */
+int nffi_pin(CDataObject *cd, PyObject **pinned);
+void nffi_unpin(PyObject *pinned);
 void nffi_field_cache_clear(CTypeObject *st);
 PyObject *nffi_string(CDataObject *cd, Py_ssize_t maxlen);
 PyObject *nffi_unpack(CDataObject *cd, Py_ssize_t length);

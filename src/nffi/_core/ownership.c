@@ -25,6 +25,12 @@ static int release_resources(CDataGCObject *gc)
     int flags = gc->cd.c_flags;
     if (flags & CD_RELEASED)
         return 0;
+    if (gc->gc_pins > 0) {
+        PyErr_Format(PyExc_ValueError, "cannot release cdata '%s' while it is in use (a "
+                     "write into it is running, or a buffer of it is exported)",
+                     nffi_ctype_name(gc->cd.c_type));
+        return -1;
+    }
     gc->cd.c_flags |= CD_RELEASED;
     if (flags & CD_FROM_BUFFER) {
         PyBuffer_Release(&gc->gc_view);
@@ -111,6 +117,29 @@ PyTypeObject CDataGC_Type = {
     .tp_traverse = (traverseproc)cdatagc_traverse,
     .tp_base = &CData_Type,
 };
+
+/* ---- pins ---------------------------------------------------------------------- */
+
+int nffi_pin(CDataObject *cd, PyObject **pinned)
+{
+    *pinned = NULL;
+    PyObject *owner = nffi_memory_owner(cd);
+    if (owner == NULL || Py_TYPE(owner) != &CDataGC_Type)
+        return 0;
+    if (nffi_check_released((CDataObject *)owner) < 0)
+        return -1;
+    ((CDataGCObject *)owner)->gc_pins++;
+    *pinned = Py_NewRef(owner);
+    return 0;
+}
+
+void nffi_unpin(PyObject *pinned)
+{
+    if (pinned != NULL) {
+        ((CDataGCObject *)pinned)->gc_pins--;
+        Py_DECREF(pinned);
+    }
+}
 
 /* ---- ffi.gc ---------------------------------------------------------------------- */
 
