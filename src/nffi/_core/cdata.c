@@ -108,6 +108,8 @@ int nffi_check_released(CDataObject *cd)
 {
     /* a view (p + 1, p[0:2], p.field) of released memory is released too */
     PyObject *owner = cd->c_owner;
+    if (owner != NULL && !CData_Check(owner) && nffi_library_check_open(owner) < 0)
+        return -1;    /* a global of a library closed since: its memory is unmapped */
     if ((cd->c_flags & CD_RELEASED) || (owner != NULL && CData_Check(owner) &&
                                         (((CDataObject *)owner)->c_flags & CD_RELEASED))) {
         PyErr_Format(PyExc_ValueError, "cdata '%s' has been released",

@@ -660,6 +660,8 @@ static OUT_OF_LINE int pointer_from_object(char *data, CTypeObject *ct, PyObject
         CDataObject *cd = (CDataObject *)obj;
         if (!pointer_compatible(ct, cd->c_type))
             return pointer_type_error(ct, obj);
+        if (nffi_check_released(cd) < 0)
+            return -1;
         store_pointer(data, cd->c_data);
         return 0;
     }
@@ -1083,4 +1085,16 @@ PyObject *nffi_read_field(char *data, CFieldObject *cf, PyObject *owner)
         return r;
     }
     return nffi_convert_to_object(data + cf->cf_offset, ft, owner);
+}
+
+/* ---- re-checks after user code ran --------------------------------------------------- */
+
+int nffi_recheck_arguments(CDataObject *fn, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (fn->c_owner != NULL && nffi_library_check_open(fn->c_owner) < 0)
+        return -1;
+    for (Py_ssize_t i = 0; i < nargs; i++)
+        if (CData_Check(args[i]) && nffi_check_released((CDataObject *)args[i]) < 0)
+            return -1;
+    return 0;
 }

@@ -421,8 +421,15 @@ extern _Thread_local int nffi_saved_errno __attribute__((tls_model("initial-exec
 /* The bracket of every call into C: the GIL released and this thread's ffi.errno in
    errno during the call, errno saved back after it.  (Inline for the core's own calls;
    errno.c exports both brackets as functions for generated modules.) */
+/* Calls into C in progress, in any thread (changed with the GIL held): while there are
+   some, lib.c defers dlclose(), since one of them may return into the library's code
+   (a callback that closes it). */
+extern Py_ssize_t nffi_calls_running;
+extern int nffi_closes_deferred;
+void nffi_library_close_deferred(void);        /* lib.c */
 static inline PyThreadState *nffi_call_begin(void)
 {
+    nffi_calls_running++;
     PyThreadState *state = PyEval_SaveThread();
     errno = nffi_saved_errno;
     return state;
@@ -431,6 +438,8 @@ static inline void nffi_call_end(PyThreadState *state)
 {
     nffi_saved_errno = errno;
     PyEval_RestoreThread(state);
+    if (--nffi_calls_running == 0 && nffi_closes_deferred)
+        nffi_library_close_deferred();
 }
 /* The reverse bracket, of a call from C into Python (callbacks, from any thread):
    C's errno becomes ffi.errno while Python runs, and ffi.errno goes back into errno. */
@@ -458,6 +467,9 @@ void nffi_errno_callback_end(PyGILState_STATE state);
 int nffi_lib_init(PyObject *module);
 int nffi_libobject_init(PyObject *module);
 int nffi_library_check_open(PyObject *owner); /* -1 + error if owner is a closed library */
+/* convert.c: after the arguments of a call to fn were converted (which may have run user
+   code): -1 + error if fn's library was closed or a cdata argument released meanwhile */
+int nffi_recheck_arguments(CDataObject *fn, PyObject *const *args, Py_ssize_t nargs);
 
 /* ---- errors helpers (cdata.c) ------------------------------------------------------- */
 const char *nffi_ctype_name(CTypeObject *ct);   /* UTF-8 of ct_name, never NULL */
