@@ -670,14 +670,22 @@ static PyObject *cdata_item(CDataObject *cd, Py_ssize_t i)
     return r;
 }
 
+/* Whether converting value may call Python code (its __int__, __index__, __float__, ...,
+ * or the items of a list), which could release the memory being written: such writes pin
+ * it (nffi_pin).  Exact ints, floats and bytes convert without running any. */
+static inline int may_run_user_code(PyObject *value)
+{
+    return !(PyLong_CheckExact(value) || PyFloat_CheckExact(value) || PyBytes_CheckExact(value));
+}
+
 static int cdata_ass_item(CDataObject *cd, Py_ssize_t i, PyObject *value)
 {
     char *p = item_address(cd, i);
     if (p == NULL)
         return -1;
     CTypeObject *item = cd->c_type->ct_item;
-    PyObject *pinned;
-    if (nffi_pin(cd, &pinned) < 0)
+    PyObject *pinned = NULL;
+    if (may_run_user_code(value) && nffi_pin(cd, &pinned) < 0)
         return -1;
     int r = (item->ct_flags & CT_WITH_VAR_ARRAY)
         ? nffi_convert_from_object_room(p, item, value, nffi_owned_room(cd, p))
@@ -1045,8 +1053,9 @@ static int cdata_setattro(CDataObject *cd, PyObject *name, PyObject *value)
             PyErr_SetString(PyExc_AttributeError, "cannot delete struct field");
             return -1;
         }
-        PyObject *pinned;
-        if (nffi_check_released(cd) < 0 || nffi_pin(cd, &pinned) < 0)
+        PyObject *pinned = NULL;
+        if (nffi_check_released(cd) < 0 ||
+                (may_run_user_code(value) && nffi_pin(cd, &pinned) < 0))
             return -1;
         int r = nffi_write_field(data, cf, value, struct_room(cd, data));
         nffi_unpin(pinned);

@@ -64,8 +64,16 @@ static void cdatagc_dealloc(CDataGCObject *gc)
     Py_TRASHCAN_BEGIN(gc, cdatagc_dealloc)
     if (gc->cd.c_weakreflist != NULL)
         PyObject_ClearWeakRefs((PyObject *)gc);
+    /* the destructor (Python code) may run: keep any exception being raised meanwhile, and
+       report the destructor's own as unraisable, naming the destructor -- never this dying
+       object, which the hook would take a new reference to */
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    PyObject *context = Py_XNewRef(gc->gc_destructor);
     if (release_resources(gc) < 0)
-        PyErr_WriteUnraisable((PyObject *)gc);
+        PyErr_WriteUnraisable(context);
+    Py_XDECREF(context);
+    PyErr_Restore(type, value, traceback);
     Py_CLEAR(gc->gc_destructor);
     Py_CLEAR(gc->gc_original);
     Py_CLEAR(gc->gc_object);
