@@ -494,6 +494,21 @@ probe(6, "new-huge-length",
 probe(6, "new-length-overflow",
       "ffi.new('int[]', 2**62)", "the byte size does not fit: OverflowError (cffi)",
       raises="OverflowError")
+probe(6, "buffer-size-past-end", "ffi.buffer(ffi.new('int[2]'), 100)",
+      "cffi makes a buffer past the allocation; nffi knows the size of what it allocated",
+      raises="IndexError")
+probe(6, "buffer-size-past-from-buffer", "ffi.buffer(ffi.from_buffer(bytearray(4)), 10)",
+      "as above, for from_buffer memory", raises="IndexError")
+probe(6, "unpack-past-end", "ffi.unpack(ffi.new('int[2]'), 100)",
+      "cffi reads past the allocation; nffi raises", raises="IndexError")
+probe(6, "unpack-past-end-of-view", "ffi.unpack(ffi.new('int[2]') + 1, 2)",
+      "as above, from a pointer into the array", raises="IndexError")
+probe(6, "unpack-to-end-of-view", "result = ffi.unpack(ffi.new('int[2]', [1, 2]) + 1, 1)",
+      "up to the end is fine", value="[2]")
+probe(6, "memmove-past-owned-pointer", "ffi.memmove(ffi.new('int *'), b'x' * 8, 8)",
+      "cffi writes past the allocation; nffi knows the one item", raises="ValueError")
+probe(6, "memmove-past-array-view", "ffi.memmove(ffi.new('int[2]') + 1, b'x' * 8, 8)",
+      "as above, through a pointer into an array", raises="ValueError")
 probe(6, "buffer-index-past-end",
       "ffi.buffer(ffi.new('char[4]'))[4]", "Python's rule for sequences", raises="IndexError")
 

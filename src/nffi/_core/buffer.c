@@ -38,6 +38,12 @@ PyObject *nffi_buffer_new(CDataObject *cd, Py_ssize_t size)
             return NULL;
         }
     }
+    Py_ssize_t room = nffi_owned_room(cd, cd->c_data);
+    if (room >= 0 && size > room) {
+        PyErr_Format(PyExc_IndexError, "buffer of %zd bytes past the end of cdata '%s' (%zd "
+                     "bytes from there)", size, nffi_ctype_name(ct), room);
+        return NULL;
+    }
     if (cd->c_data == NULL && size > 0) {
         PyErr_Format(PyExc_RuntimeError, "cannot make a buffer of a NULL cdata '%s'",
                      nffi_ctype_name(ct));

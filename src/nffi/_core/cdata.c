@@ -636,19 +636,20 @@ static char *item_address(CDataObject *cd, Py_ssize_t i)
     return nffi_item_address(cd->c_data, i, item->ct_size);
 }
 
-/* The bytes writable at data inside cd's memory: up to the end of the ffi.new() (or
- * allocator) allocation that memory belongs to, also through an ffi.gc() wrapper of it;
- * or -1 (unknown, unchecked as in C) for memory nffi did not allocate. */
+/* The bytes usable at data inside cd's memory: up to the end of the ffi.new() (or
+ * allocator) allocation or from_buffer() buffer that memory belongs to, also through an
+ * ffi.gc() wrapper of it; or -1 (unknown, unchecked as in C) for memory from C. */
 Py_ssize_t nffi_owned_room(CDataObject *cd, char *data)
 {
     CDataObject *owner = (CDataObject *)nffi_memory_owner(cd);
     if (owner != NULL && (owner->c_flags & CD_GC_DESTRUCTOR) &&
             ((CDataGCObject *)owner)->gc_original != NULL)
         owner = (CDataObject *)nffi_memory_owner((CDataObject *)((CDataGCObject *)owner)->gc_original);
-    if (owner == NULL || !(owner->c_flags & (CD_OWNS_MEMORY | CD_ALLOCATOR)))
+    if (owner == NULL || !(owner->c_flags & (CD_OWNS_MEMORY | CD_ALLOCATOR | CD_FROM_BUFFER)))
         return -1;
     CTypeObject *ct = owner->c_type;
-    Py_ssize_t size = (ct->ct_flags & CT_ARRAY) ? nffi_cdata_sizeof(owner)
+    Py_ssize_t size = (owner->c_flags & CD_FROM_BUFFER) ? ((CDataGCObject *)owner)->gc_view.len
+        : (ct->ct_flags & CT_ARRAY) ? nffi_cdata_sizeof(owner)
         : ((ct->ct_item->ct_flags & CT_WITH_VAR_ARRAY) && owner->c_length >= 0)
         ? owner->c_length : ct->ct_item->ct_size;
     if (data < owner->c_data || data > owner->c_data + size)
@@ -1234,6 +1235,12 @@ PyObject *nffi_unpack(CDataObject *cd, Py_ssize_t length)
     if (item->ct_size < 0 || (item->ct_flags & CT_VOID)) {
         PyErr_Format(PyExc_ValueError, "cdata '%s' points to items of unknown size",
                      nffi_ctype_name(ct));
+        return NULL;
+    }
+    Py_ssize_t room = nffi_owned_room(cd, cd->c_data);
+    if (room >= 0 && item->ct_size > 0 && length > room / item->ct_size) {
+        PyErr_Format(PyExc_IndexError, "unpack() of %zd items past the end of cdata '%s' "
+                     "(%zd bytes from there)", length, nffi_ctype_name(ct), room);
         return NULL;
     }
     if ((item->ct_flags & CT_PRIMITIVE_CHAR)) {

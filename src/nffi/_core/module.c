@@ -119,6 +119,8 @@ static int memory_of(PyObject *obj, int writable, char **address, Py_buffer *vie
         *address = cd->c_data;
         if ((cd->c_type->ct_flags & CT_ARRAY) && nffi_cdata_length(cd) >= 0)
             *limit = nffi_cdata_sizeof(cd);
+        else
+            *limit = nffi_owned_room(cd, cd->c_data);    /* -1: memory from C, unchecked */
         return 0;
     }
     if (PyObject_GetBuffer(obj, view, writable ? PyBUF_WRITABLE : PyBUF_SIMPLE) < 0)
