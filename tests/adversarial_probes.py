@@ -79,6 +79,46 @@ def fresh_buffer(cdecl, n):
 '''
 
 
+# NFFI_ADVERSARIAL_REPEAT=N: also run each probe (but the slow ones) N more times and
+# report how much memory that kept (tracemalloc, RSS): the leak check of the probes.
+REPEAT = int(os.environ.get("NFFI_ADVERSARIAL_REPEAT", "0"))
+
+
+def _rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _growth(p, ns, lib_path):
+    """(tracemalloc bytes, RSS bytes) kept by REPEAT more runs of p, after a warm-up."""
+    import gc
+    import tracemalloc
+    code = compile(p.code, p.id, "exec")
+    sys.unraisablehook = lambda u: None
+
+    ffi = ns["ffi"]
+
+    def run(n):
+        for _ in range(n):
+            scope = dict(ns)
+            try:
+                exec(code, scope)
+            except BaseException:   # noqa: B902 - the outcome was checked once already
+                pass
+            # an FFI keeps every library it opened alive (as cffi's does): by design, so
+            # dropped between runs to see what nffi itself keeps
+            getattr(ffi, "_libraries", []).clear()
+    run(max(1, REPEAT // 10))
+    gc.collect()
+    tracemalloc.start()
+    before, rss = tracemalloc.get_traced_memory()[0], _rss()
+    run(REPEAT)
+    gc.collect()
+    after, rss_after = tracemalloc.get_traced_memory()[0], _rss()
+    tracemalloc.stop()
+    return after - before, rss_after - rss
+
+
 def _run_child(first):
     import gc
     import signal
@@ -87,7 +127,6 @@ def _run_child(first):
     import nffi
 
     unraisable = []
-    sys.unraisablehook = lambda u: unraisable.append(u.exc_type.__name__)
 
     def on_alarm(signum, frame):
         raise TimeoutError("probe took more than %d s" % PROBE_TIMEOUT)
@@ -95,14 +134,15 @@ def _run_child(first):
     lib_path = os.environ["NFFI_ADVERSARIAL_LIB"]
     for index in range(first, len(PROBES)):
         p = PROBES[index]
-        print(json.dumps({"start": index}), flush=True)
+        print(json.dumps({"start": index, "id": p.id}), flush=True)
         ffi = nffi.FFI()
         ffi.cdef(CDEF)
         ns = {"nffi": nffi, "ffi": ffi, "gc": gc, "sys": sys, "threading": threading,
               "LIB": lib_path, "CDEF": CDEF}
         exec(PRELUDE, ns)
         del unraisable[:]
-        outcome = {"index": index}
+        sys.unraisablehook = lambda u: unraisable.append(u.exc_type.__name__)
+        outcome = {"index": index, "id": p.id}
         signal.alarm(PROBE_TIMEOUT)
         try:
             exec(p.code, ns)
@@ -114,6 +154,8 @@ def _run_child(first):
         finally:
             signal.alarm(0)
         outcome["unraisable"] = list(unraisable)
+        if REPEAT and p.cls != 7 and p.name not in SLOW:
+            outcome["growth"] = _growth(p, ns, lib_path)
         if "raised" not in outcome and "result" in ns:
             outcome["result"] = repr(ns["result"])[:300]
             if p.value is not None:
@@ -151,6 +193,12 @@ void *malloc(size_t);
 void free(void *);
 '''
 
+
+# too slow to repeat in the leak check (big loops, sleeps, threads, deep nesting)
+SLOW = {"init-once-threads", "threads-release-while-reading", "deep-list-initializer",
+        "typeof-deep-pointer", "typeof-deep-parens", "cdef-deep-struct-nesting",
+        "ffi-in-cycle-used-by-destructor", "gc-destructor-raises-on-death",
+        "allocator-free-raises-on-death", "gc-none-keeps-memory", "new-huge-length"}
 
 # ==== the probes ===========================================================================
 # Class numbers follow issue 15: 1 destructors that raise, 2 ffi.gc(p, None), 3 an FFI

@@ -54,7 +54,7 @@ def _run_batch(first, lib_path):
     proc = subprocess.Popen([sys.executable, os.path.join(HERE, "adversarial_probes.py"),
                              str(first)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env)
-    outcomes, current = {}, None
+    outcomes, current, started_id = {}, None, None
     deadline = time.monotonic() + BATCH_TIMEOUT
     import selectors
     sel = selectors.DefaultSelector()
@@ -71,6 +71,7 @@ def _run_batch(first, lib_path):
         record = json.loads(line)
         if "start" in record:
             current = record["start"]
+            started_id = record["id"]
             deadline = time.monotonic() + BATCH_TIMEOUT
         else:
             outcomes[record["index"]] = record
@@ -80,8 +81,8 @@ def _run_batch(first, lib_path):
     sel.close()
     if current is None:
         return outcomes, len(ap.PROBES)
-    outcomes[current] = {"index": current, "died": "hung" if hung else proc.returncode,
-                         "stderr": stderr[-3000:]}
+    outcomes[current] = {"index": current, "id": started_id,
+                         "died": "hung" if hung else proc.returncode, "stderr": stderr[-3000:]}
     return outcomes, current + 1
 
 
@@ -97,6 +98,9 @@ def outcomes(adversarial_lib):
 def _check(p, outcome):
     if outcome is None:
         return "no outcome recorded"
+    if outcome.get("id", p.id) != p.id:
+        return "the child ran %s at this index (probes file changed during the run?)" % (
+            outcome["id"],)
     if "died" in outcome:
         return "the process %s:\n%s" % (
             "hung" if outcome["died"] == "hung" else "died (status %s)" % outcome["died"],
@@ -133,3 +137,21 @@ def test_probes_cover_every_class():
     assert {p.cls for p in ap.PROBES} >= set(range(1, 11))
     assert len(ap.PROBES) >= 150
     assert len({p.id for p in ap.PROBES}) == len(ap.PROBES)
+
+
+GROWTH_LIMIT = 256 * 1024         # bytes kept by REPEAT runs of one probe (tracemalloc)
+RSS_LIMIT = 32 * 1024 * 1024      # bytes: page-granular, and a high-water mark (garbage
+                                  # of cycles waits for the collector), so only gross leaks
+
+
+@pytest.mark.skipif(not ap.REPEAT, reason="the leak check of the probes: set "
+                    "NFFI_ADVERSARIAL_REPEAT=100000 (minutes)")
+def test_probes_do_not_leak(outcomes):
+    """Each probe (but the slow ones) repeated NFFI_ADVERSARIAL_REPEAT times keeps no
+    memory: tracemalloc (Python's allocators: cdata, ctypes, temporaries) and RSS."""
+    leaks = []
+    for index, p in enumerate(ap.PROBES):
+        growth = outcomes.get(index, {}).get("growth")
+        if growth is not None and (growth[0] > GROWTH_LIMIT or growth[1] > RSS_LIMIT):
+            leaks.append("%s: +%d bytes traced, +%d bytes RSS" % (p.id, growth[0], growth[1]))
+    assert not leaks, "\n".join(leaks)

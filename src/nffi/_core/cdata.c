@@ -85,10 +85,16 @@ CDataObject *nffi_cdata_new_value(CTypeObject *ct)
 }
 
 /* The object whose life keeps cd's memory valid, for views derived from cd: cd itself
- * when it owns the memory (ffi.new) or holds what keeps it valid (an ffi.gc() wrapper: its
- * original, even after ffi.gc(p, None); from_buffer: the buffer; an allocator: its free). */
+ * when it owns the memory (ffi.new) or holds what keeps it valid (from_buffer: the
+ * buffer; an allocator: the allocation, freed when it dies).  Through an ffi.gc() wrapper,
+ * what views of its original keep (the wrapper is skipped: its destructor, often a closure
+ * over the views' own scope, would make a cycle through views, which the collector does
+ * not see); a wrapper already released stands for itself, so its views raise. */
 PyObject *nffi_memory_owner(CDataObject *cd)
 {
+    while (Py_TYPE(cd) == &CDataGC_Type && (cd->c_flags & CD_GC_DESTRUCTOR) &&
+           ((CDataGCObject *)cd)->gc_original != NULL)
+        cd = (CDataObject *)((CDataGCObject *)cd)->gc_original;   /* iterative: chains */
     if ((cd->c_flags & CD_OWNS_MEMORY) ||
             (Py_TYPE(cd) == &CDataGC_Type && !(cd->c_flags & CD_HANDLE)))
         return (PyObject *)cd;
@@ -642,9 +648,6 @@ static char *item_address(CDataObject *cd, Py_ssize_t i)
 Py_ssize_t nffi_owned_room(CDataObject *cd, char *data)
 {
     CDataObject *owner = (CDataObject *)nffi_memory_owner(cd);
-    if (owner != NULL && (owner->c_flags & CD_GC_DESTRUCTOR) &&
-            ((CDataGCObject *)owner)->gc_original != NULL)
-        owner = (CDataObject *)nffi_memory_owner((CDataObject *)((CDataGCObject *)owner)->gc_original);
     if (owner == NULL || !(owner->c_flags & (CD_OWNS_MEMORY | CD_ALLOCATOR | CD_FROM_BUFFER)))
         return -1;
     CTypeObject *ct = owner->c_type;
