@@ -29,3 +29,23 @@ int sumpt(struct pt p)
 {
     return p.x + p.y;
 }
+
+/* Globals: read and written through lib.gx / lib.gpt. */
+int gx = 3;
+struct pt gpt = { 1, 2 };
+
+/* Calls cb(i) for i in 0..n-1 and sums the results: n entries from C into Python. */
+int call_n(int (*cb)(int), int n)
+{
+    int total = 0;
+    for (int i = 0; i < n; i++)
+        total += cb(i);
+    return total;
+}
+
+/* qsort with the comparator type of cffi's documentation ('void *' arguments). */
+#include <stdlib.h>
+void qsort_v(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    qsort(base, n, size, cmp);
+}

@@ -39,6 +39,10 @@ long add6(long, long, long, long, long, long);
 double add3d(double, double, double);
 struct pt mkpt(int, int);
 int sumpt(struct pt);
+extern int gx;
+extern struct pt gpt;
+int call_n(int (*)(int), int);
+void qsort_v(void *, size_t, size_t, int (*)(const void *, const void *));
 """
 
 IMPLS = ("nffi", "cffi ABI", "cffi API", "ctypes")
@@ -48,6 +52,7 @@ PEERS = IMPLS[1:]
 MEMORY_TARGET = 1.0
 CALL_TARGET = 0.9
 QSORT_TARGET = 0.85
+KEEP_GIL_TARGET = 0.5   # a GIL-keeping call against cffi API mode's GIL-releasing one
 UNROLL = 10             # copies of a cheap statement per loop iteration
 CALL_UNROLL = 2         # calls cost more: fewer copies, more loop iterations
 
@@ -198,6 +203,17 @@ def _abs(e):
 _abs_ct = _abs
 
 
+def _abs_keep_gil(e):
+    """nffi: abs declared with cdef(..., release_gil=False); cffi API mode has no such
+    option and releases the GIL (the comparison the target is about)."""
+    libc = e.libc
+    if e.kind == "nffi":
+        ffi = e.FFI()
+        ffi.cdef("int abs(int);", release_gil=False)
+        libc = ffi.dlopen(None)
+    return Bench("libc.abs(-5)", unroll=CALL_UNROLL, check="libc.abs(-5) == 5", libc=libc)
+
+
 def _add6(e):
     return Bench("blib.add6(1, 2, 3, 4, 5, 6)", unroll=CALL_UNROLL,
                  check="blib.add6(1, 2, 3, 4, 5, 6) == 21", blib=e.blib)
@@ -291,6 +307,67 @@ def _qsort_ct(e):
         memmove=ct.memmove, libc=e.libc, buf=buf, src=src, cmp=cmp, n=_QSORT_N)
 
 
+def _qsort_void(e):
+    """The comparator as cffi's documentation writes it: 'void *' arguments cast to
+    'int *' inside (ctypes: its usual POINTER(c_int) comparator)."""
+    ffi = e.ffi
+    cast = ffi.cast
+
+    def _compare_void(a, b):
+        x = cast("int *", a)[0]
+        y = cast("int *", b)[0]
+        return (x > y) - (x < y)
+
+    src = ffi.new("int[]", _QSORT_DATA)
+    buf = ffi.new("int[]", _QSORT_N)
+    cmp = ffi.callback("int(*)(const void *, const void *)", _compare_void)
+    return Bench("""
+        ffi.memmove(buf, src, 4 * n)
+        blib.qsort_v(buf, n, 4, cmp)
+        """, check="list(buf) == sorted(list(src))",
+        ffi=ffi, blib=e.blib, buf=buf, src=src, cmp=cmp, n=_QSORT_N)
+
+
+def _identity(i):
+    return i
+
+
+def _callbacks(e):
+    cb = e.ffi.callback("int(*)(int)", _identity)
+    return Bench("blib.call_n(cb, 100)", check="blib.call_n(cb, 100) == 4950",
+                 blib=e.blib, cb=cb)
+
+
+def _callbacks_ct(e):
+    cb = e.ct.CFUNCTYPE(e.ct.c_int, e.ct.c_int)(_identity)
+    return Bench("blib.call_n(cb, 100)", check="blib.call_n(cb, 100) == 4950",
+                 blib=e.blib, cb=cb, keep=cb)
+
+
+# ---- globals --------------------------------------------------------------------------
+
+def _global_read(e):
+    return Bench("blib.gx", unroll=UNROLL, check="blib.gx == 3", blib=e.blib)
+
+
+def _global_read_ct(e):
+    return Bench("v.value", unroll=UNROLL, check="v.value == 3",
+                 v=e.ct.c_int.in_dll(e.blib, "gx"))
+
+
+def _global_write(e):
+    return Bench("blib.gx = 3", unroll=UNROLL, check="blib.gx == 3", blib=e.blib)
+
+
+def _global_write_ct(e):
+    return Bench("v.value = 3", unroll=UNROLL, check="v.value == 3",
+                 v=e.ct.c_int.in_dll(e.blib, "gx"))
+
+
+def _global_struct(e):
+    return Bench("blib.gpt", unroll=UNROLL, check="blib.gpt.y == 2", blib=e.blib)
+
+
 # ---- typeof scaling -----------------------------------------------------------------
 
 def typedefs(n):
@@ -330,7 +407,46 @@ def _scaling_ratio(results):
     return big.median / small.median
 
 
-MEM, CALL, SCALE = "memory", "calls", "typeof scaling"
+# ---- declarations from real headers (nffi only: its peers cannot read headers) -----
+
+HEADER_SET = ("#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
+              "#include <unistd.h>\n#include <sys/socket.h>\n#include <netdb.h>\n"
+              "#include <pthread.h>\n")
+
+
+OPENSSL_SET = "#include <openssl/ssl.h>\n#include <openssl/evp.h>\n"
+
+
+def _header_load(cold, source=HEADER_SET):
+    """ffi.cdef_header() of source into a fresh FFI.  cold: with every cache
+    emptied first (preprocessor and parser run; the disk cache goes to a fresh
+    temporary directory); else what a second FFI pays (same process)."""
+    def setup(e):
+        if e.kind != "nffi":
+            raise RuntimeError("cdef_header() is nffi's")
+        import os
+        import tempfile
+        from nffi import headers
+        directory = tempfile.mkdtemp(prefix="nffi-bench-headers-")
+
+        def load():
+            os.environ["NFFI_CACHE_DIR"] = directory    # rows run interleaved
+            if cold:
+                headers.clear_memory_caches()
+                cache = os.path.join(directory, "headers")
+                for name in os.listdir(cache) if os.path.isdir(cache) else ():
+                    os.unlink(os.path.join(cache, name))
+            e.FFI().cdef_header(source)
+        load()
+        return Bench(func=load)
+    return setup
+
+
+_HEADER_SETTINGS = {"samples": 7, "budget_s": 6.0}
+_HEADER_QUICK = {"samples": 3, "budget_s": 2.0}
+
+MEM, CALL, GLOBALS, SCALE, HEADERS = ("memory", "calls", "globals", "typeof scaling",
+                                      "real headers")
 
 ROWS = [
     Row('new("struct pt *")', MEM, MEMORY_TARGET, ffi=_new_struct, ctypes=_new_struct_ct),
@@ -349,6 +465,8 @@ ROWS = [
     Row('sizeof("struct pt")', MEM, MEMORY_TARGET, ffi=_sizeof, ctypes=_sizeof_ct),
 
     Row("call abs(int)", CALL, CALL_TARGET, ffi=_abs, ctypes=_abs_ct),
+    Row("call abs(int), release_gil=False", CALL, KEEP_GIL_TARGET, ffi=_abs_keep_gil,
+        impls=("nffi", "cffi API")),
     Row("call add6(6 x long)", CALL, CALL_TARGET, ffi=_add6, ctypes=_add6_ct),
     Row("call add3d(3 x double)", CALL, CALL_TARGET, ffi=_add3d, ctypes=_add3d_ct),
     Row("call strlen(bytes[32])", CALL, CALL_TARGET, ffi=_strlen, ctypes=_strlen_ct),
@@ -360,6 +478,16 @@ ROWS = [
     Row("qsort 1000 ints, Python comparator", CALL, QSORT_TARGET, ffi=_qsort,
         ctypes=_qsort_ct, settings={"samples": 41}, quick={"samples": 15}),
 
+    Row("qsort 1000 ints, 'void *' comparator", CALL, QSORT_TARGET, ffi=_qsort_void,
+        ctypes=_qsort_ct, settings={"samples": 41}, quick={"samples": 15}),
+    Row("100 callbacks from C", CALL, QSORT_TARGET, ffi=_callbacks, ctypes=_callbacks_ct),
+
+    Row("global read lib.gx", GLOBALS, MEMORY_TARGET, ffi=_global_read,
+        ctypes=_global_read_ct),
+    Row("global write lib.gx = 3", GLOBALS, MEMORY_TARGET, ffi=_global_write,
+        ctypes=_global_write_ct),
+    Row("global struct lib.gpt", GLOBALS, MEMORY_TARGET, ffi=_global_struct, ctypes=NA),
+
     Row("typeof fresh type, N=100", SCALE, None, ffi=_typeof_fresh(100),
         impls=("nffi", "cffi ABI"), settings=_SCALING_SETTINGS, quick=_SCALING_QUICK),
     Row("typeof fresh type, N=1000", SCALE, 0.001, ffi=_typeof_fresh(1000),
@@ -370,4 +498,13 @@ ROWS = [
             deps=("typeof fresh type, N=10000", "typeof fresh type, N=100"),
             compute=_scaling_ratio,
             describe="ratio of nffi's own times, not a comparison with a peer"),
+
+    Row("cdef_header 7 system headers, cold", HEADERS, None, ffi=_header_load(True),
+        impls=("nffi",), settings=_HEADER_SETTINGS, quick=_HEADER_QUICK),
+    Row("cdef_header 7 system headers, second FFI", HEADERS, None,
+        ffi=_header_load(False), impls=("nffi",), settings=_HEADER_SETTINGS,
+        quick=_HEADER_QUICK),
+    Row("cdef_header <openssl/ssl.h> <openssl/evp.h>, cold", HEADERS, None,
+        ffi=_header_load(True, OPENSSL_SET), impls=("nffi",), settings=_HEADER_SETTINGS,
+        quick=_HEADER_QUICK),
 ]

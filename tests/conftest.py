@@ -82,3 +82,12 @@ if os.environ.get("CI"):
     from hypothesis import settings as _settings
     _settings.register_profile("nffi-ci", derandomize=True)
     _settings.load_profile("nffi-ci")
+
+
+@pytest.fixture
+def rffi_no_leaks():
+    """Every raw malloc of an rffi test must be freed (RPython's per-test leak check)."""
+    from nffi import lltype
+    prev = lltype.start_tracking_allocations()
+    yield
+    lltype.stop_tracking_allocations(True, prev)

@@ -818,6 +818,43 @@ def test_global_writes(pair):
     same(pair, lambda ffi, lib: setattr(lib, "nope", 1))
 
 
+
+@pytest.mark.parametrize("name", ["g_int", "g_llong", "g_uchar", "g_bool"])
+def test_global_integer_writes_cached_and_not(pair, testlib_path, name):
+    """lib.x = v goes through the <lib> object's cache of the variable once it was
+    accessed (an exact-int fast path) and through the cdef before: both behave as cffi,
+    also at the edges of the type's range and for values of other types."""
+    values = [0, 1, -1, 2, 127, 128, 255, 256, -129, 2 ** 31 - 1, 2 ** 31, -2 ** 31 - 1,
+              2 ** 63 - 1, 2 ** 63, -2 ** 63 - 1, 2 ** 100, True, 1.5, "x", None]
+    old = [getattr(lib, name) for _, lib in pair]
+    try:
+        for value in values:
+            results = []
+            for fresh in (True, False):
+                def write(ffi, lib):
+                    if fresh:      # a new lib object: the name is not cached yet
+                        lib = ffi.dlopen(testlib_path)
+                    setattr(lib, name, value)
+                    return getattr(lib, name)
+                results.append(same(pair, write, check_message=False))
+            assert results[0] == results[1]     # the same messages too
+    finally:
+        for (_, lib), value in zip(pair, old):
+            setattr(lib, name, value)
+
+
+def test_global_variable_cache(pair):
+    ffi, lib = pair[0]
+    lib.g_int                                   # cached from here on
+    assert type(lib.__dict__["g_int"]).__name__ == "GlobalVariable"
+    with pytest.raises(AttributeError) as e:
+        del lib.g_int
+    assert str(e.value) == "cannot delete the attribute 'g_int' of a library"
+    with pytest.raises(AttributeError):
+        del lib.not_declared
+    assert lib.g_small is not lib.g_small       # a new view each time, of the same memory
+    assert ffi.addressof(lib.g_small) == ffi.addressof(lib, "g_small")
+
 def test_addressof_lib(pair):
     same(pair, lambda ffi, lib: str(ffi.typeof(ffi.addressof(lib, "g_int"))))
     same(pair, lambda ffi, lib: ffi.addressof(lib, "g_int")[0] == lib.g_int)

@@ -37,8 +37,8 @@ def report(counts):
 
 
 def test_floor_file_lists_the_default_files():
-    assert set(floors()) == {"testing/cffi0/test_ffi_backend.py",
-                             "testing/cffi1/test_ffi_obj.py"}
+    assert {"testing/cffi0/test_ffi_backend.py",
+            "testing/cffi1/test_ffi_obj.py"} <= set(floors())     # API mode adds its files
     assert all(n > 0 for n in floors().values())
 
 

@@ -82,6 +82,8 @@ class Member:
     length: Optional[int] = None             # array length; None: not an array
     bitsize: Optional[int] = None
     flexible: bool = False                   # 'T name[]'
+    align: Optional[int] = None              # __attribute__((aligned(N))) on the member
+    packed: bool = False                     # __attribute__((packed)) on the member
 
     def c_declaration(self):
         if isinstance(self.ctype, Aggregate):
@@ -93,6 +95,10 @@ class Member:
             text += "[%d]" % self.length
         if self.bitsize is not None:
             text += " : %d" % self.bitsize
+        if self.align is not None:
+            text += " __attribute__((aligned(%d)))" % self.align
+        if self.packed:
+            text += " __attribute__((packed))"
         return text.rstrip() + ";"
 
 
@@ -103,6 +109,7 @@ class Aggregate:
     members: List[Member] = field(default_factory=list)
     packed: bool = False
     pack: Optional[int] = None               # '#pragma pack(N)' around the definition
+    align: Optional[int] = None              # __attribute__((aligned(N))) on the aggregate
 
     def __repr__(self):
         # Short, for hypothesis' "falsifying example"; failures print the C source.
@@ -114,6 +121,8 @@ class Aggregate:
 
     def c_definition(self, indent=""):
         attribute = " __attribute__((packed))" if self.packed else ""
+        if self.align is not None:
+            attribute += " __attribute__((aligned(%d)))" % self.align
         tag = " " + self.tag if self.tag else ""
         body = "".join("%s    %s\n" % (indent, member.c_declaration())
                        for member in self.members)
@@ -152,12 +161,14 @@ def field_spec(member, types):
         size = 0
     elif member.length is not None:
         size *= member.length
-    return FieldSpec(member.name, size, align, member.bitsize, member.flexible)
+    return FieldSpec(member.name, size, align, member.bitsize, member.flexible,
+                     member.align, member.packed)
 
 
 def compute_layout(aggregate, types):
     specs = [field_spec(member, types) for member in aggregate.members]
-    return layout(aggregate.kind, specs, packed=aggregate.packed, pack=aggregate.pack)
+    return layout(aggregate.kind, specs, packed=aggregate.packed, pack=aggregate.pack,
+                  align=aggregate.align)
 
 
 # ---- what gcc must agree with -----------------------------------------------------------------
@@ -275,6 +286,16 @@ def union(tag, body, packed=False, pack=None):
     return struct(tag, body, packed, pack, kind="union")
 
 
+def with_attributes(aggregate, align=None, members=()):
+    """GNU attributes (what real headers use): aligned(N) on the aggregate; members
+    is [(index, align, packed)] for aligned(N) / packed on members."""
+    aggregate.align = align
+    for index, member_align, member_packed in members:
+        aggregate.members[index].align = member_align
+        aggregate.members[index].packed = member_packed
+    return aggregate
+
+
 HAND_CASES = {
     # ordinary members, natural alignment
     "empty_struct": [struct("h_empty", "")],
@@ -371,6 +392,25 @@ HAND_CASES = {
     "integer_mode_align_pack": [struct("h_mode_p", "nffi_ll_align4 a : 64;", pack=2)],
     "integer_mode_off_boundary": [struct("h_mode_off", "int x; nffi_ll_align4 a : 64;")],
     "integer_mode_unnamed": [struct("h_mode_un", "nffi_ll_align4 : 64; char c;")],
+    # GNU attributes of real headers: aligned(N) and packed on members, aligned(N) on
+    # the aggregate, with packed and #pragma pack around them
+    "member_aligned": [with_attributes(struct("h_mal", "char a; int b; char c;"),
+                                       members=[(1, 16, False)])],
+    "member_aligned_packed": [with_attributes(struct("h_malp", "char a; long b; char c;",
+                                                     packed=True), members=[(1, 8, False)])],
+    "member_aligned_pack2": [with_attributes(struct("h_malp2", "char a; long b; int c;",
+                                                    pack=2), members=[(1, 8, False)])],
+    "member_packed": [with_attributes(struct("h_mp", "char a; int b; short c;"),
+                                      members=[(1, None, True)])],
+    "member_aligned_union": [with_attributes(union("h_malu", "char a; int b;"),
+                                             members=[(0, 32, False)])],
+    "aggregate_aligned": [with_attributes(struct("h_aa", "char a; int b;"), align=32)],
+    "aggregate_aligned_packed": [with_attributes(struct("h_aap", "char a; int b;",
+                                                        packed=True), align=2)],
+    "aggregate_aligned_pack1": [with_attributes(struct("h_aap1", "char a; int b;", pack=1),
+                                                align=8)],
+    "aggregate_aligned_nested": [with_attributes(struct("h_aan_in", "char a;"), align=8),
+                                 struct("h_aan_out", "char a; struct h_aan_in b; char c;")],
     # an anonymous member with no named member still takes its room
     "anonymous_unnamed_only": [struct("h_anon_un", ["char a;", Aggregate(
         "struct", "", parse_members("int : 3;")), "char b;"])],
@@ -477,6 +517,9 @@ BITFIELD_TYPE = st.sampled_from(BITFIELD_TYPES)
 ORDINARY_TYPE = st.sampled_from(ORDINARY_TYPES)
 
 
+ATTRIBUTE_ALIGNMENTS = st.sampled_from([1, 2, 4, 8, 16, 32])
+
+
 @functools.lru_cache(maxsize=None)
 def widths_up_to(max_width):
     """Any legal width, with the edges (0, 1, half, full) drawn more often."""
@@ -489,7 +532,13 @@ def draw_bitfield(draw):
     max_width = 1 if ctype == "_Bool" else 8 * primitive_sizes()[ctype][0]
     width = draw(widths_up_to(max_width))
     named = width > 0 and draw(PERCENT) < 80       # 'T name : 0' is invalid
-    return Member("?" if named else "", ctype, bitsize=width)
+    member = Member("?" if named else "", ctype, bitsize=width)
+    roll = draw(PERCENT)        # GNU attributes on named bit-fields, now and then
+    if named and roll < 6:
+        member.align = draw(ATTRIBUTE_ALIGNMENTS)
+    elif named and roll < 10:
+        member.packed = True
+    return member
 
 
 def draw_element_type(draw, nested_types):
@@ -501,7 +550,13 @@ def draw_element_type(draw, nested_types):
 def draw_ordinary(draw, nested_types):
     ctype = draw_element_type(draw, nested_types)
     length = draw(ARRAY_LENGTHS) if draw(PERCENT) < 25 else None
-    return Member("?", ctype, length)
+    member = Member("?", ctype, length)
+    roll = draw(PERCENT)        # GNU attributes of real headers, now and then
+    if roll < 8:
+        member.align = draw(ATTRIBUTE_ALIGNMENTS)
+    elif roll < 12:
+        member.packed = True
+    return member
 
 
 def draw_anonymous(draw, pack, depth, nested_types):
@@ -532,7 +587,10 @@ def draw_aggregate(draw, tag, nested_types):
         # gcc wants a named member before a flexible array member
         members = ([Member("?", "char")] + members
                    + [Member("?", draw_element_type(draw, nested_types), flexible=True)])
-    return name_members(Aggregate(kind, tag, members, packed, pack))
+    aggregate = Aggregate(kind, tag, members, packed, pack)
+    if draw(PERCENT) < 8:
+        aggregate.align = draw(ATTRIBUTE_ALIGNMENTS)
+    return name_members(aggregate)
 
 
 def name_members(aggregate):
@@ -587,7 +645,9 @@ def test_bitfield_reports_follow_the_convention(aggregates):
             assert (where.bitshift, where.bitsize) == (-1, -1)
             continue
         _, align = types.size_align(member.ctype)
-        effective = 1 if aggregate.packed else min(align, aggregate.pack or align)
+        effective = 1 if (aggregate.packed or member.packed) else align
+        effective = max(effective, member.align or 1)
+        effective = min(effective, aggregate.pack or effective)
         assert where.offset % effective == 0
         assert 0 <= where.bitshift < 8 * effective
         assert where.bitsize == member.bitsize

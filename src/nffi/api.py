@@ -46,6 +46,9 @@ class FFI(_core.FFIBase):
         self = super().__new__(cls, flavour=cls._nffi_flavour)
         self._model = Model()
         self._function_type_cache = {}    # type strings that may name a function type
+        self._nffi_cdef_log = []          # API mode: the cdef/include calls, in order
+        self._nffi_keep_gil = set()       # functions declared with release_gil=False
+        self._nffi_extern_python = {}     # name -> "Python" / "Python+C" (extern "Python")
         self._init_once_cache = {}
         self._init_once_lock = threading.Lock()
         self._init_once_running = {}     # tag -> thread running its function
@@ -57,19 +60,69 @@ class FFI(_core.FFIBase):
 
     # ---- declarations ----------------------------------------------------------------
 
-    def cdef(self, csource, override=False, packed=False, pack=None):
-        """Declare C types, functions, globals and constants (see cffi's cdef)."""
+    def cdef(self, csource, override=False, packed=False, pack=None, release_gil=True):
+        """Declare C types, functions, globals and constants (see cffi's cdef).
+        release_gil=False: calls of the functions declared here keep the GIL, in ABI mode
+        (the lib's functions) as in API mode (the compiled wrappers): faster, and safe only
+        for short calls that never block and never wait for another thread that calls
+        back into Python (see docs/differences.md)."""
         if packed not in (False, True, 0, 1):
             raise ValueError("'packed' should be False or True, got %r" % (packed,))
         if packed and pack:
             raise ValueError("'packed' and 'pack' cannot be combined (packed means pack=1)")
+        functions_before = set(self._model.functions)
+        extern_spans = ()
+        if isinstance(csource, str) and 'extern "Python' in csource:
+            from . import apimode
+            csource, extern_spans = apimode.split_extern_python(csource)
         try:
             self._model.cdef(csource, override=override, packed=bool(packed),
-                             pack=pack or None)     # pack=0 means no pack, as in cffi
+                             pack=pack or None,     # pack=0 means no pack, as in cffi
+                             release_gil=bool(release_gil))
         except (CDefError, FFIError) as error:
             raise at_source(error, csource)
+        if extern_spans:
+            from . import apimode
+            for name in set(self._model.functions) - functions_before:
+                decl = self._model.functions[name]
+                kind = apimode.in_spans(csource, extern_spans, decl.line, decl.column)
+                if kind is not None:
+                    self._nffi_extern_python[name] = kind
+        self._nffi_cdef_log.append(("cdef", csource, {"override": bool(override),
+                                                      "packed": bool(packed),
+                                                      "pack": pack or None}))
+        if not release_gil:
+            self._nffi_keep_gil.update(set(self._model.functions) - functions_before)
         if override:
             self._clear_type_caches()
+
+    # ---- declarations from real headers (nffi/headers.py, docs/headers.md) ------------
+
+    def cdef_header(self, source, *, include_dirs=(), define_macros=(), undef_macros=(),
+                    pkg_config=(), extra_args=(), only=None, exclude=None):
+        """Declare what real C headers declare, as if given to cdef(): source is text
+        for the system C preprocessor (usually '#include <zlib.h>' lines, possibly
+        with #defines before them).  Typedefs, structs and unions (with the
+        compiler's layout), enums, functions, global variables and object-like
+        macros with a constant value are declared; only/exclude are glob patterns
+        on names (what a kept declaration needs comes with it).  What cannot be
+        represented is skipped, never fatal: ffi.skipped_declarations() lists it
+        (see docs/headers.md)."""
+        from . import headers
+        skipped = headers.load_header(
+            self._model, source, include_dirs=include_dirs, define_macros=define_macros,
+            undef_macros=undef_macros, pkg_config=pkg_config, extra_args=extra_args,
+            only=only, exclude=exclude)
+        if getattr(self, "_skipped_declarations", None) is None:
+            self._skipped_declarations = []
+        self._skipped_declarations.append(skipped)
+        self._clear_type_caches()
+
+    def skipped_declarations(self):
+        """What the cdef_header() calls of this FFI did not declare, and why: a list
+        of nffi.headers.SkippedDeclaration (name, reason, position: file and line)."""
+        return [entry for skipped in getattr(self, "_skipped_declarations", None) or ()
+                for entry in skipped]
 
     def include(self, ffi_to_include):
         """Make the typedefs, structs, unions, enums and integer constants declared so
@@ -82,6 +135,7 @@ class FFI(_core.FFIBase):
             raise ValueError("an FFI cannot include itself (ffi.include(ffi))")
         self._model.include(ffi_to_include._model)
         self._clear_type_caches()
+        self._nffi_cdef_log.append(("include", ffi_to_include))
 
     def _clear_type_caches(self):
         """What type strings mean changed (override, include): parse them again."""
@@ -109,6 +163,11 @@ class FFI(_core.FFIBase):
             raise _core.error(detail) from None
 
     def _typeof_other(self, obj):
+        # a function of a compiled module's lib: a builtin bound to its function cdata
+        function = getattr(obj, "__self__", None)
+        if isinstance(function, _core.CData) and type(obj).__name__ == \
+                "builtin_function_or_method":
+            return _core.typeof(function)
         raise TypeError("expected a cdecl string or a cdata, got %s"
                         % type(obj).__name__)
 
@@ -267,6 +326,9 @@ class FFI(_core.FFIBase):
 
     def def_extern(self, *args, **kwargs):
         """API mode only ('extern "Python"' functions of a compiled module)."""
+        module = getattr(self, "_nffi_verified_module", None)
+        if module is not None:          # the FFI that verify() built a module for
+            return module.ffi.def_extern(*args, **kwargs)
         raise ValueError("ffi.def_extern() is only available on the FFI object of a "
                          "compiled (API-mode) module, not in ABI mode")
 
@@ -300,3 +362,28 @@ class FFI(_core.FFIBase):
         if not isinstance(value, int):
             raise FFIError("no integer constant '%s'" % (name,))
         return value
+
+    # ---- API mode: set_source / compile / emit_c_code / verify (nffi.apimode) --------------
+
+    def set_source(self, module_name, source, source_extension=".c", **kwds):
+        """Declare the extension module that compile() builds: its (dotted) name, the C
+        source placed before the generated wrappers, and the keyword arguments of a
+        setuptools Extension (include_dirs, libraries, define_macros, ...)."""
+        from . import apimode
+        apimode.set_source(self, module_name, source, source_extension, kwds)
+
+    def compile(self, tmpdir=".", verbose=False, target=None, debug=None):
+        """Generate and build the module declared by set_source(); returns its path."""
+        from . import apimode
+        return apimode.compile(self, tmpdir, verbose, target, debug)
+
+    def emit_c_code(self, filename):
+        """Write the C source compile() would build to 'filename'."""
+        from . import apimode
+        apimode.emit_c_code(self, filename)
+
+    def verify(self, source="", tmpdir=None, **kwargs):
+        """Build (or reuse, by hash) a module from the cdefs and 'source', load it and
+        return its lib; this FFI then uses the compiled module's types."""
+        from . import apimode
+        return apimode.verify(self, source, tmpdir, **kwargs)

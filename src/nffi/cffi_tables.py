@@ -367,10 +367,11 @@ class OutOfLineLibrary:
         self.__dict__[name] = value
         return value
 
-    def __setattr__(self, name, value):
+    def _nffi_setattr(self, name, value):
+        """`lib.name = value` for a name not cached yet (called by _core.LibBase)."""
         self._nffi_check_declared(name)
         try:
-            super().__setattr__(name, value)
+            super()._nffi_setattr(name, value)
         except KeyError as e:
             raise self._nffi_missing_symbol(name, e) from None
 

@@ -82,6 +82,82 @@ def _make_cffi_module():
                  "PkgConfigError"):
         setattr(mod, name, getattr(errors, name))
     mod.nffi = True
+    mod.model = _make_model_module()
+    sys.modules.setdefault("cffi.model", mod.model)
+    mod.verifier = _make_verifier_module()
+    sys.modules.setdefault("cffi.verifier", mod.verifier)
+    return mod
+
+
+def _make_verifier_module():
+    """cffi.verifier, as far as code outside cffi uses it: cleanup_tmpdir() and the
+    names tests patch.  nffi's ffi.verify() is nffi.apimode.verify()."""
+    import shutil
+
+    def cleanup_tmpdir(tmpdir=None, keep_so=False):
+        """Remove the modules ffi.verify() built in 'tmpdir' (default: __pycache__
+        in the current directory)."""
+        tmpdir = tmpdir or os.path.join(os.getcwd(), "__pycache__")
+        try:
+            names = os.listdir(tmpdir)
+        except OSError:
+            return
+        for name in names:
+            if name.startswith("_nffi_v_") and not (keep_so and name.endswith(".so")):
+                path = os.path.join(tmpdir, name)
+                if os.path.isdir(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    try:
+                        os.unlink(path)
+                    except OSError:
+                        pass
+
+    class Verifier:
+        """Placeholder: nffi has no separate verifier object."""
+
+        def _write_source(self, file=None):
+            pass
+
+    mod = types.ModuleType("cffi.verifier")
+    mod.cleanup_tmpdir = cleanup_tmpdir
+    mod.Verifier = Verifier
+    mod._FORCE_GENERIC_ENGINE = False
+    return mod
+
+
+def _make_model_module():
+    """cffi.model, as far as code outside cffi reads it: PrimitiveType's table of
+    primitive names and their categories ('i' integer, 'f' float, 'c' char, 'j'
+    complex), from nffi's primitive table (API mode: cffi's test_verify reads it)."""
+    from . import primitives
+    categories = {"char": "c", "wchar": "c", "char16": "c", "char32": "c",
+                  "float": "f", "longdouble": "f", "complex": "j"}
+    complex_names = {"float _Complex": "_cffi_float_complex_t",
+                     "double _Complex": "_cffi_double_complex_t"}
+    table = {complex_names.get(row.name, row.name): categories.get(row.kind, "i")
+             for row in primitives.PRIMITIVES}
+
+    class PrimitiveType:
+        ALL_PRIMITIVE_TYPES = table
+
+        def __init__(self, name):
+            self.name = name
+
+        def is_char_type(self):
+            return table[self.name] == "c"
+
+        def is_integer_type(self):
+            return table[self.name] == "i"
+
+        def is_float_type(self):
+            return table[self.name] == "f"
+
+        def is_complex_type(self):
+            return table[self.name] == "j"
+
+    mod = types.ModuleType("cffi.model")
+    mod.PrimitiveType = PrimitiveType
     return mod
 
 

@@ -19,6 +19,7 @@ Design notes
 * Every invalid input raises CDefError with the 1-based line and column of the
   offending token; nesting depth is bounded so hostile input cannot blow the stack.
 """
+import codecs
 import dataclasses
 import functools
 import itertools
@@ -30,7 +31,8 @@ from .decls import (Array, ConstantDecl, EnumDef, Field, Function, FunctionDecl,
 from . import primitives
 from .errors import CDefError
 
-__all__ = ["PRIMITIVE_NAMES", "parse_cdef", "parse_type", "parse_type_with_definitions"]
+__all__ = ["PRIMITIVE_NAMES", "parse_cdef", "parse_header", "parse_type",
+           "parse_type_with_definitions"]
 
 
 # ---- primitive type spellings -----------------------------------------------------------
@@ -84,6 +86,29 @@ _LAYOUT_ATTRIBUTES = frozenset(
     name for word in ["packed", "aligned", "align", "vector_size", "mode", "ms_struct",
                       "gcc_struct", "scalar_storage_order", "transparent_union"]
     for name in (word, "__%s__" % word))
+# The GNU C of real headers (cdef_header, gnu=True): floating types that are other names
+# of standard ones, types nffi cannot represent, and how __attribute__((mode(M))) sizes
+# an integer type.
+_GNU_TYPE_ALIASES = {"_Float32": "float", "_Float64": "double", "_Float32x": "double",
+                     "_Float64x": "long double"}
+_GNU_KEYWORD_SPELLINGS = {"__signed__": "signed", "__signed": "signed",
+                          "__complex__": "_Complex", "__complex": "_Complex"}
+_GNU_UNSUPPORTED_TYPES = frozenset(["__int128", "__int128_t", "__uint128_t", "_Float128",
+                                    "__float128", "_Float16", "__fp16", "__bf16",
+                                    "__ibm128", "__float80", "_Decimal32", "_Decimal64",
+                                    "_Decimal128", "__builtin_va_list", "_Atomic",
+                                    "__auto_type"])
+_GNU_TYPEOF = frozenset(["__typeof__", "__typeof", "typeof"])
+_GNU_THREAD_LOCAL = frozenset(["__thread", "_Thread_local", "thread_local"])
+_GNU_IGNORED_STORAGE = frozenset(["register", "auto"])
+_GNU_MODE_BYTES = {"QI": 1, "HI": 2, "SI": 4, "DI": 8, "word": 8, "pointer": 8,
+                   "byte": 1}
+_GNU_ASM_WORDS = frozenset(["__asm__", "__asm", "asm"])
+_GNU_STATIC_ASSERT = frozenset(["_Static_assert", "static_assert"])
+_GNU_SIZE_WORDS = {"sizeof": 0, "__alignof__": 1, "__alignof": 1, "_Alignof": 1,
+                   "alignof": 1}
+_BIGGEST_ALIGNMENT = 16         # gcc's __attribute__((aligned)) without a value (x86-64)
+
 _OTHER_C_KEYWORDS = frozenset(
     ["auto", "break", "case", "continue", "default", "do", "else", "for", "goto", "if",
      "register", "return", "sizeof", "switch", "while", "_Alignas", "_Alignof",
@@ -399,14 +424,16 @@ class _FunctionOp:
 class _Declarator:
     """A parsed declarator: its name (None if abstract) and the type constructors to
     apply, innermost (closest to the base type) first."""
-    __slots__ = ("start", "name_token", "ops", "unclaimed_abi", "depth")
+    __slots__ = ("start", "name_token", "ops", "unclaimed_abi", "depth", "attrs", "asm")
 
-    def __init__(self, start, name_token, ops, unclaimed_abi):
+    def __init__(self, start, name_token, ops, unclaimed_abi, attrs=None, asm=None):
         self.start = start
         self.name_token = name_token
         self.ops = ops
         self.unclaimed_abi = unclaimed_abi
         self.depth = 1              # of the type built by type_for()
+        self.attrs = attrs          # GNU C: __attribute__s after the declarator
+        self.asm = asm              # GNU C: the symbol of '__asm__("symbol")'
 
     def type_for(self, base):
         """Build the declared type.  Its depth is bounded: type nodes are compared and
@@ -450,6 +477,7 @@ class _Specifiers:
     anonymous_slot = None       # index in the output of a not yet named definition
     unknown = None              # 'typedef ... T' / 'typedef int... T': "opaque",
                                 # "integer" or "float" (see _unknown_type_marker)
+    attrs = None                # GNU C: the __attribute__s read (see _gnu_attributes)
 
     def __init__(self, start):
         self.start = start      # first token, for error positions
@@ -478,8 +506,11 @@ _tokenize_type_string = functools.lru_cache(maxsize=1024)(_tokenize)
 
 class _Parser:
     def __init__(self, source, typedef_names, constants, allow_definitions,
-                 type_string=False, packed=False, pack=None):
+                 type_string=False, packed=False, pack=None, gnu=False, size_align=None):
         tokenize = _tokenize_type_string if type_string else _tokenize
+        self.gnu = gnu              # the GNU C of preprocessed real headers (see _Gnu)
+        if gnu:
+            self.g = _Gnu(size_align)
         self.packed = packed        # copied onto every struct/union definition
         self.pack = pack
         self.tokens, self.directives = tokenize(source)
@@ -548,10 +579,65 @@ class _Parser:
 
     def _skip_attributes(self):
         """Skip any number of '__attribute__((...))' / '__declspec(...)'; those that
-        would change a layout ('packed', 'aligned', ...) are refused, not ignored."""
+        would change a layout ('packed', 'aligned', ...) are refused, not ignored.
+        In GNU C mode they are read instead: returns the dict of _gnu_attributes
+        (None when there were none)."""
+        attrs = None
         while self.tokens[self.pos].text in _ATTRIBUTE_WORDS:
+            if self.gnu:
+                attrs = self._gnu_attributes(attrs)
+                continue
             self._advance()
             self._skip_balanced_parentheses(check_layout=True)
+        return attrs
+
+    def _gnu_attributes(self, attrs):
+        """Read one '__attribute__((a, b(x), ...))' into attrs: "packed" (True),
+        "aligned" (N), "mode" (M), "unsupported" (the token of an attribute whose
+        effect nffi cannot represent: vector_size, ...).  The rest (nonnull, format,
+        deprecated, ...) does not change layouts or calls and is ignored."""
+        attrs = {} if attrs is None else attrs
+        word = self._advance()
+        if word.text == "__declspec":
+            self._skip_balanced_parentheses()
+            return attrs
+        self._expect("(")
+        self._expect("(")
+        while not self._accept(")"):
+            if self._accept(","):
+                continue
+            token = self._expect_attribute_name()
+            name = token.text.strip("_")
+            has_arguments = self.tokens[self.pos].text == "("
+            if name == "aligned":
+                value = _BIGGEST_ALIGNMENT
+                if has_arguments:
+                    self._advance()
+                    value = self._constant_expression()
+                    self._expect(")")
+                if value <= 0 or value & (value - 1):
+                    raise _error("aligned(%d) is not a power of two" % value, token)
+                attrs["aligned"] = max(attrs.get("aligned", 1), value)
+            elif name in ("packed", "transparent_union"):
+                attrs[name] = True
+            elif name == "mode" and has_arguments:
+                self._advance()
+                attrs["mode"] = (self._expect_attribute_name().text.strip("_"), token)
+                self._expect(")")
+            elif name in ("vector_size", "ms_struct", "scalar_storage_order"):
+                attrs["unsupported"] = token
+                if has_arguments:
+                    self._skip_balanced_parentheses()
+            elif has_arguments:
+                self._skip_balanced_parentheses()
+        self._expect(")")
+        return attrs
+
+    def _expect_attribute_name(self):
+        token = self.tokens[self.pos]
+        if token.kind != _NAME:
+            raise self._unexpected(token, "expected an attribute name")
+        return self._advance()
 
     def _skip_balanced_parentheses(self, check_layout=False):
         self._expect("(")
@@ -576,7 +662,11 @@ class _Parser:
             token = self.tokens[self.pos]
             if token.kind == _EOF:
                 return self.declarations
-            if not self._accept(";"):       # stray semicolons are harmless
+            if self._accept(";"):           # stray semicolons are harmless
+                continue
+            if self.gnu:
+                self._gnu_declaration()
+            else:
                 self._declaration()
 
     def parse_type_name(self):
@@ -616,6 +706,9 @@ class _Parser:
         token = self._advance()
         if token.kind == _EOL:
             return                          # the null directive '#' alone on a line
+        if self.gnu:
+            self._gnu_directive(token)
+            return
         if token.kind != _NAME:
             raise _error("invalid preprocessor directive", token)
         if token.text != "define":
@@ -648,6 +741,9 @@ class _Parser:
     # -- declarations
 
     def _declaration(self):
+        if self.gnu and self.tokens[self.pos].text in _GNU_STATIC_ASSERT:
+            self._gnu_static_assert()
+            return
         specifiers = self._specifiers(_TOP_LEVEL)
         if self._accept(";"):
             self._declaration_without_declarator(specifiers)
@@ -663,6 +759,10 @@ class _Parser:
                 break
         token = self.tokens[self.pos]
         if token.text == "{":
+            if (self.gnu and self.declarations
+                    and isinstance(self.declarations[-1], FunctionDecl)):
+                self._gnu_function_body(specifiers)
+                return
             raise _error("function definitions are not supported in a cdef", token)
         self._expect(";")
 
@@ -689,6 +789,7 @@ class _Parser:
             tag = "$%d" % next(_anonymous_tag_numbers)
         definition = dataclasses.replace(self.declarations[slot], name=tag)
         self.declarations[slot] = definition
+        self._defined(definition)
         specifiers.base = Tagged(specifiers.tag_kind, tag)
         specifiers.anonymous_slot = None
 
@@ -702,6 +803,21 @@ class _Parser:
             declared_type = declarator.type_for(specifiers.base)
         position = name_token.line, name_token.column
         is_typedef = "typedef" in specifiers.storage
+        symbol = None
+        if self.gnu:
+            attrs = self._gnu_merged_attributes(specifiers, declarator)
+            declared_type = self._gnu_typed(declared_type, attrs, name_token)
+            if is_typedef:
+                self.g.typedef_types[name] = declared_type
+                align = max(attrs.get("aligned", 0), self._gnu_typedef_align(declared_type))
+                if align:
+                    self.g.typedef_align[name] = align
+                if attrs.get("aligned") and declared_type == Tagged(
+                        specifiers.tag_kind, "$" + name):
+                    self._gnu_align_own_struct(declared_type, attrs["aligned"])
+            symbol = declarator.asm if declarator.asm != name else None
+            if is_typedef and attrs.get("transparent_union"):
+                self._gnu_transparent_union(name, declared_type, name_token)
         is_constant = (not is_typedef and not isinstance(declared_type, (Function, Array))
                        and declarator.declares_const_object(specifiers))
         value = self._initializer(is_constant, _may_be_floating(declared_type))
@@ -709,7 +825,7 @@ class _Parser:
             self.local_typedefs.add(name)
             declaration = Typedef(name, declared_type, *position)
         elif isinstance(declared_type, Function):
-            declaration = FunctionDecl(name, declared_type, *position)
+            declaration = FunctionDecl(name, declared_type, *position, symbol=symbol)
         elif isinstance(declared_type, Void):
             raise _error("'%s' is declared void" % name, name_token)
         elif is_constant:
@@ -719,7 +835,7 @@ class _Parser:
                 self.local_constants[name] = value
             declaration = ConstantDecl(name, value, declared_type, *position)
         else:
-            declaration = VariableDecl(name, declared_type, *position)
+            declaration = VariableDecl(name, declared_type, *position, symbol=symbol)
         self.declarations.append(declaration)
 
     def _initializer(self, allowed, floating=False):
@@ -777,10 +893,14 @@ class _Parser:
             elif text in _CALLING_CONVENTIONS:
                 specifiers.abi = _CALLING_CONVENTIONS[text]
             elif text in _ATTRIBUTE_WORDS:
-                self._skip_attributes()
+                attrs = self._skip_attributes()
+                if attrs:
+                    specifiers.attrs = {**(specifiers.attrs or {}), **attrs}
                 continue
             elif text in _IGNORED_WORDS:
                 pass
+            elif self.gnu and self._gnu_specifier(specifiers, token):
+                continue
             elif specifiers.has_type() or text in _KEYWORDS:
                 break       # the declarator's name (or an error reported below)
             elif self._is_typedef_name(text):
@@ -866,7 +986,7 @@ class _Parser:
             raise _error("cannot combine '%s' with the type before it" % keyword.text,
                          keyword)
         kind = keyword.text
-        self._skip_attributes()
+        attrs = self._skip_attributes()
         name_token = None
         token = self.tokens[self.pos]
         if token.kind == _NAME and token.text not in _KEYWORDS:
@@ -882,9 +1002,13 @@ class _Parser:
             return
         specifiers.tag_defined = True
         definition = self._tag_definition(kind, name_token, specifiers.tag_token)
-        self._skip_attributes()
+        after = self._skip_attributes()
+        if attrs or after:
+            definition = self._gnu_definition_attributes(definition, {**(attrs or {}),
+                                                                      **(after or {})})
         if name_token is not None:
             self.declarations.append(definition)
+            self._defined(definition)
             specifiers.base = Tagged(kind, name_token.text)
         elif context == _TOP_LEVEL:
             # The tag may be '$' + the typedef name, known only after the declarator.
@@ -893,6 +1017,7 @@ class _Parser:
         else:
             tag = "$%d" % next(_anonymous_tag_numbers)
             self.declarations.append(dataclasses.replace(definition, name=tag))
+            self._defined(self.declarations[-1])
             specifiers.base = Tagged(kind, tag)
 
     def _tag_definition(self, kind, name_token, position_token):
@@ -930,6 +1055,9 @@ class _Parser:
             if self._accept("..."):
                 self._expect(";")
                 partial = token     # '...;': the compiler completes the layout
+                continue
+            if self.gnu and token.text in _GNU_STATIC_ASSERT:
+                self._gnu_static_assert()
                 continue
             self._field_declaration(fields)
         if partial is not None and any(f.bitsize is not None for f in fields):
@@ -977,6 +1105,13 @@ class _Parser:
         if colon.text == ":":
             self._advance()
             bitsize = self._bit_width(name_token)
+        if self.gnu:
+            after = self._skip_attributes()
+            attrs = self._gnu_merged_attributes(specifiers, declarator, after)
+            field_type = self._gnu_typed(field_type, attrs, name_token)
+            align = max(attrs.get("aligned", 0), self._gnu_typedef_align(field_type))
+            return Field(name_token.text, field_type, bitsize, name_token.line,
+                         name_token.column, align or None, attrs.get("packed", False))
         return Field(name_token.text, field_type, bitsize, name_token.line,
                      name_token.column)
 
@@ -1000,6 +1135,8 @@ class _Parser:
                 self._accept(",")
                 break
             name_token = self._expect_name("an enumerator name")
+            if self.gnu:
+                self._skip_attributes()     # 'A __attribute__((deprecated)) = 1'
             value = next_value
             if self._accept("="):
                 if self._accept("..."):
@@ -1046,6 +1183,9 @@ class _Parser:
         if inner is not None:
             ops += inner.ops
         self._leave_nesting()
+        if self.gnu:
+            return _Declarator(start, name_token, ops, leading_abi,
+                               *self._gnu_declarator_suffix(inner))
         return _Declarator(start, name_token, ops, leading_abi)
 
     def _direct_declarator(self, mode):
@@ -1119,8 +1259,26 @@ class _Parser:
                 ops.append(op)
             else:
                 break
-        self._skip_attributes()
+        if not self.gnu:                # (GNU C: _gnu_declarator_suffix reads them)
+            self._skip_attributes()
         return ops
+
+    def _gnu_declarator_suffix(self, inner):
+        """GNU C: the __attribute__s and '__asm__("symbol")' after a declarator, with
+        those of the inner declarator: (attrs, asm)."""
+        attrs = asm = None
+        while True:
+            text = self.tokens[self.pos].text
+            if text in _ATTRIBUTE_WORDS:
+                attrs = self._skip_attributes()
+            elif text in _GNU_ASM_WORDS:
+                asm = self._gnu_asm_label()
+            else:
+                break
+        if inner is not None and (inner.attrs or inner.asm):
+            attrs = {**inner.attrs, **(attrs or {})} if inner.attrs else attrs
+            asm = asm or inner.asm
+        return attrs, asm
 
     def _array_suffix(self):
         bracket = self._advance()
@@ -1135,6 +1293,8 @@ class _Parser:
         elif token.text == "..." and token.kind == _PUNCT:
             self._advance()
             length = "..."
+        elif self.gnu and self.g.parameters:
+            length = self._gnu_parameter_array_length()
         else:
             # A negative length is kept: the model raises the error cffi raises there.
             length = self._constant_expression()
@@ -1175,8 +1335,18 @@ class _Parser:
     def _parameter(self):
         """Return (type, depth of that type) of one parameter declaration."""
         specifiers = self._specifiers(_PARAMETER)
-        declarator = self._declarator(_EITHER, specifiers.abi)
+        if self.gnu:
+            self.g.parameters += 1
+            try:
+                declarator = self._declarator(_EITHER, specifiers.abi)
+            finally:
+                self.g.parameters -= 1
+        else:
+            declarator = self._declarator(_EITHER, specifiers.abi)
         parameter_type = declarator.type_for(specifiers.base)
+        if self.gnu and isinstance(parameter_type, Named) and \
+                parameter_type.name in self.g.transparent:
+            parameter_type = self.g.transparent[parameter_type.name]
         if isinstance(parameter_type, Void):
             raise _error("'void' must be the only parameter", specifiers.start)
         return parameter_type, declarator.depth
@@ -1276,6 +1446,8 @@ class _Parser:
             return self._constant_value(token)
         if token.text == "(" and kind == _PUNCT:
             self._advance()
+            if self.gnu and self._starts_type_name():
+                return self._gnu_cast(token)
             value = self._constant_expression()
             self._expect(")")
             return value
@@ -1285,6 +1457,8 @@ class _Parser:
 
     def _constant_value(self, token):
         name = token.text
+        if self.gnu and name in _GNU_SIZE_WORDS and self.g.size_align is not None:
+            return self._gnu_size_of(token)
         if name == "sizeof":
             raise _error("sizeof is not supported in constant expressions", token)
         if name in _KEYWORDS:
@@ -1299,6 +1473,491 @@ class _Parser:
             raise _error("the value of '%s' is not known here" % name, token)
         self._advance()
         return value
+
+    # -- the GNU C of real headers (gnu=True: cdef_header after the system preprocessor)
+
+    def _defined(self, definition):
+        """Remember a struct/union definition of a header, for sizeof."""
+        if self.gnu and isinstance(definition, StructDef):
+            self.g.structs[(definition.kind, definition.name)] = definition
+
+    def _gnu_align_own_struct(self, tagged, align):
+        """'typedef struct {...} T __attribute__((aligned(N)));': the anonymous struct
+        is T's alone, so it takes the alignment."""
+        for index in range(len(self.declarations) - 1, -1, -1):
+            decl = self.declarations[index]
+            if isinstance(decl, StructDef) and decl.name == tagged.name:
+                decl = dataclasses.replace(decl, typedef_align=align)
+                self.declarations[index] = decl
+                self._defined(decl)
+                return
+
+    def _gnu_declaration(self):
+        """One top-level declaration; one that cannot be represented is skipped (with
+        the reason and position in self.g.skipped), never fatal: the parser resumes
+        after its ';'."""
+        start = self.pos
+        mark = len(self.declarations)
+        try:
+            self._declaration()
+        except CDefError as error:
+            removed = self.declarations[mark:]
+            del self.declarations[mark:]
+            for decl in removed:
+                if isinstance(decl, Typedef):
+                    self.local_typedefs.discard(decl.name)
+                    self.g.typedef_types.pop(decl.name, None)
+                elif isinstance(decl, EnumDef):
+                    for name, _ in decl.enumerators:
+                        self.local_constants.pop(name, None)
+            self.nesting = 0
+            self.evaluating = True
+            name = _declared_name(self.tokens, start)
+            self.g.skip(name, error.message, error.line or self.tokens[start].line,
+                        error.column or self.tokens[start].column)
+            self._gnu_resynchronize(start)
+
+    def _gnu_resynchronize(self, start):
+        """Skip to the end of the declaration begun at start: just after its ';' at
+        depth 0, or after the '}' closing a function body (a '{...}' at depth 0 with
+        no struct/union/enum keyword before it)."""
+        depth = 0
+        saw_tag = False
+        for token in self.tokens[start:self.pos]:
+            depth, saw_tag, _ = _resync_step(token, depth, saw_tag)
+        while True:
+            token = self.tokens[self.pos]
+            if token.kind == _EOF:
+                return
+            self._advance()
+            depth, saw_tag, done = _resync_step(token, depth, saw_tag)
+            if done:
+                return
+
+    def _gnu_specifier(self, specifiers, token):
+        """A GNU C word among the declaration specifiers; True if it was consumed."""
+        text = token.text
+        if text in _GNU_KEYWORD_SPELLINGS:
+            self._advance()
+            self._add_type_word(specifiers, _Token(_NAME, _GNU_KEYWORD_SPELLINGS[text],
+                                                   token.line, token.column))
+            return True
+        if text in _GNU_TYPE_ALIASES and not specifiers.has_type() and \
+                not self._is_typedef_name(text):
+            self._advance()
+            specifiers.base = Primitive(_GNU_TYPE_ALIASES[text])
+            return True
+        if text in _GNU_UNSUPPORTED_TYPES and not self._is_typedef_name(text):
+            raise _error("the type '%s' is not supported by nffi" % text, token)
+        if text in _GNU_TYPEOF and not specifiers.has_type():
+            self._advance()
+            self._expect("(")
+            if not self._starts_type_name():
+                raise _error("%s of an expression is not supported by nffi" % text, token)
+            inner = self._specifiers(_TYPE_NAME)
+            specifiers.base = self._declarator(_EITHER, inner.abi).type_for(inner.base)
+            specifiers.const = specifiers.const or inner.const
+            self._expect(")")
+            return True
+        if text in _GNU_THREAD_LOCAL:
+            raise _error("thread-local variables are not supported by nffi", token)
+        if text in _GNU_IGNORED_STORAGE:
+            self._advance()         # 'register int x' in a prototype
+            return True
+        if text == "_Alignas":
+            self._advance()
+            self._expect("(")
+            if self._starts_type_name():
+                align = self._gnu_type_size(1, token)
+            else:
+                align = self._constant_expression()
+            self._expect(")")
+            attrs = dict(specifiers.attrs or ())
+            attrs["aligned"] = max(attrs.get("aligned", 1), align)
+            specifiers.attrs = attrs
+            return True
+        return False
+
+    def _starts_type_name(self):
+        token = self.tokens[self.pos]
+        return token.kind == _NAME and (
+            token.text in _TYPE_WORDS or token.text in _QUALIFIERS
+            or token.text in _TAG_KINDS or token.text in _GNU_TYPE_ALIASES
+            or (token.text not in self.local_constants and self._is_typedef_name(token.text)))
+
+    def _gnu_merged_attributes(self, specifiers, declarator, more=None):
+        attrs = specifiers.attrs
+        if declarator.attrs:
+            attrs = {**attrs, **declarator.attrs} if attrs else declarator.attrs
+        if more:
+            attrs = {**attrs, **more} if attrs else more
+        return attrs or {}
+
+    def _gnu_typed(self, declared_type, attrs, name_token):
+        """The type of a declaration after its attributes: mode(M) resizes an integer
+        type; attributes nffi cannot represent make it an error (the declaration is
+        skipped)."""
+        unsupported = attrs.get("unsupported")
+        if unsupported is not None:
+            raise _error("__attribute__((%s)) is not supported by nffi"
+                         % unsupported.text.strip("_"), unsupported)
+        mode = attrs.get("mode")
+        if mode is None:
+            return declared_type
+        mode_name, token = mode
+        size = _GNU_MODE_BYTES.get(mode_name)
+        if size is None or not (isinstance(declared_type, Primitive)
+                                and primitives.is_integer(declared_type.name)):
+            raise _error("__attribute__((mode(%s))) is not supported here" % mode_name,
+                         token)
+        unsigned = _is_unsigned_name(declared_type.name)
+        name = {1: "char", 2: "short", 4: "int", 8: "long long"}[size]
+        name = ("unsigned " if unsigned else "signed " if size == 1 else "") + name
+        return Primitive(name)
+
+    def _gnu_typedef_align(self, declared_type):
+        """The alignment a typedef name carries from its __attribute__((aligned))."""
+        if isinstance(declared_type, Named):
+            return self.g.typedef_align.get(declared_type.name, 0)
+        return 0
+
+    def _gnu_definition_attributes(self, definition, attrs):
+        """Attributes written on a struct, union or enum definition."""
+        unsupported = attrs.get("unsupported")
+        if unsupported is not None:
+            raise _error("__attribute__((%s)) is not supported by nffi"
+                         % unsupported.text.strip("_"), unsupported)
+        if isinstance(definition, EnumDef):
+            if attrs.get("packed") or attrs.get("mode"):
+                raise _error("packed enums are not supported by nffi", self.tokens[self.pos])
+            return definition
+        changes = {}
+        if attrs.get("packed"):
+            changes["packed"] = True
+        if attrs.get("aligned"):
+            changes["align"] = attrs["aligned"]
+        return dataclasses.replace(definition, **changes) if changes else definition
+
+    def _gnu_parameter_array_length(self):
+        """The length of an array parameter, which may be a variable-length one
+        ('regmatch_t m[nmatch]', 'int a[*]'): the parameter is a pointer anyway, so
+        a length that is no constant is dropped (None)."""
+        start = self.pos
+        try:
+            return self._constant_expression()
+        except CDefError:
+            self.pos = start
+            depth = 0
+            while True:
+                token = self.tokens[self.pos]
+                if not token.text or (token.text == "]" and depth == 0):
+                    return None
+                depth += (token.text == "[") - (token.text == "]")
+                self._advance()
+
+    def _gnu_transparent_union(self, name, declared_type, token):
+        """'typedef union {...} T __attribute__((transparent_union));': a parameter
+        of type T is passed as the union's first member (glibc's __SOCKADDR_ARG
+        under _GNU_SOURCE), so it is declared as that member's type."""
+        definition = (self.g.structs.get((declared_type.kind, declared_type.name))
+                      if isinstance(declared_type, Tagged) else None)
+        if definition is None or definition.kind != "union" or not definition.fields:
+            raise _error("transparent_union needs a union with members", token)
+        self.g.transparent[name] = definition.fields[0].type
+
+    def _gnu_asm_label(self):
+        """'__asm__("" "symbol")' after a declarator: the library symbol."""
+        self._advance()
+        self._expect("(")
+        pieces = []
+        while self.tokens[self.pos].kind == _STRING:
+            pieces.append(_string_literal_bytes(self._advance()))
+        self._expect(")")
+        return b"".join(pieces).decode("latin-1") or None
+
+    def _gnu_static_assert(self):
+        self._advance()
+        self._skip_balanced_parentheses()
+        self._expect(";")
+
+    def _gnu_function_body(self, specifiers):
+        """Skip the body of an inline function defined in a header.  A 'static'
+        (or plain 'inline') one is no symbol of the library: its declaration goes."""
+        depth = 0
+        while True:
+            token = self._advance()
+            if not token.text:
+                raise self._unexpected(token, "expected '}'")
+            if token.kind == _PUNCT and token.text == "{":
+                depth += 1
+            elif token.kind == _PUNCT and token.text == "}":
+                depth -= 1
+                if depth == 0:
+                    break
+        if "extern" not in specifiers.storage:
+            decl = self.declarations.pop()
+            self.g.skip(decl.name, "%s function defined in the header: not a symbol of "
+                        "the library" % ("static inline" if "static" in specifiers.storage
+                                         else "inline"), decl.line, decl.column)
+
+    def _gnu_cast(self, token):
+        """'(type) operand' in a constant expression (after the '('): the operand
+        converted to the integer type, wrapping as C does."""
+        specifiers = self._specifiers(_TYPE_NAME)
+        declarator = self._declarator(_EITHER, specifiers.abi)
+        node = declarator.type_for(specifiers.base)
+        self._expect(")")
+        value = self._unary_expression()
+        while isinstance(node, Named) and node.name in self.g.typedef_types:
+            node = self.g.typedef_types[node.name]
+        if not (isinstance(node, Primitive) and primitives.is_integer(node.name)):
+            raise _error("only casts to integer types are supported in constant "
+                         "expressions", token)
+        if self.g.size_align is None:
+            raise _error("casts are not supported here", token)
+        bits = 8 * self.g.size_align(node, self.g)[0]
+        value &= (1 << bits) - 1
+        if node.name != "_Bool" and not _is_unsigned_name(node.name) and \
+                value >> (bits - 1):
+            value -= 1 << bits
+        return value
+
+    def _gnu_size_of(self, token):
+        """sizeof(type), __alignof__(type), _Alignof(type) in a constant expression."""
+        self._advance()
+        self._expect("(")
+        if not self._starts_type_name():
+            raise _error("%s of an expression is not supported" % token.text, token)
+        value = self._gnu_type_size(_GNU_SIZE_WORDS[token.text], token)
+        self._expect(")")
+        return value
+
+    def _gnu_type_size(self, which, token):
+        """sizeof (which=0) or alignof (which=1) of the type name that follows."""
+        specifiers = self._specifiers(_TYPE_NAME)
+        declarator = self._declarator(_EITHER, specifiers.abi)
+        node = declarator.type_for(specifiers.base)
+        try:
+            return self.g.size_align(node, self.g)[which]
+        except (LookupError, ValueError, TypeError) as error:
+            raise _error("cannot compute %s of this type here: %s"
+                         % (token.text, error), token)
+
+    def _gnu_directive(self, token):
+        """The directives of 'gcc -E -dD' output: line markers, #define and #undef
+        (object-like macros become constants), #pragma pack; the rest is ignored.
+        Nothing here may raise: a macro that is no constant is skipped."""
+        if token.kind == _INT:
+            name = self.tokens[self.pos]
+            if name.kind == _STRING:
+                self.g.mark(token.line + 1, _string_literal_bytes(name).decode(
+                    "utf-8", "replace"), int(token.text))
+            return
+        nesting = self.nesting
+        try:
+            if token.text == "define":
+                self._gnu_define()
+            elif token.text == "undef":
+                self.g.undefine(self.tokens[self.pos].text, self.local_constants)
+            elif token.text == "pragma" and self.tokens[self.pos].text == "pack":
+                self._advance()
+                self.pack = self.g.pragma_pack(self._pragma_arguments(), self.pack)
+        except CDefError:
+            pass
+        self.nesting = nesting
+        self.evaluating = True
+
+    def _pragma_arguments(self):
+        words = []
+        while self.tokens[self.pos].kind != _EOL:
+            token = self._advance()
+            if token.text not in "(),":
+                words.append(token.text)
+        return words
+
+    def _gnu_define(self):
+        name_token = self._advance()
+        name = name_token.text
+        builtin = self.g.current_file in _PREDEFINED_MACRO_FILES
+        after = self.tokens[self.pos]
+        if (after.text == "(" and after.line == name_token.line
+                and after.column == name_token.column + len(name)):
+            if not builtin:
+                self.g.skip(name, "function-like macro", name_token.line,
+                            name_token.column)
+            return
+        try:
+            if name_token.kind != _NAME or name in _KEYWORDS:
+                raise _error("macro that redefines a keyword or type name", name_token)
+            if after.kind == _EOL:
+                raise _error("macro without a value", after)
+            value = self._macro_value()
+        except CDefError as error:
+            if not builtin:
+                self.g.skip(name, "macro that is no constant: " + error.message,
+                            name_token.line, name_token.column)
+            return
+        if name in self.local_constants and name not in self.g.macros:
+            if self.local_constants[name] != value and not builtin:
+                self.g.skip(name, "macro with the name of an enumerator of another "
+                            "value (the enumerator is declared)", name_token.line,
+                            name_token.column)
+            return      # '#define X X' after the enumerator X (glibc does this)
+        self.local_constants[name] = value
+        if not builtin:
+            self.g.define(ConstantDecl(name, value, None, name_token.line,
+                                       name_token.column))
+
+    def _macro_value(self):
+        """The value of an object-like macro's body: an integer constant expression,
+        a floating constant (optionally signed and parenthesised) or string literals."""
+        start = self.pos
+        tokens = self.tokens[start:]
+        if tokens[0].kind == _STRING:
+            pieces = []
+            while self.tokens[self.pos].kind == _STRING:
+                pieces.append(_string_literal_bytes(self._advance()))
+            value = b"".join(pieces)
+        else:
+            floating = _floating_macro_value(tokens)
+            if floating is not None:
+                return floating
+            value = self._constant_expression()
+        end = self.tokens[self.pos]
+        if end.kind != _EOL:
+            raise self._unexpected(end, "expected the end of the constant")
+        return value
+
+
+# ---- the GNU C of real headers: state and helpers ---------------------------------------
+
+def _resync_step(token, depth, saw_tag):
+    """One token of _gnu_resynchronize: (depth, saw_tag, declaration ended?)."""
+    if token.kind == _NAME:
+        return depth, saw_tag or (depth == 0 and token.text in _TAG_KINDS), False
+    if token.kind != _PUNCT:
+        return depth, saw_tag, False
+    text = token.text
+    if text in ("(", "[", "{"):
+        return depth + 1, saw_tag, False
+    if text in (")", "]", "}"):
+        depth = max(depth - 1, 0)
+        return depth, saw_tag, text == "}" and depth == 0 and not saw_tag
+    return depth, saw_tag, text == ";" and depth == 0
+
+
+def _is_unsigned_name(name):
+    """Is this integer primitive unsigned?  (char: signed, as on x86-64 Linux.)"""
+    return primitives.BY_NAME[name].kind in ("unsigned", "bool", "char16", "char32")
+
+
+# where 'cc -E -dD' puts the compiler's own macros (__INT_MAX__, __GNUC__, ...): they
+# are known to the expressions of the header's macros but declare nothing
+_PREDEFINED_MACRO_FILES = frozenset(["<built-in>", "<command-line>"])
+
+
+class _Gnu:
+    """What the parser keeps while reading a preprocessed header (gnu=True)."""
+
+    def __init__(self, size_align):
+        # size_align(type node, this object) -> (size, alignment), for sizeof and
+        # __alignof__ in constant expressions (None: not supported); it reads the
+        # header's own typedef_types and structs
+        self.size_align = size_align
+        self.skipped = []           # (name, reason, line, column): preprocessed lines
+        self.marks = []             # line markers: (preprocessed line, file, its line)
+        self.current_file = ""
+        self.macros = {}            # name -> ConstantDecl of the macro in force
+        self.typedef_types = {}     # typedef name -> type node, for sizeof
+        self.typedef_align = {}     # typedef name -> its __attribute__((aligned(N)))
+        self.structs = {}           # (kind, tag) -> StructDef, for sizeof
+        self.pack_stack = []
+        self.parameters = 0         # depth of parameter declarations being read
+        self.transparent = {}       # transparent_union typedef -> its first member type
+
+    def skip(self, name, reason, line, column):
+        self.skipped.append((name, reason, line, column))
+
+    def mark(self, line, file, file_line):
+        self.marks.append((line, file, file_line))
+        self.current_file = file
+
+    def define(self, decl):
+        self.macros.pop(decl.name, None)    # a redefinition takes the later place
+        self.macros[decl.name] = decl
+
+    def undefine(self, name, constants):
+        if self.macros.pop(name, None) is not None:
+            constants.pop(name, None)
+
+    def pragma_pack(self, words, current):
+        """The packing after '#pragma pack(words)': (), (N), (push[, id][, N]),
+        (pop[, id])."""
+        try:
+            if not words:
+                return None
+            if words[0] == "push":
+                self.pack_stack.append(current)
+                return int(words[-1]) if words[-1].isdigit() else current
+            if words[0] == "pop":
+                return self.pack_stack.pop() if self.pack_stack else None
+            return int(words[0])
+        except ValueError:
+            return current
+
+
+_FLOATING_MACRO_RE = re.compile(
+    r"([+-]?)(0[xX][0-9a-fA-F]*\.?[0-9a-fA-F]*[pP][+-]?[0-9]+"
+    r"|(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+)[fFlL]?")
+
+
+def _floating_macro_value(tokens):
+    """The value of a macro body that is a floating constant ('(-1.5e3f)'), or None."""
+    texts = []
+    for token in tokens:
+        if token.kind == _EOL or token.kind == _EOF:
+            break
+        if token.text not in ("(", ")"):
+            texts.append(token.text)
+        if len(texts) > 3:
+            return None
+    match = _FLOATING_MACRO_RE.fullmatch("".join(texts))
+    if match is None:
+        return None
+    sign, number = match.groups()
+    value = float.fromhex(number) if number[:2] in ("0x", "0X") else float(number)
+    return -value if sign == "-" else value
+
+
+def _string_literal_bytes(token):
+    """The bytes of a string literal token (C escapes)."""
+    try:
+        return codecs.escape_decode(token.text[1:-1].encode("latin-1", "backslashreplace"))[0]
+    except (ValueError, UnicodeError):
+        raise _error("invalid string literal", token) from None
+
+
+def _declared_name(tokens, start):
+    """A best guess of the name a declaration starting at tokens[start] declares, for
+    the list of skipped declarations: the function name before the first '(' at depth
+    0, else the last plain name at depth 0."""
+    depth = 0
+    last = None
+    for index in range(start, min(start + 400, len(tokens) - 1)):
+        token = tokens[index]
+        if token.kind == _PUNCT:
+            if token.text == ";" and depth == 0:
+                break
+            if token.text in ("(", "[", "{"):
+                if token.text == "(" and depth == 0 and last is not None and \
+                        tokens[index - 1] is last:
+                    return last.text
+                depth += 1
+            elif token.text in (")", "]", "}"):
+                depth -= 1
+        elif token.kind == _NAME and depth == 0 and token.text not in _KEYWORDS:
+            last = token
+    return last.text if last is not None else ""
 
 
 # ---- public API -------------------------------------------------------------------------
@@ -1352,3 +2011,27 @@ def parse_type_with_definitions(text, typedef_names, constants=None):
     except RecursionError:
         raise CDefError("type is nested too deeply") from None
     return node, parser.declarations
+
+
+def parse_header(source, typedef_names, constants, size_align=None):
+    """Parse preprocessed header text (the output of 'cc -E -dD') in the GNU C dialect
+    of real headers: __attribute__ (packed, aligned, mode honoured; vector_size and the
+    like make the declaration skipped; the rest ignored), __asm__ symbol names,
+    __extension__, _Static_assert, _Alignas, inline function bodies, sizeof/alignof in
+    constant expressions (through size_align(node, state) -> (size, align), state
+    having the typedef_types and structs the header declared so far), line markers, #pragma pack, and object-like macros as constants
+    (integer, floating and string values).
+
+    Never raises for one declaration: what cannot be represented is skipped.  Returns
+    (declarations, skipped, marks): skipped lists (name, reason, line, column) and
+    marks the line markers (preprocessed line, header file, header line), to map the
+    preprocessed lines of positions back to header files.
+    """
+    parser = _Parser(source, typedef_names, constants, allow_definitions=True,
+                     gnu=True, size_align=size_align)
+    try:
+        decls = parser.parse_declarations()
+    except RecursionError:
+        raise CDefError("declaration is nested too deeply") from None
+    gnu = parser.g
+    return decls + list(gnu.macros.values()), gnu.skipped, gnu.marks

@@ -125,6 +125,10 @@ class Field:
     bitsize: Optional[int] = None   # None: not a bitfield
     line: int = 0
     column: int = 0
+    # GNU C of real headers: __attribute__((aligned(N))) / _Alignas(N) on the member
+    # (None: none) and __attribute__((packed)) on the member
+    align: Optional[int] = None
+    packed: bool = False
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,10 @@ class StructDef:
     column: int = 0
     packed: bool = False
     pack: Optional[int] = None
+    align: Optional[int] = None  # __attribute__((aligned(N))) on the struct (real headers)
+    # 'typedef struct {...} T __attribute__((aligned(N)));': the alignment of the
+    # typedef whose anonymous struct this is (gcc does not round its size up)
+    typedef_align: Optional[int] = None
 
     @property
     def needs_compiler(self):
@@ -168,18 +176,27 @@ class Typedef:
 
 @dataclass(frozen=True)
 class FunctionDecl:
+    """symbol: the name to look up in the library when it differs from name (GNU C's
+    'int f(void) __asm__("g");', used by glibc), else None.  release_gil: calls release
+    the GIL (False: cdef(..., release_gil=False))."""
     name: str
     type: Function
     line: int = 0
     column: int = 0
+    symbol: Optional[str] = None
+    release_gil: bool = True
 
 
 @dataclass(frozen=True)
 class VariableDecl:
+    """release_gil: as FunctionDecl's, for a function declared through a typedef of a
+    function type ('func_t f;')."""
     name: str
     type: Type
     line: int = 0
     column: int = 0
+    symbol: Optional[str] = None    # as FunctionDecl.symbol
+    release_gil: bool = True
 
 
 @dataclass(frozen=True)
@@ -188,7 +205,7 @@ class ConstantDecl:
     value is None for '#define NAME ...' and 'static const T NAME;' (known only to the
     compiler, API mode)."""
     name: str
-    value: Union[int, float, None]
+    value: Union[int, float, bytes, None]     # bytes: a string macro of a header
     type: Optional[Type] = None
     line: int = 0
     column: int = 0

@@ -47,6 +47,11 @@ Rules applied, with gcc's terms (gcc/stor-layout.cc):
   not change the aggregate's alignment.
 * A flexible array member has size 0 but is aligned like any member, so it can add
   tail padding and alignment.
+* GNU attributes of real headers (nffi.headers): ``packed`` on a member lowers its
+  alignment to 1 (a packed bit-field is never moved and aligns nothing);
+  ``aligned(N)`` on a member raises its alignment to N (a bit-field starts on an N
+  boundary and aligns the aggregate), capped by ``#pragma pack``; ``aligned(N)`` on
+  the aggregate raises its alignment, whatever the packing, and rounds its size.
 * In a union every member is at offset 0; a bit-field occupies ``ceil(width / 8)``
   bytes of it.  An empty struct or union has size 0 and alignment 1 (gcc extension).
 
@@ -69,6 +74,8 @@ class FieldSpec:
     align: int                      # alignof the member's type
     bitsize: Optional[int] = None   # None: not a bit-field
     flexible: bool = False          # a flexible array member 'T x[]' (last member of a struct)
+    user_align: Optional[int] = None  # __attribute__((aligned(N))) / _Alignas(N) on the member
+    packed: bool = False            # __attribute__((packed)) on the member
 
 
 @dataclass
@@ -87,11 +94,14 @@ class FieldLayout:
 
 
 def layout(kind: str, fields: List[FieldSpec], packed: bool = False,
-           pack: Optional[int] = None) -> Tuple[int, int, List[FieldLayout]]:
+           pack: Optional[int] = None,
+           align: Optional[int] = None) -> Tuple[int, int, List[FieldLayout]]:
     """Lay out a struct or union the way gcc does.
 
     kind is "struct" or "union"; packed is __attribute__((packed)) on the aggregate;
-    pack is N of an enclosing '#pragma pack(N)' (None when there is none).
+    pack is N of an enclosing '#pragma pack(N)' (None when there is none); align is N
+    of __attribute__((aligned(N))) on the aggregate (None: none), which raises its
+    alignment whatever the packing.
     Returns (size, alignment, one FieldLayout per field in order).  Raises
     ValueError for declarations gcc rejects (bad bit-field widths, misplaced flexible
     array members).
@@ -99,6 +109,8 @@ def layout(kind: str, fields: List[FieldSpec], packed: bool = False,
     _check_declaration(kind, fields, pack)
     record = _Record(kind, packed, pack)
     placed = [record.place(spec) for spec in fields]
+    if align is not None:
+        record.align = max(record.align, align)
     return record.size(), record.align, placed
 
 
@@ -177,12 +189,15 @@ class _Record:
     # -- alignment rules
 
     def _member_align(self, spec):
-        """Effective alignment of a member: packed -> 1, pack(N) -> min(align, N)."""
-        if self.packed:
-            return 1
+        """Effective alignment of a member: packed (the aggregate's or the member's)
+        -> 1, then raised to the member's own aligned(N), then pack(N) -> min(align, N)
+        (gcc: '#pragma pack' caps even an explicitly aligned member)."""
+        align = 1 if (self.packed or spec.packed) else spec.align
+        if spec.user_align is not None:
+            align = max(align, spec.user_align)
         if self.pack is not None:
-            return min(spec.align, self.pack)
-        return spec.align
+            return min(align, self.pack)
+        return align
 
     def _bitfield_record_align(self, spec):
         """What a named bit-field contributes to the aggregate's alignment.
@@ -192,7 +207,7 @@ class _Record:
         """
         if self.pack is not None:
             return min(spec.align, self.pack)
-        if self.packed:
+        if self.packed or spec.packed:
             return 1
         return spec.align
 
@@ -203,16 +218,17 @@ class _Record:
         a named one passes it on to the aggregate.  It only shows with types aligned
         below their size (e.g. a 'long long' typedef with aligned(4)): otherwise the
         type's own alignment is at least as large."""
-        if spec.bitsize not in (8, 16, 32, 64, 128) or self.packed:
+        if spec.bitsize not in (8, 16, 32, 64, 128) or self.packed or spec.packed:
             return 1
         if position % spec.bitsize:
             return 1
         mode_align = spec.bitsize // BITS_PER_BYTE
         return mode_align if self.pack is None else min(mode_align, self.pack)
 
-    def _bitfield_may_move(self):
-        """The PCC rule (no straddling) applies only without packed / #pragma pack."""
-        return not self.packed and self.pack is None
+    def _bitfield_may_move(self, spec):
+        """The PCC rule (no straddling) applies only without packed (the aggregate's
+        or the member's) / #pragma pack."""
+        return not self.packed and not spec.packed and self.pack is None
 
     # -- member kinds
 
@@ -236,14 +252,19 @@ class _Record:
 
     def _place_bitfield(self, spec):
         position = 0 if self.is_union else self.end_bit
+        user_align = 1
+        if spec.user_align is not None:         # aligned(N) on the bit-field itself
+            user_align = spec.user_align if self.pack is None else min(spec.user_align,
+                                                                         self.pack)
+            position = _round_up(position, user_align * BITS_PER_BYTE)
         if spec.name:
             self.align = max(self.align, self._bitfield_record_align(spec),
-                             self._integer_mode_align(spec, position))
+                             self._integer_mode_align(spec, position), user_align)
         if self.is_union:
             self.end_bit = max(self.end_bit, _round_up(spec.bitsize, BITS_PER_BYTE))
             return self._bitfield_layout(spec, 0)
         start = position
-        if self._bitfield_may_move() and _spans_too_many_units(start, spec):
+        if self._bitfield_may_move(spec) and _spans_too_many_units(start, spec):
             start = _round_up(start, spec.align * BITS_PER_BYTE)
         self.end_bit = start + spec.bitsize
         return self._bitfield_layout(spec, start)
@@ -346,7 +367,11 @@ class ABILayout(LayoutProvider):
     def struct_layout(self, decl, fields):
         if decl.partial:
             raise NeedsCompiler(_only_the_compiler_knows(decl.kind, decl.name, decl))
-        return layout(decl.kind, fields, packed=decl.packed, pack=decl.pack)
+        size, align, placed = layout(decl.kind, fields, packed=decl.packed,
+                                     pack=decl.pack, align=decl.align)
+        if decl.typedef_align is not None:
+            align = max(align, decl.typedef_align)
+        return size, align, placed
 
     def array_length(self, owner, node):
         if owner is not None and owner[0] == "field":

@@ -4,8 +4,9 @@ A lib object gives access, by attribute, to what the FFI's cdef declared, found 
 native library (nffi._core.Library, a dlopen() handle):
 
 * functions: the function as a callable cdata, looked up on first access and cached;
-* global variables: read and written in the library's memory at each access (struct
-  and array globals come back as cdata views of that memory);
+* global variables: found on first access and cached as a _core.GlobalVariable, then
+  read and written in the library's memory at each access by _core.LibBase (struct and
+  array globals come back as cdata views of that memory);
 * integer constants (``#define``, ``static const``, enum values): their value.
 
 Names are resolved through the FFI's model at each first access, so declarations made
@@ -45,35 +46,44 @@ def _open_library(name, flags):
 
 class FFILibrary(_core.LibBase):
     """The attributes are the C functions, global variables and constants declared in
-    the FFI's cdef, looked up in the native library.  Functions and constants are cached
-    in the instance dict on first access; _core.LibBase serves them from there."""
+    the FFI's cdef, looked up in the native library.  Functions, constants and global
+    variables are cached in the instance dict on first access; _core.LibBase serves them
+    from there (reading and writing the globals)."""
 
     __slots__ = ("_nffi_ffi", "_nffi_library")
 
     def __init__(self, ffi, library):
-        object.__setattr__(self, "_nffi_ffi", ffi)
-        object.__setattr__(self, "_nffi_library", library)
+        # the slots' own setters: LibBase's attribute assignment means C globals
+        FFILibrary._nffi_ffi.__set__(self, ffi)
+        FFILibrary._nffi_library.__set__(self, library)
 
     # ---- name resolution ------------------------------------------------------------------
 
     def _nffi_kind(self, name):
-        """('function', ctype) / ('variable', ctype) / ('constant', value) /
-        ('const-variable', None), or None if cdef did not declare the name."""
+        """('function', ctype, decl) / ('variable', ctype, decl) / ('constant', value,
+        None) / ('const-variable', None, None), or None if cdef did not declare the name."""
         model = self._nffi_ffi._model
         decl = model.functions.get(name)
         if decl is not None:
-            return "function", model.resolve(decl.type, allow_function=True)
+            return "function", model.resolve(decl.type, allow_function=True), decl
         decl = model.variables.get(name)
         if decl is not None:
             ct = model.resolve(decl.type, allow_function=True)
             return ("function" if ct.kind == "function" and model._is_function(decl.type)
-                    else "variable"), ct
+                    else "variable"), ct, decl
         if name in model.constants:
-            return "constant", model.constants[name]
+            return "constant", model.constants[name], None
         decl = model.constant_decls.get(name)
         if isinstance(decl, ConstantDecl) and decl.type is not None:
-            return "const-variable", None
+            return "const-variable", None, None
         return None
+
+    def _nffi_symbol(self, name):
+        """The library symbol of a declared function or variable: its __asm__ name
+        when a header renamed it (glibc's 'fscanf' is '__isoc99_fscanf'), else name."""
+        model = self._nffi_ffi._model
+        decl = model.functions.get(name) or model.variables.get(name)
+        return getattr(decl, "symbol", None) or name
 
     def _nffi_check_constant(self, name, value):
         model = self._nffi_ffi._model
@@ -82,7 +92,7 @@ class FFILibrary(_core.LibBase):
                 raise VerificationMissing(
                     "enum %s: the value of '%s' is only known in API mode (the enum is "
                     "declared with '...')" % (enum.name, name))
-        if not isinstance(value, int):
+        if not isinstance(value, (int, float, bytes)):    # float, bytes: header macros
             raise NotImplementedError("non-integer constant '%s' cannot be accessed from a "
                                       "dlopen() library" % (name,))
 
@@ -93,11 +103,14 @@ class FFILibrary(_core.LibBase):
         found = self._nffi_kind(name)
         if found is None:
             raise AttributeError(name)
-        kind, what = found
+        kind, what, decl = found
         if kind == "function":
-            value = self._nffi_library.load_function(what, name)
+            value = self._nffi_library.load_function(what, self._nffi_symbol(name),
+                                                     decl.release_gil)
         elif kind == "variable":
-            return self._nffi_library.read_variable(what, name)
+            variable = self._nffi_library.variable(what, self._nffi_symbol(name))
+            self.__dict__[name] = variable
+            return getattr(self, name)
         elif kind == "constant":
             self._nffi_check_constant(name, what)
             value = what
@@ -107,18 +120,18 @@ class FFILibrary(_core.LibBase):
         self.__dict__[name] = value
         return value
 
-    def __setattr__(self, name, value):
+    def _nffi_setattr(self, name, value):
+        """`lib.name = value` when the instance dict has no global variable of that name."""
         found = self._nffi_kind(name)
         if found is None:
             raise AttributeError(name)
-        kind, ct = found
+        kind, ct, _ = found
         if kind != "variable":
             raise AttributeError("cannot write to %s '%s'"
                                  % ("function" if kind == "function" else "constant", name))
-        self._nffi_library.write_variable(ct, name, value)
-
-    def __delattr__(self, name):
-        raise AttributeError("cannot delete the attribute '%s' of a library" % (name,))
+        variable = self._nffi_library.variable(ct, self._nffi_symbol(name))
+        self.__dict__[name] = variable
+        setattr(self, name, value)
 
     def __dir__(self):
         model = self._nffi_ffi._model
@@ -133,12 +146,13 @@ class FFILibrary(_core.LibBase):
         found = self._nffi_kind(name)
         if found is None or found[0] not in ("function", "variable"):
             raise AttributeError(name)
-        kind, ct = found
+        kind, ct, _ = found
         if kind == "function":
             return getattr(self, name)
+        symbol = self._nffi_symbol(name)
         if ct.kind == "array":
-            return self._nffi_library.read_variable(ct, name)
-        return self._nffi_library.address_of(name, _core.new_pointer_type(ct))
+            return self._nffi_library.read_variable(ct, symbol)
+        return self._nffi_library.address_of(symbol, _core.new_pointer_type(ct))
 
     def __repr__(self):
         return "<nffi lib %r>" % (self._nffi_library.name,)

@@ -12,6 +12,7 @@ API mode.  A cdef is a transaction of the registry that the realizer follows: it
 declarations are recorded, laid out and resolved, and only then committed; if anything
 fails, registry and realizer are left exactly as they were.
 """
+import dataclasses
 import re
 import sys
 import threading
@@ -244,7 +245,8 @@ class Realizer:
                 raise error_at("bit-field '%s' has non-integer type '%s'"
                                 % (field.name, ftype.cname), field)
             field_types.append(ftype)
-            specs.append(layout.FieldSpec(field.name, size, align, field.bitsize, flexible))
+            specs.append(layout.FieldSpec(field.name, size, align, field.bitsize, flexible,
+                                          field.align, field.packed))
         try:
             size, align, placed = self.provider.struct_layout(decl, specs)
         except ValueError as e:
@@ -517,8 +519,9 @@ class Model:
 
     # ---- declaring -----------------------------------------------------------------------
 
-    def cdef(self, source, override=False, packed=False, pack=None):
-        """Parse and declare a cdef's source as one transaction."""
+    def cdef(self, source, override=False, packed=False, pack=None, release_gil=True):
+        """Parse and declare a cdef's source as one transaction.  release_gil=False is
+        recorded on its functions (FunctionDecl/VariableDecl.release_gil)."""
         if not isinstance(source, str):
             raise TypeError("cdef() argument must be a str, not %s" % type(source).__name__)
         if pack is not None and pack not in (1, 2, 4, 8, 16):
@@ -526,6 +529,9 @@ class Model:
         with self._lock:
             decls = cparser.parse_cdef(source, self.registry.typedefs,
                                        self.registry.constants, packed=packed, pack=pack)
+            if not release_gil:
+                decls = [dataclasses.replace(d, release_gil=False)
+                         if isinstance(d, (FunctionDecl, VariableDecl)) else d for d in decls]
             self.declare(decls, override)
 
     def declare(self, decls, override=False, includes=()):

@@ -294,24 +294,31 @@ void *nffi_function_cif(CTypeObject *fct)
 
 /* Add "argument N of strlen()" (or, for a function pointer without a name, "argument N
  * of 'int(*)(int)'") to the pending exception, as a note (PEP 678): the message itself
- * stays cffi's. */
-void nffi_note_argument(Py_ssize_t index, CDataObject *fn)
+ * stays cffi's.  'name': the function's C name, or NULL to name its ctype 'fct'. */
+void nffi_add_argument_note(Py_ssize_t index, const char *name, CTypeObject *fct)
 {
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
     PyErr_NormalizeException(&type, &value, &tb);
     if (value != NULL) {
-        PyObject *name = nffi_function_name(fn);
         PyObject *r = PyObject_CallMethod(
             value, "add_note", "N", name != NULL
-                ? PyUnicode_FromFormat("argument %zd of %U()", index + 1, name)
+                ? PyUnicode_FromFormat("argument %zd of %s()", index + 1, name)
                 : PyUnicode_FromFormat("argument %zd of '%s'", index + 1,
-                                       nffi_ctype_name(fn->c_type)));
+                                       nffi_ctype_name(fct)));
         if (r == NULL)
             PyErr_Clear();
         Py_XDECREF(r);
     }
     PyErr_Restore(type, value, tb);
+}
+
+void nffi_note_argument(Py_ssize_t index, CDataObject *fn)
+{
+    /* a C name is ASCII: its UTF-8 is the str's own data, read without allocating (an
+       exception is pending here) */
+    PyObject *name = nffi_function_name(fn);
+    nffi_add_argument_note(index, name != NULL ? PyUnicode_AsUTF8(name) : NULL, fn->c_type);
 }
 
 /* ---- the variadic part ------------------------------------------------------------------ */
@@ -489,7 +496,7 @@ static PyObject *convert_result(Call *call, char *rbuf, CDataObject *big_result)
 }
 
 PyObject *nffi_call_libffi(CDataObject *cd, PyObject *const *args, Py_ssize_t nargs,
-                           int has_keywords)
+                           int has_keywords, int release_gil)
 {
     if (check_callable(cd, has_keywords) < 0)
         return NULL;
@@ -526,7 +533,7 @@ PyObject *nffi_call_libffi(CDataObject *cd, PyObject *const *args, Py_ssize_t na
             rbuf = big ? big->c_data : NULL;
         }
         if (rbuf != NULL) {
-            PyThreadState *state = nffi_call_begin();
+            PyThreadState *state = nffi_call_begin(release_gil);
             ffi_call(call.cifp, FFI_FN(cd->c_data), rbuf, call.avalues);
             nffi_call_end(state);
             result = convert_result(&call, rbuf, big);
@@ -539,5 +546,6 @@ PyObject *nffi_call_libffi(CDataObject *cd, PyObject *const *args, Py_ssize_t na
 PyObject *nffi_cdata_call(PyObject *self, PyObject *args, PyObject *kwds)
 {
     return nffi_call_libffi((CDataObject *)self, &PyTuple_GET_ITEM(args, 0),
-                            PyTuple_GET_SIZE(args), kwds != NULL && PyDict_GET_SIZE(kwds) != 0);
+                            PyTuple_GET_SIZE(args), kwds != NULL && PyDict_GET_SIZE(kwds) != 0,
+                            1);
 }

@@ -2,13 +2,19 @@
  *
  * The precompiled call shapes of direct calls (direct.c): one function per count of
  * integer-class arguments (0..8), of floating arguments (0..8) and per result class
- * (int64_t, double, float).  Each takes the target function and the two argument arrays
+ * (int64_t, double, float, and the pairs of two-eightbyte struct results).  Each takes the target function and the two argument arrays
  * and calls the target with the arguments in registers.  See the generator for why one
  * shape serves every interleaving of integer and floating arguments.
  */
 
 #define SHAPES_MAX_INT 8
 #define SHAPES_MAX_FLOAT 8
+
+/* Two-eightbyte results, returned in two registers (see the generator). */
+typedef struct { int64_t a, b; } NffiPairII;
+typedef struct { double a, b; } NffiPairDD;
+typedef struct { int64_t a; double b; } NffiPairID;
+typedef struct { double a; int64_t b; } NffiPairDI;
 
 static int64_t shape_i_0_0(void *fn, const int64_t *i, const double *d)
 {
@@ -1502,4 +1508,1996 @@ static float (*const SHAPES_F[9][9])(void *, const int64_t *, const double *) = 
     {shape_f_6_0, shape_f_6_1, shape_f_6_2, shape_f_6_3, shape_f_6_4, shape_f_6_5, shape_f_6_6, shape_f_6_7, shape_f_6_8},
     {shape_f_7_0, shape_f_7_1, shape_f_7_2, shape_f_7_3, shape_f_7_4, shape_f_7_5, shape_f_7_6, shape_f_7_7, shape_f_7_8},
     {shape_f_8_0, shape_f_8_1, shape_f_8_2, shape_f_8_3, shape_f_8_4, shape_f_8_5, shape_f_8_6, shape_f_8_7, shape_f_8_8},
+};
+
+static NffiPairII shape_ii_0_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(void))fn)();
+}
+
+static NffiPairII shape_ii_0_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(double))fn)(d[0]);
+}
+
+static NffiPairII shape_ii_0_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(double, double))fn)(d[0], d[1]);
+}
+
+static NffiPairII shape_ii_0_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(double, double, double))fn)(d[0], d[1], d[2]);
+}
+
+static NffiPairII shape_ii_0_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(double, double, double, double))fn)(d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairII shape_ii_0_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(double, double, double, double, double))fn)(d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairII shape_ii_0_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(double, double, double, double, double, double))fn)(d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairII shape_ii_0_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(double, double, double, double, double, double, double))fn)(d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairII shape_ii_0_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(double, double, double, double, double, double, double, double))fn)(d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairII shape_ii_1_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t))fn)(i[0]);
+}
+
+static NffiPairII shape_ii_1_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, double))fn)(i[0], d[0]);
+}
+
+static NffiPairII shape_ii_1_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, double, double))fn)(i[0], d[0], d[1]);
+}
+
+static NffiPairII shape_ii_1_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, double, double, double))fn)(i[0], d[0], d[1], d[2]);
+}
+
+static NffiPairII shape_ii_1_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, double, double, double, double))fn)(i[0], d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairII shape_ii_1_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, double, double, double, double, double))fn)(i[0], d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairII shape_ii_1_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, double, double, double, double, double, double))fn)(i[0], d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairII shape_ii_1_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, double, double, double, double, double, double, double))fn)(i[0], d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairII shape_ii_1_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, double, double, double, double, double, double, double, double))fn)(i[0], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairII shape_ii_2_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t))fn)(i[0], i[1]);
+}
+
+static NffiPairII shape_ii_2_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, double))fn)(i[0], i[1], d[0]);
+}
+
+static NffiPairII shape_ii_2_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, double, double))fn)(i[0], i[1], d[0], d[1]);
+}
+
+static NffiPairII shape_ii_2_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, double, double, double))fn)(i[0], i[1], d[0], d[1], d[2]);
+}
+
+static NffiPairII shape_ii_2_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, double, double, double, double))fn)(i[0], i[1], d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairII shape_ii_2_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, double, double, double, double, double))fn)(i[0], i[1], d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairII shape_ii_2_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, double, double, double, double, double, double))fn)(i[0], i[1], d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairII shape_ii_2_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, double, double, double, double, double, double, double))fn)(i[0], i[1], d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairII shape_ii_2_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, double, double, double, double, double, double, double, double))fn)(i[0], i[1], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairII shape_ii_3_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t))fn)(i[0], i[1], i[2]);
+}
+
+static NffiPairII shape_ii_3_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, double))fn)(i[0], i[1], i[2], d[0]);
+}
+
+static NffiPairII shape_ii_3_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, double, double))fn)(i[0], i[1], i[2], d[0], d[1]);
+}
+
+static NffiPairII shape_ii_3_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, double, double, double))fn)(i[0], i[1], i[2], d[0], d[1], d[2]);
+}
+
+static NffiPairII shape_ii_3_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, double, double, double, double))fn)(i[0], i[1], i[2], d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairII shape_ii_3_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, double, double, double, double, double))fn)(i[0], i[1], i[2], d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairII shape_ii_3_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, double, double, double, double, double, double))fn)(i[0], i[1], i[2], d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairII shape_ii_3_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairII shape_ii_3_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, double, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairII shape_ii_4_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t))fn)(i[0], i[1], i[2], i[3]);
+}
+
+static NffiPairII shape_ii_4_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, double))fn)(i[0], i[1], i[2], i[3], d[0]);
+}
+
+static NffiPairII shape_ii_4_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, double, double))fn)(i[0], i[1], i[2], i[3], d[0], d[1]);
+}
+
+static NffiPairII shape_ii_4_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, double, double, double))fn)(i[0], i[1], i[2], i[3], d[0], d[1], d[2]);
+}
+
+static NffiPairII shape_ii_4_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, double, double, double, double))fn)(i[0], i[1], i[2], i[3], d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairII shape_ii_4_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairII shape_ii_4_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairII shape_ii_4_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairII shape_ii_4_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairII shape_ii_5_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t))fn)(i[0], i[1], i[2], i[3], i[4]);
+}
+
+static NffiPairII shape_ii_5_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, double))fn)(i[0], i[1], i[2], i[3], i[4], d[0]);
+}
+
+static NffiPairII shape_ii_5_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double))fn)(i[0], i[1], i[2], i[3], i[4], d[0], d[1]);
+}
+
+static NffiPairII shape_ii_5_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], d[0], d[1], d[2]);
+}
+
+static NffiPairII shape_ii_5_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairII shape_ii_5_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairII shape_ii_5_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairII shape_ii_5_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairII shape_ii_5_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairII shape_ii_6_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t))fn)(i[0], i[1], i[2], i[3], i[4], i[5]);
+}
+
+static NffiPairII shape_ii_6_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], d[0]);
+}
+
+static NffiPairII shape_ii_6_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], d[0], d[1]);
+}
+
+static NffiPairII shape_ii_6_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], d[0], d[1], d[2]);
+}
+
+static NffiPairII shape_ii_6_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairII shape_ii_6_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairII shape_ii_6_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairII shape_ii_6_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairII shape_ii_6_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairII shape_ii_7_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6]);
+}
+
+static NffiPairII shape_ii_7_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], d[0]);
+}
+
+static NffiPairII shape_ii_7_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], d[0], d[1]);
+}
+
+static NffiPairII shape_ii_7_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], d[0], d[1], d[2]);
+}
+
+static NffiPairII shape_ii_7_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairII shape_ii_7_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairII shape_ii_7_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairII shape_ii_7_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairII shape_ii_7_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairII shape_ii_8_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7]);
+}
+
+static NffiPairII shape_ii_8_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0]);
+}
+
+static NffiPairII shape_ii_8_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0], d[1]);
+}
+
+static NffiPairII shape_ii_8_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0], d[1], d[2]);
+}
+
+static NffiPairII shape_ii_8_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairII shape_ii_8_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairII shape_ii_8_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairII shape_ii_8_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairII shape_ii_8_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairII (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairII (*const SHAPES_II[9][9])(void *, const int64_t *, const double *) = {
+    {shape_ii_0_0, shape_ii_0_1, shape_ii_0_2, shape_ii_0_3, shape_ii_0_4, shape_ii_0_5, shape_ii_0_6, shape_ii_0_7, shape_ii_0_8},
+    {shape_ii_1_0, shape_ii_1_1, shape_ii_1_2, shape_ii_1_3, shape_ii_1_4, shape_ii_1_5, shape_ii_1_6, shape_ii_1_7, shape_ii_1_8},
+    {shape_ii_2_0, shape_ii_2_1, shape_ii_2_2, shape_ii_2_3, shape_ii_2_4, shape_ii_2_5, shape_ii_2_6, shape_ii_2_7, shape_ii_2_8},
+    {shape_ii_3_0, shape_ii_3_1, shape_ii_3_2, shape_ii_3_3, shape_ii_3_4, shape_ii_3_5, shape_ii_3_6, shape_ii_3_7, shape_ii_3_8},
+    {shape_ii_4_0, shape_ii_4_1, shape_ii_4_2, shape_ii_4_3, shape_ii_4_4, shape_ii_4_5, shape_ii_4_6, shape_ii_4_7, shape_ii_4_8},
+    {shape_ii_5_0, shape_ii_5_1, shape_ii_5_2, shape_ii_5_3, shape_ii_5_4, shape_ii_5_5, shape_ii_5_6, shape_ii_5_7, shape_ii_5_8},
+    {shape_ii_6_0, shape_ii_6_1, shape_ii_6_2, shape_ii_6_3, shape_ii_6_4, shape_ii_6_5, shape_ii_6_6, shape_ii_6_7, shape_ii_6_8},
+    {shape_ii_7_0, shape_ii_7_1, shape_ii_7_2, shape_ii_7_3, shape_ii_7_4, shape_ii_7_5, shape_ii_7_6, shape_ii_7_7, shape_ii_7_8},
+    {shape_ii_8_0, shape_ii_8_1, shape_ii_8_2, shape_ii_8_3, shape_ii_8_4, shape_ii_8_5, shape_ii_8_6, shape_ii_8_7, shape_ii_8_8},
+};
+
+static NffiPairDD shape_dd_0_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(void))fn)();
+}
+
+static NffiPairDD shape_dd_0_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(double))fn)(d[0]);
+}
+
+static NffiPairDD shape_dd_0_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(double, double))fn)(d[0], d[1]);
+}
+
+static NffiPairDD shape_dd_0_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(double, double, double))fn)(d[0], d[1], d[2]);
+}
+
+static NffiPairDD shape_dd_0_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(double, double, double, double))fn)(d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairDD shape_dd_0_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(double, double, double, double, double))fn)(d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairDD shape_dd_0_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(double, double, double, double, double, double))fn)(d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairDD shape_dd_0_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(double, double, double, double, double, double, double))fn)(d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairDD shape_dd_0_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(double, double, double, double, double, double, double, double))fn)(d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairDD shape_dd_1_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t))fn)(i[0]);
+}
+
+static NffiPairDD shape_dd_1_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, double))fn)(i[0], d[0]);
+}
+
+static NffiPairDD shape_dd_1_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, double, double))fn)(i[0], d[0], d[1]);
+}
+
+static NffiPairDD shape_dd_1_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, double, double, double))fn)(i[0], d[0], d[1], d[2]);
+}
+
+static NffiPairDD shape_dd_1_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, double, double, double, double))fn)(i[0], d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairDD shape_dd_1_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, double, double, double, double, double))fn)(i[0], d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairDD shape_dd_1_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, double, double, double, double, double, double))fn)(i[0], d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairDD shape_dd_1_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, double, double, double, double, double, double, double))fn)(i[0], d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairDD shape_dd_1_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, double, double, double, double, double, double, double, double))fn)(i[0], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairDD shape_dd_2_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t))fn)(i[0], i[1]);
+}
+
+static NffiPairDD shape_dd_2_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, double))fn)(i[0], i[1], d[0]);
+}
+
+static NffiPairDD shape_dd_2_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, double, double))fn)(i[0], i[1], d[0], d[1]);
+}
+
+static NffiPairDD shape_dd_2_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, double, double, double))fn)(i[0], i[1], d[0], d[1], d[2]);
+}
+
+static NffiPairDD shape_dd_2_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, double, double, double, double))fn)(i[0], i[1], d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairDD shape_dd_2_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, double, double, double, double, double))fn)(i[0], i[1], d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairDD shape_dd_2_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, double, double, double, double, double, double))fn)(i[0], i[1], d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairDD shape_dd_2_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, double, double, double, double, double, double, double))fn)(i[0], i[1], d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairDD shape_dd_2_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, double, double, double, double, double, double, double, double))fn)(i[0], i[1], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairDD shape_dd_3_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t))fn)(i[0], i[1], i[2]);
+}
+
+static NffiPairDD shape_dd_3_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, double))fn)(i[0], i[1], i[2], d[0]);
+}
+
+static NffiPairDD shape_dd_3_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, double, double))fn)(i[0], i[1], i[2], d[0], d[1]);
+}
+
+static NffiPairDD shape_dd_3_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, double, double, double))fn)(i[0], i[1], i[2], d[0], d[1], d[2]);
+}
+
+static NffiPairDD shape_dd_3_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, double, double, double, double))fn)(i[0], i[1], i[2], d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairDD shape_dd_3_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, double, double, double, double, double))fn)(i[0], i[1], i[2], d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairDD shape_dd_3_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, double, double, double, double, double, double))fn)(i[0], i[1], i[2], d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairDD shape_dd_3_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairDD shape_dd_3_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, double, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairDD shape_dd_4_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t))fn)(i[0], i[1], i[2], i[3]);
+}
+
+static NffiPairDD shape_dd_4_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, double))fn)(i[0], i[1], i[2], i[3], d[0]);
+}
+
+static NffiPairDD shape_dd_4_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, double, double))fn)(i[0], i[1], i[2], i[3], d[0], d[1]);
+}
+
+static NffiPairDD shape_dd_4_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, double, double, double))fn)(i[0], i[1], i[2], i[3], d[0], d[1], d[2]);
+}
+
+static NffiPairDD shape_dd_4_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, double, double, double, double))fn)(i[0], i[1], i[2], i[3], d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairDD shape_dd_4_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairDD shape_dd_4_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairDD shape_dd_4_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairDD shape_dd_4_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairDD shape_dd_5_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t))fn)(i[0], i[1], i[2], i[3], i[4]);
+}
+
+static NffiPairDD shape_dd_5_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, double))fn)(i[0], i[1], i[2], i[3], i[4], d[0]);
+}
+
+static NffiPairDD shape_dd_5_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double))fn)(i[0], i[1], i[2], i[3], i[4], d[0], d[1]);
+}
+
+static NffiPairDD shape_dd_5_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], d[0], d[1], d[2]);
+}
+
+static NffiPairDD shape_dd_5_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairDD shape_dd_5_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairDD shape_dd_5_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairDD shape_dd_5_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairDD shape_dd_5_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairDD shape_dd_6_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t))fn)(i[0], i[1], i[2], i[3], i[4], i[5]);
+}
+
+static NffiPairDD shape_dd_6_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], d[0]);
+}
+
+static NffiPairDD shape_dd_6_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], d[0], d[1]);
+}
+
+static NffiPairDD shape_dd_6_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], d[0], d[1], d[2]);
+}
+
+static NffiPairDD shape_dd_6_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairDD shape_dd_6_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairDD shape_dd_6_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairDD shape_dd_6_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairDD shape_dd_6_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairDD shape_dd_7_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6]);
+}
+
+static NffiPairDD shape_dd_7_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], d[0]);
+}
+
+static NffiPairDD shape_dd_7_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], d[0], d[1]);
+}
+
+static NffiPairDD shape_dd_7_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], d[0], d[1], d[2]);
+}
+
+static NffiPairDD shape_dd_7_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairDD shape_dd_7_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairDD shape_dd_7_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairDD shape_dd_7_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairDD shape_dd_7_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairDD shape_dd_8_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7]);
+}
+
+static NffiPairDD shape_dd_8_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0]);
+}
+
+static NffiPairDD shape_dd_8_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0], d[1]);
+}
+
+static NffiPairDD shape_dd_8_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0], d[1], d[2]);
+}
+
+static NffiPairDD shape_dd_8_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairDD shape_dd_8_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairDD shape_dd_8_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairDD shape_dd_8_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairDD shape_dd_8_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDD (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairDD (*const SHAPES_DD[9][9])(void *, const int64_t *, const double *) = {
+    {shape_dd_0_0, shape_dd_0_1, shape_dd_0_2, shape_dd_0_3, shape_dd_0_4, shape_dd_0_5, shape_dd_0_6, shape_dd_0_7, shape_dd_0_8},
+    {shape_dd_1_0, shape_dd_1_1, shape_dd_1_2, shape_dd_1_3, shape_dd_1_4, shape_dd_1_5, shape_dd_1_6, shape_dd_1_7, shape_dd_1_8},
+    {shape_dd_2_0, shape_dd_2_1, shape_dd_2_2, shape_dd_2_3, shape_dd_2_4, shape_dd_2_5, shape_dd_2_6, shape_dd_2_7, shape_dd_2_8},
+    {shape_dd_3_0, shape_dd_3_1, shape_dd_3_2, shape_dd_3_3, shape_dd_3_4, shape_dd_3_5, shape_dd_3_6, shape_dd_3_7, shape_dd_3_8},
+    {shape_dd_4_0, shape_dd_4_1, shape_dd_4_2, shape_dd_4_3, shape_dd_4_4, shape_dd_4_5, shape_dd_4_6, shape_dd_4_7, shape_dd_4_8},
+    {shape_dd_5_0, shape_dd_5_1, shape_dd_5_2, shape_dd_5_3, shape_dd_5_4, shape_dd_5_5, shape_dd_5_6, shape_dd_5_7, shape_dd_5_8},
+    {shape_dd_6_0, shape_dd_6_1, shape_dd_6_2, shape_dd_6_3, shape_dd_6_4, shape_dd_6_5, shape_dd_6_6, shape_dd_6_7, shape_dd_6_8},
+    {shape_dd_7_0, shape_dd_7_1, shape_dd_7_2, shape_dd_7_3, shape_dd_7_4, shape_dd_7_5, shape_dd_7_6, shape_dd_7_7, shape_dd_7_8},
+    {shape_dd_8_0, shape_dd_8_1, shape_dd_8_2, shape_dd_8_3, shape_dd_8_4, shape_dd_8_5, shape_dd_8_6, shape_dd_8_7, shape_dd_8_8},
+};
+
+static NffiPairID shape_id_0_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(void))fn)();
+}
+
+static NffiPairID shape_id_0_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(double))fn)(d[0]);
+}
+
+static NffiPairID shape_id_0_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(double, double))fn)(d[0], d[1]);
+}
+
+static NffiPairID shape_id_0_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(double, double, double))fn)(d[0], d[1], d[2]);
+}
+
+static NffiPairID shape_id_0_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(double, double, double, double))fn)(d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairID shape_id_0_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(double, double, double, double, double))fn)(d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairID shape_id_0_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(double, double, double, double, double, double))fn)(d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairID shape_id_0_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(double, double, double, double, double, double, double))fn)(d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairID shape_id_0_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(double, double, double, double, double, double, double, double))fn)(d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairID shape_id_1_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t))fn)(i[0]);
+}
+
+static NffiPairID shape_id_1_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, double))fn)(i[0], d[0]);
+}
+
+static NffiPairID shape_id_1_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, double, double))fn)(i[0], d[0], d[1]);
+}
+
+static NffiPairID shape_id_1_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, double, double, double))fn)(i[0], d[0], d[1], d[2]);
+}
+
+static NffiPairID shape_id_1_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, double, double, double, double))fn)(i[0], d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairID shape_id_1_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, double, double, double, double, double))fn)(i[0], d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairID shape_id_1_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, double, double, double, double, double, double))fn)(i[0], d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairID shape_id_1_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, double, double, double, double, double, double, double))fn)(i[0], d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairID shape_id_1_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, double, double, double, double, double, double, double, double))fn)(i[0], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairID shape_id_2_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t))fn)(i[0], i[1]);
+}
+
+static NffiPairID shape_id_2_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, double))fn)(i[0], i[1], d[0]);
+}
+
+static NffiPairID shape_id_2_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, double, double))fn)(i[0], i[1], d[0], d[1]);
+}
+
+static NffiPairID shape_id_2_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, double, double, double))fn)(i[0], i[1], d[0], d[1], d[2]);
+}
+
+static NffiPairID shape_id_2_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, double, double, double, double))fn)(i[0], i[1], d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairID shape_id_2_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, double, double, double, double, double))fn)(i[0], i[1], d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairID shape_id_2_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, double, double, double, double, double, double))fn)(i[0], i[1], d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairID shape_id_2_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, double, double, double, double, double, double, double))fn)(i[0], i[1], d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairID shape_id_2_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, double, double, double, double, double, double, double, double))fn)(i[0], i[1], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairID shape_id_3_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t))fn)(i[0], i[1], i[2]);
+}
+
+static NffiPairID shape_id_3_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, double))fn)(i[0], i[1], i[2], d[0]);
+}
+
+static NffiPairID shape_id_3_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, double, double))fn)(i[0], i[1], i[2], d[0], d[1]);
+}
+
+static NffiPairID shape_id_3_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, double, double, double))fn)(i[0], i[1], i[2], d[0], d[1], d[2]);
+}
+
+static NffiPairID shape_id_3_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, double, double, double, double))fn)(i[0], i[1], i[2], d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairID shape_id_3_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, double, double, double, double, double))fn)(i[0], i[1], i[2], d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairID shape_id_3_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, double, double, double, double, double, double))fn)(i[0], i[1], i[2], d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairID shape_id_3_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairID shape_id_3_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, double, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairID shape_id_4_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t))fn)(i[0], i[1], i[2], i[3]);
+}
+
+static NffiPairID shape_id_4_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, double))fn)(i[0], i[1], i[2], i[3], d[0]);
+}
+
+static NffiPairID shape_id_4_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, double, double))fn)(i[0], i[1], i[2], i[3], d[0], d[1]);
+}
+
+static NffiPairID shape_id_4_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, double, double, double))fn)(i[0], i[1], i[2], i[3], d[0], d[1], d[2]);
+}
+
+static NffiPairID shape_id_4_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, double, double, double, double))fn)(i[0], i[1], i[2], i[3], d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairID shape_id_4_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairID shape_id_4_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairID shape_id_4_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairID shape_id_4_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairID shape_id_5_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t))fn)(i[0], i[1], i[2], i[3], i[4]);
+}
+
+static NffiPairID shape_id_5_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, double))fn)(i[0], i[1], i[2], i[3], i[4], d[0]);
+}
+
+static NffiPairID shape_id_5_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double))fn)(i[0], i[1], i[2], i[3], i[4], d[0], d[1]);
+}
+
+static NffiPairID shape_id_5_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], d[0], d[1], d[2]);
+}
+
+static NffiPairID shape_id_5_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairID shape_id_5_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairID shape_id_5_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairID shape_id_5_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairID shape_id_5_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairID shape_id_6_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t))fn)(i[0], i[1], i[2], i[3], i[4], i[5]);
+}
+
+static NffiPairID shape_id_6_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], d[0]);
+}
+
+static NffiPairID shape_id_6_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], d[0], d[1]);
+}
+
+static NffiPairID shape_id_6_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], d[0], d[1], d[2]);
+}
+
+static NffiPairID shape_id_6_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairID shape_id_6_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairID shape_id_6_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairID shape_id_6_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairID shape_id_6_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairID shape_id_7_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6]);
+}
+
+static NffiPairID shape_id_7_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], d[0]);
+}
+
+static NffiPairID shape_id_7_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], d[0], d[1]);
+}
+
+static NffiPairID shape_id_7_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], d[0], d[1], d[2]);
+}
+
+static NffiPairID shape_id_7_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairID shape_id_7_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairID shape_id_7_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairID shape_id_7_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairID shape_id_7_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairID shape_id_8_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7]);
+}
+
+static NffiPairID shape_id_8_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0]);
+}
+
+static NffiPairID shape_id_8_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0], d[1]);
+}
+
+static NffiPairID shape_id_8_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0], d[1], d[2]);
+}
+
+static NffiPairID shape_id_8_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairID shape_id_8_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairID shape_id_8_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairID shape_id_8_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairID shape_id_8_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairID (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairID (*const SHAPES_ID[9][9])(void *, const int64_t *, const double *) = {
+    {shape_id_0_0, shape_id_0_1, shape_id_0_2, shape_id_0_3, shape_id_0_4, shape_id_0_5, shape_id_0_6, shape_id_0_7, shape_id_0_8},
+    {shape_id_1_0, shape_id_1_1, shape_id_1_2, shape_id_1_3, shape_id_1_4, shape_id_1_5, shape_id_1_6, shape_id_1_7, shape_id_1_8},
+    {shape_id_2_0, shape_id_2_1, shape_id_2_2, shape_id_2_3, shape_id_2_4, shape_id_2_5, shape_id_2_6, shape_id_2_7, shape_id_2_8},
+    {shape_id_3_0, shape_id_3_1, shape_id_3_2, shape_id_3_3, shape_id_3_4, shape_id_3_5, shape_id_3_6, shape_id_3_7, shape_id_3_8},
+    {shape_id_4_0, shape_id_4_1, shape_id_4_2, shape_id_4_3, shape_id_4_4, shape_id_4_5, shape_id_4_6, shape_id_4_7, shape_id_4_8},
+    {shape_id_5_0, shape_id_5_1, shape_id_5_2, shape_id_5_3, shape_id_5_4, shape_id_5_5, shape_id_5_6, shape_id_5_7, shape_id_5_8},
+    {shape_id_6_0, shape_id_6_1, shape_id_6_2, shape_id_6_3, shape_id_6_4, shape_id_6_5, shape_id_6_6, shape_id_6_7, shape_id_6_8},
+    {shape_id_7_0, shape_id_7_1, shape_id_7_2, shape_id_7_3, shape_id_7_4, shape_id_7_5, shape_id_7_6, shape_id_7_7, shape_id_7_8},
+    {shape_id_8_0, shape_id_8_1, shape_id_8_2, shape_id_8_3, shape_id_8_4, shape_id_8_5, shape_id_8_6, shape_id_8_7, shape_id_8_8},
+};
+
+static NffiPairDI shape_di_0_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(void))fn)();
+}
+
+static NffiPairDI shape_di_0_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(double))fn)(d[0]);
+}
+
+static NffiPairDI shape_di_0_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(double, double))fn)(d[0], d[1]);
+}
+
+static NffiPairDI shape_di_0_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(double, double, double))fn)(d[0], d[1], d[2]);
+}
+
+static NffiPairDI shape_di_0_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(double, double, double, double))fn)(d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairDI shape_di_0_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(double, double, double, double, double))fn)(d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairDI shape_di_0_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(double, double, double, double, double, double))fn)(d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairDI shape_di_0_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(double, double, double, double, double, double, double))fn)(d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairDI shape_di_0_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(double, double, double, double, double, double, double, double))fn)(d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairDI shape_di_1_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t))fn)(i[0]);
+}
+
+static NffiPairDI shape_di_1_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, double))fn)(i[0], d[0]);
+}
+
+static NffiPairDI shape_di_1_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, double, double))fn)(i[0], d[0], d[1]);
+}
+
+static NffiPairDI shape_di_1_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, double, double, double))fn)(i[0], d[0], d[1], d[2]);
+}
+
+static NffiPairDI shape_di_1_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, double, double, double, double))fn)(i[0], d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairDI shape_di_1_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, double, double, double, double, double))fn)(i[0], d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairDI shape_di_1_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, double, double, double, double, double, double))fn)(i[0], d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairDI shape_di_1_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, double, double, double, double, double, double, double))fn)(i[0], d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairDI shape_di_1_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, double, double, double, double, double, double, double, double))fn)(i[0], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairDI shape_di_2_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t))fn)(i[0], i[1]);
+}
+
+static NffiPairDI shape_di_2_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, double))fn)(i[0], i[1], d[0]);
+}
+
+static NffiPairDI shape_di_2_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, double, double))fn)(i[0], i[1], d[0], d[1]);
+}
+
+static NffiPairDI shape_di_2_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, double, double, double))fn)(i[0], i[1], d[0], d[1], d[2]);
+}
+
+static NffiPairDI shape_di_2_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, double, double, double, double))fn)(i[0], i[1], d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairDI shape_di_2_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, double, double, double, double, double))fn)(i[0], i[1], d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairDI shape_di_2_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, double, double, double, double, double, double))fn)(i[0], i[1], d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairDI shape_di_2_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, double, double, double, double, double, double, double))fn)(i[0], i[1], d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairDI shape_di_2_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, double, double, double, double, double, double, double, double))fn)(i[0], i[1], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairDI shape_di_3_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t))fn)(i[0], i[1], i[2]);
+}
+
+static NffiPairDI shape_di_3_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, double))fn)(i[0], i[1], i[2], d[0]);
+}
+
+static NffiPairDI shape_di_3_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, double, double))fn)(i[0], i[1], i[2], d[0], d[1]);
+}
+
+static NffiPairDI shape_di_3_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, double, double, double))fn)(i[0], i[1], i[2], d[0], d[1], d[2]);
+}
+
+static NffiPairDI shape_di_3_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, double, double, double, double))fn)(i[0], i[1], i[2], d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairDI shape_di_3_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, double, double, double, double, double))fn)(i[0], i[1], i[2], d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairDI shape_di_3_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, double, double, double, double, double, double))fn)(i[0], i[1], i[2], d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairDI shape_di_3_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairDI shape_di_3_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, double, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairDI shape_di_4_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t))fn)(i[0], i[1], i[2], i[3]);
+}
+
+static NffiPairDI shape_di_4_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, double))fn)(i[0], i[1], i[2], i[3], d[0]);
+}
+
+static NffiPairDI shape_di_4_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, double, double))fn)(i[0], i[1], i[2], i[3], d[0], d[1]);
+}
+
+static NffiPairDI shape_di_4_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, double, double, double))fn)(i[0], i[1], i[2], i[3], d[0], d[1], d[2]);
+}
+
+static NffiPairDI shape_di_4_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, double, double, double, double))fn)(i[0], i[1], i[2], i[3], d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairDI shape_di_4_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairDI shape_di_4_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairDI shape_di_4_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairDI shape_di_4_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairDI shape_di_5_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t))fn)(i[0], i[1], i[2], i[3], i[4]);
+}
+
+static NffiPairDI shape_di_5_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, double))fn)(i[0], i[1], i[2], i[3], i[4], d[0]);
+}
+
+static NffiPairDI shape_di_5_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double))fn)(i[0], i[1], i[2], i[3], i[4], d[0], d[1]);
+}
+
+static NffiPairDI shape_di_5_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], d[0], d[1], d[2]);
+}
+
+static NffiPairDI shape_di_5_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairDI shape_di_5_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairDI shape_di_5_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairDI shape_di_5_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairDI shape_di_5_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairDI shape_di_6_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t))fn)(i[0], i[1], i[2], i[3], i[4], i[5]);
+}
+
+static NffiPairDI shape_di_6_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], d[0]);
+}
+
+static NffiPairDI shape_di_6_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], d[0], d[1]);
+}
+
+static NffiPairDI shape_di_6_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], d[0], d[1], d[2]);
+}
+
+static NffiPairDI shape_di_6_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairDI shape_di_6_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairDI shape_di_6_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairDI shape_di_6_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairDI shape_di_6_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairDI shape_di_7_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6]);
+}
+
+static NffiPairDI shape_di_7_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], d[0]);
+}
+
+static NffiPairDI shape_di_7_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], d[0], d[1]);
+}
+
+static NffiPairDI shape_di_7_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], d[0], d[1], d[2]);
+}
+
+static NffiPairDI shape_di_7_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairDI shape_di_7_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairDI shape_di_7_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairDI shape_di_7_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairDI shape_di_7_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairDI shape_di_8_0(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7]);
+}
+
+static NffiPairDI shape_di_8_1(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0]);
+}
+
+static NffiPairDI shape_di_8_2(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0], d[1]);
+}
+
+static NffiPairDI shape_di_8_3(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0], d[1], d[2]);
+}
+
+static NffiPairDI shape_di_8_4(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0], d[1], d[2], d[3]);
+}
+
+static NffiPairDI shape_di_8_5(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0], d[1], d[2], d[3], d[4]);
+}
+
+static NffiPairDI shape_di_8_6(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0], d[1], d[2], d[3], d[4], d[5]);
+}
+
+static NffiPairDI shape_di_8_7(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+}
+
+static NffiPairDI shape_di_8_8(void *fn, const int64_t *i, const double *d)
+{
+    (void)i; (void)d;
+    return ((NffiPairDI (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, double, double, double, double, double))fn)(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+static NffiPairDI (*const SHAPES_DI[9][9])(void *, const int64_t *, const double *) = {
+    {shape_di_0_0, shape_di_0_1, shape_di_0_2, shape_di_0_3, shape_di_0_4, shape_di_0_5, shape_di_0_6, shape_di_0_7, shape_di_0_8},
+    {shape_di_1_0, shape_di_1_1, shape_di_1_2, shape_di_1_3, shape_di_1_4, shape_di_1_5, shape_di_1_6, shape_di_1_7, shape_di_1_8},
+    {shape_di_2_0, shape_di_2_1, shape_di_2_2, shape_di_2_3, shape_di_2_4, shape_di_2_5, shape_di_2_6, shape_di_2_7, shape_di_2_8},
+    {shape_di_3_0, shape_di_3_1, shape_di_3_2, shape_di_3_3, shape_di_3_4, shape_di_3_5, shape_di_3_6, shape_di_3_7, shape_di_3_8},
+    {shape_di_4_0, shape_di_4_1, shape_di_4_2, shape_di_4_3, shape_di_4_4, shape_di_4_5, shape_di_4_6, shape_di_4_7, shape_di_4_8},
+    {shape_di_5_0, shape_di_5_1, shape_di_5_2, shape_di_5_3, shape_di_5_4, shape_di_5_5, shape_di_5_6, shape_di_5_7, shape_di_5_8},
+    {shape_di_6_0, shape_di_6_1, shape_di_6_2, shape_di_6_3, shape_di_6_4, shape_di_6_5, shape_di_6_6, shape_di_6_7, shape_di_6_8},
+    {shape_di_7_0, shape_di_7_1, shape_di_7_2, shape_di_7_3, shape_di_7_4, shape_di_7_5, shape_di_7_6, shape_di_7_7, shape_di_7_8},
+    {shape_di_8_0, shape_di_8_1, shape_di_8_2, shape_di_8_3, shape_di_8_4, shape_di_8_5, shape_di_8_6, shape_di_8_7, shape_di_8_8},
 };

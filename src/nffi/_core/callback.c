@@ -2,8 +2,10 @@
  *
  * Owns CDataCallback, the subtype of CData whose c_data is the code address of a
  * libffi closure (valid exactly as long as the object lives), and the closure handler:
- * it takes the GIL (C threads included), converts the C arguments to Python, calls the
- * callable and writes its result back, or on an exception calls 'onerror' or reports
+ * it takes the GIL (C threads included; on the thread of the call that released it, by
+ * resuming that thread state: nffi_callback_begin), converts the C arguments to Python
+ * onto the stack, calls the callable by vectorcall and writes its result back (an exact
+ * int without the conversion engine), or on an exception calls 'onerror' or reports
  * it ("from nffi callback <...>", "cffi" under nffi.compat) and returns the 'error'
  * value.  errno is saved when C calls in and restored on the way back, so that
  * ffi.errno works in the callable.
@@ -51,6 +53,16 @@ static int write_result(char *resp, CTypeObject *fct, PyObject *obj)
                         "None");
         return -1;
     }
+    int64_t v;
+    if (nffi_int_fast_value(r, obj, &v)) {      /* an exact int in range: no engine */
+        if (is_small_integer(r)) {
+            ffi_arg value = (ffi_arg)v;         /* widened by its own signedness */
+            memcpy(resp, &value, sizeof(value));
+        }
+        else
+            nffi_write_raw_integer(resp, (unsigned long long)v, r->ct->ct_size);
+        return 0;
+    }
     if (!is_small_integer(r))
         return nffi_convert(resp, r->ct, obj, NFFI_CONV_FRESH, NULL);
     char tmp[sizeof(ffi_arg)];
@@ -63,10 +75,11 @@ static int write_result(char *resp, CTypeObject *fct, PyObject *obj)
 
 /* ---- the closure handler ------------------------------------------------------------ */
 
-static PyObject *convert_arguments(const NffiCallPlan *plan, void **args)
+/* The C arguments as Python objects into pyargs[0..nargs-1]; -1 (and nothing left to
+ * release) on failure. */
+static int convert_arguments(const NffiCallPlan *plan, void **args, PyObject **pyargs)
 {
-    PyObject *tuple = PyTuple_New(plan->nargs);
-    for (Py_ssize_t i = 0; tuple != NULL && i < plan->nargs; i++) {
+    for (Py_ssize_t i = 0; i < plan->nargs; i++) {
         CTypeObject *at = plan->args[i].ct;
         PyObject *x;
         if (at->ct_flags & CT_STRUCT_OR_UNION) {
@@ -78,12 +91,40 @@ static PyObject *convert_arguments(const NffiCallPlan *plan, void **args)
         }
         else
             x = nffi_convert_to_object(args[i], at, NULL);
-        if (x == NULL)
-            Py_CLEAR(tuple);
-        else
-            PyTuple_SET_ITEM(tuple, i, x);
+        if (x == NULL) {
+            while (--i >= 0)
+                Py_DECREF(pyargs[i]);
+            return -1;
+        }
+        pyargs[i] = x;
     }
-    return tuple;
+    return 0;
+}
+
+/* Call the callable with the converted arguments, by vectorcall (no tuple): on the
+ * stack for the common counts, else in memory of their own. */
+#define STACK_ARGUMENTS 8
+
+static PyObject *call_callable(PyObject *callable, const NffiCallPlan *plan, void **args,
+                               int *converted)
+{
+    PyObject *stack[STACK_ARGUMENTS + 1];
+    Py_ssize_t n = plan->nargs;
+    PyObject **argv = n <= STACK_ARGUMENTS ? stack : PyMem_New(PyObject *, n + 1);
+    *converted = 0;
+    if (argv == NULL)
+        return PyErr_NoMemory();
+    PyObject *result = NULL;
+    if (convert_arguments(plan, args, argv + 1) == 0) {
+        *converted = 1;
+        result = PyObject_Vectorcall(callable, argv + 1, n | PY_VECTORCALL_ARGUMENTS_OFFSET,
+                                     NULL);
+        for (Py_ssize_t i = 1; i <= n; i++)
+            Py_DECREF(argv[i]);
+    }
+    if (argv != stack)
+        PyMem_Free(argv);
+    return result;
 }
 
 /* Who reports a failing callback: "nffi", or "cffi" once nffi.compat is installed (its
@@ -193,15 +234,13 @@ static void run_callback(CDataObject *cd, char *resp, void **args)
         return;
     }
     Py_INCREF(callable);
-    PyObject *pyargs = convert_arguments(cd->c_type->ct_call_plan, args);
-    if (pyargs == NULL)
-        handle_error(cd, resp, ", trying to convert the arguments to Python");
-    else if ((result = PyObject_Call(callable, pyargs, NULL)) == NULL)
-        handle_error(cd, resp, "");
+    int converted;
+    result = call_callable(callable, cd->c_type->ct_call_plan, args, &converted);
+    if (result == NULL)
+        handle_error(cd, resp, converted ? "" : ", trying to convert the arguments to Python");
     else if (write_result(resp, cd->c_type, result) < 0)
         handle_error(cd, resp, ", trying to convert the result back to C");
     Py_XDECREF(result);
-    Py_XDECREF(pyargs);
     Py_DECREF(callable);
     Py_DECREF(cd);
 }

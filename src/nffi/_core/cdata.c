@@ -278,6 +278,11 @@ PyObject *nffi_cast(CTypeObject *ct, PyObject *value)
 {
     if (CData_Check(value) && nffi_check_released((CDataObject *)value) < 0)
         return NULL;
+    /* a pointer to a pointer type (a callback's 'void *' argument to 'int *'): the same
+       address (what the engine does with it), without the engine's dispatch */
+    if ((ct->ct_flags & CT_POINTER) && CData_Check(value) &&
+            (((CDataObject *)value)->c_type->ct_flags & CT_POINTER_LIKE))
+        return (PyObject *)nffi_cdata_new_view(ct, ((CDataObject *)value)->c_data, NULL);
     if (!(ct->ct_flags & CT_PRIMITIVE_ANY)) {
         char *address;
         if (nffi_convert((char *)&address, ct, value, NFFI_CONV_CAST, NULL) < 0)
@@ -651,10 +656,16 @@ Py_ssize_t nffi_owned_room(CDataObject *cd, char *data)
     if (owner == NULL || !(owner->c_flags & (CD_OWNS_MEMORY | CD_ALLOCATOR | CD_FROM_BUFFER)))
         return -1;
     CTypeObject *ct = owner->c_type;
-    Py_ssize_t size = (owner->c_flags & CD_FROM_BUFFER) ? ((CDataGCObject *)owner)->gc_view.len
-        : (ct->ct_flags & CT_ARRAY) ? nffi_cdata_sizeof(owner)
-        : ((ct->ct_item->ct_flags & CT_WITH_VAR_ARRAY) && owner->c_length >= 0)
-        ? owner->c_length : ct->ct_item->ct_size;
+    Py_ssize_t size;
+    if (owner->c_flags & CD_FROM_BUFFER)
+        size = ((CDataGCObject *)owner)->gc_view.len;
+    else if (ct->ct_flags & CT_POINTER)      /* ffi.new("T *"): one T, or a var-size struct */
+        size = ((ct->ct_item->ct_flags & CT_WITH_VAR_ARRAY) && owner->c_length >= 0)
+            ? owner->c_length : ct->ct_item->ct_size;
+    else                                     /* an array, or a value (a struct result) */
+        size = nffi_cdata_sizeof(owner);
+    if (size < 0)
+        return -1;
     if (data < owner->c_data || data > owner->c_data + size)
         return -1;
     return owner->c_data + size - data;

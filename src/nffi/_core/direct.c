@@ -7,8 +7,10 @@
  * is not variadic, every argument is an integer-class scalar (integers of up to 64
  * bits, _Bool, characters, enums, pointers) or a float/double, they all fit in the
  * argument registers of the platform's calling convention (x86-64 System V: 6 integer +
- * 8 floating; AArch64: 8 + 8), and the result is void or such a scalar.  Everything
- * else goes through libffi (call.c), and so does any call whose arguments need
+ * 8 floating; AArch64: 8 + 8), and the result is void or such a scalar.  On x86-64
+ * System V, structs and unions of up to 16 bytes qualify too, as arguments and results:
+ * their eightbytes are classified once (INTEGER or SSE, the ABI's algorithm, here) and
+ * each travels as one scalar of its class.  Everything else goes through libffi (call.c), and so does any call whose arguments need
  * temporary memory (a list or str for a 'T *'), so that both paths give the same
  * results and the same errors.
  */
@@ -28,22 +30,124 @@ static int is_floating(int kind)
     return kind == NFFI_ARG_FLOAT || kind == NFFI_ARG_DOUBLE;
 }
 
+/* ---- small structs (x86-64 System V) ----------------------------------------------------- */
+
+enum { CLASS_NONE, CLASS_SSE, CLASS_INTEGER };   /* merging two classes keeps the larger */
+/* Structs nested deeper than this take libffi's path (which bounds the depth with a
+   RecursionError): the classification recurses on the C stack. */
+#define MAX_STRUCT_NESTING 32
+
+#if defined(__x86_64__)
+/* Merges into classes[0..1] the classes of the eightbytes that a value of type ct at
+ * 'offset' covers; 0 if the value makes the struct MEMORY-class or is not supported here
+ * (long double, complex, a misaligned field of a packed struct, a flexible array, bit
+ * fields, unions, nesting deeper than MAX_STRUCT_NESTING): libffi's path then. */
+static int classify_eightbytes(CTypeObject *ct, Py_ssize_t offset, unsigned char classes[2],
+                               int depth)
+{
+    int f = ct->ct_flags;
+    if (depth > MAX_STRUCT_NESTING || ct->ct_size <= 0 || offset + ct->ct_size > 16)
+        return 0;                    /* (also bounds the loop over an array's items) */
+    if (f & CT_STRUCT_OR_UNION) {
+        if ((f & (CT_UNION | CT_IS_OPAQUE | CT_WITH_VAR_ARRAY)) || ct->ct_fields == NULL)
+            return 0;                /* unions: libffi's path, which refuses them */
+        PyObject *name, *field;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(ct->ct_fields, &pos, &name, &field)) {
+            CFieldObject *cf = (CFieldObject *)field;
+            if (cf->cf_bitsize >= 0)
+                return 0;            /* bit fields: libffi's path, which refuses them */
+            if (!classify_eightbytes(cf->cf_type, offset + cf->cf_offset, classes, depth + 1))
+                return 0;
+        }
+        return 1;
+    }
+    if (f & CT_ARRAY) {
+        if (ct->ct_length < 0)
+            return 0;
+        for (Py_ssize_t i = 0; i < ct->ct_length; i++)
+            if (!classify_eightbytes(ct->ct_item, offset + i * ct->ct_item->ct_size, classes,
+                                     depth + 1))
+                return 0;
+        return 1;
+    }
+    int cls;
+    if (f & (CT_PRIMITIVE_INTEGER | CT_PRIMITIVE_CHAR | CT_POINTER | CT_FUNCTIONPTR))
+        cls = CLASS_INTEGER;
+    else if ((f & CT_PRIMITIVE_FLOAT) && !(f & CT_IS_LONGDOUBLE))
+        cls = CLASS_SSE;
+    else
+        return 0;
+    if (ct->ct_align <= 0 || offset % ct->ct_align != 0)
+        return 0;                    /* misaligned: the ABI makes the struct MEMORY */
+    unsigned char *k = &classes[offset / 8];
+    if (*k < cls)
+        *k = (unsigned char)cls;
+    return 1;
+}
+
+/* The eightbytes of a STRUCT argument or result: 1 if it travels in registers. */
+static int classify_struct(NffiPlanArg *a)
+{
+    unsigned char classes[2] = { CLASS_NONE, CLASS_NONE };
+    Py_ssize_t size = a->ct->ct_size;
+    if (size > 16 || !classify_eightbytes(a->ct, 0, classes, 0))
+        return 0;
+    a->eightbytes = (unsigned char)((size + 7) / 8);
+    a->sse = 0;
+    for (int k = 0; k < a->eightbytes; k++) {
+        if (classes[k] == CLASS_NONE)
+            return 0;                /* an eightbyte of padding only: leave it to libffi */
+        if (classes[k] == CLASS_SSE)
+            a->sse |= (unsigned char)(1 << k);
+    }
+    return 1;
+}
+#else
+static int classify_struct(NffiPlanArg *a)
+{
+    return 0;                        /* AArch64: structs by value go through libffi */
+}
+#endif
+
+/* The shape that returns a two-eightbyte struct of these classes. */
+static void (*pair_shape(const NffiPlanArg *r, int nint, int nfloat))(void)
+{
+    switch (r->sse) {
+    case 0: return (void (*)(void))SHAPES_II[nint][nfloat];
+    case 1: return (void (*)(void))SHAPES_DI[nint][nfloat];
+    case 2: return (void (*)(void))SHAPES_ID[nint][nfloat];
+    default: return (void (*)(void))SHAPES_DD[nint][nfloat];
+    }
+}
+
 int nffi_direct_prepare(NffiCallPlan *plan)
 {
-    if (plan->ellipsis || plan->result.kind == NFFI_ARG_OTHER)
+    if (plan->ellipsis || plan->result.kind == NFFI_ARG_OTHER ||
+            (plan->result.kind == NFFI_ARG_STRUCT && !classify_struct(&plan->result)))
         return 0;
     int nint = 0, nfloat = 0;
     for (Py_ssize_t i = 0; i < plan->nargs; i++) {
         NffiPlanArg *a = &plan->args[i];
         if (a->kind == NFFI_ARG_OTHER)
             return 0;
-        a->reg = (unsigned char)(is_floating(a->kind) ? nfloat++ : nint++);
+        if (a->kind == NFFI_ARG_STRUCT) {
+            if (!classify_struct(a))
+                return 0;
+            a->reg = (unsigned char)((a->sse & 1) ? nfloat++ : nint++);
+            if (a->eightbytes == 2)
+                a->reg2 = (unsigned char)((a->sse & 2) ? nfloat++ : nint++);
+        }
+        else
+            a->reg = (unsigned char)(is_floating(a->kind) ? nfloat++ : nint++);
         if (nint > INT_REGISTERS || nfloat > FLOAT_REGISTERS)
             return 0;
     }
     plan->int_shape = SHAPES_I[nint][nfloat];
     plan->double_shape = SHAPES_D[nint][nfloat];
     plan->float_shape = SHAPES_F[nint][nfloat];
+    if (plan->result.kind == NFFI_ARG_STRUCT && plan->result.eightbytes == 2)
+        plan->pair_shape = pair_shape(&plan->result, nint, nfloat);
     return 1;
 }
 
@@ -71,29 +175,32 @@ static int load_generic(const NffiPlanArg *a, PyObject *obj, int64_t *ints, doub
     return 0;
 }
 
-/* The value of an exact int that fits a machine word, without a function call for the
- * common small ones (CPython's compact representation); 0 if it does not fit. */
-static inline int small_int_value(PyObject *obj, long long *out)
+/* A struct: a cdata of the struct type copied (what the engine does with it), anything
+ * else converted by the engine (a list or dict, as on libffi's path); then each
+ * eightbyte into the register of its class. */
+static int load_struct(const NffiPlanArg *a, PyObject *obj, int64_t *ints, double *floats)
 {
-#if PY_VERSION_HEX < 0x030C0000
-    Py_ssize_t digits = Py_SIZE(obj);
-    if (digits == 0) {                   /* (a zero may have no digit allocated) */
-        *out = 0;
-        return 1;
+    int64_t words[2] = { 0, 0 };
+    if (CData_Check(obj) && ((CDataObject *)obj)->c_type == a->ct) {
+        const char *src = ((CDataObject *)obj)->c_data;
+        Py_ssize_t size = a->ct->ct_size;
+        if (size == 8)
+            memcpy(words, src, 8);           /* constant sizes: inline moves */
+        else if (size == 16)
+            memcpy(words, src, 16);
+        else
+            memcpy(words, src, size);
     }
-    if (digits == 1 || digits == -1) {
-        *out = digits * (long long)((PyLongObject *)obj)->ob_digit[0];
-        return 1;
+    else if (nffi_convert((char *)words, a->ct, obj, NFFI_CONV_ARGUMENT, NULL) < 0)
+        return -1;
+    for (int k = 0; k < a->eightbytes; k++) {
+        unsigned char reg = k == 0 ? a->reg : a->reg2;
+        if (a->sse & (1 << k))
+            memcpy(&floats[reg], &words[k], 8);
+        else
+            ints[reg] = words[k];
     }
-#else
-    if (PyUnstable_Long_IsCompact((PyLongObject *)obj)) {
-        *out = PyUnstable_Long_CompactValue((PyLongObject *)obj);
-        return 1;
-    }
-#endif
-    int overflow;
-    *out = PyLong_AsLongLongAndOverflow(obj, &overflow);
-    return !overflow;
+    return 0;
 }
 
 /* 0 if obj was loaded without running Python code, 1 if the engine converted it (an
@@ -101,14 +208,11 @@ static inline int small_int_value(PyObject *obj, long long *out)
 static int load_argument(const NffiPlanArg *a, PyObject *obj, int64_t *ints, double *floats)
 {
     switch (a->kind) {
+    case NFFI_ARG_STRUCT:
+        return load_struct(a, obj, ints, floats);
     case NFFI_ARG_INT:
-        if (PyLong_CheckExact(obj)) {
-            long long v;
-            if (small_int_value(obj, &v) && v >= a->min && v <= a->max) {
-                ints[a->reg] = v;
-                return 0;
-            }
-        }
+        if (nffi_int_fast_value(a, obj, &ints[a->reg]))
+            return 0;
         break;
     case NFFI_ARG_DOUBLE:
         if (PyFloat_CheckExact(obj)) {
@@ -150,7 +254,47 @@ static PyObject *integer_result(const NffiPlanArg *r, int64_t raw)
     return nffi_convert_to_object(data, r->ct, NULL);  /* _Bool, enums, chars, pointers */
 }
 
-static PyObject *call_direct(const NffiCallPlan *plan, CDataObject *fn, PyObject *const *args)
+/* A call returning a struct: its eightbytes come back in one or two registers. */
+static PyObject *call_struct_result(const NffiCallPlan *plan, void *target,
+                                    const int64_t *ints, const double *floats, int release_gil)
+{
+    const NffiPlanArg *r = &plan->result;
+    int64_t words[2];
+    /* the pair shape is cast back to the type it has (pair_shape() chose it by r->sse) */
+#define PAIR_CALL(T) {                                                                  \
+        T v = ((T (*)(void *, const int64_t *, const double *))plan->pair_shape)(        \
+            target, ints, floats);                                                      \
+        memcpy(&words[0], &v.a, 8);                                                     \
+        memcpy(&words[1], &v.b, 8);                                                     \
+        break;                                                                          \
+    }
+    PyThreadState *state = nffi_call_begin(release_gil);
+    if (r->eightbytes == 1) {
+        if (r->sse) {
+            double d = plan->double_shape(target, ints, floats);
+            memcpy(&words[0], &d, 8);
+        }
+        else
+            words[0] = plan->int_shape(target, ints, floats);
+    }
+    else {
+        switch (r->sse) {
+        case 0: PAIR_CALL(NffiPairII)
+        case 1: PAIR_CALL(NffiPairDI)
+        case 2: PAIR_CALL(NffiPairID)
+        default: PAIR_CALL(NffiPairDD)
+        }
+    }
+#undef PAIR_CALL
+    nffi_call_end(state);
+    CDataObject *cd = nffi_cdata_new_owned(r->ct, r->ct->ct_size, 0);
+    if (cd != NULL)
+        memcpy(cd->c_data, words, r->ct->ct_size);
+    return (PyObject *)cd;
+}
+
+static PyObject *call_direct(const NffiCallPlan *plan, CDataObject *fn, PyObject *const *args,
+                             int release_gil)
 {
     if (fn->c_owner != NULL && nffi_library_check_open(fn->c_owner) < 0)
         return NULL;
@@ -173,7 +317,9 @@ static PyObject *call_direct(const NffiCallPlan *plan, CDataObject *fn, PyObject
     double dresult = 0.0;
     float fresult = 0.0f;
     int kind = plan->result.kind;
-    PyThreadState *state = nffi_call_begin();
+    if (kind == NFFI_ARG_STRUCT)
+        return call_struct_result(plan, target, ints, floats, release_gil);
+    PyThreadState *state = nffi_call_begin(release_gil);
     if (kind == NFFI_ARG_DOUBLE)
         dresult = plan->double_shape(target, ints, floats);
     else if (kind == NFFI_ARG_FLOAT)
@@ -193,12 +339,12 @@ static PyObject *call_direct(const NffiCallPlan *plan, CDataObject *fn, PyObject
 }
 
 int nffi_direct_call(const NffiCallPlan *plan, CDataObject *fn, PyObject *const *args,
-                     Py_ssize_t nargs, PyObject **result)
+                     Py_ssize_t nargs, int release_gil, PyObject **result)
 {
     if (nargs != plan->nargs || (plan->has_pointers && needs_temporaries(plan, args)) ||
             fn->c_data == NULL)
         return 0;    /* the caller takes libffi's path, which also reports the errors */
-    *result = call_direct(plan, fn, args);
+    *result = call_direct(plan, fn, args, release_gil);
     return 1;
 }
 
@@ -210,7 +356,7 @@ int nffi_direct_prepare(NffiCallPlan *plan)
 }
 
 int nffi_direct_call(const NffiCallPlan *plan, CDataObject *fn, PyObject *const *args,
-                     Py_ssize_t nargs, PyObject **result)
+                     Py_ssize_t nargs, int release_gil, PyObject **result)
 {
     return 0;
 }

@@ -12,10 +12,12 @@
 #include <limits.h>
 
 _Thread_local int nffi_saved_errno __attribute__((tls_model("initial-exec"))) = 0;
+_Thread_local PyThreadState *nffi_released_state __attribute__((tls_model("initial-exec")))
+    = NULL;
 
 PyThreadState *nffi_errno_call_begin(void)
 {
-    return nffi_call_begin();
+    return nffi_call_begin(1);
 }
 
 void nffi_errno_call_end(PyThreadState *state)

@@ -12,10 +12,9 @@
 #include "nffi_core.h"
 #include <limits.h>
 
-    PyObject *name;              /* str: the C name of a library's function, or NULL */
 /* ---- the call plan ----------------------------------------------------------------------- */
 
-static void classify(CTypeObject *ct, NffiPlanArg *a)
+void nffi_plan_classify(CTypeObject *ct, NffiPlanArg *a)
 {
     int f = ct->ct_flags;
     a->ct = ct;
@@ -27,6 +26,8 @@ static void classify(CTypeObject *ct, NffiPlanArg *a)
     }
     else if ((f & CT_PRIMITIVE_FLOAT) && !(f & CT_IS_LONGDOUBLE))
         a->kind = ct->ct_size == sizeof(float) ? NFFI_ARG_FLOAT : NFFI_ARG_DOUBLE;
+    else if ((f & CT_STRUCT_OR_UNION) && ct->ct_size > 0 && !(f & CT_IS_OPAQUE))
+        a->kind = NFFI_ARG_STRUCT;
     else if ((f & (CT_PRIMITIVE_INTEGER | CT_PRIMITIVE_CHAR)) && ct->ct_size <= 8) {
         a->kind = (f & CT_PRIMITIVE_CHAR) ? NFFI_ARG_CHAR : NFFI_ARG_INT;
         a->is_signed = (unsigned char)nffi_abi_signed(ct);
@@ -49,9 +50,9 @@ NffiCallPlan *nffi_call_plan(CTypeObject *fct)
         return (NffiCallPlan *)PyErr_NoMemory();
     plan->nargs = nargs;
     plan->ellipsis = fct->ct_fn_ellipsis;
-    classify(fct->ct_fn_result, &plan->result);
+    nffi_plan_classify(fct->ct_fn_result, &plan->result);
     for (Py_ssize_t i = 0; i < nargs; i++) {
-        classify((CTypeObject *)PyTuple_GET_ITEM(fargs, i), &plan->args[i]);
+        nffi_plan_classify((CTypeObject *)PyTuple_GET_ITEM(fargs, i), &plan->args[i]);
         plan->has_pointers |= plan->args[i].kind == NFFI_ARG_POINTER;
     }
     plan->direct = nffi_direct_prepare(plan);
@@ -74,6 +75,7 @@ typedef struct {
     vectorcallfunc vectorcall;
     NffiCallPlan *plan;          /* owned by the ctype (ct_call_plan) */
     PyObject *name;              /* str: the C name of a library's function, or NULL */
+    int release_gil;             /* 0: declared with cdef(..., release_gil=False) */
 } CFunctionObject;
 
 static PyObject *cfunction_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
@@ -84,9 +86,9 @@ static PyObject *cfunction_vectorcall(PyObject *self, PyObject *const *args, siz
     int has_keywords = kwnames != NULL && PyTuple_GET_SIZE(kwnames) > 0;
     PyObject *result;
     if (fn->plan->direct && !has_keywords &&
-            nffi_direct_call(fn->plan, &fn->cd, args, nargs, &result))
+            nffi_direct_call(fn->plan, &fn->cd, args, nargs, fn->release_gil, &result))
         return result;
-    return nffi_call_libffi(&fn->cd, args, nargs, has_keywords);
+    return nffi_call_libffi(&fn->cd, args, nargs, has_keywords, fn->release_gil);
 }
 
 static void cfunction_dealloc(PyObject *self)
@@ -128,6 +130,7 @@ CDataObject *nffi_function_new(CTypeObject *fct, char *address, PyObject *owner)
     fn->vectorcall = cfunction_vectorcall;
     fn->plan = plan;
     fn->name = NULL;
+    fn->release_gil = 1;
     return &fn->cd;
 }
 
@@ -140,6 +143,17 @@ int nffi_function_set_name(CDataObject *fn, const char *name)
         return -1;
     Py_XSETREF(((CFunctionObject *)fn)->name, str);
     return 0;
+}
+
+void nffi_function_keep_gil(CDataObject *fn)
+{
+    if (Py_TYPE(fn) == &CFunction_Type)
+        ((CFunctionObject *)fn)->release_gil = 0;
+}
+
+int nffi_function_releases_gil(CDataObject *fn)
+{
+    return Py_TYPE(fn) != &CFunction_Type || ((CFunctionObject *)fn)->release_gil;
 }
 
 PyObject *nffi_function_name(CDataObject *fn)
@@ -155,12 +169,26 @@ static PyObject *call_libffi(PyObject *module, PyObject *const *args, Py_ssize_t
         PyErr_SetString(PyExc_TypeError, "_call_libffi(fn, *args): fn must be a cdata");
         return NULL;
     }
-    return nffi_call_libffi((CDataObject *)args[0], args + 1, nargs - 1, 0);
+    CDataObject *fn = (CDataObject *)args[0];
+    return nffi_call_libffi(fn, args + 1, nargs - 1, 0, nffi_function_releases_gil(fn));
+}
+
+/* _core._is_direct(fn): whether calls of fn's type take a direct call shape (tests). */
+static PyObject *is_direct(PyObject *module, PyObject *fn)
+{
+    if (!CData_Check(fn) || !(((CDataObject *)fn)->c_type->ct_flags & CT_FUNCTIONPTR)) {
+        PyErr_SetString(PyExc_TypeError, "_is_direct(fn): fn must be a function cdata");
+        return NULL;
+    }
+    NffiCallPlan *plan = nffi_call_plan(((CDataObject *)fn)->c_type);
+    return plan == NULL ? NULL : PyBool_FromLong(plan->direct);
 }
 
 static PyMethodDef function_module_methods[] = {
     {"_call_libffi", (PyCFunction)(void (*)(void))call_libffi, METH_FASTCALL,
      "_call_libffi(fn, *args): call fn through libffi, bypassing direct calls (tests)"},
+    {"_is_direct", is_direct, METH_O,
+     "_is_direct(fn): True if calls of fn take a direct call shape (tests)"},
     {NULL}
 };
 

@@ -2,10 +2,15 @@
  *
  * Owns the Library object returned by load_library(path_or_None, flags): a dlopen()
  * handle that gives function cdata (load_function), reads and writes global variables
- * (read_variable / write_variable), gives symbol addresses (address_of), and is closed
+ * (read_variable, variable), gives symbol addresses (address_of), and is closed
  * by close() or when it dies.  Every cdata made from a library keeps it alive through
  * c_owner; after close() each use raises LibraryClosedError (a ValueError, as in cffi,
  * and an ffi.error).  Also the RTLD_* constants.  The Python <lib> object is lib.py.
+ *
+ * Also owns GlobalVariable (Library.variable(ctype, name)): a global found once by
+ * dlsym(), its ctype and address.  The <lib> object caches it in its dict and its C
+ * attribute access (libobject.c) reads and writes through nffi_global_read/_write, so
+ * `lib.x` costs a dict lookup and a conversion, with no Python code on the way.
  */
 #include "nffi_core.h"
 #include <dlfcn.h>
@@ -56,7 +61,8 @@ static PyObject *lib_load_function(LibraryObject *lib, PyObject *args)
 {
     CTypeObject *ct;
     const char *name;
-    if (!PyArg_ParseTuple(args, "O!s:load_function", &CType_Type, &ct, &name))
+    int release_gil = 1;
+    if (!PyArg_ParseTuple(args, "O!s|p:load_function", &CType_Type, &ct, &name, &release_gil))
         return NULL;
     if (!(ct->ct_flags & (CT_FUNCTIONPTR | CT_POINTER | CT_ARRAY))) {
         PyErr_Format(PyExc_TypeError, "function or pointer or array cdata expected, got '%s'",
@@ -69,32 +75,94 @@ static PyObject *lib_load_function(LibraryObject *lib, PyObject *args)
     CDataObject *fn = nffi_cdata_new_view(ct, address, (PyObject *)lib);
     if (fn != NULL && nffi_function_set_name(fn, name) < 0)   /* argument notes name it */
         Py_CLEAR(fn);
+    if (fn != NULL && !release_gil)
+        nffi_function_keep_gil(fn);
     return (PyObject *)fn;
 }
 
-static PyObject *lib_read_variable(LibraryObject *lib, PyObject *args)
+/* ---- GlobalVariable ------------------------------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    CTypeObject *ct;
+    char *address;
+    LibraryObject *lib;          /* strong: the memory lives as long as the library is open */
+    NffiPlanArg value;           /* classified as a call argument: its exact-int fast path */
+} GlobalVariableObject;
+
+PyObject *nffi_global_read(PyObject *var)
+{
+    GlobalVariableObject *gv = (GlobalVariableObject *)var;
+    if (check_open(gv->lib) < 0)
+        return NULL;
+    return nffi_convert_to_object(gv->address, gv->ct, (PyObject *)gv->lib);
+}
+
+int nffi_global_write(PyObject *var, PyObject *value)
+{
+    GlobalVariableObject *gv = (GlobalVariableObject *)var;
+    if (check_open(gv->lib) < 0)
+        return -1;
+    int64_t v;
+    if (nffi_int_fast_value(&gv->value, value, &v)) {
+        nffi_write_raw_integer(gv->address, (unsigned long long)v, gv->ct->ct_size);
+        return 0;
+    }
+    return nffi_convert_from_object(gv->address, gv->ct, value);
+}
+
+static void global_dealloc(GlobalVariableObject *gv)
+{
+    Py_DECREF(gv->ct);
+    Py_DECREF(gv->lib);
+    PyObject_Free(gv);
+}
+
+static PyObject *global_repr(GlobalVariableObject *gv)
+{
+    return PyUnicode_FromFormat("<global variable of type '%s' in library '%U'>",
+                                nffi_ctype_name(gv->ct), gv->lib->name);
+}
+
+PyTypeObject GlobalVariable_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "nffi.GlobalVariable",
+    .tp_basicsize = sizeof(GlobalVariableObject),
+    .tp_dealloc = (destructor)global_dealloc,
+    .tp_repr = (reprfunc)global_repr,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A global variable of a library (read and written by the <lib> object).",
+};
+
+/* variable(ctype, name) -> the GlobalVariable; KeyError if the symbol is missing. */
+static PyObject *lib_variable(LibraryObject *lib, PyObject *args)
 {
     CTypeObject *ct;
     const char *name;
-    if (!PyArg_ParseTuple(args, "O!s:read_variable", &CType_Type, &ct, &name))
+    if (!PyArg_ParseTuple(args, "O!s:variable", &CType_Type, &ct, &name))
         return NULL;
     char *address = lookup(lib, name, PyExc_KeyError, "variable");
     if (address == NULL)
         return NULL;
-    return nffi_convert_to_object(address, ct, (PyObject *)lib);
+    GlobalVariableObject *gv = PyObject_New(GlobalVariableObject, &GlobalVariable_Type);
+    if (gv == NULL)
+        return NULL;
+    gv->ct = (CTypeObject *)Py_NewRef(ct);
+    gv->address = address;
+    gv->lib = (LibraryObject *)Py_NewRef(lib);
+    memset(&gv->value, 0, sizeof(gv->value));
+    nffi_plan_classify(ct, &gv->value);
+    return (PyObject *)gv;
 }
 
-static PyObject *lib_write_variable(LibraryObject *lib, PyObject *args)
+static PyObject *lib_read_variable(LibraryObject *lib, PyObject *args)
 {
-    CTypeObject *ct;
-    const char *name;
-    PyObject *value;
-    if (!PyArg_ParseTuple(args, "O!sO:write_variable", &CType_Type, &ct, &name, &value))
+    PyObject *var = lib_variable(lib, args);
+    if (var == NULL)
         return NULL;
-    char *address = lookup(lib, name, PyExc_KeyError, "variable");
-    if (address == NULL || nffi_convert_from_object(address, ct, value) < 0)
-        return NULL;
-    Py_RETURN_NONE;
+    PyObject *value = nffi_global_read(var);
+    Py_DECREF(var);
+    return value;
 }
 
 /* address_of(name, ctype=None): the address as an int, or as a cdata of 'ctype' (a
@@ -173,11 +241,12 @@ static PyObject *lib_get_name(LibraryObject *lib, void *closure)
 
 static PyMethodDef lib_methods[] = {
     {"load_function", (PyCFunction)lib_load_function, METH_VARARGS,
-     "load_function(fnptr_ctype, name) -> the function as a cdata"},
+     "load_function(fnptr_ctype, name, release_gil=True) -> the function as a cdata "
+     "(release_gil=False: its calls keep the GIL)"},
     {"read_variable", (PyCFunction)lib_read_variable, METH_VARARGS,
      "read_variable(ctype, name) -> the value of a global variable"},
-    {"write_variable", (PyCFunction)lib_write_variable, METH_VARARGS,
-     "write_variable(ctype, name, value): assign a global variable"},
+    {"variable", (PyCFunction)lib_variable, METH_VARARGS,
+     "variable(ctype, name) -> the global variable, for the <lib> object's cache"},
     {"address_of", (PyCFunction)lib_address_of, METH_VARARGS,
      "address_of(name, ctype=None) -> the address of a symbol (int, or cdata of ctype)"},
     {"close", (PyCFunction)lib_close, METH_NOARGS, "dlclose() the library (idempotent)"},
@@ -314,7 +383,7 @@ static int add_constants(PyObject *module)
 
 int nffi_lib_init(PyObject *module)
 {
-    if (PyType_Ready(&Library_Type) < 0)
+    if (PyType_Ready(&Library_Type) < 0 || PyType_Ready(&GlobalVariable_Type) < 0)
         return -1;
     PyObject *bases = PyTuple_Pack(2, nffi_FFIError, PyExc_ValueError);
     if (bases == NULL)

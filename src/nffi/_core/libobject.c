@@ -1,10 +1,13 @@
 /* libobject.c -- the C base of the Python <lib> object (lib.py's FFILibrary).
  *
  * Owns LibBase: an object with an instance dict where lib.py caches what a name
- * resolved to (functions, constants).  Its attribute lookup reads that dict first, so
- * `lib.func` costs one dict lookup, as in a compiled module; a name not cached falls
- * back to the normal lookup and then to the subclass's _nffi_getattr(name), which
- * resolves the name from the cdef (and may cache it).
+ * resolved to (functions, constants, and global variables as lib.c's GlobalVariable).
+ * Its attribute lookup reads that dict first, so `lib.func` costs one dict lookup, as in
+ * a compiled module, and `lib.x` of a global one dict lookup and the read of the
+ * variable; a name not cached falls back to the normal lookup and then to the
+ * subclass's _nffi_getattr(name), which resolves the name from the cdef (and may cache
+ * it).  Assignment writes a cached global directly and otherwise asks the subclass's
+ * _nffi_setattr(name, value); attributes are never deleted.
  */
 #include "nffi_core.h"
 
@@ -16,13 +19,15 @@ typedef struct {
 
 static PyObject *str_nffi_getattr;   /* "_nffi_getattr" */
 static PyObject *str_nffi_prefix;    /* "_nffi_" */
+static PyObject *str_nffi_setattr;   /* "_nffi_setattr" */
 
 static PyObject *libbase_getattro(LibBaseObject *self, PyObject *name)
 {
     if (self->dict != NULL && PyUnicode_CheckExact(name)) {
         PyObject *value = PyDict_GetItemWithError(self->dict, name);
         if (value != NULL)
-            return Py_NewRef(value);
+            return Py_IS_TYPE(value, &GlobalVariable_Type) ? nffi_global_read(value)
+                                                           : Py_NewRef(value);
         if (PyErr_Occurred())
             return NULL;
     }
@@ -42,6 +47,27 @@ static PyObject *libbase_getattro(LibBaseObject *self, PyObject *name)
     value = PyObject_CallFunctionObjArgs(hook, (PyObject *)self, name, NULL);
     Py_DECREF(hook);
     return value;
+}
+
+static int libbase_setattro(LibBaseObject *self, PyObject *name, PyObject *value)
+{
+    if (value == NULL) {
+        PyErr_Format(PyExc_AttributeError, "cannot delete the attribute '%S' of a library",
+                     name);
+        return -1;
+    }
+    if (self->dict != NULL && PyUnicode_CheckExact(name)) {
+        PyObject *cached = PyDict_GetItemWithError(self->dict, name);
+        if (cached != NULL && Py_IS_TYPE(cached, &GlobalVariable_Type))
+            return nffi_global_write(cached, value);
+        if (cached == NULL && PyErr_Occurred())
+            return -1;
+    }
+    PyObject *args[3] = { (PyObject *)self, name, value };
+    PyObject *result = PyObject_VectorcallMethod(str_nffi_setattr, args,
+                                                 3 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    Py_XDECREF(result);
+    return result == NULL ? -1 : 0;
 }
 
 static int libbase_traverse(LibBaseObject *self, visitproc visit, void *arg)
@@ -76,6 +102,7 @@ static PyTypeObject LibBase_Type = {
     .tp_basicsize = sizeof(LibBaseObject),
     .tp_dealloc = (destructor)libbase_dealloc,
     .tp_getattro = (getattrofunc)libbase_getattro,
+    .tp_setattro = (setattrofunc)libbase_setattro,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
     .tp_traverse = (traverseproc)libbase_traverse,
     .tp_clear = (inquiry)libbase_clear,
@@ -83,14 +110,16 @@ static PyTypeObject LibBase_Type = {
     .tp_dictoffset = offsetof(LibBaseObject, dict),
     .tp_getset = libbase_getset,
     .tp_new = PyType_GenericNew,
-    .tp_doc = "Base of <lib> objects: attribute lookup served from the instance dict first.",
+    .tp_doc = "Base of <lib> objects: attribute access served from the instance dict first.",
 };
 
 int nffi_libobject_init(PyObject *module)
 {
     str_nffi_getattr = PyUnicode_InternFromString("_nffi_getattr");
     str_nffi_prefix = PyUnicode_InternFromString("_nffi_");
-    if (str_nffi_getattr == NULL || str_nffi_prefix == NULL || PyType_Ready(&LibBase_Type) < 0)
+    str_nffi_setattr = PyUnicode_InternFromString("_nffi_setattr");
+    if (str_nffi_getattr == NULL || str_nffi_prefix == NULL || str_nffi_setattr == NULL ||
+            PyType_Ready(&LibBase_Type) < 0)
         return -1;
     return PyModule_AddObjectRef(module, "LibBase", (PyObject *)&LibBase_Type);
 }

@@ -10,6 +10,7 @@
 PyObject *nffi_FFIError;
 
 int nffi_ownership_init(PyObject *module);
+int nffi_llptr_init(PyObject *module);   /* llptr.c: rffi's pointer objects, llexternal */
 
 static CTypeObject *expect_ctype(PyObject *obj)
 {
@@ -290,7 +291,8 @@ PyMODINIT_FUNC PyInit__core(void)
             nffi_buffer_init(m) < 0 || nffi_ffiobj_init(m) < 0)
         goto error;
     if (nffi_errno_init(m) < 0 || nffi_callback_init(m) < 0 || nffi_lib_init(m) < 0 ||
-            nffi_function_init(m) < 0 || nffi_libobject_init(m) < 0)
+            nffi_function_init(m) < 0 || nffi_libobject_init(m) < 0 || nffi_capi_init(m) < 0 ||
+            nffi_llptr_init(m) < 0)
         goto error;
     return m;
 

@@ -358,7 +358,8 @@ enum {
     NFFI_ARG_POINTER,    /* pointers and function pointers */
     NFFI_ARG_FLOAT,
     NFFI_ARG_DOUBLE,
-    NFFI_ARG_OTHER,      /* structs and unions by value, long double, complex: libffi's */
+    NFFI_ARG_STRUCT,     /* structs and unions by value, of a known size */
+    NFFI_ARG_OTHER,      /* long double, complex: libffi's */
 };
 typedef struct {
     CTypeObject *ct;             /* borrowed from the function ctype */
@@ -366,6 +367,9 @@ typedef struct {
     unsigned char is_signed;     /* INT, CHAR: sign-extended to a register (nffi_abi_signed) */
     unsigned char takes_bytes;   /* POINTER: a bytes object is accepted (its buffer) */
     unsigned char reg;           /* direct calls: index among the integer or float registers */
+    unsigned char reg2;          /* STRUCT: the register of the second eightbyte */
+    unsigned char eightbytes;    /* STRUCT, direct calls: 1 or 2 (direct.c classifies them) */
+    unsigned char sse;           /* STRUCT: bit k set if eightbyte k is of class SSE */
     long long min, max;          /* INT: the range of the exact-int fast path */
 } NffiPlanArg;
 typedef struct NffiCallPlan {
@@ -377,6 +381,8 @@ typedef struct NffiCallPlan {
     int64_t (*int_shape)(void *fn, const int64_t *ints, const double *floats);
     double (*double_shape)(void *fn, const int64_t *ints, const double *floats);
     float (*float_shape)(void *fn, const int64_t *ints, const double *floats);
+    void (*pair_shape)(void);    /* a two-eightbyte struct result: a shape of the pair
+                                    type of its classes (call_shapes.h), cast back */
     struct LibffiCall *libffi;   /* call.c: built at the first libffi call */
     NffiPlanArg args[];
 } NffiCallPlan;
@@ -396,20 +402,56 @@ static inline int64_t nffi_register_image(const NffiPlanArg *a, const char *data
                         : (int64_t)nffi_read_unsigned(data, a->ct->ct_size);
 }
 NffiCallPlan *nffi_call_plan(CTypeObject *fct);   /* cached; NULL + MemoryError */
+void nffi_plan_classify(CTypeObject *ct, NffiPlanArg *a);  /* one argument or result */
+/* The fast path for an INT: the value of an exact int that fits a's range, read without
+   a function call for the common small ones (CPython's compact representation); 0 if
+   obj is not such an int (the conversion engine then decides, and reports errors). */
+static inline int nffi_int_fast_value(const NffiPlanArg *a, PyObject *obj, int64_t *out)
+{
+    if (a->kind != NFFI_ARG_INT || !PyLong_CheckExact(obj))
+        return 0;
+    long long v;
+#if PY_VERSION_HEX < 0x030C0000
+    Py_ssize_t digits = Py_SIZE(obj);
+    int compact = digits >= -1 && digits <= 1;
+    if (compact)                         /* (a zero may have no digit allocated) */
+        v = digits == 0 ? 0 : digits * (long long)((PyLongObject *)obj)->ob_digit[0];
+#else
+    int compact = PyUnstable_Long_IsCompact((PyLongObject *)obj);
+    if (compact)
+        v = PyUnstable_Long_CompactValue((PyLongObject *)obj);
+#endif
+    if (!compact) {
+        int overflow;
+        v = PyLong_AsLongLongAndOverflow(obj, &overflow);
+        if (overflow)
+            return 0;
+    }
+    if (v < a->min || v > a->max)
+        return 0;
+    *out = v;
+    return 1;
+}
 void nffi_call_plan_free(NffiCallPlan *plan);     /* ctype.c, when the ctype dies */
 int nffi_direct_prepare(NffiCallPlan *plan);      /* direct.c: 1 if a direct call applies */
 int nffi_direct_call(const NffiCallPlan *plan, CDataObject *fn, PyObject *const *args,
-                     Py_ssize_t nargs, PyObject **result);  /* 0: take libffi's path */
+                     Py_ssize_t nargs, int release_gil,
+                     PyObject **result);           /* 0: take libffi's path */
 void nffi_libffi_free(struct LibffiCall *libffi);
 PyObject *nffi_cdata_call(PyObject *cd, PyObject *args, PyObject *kwds);  /* CData tp_call */
 PyObject *nffi_call_libffi(CDataObject *fn, PyObject *const *args, Py_ssize_t nargs,
-                           int has_keywords);
+                           int has_keywords, int release_gil);
 /* "argument N of name()" (a function of a library) or "argument N of '<ctype>'" */
 void nffi_note_argument(Py_ssize_t index, CDataObject *fn);
+void nffi_add_argument_note(Py_ssize_t index, const char *name, CTypeObject *fct);
 extern PyTypeObject CFunction_Type;
 int nffi_function_init(PyObject *module);
 CDataObject *nffi_function_new(CTypeObject *fct, char *address, PyObject *owner);
 int nffi_function_set_name(CDataObject *fn, const char *name);  /* for messages */
+/* Calls of fn keep the GIL (a library's function declared with cdef(...,
+   release_gil=False)); every other function cdata releases it. */
+void nffi_function_keep_gil(CDataObject *fn);
+int nffi_function_releases_gil(CDataObject *fn);
 PyObject *nffi_function_name(CDataObject *fn);   /* borrowed str, or NULL if unnamed */
 void *nffi_function_cif(CTypeObject *fct); /* cached 'ffi_cif *' of a function ctype, or
                                               NULL + exception if libffi cannot call it */
@@ -418,8 +460,15 @@ int nffi_errno_init(PyObject *module);
 /* ffi.errno of this thread; initial-exec: read and written around every call, and the
    default model of a shared object would cost a __tls_get_addr() call each time */
 extern _Thread_local int nffi_saved_errno __attribute__((tls_model("initial-exec")));
-/* The bracket of every call into C: the GIL released and this thread's ffi.errno in
-   errno during the call, errno saved back after it.  (Inline for the core's own calls;
+/* The thread state that a call into C released on this thread, while that C code runs
+   (NULL otherwise: in Python, or in a call that kept the GIL).  A callback on the same
+   thread resumes it directly (PyEval_RestoreThread), without PyGILState's bookkeeping;
+   a callback from any other thread finds NULL and takes PyGILState's way. */
+extern _Thread_local PyThreadState *nffi_released_state __attribute__((tls_model("initial-exec")));
+#define NFFI_GILSTATE_RESUMED ((PyGILState_STATE)-1)  /* callback_begin resumed the state */
+/* The bracket of every call into C: the GIL released (unless the function was declared
+   with cdef(..., release_gil=False): then begin returns NULL) and this thread's ffi.errno
+   in errno during the call, errno saved back after it.  (Inline for the core's own calls;
    errno.c exports both brackets as functions for generated modules.) */
 /* Calls into C in progress, in any thread (changed with the GIL held): while there are
    some, lib.c defers dlclose(), since one of them may return into the library's code
@@ -427,17 +476,20 @@ extern _Thread_local int nffi_saved_errno __attribute__((tls_model("initial-exec
 extern Py_ssize_t nffi_calls_running;
 extern int nffi_closes_deferred;
 void nffi_library_close_deferred(void);        /* lib.c */
-static inline PyThreadState *nffi_call_begin(void)
+static inline PyThreadState *nffi_call_begin(int release_gil)
 {
     nffi_calls_running++;
-    PyThreadState *state = PyEval_SaveThread();
+    PyThreadState *state = release_gil ? PyEval_SaveThread() : NULL;
+    nffi_released_state = state;
     errno = nffi_saved_errno;
     return state;
 }
 static inline void nffi_call_end(PyThreadState *state)
 {
     nffi_saved_errno = errno;
-    PyEval_RestoreThread(state);
+    if (state != NULL)
+        PyEval_RestoreThread(state);
+    nffi_released_state = NULL;
     if (--nffi_calls_running == 0 && nffi_closes_deferred)
         nffi_library_close_deferred();
 }
@@ -446,14 +498,25 @@ static inline void nffi_call_end(PyThreadState *state)
 static inline PyGILState_STATE nffi_callback_begin(void)
 {
     int c_errno = errno;
-    PyGILState_STATE state = PyGILState_Ensure();
+    PyThreadState *released = nffi_released_state;
+    PyGILState_STATE state;
+    if (released != NULL) {
+        nffi_released_state = NULL;          /* in Python now (nested calls set it anew) */
+        PyEval_RestoreThread(released);
+        state = NFFI_GILSTATE_RESUMED;
+    }
+    else
+        state = PyGILState_Ensure();
     nffi_saved_errno = c_errno;
     return state;
 }
 static inline void nffi_callback_end(PyGILState_STATE state)
 {
     int c_errno = nffi_saved_errno;
-    PyGILState_Release(state);
+    if (state == NFFI_GILSTATE_RESUMED)
+        nffi_released_state = PyEval_SaveThread();   /* back into the C call */
+    else
+        PyGILState_Release(state);
     errno = c_errno;
 }
 /* The entry points of the core for generated (API-mode) modules, through capi.c:
@@ -464,12 +527,16 @@ PyThreadState *nffi_errno_call_begin(void);
 void nffi_errno_call_end(PyThreadState *state);
 PyGILState_STATE nffi_errno_callback_begin(void);
 void nffi_errno_callback_end(PyGILState_STATE state);
+int nffi_capi_init(PyObject *module);   /* capi.c: nffi._core._C_API, compiled libs */
 int nffi_lib_init(PyObject *module);
 int nffi_libobject_init(PyObject *module);
 int nffi_library_check_open(PyObject *owner); /* -1 + error if owner is a closed library */
 /* convert.c: after the arguments of a call to fn were converted (which may have run user
    code): -1 + error if fn's library was closed or a cdata argument released meanwhile */
 int nffi_recheck_arguments(CDataObject *fn, PyObject *const *args, Py_ssize_t nargs);
+extern PyTypeObject GlobalVariable_Type;      /* lib.c: a library's global, as lib.x */
+PyObject *nffi_global_read(PyObject *var);
+int nffi_global_write(PyObject *var, PyObject *value);
 
 /* ---- errors helpers (cdata.c) ------------------------------------------------------- */
 const char *nffi_ctype_name(CTypeObject *ct);   /* UTF-8 of ct_name, never NULL */

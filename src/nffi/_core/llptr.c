@@ -1,0 +1,898 @@
+/* llptr.c -- the hot paths of rffi's pointer objects and llexternal calls.
+ *
+ * nffi.lltype and nffi.rffi (Python) own the semantics: which values a store accepts,
+ * the errors and their wording, leak records.  This file only runs the common case
+ * natively and hands everything else back to the Python functions it was given:
+ *   LLAllocation  the C base of lltype._Allocation: the 'freed' flag of one raw
+ *                 allocation, readable here without an attribute lookup;
+ *   LLPtr         the C base of lltype._ptr: the slots _T, _cd, _lo, _hi, _alloc;
+ *   LLField       the descriptor of one primitive field on the pointer class of a struct
+ *                 type: reads through the core's nffi_read_field, stores values that are
+ *                 already of the exact low-level type through nffi_write_field, and calls
+ *                 Python (to_c, check_live) for conversions and errors;
+ *   LLExternal    the callable an llexternal returns: per argument a fast check of the
+ *                 exact type (else the argument's Python converter), then the core's
+ *                 function object, then the result's class or converter.
+ */
+#include "nffi_core.h"
+
+/* ---- LLAllocation ------------------------------------------------------------------ */
+typedef struct {
+    PyObject_HEAD
+    char freed;
+} LLAllocationObject;
+
+static PyMemberDef llallocation_members[] = {
+    {"freed", T_BOOL, offsetof(LLAllocationObject, freed), 0, "True once free() ran"},
+    {NULL}
+};
+
+static PyTypeObject LLAllocation_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "nffi._core.LLAllocation",
+    .tp_basicsize = sizeof(LLAllocationObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_members = llallocation_members,
+    .tp_new = PyType_GenericNew,
+    .tp_doc = "Base of lltype._Allocation: the freed flag of one raw allocation.",
+};
+
+/* Is alloc (a pointer's _alloc: None or an LLAllocation) a freed allocation?  The class
+   last found to derive from LLAllocation is remembered (lltype's _Allocation: one class),
+   which saves the subtype walk on every field access.  The reference is owned, so the
+   class cannot die and another type take its address. */
+static PyTypeObject *allocation_class;
+
+static int allocation_freed(PyObject *alloc)
+{
+    if (alloc == NULL || alloc == Py_None)
+        return 0;
+    if (Py_TYPE(alloc) != allocation_class) {
+        if (!PyObject_TypeCheck(alloc, &LLAllocation_Type))
+            return 0;
+        Py_XSETREF(allocation_class, (PyTypeObject *)Py_NewRef(Py_TYPE(alloc)));
+    }
+    return ((LLAllocationObject *)alloc)->freed;
+}
+
+/* ---- typed ints ------------------------------------------------------------------- */
+/* int.__new__(cls, v) for a value class of lltype (an int subclass) and an int v that C
+ * memory or a C result held, so in range: cls's own checks are skipped.  Small values
+ * are made once per class and shared, as CPython shares small ints (the instances are
+ * immutable); this saves the allocation on the most common reads and results. */
+#define SMALL_MIN (-5)
+#define SMALL_MAX 256
+#define SMALL_CLASSES 16
+static struct {
+    PyObject *cls;                                  /* owned, NULL: a free entry */
+    PyObject *values[SMALL_MAX - SMALL_MIN + 1];    /* owned, NULL until made */
+} small_values[SMALL_CLASSES];
+
+static PyObject *make_typed_int(PyObject *cls, PyObject *value)
+{
+    PyObject *args = PyTuple_Pack(1, value);
+    PyObject *r = args == NULL ? NULL : PyLong_Type.tp_new((PyTypeObject *)cls, args, NULL);
+    Py_XDECREF(args);
+    return r;
+}
+
+static PyObject *typed_int(PyObject *cls, PyObject *value)
+{
+    int overflow;
+    long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+    if (v == -1 && PyErr_Occurred())
+        return NULL;
+    if (overflow || v < SMALL_MIN || v > SMALL_MAX)
+        return make_typed_int(cls, value);
+    for (int k = 0; k < SMALL_CLASSES; k++) {
+        if (small_values[k].cls == NULL)
+            small_values[k].cls = Py_NewRef(cls);        /* first seen: this entry */
+        if (small_values[k].cls != cls)
+            continue;
+        PyObject **slot = &small_values[k].values[v - SMALL_MIN];
+        if (*slot == NULL && (*slot = make_typed_int(cls, value)) == NULL)
+            return NULL;
+        return Py_NewRef(*slot);
+    }
+    return make_typed_int(cls, value);                   /* more classes than entries */
+}
+
+/* ---- LLPtr ------------------------------------------------------------------------- */
+typedef struct {
+    PyObject_HEAD
+    PyObject *T;        /* the Ptr type */
+    PyObject *cd;       /* the cdata pointer (None: a Python-only function pointer) */
+    PyObject *lo;       /* valid indices [lo, hi); hi None: unknown */
+    PyObject *hi;
+    PyObject *alloc;    /* the LLAllocation it derives from, or None */
+    PyObject *callable; /* a function pointer's Python implementation, or None */
+    PyObject *name;     /* a function pointer's name (unset: NULL) */
+} LLPtrObject;
+
+static PyMemberDef llptr_members[] = {
+    {"_T", T_OBJECT_EX, offsetof(LLPtrObject, T), 0, NULL},
+    {"_cd", T_OBJECT_EX, offsetof(LLPtrObject, cd), 0, NULL},
+    {"_lo", T_OBJECT_EX, offsetof(LLPtrObject, lo), 0, NULL},
+    {"_hi", T_OBJECT_EX, offsetof(LLPtrObject, hi), 0, NULL},
+    {"_alloc", T_OBJECT_EX, offsetof(LLPtrObject, alloc), 0, NULL},
+    {"_callable", T_OBJECT_EX, offsetof(LLPtrObject, callable), 0, NULL},
+    {"_name", T_OBJECT_EX, offsetof(LLPtrObject, name), 0, NULL},
+    {NULL}
+};
+
+static int llptr_traverse(LLPtrObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->T);
+    Py_VISIT(self->cd);
+    Py_VISIT(self->lo);
+    Py_VISIT(self->hi);
+    Py_VISIT(self->alloc);
+    Py_VISIT(self->callable);
+    Py_VISIT(self->name);
+    return 0;
+}
+
+static int llptr_clear(LLPtrObject *self)
+{
+    Py_CLEAR(self->T);
+    Py_CLEAR(self->cd);
+    Py_CLEAR(self->lo);
+    Py_CLEAR(self->hi);
+    Py_CLEAR(self->alloc);
+    Py_CLEAR(self->callable);
+    Py_CLEAR(self->name);
+    return 0;
+}
+
+static void llptr_dealloc(LLPtrObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    llptr_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyTypeObject LLPtr_Type;     /* defined with its attribute access, below */
+static PyTypeObject LLField_Type;
+
+/* ---- store checks shared by fields and arguments ------------------------------------ */
+/* What a value must exactly be to go to the core unconverted (lltype._store_check). */
+enum {
+    FAST_NONE = 0,      /* always through the Python converter */
+    FAST_INT_RANGE,     /* an exact int within [lo, hi] (Signed fields, integer args) */
+    FAST_CLASS,         /* an object whose type is exactly cls */
+    FAST_FLOAT,         /* an exact float */
+    FAST_BOOL,          /* an exact bool */
+    FAST_CHAR,          /* bytes of length 1 */
+    FAST_UNICHAR,       /* str of length 1 */
+    FAST_BYTES,         /* bytes of any length (const char pointer arguments) */
+    FAST_POINTER,       /* a pointer object of exactly the declared Ptr type */
+    FAST_ANY_POINTER,   /* any pointer object with a cdata (void pointer arguments) */
+    FAST_BYTES_COPY,    /* non-empty bytes, passed as a fresh copy (writable char
+                           pointer arguments: C may write there), or a pointer object of
+                           exactly the declared Ptr type */
+};
+
+typedef struct {
+    int kind;
+    int is_unsigned;            /* FAST_INT_RANGE: compare as unsigned */
+    long long lo, hi;           /* FAST_INT_RANGE, signed */
+    unsigned long long uhi;     /* FAST_INT_RANGE, unsigned */
+    PyObject *cls;              /* FAST_CLASS: the class; FAST_POINTER, FAST_BYTES(_COPY):
+                                   the Ptr type a pointer object must have, None: any */
+} FastCheck;
+
+static int parse_fast_check(PyObject *spec, FastCheck *fc)
+{
+    /* spec: (kind, lo, hi, cls) -- for FAST_INT_RANGE the range [lo, hi] (lo >= 0: an
+       unsigned range, hi up to 2**64 - 1); fc->cls is owned on success, NULL on error */
+    PyObject *lo, *hi, *cls;
+    memset(fc, 0, sizeof(*fc));
+    if (!PyArg_ParseTuple(spec, "iOOO", &fc->kind, &lo, &hi, &cls))
+        return -1;
+    if (fc->kind == FAST_INT_RANGE) {
+        fc->lo = PyLong_AsLongLong(lo);
+        if (fc->lo == -1 && PyErr_Occurred())
+            return -1;
+        if (fc->lo >= 0) {
+            fc->is_unsigned = 1;
+            fc->uhi = PyLong_AsUnsignedLongLong(hi);
+            if (fc->uhi == (unsigned long long)-1 && PyErr_Occurred())
+                return -1;
+        } else {
+            fc->hi = PyLong_AsLongLong(hi);
+            if (fc->hi == -1 && PyErr_Occurred())
+                return -1;
+        }
+    }
+    fc->cls = Py_NewRef(cls);
+    return 0;
+}
+
+/* 1: value goes to the core as it is; 0: through the Python converter.  No error. */
+static int fast_ok(const FastCheck *fc, PyObject *value)
+{
+    switch (fc->kind) {
+    case FAST_INT_RANGE:
+        if (!PyLong_CheckExact(value))
+            return 0;
+        if (fc->is_unsigned) {
+            unsigned long long v = PyLong_AsUnsignedLongLong(value);
+            if (v == (unsigned long long)-1 && PyErr_Occurred()) {
+                PyErr_Clear();
+                return 0;
+            }
+            return v <= fc->uhi;
+        } else {
+            int overflow;
+            long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+            if (overflow || (v == -1 && PyErr_Occurred())) {
+                PyErr_Clear();
+                return 0;
+            }
+            return fc->lo <= v && v <= fc->hi;
+        }
+    case FAST_CLASS:
+        return (PyObject *)Py_TYPE(value) == fc->cls;
+    case FAST_FLOAT:
+        return PyFloat_CheckExact(value);
+    case FAST_BOOL:
+        return PyBool_Check(value);
+    case FAST_CHAR:
+        return PyBytes_CheckExact(value) && PyBytes_GET_SIZE(value) == 1;
+    case FAST_UNICHAR:
+        return PyUnicode_CheckExact(value) && PyUnicode_GET_LENGTH(value) == 1;
+    case FAST_BYTES:
+        return PyBytes_CheckExact(value);
+    default:
+        return 0;
+    }
+}
+
+/* The cdata a pointer argument passes as it is, or NULL (borrowed; no error). */
+static PyObject *fast_pointer(const FastCheck *fc, PyObject *value)
+{
+    if ((fc->kind != FAST_POINTER && fc->kind != FAST_ANY_POINTER && fc->kind != FAST_BYTES
+         && fc->kind != FAST_BYTES_COPY) || !PyObject_TypeCheck(value, &LLPtr_Type))
+        return NULL;
+    LLPtrObject *p = (LLPtrObject *)value;
+    if (p->cd == NULL || !CData_Check(p->cd))
+        return NULL;
+    if (fc->kind == FAST_ANY_POINTER || fc->cls == Py_None || p->T == fc->cls)
+        return p->cd;
+    return NULL;
+}
+
+/* ---- LLField ----------------------------------------------------------------------- */
+typedef struct {
+    PyObject_HEAD
+    PyObject *cname;        /* the C field name (str) */
+    PyObject *reader;       /* None, or callable: the core's value -> the low-level value */
+    PyObject *int_class;    /* None, or a typed int class: reads give int.__new__(cls, v) */
+    FastCheck store;        /* stores that need no conversion */
+    PyObject *to_c;         /* callable: value -> the core's value (checks, errors) */
+    PyObject *check_live;   /* callable(ptr, writing): raises the use-after-free / NULL
+                               error of the Python side */
+    CTypeObject *cached_ct; /* the struct pointer ctype last seen, and its field */
+    CFieldObject *cached_cf;
+} LLFieldObject;
+
+static PyObject *llfield_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    PyObject *cname, *reader, *int_class, *store, *to_c, *check_live;
+    if (!PyArg_ParseTuple(args, "UOOO!OO:LLField", &cname, &reader, &int_class,
+                          &PyTuple_Type, &store, &to_c, &check_live))
+        return NULL;
+    LLFieldObject *self = (LLFieldObject *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    if (parse_fast_check(store, &self->store) < 0) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    self->cname = Py_NewRef(cname);
+    self->reader = Py_NewRef(reader);
+    self->int_class = Py_NewRef(int_class);
+    self->to_c = Py_NewRef(to_c);
+    self->check_live = Py_NewRef(check_live);
+    return (PyObject *)self;
+}
+
+static int llfield_traverse(LLFieldObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->reader);
+    Py_VISIT(self->int_class);
+    Py_VISIT(self->store.cls);
+    Py_VISIT(self->to_c);
+    Py_VISIT(self->check_live);
+    Py_VISIT(self->cached_ct);
+    Py_VISIT(self->cached_cf);
+    return 0;
+}
+
+static int llfield_clear(LLFieldObject *self)
+{
+    Py_CLEAR(self->cname);
+    Py_CLEAR(self->reader);
+    Py_CLEAR(self->int_class);
+    Py_CLEAR(self->store.cls);
+    Py_CLEAR(self->to_c);
+    Py_CLEAR(self->check_live);
+    Py_CLEAR(self->cached_ct);
+    Py_CLEAR(self->cached_cf);
+    return 0;
+}
+
+static void llfield_dealloc(LLFieldObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    llfield_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* The Python side's error for a freed or NULL pointer (NULL return, error set). */
+static char *live_error(LLFieldObject *self, PyObject *obj, int writing)
+{
+    PyObject *r = PyObject_CallFunctionObjArgs(self->check_live, obj,
+                                               writing ? Py_True : Py_False, NULL);
+    if (r != NULL) {
+        Py_DECREF(r);
+        PyErr_Format(PyExc_RuntimeError, "field %U: the pointer is not usable", self->cname);
+    }
+    return NULL;
+}
+
+/* The address of the struct p points to and the field there, or NULL + error. */
+static char *field_target(LLFieldObject *self, LLPtrObject *p, int writing, CFieldObject **cf)
+{
+    if (allocation_freed(p->alloc))
+        return live_error(self, (PyObject *)p, writing);
+    if (p->cd == NULL || !CData_Check(p->cd)) {
+        PyErr_Format(PyExc_TypeError, "field %U: %R has no C pointer", self->cname, p);
+        return NULL;
+    }
+    CDataObject *cd = (CDataObject *)p->cd;
+    if (cd->c_data == NULL)
+        return live_error(self, (PyObject *)p, writing);
+    CTypeObject *ct = cd->c_type;
+    if (ct != self->cached_ct) {
+        if (!(ct->ct_flags & CT_POINTER) || ct->ct_item->ct_fields == NULL) {
+            PyErr_Format(PyExc_TypeError, "field %U: %R is not a pointer to a complete "
+                         "struct", self->cname, p);
+            return NULL;
+        }
+        PyObject *field = PyDict_GetItemWithError(ct->ct_item->ct_fields, self->cname);
+        if (field == NULL) {
+            if (!PyErr_Occurred())
+                PyErr_Format(PyExc_AttributeError, "%U has no field %U",
+                             ct->ct_item->ct_name, self->cname);
+            return NULL;
+        }
+        Py_XSETREF(self->cached_cf, (CFieldObject *)Py_NewRef(field));
+        Py_XSETREF(self->cached_ct, (CTypeObject *)Py_NewRef(ct));
+    }
+    *cf = self->cached_cf;
+    return cd->c_data;
+}
+
+static int check_pointer(LLFieldObject *self, PyObject *obj)
+{
+    if (PyObject_TypeCheck(obj, &LLPtr_Type))
+        return 0;
+    PyErr_Format(PyExc_TypeError, "field %U: %R is not a pointer object", self->cname, obj);
+    return -1;
+}
+
+static PyObject *low_level_value(LLFieldObject *self, PyObject *value);
+
+static PyObject *llfield_read(LLFieldObject *self, LLPtrObject *p)
+{
+    CFieldObject *cf;
+    char *data = field_target(self, p, 0, &cf);
+    if (data == NULL)
+        return NULL;
+    PyObject *value = nffi_read_field(data, cf, p->cd);
+    return value == NULL ? NULL : low_level_value(self, value);
+}
+
+/* The low-level value of what the core read (a reference to value is consumed). */
+static PyObject *low_level_value(LLFieldObject *self, PyObject *value)
+{
+    if (self->int_class == Py_None && self->reader == Py_None)
+        return value;
+    PyObject *result;
+    if (self->int_class != Py_None) {
+        result = typed_int(self->int_class, value);
+    } else {
+        result = PyObject_CallOneArg(self->reader, value);
+    }
+    Py_DECREF(value);
+    return result;
+}
+
+static int llfield_write(LLFieldObject *self, LLPtrObject *p, PyObject *value)
+{
+    CFieldObject *cf;
+    if (self->store.kind == FAST_INT_RANGE && PyLong_CheckExact(value)) {
+        /* a Signed field: the core's own range check is the fast check; a value out of
+           range goes to to_c, which raises rffi's error */
+        char *data = field_target(self, p, 1, &cf);
+        if (data == NULL)
+            return -1;
+        if (nffi_write_field(data, cf, value, -1) == 0)
+            return 0;
+        if (!PyErr_ExceptionMatches(PyExc_OverflowError))
+            return -1;
+        PyErr_Clear();
+    }
+    if (fast_ok(&self->store, value))
+        Py_INCREF(value);
+    else if ((value = PyObject_CallOneArg(self->to_c, value)) == NULL)
+        return -1;
+    char *data = field_target(self, p, 1, &cf);
+    int r = data == NULL ? -1 : nffi_write_field(data, cf, value, -1);
+    Py_DECREF(value);
+    return r;
+}
+
+/* the descriptor protocol: used when the field is reached some other way than the
+   pointer's own attribute access (e.g. through a subclass, or LLField.__get__ called) */
+static PyObject *llfield_get(LLFieldObject *self, PyObject *obj, PyObject *type)
+{
+    if (obj == NULL || obj == Py_None)
+        return Py_NewRef(self);
+    return check_pointer(self, obj) < 0 ? NULL : llfield_read(self, (LLPtrObject *)obj);
+}
+
+static int llfield_set(LLFieldObject *self, PyObject *obj, PyObject *value)
+{
+    if (value == NULL) {
+        PyErr_Format(PyExc_AttributeError, "cannot delete field %U", self->cname);
+        return -1;
+    }
+    return check_pointer(self, obj) < 0 ? -1 : llfield_write(self, (LLPtrObject *)obj, value);
+}
+
+static PyTypeObject LLField_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "nffi._core.LLField",
+    .tp_basicsize = sizeof(LLFieldObject),
+    .tp_dealloc = (destructor)llfield_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)llfield_traverse,
+    .tp_clear = (inquiry)llfield_clear,
+    .tp_descr_get = (descrgetfunc)llfield_get,
+    .tp_descr_set = (descrsetfunc)llfield_set,
+    .tp_new = llfield_new,
+    .tp_doc = "LLField(cname, reader, int_class, store_check, to_c, check_live): a primitive "
+              "field of the pointer objects of a struct type (lltype._field_property).",
+};
+
+/* ---- LLPtr's attribute access --------------------------------------------------------
+ * A field is an LLField in the dict of the pointer's own class (lltype makes one class
+ * per Ptr type): found there, it is read or written directly, as cdata.c does for a
+ * cdata's fields; anything else takes the generic way.  A name not found goes to the
+ * subclass's _no_attribute(name), which raises the error naming the struct type. */
+static PyObject *str_no_attribute;   /* "_no_attribute" */
+
+/* A small cache (type, name) -> LLField in front of the class dict lookup: a hit costs
+ * two pointer compares.  Entries hold references, so a cached type or name cannot die
+ * and have its address reused; lltype never changes a pointer class's fields once the
+ * class exists (they are made with it), so an entry never goes stale. */
+#define FIELD_CACHE_SIZE 256
+static struct {
+    PyObject *type;
+    PyObject *name;
+    PyObject *field;
+} field_cache[FIELD_CACHE_SIZE];
+
+/* The LLField 'name' in the dict of self's own class (borrowed), or NULL (maybe + error). */
+static PyObject *own_field(PyObject *self, PyObject *name)
+{
+    PyObject *type = (PyObject *)Py_TYPE(self);
+    size_t slot = (((uintptr_t)type >> 4) ^ ((uintptr_t)name >> 4)) % FIELD_CACHE_SIZE;
+    if (field_cache[slot].type == type && field_cache[slot].name == name)
+        return field_cache[slot].field;
+    PyObject *dict = Py_TYPE(self)->tp_dict;
+    if (dict == NULL || !PyUnicode_CheckExact(name))
+        return NULL;
+    PyObject *descr = PyDict_GetItemWithError(dict, name);     /* borrowed */
+    if (descr == NULL || !Py_IS_TYPE(descr, &LLField_Type))
+        return NULL;
+    PyObject *old_type = field_cache[slot].type, *old_name = field_cache[slot].name;
+    PyObject *old_field = field_cache[slot].field;
+    field_cache[slot].type = Py_NewRef(type);
+    field_cache[slot].name = Py_NewRef(name);
+    field_cache[slot].field = Py_NewRef(descr);
+    Py_XDECREF(old_type);
+    Py_XDECREF(old_name);
+    Py_XDECREF(old_field);
+    return descr;
+}
+
+static PyObject *llptr_getattro(PyObject *self, PyObject *name)
+{
+    PyObject *field = own_field(self, name);
+    if (field != NULL) {
+        Py_INCREF(field);          /* its reader or check may run Python code */
+        PyObject *value = llfield_read((LLFieldObject *)field, (LLPtrObject *)self);
+        Py_DECREF(field);
+        return value;
+    }
+    if (PyErr_Occurred())
+        return NULL;
+    PyObject *value = PyObject_GenericGetAttr(self, name);
+    if (value != NULL || !PyErr_ExceptionMatches(PyExc_AttributeError))
+        return value;
+    PyErr_Clear();
+    return PyObject_CallMethodOneArg(self, str_no_attribute, name);
+}
+
+static int llptr_setattro(PyObject *self, PyObject *name, PyObject *value)
+{
+    PyObject *field = own_field(self, name);
+    if (field != NULL && value != NULL) {
+        Py_INCREF(field);          /* its converter or check may run Python code */
+        int r = llfield_write((LLFieldObject *)field, (LLPtrObject *)self, value);
+        Py_DECREF(field);
+        return r;
+    }
+    if (PyErr_Occurred())
+        return -1;
+    return PyObject_GenericSetAttr(self, name, value);
+}
+
+/* ---- LLPtr's items ---------------------------------------------------------------------
+ * The pointer class of a nolength array of primitives or pointers has an LLField named
+ * _llitems (cname unused) saying how its items read and store.  p[i] with an int i within
+ * the known bounds, on a live pointer, is served here; anything else (slices, bounds and
+ * use-after-free errors, conversions, other classes) goes to the class's _getitem /
+ * _setitem. */
+static PyObject *str_llitems, *str_getitem, *str_setitem;
+
+/* The address of item key of p when the fast path applies (and *items), else NULL
+   without an error. */
+static char *fast_item(LLPtrObject *p, PyObject *key, LLFieldObject **items)
+{
+    PyObject *descr = PyLong_CheckExact(key) ? own_field((PyObject *)p, str_llitems) : NULL;
+    if (descr == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    if (p->lo == NULL || p->hi == NULL)
+        return NULL;                                  /* slots deleted: Python's errors */
+    Py_ssize_t i = PyLong_AsSsize_t(key), lo = PyLong_AsSsize_t(p->lo);
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        return NULL;
+    }
+    if (i < lo || (p->hi != Py_None && (!PyLong_CheckExact(p->hi) ||
+                                        i >= PyLong_AsSsize_t(p->hi))))
+        return NULL;
+    if (allocation_freed(p->alloc) || p->cd == NULL || !CData_Check(p->cd))
+        return NULL;
+    CDataObject *cd = (CDataObject *)p->cd;
+    CTypeObject *ct = cd->c_type;
+    if (cd->c_data == NULL || !(ct->ct_flags & CT_POINTER) || ct->ct_item->ct_size <= 0)
+        return NULL;
+    *items = (LLFieldObject *)descr;
+    return nffi_item_address(cd->c_data, (uintptr_t)i, ct->ct_item->ct_size);
+}
+
+static PyObject *llptr_getitem(PyObject *self, PyObject *key)
+{
+    LLFieldObject *items;
+    char *data = fast_item((LLPtrObject *)self, key, &items);
+    if (data == NULL)
+        return PyObject_CallMethodOneArg(self, str_getitem, key);
+    PyObject *value = nffi_convert_to_object(
+        data, ((CDataObject *)((LLPtrObject *)self)->cd)->c_type->ct_item,
+        ((LLPtrObject *)self)->cd);
+    if (value == NULL)
+        return NULL;
+    Py_INCREF(items);              /* a reader may run Python code: keep it alive */
+    PyObject *result = low_level_value(items, value);
+    Py_DECREF(items);
+    return result;
+}
+
+static int llptr_setitem(PyObject *self, PyObject *key, PyObject *value)
+{
+    if (value == NULL) {
+        PyErr_SetString(PyExc_TypeError, "items of a pointer object cannot be deleted");
+        return -1;
+    }
+    LLFieldObject *items;
+    char *data = fast_item((LLPtrObject *)self, key, &items);
+    if (data != NULL && fast_ok(&items->store, value))
+        return nffi_convert_from_object(
+            data, ((CDataObject *)((LLPtrObject *)self)->cd)->c_type->ct_item, value);
+    PyObject *r = PyObject_CallMethodObjArgs(self, str_setitem, key, value, NULL);
+    Py_XDECREF(r);
+    return r == NULL ? -1 : 0;
+}
+
+static PyMappingMethods llptr_as_mapping = {
+    .mp_subscript = llptr_getitem,
+    .mp_ass_subscript = llptr_setitem,
+};
+
+/* LLPtr._make(cls, T, cd, lo, hi, alloc): a pointer object of class cls (a subclass made
+   by lltype, without __new__ or __init__ of its own), all slots set in one call. */
+static PyObject *llptr_make(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6 || !PyType_Check(args[0]) ||
+            !PyType_IsSubtype((PyTypeObject *)args[0], &LLPtr_Type)) {
+        PyErr_SetString(PyExc_TypeError, "LLPtr._make(cls, T, cd, lo, hi, alloc): cls must "
+                        "be a subclass of LLPtr");
+        return NULL;
+    }
+    PyTypeObject *cls = (PyTypeObject *)args[0];
+    LLPtrObject *p = (LLPtrObject *)cls->tp_alloc(cls, 0);
+    if (p == NULL)
+        return NULL;
+    p->T = Py_NewRef(args[1]);
+    p->cd = Py_NewRef(args[2]);
+    p->lo = Py_NewRef(args[3]);
+    p->hi = Py_NewRef(args[4]);
+    p->alloc = Py_NewRef(args[5]);
+    p->callable = Py_NewRef(Py_None);
+    return (PyObject *)p;
+}
+
+static PyMethodDef llptr_methods[] = {
+    {"_make", (PyCFunction)(void (*)(void))llptr_make, METH_FASTCALL | METH_STATIC,
+     "_make(cls, T, cd, lo, hi, alloc): a pointer object of class cls"},
+    {NULL}
+};
+
+static PyTypeObject LLPtr_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "nffi._core.LLPtr",
+    .tp_basicsize = sizeof(LLPtrObject),
+    .tp_dealloc = (destructor)llptr_dealloc,
+    .tp_getattro = llptr_getattro,
+    .tp_setattro = llptr_setattro,
+    .tp_as_mapping = &llptr_as_mapping,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)llptr_traverse,
+    .tp_clear = (inquiry)llptr_clear,
+    .tp_members = llptr_members,
+    .tp_methods = llptr_methods,
+    .tp_new = PyType_GenericNew,
+    .tp_doc = "Base of lltype._ptr: the slots of a pointer object.",
+};
+
+/* ---- LLExternal -------------------------------------------------------------------- */
+#define LLEXTERNAL_MAX_ARGS 16
+
+enum { RESULT_VOID, RESULT_AS_IS, RESULT_INT_CLASS, RESULT_CONVERTER };
+
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *dict;             /* __name__, __qualname__, __doc__, _ptr */
+    PyObject *fn;               /* the core's function cdata, NULL until resolved */
+    PyObject *resolve;          /* callable() -> the function cdata */
+    PyObject *converters;       /* tuple: per argument, the Python converter, or None
+                                   for a Void argument (dropped) */
+    Py_ssize_t nargs;
+    int result_kind;
+    PyObject *result;           /* RESULT_INT_CLASS: the class; RESULT_CONVERTER: callable */
+    PyObject *armed;            /* a list whose item 0 says a callback may have failed,
+                                   or None (no pointer argument) */
+    PyObject *reraise;          /* callable(): raise a callback's saved exception */
+    FastCheck checks[LLEXTERNAL_MAX_ARGS];
+} LLExternalObject;
+
+static PyObject *llexternal_vectorcall(LLExternalObject *self, PyObject *const *args,
+                                       size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (kwnames != NULL && PyTuple_GET_SIZE(kwnames) != 0) {
+        PyErr_Format(PyExc_TypeError, "%R takes no keyword arguments", self);
+        return NULL;
+    }
+    if (nargs != self->nargs) {
+        PyErr_Format(PyExc_TypeError, "%R takes %zd argument(s), got %zd", self,
+                     self->nargs, nargs);
+        return NULL;
+    }
+    PyObject *fn = self->fn;
+    if (fn == NULL) {
+        fn = PyObject_CallNoArgs(self->resolve);
+        if (fn == NULL)
+            return NULL;
+        if (self->fn == NULL)
+            self->fn = fn;       /* the reference is ours */
+        else {                   /* another thread resolved it meanwhile */
+            Py_DECREF(fn);
+            fn = self->fn;
+        }
+    }
+    PyObject *passed[LLEXTERNAL_MAX_ARGS];
+    Py_ssize_t npassed = 0;
+    PyObject *result = NULL;
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        PyObject *conv = PyTuple_GET_ITEM(self->converters, i);
+        if (conv == Py_None)
+            continue;                                  /* a Void argument */
+        PyObject *a = args[i];
+        PyObject *cd = fast_pointer(&self->checks[i], a);
+        if (cd != NULL)
+            a = Py_NewRef(cd);
+        else if (fast_ok(&self->checks[i], a))
+            Py_INCREF(a);
+        else if (self->checks[i].kind == FAST_BYTES_COPY && PyBytes_CheckExact(a) &&
+                 PyBytes_GET_SIZE(a) > 0) {
+            /* the core passes a bytes' buffer to a 'char *'; this one is fresh and never
+               seen by Python, so C may write into it (a NULL source: never a shared
+               one-character bytes) */
+            Py_ssize_t n = PyBytes_GET_SIZE(a);
+            PyObject *copy = PyBytes_FromStringAndSize(NULL, n);
+            if (copy == NULL)
+                goto done;
+            memcpy(PyBytes_AS_STRING(copy), PyBytes_AS_STRING(a), (size_t)n);
+            a = copy;
+        }
+        else if ((a = PyObject_CallOneArg(conv, a)) == NULL)
+            goto done;
+        passed[npassed++] = a;
+    }
+    result = PyObject_Vectorcall(fn, passed, npassed, NULL);
+    if (result != NULL && self->armed != Py_None && PyList_GET_SIZE(self->armed) > 0) {
+        int armed = PyObject_IsTrue(PyList_GET_ITEM(self->armed, 0));
+        PyObject *r = armed ? PyObject_CallNoArgs(self->reraise) : Py_NewRef(Py_None);
+        if (armed < 0 || r == NULL)
+            Py_CLEAR(result);
+        Py_XDECREF(r);
+    }
+    if (result != NULL) {
+        PyObject *value = result;
+        switch (self->result_kind) {
+        case RESULT_VOID:
+            result = Py_NewRef(Py_None);
+            break;
+        case RESULT_INT_CLASS: {
+            result = typed_int(self->result, value);
+            break;
+        }
+        case RESULT_CONVERTER:
+            result = PyObject_CallOneArg(self->result, value);
+            break;
+        default:
+            value = NULL;      /* returned as it is */
+        }
+        Py_XDECREF(value);
+    }
+done:
+    while (npassed > 0)
+        Py_DECREF(passed[--npassed]);
+    return result;
+}
+
+static PyObject *llexternal_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    PyObject *resolve, *converters, *checks, *result, *armed, *reraise;
+    int result_kind;
+    if (!PyArg_ParseTuple(args, "OO!O!iOOO:LLExternal", &resolve, &PyTuple_Type,
+                          &converters, &PyTuple_Type, &checks, &result_kind, &result,
+                          &armed, &reraise))
+        return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(converters);
+    if (n > LLEXTERNAL_MAX_ARGS || PyTuple_GET_SIZE(checks) != n) {
+        PyErr_SetString(PyExc_ValueError, "LLExternal: too many arguments, or the checks "
+                        "do not match the converters");
+        return NULL;
+    }
+    if (armed != Py_None && (!PyList_Check(armed) || PyList_GET_SIZE(armed) < 1)) {
+        PyErr_SetString(PyExc_TypeError, "LLExternal: armed must be a list or None");
+        return NULL;
+    }
+    LLExternalObject *self = (LLExternalObject *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->vectorcall = (vectorcallfunc)llexternal_vectorcall;
+    self->resolve = Py_NewRef(resolve);
+    self->converters = Py_NewRef(converters);
+    self->result_kind = result_kind;
+    self->result = Py_NewRef(result);
+    self->armed = Py_NewRef(armed);
+    self->reraise = Py_NewRef(reraise);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *spec = PyTuple_GET_ITEM(checks, i);
+        if (!PyTuple_Check(spec) || parse_fast_check(spec, &self->checks[i]) < 0) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "LLExternal: a check must be a tuple");
+            Py_DECREF(self);
+            return NULL;
+        }
+        self->nargs = i + 1;     /* the checks parsed so far hold references */
+    }
+    self->nargs = n;
+    return (PyObject *)self;
+}
+
+static int llexternal_traverse(LLExternalObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->dict);
+    Py_VISIT(self->fn);
+    Py_VISIT(self->resolve);
+    Py_VISIT(self->converters);
+    Py_VISIT(self->result);
+    Py_VISIT(self->armed);
+    Py_VISIT(self->reraise);
+    for (Py_ssize_t i = 0; i < self->nargs; i++)
+        Py_VISIT(self->checks[i].cls);
+    return 0;
+}
+
+static int llexternal_clear(LLExternalObject *self)
+{
+    Py_CLEAR(self->dict);
+    Py_CLEAR(self->fn);
+    Py_CLEAR(self->resolve);
+    Py_CLEAR(self->converters);
+    Py_CLEAR(self->result);
+    Py_CLEAR(self->armed);
+    Py_CLEAR(self->reraise);
+    for (Py_ssize_t i = 0; i < self->nargs; i++)
+        Py_CLEAR(self->checks[i].cls);
+    return 0;
+}
+
+static void llexternal_dealloc(LLExternalObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    llexternal_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *llexternal_repr(LLExternalObject *self)
+{
+    PyObject *name = self->dict == NULL ? NULL :
+                     PyDict_GetItemString(self->dict, "__name__");   /* borrowed */
+    if (name != NULL)
+        return PyUnicode_FromFormat("<llexternal %S>", name);
+    return PyUnicode_FromFormat("<llexternal at %p>", self);
+}
+
+static PyGetSetDef llexternal_getset[] = {
+    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
+    {NULL}
+};
+
+static PyTypeObject LLExternal_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "nffi._core.LLExternal",
+    .tp_basicsize = sizeof(LLExternalObject),
+    .tp_dealloc = (destructor)llexternal_dealloc,
+    .tp_repr = (reprfunc)llexternal_repr,
+    .tp_call = PyVectorcall_Call,
+    .tp_vectorcall_offset = offsetof(LLExternalObject, vectorcall),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_traverse = (traverseproc)llexternal_traverse,
+    .tp_clear = (inquiry)llexternal_clear,
+    .tp_dictoffset = offsetof(LLExternalObject, dict),
+    .tp_getset = llexternal_getset,
+    .tp_new = llexternal_new,
+    .tp_doc = "LLExternal(resolve, converters, checks, result_kind, result, armed, "
+              "reraise): the callable of an llexternal (rffi._make_wrapper).",
+};
+
+int nffi_llptr_init(PyObject *module)
+{
+    PyTypeObject *types[] = {&LLAllocation_Type, &LLPtr_Type, &LLField_Type,
+                             &LLExternal_Type};
+    const char *names[] = {"LLAllocation", "LLPtr", "LLField", "LLExternal"};
+    str_no_attribute = PyUnicode_InternFromString("_no_attribute");
+    str_llitems = PyUnicode_InternFromString("_llitems");
+    str_getitem = PyUnicode_InternFromString("_getitem");
+    str_setitem = PyUnicode_InternFromString("_setitem");
+    if (!str_no_attribute || !str_llitems || !str_getitem || !str_setitem)
+        return -1;
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+        if (PyType_Ready(types[i]) < 0 ||
+                PyModule_AddObjectRef(module, names[i], (PyObject *)types[i]) < 0)
+            return -1;
+    return 0;
+}

@@ -1,0 +1,582 @@
+"""Declarations from real header files: the front end of ``ffi.cdef_header()``.
+
+It owns the way from ``#include <zlib.h>`` to declarations in an FFI's model:
+
+1. *Preprocessing* with the system preprocessor (the C compiler sysconfig names, as
+   for API mode), ``-E -dD``: macro definitions are kept, so object-like macros can
+   become constants; flags from ``pkg-config`` for the packages named.
+2. *Parsing* the output with nffi's own parser in its GNU C mode
+   (nffi.cparser.parse_header): attributes, ``__asm__`` symbol names, line markers,
+   ``#pragma pack``, ...; what cannot be represented is skipped with its reason.
+3. *Selecting* (``only``/``exclude`` glob patterns on names) with everything a kept
+   declaration needs.
+4. *Declaring* into the model as one transaction; a declaration the model refuses
+   (a by-value member of a skipped struct, a name declared differently by an earlier
+   call) is skipped too, never fatal.
+
+Positions: the parser sees lines of the preprocessed text; the line markers map them
+back to header files (``HeaderPosition``), for skipped declarations and errors.
+
+Cache: parsing is the expensive step.  Its result is kept in memory and on disk,
+keyed by the SHA-256 of the preprocessed text (plus nffi's parser version), in
+``$NFFI_CACHE_DIR/headers`` (default ``~/.cache/nffi/headers``).  Each request
+(source and preprocessor command) is remembered too, with the size and modification
+time of every file the preprocessor read, so that a later load -- in this process or
+a later one -- that finds them all unchanged needs no preprocessor run.
+"""
+import bisect
+import dataclasses
+import fnmatch
+import hashlib
+import os
+import pickle
+import re
+
+from . import cparser, layout, primitives
+from . import decls as decls_module
+from .decls import (Array, ConstantDecl, EnumDef, Function, FunctionDecl, Named, Pointer,
+                    StructDef, Tagged, Typedef, VariableDecl, Void)
+from .errors import CDefError, FFIError, PkgConfigError
+from .registry import FILE_TAG
+
+__all__ = ["HeaderPosition", "SkippedDeclaration", "load_header"]
+
+
+def _parser_version():
+    """Part of the cache key: the source of the modules that decide what the parser
+    produces, so that a changed nffi never reads an older nffi's cache."""
+    digest = hashlib.sha256()
+    for module in (cparser, decls_module, primitives):
+        with open(module.__file__, "rb") as f:
+            digest.update(f.read())
+    return digest.hexdigest()[:16]
+
+
+_version = None
+
+
+@dataclasses.dataclass(frozen=True)
+class HeaderPosition:
+    """A place in a header file: its path as the preprocessor names it, and line."""
+    file: str
+    line: int
+
+    def __str__(self):
+        return "%s:%d" % (self.file, self.line)
+
+
+@dataclasses.dataclass(frozen=True)
+class SkippedDeclaration:
+    """A declaration of a header that cdef_header() did not declare, and why."""
+    name: str
+    reason: str
+    position: HeaderPosition
+
+    def __str__(self):
+        return "%s: %s: %s" % (self.position, self.name or "(unnamed)", self.reason)
+
+
+# ---- 1. preprocessing --------------------------------------------------------------------
+
+# subprocess, shlex, shutil and nffi.build (sysconfig) are imported when the
+# preprocessor runs: a load that the cache answers needs none of them
+
+def _compiler():
+    """The C compiler command sysconfig names (what built CPython), as a list; the
+    build engine's (nffi.build) rule and its error naming the Debian package."""
+    from . import build
+    words = build._toolchain("c")[0]
+    build._check_compiler(words, python_headers=False)
+    return words
+
+
+def _pkg_config_flags(packages):
+    if not packages:
+        return []
+    import shlex
+    import shutil
+    import subprocess
+    if shutil.which("pkg-config") is None:
+        raise PkgConfigError("pkg_config=%r needs the pkg-config program (on "
+                             "Debian/Ubuntu: apt-get install pkg-config)" % (list(packages),))
+    result = subprocess.run(["pkg-config", "--cflags"] + list(packages),
+                            capture_output=True, text=True)
+    if result.returncode:
+        raise PkgConfigError("pkg-config --cflags %s failed: %s"
+                             % (" ".join(packages), result.stderr.strip()))
+    return shlex.split(result.stdout)
+
+
+def _command(include_dirs, define_macros, undef_macros, pkg_config, extra_args):
+    command = _compiler() + ["-E", "-dD", "-x", "c"]
+    command += ["-I" + d for d in include_dirs]
+    for macro in define_macros:
+        if isinstance(macro, str):
+            command.append("-D" + macro)
+        else:
+            name, value = macro
+            command.append("-D%s" % name if value is None else "-D%s=%s" % (name, value))
+    command += ["-U" + name for name in undef_macros]
+    command += _pkg_config_flags(pkg_config)
+    command += list(extra_args)
+    return command + ["-"]
+
+
+def preprocess(source, command):
+    """Run the preprocessor command on source; the output text."""
+    import subprocess
+    try:
+        result = subprocess.run(command, input=source, capture_output=True, text=True)
+    except OSError as e:
+        raise FFIError("cdef_header(): cannot run the preprocessor %r: %s"
+                       % (command[0], e)) from None
+    if result.returncode:
+        raise CDefError("cdef_header(): the preprocessor failed:\n%s"
+                        % result.stderr.strip())
+    return result.stdout
+
+
+_LINE_MARKER_FILE_RE = re.compile(r'^# \d+ "([^"<][^"]*)"', re.MULTILINE)
+
+
+def _dependency_stamps(text):
+    """(path, size, mtime) of every file the preprocessed text came from."""
+    stamps = []
+    for path in sorted(set(_LINE_MARKER_FILE_RE.findall(text))):
+        try:
+            info = os.stat(path)
+        except OSError:
+            return None
+        stamps.append((path, info.st_size, info.st_mtime_ns))
+    return tuple(stamps)
+
+
+def _stamps_current(stamps):
+    try:
+        for path, size, mtime in stamps:
+            info = os.stat(path)
+            if info.st_size != size or info.st_mtime_ns != mtime:
+                return False
+        return True
+    except OSError:
+        return False
+
+
+# ---- 2. parsing, with its cache ----------------------------------------------------------
+
+def cache_directory():
+    """Where parsed headers are kept between processes."""
+    base = os.environ.get("NFFI_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "nffi")
+    return os.path.join(base, "headers")
+
+
+# typedef names every FFI knows before any declaration (a header may use FILE without
+# including <stdio.h>, as jpeglib.h does)
+_PREDECLARED = frozenset(["FILE"])
+
+_parsed = {}            # text key -> (declarations, skipped, marks)
+_requests = {}          # request key -> (text key, dependency stamps)
+
+
+def _version_prefix():
+    global _version
+    if _version is None:
+        _version = _parser_version()
+    return _version + "\0"
+
+
+def _hash(text):
+    return hashlib.sha256((_version_prefix() + text).encode("utf-8", "surrogateescape")
+                          ).hexdigest()
+
+
+# environment variables that change what the preprocessor reads
+_PREPROCESSOR_ENVIRONMENT = ("CPATH", "C_INCLUDE_PATH", "PKG_CONFIG_PATH")
+
+
+def _parsed_headers(source, options, size_align):
+    """(text key, (declarations, skipped, marks)) for a source and the preprocessor
+    options (include_dirs, define_macros, undef_macros, pkg_config, extra_args).  The
+    text key is the hash of the preprocessed text (and of the parser's version).  A
+    request (source, options, working directory and the environment variables above)
+    seen before -- in this process or, through the disk cache, in an earlier one --
+    whose files are all unchanged (size and modification time) needs no preprocessor
+    run (the compiler is this interpreter's, fixed)."""
+    request = _hash(repr((source, options, os.getcwd(),
+                          [os.environ.get(name) for name in _PREPROCESSOR_ENVIRONMENT])))
+    known = _requests.get(request) or _load(request + ".request")
+    if known is not None and _stamps_current(known[1]):
+        found = _parsed.get(known[0]) or _load(known[0] + ".pickle")
+        if found is not None:
+            _requests[request] = known
+            _parsed[known[0]] = found
+            return known[0], found
+    text = preprocess(source, _command(*options))
+    key = _hash(text)
+    found = _parsed.get(key) or _load(key + ".pickle")
+    if found is None:
+        found = cparser.parse_header(text, _PREDECLARED, {}, size_align)
+        _store(key + ".pickle", found)
+    _parsed[key] = found
+    stamps = _dependency_stamps(text)
+    if stamps is not None:
+        _requests[request] = (key, stamps)
+        _store(request + ".request", (key, stamps))
+    return key, found
+
+
+def clear_memory_caches():
+    """Forget what this process parsed (the disk cache stays): for tests and
+    benchmarks."""
+    _parsed.clear()
+    _requests.clear()
+    _fresh_outcomes.clear()
+
+
+def _load(name):
+    try:
+        with open(os.path.join(cache_directory(), name), "rb") as f:
+            return pickle.load(f)
+    except Exception:       # absent, unreadable or from another version: parse again
+        return None
+
+
+def _store(name, value):
+    """Write a cache file atomically (several processes may load the same headers)."""
+    path = os.path.join(cache_directory(), name)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        temporary = "%s.%d.tmp" % (path, os.getpid())
+        with open(temporary, "wb") as f:
+            pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, path)
+    except OSError:
+        pass                # a read-only home: no disk cache, still correct
+
+
+class _Positions:
+    """Preprocessed line -> HeaderPosition, from the line markers."""
+
+    def __init__(self, marks):
+        self._lines = [line for line, _, _ in marks]
+        self._marks = marks
+
+    def __call__(self, line):
+        index = bisect.bisect_right(self._lines, line) - 1
+        if index < 0:
+            return HeaderPosition("<source>", line)
+        start, file, file_line = self._marks[index]
+        return HeaderPosition(file, file_line + line - start)
+
+
+def _size_align(model):
+    """sizeof/alignof of a type node for the parser's constant expressions: the
+    typedefs and structs of the header being parsed (local.typedef_types,
+    local.structs) first, then the model's."""
+    from . import _core
+
+    def size_align(node, local):
+        while isinstance(node, Named) and node.name in local.typedef_types:
+            node = local.typedef_types[node.name]
+        if isinstance(node, Array) and isinstance(node.length, int):
+            size, align = size_align(node.item, local)
+            return size * node.length, align
+        if isinstance(node, Tagged) and (node.kind, node.name) in local.structs:
+            decl = local.structs[(node.kind, node.name)]
+            specs = []
+            for field in decl.fields:
+                size, align = size_align(field.type, local)
+                specs.append(layout.FieldSpec(field.name, size, align, field.bitsize,
+                                              False, field.align, field.packed))
+            size, align, _ = layout.layout(decl.kind, specs, decl.packed, decl.pack,
+                                           decl.align)
+            return size, align
+        ct = model.resolve(Pointer(Void()) if isinstance(node, Pointer) else node)
+        return _core.sizeof(ct), _core.alignof(ct)
+    return size_align
+
+
+# ---- 3. selection ------------------------------------------------------------------------
+
+def _matcher(patterns):
+    if patterns is None:
+        return None
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    regex = re.compile("|".join(fnmatch.translate(p) for p in patterns))
+    return regex.match
+
+
+def _names_of(decl):
+    """The names only/exclude match against: a struct 'struct foo' also as 'foo'."""
+    if isinstance(decl, StructDef):
+        return (decl.name, "%s %s" % (decl.kind, decl.name))
+    if isinstance(decl, EnumDef):
+        return (decl.name, "enum " + decl.name) + tuple(n for n, _ in decl.enumerators)
+    return (decl.name,)
+
+
+def _type_references(node, out):
+    """Add the ('typedef', name) / (kind, tag) a type node mentions to out."""
+    while True:
+        if isinstance(node, (Pointer, Array)):
+            node = node.item
+        elif isinstance(node, Function):
+            for argument in node.args:
+                _type_references(argument, out)
+            node = node.result
+        elif isinstance(node, Named):
+            out.append(("typedef", node.name))
+            return
+        elif isinstance(node, Tagged):
+            out.append((node.kind, node.name))
+            return
+        else:
+            return
+
+
+def _key(decl):
+    if isinstance(decl, StructDef):
+        return (decl.kind, decl.name)
+    if isinstance(decl, EnumDef):
+        return ("enum", decl.name)
+    if isinstance(decl, Typedef):
+        return ("typedef", decl.name)
+    return ("name", decl.name)
+
+
+def _select(decls, only, exclude):
+    """The declarations matching only (all if None) and not exclude, with every
+    typedef, struct, union and enum they need, in their original order."""
+    keep_match, drop_match = _matcher(only), _matcher(exclude)
+    if keep_match is None and drop_match is None:
+        return decls
+    by_key = {}
+    for decl in decls:
+        by_key.setdefault(_key(decl), []).append(decl)
+    wanted = set()
+    pending = []
+    for decl in decls:
+        names = _names_of(decl)
+        if keep_match is not None and not any(keep_match(n) for n in names):
+            continue
+        if drop_match is not None and any(drop_match(n) for n in names):
+            continue
+        pending.append(_key(decl))
+    while pending:
+        key = pending.pop()
+        if key in wanted:
+            continue
+        wanted.add(key)
+        for decl in by_key.get(key, ()):
+            references = []
+            if isinstance(decl, StructDef):
+                for field in decl.fields or ():
+                    _type_references(field.type, references)
+            elif not isinstance(decl, EnumDef) and getattr(decl, "type", None) is not None:
+                _type_references(decl.type, references)
+            pending.extend(references)
+    return [decl for decl in decls if _key(decl) in wanted]
+
+
+# ---- 4. declaring ------------------------------------------------------------------------
+
+_NUMBERED_TAG_RE = re.compile(r"\$\d+")
+
+
+def _field_shape(decl):
+    """What makes two definitions of a struct the same, whatever the numbers the
+    parser gave to their anonymous members ('$12' in one parse, '$57' in another)."""
+    return (decl.kind, decl.packed, decl.pack, decl.align, decl.typedef_align,
+            tuple((f.name, _NUMBERED_TAG_RE.sub("$", repr(f.type)), f.bitsize, f.align,
+                   f.packed) for f in decl.fields))
+
+
+def _prefilter(decls, registry, skip):
+    """Drop what the model would refuse and is better skipped: declarations an earlier
+    cdef/cdef_header made already (the same: silently; differently: listed), and
+    structs with a by-value member whose struct definition was skipped."""
+    complete = {key for key, d in registry.struct_defs.items() if d.fields is not None}
+    complete.update(("enum", name) for name in registry.enum_defs)
+    typedefs = dict(registry.typedefs)
+    seen = {}
+    result = []
+    for decl in decls:
+        if isinstance(decl, StructDef):
+            if decl.fields is None:
+                result.append(decl)
+                continue
+            if (decl.kind, decl.name) == FILE_TAG:
+                skip(decl, "struct _IO_FILE is the FILE of <stdio.h>, one opaque type "
+                     "in the whole process (usable through FILE *)")
+                continue
+            old = registry.struct_defs.get((decl.kind, decl.name)) or seen.get(_key(decl))
+            if old is not None and old.fields is not None:
+                if _field_shape(old) != _field_shape(decl):
+                    skip(decl, "%s %s is already declared differently"
+                         % (decl.kind, decl.name))
+                continue
+            missing = _incomplete_member(decl, complete, typedefs)
+            if missing is not None:
+                skip(decl, "member '%s' has the incomplete type %s %s (its definition "
+                     "was skipped)" % missing)
+                continue
+            complete.add((decl.kind, decl.name))
+        elif isinstance(decl, EnumDef):
+            complete.add(("enum", decl.name))
+        elif isinstance(decl, Typedef):
+            old = registry.typedefs.get(decl.name)
+            if old is None and ("typedef", decl.name) in seen:
+                old = seen[("typedef", decl.name)].type
+            if old is not None:
+                if old != decl.type:
+                    skip(decl, "typedef %s is already declared differently" % decl.name)
+                continue
+            typedefs[decl.name] = decl.type
+        else:
+            table = (registry.functions if isinstance(decl, FunctionDecl) else
+                     registry.variables if isinstance(decl, VariableDecl) else None)
+            old = table.get(decl.name) if table is not None else None
+            old = old or seen.get(_key(decl))
+            if isinstance(decl, ConstantDecl):
+                if decl.name in registry.constants or ("name", decl.name) in seen:
+                    value = registry.constants.get(decl.name, getattr(old, "value", None))
+                    if value != decl.value:
+                        skip(decl, "constant %s is already declared with value %r"
+                             % (decl.name, value))
+                    continue
+            elif old is not None:
+                if getattr(old, "type", None) != decl.type:
+                    skip(decl, "%s is already declared differently" % decl.name)
+                    continue
+                if decl.symbol is None or decl.symbol == getattr(old, "symbol", None):
+                    continue
+                # the same declaration again with an __asm__ name (glibc's sscanf):
+                # the later one gives the symbol, as in C; the registry takes it
+        seen[_key(decl)] = decl
+        result.append(decl)
+    return result
+
+
+def _incomplete_member(decl, complete, typedefs):
+    for field in decl.fields:
+        node = field.type
+        for _ in range(64):
+            if isinstance(node, Array):
+                node = node.item
+            elif isinstance(node, Named) and node.name in typedefs:
+                node = typedefs[node.name]
+            else:
+                break
+        if isinstance(node, Tagged) and (node.kind, node.name) not in complete:
+            return field.name or "(anonymous)", node.kind, node.name
+    return None
+
+
+def _declare(model, decls, skip, position):
+    """model.declare(decls), dropping (and listing) each declaration the model refuses
+    until the rest is accepted.  An error that names no declaration is raised, with
+    the header position."""
+    for _ in range(200):
+        try:
+            model.declare(decls)
+            return decls
+        except (CDefError, FFIError) as error:
+            line, column, message = _located(error)
+            if line is None:
+                raise
+            failing = [d for d in decls if d.line == line and
+                       (column is None or d.column == column)]
+            if not failing:
+                raise CDefError("%s: %s" % (position(line), message)) from None
+            for decl in failing:
+                skip(decl, message)
+            decls = [d for d in decls if not any(d is f for f in failing)]
+    raise CDefError("cdef_header(): too many declarations refused")
+
+
+_WHERE_RE = re.compile(r"line (\d+), column (\d+): (.*)", re.DOTALL)
+
+
+def _located(error):
+    """(line, column, message) of a model error: CDefError carries them; the
+    registry's FFIError for a conflicting name starts with 'line L, column C: '."""
+    if isinstance(error, CDefError):
+        return error.line, error.column, error.message
+    match = _WHERE_RE.match(str(error))
+    if match is None:
+        return None, None, str(error)
+    return int(match.group(1)), int(match.group(2)), match.group(3)
+
+
+def load_header(model, source, include_dirs=(), define_macros=(), undef_macros=(),
+                pkg_config=(), extra_args=(), only=None, exclude=None):
+    """Preprocess, parse, select and declare; return a SkippedList (iterating gives
+    SkippedDeclaration: what the headers declare that was not declared, and why)."""
+    if not isinstance(source, str):
+        raise TypeError("cdef_header() source must be a str, not %s"
+                        % type(source).__name__)
+    options = tuple(tuple(option) if not isinstance(option, str) else (option,)
+                    for option in (include_dirs, define_macros, undef_macros, pkg_config,
+                                   extra_args))
+    key, (decls, parse_skipped, marks) = _parsed_headers(source, options,
+                                                         _size_align(model))
+    position = _Positions(marks)
+    keep_match, drop_match = _matcher(only), _matcher(exclude)
+    skipped = [(name, reason, line) for name, reason, line, _ in parse_skipped
+               if (keep_match is None or keep_match(name))
+               and (drop_match is None or not drop_match(name))]
+
+    def skip(decl, reason):
+        skipped.append((decl.name.lstrip("$"), reason, decl.line))
+
+    with model._lock:
+        # into an FFI that declared nothing yet, the outcome of selecting, filtering
+        # and declaring is always the same: remembered, it is one model.declare()
+        fresh_key = (key, _patterns_key(only), _patterns_key(exclude))
+        fresh = _is_fresh(model.registry)
+        known = _fresh_outcomes.get(fresh_key) if fresh else None
+        if known is not None:
+            try:
+                model.declare(known[0])
+                return SkippedList(skipped + known[1], position)
+            except (CDefError, FFIError):
+                _fresh_outcomes.pop(fresh_key, None)    # (not expected) the long way
+        mark = len(skipped)
+        decls = _select(decls, only, exclude)
+        decls = _prefilter(decls, model.registry, skip)
+        decls = _declare(model, decls, skip, position)
+        if fresh:
+            _fresh_outcomes[fresh_key] = (decls, skipped[mark:])
+    return SkippedList(skipped, position)
+
+
+_fresh_outcomes = {}    # (parse key, only, exclude) -> (declared, skipped) in a new FFI
+
+
+def _patterns_key(patterns):
+    return (patterns,) if patterns is None or isinstance(patterns, str) else tuple(patterns)
+
+
+def _is_fresh(registry):
+    return not (registry.functions or registry.variables or registry.constants
+                or registry.struct_defs or registry.enum_defs or registry.constant_decls
+                or set(registry.typedefs) != {"FILE"})
+
+
+class SkippedList:
+    """The skipped declarations of one cdef_header() call, made into
+    SkippedDeclaration objects (with header positions) only when looked at."""
+
+    def __init__(self, raw, position):
+        self._raw = raw
+        self._position = position
+
+    def __iter__(self):
+        position = self._position
+        for name, reason, line in self._raw:
+            yield SkippedDeclaration(name, reason, position(line))
+
+    def __len__(self):
+        return len(self._raw)

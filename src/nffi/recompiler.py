@@ -1,0 +1,627 @@
+"""The recompiler of API mode: the C source of an extension module from an FFI's
+declarations and the user's C source (``ffi.set_source``).
+
+The generated module contains, after the user's source:
+
+* one METH_FASTCALL wrapper per (non-variadic) function: exact ints in range, floats
+  and cdata pointers of the exact type are converted inline; anything else goes through
+  the core's C API (nffi_capi.h, the capsule ``nffi._core._C_API``), i.e. through the
+  very converters of ABI mode, so errors are identical.  The GIL is released around the
+  call (unless the function was declared with ``cdef(..., release_gil=False)``) and the
+  thread's ``ffi.errno`` is restored before and saved after it, as in ABI mode;
+* a direct-call function ``_nffi_d_NAME`` per function (its address is
+  ``ffi.addressof(lib, "NAME")``; it also works for functions that are macros);
+* the addresses of the global variables;
+* the compiler's answers (``NffiAnswer``): sizes, alignments and field offsets of every
+  struct/union, ``[...]`` lengths, the values of constants and enumerators;
+* the declarations themselves (the cdef sources, as data) and a ``PyInit`` that hands
+  all of it to nffi/apimodule.py, which builds ``ffi`` and ``lib``.
+"""
+import os
+import pickle
+
+from . import _core, cparser
+from .decls import (Array, Function, Named, Opaque, Pointer, Primitive, Tagged,
+                    UnknownPrimitive, Void)
+from .errors import VerificationError
+
+_HEADER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_core", "nffi_capi.h")
+
+_FLOATS = ("float", "double")
+_SLOW_PRIMITIVES = ("char", "wchar_t", "char16_t", "char32_t", "_Bool", "long double",
+                    "float _Complex", "double _Complex")
+
+
+def capi_header_text():
+    with open(_HEADER) as f:
+        return f.read()
+
+
+def _c_string(text):
+    """A C string literal for any text (split in lines, escapes for the rest)."""
+    return _c_bytes_literal(text.encode("utf-8"))
+
+
+def _c_bytes_literal(data):
+    """A C string literal for any bytes: one piece per line of the data (or per 64
+    bytes), printable ASCII as is, everything else as 3-digit octal escapes."""
+    out = []
+    lines = data.splitlines(True) or [b""]
+    lines = [line[i:i + 64] for line in lines for i in range(0, max(len(line), 1), 64)]
+    for line in lines:
+        piece = []
+        for ch in line:
+            c = chr(ch)
+            if c == "\\" or c == '"':
+                piece.append("\\" + c)
+            elif c == "\n":
+                piece.append("\\n")
+            elif 32 <= ch < 127 and c != "?":       # '?': no trigraphs
+                piece.append(c)
+            else:
+                piece.append("\\%03o" % ch)
+        out.append('"%s"' % "".join(piece))
+    return "\n    ".join(out)
+
+
+class Recompiler:
+    """Turns one FFI (its model and the recorded cdef actions) plus the user's source
+    into the text of the extension module's .c file."""
+
+    def __init__(self, ffi, module_name, source, cplusplus=False):
+        self.ffi = ffi
+        self.model = ffi._model
+        self.module_name = module_name
+        self.source = source
+        self.cplusplus = cplusplus
+        self.tag_names = self._anonymous_tag_names()
+
+    # ---- C spelling of type nodes -------------------------------------------------------
+
+    def _anonymous_tag_names(self):
+        """'$...' tags of anonymous structs/unions/enums -> the typedef naming them."""
+        names = {}
+        for name, node in self.model.typedefs.items():
+            if isinstance(node, Tagged) and node.name.startswith("$"):
+                names.setdefault((node.kind, node.name), name)
+        return names
+
+    def spell_tagged(self, kind, tag):
+        if tag.startswith("$"):
+            name = self.tag_names.get((kind, tag))
+            if name is None:
+                return None
+            return name
+        return "%s %s" % (kind, tag)
+
+    def declarator(self, node, inner=""):
+        """The C declaration of 'inner' with type 'node' ('int (*x)[5]', ...)."""
+        if isinstance(node, Primitive):
+            return self._join(node.name, inner)
+        if isinstance(node, Void):
+            return self._join("void", inner)
+        if isinstance(node, Named):
+            # spelled as what it names (as cffi: the C source need not have the
+            # typedef, e.g. one from an included FFI), except anonymous structs
+            target = self.model.typedefs.get(node.name)
+            if target is None or self._only_named(target):
+                return self._join(node.name, inner)
+            return self.declarator(target, inner)
+        if isinstance(node, (Opaque, UnknownPrimitive)):
+            return self._join(node.name, inner)
+        if isinstance(node, Tagged):
+            spelled = self.spell_tagged(node.kind, node.name)
+            if spelled is None:
+                raise VerificationError("cannot name the anonymous %s %s in C: give it "
+                                        "a typedef name" % (node.kind, node.name[1:]))
+            return self._join(spelled, inner)
+        if isinstance(node, Pointer):
+            inner = "*" + inner
+            if isinstance(node.item, (Array, Function)):
+                inner = "(%s)" % inner
+            return self.declarator(node.item, inner)
+        if isinstance(node, Array):
+            length = "" if node.length is None else node.length
+            if length == "...":
+                raise VerificationError("internal: '[...]' reached the C spelling")
+            return self.declarator(node.item, "%s[%s]" % (inner, length))
+        if isinstance(node, Function):
+            params = ", ".join(self.declarator(self.decay(a)) for a in node.args)
+            if node.ellipsis:
+                params = params + ", ..." if params else "..."
+            elif not params:
+                params = "void"
+            return self.declarator(node.result, "%s(%s)" % (inner, params))
+        raise VerificationError("cannot spell the type %r in C" % (node,))
+
+    @staticmethod
+    def _only_named(target):
+        """A typedef that C can only spell by its name: of an anonymous struct, or of
+        something the cdef leaves to the compiler ('typedef ... T', 'typedef int... T')."""
+        if isinstance(target, Array) and target.length == "...":
+            return True
+        if isinstance(target, Pointer):
+            target = target.item
+        return (isinstance(target, (Opaque, UnknownPrimitive)) or
+                (isinstance(target, Tagged) and target.name.startswith("$")))
+
+    def _resolve_or_none(self, node):
+        """The ctype of a node now, or None when only the compiled module knows it
+        (a 'typedef int... T', a struct with '...' by value): its conversions then go
+        through the C API."""
+        try:
+            return self.model.resolve(node, allow_function=True)
+        except Exception:
+            return None
+
+    @staticmethod
+    def _join(base, inner):
+        return "%s %s" % (base, inner) if inner else base
+
+    def decay(self, node):
+        """Parameters: arrays become pointers, functions function pointers."""
+        if isinstance(node, Array):
+            return Pointer(node.item)
+        if isinstance(node, Function) or self.model._is_function(node):
+            return Pointer(node)
+        return node
+
+    # ---- classification of ctypes for the inline paths ----------------------------------
+
+    def _kind(self, ct):
+        """'void', 'int', 'uint', 'float', 'pointer' or 'other' (through the C API)."""
+        if ct is None:
+            return "other"
+        kind = ct.kind
+        if kind == "void":
+            return "void"
+        if kind == "pointer":
+            item = ct.item
+            if item.kind == "void" or (item.kind == "primitive" and item.cname in
+                                       ("char", "signed char", "unsigned char")):
+                return "bytes-pointer"        # also takes bytes, inline
+            return "pointer"
+        if kind == "primitive":
+            name = ct.cname
+            if name in _SLOW_PRIMITIVES:
+                return "other"
+            if name in _FLOATS:
+                return "float"
+            return "int" if int(_core.cast(ct, -1)) < 0 else "uint"
+        return "other"
+
+    # ---- the module ---------------------------------------------------------------------
+
+    def write(self, spec):
+        """The C text.  'spec' (filled here) is what the runtime needs besides the
+        compiler's answers: the cdef actions, the names in the order of the tables."""
+        model = self.model
+        out = []
+        w = out.append
+        w("/* Generated by nffi's recompiler for module %r: do not edit. */\n"
+          % self.module_name)
+        w("#define PY_SSIZE_T_CLEAN\n#include <Python.h>\n")
+        w(capi_header_text())
+        functions = sorted(model.functions.values(), key=lambda d: d.name)
+        externs = [d for d in functions if d.name in self.ffi._nffi_extern_python]
+        functions = [d for d in functions if d.name not in self.ffi._nffi_extern_python]
+        if externs:
+            # declared before the source, which may call them
+            w("\n/* ---- extern \"Python\" functions ---- */\n")
+            for decl in externs:
+                w("%s%s;\n" % (self._extern_storage(decl),
+                                self.declarator(decl.type, decl.name)))
+        w("\n/* ---- the source given to set_source() ---- */\n"
+          "#define _NFFI_ 1\n#define _CFFI_ 1    /* cffi's name: sources test it */\n")
+        w(self.source)
+        w("\n\n/* ---- nffi's part ---- */\n")
+        w("static const NffiCapi *_nffi_api;\n")
+
+        wrapped = [d for d in functions if not d.type.ellipsis]
+        variadic = [d for d in functions if d.type.ellipsis]
+        variables = sorted(model.variables.values(), key=lambda d: d.name)
+        slot = 0
+        bodies = []
+        for decl in wrapped:
+            w(self._direct_function(decl))
+            bodies.append(self._wrapper(decl, slot))
+            slot += len(decl.type.args) + 2
+        w("static PyObject *_nffi_ct[%d];\n" % max(slot, 1))
+        for body in bodies:
+            w(body)
+        w("static PyMethodDef _nffi_methods[] = {\n")
+        for decl in wrapped:
+            spelled = self.declarator(decl.type, decl.name)
+            if not decl.type.args and not decl.type.ellipsis:
+                spelled = spelled.replace(decl.name + "(void)", decl.name + "()")   # as cffi
+            doc = "%s;\n\nCFFI C function from %s.lib" % (spelled, self.module_name)
+            w('    {"%s", (PyCFunction)(void (*)(void))_nffi_f_%s, METH_FASTCALL,\n     %s},\n'
+              % (decl.name, decl.name, _c_string(doc)))
+        w("    {NULL, NULL, 0, NULL}\n};\n")
+
+        # addresses: the wrapped functions' direct versions, variadic functions, globals
+        # global variables: a function returning the address, called at each access
+        # (the variable may be a macro like '(*get_value())')
+        for decl in variables:
+            w("static void *_nffi_var_%s(void) { return (void *)&(%s); }\n"
+              % (decl.name, decl.name))
+        for decl in externs:
+            w(self._extern_python_body(decl))
+        addresses = (["(void *)_nffi_d_%s" % d.name for d in wrapped] +
+                     ["(void *)%s" % d.name for d in externs] +
+                     ["(void *)&_nffi_xp_%s" % d.name for d in externs] +
+                     ["(void *)&%s" % d.name for d in variadic] +
+                     ["(void *)_nffi_var_%s" % d.name for d in variables])
+        const_vars = self._constant_variables()
+        for decl in const_vars:
+            w("static %s;\n" % self.declarator(decl.type, "_nffi_cv_%s" % decl.name))
+        addresses += ["(void *)&_nffi_cv_%s" % d.name for d in const_vars]
+        w("static void *_nffi_addresses[] = {\n    %s\n};\n"
+          % ",\n    ".join(addresses or ["NULL"]))
+
+        answers = self._answers()
+        # filled in at initialisation: a 'static const int' of the source is no
+        # constant expression for a static initializer in C
+        w("static NffiAnswer _nffi_answers[%d];\n" % max(len(answers), 1))
+        w("static void _nffi_fill_answers(void)\n{\n    NffiAnswer *_nffi_a = _nffi_answers;\n")
+        for decl in const_vars:          # copies of the 'static const T X;' of the source
+            w("    _nffi_cv_%s = %s;\n" % (decl.name, decl.name))
+        for i, (key, expression, is_float) in enumerate(answers):
+            w("    _nffi_a[%d].key = %s;\n" % (i, _c_string(key)))
+            if is_float:
+                w("    _nffi_a[%d].kind = NFFI_ANSWER_FLOAT;\n    _nffi_a[%d].d = (double)(%s);\n"
+                  % (i, i, expression))
+            else:
+                w("    _nffi_a[%d].kind = NFFI_ANSWER_INT;\n    _nffi_a[%d].negative = (%s) <= 0;\n"
+                  "    _nffi_a[%d].u = (unsigned long long)(%s);\n" % (i, i, expression, i,
+                                                                 expression))
+        w("    (void)_nffi_a;\n}\n")
+
+        spec.update(
+            cdefs=parsed_actions(cdef_actions(self.ffi)),
+            functions=[d.name for d in wrapped],
+            variadic=[d.name for d in variadic],
+            extern_python=[d.name for d in externs],
+            variables=[d.name for d in variables],
+            const_vars=[d.name for d in const_vars],
+            no_release_gil=sorted(self.ffi._nffi_keep_gil),
+        )
+        w(self._init_function(len(wrapped), len(addresses), len(answers),
+                              pickle.dumps(spec, protocol=4), const_vars))
+        return "".join(out)
+
+    def _constant_variables(self):
+        """'static const T X;' of a T that is not an integer or floating type: a copy
+        of X made when the module is initialised, read once by the runtime."""
+        result = []
+        for decl in sorted(self.model.constant_decls.values(), key=lambda d: d.name):
+            if decl.type is None or decl.value is not None:
+                continue
+            if self._constant_is_number(decl):
+                continue
+            result.append(decl)
+        return result
+
+    def _constant_is_number(self, decl):
+        return self._number_kind(decl.type) is not None
+
+    def _number_kind(self, node):
+        """'int' or 'float' for a type whose values travel as answers, else None."""
+        target = node
+        while isinstance(target, Named):
+            target = self.model.typedefs.get(target.name)
+        if isinstance(target, UnknownPrimitive):
+            return "float" if target.kind == "float" else "int"
+        ct = self._resolve_or_none(node)
+        if ct is None or ct.kind not in ("primitive", "enum"):
+            return None
+        kind = "int" if ct.kind == "enum" else self._kind(ct)
+        return {"int": "int", "uint": "int", "float": "float"}.get(kind)
+
+    def _answers(self):
+        """(key, C expression, is_float) for everything the runtime asks the compiler."""
+        model = self.model
+        answers = []
+        for (kind, tag), decl in sorted(model.struct_defs.items()):
+            if decl.fields is None:
+                continue
+            spelled = self.spell_tagged(kind, tag)
+            if spelled is None:
+                continue
+            key = "%s %s" % (kind, tag)
+            answers.append(("sizeof " + key, "sizeof(%s)" % spelled, False))
+            answers.append(("alignof " + key, "__alignof__(%s)" % spelled, False))
+            for field in decl.fields:
+                if not field.name or field.bitsize is not None:
+                    continue
+                member = "((%s *)0)->%s" % (spelled, field.name)
+                answers.append(("offsetof %s.%s" % (key, field.name),
+                                "offsetof(%s, %s)" % (spelled, field.name), False))
+                if not (isinstance(field.type, Array) and field.type.length is None):
+                    answers.append(("fieldsize %s.%s" % (key, field.name),
+                                    "sizeof(%s)" % member, False))
+                if isinstance(field.type, Array) and field.type.length == "...":
+                    answers.append(("len %s.%s" % (key, field.name),
+                                    "sizeof(%s) / sizeof(%s[0])" % (member, member), False))
+        for name, decl in sorted(model.variables.items()):
+            if not (isinstance(decl.type, Array) and decl.type.length in (None, "...")):
+                answers.append(("sizeof var " + name, "sizeof(%s)" % name, False))
+            if isinstance(decl.type, Array) and decl.type.length == "...":
+                answers.append(("len var " + name, "sizeof(%s) / sizeof(%s[0])"
+                                % (name, name), False))
+        for name, node in sorted(model.typedefs.items()):
+            if isinstance(node, Array) and node.length == "...":
+                answers.append(("len typedef " + name, "sizeof(%s) / sizeof(((%s *)0)[0][0])"
+                                % (name, name), False))
+        for tag, decl in sorted(model.enum_defs.items()):
+            spelled = self.spell_tagged("enum", tag)
+            if spelled is not None:
+                answers.append(("sizeof enum " + tag, "sizeof(%s)" % spelled, False))
+                answers.append(("signed enum " + tag, "((%s)-1) < (%s)1" % (spelled, spelled),
+                                False))
+            for name, _ in decl.enumerators:
+                answers.append(("const " + name, name, False))
+        for name, decl in sorted(model.constant_decls.items()):
+            if decl.type is None:
+                answers.append(("const " + name, name, False))
+            elif self._constant_is_number(decl):
+                answers.append(("const " + name, name,
+                                self._number_kind(decl.type) == "float"))
+        for name, node in sorted(model.typedefs.items()):
+            if isinstance(node, UnknownPrimitive):
+                answers.append(("sizeof typedef " + name, "sizeof(%s)" % name, False))
+                answers.append(("signed typedef " + name, "((%s)-1) < (%s)1" % (name, name),
+                                False))
+        return answers
+
+    def _extern_storage(self, decl):
+        return "" if self.ffi._nffi_extern_python[decl.name] == "Python+C" else "static "
+
+    def _extern_python_body(self, decl):
+        """An 'extern "Python"' function: C calls it, it calls the Python function
+        that @ffi.def_extern() attached (a callback stored in _nffi_xp_NAME)."""
+        ftype = decl.type
+        params = [self.decay(a) for a in ftype.args]
+        names = ["x%d" % i for i in range(len(params))]
+        proto = ", ".join(self.declarator(p, n) for p, n in zip(params, names)) or "void"
+        slot = self.declarator(Pointer(ftype), "_nffi_xp_%s" % decl.name)
+        head = self.declarator(ftype.result, "%s(%s)" % (decl.name, proto))
+        call = "_nffi_xp_%s(%s)" % (decl.name, ", ".join(names))
+        missing = ("_nffi_api->extern_python_missing(%s);"
+                   % _c_string("%s.%s" % (self.module_name, decl.name)))
+        if isinstance(ftype.result, Void):
+            body = ("    if (_nffi_xp_%s == NULL) {\n        %s\n        return;\n    }\n"
+                    "    %s;\n" % (decl.name, missing, call))
+        else:
+            body = ("    if (_nffi_xp_%s == NULL) {\n        %s;\n        %s\n"
+                    "        memset(&_nffi_r, 0, sizeof(_nffi_r));\n        return _nffi_r;\n"
+                    "    }\n    return %s;\n"
+                    % (decl.name, self.declarator(ftype.result, "_nffi_r"), missing, call))
+        return "static %s;\n%s%s\n{\n%s}\n" % (slot, self._extern_storage(decl), head, body)
+
+    def _call(self, decl, params):
+        """The C call of a declared function with arguments x0, x1, ...  The cdef drops
+        'const' from pointed-to types: in C, pointer arguments go as 'void *' (which
+        converts to any pointer parameter without a warning) and a pointer result is
+        cast back to the cdef's type."""
+        args = []
+        for i, p in enumerate(params):
+            is_pointer = isinstance(p, Pointer) or (
+                isinstance(p, Named) and isinstance(self.model.typedefs.get(p.name), Pointer))
+            args.append("(void *)x%d" % i if is_pointer and not self.cplusplus else "x%d" % i)
+        call = "%s(%s)" % (decl.name, ", ".join(args))
+        result = decl.type.result
+        if isinstance(result, Pointer):
+            call = "(%s)%s" % (self.declarator(result), call)
+        return call
+
+    def _direct_function(self, decl):
+        ftype = decl.type
+        params = [self.decay(a) for a in ftype.args]
+        names = ["x%d" % i for i in range(len(params))]
+        proto = ", ".join(self.declarator(p, n) for p, n in zip(params, names)) or "void"
+        call = self._call(decl, params)
+        head = self.declarator(ftype.result, "_nffi_d_%s(%s)" % (decl.name, proto))
+        body = "%s;" % call if isinstance(ftype.result, Void) else "return %s;" % call
+        return "static %s { %s }\n" % (head, body)
+
+    def _wrapper(self, decl, base):
+        """The METH_FASTCALL wrapper of one function.  _nffi_ct[base] is the function
+        ctype, base+1+i argument i's, base+1+n the result's."""
+        ftype = decl.type
+        params = [self.decay(a) for a in ftype.args]
+        arg_cts = [self._resolve_or_none(p) for p in params]
+        n = len(params)
+        name = decl.name
+        lines = ["static PyObject *_nffi_f_%s(PyObject *self, PyObject *const *args, "
+                 "Py_ssize_t nargs)\n{\n" % name]
+        a = lines.append
+        kinds = [self._kind(ct) for ct in arg_cts]
+        for i, p in enumerate(params):
+            a("    %s;\n" % self.declarator(p, "x%d" % i))
+        rkind = "void" if isinstance(ftype.result, Void) else \
+            self._kind(self._resolve_or_none(ftype.result))
+        if rkind != "void":
+            a("    %s;\n" % self.declarator(ftype.result, "_nffi_result"))
+        uses_temps = any(k not in ("int", "uint", "float") for k in kinds)
+        if uses_temps:
+            a("    void *_nffi_temps = NULL;\n")
+        if any(k in ("int", "uint") for k in kinds):
+            a("    long long _nffi_v;\n")
+        if "pointer" in kinds or "bytes-pointer" in kinds:
+            a("    void *_nffi_p;\n")
+        if n:
+            a("    Py_ssize_t _nffi_i;\n")
+        a("    (void)self;\n    (void)args;\n")
+        a("    if (nargs != %d)\n        return _nffi_api->wrong_count(\"%s\", %d, nargs);\n"
+          % (n, name, n))
+        for i, kind in enumerate(kinds):
+            x = "x%d" % i
+            ctype = "_nffi_ct[%d]" % (base + 1 + i)
+            slow = ("_nffi_api->arg_to_c(&%s, %s, args[%d], %s) < 0"
+                    % (x, ctype, i, "&_nffi_temps" if uses_temps else "NULL"))
+            ctext = self.declarator(params[i])
+            if kind == "int":
+                a("    if (nffi_exact_llong(args[%d], &_nffi_v) && (long long)(%s)_nffi_v == _nffi_v)\n"
+                  "        %s = (%s)_nffi_v;\n" % (i, ctext, x, ctext))
+                a("    else if (%s) { _nffi_i = %d; goto fail; }\n" % (slow, i))
+            elif kind == "uint":
+                a("    if (nffi_exact_llong(args[%d], &_nffi_v) && _nffi_v >= 0 && "
+                  "(unsigned long long)(%s)_nffi_v == (unsigned long long)_nffi_v)\n"
+                  "        %s = (%s)_nffi_v;\n" % (i, ctext, x, ctext))
+                a("    else if (%s) { _nffi_i = %d; goto fail; }\n" % (slow, i))
+            elif kind == "float":
+                a("    if (PyFloat_CheckExact(args[%d]))\n        %s = (%s)"
+                  "PyFloat_AS_DOUBLE(args[%d]);\n" % (i, x, ctext, i))
+                a("    else if (%s) { _nffi_i = %d; goto fail; }\n" % (slow, i))
+            elif kind in ("pointer", "bytes-pointer"):
+                if kind == "bytes-pointer":
+                    a("    if (PyBytes_CheckExact(args[%d])) {\n"
+                      "        _nffi_p = PyBytes_AS_STRING(args[%d]);\n"
+                      "        memcpy(&%s, &_nffi_p, sizeof(_nffi_p));\n    }\n    else"
+                      % (i, i, x))
+                else:
+                    a("   ")
+                a(" if (nffi_exact_pointer(_nffi_api, args[%d], %s, &_nffi_p))\n"
+                  "        memcpy(&%s, &_nffi_p, sizeof(_nffi_p));\n" % (i, ctype, x))
+                a("    else if (%s) { _nffi_i = %d; goto fail; }\n" % (slow, i))
+            else:
+                a("    if (%s) { _nffi_i = %d; goto fail; }\n" % (slow, i))
+        call = self._call(decl, params)
+        if rkind != "void":
+            call = "_nffi_result = %s" % call
+        a("    {\n        int *_nffi_errno = _nffi_api->errno_slot();\n")
+        release = name not in self.ffi._nffi_keep_gil
+        if release:
+            a("        Py_BEGIN_ALLOW_THREADS\n")
+        a("        errno = *_nffi_errno;\n        %s;\n        *_nffi_errno = errno;\n" % call)
+        if release:
+            a("        Py_END_ALLOW_THREADS\n")
+        a("    }\n")
+        if uses_temps:
+            a("    if (_nffi_temps != NULL)\n        _nffi_api->free_temps(_nffi_temps);\n")
+        if rkind == "void":
+            a("    Py_RETURN_NONE;\n")
+        elif rkind == "int":
+            a("    return PyLong_FromLongLong((long long)_nffi_result);\n")
+        elif rkind == "uint":
+            a("    return PyLong_FromUnsignedLongLong((unsigned long long)_nffi_result);\n")
+        elif rkind == "float":
+            a("    return PyFloat_FromDouble((double)_nffi_result);\n")
+        else:
+            a("    return _nffi_api->from_c(&_nffi_result, _nffi_ct[%d]);\n" % (base + 1 + n))
+        if n:
+            a("  fail:\n")
+            a("    _nffi_api->note_argument(_nffi_i, \"%s\");\n" % name)
+            if uses_temps:
+                a("    if (_nffi_temps != NULL)\n        _nffi_api->free_temps(_nffi_temps);\n")
+            a("    return NULL;\n")
+        a("}\n")
+        return "".join(lines)
+
+    def _init_function(self, nwrapped, naddresses, nanswers, spec_data, const_vars):
+        short = self.module_name.rpartition(".")[2]
+        out = []
+        a = out.append
+        a("static struct PyModuleDef _nffi_moduledef = {\n"
+          "    PyModuleDef_HEAD_INIT, %s, NULL, -1, NULL, NULL, NULL, NULL, NULL\n};\n"
+          % _c_string(self.module_name))
+        a("static const char _nffi_spec[] =\n    %s;\n" % _c_bytes_literal(spec_data))
+        a("PyMODINIT_FUNC PyInit_%s(void)\n{\n" % short)
+        a("    PyObject *m = NULL, *runtime = NULL, *answers = NULL, *addresses = NULL;\n"
+          "    PyObject *loaded = NULL, *builtins = NULL, *r = NULL, *modname = NULL;\n"
+          "    Py_ssize_t i, k;\n")
+        a("    _nffi_api = (const NffiCapi *)PyCapsule_Import(NFFI_CAPI_CAPSULE, 0);\n"
+          "    if (_nffi_api == NULL)\n        return NULL;\n"
+          "    if (_nffi_api->version != NFFI_CAPI_VERSION) {\n"
+          "        PyErr_Format(PyExc_ImportError, \"%s: built for nffi C API version %%d, "
+          "this nffi has version %%d: rebuild it\", NFFI_CAPI_VERSION, "
+          "_nffi_api->version);\n        return NULL;\n    }\n" % short)
+        a("    _nffi_fill_answers();\n")
+        a("    m = PyModule_Create(&_nffi_moduledef);\n    if (m == NULL)\n"
+          "        return NULL;\n")
+        a("    runtime = PyImport_ImportModule(\"nffi.apimodule\");\n"
+          "    answers = _nffi_api->answers(_nffi_answers, %d);\n"
+          "    addresses = PyTuple_New(%d);\n" % (nanswers, naddresses))
+        a("    if (runtime == NULL || answers == NULL || addresses == NULL)\n"
+          "        goto error;\n")
+        a("    for (i = 0; i < %d; i++) {\n"
+          "        PyObject *address = PyLong_FromVoidPtr(_nffi_addresses[i]);\n"
+          "        if (address == NULL)\n            goto error;\n"
+          "        PyTuple_SET_ITEM(addresses, i, address);\n    }\n" % naddresses)
+        a("    loaded = PyObject_CallMethod(runtime, \"load\", \"Oy#OO\", m, _nffi_spec, "
+          "(Py_ssize_t)(sizeof(_nffi_spec) - 1), answers, addresses);\n"
+          "    if (loaded == NULL)\n        goto error;\n")
+        a("    /* loaded: (function cdatas, the ctypes of the wrappers' slots) */\n"
+          "    if (!PyTuple_Check(loaded) || PyTuple_GET_SIZE(loaded) != 2 ||\n"
+          "            PyTuple_GET_SIZE(PyTuple_GET_ITEM(loaded, 0)) != %d ||\n"
+          "            PyTuple_GET_SIZE(PyTuple_GET_ITEM(loaded, 1)) > "
+          "(Py_ssize_t)(sizeof(_nffi_ct) / sizeof(_nffi_ct[0]))) {\n"
+          "        PyErr_SetString(PyExc_SystemError, \"nffi.apimodule.load(): "
+          "unexpected result\");\n        goto error;\n    }\n" % nwrapped)
+        a("    for (k = 0; k < PyTuple_GET_SIZE(PyTuple_GET_ITEM(loaded, 1)); k++)\n"
+          "        _nffi_ct[k] = Py_NewRef(PyTuple_GET_ITEM(PyTuple_GET_ITEM(loaded, 1), "
+          "k));\n")
+        a("    modname = PyModule_GetNameObject(m);\n    builtins = PyTuple_New(%d);\n"
+          "    if (modname == NULL || builtins == NULL)\n        goto error;\n" % nwrapped)
+        a("    for (i = 0; i < %d; i++) {\n"
+          "        PyObject *f = PyCFunction_NewEx(&_nffi_methods[i], "
+          "PyTuple_GET_ITEM(PyTuple_GET_ITEM(loaded, 0), i), modname);\n"
+          "        if (f == NULL)\n            goto error;\n"
+          "        PyTuple_SET_ITEM(builtins, i, f);\n    }\n" % nwrapped)
+        a("    r = PyObject_CallMethod(runtime, \"attach\", \"OO\", m, builtins);\n"
+          "    if (r == NULL)\n        goto error;\n")
+        a("    Py_DECREF(r);\n    Py_DECREF(modname);\n    Py_DECREF(builtins);\n    Py_DECREF(loaded);\n"
+          "    Py_DECREF(addresses);\n    Py_DECREF(answers);\n    Py_DECREF(runtime);\n"
+          "    return m;\n")
+        a("  error:\n    Py_XDECREF(modname);\n    Py_XDECREF(builtins);\n    Py_XDECREF(loaded);\n"
+          "    Py_XDECREF(addresses);\n    Py_XDECREF(answers);\n    Py_XDECREF(runtime);\n"
+          "    Py_XDECREF(m);\n    return NULL;\n}\n")
+        return "".join(out)
+
+
+def cdef_actions(ffi):
+    """The cdef/include calls the runtime replays to rebuild the declarations: an
+    included FFI that has its own compiled module is imported from it, any other is
+    replayed inline (its types then belong to this module's ffi)."""
+    actions = []
+    for action in ffi._nffi_cdef_log:
+        if action[0] == "include":
+            other = action[1]
+            source = getattr(other, "_nffi_source", None)
+            if source is not None:
+                actions.append(("include", source[0], other))
+            else:
+                actions.extend(cdef_actions(other))
+        else:
+            actions.append(action)
+    return actions
+
+
+def parsed_actions(actions):
+    """The cdef actions with each cdef text replaced by its parsed declarations
+    (pickled nffi.decls nodes): the module's import then skips the parser.  The cdefs
+    are parsed again here in order, so that each sees the typedefs before it."""
+    from .model import Model
+    scratch = Model()
+    result = []
+    for action in actions:
+        if action[0] == "include":
+            scratch.include(action[2]._model)       # its typedef names, for the parser
+            result.append(action[:2])
+            continue
+        _, text, options = action
+        decls = cparser.parse_cdef(text, scratch.typedefs, scratch.constants,
+                                   packed=options["packed"], pack=options["pack"])
+        try:
+            scratch.declare(decls, options["override"])
+        except Exception:
+            pass              # what only the compiler knows: the names are known anyway
+        result.append(("decls", pickle.dumps(decls, protocol=4), options))
+    return result
+
+
+def make_c_source(ffi, module_name, source, cplusplus=False):
+    """The text of the generated .c (or .cpp) file."""
+    spec = {"module": module_name}
+    return Recompiler(ffi, module_name, source, cplusplus).write(spec)

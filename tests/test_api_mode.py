@@ -1,0 +1,537 @@
+"""API mode: set_source() + compile() generate and build an extension module.
+
+Differential: the same cdef and C source are compiled by cffi (the oracle) and by nffi
+in pytest's tmp_path; values, errors and layouts must agree."""
+import importlib.util
+import itertools
+import os
+import sys
+import threading
+import time
+
+import cffi
+import pytest
+
+import nffi
+from nffi import VerificationError
+
+_counter = itertools.count()
+
+
+def _load(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def build_both(tmp_path, cdef, source, **kwargs):
+    """(nffi module, cffi module) built from the same cdef and source."""
+    n = next(_counter)
+    mods = []
+    for which, FFI in (("nffi", nffi.FFI), ("cffi", cffi.FFI)):
+        ffi = FFI()
+        ffi.cdef(cdef)
+        name = "_api_%s_%d_%d" % (which, os.getpid(), n)
+        ffi.set_source(name, source, **kwargs)
+        path = ffi.compile(tmpdir=str(tmp_path / which))
+        mods.append(_load(name, path))
+    return mods
+
+
+def same_outcome(f_nffi, f_cffi, *args):
+    """Both raise the same exception type, or return equal values."""
+    def run(f):
+        try:
+            return "ok", f(*args)
+        except Exception as e:
+            return "error", type(e).__name__
+    a, b = run(f_nffi), run(f_cffi)
+    assert a[0] == b[0], (args, a, b)
+    return a, b
+
+
+SCALARS_CDEF = """
+    int add(int, int);
+    long add6(long, long, long, long, long, long);
+    unsigned char next_byte(unsigned char);
+    unsigned long long umax(void);
+    signed char neg(signed char);
+    double muladd(double, double, double);
+    float half(float);
+    _Bool is_odd(int);
+    char upper(char);
+    size_t my_strlen(const char *);
+    int sum_array(int *, int);
+    void set_errno(int);
+    long double twice_ld(long double);
+"""
+SCALARS_SOURCE = r"""
+    #include <string.h>
+    #include <errno.h>
+    static int add(int a, int b) { return a + b; }
+    static long add6(long a, long b, long c, long d, long e, long f) { return a+b+c+d+e+f; }
+    static unsigned char next_byte(unsigned char c) { return (unsigned char)(c + 1); }
+    static unsigned long long umax(void) { return ~0ULL; }
+    static signed char neg(signed char c) { return (signed char)-c; }
+    static double muladd(double a, double b, double c) { return a * b + c; }
+    static float half(float x) { return x / 2; }
+    static _Bool is_odd(int x) { return x & 1; }
+    static char upper(char c) { return c >= 'a' && c <= 'z' ? c - 32 : c; }
+    static size_t my_strlen(const char *s) { return strlen(s); }
+    static int sum_array(int *p, int n) { int s = 0; while (n--) s += *p++; return s; }
+    static void set_errno(int e) { errno = e; }
+    static long double twice_ld(long double x) { return 2 * x; }
+"""
+
+
+@pytest.fixture(scope="module")
+def scalars(tmp_path_factory):
+    return build_both(tmp_path_factory.mktemp("scalars"), SCALARS_CDEF, SCALARS_SOURCE)
+
+
+@pytest.mark.parametrize("func, args", [
+    ("add", (2, 3)), ("add", (-2**31, 0)), ("add", (2**31, 0)), ("add", (1.5, 2)),
+    ("add", ("x", 1)), ("add", (True, 1)), ("add", (1,)), ("add", (1, 2, 3)),
+    ("add6", (1, 2, 3, 4, 5, 6)), ("add6", (2**63, 0, 0, 0, 0, 0)),
+    ("next_byte", (254,)), ("next_byte", (255,)), ("next_byte", (256,)), ("next_byte", (-1,)),
+    ("umax", ()), ("neg", (-128,)), ("neg", (127,)), ("neg", (-129,)),
+    ("muladd", (2.0, 3.0, 1.0)), ("muladd", (2, 3, 1)), ("muladd", ("a", 1, 1)),
+    ("half", (3.0,)), ("half", (1e300,)), ("is_odd", (3,)), ("is_odd", (4,)),
+    ("upper", (b"a",)), ("upper", (b"ab",)), ("upper", ("a",)), ("upper", (97,)),
+    ("my_strlen", (b"hello",)), ("my_strlen", ("hello",)), ("my_strlen", (None,)),
+    ("sum_array", ([1, 2, 3], 3)), ("sum_array", ((4, 5), 2)), ("sum_array", ([1, "x"], 2)),
+])
+def test_scalar_calls_match_cffi(scalars, func, args):
+    mod_n, mod_c = scalars
+    a, b = same_outcome(getattr(mod_n.lib, func), getattr(mod_c.lib, func), *args)
+    if a[0] == "ok":
+        assert a[1] == b[1] and type(a[1]) is type(b[1])
+    else:
+        assert a == b
+
+
+def test_cdata_arguments_and_results(scalars):
+    mod_n, mod_c = scalars
+    for mod in scalars:
+        arr = mod.ffi.new("int[4]", [1, 2, 3, 4])
+        assert mod.lib.sum_array(arr, 4) == 10
+        assert mod.lib.sum_array(mod.ffi.cast("int *", arr), 2) == 3
+        assert mod.lib.my_strlen(mod.ffi.new("char[]", b"abc")) == 3
+    assert float(mod_n.lib.twice_ld(1.25)) == float(mod_c.lib.twice_ld(1.25)) == 2.5
+    assert repr(mod_n.ffi.typeof(mod_n.lib.twice_ld(1.0))) == "<ctype 'long double'>"
+    # a pointer of another type: the converter's error, noted with the argument
+    with pytest.raises(TypeError) as e:
+        mod_n.lib.sum_array(mod_n.ffi.new("long[2]"), 2)
+    assert "argument 1 of sum_array()" in getattr(e.value, "__notes__", [])
+
+
+def test_errno_is_saved(scalars):
+    mod_n, mod_c = scalars
+    for mod in scalars:
+        mod.lib.set_errno(42)
+        assert mod.ffi.errno == 42
+        mod.ffi.errno = 0
+
+
+STRUCTS_CDEF = """
+    struct pt { int x, y; };
+    struct big { double a, b, c, d; char name[16]; };
+    struct part { int b; ...; };
+    union u { int i; float f; };
+    struct pt mkpt(int, int);
+    int sumpt(struct pt);
+    struct big mkbig(double);
+    double bigsum(struct big);
+    union u mku(int);
+    struct part mkpart(int);
+    int part_b(struct part *);
+"""
+STRUCTS_SOURCE = r"""
+    #include <string.h>
+    struct pt { int x, y; };
+    struct big { double a, b, c, d; char name[16]; };
+    struct part { char a; int b; double c; };
+    union u { int i; float f; };
+    static struct pt mkpt(int x, int y) { struct pt p = {x, y}; return p; }
+    static int sumpt(struct pt p) { return p.x + p.y; }
+    static struct big mkbig(double v) { struct big b = {v, v*2, v*3, v*4, "big"}; return b; }
+    static double bigsum(struct big b) { return b.a + b.b + b.c + b.d + strlen(b.name); }
+    static union u mku(int i) { union u x; x.i = i; return x; }
+    static struct part mkpart(int b) { struct part p = {'x', b, 1.5}; return p; }
+    static int part_b(struct part *p) { return p->b; }
+"""
+
+
+def test_structs_by_value_match_cffi(tmp_path):
+    mod_n, mod_c = build_both(tmp_path, STRUCTS_CDEF, STRUCTS_SOURCE)
+    for mod in (mod_n, mod_c):
+        p = mod.lib.mkpt(3, 4)
+        assert (p.x, p.y) == (3, 4)
+        assert mod.lib.sumpt(p) == 7
+        assert mod.lib.sumpt([5, 6]) == 11
+        assert mod.lib.sumpt({"x": 1}) == 1
+        b = mod.lib.mkbig(1.0)
+        assert mod.ffi.string(b.name) == b"big"
+        assert mod.lib.bigsum(b) == 13.0
+        assert mod.lib.mku(7).i == 7
+        assert mod.lib.mkpart(9).b == 9
+        assert mod.lib.part_b(mod.ffi.new("struct part *", {"b": 4})) == 4
+    for name in ("struct pt", "struct big", "struct part", "union u"):
+        assert mod_n.ffi.sizeof(name) == mod_c.ffi.sizeof(name)
+        assert mod_n.ffi.alignof(name) == mod_c.ffi.alignof(name)
+    assert mod_n.ffi.offsetof("struct part", "b") == mod_c.ffi.offsetof("struct part", "b") == 4
+    same_outcome(mod_n.lib.sumpt, mod_c.lib.sumpt, 5)
+    same_outcome(mod_n.lib.sumpt, mod_c.lib.sumpt, [1, 2, 3])
+
+
+GLOBALS_CDEF = """
+    #define FOO ...
+    #define BAR 7
+    #define BIG ...
+    static const int CI;
+    static const double CD;
+    static const char *const NAME;
+    enum color { RED, GREEN = 5, ... };
+    enum fixed { ONE = 1, TWO };
+    extern int counter;
+    extern int arr[3];
+    struct pt { int x, y; };
+    extern struct pt origin;
+    extern const char *message;
+    int get_counter(void);
+"""
+GLOBALS_SOURCE = r"""
+    #define FOO (-42)
+    #define BAR 7
+    #define BIG 0xFFFFFFFFFFFFFFFFULL
+    static const int CI = 99;
+    static const double CD = 2.5;
+    static const char *const NAME = "nffi";
+    enum color { RED, BLUE, GREEN = 5 };
+    enum fixed { ONE = 1, TWO };
+    int counter = 5;
+    int arr[3] = {1, 2, 3};
+    struct pt { int x, y; };
+    struct pt origin = {10, 20};
+    const char *message = "hello";
+    static int get_counter(void) { return counter; }
+"""
+
+
+def test_globals_and_constants_match_cffi(tmp_path):
+    mod_n, mod_c = build_both(tmp_path, GLOBALS_CDEF, GLOBALS_SOURCE)
+    for name in ("FOO", "BAR", "BIG", "CI", "CD", "RED", "GREEN", "ONE", "TWO"):
+        assert getattr(mod_n.lib, name) == getattr(mod_c.lib, name), name
+    assert mod_n.ffi.string(mod_n.lib.NAME) == mod_c.ffi.string(mod_c.lib.NAME) == b"nffi"
+    for mod in (mod_n, mod_c):
+        lib, ffi = mod.lib, mod.ffi
+        assert lib.counter == 5
+        lib.counter = 42
+        assert lib.get_counter() == 42
+        assert ffi.addressof(lib, "counter")[0] == 42
+        ffi.addressof(lib, "counter")[0] = 5
+        assert lib.counter == 5
+        assert list(lib.arr) == [1, 2, 3]
+        lib.arr[1] = 7
+        assert ffi.addressof(lib, "arr")[0][1] == 7
+        assert (lib.origin.x, lib.origin.y) == (10, 20)
+        lib.origin.y = 21
+        assert ffi.addressof(lib, "origin").y == 21
+        assert ffi.string(lib.message) == b"hello"
+        with pytest.raises(OverflowError):
+            lib.counter = 2**40
+        with pytest.raises(AttributeError):
+            lib.no_such_thing
+        with pytest.raises(AttributeError):
+            lib.BAR = 3
+        assert ffi.string(ffi.cast("enum color", 5)) == "GREEN"
+    assert set(dir(mod_n.lib)) == set(dir(mod_c.lib))
+
+
+def test_function_objects(tmp_path):
+    mod_n, mod_c = build_both(tmp_path, "int add(int, int); int printf(const char *, ...);",
+                              "#include <stdio.h>\nstatic int add(int a, int b) { return a + b; }")
+    for mod in (mod_n, mod_c):
+        ffi, lib = mod.ffi, mod.lib
+        assert ffi.typeof(lib.add) is ffi.typeof("int(*)(int, int)")
+        fp = ffi.addressof(lib, "add")
+        assert ffi.typeof(fp) is ffi.typeof("int(*)(int, int)")
+        assert fp(20, 22) == 42
+        assert lib.add.__name__ == "add"
+        assert ffi.typeof(lib.printf) is ffi.typeof("int(*)(char *, ...)")
+        with pytest.raises(TypeError):
+            lib.add(1, 2, x=3)
+
+
+@pytest.mark.parametrize("c_struct", ["struct s { int a; long long b; };",
+                                      "struct s { int a; char pad; int b; };",
+                                      "struct s { int a; int b; int c; };"])
+def test_layout_mismatch_is_reported_as_cffi(tmp_path, c_struct):
+    mod_n, mod_c = build_both(tmp_path, "struct s { int a; int b; };", c_struct)
+    messages = []
+    for mod in (mod_n, mod_c):          # reported when the struct is used, as cffi
+        with pytest.raises(mod.ffi.error) as e:
+            mod.ffi.new("struct s *")
+        messages.append(str(e.value))
+    assert messages[0] == messages[1]
+
+
+def test_constant_mismatch_is_reported(tmp_path):
+    ffi = nffi.FFI()
+    ffi.cdef("#define FOO 41")
+    name = "_api_cmis_%d" % os.getpid()
+    ffi.set_source(name, "#define FOO 42")
+    path = ffi.compile(tmpdir=str(tmp_path))
+    lib = _load(name, path).lib
+    with pytest.raises(ffi.error, match=r"'FOO' is equal to 42 \(0x2a\), but the cdef "
+                                        "disagrees"):
+        lib.FOO
+
+
+def test_c_error_in_source(tmp_path):
+    ffi = nffi.FFI()
+    ffi.cdef("int f(void);")
+    ffi.set_source("_api_bad", "static int f(void) {\n  return missing_name;\n}\n")
+    with pytest.raises(VerificationError) as e:
+        ffi.compile(tmpdir=str(tmp_path))
+    assert "_api_bad.c:" in str(e.value) and "missing_name" in str(e.value)
+
+
+def test_set_source_rules(tmp_path):
+    ffi = nffi.FFI()
+    with pytest.raises(ValueError, match="set_source"):
+        ffi.compile(tmpdir=str(tmp_path))
+    ffi.set_source("_x", "")
+    with pytest.raises(ValueError, match="several times"):
+        ffi.set_source("_y", "")
+    ffi.set_source("_x", "int x;")       # the same name: replaces (nffi only)
+
+
+def test_dotted_module_in_package(tmp_path):
+    ffi = nffi.FFI()
+    ffi.cdef("int triple(int);")
+    pkg = "apipkg%d" % os.getpid()
+    ffi.set_source(pkg + "._impl", "static int triple(int x) { return 3 * x; }")
+    path = ffi.compile(tmpdir=str(tmp_path))
+    assert os.path.dirname(path) == str(tmp_path / pkg)
+    (tmp_path / pkg / "__init__.py").write_text("")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        mod = importlib.import_module(pkg + "._impl")
+        assert mod.lib.triple(5) == 15
+        from_lib = importlib.import_module(pkg + "._impl.lib")
+        assert from_lib.triple(2) == 6
+    finally:
+        sys.path.remove(str(tmp_path))
+
+
+def test_compile_does_not_rebuild_unchanged(tmp_path):
+    def make():
+        ffi = nffi.FFI()
+        ffi.cdef("int one(void);")
+        ffi.set_source("_api_cache", "static int one(void) { return 1; }")
+        return ffi
+    path = make().compile(tmpdir=str(tmp_path))
+    stamp = os.stat(path).st_mtime_ns
+    c_stamp = os.stat(tmp_path / "_api_cache.c").st_mtime_ns
+    assert make().compile(tmpdir=str(tmp_path)) == path
+    assert os.stat(path).st_mtime_ns == stamp
+    assert os.stat(tmp_path / "_api_cache.c").st_mtime_ns == c_stamp
+
+
+def test_emit_c_code_is_warning_free(tmp_path):
+    ffi = nffi.FFI()
+    ffi.cdef(SCALARS_CDEF)
+    ffi.cdef(STRUCTS_CDEF)
+    ffi.cdef("int printf(const char *, ...); extern int counter;\n#define K ...\n"
+             "static const double D;", release_gil=False)
+    ffi.cdef(EXTERN_CDEF)
+    # 'const' of pointed-to types is not kept by the cdef: no warning either
+    ffi.cdef("void qsort(void *, size_t, size_t, int(*)(const void *, const void *));"
+             "const char *getenv(const char *);")
+    ffi.set_source("_api_warn", "#include <stdlib.h>\n" + SCALARS_SOURCE + STRUCTS_SOURCE +
+                   EXTERN_SOURCE +
+                   "#include <stdio.h>\nint counter;\n#define K 3\nstatic const double D = 1;")
+    c_file = tmp_path / "_api_warn.c"
+    ffi.emit_c_code(str(c_file))
+    text = c_file.read_text()
+    assert "METH_FASTCALL" in text and "Py_BEGIN_ALLOW_THREADS" in text
+    import subprocess
+    import sysconfig
+    proc = subprocess.run(["gcc", "-c", "-o", str(tmp_path / "x.o"), "-Wall", "-Wextra",
+                           "-I" + sysconfig.get_paths()["include"], str(c_file)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and not proc.stderr, proc.stderr
+
+
+def test_verify_builds_once_and_shares_types(tmp_path):
+    ffi = nffi.FFI()
+    ffi.cdef("struct s { int b; ...; }; int get_b(struct s *);")
+    source = "struct s { char a; int b; };\nstatic int get_b(struct s *p) { return p->b; }"
+    lib = ffi.verify(source, tmpdir=str(tmp_path))
+    assert ffi.sizeof("struct s") == 8 and ffi.offsetof("struct s", "b") == 4
+    p = ffi.new("struct s *", {"b": 5})
+    assert lib.get_b(p) == 5
+    built = [n for n in os.listdir(tmp_path) if n.endswith(".so")]
+    assert len(built) == 1
+    stamp = os.stat(tmp_path / built[0]).st_mtime_ns
+    ffi2 = nffi.FFI()
+    ffi2.cdef("struct s { int b; ...; }; int get_b(struct s *);")
+    lib2 = ffi2.verify(source, tmpdir=str(tmp_path))
+    assert lib2.get_b(ffi2.new("struct s *", {"b": 6})) == 6
+    assert os.stat(tmp_path / built[0]).st_mtime_ns == stamp
+
+
+def test_include_between_compiled_modules(tmp_path):
+    base = nffi.FFI()
+    base.cdef("typedef struct { int v; } box_t;")
+    name = "_api_base_%d" % os.getpid()
+    base.set_source(name, "typedef struct { int v; } box_t;")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        base.compile(tmpdir=str(tmp_path))
+        user = nffi.FFI()
+        user.include(base)
+        user.cdef("int unbox(box_t *);")
+        user.set_source(name + "_user", "typedef struct { int v; } box_t;\n"
+                        "static int unbox(box_t *b) { return b->v; }")
+        user.compile(tmpdir=str(tmp_path))
+        base_mod = importlib.import_module(name)
+        user_mod = importlib.import_module(name + "_user")
+        box = base_mod.ffi.new("box_t *", [9])
+        assert user_mod.lib.unbox(box) == 9
+    finally:
+        sys.path.remove(str(tmp_path))
+
+
+GIL_CDEF = """
+    extern volatile int flag;
+    int wait_for_flag(int);
+"""
+GIL_SOURCE = r"""
+    #include <time.h>
+    volatile int flag;
+    static int wait_for_flag(int ms) {      /* 1 if flag was set within ms */
+        struct timespec t = {0, 1000000};
+        while (ms-- > 0) { if (flag) return 1; nanosleep(&t, NULL); }
+        return flag != 0;
+    }
+"""
+
+
+@pytest.mark.parametrize("release_gil", [True, False])
+def test_gil_released_unless_asked(tmp_path, release_gil):
+    ffi = nffi.FFI()
+    ffi.cdef(GIL_CDEF.replace("volatile ", ""), release_gil=release_gil)
+    name = "_api_gil_%d_%d" % (os.getpid(), release_gil)
+    ffi.set_source(name, GIL_SOURCE)
+    lib = _load(name, ffi.compile(tmpdir=str(tmp_path))).lib
+
+    def setter():
+        lib.flag = 1
+    lib.flag = 0
+    t = threading.Timer(0.05, setter)
+    t.start()
+    seen = lib.wait_for_flag(1000)
+    t.join()
+    # with the GIL released the Python thread sets the flag while C waits
+    assert seen == (1 if release_gil else 0)
+
+
+def test_cplusplus_source(tmp_path):
+    ffi = nffi.FFI()
+    ffi.cdef("int vec_len(int);")
+    name = "_api_cpp_%d" % os.getpid()
+    ffi.set_source(name, "#include <vector>\n"
+                   "static int vec_len(int n) { return (int)std::vector<int>(n).size(); }",
+                   source_extension=".cpp")
+    mod = _load(name, ffi.compile(tmpdir=str(tmp_path)))
+    assert mod.lib.vec_len(4) == 4
+
+
+def test_user_names_do_not_clash_with_generated_ones(tmp_path):
+    # names the generated code could use for its own locals
+    cdef = """
+        extern int a, v, i, p, m, r, temps, result;
+        extern int unsized[];
+        int combine(int, int);
+        static const char *const cv;
+    """
+    source = r"""
+        int a = 1, v = 2, i = 3, p = 4, m = 5, r = 6, temps = 7, result = 8;
+        int unsized[] = {10, 20, 30};
+        static int combine(int x0, int x1) { return a + v + i + p + m + r + temps + result + x0 * x1; }
+        static const char *const cv = "cv";
+    """
+    mod_n, mod_c = build_both(tmp_path, cdef, source)
+    for mod in (mod_n, mod_c):
+        lib, ffi = mod.lib, mod.ffi
+        assert [lib.a, lib.v, lib.i, lib.p, lib.m, lib.r, lib.temps, lib.result] == \
+            list(range(1, 9))
+        assert lib.combine(2, 3) == 42
+        assert ffi.typeof(lib.unsized) is ffi.typeof("int *")
+        assert lib.unsized[2] == 30
+        assert ffi.string(lib.cv) == b"cv"
+    assert mod_n.lib.combine.__doc__.replace("nffi", "cffi") == \
+        mod_c.lib.combine.__doc__
+
+
+EXTERN_CDEF = """
+    extern "Python" int combine(int, int);
+    extern "Python" { void record(int); double twice(double); }
+    extern "Python+C" int visible(int);
+    int call_combine(int, int);
+    void record_in_thread(int);
+    double call_twice(double);
+"""
+EXTERN_SOURCE = r"""
+    #include <pthread.h>
+    static int combine(int, int);      /* cffi needs these; nffi declares them itself */
+    static void record(int);
+    static double twice(double);
+    int visible(int);
+    static int call_combine(int a, int b) { return combine(a, b) + 1; }
+    static void *run(void *arg) { record((int)(long)arg); return NULL; }
+    static void record_in_thread(int v) {
+        pthread_t t;
+        pthread_create(&t, NULL, run, (void *)(long)v);
+        pthread_join(t, NULL);
+    }
+    static double call_twice(double x) { return twice(x); }
+"""
+
+
+def test_extern_python_matches_cffi(tmp_path, capfd):
+    mod_n, mod_c = build_both(tmp_path, EXTERN_CDEF, EXTERN_SOURCE)
+    for mod in (mod_n, mod_c):
+        ffi, lib = mod.ffi, mod.lib
+        capfd.readouterr()
+        assert lib.call_combine(2, 3) == 1          # nothing attached: 0, and a message
+        err = capfd.readouterr().err
+        assert "function %s.combine() called, but no code was attached" \
+            % mod.__name__ in err
+
+        @ffi.def_extern()
+        def combine(a, b):
+            return a * b
+        assert lib.call_combine(2, 3) == 7
+        assert lib.combine(4, 5) == 20               # callable from Python too
+        assert ffi.typeof(lib.combine) is ffi.typeof("int(*)(int, int)")
+        seen = []
+
+        @ffi.def_extern(name="record")
+        def anything(v):
+            seen.append(v)
+        lib.record_in_thread(9)                      # from a thread C created
+        assert seen == [9]
+
+        errors = []
+
+        @ffi.def_extern(error=-1.0, onerror=lambda *exc: errors.append(exc[0]))
+        def twice(x):
+            raise ValueError
+        assert lib.call_twice(2.0) == -1.0
+        assert errors == [ValueError]
+        with pytest.raises(ffi.error):
+            ffi.def_extern(name="no_such_function")(lambda: 0)
