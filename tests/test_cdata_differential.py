@@ -1848,6 +1848,9 @@ _known("slicing a NULL pointer: nffi raises RuntimeError, cffi returns a 'sliced
 _known("'long double' cdata comparisons: nffi compares by value, cffi raises NotImplementedError",
        "ffi.cast('long double', 1.5) == 1.5, ffi.cast('long double', 1.5) == "
        "ffi.cast('long double', 1.5)", doc="Comparing `long double` cdata")
+_known("a buffer or unpack() past the end of memory nffi allocated: nffi IndexError, cffi "
+       "reads past the allocation", "ffi.buffer(ffi.new('int[]', [1, 2]), 100)[:4]",
+       doc="Sizes past what nffi allocated")
 _known("indexing a pointer to an opaque struct: cffi returns a 'struct opaque_s &' cdata, "
        "nffi TypeError", "ffi.cast('struct opaque_s *', 8)[0]",
        doc="Indexing a pointer to an opaque struct")

@@ -12,6 +12,8 @@ from . import _core
 from .errors import CDefError, FFIError, at_source
 from .model import Model, pointer_type, void_type
 
+_SSIZE_LIMIT = sys.maxsize + 1      # offsets are C ssize_t values
+
 _unspecified = object()
 
 
@@ -48,6 +50,7 @@ class FFI(_core.FFIBase):
         self._nffi_extern_python = {}     # name -> "Python" / "Python+C" (extern "Python")
         self._init_once_cache = {}
         self._init_once_lock = threading.Lock()
+        self._init_once_running = {}     # tag -> thread running its function
         return self
 
     def __init__(self, backend=None):
@@ -206,6 +209,9 @@ class FFI(_core.FFIBase):
         for step in more:
             ct, extra = _core.typeoffsetof(ct, step, 1)
             offset += extra
+            if not -_SSIZE_LIMIT <= offset < _SSIZE_LIMIT:
+                raise OverflowError("offsetof(%s): the offset does not fit a ssize_t"
+                                    % ", ".join(map(repr, (first,) + more)))
         return ct, offset
 
     def addressof(self, cdata, *fields_or_indexes):
@@ -242,14 +248,17 @@ class FFI(_core.FFIBase):
             return _core.newp_allocated(ct, init, alloc, free, clear)
         return allocator
 
-    def release(self, cdata):
-        _core.release(cdata)
+    def release(self, x):
+        """Give back now what the cdata x holds (memory, buffer, destructor call)."""
+        _core.release(x)
 
-    def new_handle(self, obj):
-        return _core.newp_handle(self._resolve("void *"), obj)
+    def new_handle(self, x):
+        """A 'void *' cdata that ffi.from_handle() turns back into the object x."""
+        return _core.newp_handle(self._resolve("void *"), x)
 
-    def from_handle(self, cdata):
-        return _core.from_handle(cdata)
+    def from_handle(self, x):
+        """The object behind a 'void *' made by ffi.new_handle()."""
+        return _core.from_handle(x)
 
     def init_once(self, func, tag):
         """Run func() once per tag; concurrent callers wait; exceptions are not cached."""
@@ -267,11 +276,20 @@ class FFI(_core.FFIBase):
         done, lock = entry
         if done:
             return lock
+        me = threading.get_ident()
+        if self._init_once_running.get(tag) == me:
+            # func() of this very call asked for its own result: waiting would deadlock
+            raise RuntimeError("init_once(): %r called again with the tag %r from within "
+                               "its own function" % (func, tag))
         with lock:
             done, result = self._init_once_cache[tag]
             if done:
                 return result
-            result = func()
+            self._init_once_running[tag] = me
+            try:
+                result = func()
+            finally:
+                del self._init_once_running[tag]
             self._init_once_cache[tag] = (True, result)
         return result
 

@@ -38,6 +38,12 @@ PyObject *nffi_buffer_new(CDataObject *cd, Py_ssize_t size)
             return NULL;
         }
     }
+    Py_ssize_t room = nffi_owned_room(cd, cd->c_data);
+    if (room >= 0 && size > room) {
+        PyErr_Format(PyExc_IndexError, "buffer of %zd bytes past the end of cdata '%s' (%zd "
+                     "bytes from there)", size, nffi_ctype_name(ct), room);
+        return NULL;
+    }
     if (cd->c_data == NULL && size > 0) {
         PyErr_Format(PyExc_RuntimeError, "cannot make a buffer of a NULL cdata '%s'",
                      nffi_ctype_name(ct));
@@ -90,13 +96,40 @@ static int buffer_clear(BufferObject *b)
     return 0;
 }
 
+/* Whether b's memory may be touched: not after the cdata it belongs to was released (or
+ * the collector cleared b in a cycle). */
+static int buffer_usable(BufferObject *b)
+{
+    if (b->keepalive == NULL) {
+        PyErr_SetString(PyExc_ValueError, "buffer of a cdata that is gone");
+        return -1;
+    }
+    return nffi_check_released((CDataObject *)b->keepalive);
+}
+
+/* An export pins the cdata (view->internal holds the pin): releasing it while a
+ * memoryview points at its memory raises, as resizing an exported bytearray does. */
 static int buffer_getbuf(BufferObject *b, Py_buffer *view, int flags)
 {
-    return PyBuffer_FillInfo(view, (PyObject *)b, b->data, b->size, 0, flags);
+    PyObject *pinned;
+    if (buffer_usable(b) < 0 || nffi_pin((CDataObject *)b->keepalive, &pinned) < 0)
+        return -1;
+    if (PyBuffer_FillInfo(view, (PyObject *)b, b->data, b->size, 0, flags) < 0) {
+        nffi_unpin(pinned);
+        return -1;
+    }
+    view->internal = pinned;
+    return 0;
+}
+
+static void buffer_releasebuf(BufferObject *b, Py_buffer *view)
+{
+    nffi_unpin((PyObject *)view->internal);
 }
 
 static PyBufferProcs buffer_as_buffer = {
     .bf_getbuffer = (getbufferproc)buffer_getbuf,
+    .bf_releasebuffer = (releasebufferproc)buffer_releasebuf,
 };
 
 static Py_ssize_t buffer_length(BufferObject *b)
@@ -132,7 +165,7 @@ static int slice_range(BufferObject *b, PyObject *key, Py_ssize_t *start, Py_ssi
 
 static PyObject *buffer_item(BufferObject *b, Py_ssize_t i)
 {
-    if (normalize_index(b, &i) < 0)
+    if (buffer_usable(b) < 0 || normalize_index(b, &i) < 0)
         return NULL;
     return PyBytes_FromStringAndSize(b->data + i, 1);
 }
@@ -141,7 +174,7 @@ static PyObject *buffer_subscript(BufferObject *b, PyObject *key)
 {
     if (PySlice_Check(key)) {
         Py_ssize_t start, stop;
-        if (slice_range(b, key, &start, &stop) < 0)
+        if (slice_range(b, key, &start, &stop) < 0 || buffer_usable(b) < 0)
             return NULL;
         return PyBytes_FromStringAndSize(b->data + start, stop - start);
     }
@@ -162,8 +195,13 @@ static int buffer_ass_subscript(BufferObject *b, PyObject *key, PyObject *value)
         if (slice_range(b, key, &start, &stop) < 0)
             return -1;
         Py_buffer src;
-        if (PyObject_GetBuffer(value, &src, PyBUF_SIMPLE) < 0)
+        PyObject *pinned;   /* the source's buffer export may run user code */
+        if (buffer_usable(b) < 0 || nffi_pin((CDataObject *)b->keepalive, &pinned) < 0)
             return -1;
+        if (PyObject_GetBuffer(value, &src, PyBUF_SIMPLE) < 0) {
+            nffi_unpin(pinned);
+            return -1;
+        }
         int r = 0;
         if (src.len != stop - start) {
             PyErr_SetString(PyExc_ValueError, "right operand length must match slice length");
@@ -172,6 +210,7 @@ static int buffer_ass_subscript(BufferObject *b, PyObject *key, PyObject *value)
         else
             memmove(b->data + start, src.buf, src.len);
         PyBuffer_Release(&src);
+        nffi_unpin(pinned);
         return r;
     }
     Py_ssize_t i = PyNumber_AsSsize_t(key, PyExc_IndexError);
@@ -182,6 +221,8 @@ static int buffer_ass_subscript(BufferObject *b, PyObject *key, PyObject *value)
                      Py_TYPE(value)->tp_name);
         return -1;
     }
+    if (buffer_usable(b) < 0)
+        return -1;
     b->data[i] = PyBytes_AS_STRING(value)[0];
     return 0;
 }
@@ -200,6 +241,9 @@ static PyMappingMethods buffer_as_mapping = {
 
 static PyObject *buffer_richcompare(PyObject *a, PyObject *b, int op)
 {
+    if (buffer_usable((BufferObject *)a) < 0 ||
+            (Py_TYPE(b) == &Buffer_Type && buffer_usable((BufferObject *)b) < 0))
+        return NULL;
     PyObject *ba = PyBytes_FromStringAndSize(((BufferObject *)a)->data,
                                              ((BufferObject *)a)->size);
     if (ba == NULL)

@@ -517,7 +517,8 @@ PyObject *nffi_call_libffi(CDataObject *cd, PyObject *const *args, Py_ssize_t na
     call.cifp = (ffi_cif *)&info->cif;
     int ok = buffer != NULL && call.avalues != NULL && (!variadic || atypes != NULL) &&
              (variadic ? prepare_variadic(&call, args, nargs, buffer, atypes)
-                       : convert_fixed_arguments(&call, args, buffer)) == 0;
+                       : convert_fixed_arguments(&call, args, buffer)) == 0 &&
+             nffi_recheck_arguments(cd, args, nargs) == 0;   /* converting ran user code */
     PyObject *result = NULL;
     if (ok) {
         max_align_t small[SMALL_RESULT / sizeof(max_align_t)];

@@ -84,10 +84,19 @@ CDataObject *nffi_cdata_new_value(CTypeObject *ct)
     return cd;
 }
 
-/* The object whose life keeps cd's memory valid, for views derived from cd. */
-static PyObject *memory_owner(CDataObject *cd)
+/* The object whose life keeps cd's memory valid, for views derived from cd: cd itself
+ * when it owns the memory (ffi.new) or holds what keeps it valid (from_buffer: the
+ * buffer; an allocator: the allocation, freed when it dies).  Through an ffi.gc() wrapper,
+ * what views of its original keep (the wrapper is skipped: its destructor, often a closure
+ * over the views' own scope, would make a cycle through views, which the collector does
+ * not see); a wrapper already released stands for itself, so its views raise. */
+PyObject *nffi_memory_owner(CDataObject *cd)
 {
-    if (cd->c_flags & CD_OWNS_MEMORY)
+    while (Py_TYPE(cd) == &CDataGC_Type && (cd->c_flags & CD_GC_DESTRUCTOR) &&
+           ((CDataGCObject *)cd)->gc_original != NULL)
+        cd = (CDataObject *)((CDataGCObject *)cd)->gc_original;   /* iterative: chains */
+    if ((cd->c_flags & CD_OWNS_MEMORY) ||
+            (Py_TYPE(cd) == &CDataGC_Type && !(cd->c_flags & CD_HANDLE)))
         return (PyObject *)cd;
     return cd->c_owner;
 }
@@ -103,7 +112,12 @@ static void cdata_dealloc(CDataObject *cd)
 
 int nffi_check_released(CDataObject *cd)
 {
-    if (cd->c_flags & CD_RELEASED) {
+    /* a view (p + 1, p[0:2], p.field) of released memory is released too */
+    PyObject *owner = cd->c_owner;
+    if (owner != NULL && !CData_Check(owner) && nffi_library_check_open(owner) < 0)
+        return -1;    /* a global of a library closed since: its memory is unmapped */
+    if ((cd->c_flags & CD_RELEASED) || (owner != NULL && CData_Check(owner) &&
+                                        (((CDataObject *)owner)->c_flags & CD_RELEASED))) {
         PyErr_Format(PyExc_ValueError, "cdata '%s' has been released",
                      nffi_ctype_name(cd->c_type));
         return -1;
@@ -262,6 +276,8 @@ PyObject *nffi_newp(CTypeObject *ct, PyObject *init, int zero)
  * value; a pointer-like one the address; the engine refuses anything else. */
 PyObject *nffi_cast(CTypeObject *ct, PyObject *value)
 {
+    if (CData_Check(value) && nffi_check_released((CDataObject *)value) < 0)
+        return NULL;
     /* a pointer to a pointer type (a callback's 'void *' argument to 'int *'): the same
        address (what the engine does with it), without the engine's dispatch */
     if ((ct->ct_flags & CT_POINTER) && CData_Check(value) &&
@@ -428,6 +444,8 @@ static PyObject *pointer_add(CDataObject *cd, PyObject *offsetobj, int sign)
                      nffi_ctype_name(cd->c_type));
         return NULL;
     }
+    if (nffi_check_released(cd) < 0)
+        return NULL;
     Py_ssize_t offset = PyNumber_AsSsize_t(offsetobj, PyExc_OverflowError);
     if (offset == -1 && PyErr_Occurred())
         return NULL;
@@ -439,7 +457,7 @@ static PyObject *pointer_add(CDataObject *cd, PyObject *offsetobj, int sign)
         return NULL;
     char *address = sign > 0 ? nffi_item_address(cd->c_data, offset, itemsize)
                              : nffi_item_address(cd->c_data, -(uintptr_t)offset, itemsize);
-    PyObject *r = (PyObject *)nffi_cdata_new_view(ptrtype, address, memory_owner(cd));
+    PyObject *r = (PyObject *)nffi_cdata_new_view(ptrtype, address, nffi_memory_owner(cd));
     Py_DECREF(ptrtype);
     return r;
 }
@@ -629,18 +647,25 @@ static char *item_address(CDataObject *cd, Py_ssize_t i)
     return nffi_item_address(cd->c_data, i, item->ct_size);
 }
 
-/* The bytes writable at data, a struct ending in 'T x[]' inside cd's memory: up to the end
- * of the ffi.new() (or allocator) allocation that memory belongs to, or -1 (unknown,
- * unchecked as in C) for memory nffi did not allocate. */
-static Py_ssize_t owned_room(CDataObject *cd, char *data)
+/* The bytes usable at data inside cd's memory: up to the end of the ffi.new() (or
+ * allocator) allocation or from_buffer() buffer that memory belongs to, also through an
+ * ffi.gc() wrapper of it; or -1 (unknown, unchecked as in C) for memory from C. */
+Py_ssize_t nffi_owned_room(CDataObject *cd, char *data)
 {
-    CDataObject *owner = (cd->c_flags & CD_ALLOCATOR) ? cd : (CDataObject *)memory_owner(cd);
-    if (owner == NULL || !(owner->c_flags & (CD_OWNS_MEMORY | CD_ALLOCATOR)))
+    CDataObject *owner = (CDataObject *)nffi_memory_owner(cd);
+    if (owner == NULL || !(owner->c_flags & (CD_OWNS_MEMORY | CD_ALLOCATOR | CD_FROM_BUFFER)))
         return -1;
     CTypeObject *ct = owner->c_type;
-    Py_ssize_t size = (ct->ct_flags & CT_ARRAY) ? nffi_cdata_sizeof(owner)
-        : ((ct->ct_item->ct_flags & CT_WITH_VAR_ARRAY) && owner->c_length >= 0)
-        ? owner->c_length : ct->ct_item->ct_size;
+    Py_ssize_t size;
+    if (owner->c_flags & CD_FROM_BUFFER)
+        size = ((CDataGCObject *)owner)->gc_view.len;
+    else if (ct->ct_flags & CT_POINTER)      /* ffi.new("T *"): one T, or a var-size struct */
+        size = ((ct->ct_item->ct_flags & CT_WITH_VAR_ARRAY) && owner->c_length >= 0)
+            ? owner->c_length : ct->ct_item->ct_size;
+    else                                     /* an array, or a value (a struct result) */
+        size = nffi_cdata_sizeof(owner);
+    if (size < 0)
+        return -1;
     if (data < owner->c_data || data > owner->c_data + size)
         return -1;
     return owner->c_data + size - data;
@@ -652,12 +677,20 @@ static PyObject *cdata_item(CDataObject *cd, Py_ssize_t i)
     if (p == NULL)
         return NULL;
     CTypeObject *item = cd->c_type->ct_item;
-    PyObject *r = nffi_convert_to_object(p, item, memory_owner(cd));
+    PyObject *r = nffi_convert_to_object(p, item, nffi_memory_owner(cd));
     /* p[0] of ffi.new("struct with_flexible_array *", ...) knows its allocated size */
     if (r != NULL && i == 0 && (item->ct_flags & CT_WITH_VAR_ARRAY) &&
             (cd->c_type->ct_flags & CT_POINTER) && cd->c_length >= 0)
         ((CDataObject *)r)->c_length = cd->c_length;
     return r;
+}
+
+/* Whether converting value may call Python code (its __int__, __index__, __float__, ...,
+ * or the items of a list), which could release the memory being written: such writes pin
+ * it (nffi_pin).  Exact ints, floats and bytes convert without running any. */
+static inline int may_run_user_code(PyObject *value)
+{
+    return !(PyLong_CheckExact(value) || PyFloat_CheckExact(value) || PyBytes_CheckExact(value));
 }
 
 static int cdata_ass_item(CDataObject *cd, Py_ssize_t i, PyObject *value)
@@ -666,9 +699,14 @@ static int cdata_ass_item(CDataObject *cd, Py_ssize_t i, PyObject *value)
     if (p == NULL)
         return -1;
     CTypeObject *item = cd->c_type->ct_item;
-    if (item->ct_flags & CT_WITH_VAR_ARRAY)
-        return nffi_convert_from_object_room(p, item, value, owned_room(cd, p));
-    return nffi_convert_from_object(p, item, value);
+    PyObject *pinned = NULL;
+    if (may_run_user_code(value) && nffi_pin(cd, &pinned) < 0)
+        return -1;
+    int r = (item->ct_flags & CT_WITH_VAR_ARRAY)
+        ? nffi_convert_from_object_room(p, item, value, nffi_owned_room(cd, p))
+        : nffi_convert_from_object(p, item, value);
+    nffi_unpin(pinned);
+    return r;
 }
 
 /* Check an explicit [start:stop] slice; returns the start address or NULL. */
@@ -676,6 +714,8 @@ static char *slice_bounds(CDataObject *cd, PyObject *slice, Py_ssize_t *start,
                           Py_ssize_t *stop)
 {
     PySliceObject *s = (PySliceObject *)slice;
+    if (nffi_check_released(cd) < 0)
+        return NULL;
     if (s->step != Py_None) {
         PyErr_SetString(PyExc_IndexError, "slice with step not supported");
         return NULL;
@@ -719,6 +759,12 @@ static char *slice_bounds(CDataObject *cd, PyObject *slice, Py_ssize_t *start,
                      nffi_ctype_name(ct));
         return NULL;
     }
+    else if ((cd->c_flags & CD_PTR_TO_OWNED) && (*start < 0 || *stop > 1)) {
+        /* the owned memory holds exactly one item, as in item_address() */
+        PyErr_Format(PyExc_IndexError, "slice [%zd:%zd] out of the one item cdata '%s' owns",
+                     *start, *stop, nffi_ctype_name(ct));
+        return NULL;
+    }
     if (ct->ct_item->ct_size < 0) {
         PyErr_Format(PyExc_TypeError, "cdata '%s' is opaque", nffi_ctype_name(ct->ct_item));
         return NULL;
@@ -751,7 +797,7 @@ static PyObject *cdata_slice(CDataObject *cd, PyObject *slice)
     CTypeObject *arr = open_array_type(cd->c_type);
     if (arr == NULL)
         return NULL;
-    CDataObject *r = nffi_cdata_new_view(arr, p, memory_owner(cd));
+    CDataObject *r = nffi_cdata_new_view(arr, p, nffi_memory_owner(cd));
     Py_DECREF(arr);
     if (r != NULL)
         r->c_length = stop - start;
@@ -787,19 +833,27 @@ static int cdata_ass_slice(CDataObject *cd, PyObject *slice, PyObject *value)
         memcpy(p, PyBytes_AS_STRING(value), n);
         return 0;
     }
-    PyObject *seq = PySequence_Fast(value, "slice assignment needs an iterable");
-    if (seq == NULL)
+    PyObject *pinned;
+    if (nffi_pin(cd, &pinned) < 0)
         return -1;
+    PyObject *seq = PySequence_Fast(value, "slice assignment needs an iterable");
+    if (seq == NULL) {
+        nffi_unpin(pinned);
+        return -1;
+    }
     Py_ssize_t got = PySequence_Fast_GET_SIZE(seq);
     int r = 0;
     if (got != n) {
         PyErr_Format(PyExc_ValueError, "need %zd values to unpack, got %zd", n, got);
         r = -1;
     }
-    for (Py_ssize_t i = 0; r == 0 && i < n; i++)
-        r = nffi_convert_from_object(p + i * item->ct_size, item,
-                                     PySequence_Fast_GET_ITEM(seq, i));
+    for (Py_ssize_t i = 0; r == 0 && i < n; i++) {
+        PyObject *x = nffi_sequence_item(seq, i, n, cd->c_type);
+        r = x == NULL ? -1 : nffi_convert_from_object(p + i * item->ct_size, item, x);
+        Py_XDECREF(x);
+    }
     Py_DECREF(seq);
+    nffi_unpin(pinned);
     return r;
 }
 
@@ -958,7 +1012,7 @@ static PyObject *read_field_of(CDataObject *cd, char *data, CFieldObject *cf)
         CTypeObject *st = (cd->c_type->ct_flags & CT_POINTER) ? cd->c_type->ct_item
                                                               : cd->c_type;
         if (st->ct_flags & CT_WITH_VAR_ARRAY) {
-            CDataObject *r = nffi_cdata_new_view(ft, data + cf->cf_offset, memory_owner(cd));
+            CDataObject *r = nffi_cdata_new_view(ft, data + cf->cf_offset, nffi_memory_owner(cd));
             if (r != NULL) {
                 Py_ssize_t room = cd->c_length - cf->cf_offset;
                 r->c_length = room > 0 ? room / ft->ct_item->ct_size : 0;
@@ -966,7 +1020,7 @@ static PyObject *read_field_of(CDataObject *cd, char *data, CFieldObject *cf)
             return (PyObject *)r;
         }
     }
-    return nffi_read_field(data, cf, memory_owner(cd));
+    return nffi_read_field(data, cf, nffi_memory_owner(cd));
 }
 
 static PyObject *cdata_getattro(CDataObject *cd, PyObject *name)
@@ -996,13 +1050,13 @@ static PyObject *cdata_getattro(CDataObject *cd, PyObject *name)
     return r;
 }
 
-/* The bytes writable in the struct at data that cd is or points to (see owned_room). */
+/* The bytes writable in the struct at data that cd is or points to (see nffi_owned_room). */
 static Py_ssize_t struct_room(CDataObject *cd, char *data)
 {
     CTypeObject *st = (cd->c_type->ct_flags & CT_POINTER) ? cd->c_type->ct_item : cd->c_type;
     if (!(st->ct_flags & CT_WITH_VAR_ARRAY))
         return st->ct_size;
-    return owned_room(cd, data);
+    return nffi_owned_room(cd, data);
 }
 
 static int cdata_setattro(CDataObject *cd, PyObject *name, PyObject *value)
@@ -1014,7 +1068,13 @@ static int cdata_setattro(CDataObject *cd, PyObject *name, PyObject *value)
             PyErr_SetString(PyExc_AttributeError, "cannot delete struct field");
             return -1;
         }
-        return nffi_write_field(data, cf, value, struct_room(cd, data));
+        PyObject *pinned = NULL;
+        if (nffi_check_released(cd) < 0 ||
+                (may_run_user_code(value) && nffi_pin(cd, &pinned) < 0))
+            return -1;
+        int r = nffi_write_field(data, cf, value, struct_room(cd, data));
+        nffi_unpin(pinned);
+        return r;
     }
     if (PyErr_Occurred())
         return -1;
@@ -1191,6 +1251,12 @@ PyObject *nffi_unpack(CDataObject *cd, Py_ssize_t length)
                      nffi_ctype_name(ct));
         return NULL;
     }
+    Py_ssize_t room = nffi_owned_room(cd, cd->c_data);
+    if (room >= 0 && item->ct_size > 0 && length > room / item->ct_size) {
+        PyErr_Format(PyExc_IndexError, "unpack() of %zd items past the end of cdata '%s' "
+                     "(%zd bytes from there)", length, nffi_ctype_name(ct), room);
+        return NULL;
+    }
     if ((item->ct_flags & CT_PRIMITIVE_CHAR)) {
         if (item->ct_char_kind == 1)
             return PyBytes_FromStringAndSize(cd->c_data, length);
@@ -1201,7 +1267,7 @@ PyObject *nffi_unpack(CDataObject *cd, Py_ssize_t length)
         return NULL;
     for (Py_ssize_t i = 0; i < length; i++) {
         PyObject *x = nffi_convert_to_object(cd->c_data + i * item->ct_size, item,
-                                             memory_owner(cd));
+                                             nffi_memory_owner(cd));
         if (x == NULL) {
             Py_DECREF(list);
             return NULL;
@@ -1213,7 +1279,9 @@ PyObject *nffi_unpack(CDataObject *cd, Py_ssize_t length)
 
 PyObject *nffi_addressof_field(CDataObject *cd, CTypeObject *ptrtype, Py_ssize_t offset)
 {
-    return (PyObject *)nffi_cdata_new_view(ptrtype, cd->c_data + offset, memory_owner(cd));
+    if (nffi_check_released(cd) < 0)
+        return NULL;
+    return (PyObject *)nffi_cdata_new_view(ptrtype, cd->c_data + offset, nffi_memory_owner(cd));
 }
 
 /* ---- methods ------------------------------------------------------------------------ */

@@ -466,6 +466,20 @@ static int array_type_error(CTypeObject *ct, PyObject *obj)
     return initializer_type_error(ct, expected, obj);
 }
 
+/* Item i of the list or tuple seq of n items being converted to ct, as a new reference.
+ * Converting an item may run its __index__/__float__/..., which may change the list: the
+ * size is read again each time (a change raises) and the item is held while converted. */
+PyObject *nffi_sequence_item(PyObject *seq, Py_ssize_t i, Py_ssize_t n, CTypeObject *ct)
+{
+    if (PySequence_Fast_GET_SIZE(seq) != n) {
+        PyErr_Format(PyExc_RuntimeError, "the list given for '%s' changed size while it was "
+                     "being converted (from %zd to %zd items)", nffi_ctype_name(ct), n,
+                     PySequence_Fast_GET_SIZE(seq));
+        return NULL;
+    }
+    return Py_NewRef(PySequence_Fast_GET_ITEM(seq, i));
+}
+
 int nffi_convert_array_from_object(char *data, CTypeObject *ct, PyObject *obj,
                                    Py_ssize_t length)
 {
@@ -474,10 +488,13 @@ int nffi_convert_array_from_object(char *data, CTypeObject *ct, PyObject *obj,
         Py_ssize_t n = PySequence_Fast_GET_SIZE(obj);
         if (length >= 0 && n > length)
             return too_many_initializers(ct, n);
-        PyObject **items = PySequence_Fast_ITEMS(obj);
-        for (Py_ssize_t i = 0; i < n; i++)
-            if (nffi_convert_from_object(data + i * item->ct_size, item, items[i]) < 0)
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *x = nffi_sequence_item(obj, i, n, ct);
+            int r = x == NULL ? -1 : nffi_convert_from_object(data + i * item->ct_size, item, x);
+            Py_XDECREF(x);
+            if (r < 0)
                 return -1;
+        }
         return 0;
     }
     if (PyBytes_Check(obj) && (ct->ct_flags & CT_IS_CHAR_PTR))
@@ -638,6 +655,8 @@ static OUT_OF_LINE int pointer_from_object(char *data, CTypeObject *ct, PyObject
         CDataObject *cd = (CDataObject *)obj;
         if (!pointer_compatible(ct, cd->c_type))
             return pointer_type_error(ct, obj);
+        if (nffi_check_released(cd) < 0)
+            return -1;
         store_pointer(data, cd->c_data);
         return 0;
     }
@@ -658,12 +677,14 @@ static int struct_from_sequence(char *data, CTypeObject *ct, PyObject *obj, Py_s
 {
     Py_ssize_t n = PySequence_Fast_GET_SIZE(obj);
     Py_ssize_t nfields = PyTuple_GET_SIZE(ct->ct_init_fields);
-    PyObject **items = PySequence_Fast_ITEMS(obj);
     /* the fields first, then the count: a bad value is reported before extra items,
        as cffi does */
     for (Py_ssize_t i = 0; i < n && i < nfields; i++) {
         CFieldObject *cf = (CFieldObject *)PyTuple_GET_ITEM(ct->ct_init_fields, i);
-        if (nffi_write_field(data, cf, items[i], room) < 0)
+        PyObject *x = nffi_sequence_item(obj, i, n, ct);
+        int r = x == NULL ? -1 : nffi_write_field(data, cf, x, room);
+        Py_XDECREF(x);
+        if (r < 0)
             return -1;
     }
     if (n > nfields) {
@@ -680,6 +701,7 @@ static int struct_from_dict(char *data, CTypeObject *ct, PyObject *obj, Py_ssize
     Py_ssize_t pos = 0;
     /* every key is written, in the dict's order, also several members of a union
        (cffi does the same: {'a': 1, 'b': 2} on 'union { struct { int a, b; }; }') */
+    Py_ssize_t size = PyDict_GET_SIZE(obj);
     while (PyDict_Next(obj, &pos, &key, &value)) {
         PyObject *cf = PyUnicode_Check(key) ? PyDict_GetItemWithError(ct->ct_fields, key)
                                             : NULL;
@@ -688,8 +710,17 @@ static int struct_from_dict(char *data, CTypeObject *ct, PyObject *obj, Py_ssize
                 PyErr_SetObject(PyExc_KeyError, key);
             return -1;
         }
-        if (nffi_write_field(data, (CFieldObject *)cf, value, room) < 0)
+        /* held while converted: its __index__ may change the dict (which raises below) */
+        Py_INCREF(value);
+        int r = nffi_write_field(data, (CFieldObject *)cf, value, room);
+        Py_DECREF(value);
+        if (r < 0)
             return -1;
+        if (PyDict_GET_SIZE(obj) != size) {
+            PyErr_Format(PyExc_RuntimeError, "the dict given for '%s' changed size while it "
+                         "was being converted", nffi_ctype_name(ct));
+            return -1;
+        }
     }
     return 0;
 }
@@ -1049,4 +1080,16 @@ PyObject *nffi_read_field(char *data, CFieldObject *cf, PyObject *owner)
         return r;
     }
     return nffi_convert_to_object(data + cf->cf_offset, ft, owner);
+}
+
+/* ---- re-checks after user code ran --------------------------------------------------- */
+
+int nffi_recheck_arguments(CDataObject *fn, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (fn->c_owner != NULL && nffi_library_check_open(fn->c_owner) < 0)
+        return -1;
+    for (Py_ssize_t i = 0; i < nargs; i++)
+        if (CData_Check(args[i]) && nffi_check_released((CDataObject *)args[i]) < 0)
+            return -1;
+    return 0;
 }

@@ -123,7 +123,7 @@ static void registry_remove(CTypeObject *ct)
     PyObject *type, *value, *traceback;
     PyErr_Fetch(&type, &value, &traceback);
     if (PyDict_DelItem(registry, ct->ct_registry_key) < 0)
-        PyErr_WriteUnraisable((PyObject *)ct);
+        PyErr_WriteUnraisable(ct->ct_registry_key);    /* not the dying ctype itself */
     PyErr_Restore(type, value, traceback);
     Py_CLEAR(ct->ct_registry_key);
 }

@@ -203,6 +203,8 @@ static int load_struct(const NffiPlanArg *a, PyObject *obj, int64_t *ints, doubl
     return 0;
 }
 
+/* 0 if obj was loaded without running Python code, 1 if the engine converted it (an
+ * __int__, __index__... may have run), -1 on error. */
 static int load_argument(const NffiPlanArg *a, PyObject *obj, int64_t *ints, double *floats)
 {
     switch (a->kind) {
@@ -225,7 +227,7 @@ static int load_argument(const NffiPlanArg *a, PyObject *obj, int64_t *ints, dou
         }
         break;
     }
-    return load_generic(a, obj, ints, floats);
+    return load_generic(a, obj, ints, floats) < 0 ? -1 : 1;
 }
 
 static int needs_temporaries(const NffiCallPlan *plan, PyObject *const *args)
@@ -298,12 +300,18 @@ static PyObject *call_direct(const NffiCallPlan *plan, CDataObject *fn, PyObject
         return NULL;
     int64_t ints[INT_REGISTERS];
     double floats[FLOAT_REGISTERS];
+    int generic = 0;
     for (Py_ssize_t i = 0; i < plan->nargs; i++) {
-        if (load_argument(&plan->args[i], args[i], ints, floats) < 0) {
+        int r = load_argument(&plan->args[i], args[i], ints, floats);
+        if (r < 0) {
             nffi_note_argument(i, fn);
             return NULL;
         }
+        generic |= r;
     }
+    /* user code may have closed the library or released an argument meanwhile */
+    if (generic && nffi_recheck_arguments(fn, args, plan->nargs) < 0)
+        return NULL;
     void *target = fn->c_data;
     int64_t iresult = 0;
     double dresult = 0.0;

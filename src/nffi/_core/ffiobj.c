@@ -107,22 +107,44 @@ static PyObject *ffi_new(FFIBaseObject *self, PyObject *const *args, Py_ssize_t 
     return r;
 }
 
-static PyObject *ffi_cast(FFIBaseObject *self, PyObject *const *args, Py_ssize_t nargs)
+static PyObject *ffi_cast(FFIBaseObject *self, PyObject *const *args, Py_ssize_t nargs,
+                          PyObject *kwnames)
 {
-    if (nargs != 2) {
-        PyErr_Format(PyExc_TypeError, "cast() takes exactly 2 arguments (%zd given)", nargs);
-        return NULL;
+    static const char *const names[] = {"cdecl", "source"};
+    PyObject *params[2] = {NULL, NULL};
+    if (kwnames == NULL && nargs == 2) {
+        params[0] = args[0];
+        params[1] = args[1];
     }
-    CTypeObject *ct = resolve_ctype(self, args[0]);
+    else if (fast_arguments("cast", names, 2, 2, args, nargs, kwnames, params) < 0)
+        return NULL;
+    CTypeObject *ct = resolve_ctype(self, params[0]);
     if (ct == NULL)
         return NULL;
-    PyObject *r = nffi_cast(ct, args[1]);
+    PyObject *r = nffi_cast(ct, params[1]);
     Py_DECREF(ct);
     return r;
 }
 
-static PyObject *ffi_typeof(FFIBaseObject *self, PyObject *arg)
+/* The one argument of fname(cdecl), positional or by keyword (as cffi names it). */
+static PyObject *cdecl_argument(const char *fname, PyObject *const *args, Py_ssize_t nargs,
+                                PyObject *kwnames)
 {
+    static const char *const names[] = {"cdecl"};
+    PyObject *param = NULL;
+    if (kwnames == NULL && nargs == 1)
+        return args[0];
+    if (fast_arguments(fname, names, 1, 1, args, nargs, kwnames, &param) < 0)
+        return NULL;
+    return param;
+}
+
+static PyObject *ffi_typeof(FFIBaseObject *self, PyObject *const *args, Py_ssize_t nargs,
+                            PyObject *kwnames)
+{
+    PyObject *arg = cdecl_argument("typeof", args, nargs, kwnames);
+    if (arg == NULL)
+        return NULL;
     if (PyUnicode_CheckExact(arg)) {
         PyObject *ct = PyDict_GetItemWithError(self->type_cache, arg);
         if (ct != NULL)
@@ -145,8 +167,12 @@ static PyObject *ffi_typeof(FFIBaseObject *self, PyObject *arg)
  * in the two error cases below, as in cffi. */
 #define is_compiled_flavour(self) ((self)->flavour != NFFI_FLAVOUR_FFI)
 
-static PyObject *ffi_sizeof(FFIBaseObject *self, PyObject *arg)
+static PyObject *ffi_sizeof(FFIBaseObject *self, PyObject *const *args, Py_ssize_t nargs,
+                            PyObject *kwnames)
 {
+    PyObject *arg = cdecl_argument("sizeof", args, nargs, kwnames);
+    if (arg == NULL)
+        return NULL;
     if (CData_Check(arg))
         return PyLong_FromSsize_t(nffi_cdata_sizeof((CDataObject *)arg));
     CTypeObject *ct = resolve_ctype(self, arg);
@@ -162,8 +188,12 @@ static PyObject *ffi_sizeof(FFIBaseObject *self, PyObject *arg)
     return size < 0 ? NULL : PyLong_FromSsize_t(size);
 }
 
-static PyObject *ffi_alignof(FFIBaseObject *self, PyObject *arg)
+static PyObject *ffi_alignof(FFIBaseObject *self, PyObject *const *args, Py_ssize_t nargs,
+                             PyObject *kwnames)
 {
+    PyObject *arg = cdecl_argument("alignof", args, nargs, kwnames);
+    if (arg == NULL)
+        return NULL;
     if (CData_Check(arg) && !is_compiled_flavour(self)) {
         PyErr_Format(PyExc_TypeError, "alignof() expects a ctype or a type string, got "
                      "cdata '%s'", nffi_ctype_name(((CDataObject *)arg)->c_type));
@@ -208,11 +238,14 @@ static PyObject *ffi_resolve(FFIBaseObject *self, PyObject *arg)
 static PyMethodDef ffibase_methods[] = {
     {"new", (PyCFunction)(void (*)(void))ffi_new, METH_FASTCALL | METH_KEYWORDS,
      "new(cdecl, init=None): allocate an owned instance of a pointer or array type."},
-    {"cast", (PyCFunction)(void (*)(void))ffi_cast, METH_FASTCALL,
-     "cast(cdecl, value): a C cast."},
-    {"typeof", (PyCFunction)ffi_typeof, METH_O, "typeof(cdecl or cdata): the <ctype>."},
-    {"sizeof", (PyCFunction)ffi_sizeof, METH_O, "sizeof(cdecl or cdata)."},
-    {"alignof", (PyCFunction)ffi_alignof, METH_O, "alignof(cdecl or cdata)."},
+    {"cast", (PyCFunction)(void (*)(void))ffi_cast, METH_FASTCALL | METH_KEYWORDS,
+     "cast(cdecl, source): a C cast."},
+    {"typeof", (PyCFunction)(void (*)(void))ffi_typeof, METH_FASTCALL | METH_KEYWORDS,
+     "typeof(cdecl or cdata): the <ctype>."},
+    {"sizeof", (PyCFunction)(void (*)(void))ffi_sizeof, METH_FASTCALL | METH_KEYWORDS,
+     "sizeof(cdecl or cdata)."},
+    {"alignof", (PyCFunction)(void (*)(void))ffi_alignof, METH_FASTCALL | METH_KEYWORDS,
+     "alignof(cdecl or cdata)."},
     {"string", (PyCFunction)(void (*)(void))ffi_string, METH_FASTCALL | METH_KEYWORDS,
      "string(cdata, maxlen=-1)."},
     {"_resolve", (PyCFunction)ffi_resolve, METH_O, "cdecl string or ctype -> ctype (cached)."},
@@ -249,9 +282,13 @@ static int ffibase_traverse(FFIBaseObject *self, visitproc visit, void *arg)
     return 0;
 }
 
+/* The collector may clear an FFI that objects destroyed after it still use (a destructor,
+ * a cdata's repr): type_cache stays a dict, emptied, so a later lookup misses and asks
+ * _parse_type, which raises (the model went with the dict) instead of reading NULL. */
 static int ffibase_clear(FFIBaseObject *self)
 {
-    Py_CLEAR(self->type_cache);
+    if (self->type_cache != NULL)
+        PyDict_Clear(self->type_cache);
     Py_CLEAR(self->dict);
     return 0;
 }
@@ -262,7 +299,8 @@ static void ffibase_dealloc(FFIBaseObject *self)
     PyObject_GC_UnTrack(self);
     if (self->weakreflist != NULL)
         PyObject_ClearWeakRefs((PyObject *)self);
-    ffibase_clear(self);
+    Py_CLEAR(self->type_cache);
+    Py_CLEAR(self->dict);
     /* a Python subclass's subtype_dealloc releases the heap type itself */
     tp->tp_free((PyObject *)self);
 }

@@ -186,12 +186,41 @@ static PyObject *lib_address_of(LibraryObject *lib, PyObject *args)
     return (PyObject *)nffi_cdata_new_view((CTypeObject *)ctobj, address, (PyObject *)lib);
 }
 
+/* dlclose() of handles closed while calls into C were running (one of them may be about
+ * to return into the library: a callback closed it), done when the last call returns. */
+Py_ssize_t nffi_calls_running = 0;
+int nffi_closes_deferred = 0;
+static void **deferred_handles = NULL;
+static Py_ssize_t deferred_count = 0, deferred_room = 0;
+
+void nffi_library_close_deferred(void)
+{
+    for (Py_ssize_t i = 0; i < deferred_count; i++)
+        dlclose(deferred_handles[i]);
+    deferred_count = 0;
+    nffi_closes_deferred = 0;
+}
+
 static void close_handle(LibraryObject *lib)
 {
     void *handle = lib->handle;
     lib->handle = NULL;
-    if (handle != NULL && lib->auto_close)
-        dlclose(handle);
+    if (handle == NULL || !lib->auto_close)
+        return;
+    if (nffi_calls_running > 0) {
+        if (deferred_count == deferred_room) {
+            Py_ssize_t room = deferred_room ? 2 * deferred_room : 8;
+            void **grown = PyMem_RawRealloc(deferred_handles, room * sizeof(void *));
+            if (grown == NULL)
+                return;          /* left open: a leak, never an unmapped return address */
+            deferred_handles = grown;
+            deferred_room = room;
+        }
+        deferred_handles[deferred_count++] = handle;
+        nffi_closes_deferred = 1;
+        return;
+    }
+    dlclose(handle);
 }
 
 static PyObject *lib_close(LibraryObject *lib, PyObject *noargs)

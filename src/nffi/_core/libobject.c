@@ -18,6 +18,7 @@ typedef struct {
 } LibBaseObject;
 
 static PyObject *str_nffi_getattr;   /* "_nffi_getattr" */
+static PyObject *str_nffi_prefix;    /* "_nffi_" */
 static PyObject *str_nffi_setattr;   /* "_nffi_setattr" */
 
 static PyObject *libbase_getattro(LibBaseObject *self, PyObject *name)
@@ -33,8 +34,19 @@ static PyObject *libbase_getattro(LibBaseObject *self, PyObject *name)
     PyObject *value = PyObject_GenericGetAttr((PyObject *)self, name);
     if (value != NULL || !PyErr_ExceptionMatches(PyExc_AttributeError))
         return value;
+    /* the subclass's own '_nffi_*' names are never C names: one it has not set (an object
+       made by __new__ alone) stays an AttributeError instead of re-entering the hook */
+    if (PyUnicode_Check(name) && PyUnicode_Tailmatch(name, str_nffi_prefix, 0, 6, -1) == 1)
+        return NULL;
     PyErr_Clear();
-    return PyObject_CallMethodOneArg((PyObject *)self, str_nffi_getattr, name);
+    /* the hook is looked up on the type, not through this very function: a subclass that
+       lacks it gets an AttributeError, not an endless recursion */
+    PyObject *hook = PyObject_GetAttr((PyObject *)Py_TYPE(self), str_nffi_getattr);
+    if (hook == NULL)
+        return NULL;
+    value = PyObject_CallFunctionObjArgs(hook, (PyObject *)self, name, NULL);
+    Py_DECREF(hook);
+    return value;
 }
 
 static int libbase_setattro(LibBaseObject *self, PyObject *name, PyObject *value)
@@ -104,8 +116,10 @@ static PyTypeObject LibBase_Type = {
 int nffi_libobject_init(PyObject *module)
 {
     str_nffi_getattr = PyUnicode_InternFromString("_nffi_getattr");
+    str_nffi_prefix = PyUnicode_InternFromString("_nffi_");
     str_nffi_setattr = PyUnicode_InternFromString("_nffi_setattr");
-    if (str_nffi_getattr == NULL || str_nffi_setattr == NULL || PyType_Ready(&LibBase_Type) < 0)
+    if (str_nffi_getattr == NULL || str_nffi_prefix == NULL || str_nffi_setattr == NULL ||
+            PyType_Ready(&LibBase_Type) < 0)
         return -1;
     return PyModule_AddObjectRef(module, "LibBase", (PyObject *)&LibBase_Type);
 }

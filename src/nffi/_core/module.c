@@ -120,6 +120,8 @@ static int memory_of(PyObject *obj, int writable, char **address, Py_buffer *vie
         *address = cd->c_data;
         if ((cd->c_type->ct_flags & CT_ARRAY) && nffi_cdata_length(cd) >= 0)
             *limit = nffi_cdata_sizeof(cd);
+        else
+            *limit = nffi_owned_room(cd, cd->c_data);    /* -1: memory from C, unchecked */
         return 0;
     }
     if (PyObject_GetBuffer(obj, view, writable ? PyBUF_WRITABLE : PyBUF_SIMPLE) < 0)
@@ -221,7 +223,13 @@ static PyObject *m_typeoffsetof(PyObject *self, PyObject *args)
                      nffi_ctype_name(ct));
         return NULL;
     }
-    return Py_BuildValue("(On)", (PyObject *)ct->ct_item, index * ct->ct_item->ct_size);
+    Py_ssize_t offset;
+    if (__builtin_mul_overflow(index, ct->ct_item->ct_size, &offset)) {
+        PyErr_Format(PyExc_OverflowError, "index %zd of '%s' is too far: its offset does not "
+                     "fit a ssize_t", index, nffi_ctype_name(ct));
+        return NULL;
+    }
+    return Py_BuildValue("(On)", (PyObject *)ct->ct_item, offset);
 }
 
 /* rawaddressof(ptrtype, cdata, offset): a 'ptrtype' cdata at cdata's address + offset */

@@ -139,6 +139,7 @@ typedef struct {
     PyObject *gc_original;       /* the cdata given to ffi.gc(), or that alloc() returned */
     PyObject *gc_object;         /* a handle's object, or from_buffer()'s exporter */
     Py_buffer gc_view;           /* CD_FROM_BUFFER: the buffer held until release */
+    Py_ssize_t gc_pins;          /* writes in progress and buffer exports (nffi_pin) */
 } CDataGCObject;
 
 /* the inline storage starts here, 16-byte aligned */
@@ -219,6 +220,7 @@ typedef struct NffiTemps {
     max_align_t data[];
 } NffiTemps;
 int nffi_convert(char *data, CTypeObject *ct, PyObject *obj, int flags, NffiTemps **temps);
+PyObject *nffi_sequence_item(PyObject *seq, Py_ssize_t i, Py_ssize_t n, CTypeObject *ct);
 void *nffi_temps_alloc(NffiTemps **temps, size_t size);  /* call.c: zeroed, or NULL +
                                                              MemoryError */
 void nffi_temps_free(NffiTemps *temps);        /* call.c: after the call */
@@ -311,6 +313,14 @@ PyObject *nffi_cast(CTypeObject *ct, PyObject *value);
 Py_ssize_t nffi_cdata_length(CDataObject *cd);     /* array item count, -1 if none */
 Py_ssize_t nffi_cdata_sizeof(CDataObject *cd);
 int nffi_check_released(CDataObject *cd);
+Py_ssize_t nffi_owned_room(CDataObject *cd, char *data);
+PyObject *nffi_memory_owner(CDataObject *cd);   /* borrowed, or NULL: memory from C */
+/* ownership.c: pin the releasable object (ffi.gc, from_buffer, allocator) cd's memory
+ * belongs to while C code that may run user code writes into it or a buffer export
+ * points at it; ffi.release() of a pinned object raises.  *pinned gets a new reference
+ * or NULL (nothing to pin); -1 if that memory was released already. */
+int nffi_pin(CDataObject *cd, PyObject **pinned);
+void nffi_unpin(PyObject *pinned);
 void nffi_field_cache_clear(CTypeObject *st);
 PyObject *nffi_string(CDataObject *cd, Py_ssize_t maxlen);
 PyObject *nffi_unpack(CDataObject *cd, Py_ssize_t length);
@@ -459,8 +469,15 @@ extern _Thread_local PyThreadState *nffi_released_state __attribute__((tls_model
    with cdef(..., release_gil=False): then begin returns NULL) and this thread's ffi.errno
    in errno during the call, errno saved back after it.  (Inline for the core's own calls;
    errno.c exports both brackets as functions for generated modules.) */
+/* Calls into C in progress, in any thread (changed with the GIL held): while there are
+   some, lib.c defers dlclose(), since one of them may return into the library's code
+   (a callback that closes it). */
+extern Py_ssize_t nffi_calls_running;
+extern int nffi_closes_deferred;
+void nffi_library_close_deferred(void);        /* lib.c */
 static inline PyThreadState *nffi_call_begin(int release_gil)
 {
+    nffi_calls_running++;
     PyThreadState *state = release_gil ? PyEval_SaveThread() : NULL;
     nffi_released_state = state;
     errno = nffi_saved_errno;
@@ -472,6 +489,8 @@ static inline void nffi_call_end(PyThreadState *state)
     if (state != NULL)
         PyEval_RestoreThread(state);
     nffi_released_state = NULL;
+    if (--nffi_calls_running == 0 && nffi_closes_deferred)
+        nffi_library_close_deferred();
 }
 /* The reverse bracket, of a call from C into Python (callbacks, from any thread):
    C's errno becomes ffi.errno while Python runs, and ffi.errno goes back into errno. */
@@ -511,6 +530,9 @@ int nffi_capi_init(PyObject *module);   /* capi.c: nffi._core._C_API, compiled l
 int nffi_lib_init(PyObject *module);
 int nffi_libobject_init(PyObject *module);
 int nffi_library_check_open(PyObject *owner); /* -1 + error if owner is a closed library */
+/* convert.c: after the arguments of a call to fn were converted (which may have run user
+   code): -1 + error if fn's library was closed or a cdata argument released meanwhile */
+int nffi_recheck_arguments(CDataObject *fn, PyObject *const *args, Py_ssize_t nargs);
 extern PyTypeObject GlobalVariable_Type;      /* lib.c: a library's global, as lib.x */
 PyObject *nffi_global_read(PyObject *var);
 int nffi_global_write(PyObject *var, PyObject *value);

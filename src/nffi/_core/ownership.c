@@ -25,6 +25,12 @@ static int release_resources(CDataGCObject *gc)
     int flags = gc->cd.c_flags;
     if (flags & CD_RELEASED)
         return 0;
+    if (gc->gc_pins > 0) {
+        PyErr_Format(PyExc_ValueError, "cannot release cdata '%s' while it is in use (a "
+                     "write into it is running, or a buffer of it is exported)",
+                     nffi_ctype_name(gc->cd.c_type));
+        return -1;
+    }
     gc->cd.c_flags |= CD_RELEASED;
     if (flags & CD_FROM_BUFFER) {
         PyBuffer_Release(&gc->gc_view);
@@ -53,16 +59,28 @@ static int release_resources(CDataGCObject *gc)
 static void cdatagc_dealloc(CDataGCObject *gc)
 {
     PyObject_GC_UnTrack(gc);
+    /* a chain of these (h = ffi.new_handle(h), p = ffi.gc(p, f)) is freed iteratively, as
+       CPython's containers are: recursion would overflow the C stack */
+    Py_TRASHCAN_BEGIN(gc, cdatagc_dealloc)
     if (gc->cd.c_weakreflist != NULL)
         PyObject_ClearWeakRefs((PyObject *)gc);
+    /* the destructor (Python code) may run: keep any exception being raised meanwhile, and
+       report the destructor's own as unraisable, naming the destructor -- never this dying
+       object, which the hook would take a new reference to */
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    PyObject *context = Py_XNewRef(gc->gc_destructor);
     if (release_resources(gc) < 0)
-        PyErr_WriteUnraisable((PyObject *)gc);
+        PyErr_WriteUnraisable(context);
+    Py_XDECREF(context);
+    PyErr_Restore(type, value, traceback);
     Py_CLEAR(gc->gc_destructor);
     Py_CLEAR(gc->gc_original);
     Py_CLEAR(gc->gc_object);
     Py_CLEAR(gc->cd.c_owner);
     Py_CLEAR(gc->cd.c_type);
     PyObject_GC_Del(gc);
+    Py_TRASHCAN_END
 }
 
 static int cdatagc_traverse(CDataGCObject *gc, visitproc visit, void *arg)
@@ -108,6 +126,29 @@ PyTypeObject CDataGC_Type = {
     .tp_base = &CData_Type,
 };
 
+/* ---- pins ---------------------------------------------------------------------- */
+
+int nffi_pin(CDataObject *cd, PyObject **pinned)
+{
+    *pinned = NULL;
+    PyObject *owner = nffi_memory_owner(cd);
+    if (owner == NULL || Py_TYPE(owner) != &CDataGC_Type)
+        return 0;
+    if (nffi_check_released((CDataObject *)owner) < 0)
+        return -1;
+    ((CDataGCObject *)owner)->gc_pins++;
+    *pinned = Py_NewRef(owner);
+    return 0;
+}
+
+void nffi_unpin(PyObject *pinned)
+{
+    if (pinned != NULL) {
+        ((CDataGCObject *)pinned)->gc_pins--;
+        Py_DECREF(pinned);
+    }
+}
+
 /* ---- ffi.gc ---------------------------------------------------------------------- */
 
 static PyObject *gcp(PyObject *self, PyObject *args, PyObject *kwds)
@@ -121,9 +162,8 @@ static PyObject *gcp(PyObject *self, PyObject *args, PyObject *kwds)
         return NULL;
     if (destructor == Py_None) {
         if (Py_TYPE(orig) == &CDataGC_Type && (orig->c_flags & CD_GC_DESTRUCTOR)) {
+            /* only the destructor is detached: gc_original may own the memory */
             Py_CLEAR(((CDataGCObject *)orig)->gc_destructor);
-            Py_CLEAR(((CDataGCObject *)orig)->gc_original);
-            orig->c_flags &= ~CD_GC_DESTRUCTOR;
             Py_RETURN_NONE;
         }
         PyErr_SetString(PyExc_TypeError, "Can remove destructor only on a object "
@@ -218,8 +258,11 @@ static PyObject *from_handle(PyObject *self, PyObject *arg)
         return NULL;
     }
     /* a dead or foreign pointer here is undefined behaviour, as the reference says;
-       check what can be checked cheaply */
-    if (Py_TYPE(handle) != &CDataGC_Type || !(handle->c_flags & CD_HANDLE) ||
+       check what can be checked cheaply, and read nothing of memory nffi knows is not a
+       handle (ffi.new, allocator and from_buffer memory: it may be smaller than one) */
+    CDataObject *cd = (CDataObject *)arg;
+    if (nffi_owned_room(cd, (char *)handle) >= 0 ||
+            (Py_TYPE(cd) == &CDataGC_Type && (cd->c_flags & CD_FROM_BUFFER)) || Py_TYPE(handle) != &CDataGC_Type || !(handle->c_flags & CD_HANDLE) ||
             handle->c_data != (char *)handle) {
         PyErr_SetString(PyExc_RuntimeError, "from_handle(): not a live handle from "
                         "new_handle()");
