@@ -8,6 +8,8 @@ import textwrap
 
 import pytest
 
+from conftest import NFFI_PARENT
+
 from nffi import FFI, VerificationError, build
 
 EXT_SOURCE = r"""
@@ -132,6 +134,7 @@ def test_two_processes_build_the_same_module(tmp_path):
         m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
         assert m.answer() == 5
     """ % (src, str(tmp_path)))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    # the nffi under test first (an installed one, or this tree's src/ with its core)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([NFFI_PARENT] + sys.path))
     procs = [subprocess.Popen([sys.executable, "-c", script], env=env) for _ in range(3)]
     assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]

@@ -170,7 +170,6 @@ def test_structs_by_value_match_cffi(tmp_path):
         assert (p.x, p.y) == (3, 4)
         assert mod.lib.sumpt(p) == 7
         assert mod.lib.sumpt([5, 6]) == 11
-        assert mod.lib.sumpt({"x": 1}) == 1
         b = mod.lib.mkbig(1.0)
         assert mod.ffi.string(b.name) == b"big"
         assert mod.lib.bigsum(b) == 13.0
@@ -181,6 +180,8 @@ def test_structs_by_value_match_cffi(tmp_path):
         assert mod_n.ffi.sizeof(name) == mod_c.ffi.sizeof(name)
         assert mod_n.ffi.alignof(name) == mod_c.ffi.alignof(name)
     assert mod_n.ffi.offsetof("struct part", "b") == mod_c.ffi.offsetof("struct part", "b") == 4
+    # fields a dict leaves out are 0 (cffi leaves them uninitialised: not an oracle here)
+    assert mod_n.lib.sumpt({"x": 1}) == 1
     same_outcome(mod_n.lib.sumpt, mod_c.lib.sumpt, 5)
     same_outcome(mod_n.lib.sumpt, mod_c.lib.sumpt, [1, 2, 3])
 
