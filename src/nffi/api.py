@@ -82,6 +82,7 @@ class FFI(_core.FFIBase):
             raise ValueError("'packed' should be False or True, got %r" % (packed,))
         if packed and pack:
             raise ValueError("'packed' and 'pack' cannot be combined (packed means pack=1)")
+        file_type = self._model.typedefs.get("FILE")
         try:
             self._model.cdef(csource, override=override, packed=bool(packed),
                              pack=pack or None,     # pack=0 means no pack, as in cffi
@@ -91,8 +92,8 @@ class FFI(_core.FFIBase):
         self._nffi_cdef_log.append(("cdef", csource, {"override": bool(override),
                                                       "packed": bool(packed),
                                                       "pack": pack or None}))
-        if override:
-            self._clear_type_caches()
+        if override or self._model.typedefs.get("FILE") != file_type:
+            self._clear_type_caches()       # (a cdef may give FILE another meaning)
 
     # ---- declarations from real headers (nffi/headers.py, docs/headers.md) ------------
 

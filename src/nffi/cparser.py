@@ -23,13 +23,16 @@ import codecs
 import dataclasses
 import functools
 import itertools
+import os
 import re
+import sys
+import warnings
 
 from .decls import (Array, ConstantDecl, EnumDef, Field, Function, FunctionDecl, Named,
                     Opaque, Pointer, Primitive, StructDef, Tagged, Typedef, UnknownPrimitive,
                     VariableDecl, Void)
 from . import primitives
-from .errors import CDefError
+from .errors import CDefError, CDefNotImplemented
 
 __all__ = ["PRIMITIVE_NAMES", "parse_cdef", "parse_header", "parse_type",
            "parse_type_with_definitions"]
@@ -146,7 +149,7 @@ _PIECE_RE = re.compile(r"""
   | [A-Za-z_][A-Za-z0-9_]*
   | \.\.\.
   | \.?[0-9](?:[eEpP][+-]|[.0-9A-Za-z_])*      # a C "preprocessing number"
-  | /\*(?:.*?\*/|.*) | //[^\n]*
+  | /\*(?:.*?\*/|.*) | //(?:[^\n\\]|\\.)*              # '\'-newline continues a // comment
   | '(?:[^'\\\n]|\\[^\n])*' | "(?:[^"\\\n]|\\[^\n])*" | ['"][^\n]*
   | \\\r?\n                                      # line continuation
   | << | >> | <= | >= | == | != | && | \|\| | -> | \+\+ | --
@@ -185,8 +188,13 @@ class _Token:
         return "<%s %r at %d:%d>" % (self.kind, self.text, self.line, self.column)
 
 
-def _error(message, token):
-    return CDefError(message, token.line, token.column, token.text or None)
+def _error(message, token, before=None, cffi_form=None):
+    """A CDefError at token.  before: the token where cffi's parser reports a syntax
+    error (see CDefError.cffi_text); cffi_form: cffi's exact text when it differs."""
+    if before is not None:
+        before = (before.text or "end of input", before.line, before.column)
+    return CDefError(message, token.line, token.column, token.text or None, before,
+                     cffi_form)
 
 
 def _classify_piece(kind, text):
@@ -525,6 +533,10 @@ class _Parser:
         self.local_constants = {}
         self.declarations = []
         self.extern_python = None   # 'extern "Python"' in force: "Python" / "Python+C"
+        self.function_name = None   # of the declarator whose parameters are being read
+        self.parameter_number = 0   # of the parameter being read (1-based), for errors
+        self.line_marks = []        # (line, file, its line): '# 42 "file"', '#line 42'
+        self.mentioned_enums = set()    # 'enum e' named without its values here
         self.nesting = 0
         self.evaluating = True      # False inside the unevaluated operand of && || ?:
         self.next_directive = 0
@@ -555,11 +567,12 @@ class _Parser:
         return self._advance()
 
     def _unexpected(self, token, expectation):
+        """A syntax error at token (cffi: 'cannot parse ... before: token')."""
         if token.kind == _EOF:
-            return _error("unexpected end of input, %s" % expectation, token)
+            return _error("unexpected end of input, %s" % expectation, token, token)
         if token.kind == _EOL:
-            return _error("unexpected end of line, %s" % expectation, token)
-        return _error("%s, got '%s'" % (expectation, token.text), token)
+            return _error("unexpected end of line, %s" % expectation, token, token)
+        return _error("%s, got '%s'" % (expectation, token.text), token, token)
 
     def _expect_name(self, what):
         token = self.tokens[self.pos]
@@ -712,12 +725,42 @@ class _Parser:
         if self.gnu:
             self._gnu_directive(token)
             return
+        if token.kind == _INT or token.text == "line":
+            self._line_marker(token)
+            return
+        if token.text == "pragma":
+            warnings.warn("#pragma in cdef() are entirely ignored. They should be removed "
+                          "for now, otherwise your code might behave differently in a "
+                          "future version of CFFI if #pragma support gets added. Note that "
+                          "'#pragma pack' needs to be replaced with the 'packed' keyword "
+                          "argument to cdef().", stacklevel=_warning_stacklevel())
+            return
         if token.kind != _NAME:
             raise _error("invalid preprocessor directive", token)
         if token.text != "define":
-            raise _error("unsupported preprocessor directive '#%s' (only #define is "
-                         "supported)" % token.text, token)
+            raise _error("unsupported preprocessor directive '#%s' (only #define, #pragma "
+                         "and line markers are supported)" % token.text, token)
         self._define()
+
+    def _line_marker(self, token):
+        """'# 42 "file"' (GCC's line markers) or '#line 42 "file"': the next line is
+        line 42 of file, for the positions of errors."""
+        number = self._advance() if token.text == "line" else token
+        if number.kind != _INT:
+            raise self._unexpected(number, "expected a line number")
+        filename = self.tokens[self.pos]
+        if filename.kind == _STRING:
+            name = _string_literal_bytes(self._advance()).decode("utf-8", "replace")
+        elif self.line_marks:
+            name = self.line_marks[-1][1]
+        else:
+            name = "<cdef source string>"
+        while self.tokens[self.pos].kind == _INT:
+            self._advance()         # GCC's flags after the file name
+        end = self.tokens[self.pos]
+        if end.kind != _EOL:
+            raise self._unexpected(end, "expected the end of the line marker")
+        self.line_marks.append((token.line + 1, name, _int_literal_value(number)))
 
     def _define(self):
         name_token = self._expect_name("a macro name after #define")
@@ -725,21 +768,40 @@ class _Parser:
         if (after_name.text == "(" and after_name.line == name_token.line
                 and after_name.column == name_token.column + len(name_token.text)):
             raise _error("function-like macros are not supported", after_name)
-        if after_name.kind == _EOL:
-            raise _error("#define %s needs a value: an integer constant expression or "
-                         "'...'" % name_token.text, after_name)
-        if after_name.text == "..." and self.tokens[self.pos + 1].kind == _EOL:
-            self._advance()
-            value = None
-        else:
-            value = self._constant_expression()
-        end = self.tokens[self.pos]
-        if end.kind != _EOL:
-            raise self._unexpected(end, "#define %s: expected the end of an integer "
-                                        "constant expression" % name_token.text)
+        try:
+            if after_name.kind == _EOL:
+                raise _error("#define %s needs a value: an integer constant expression "
+                             "or '...'" % name_token.text, after_name)
+            if after_name.text == "..." and self.tokens[self.pos + 1].kind == _EOL:
+                self._advance()
+                value = None
+            else:
+                value = self._constant_expression()
+            end = self.tokens[self.pos]
+            if end.kind != _EOL:
+                raise self._unexpected(end, "#define %s: expected the end of an integer "
+                                            "constant expression" % name_token.text)
+        except CDefError as error:
+            raise self._define_error(error, name_token, after_name) from None
         self.local_constants[name_token.text] = value
         self.declarations.append(ConstantDecl(name_token.text, value, None,
                                               name_token.line, name_token.column))
+
+    def _define_error(self, error, name_token, after_name):
+        """A '#define' whose value is not a constant: cffi's explanation first, then
+        why (the position stays the offending token's)."""
+        tokens = self.tokens[self.tokens.index(after_name):]
+        value = " ".join(t.text for t in itertools.takewhile(lambda t: t.kind != _EOL,
+                                                             tokens))
+        name = name_token.text
+        explanation = ("only supports one of the following syntax:\n"
+                       "  #define %s ...     (literally dot-dot-dot)\n"
+                       "  #define %s NUMBER  (with NUMBER an integer constant, "
+                       "decimal/hex/octal)\n"
+                       "got:\n"
+                       "  #define %s %s" % (name, name, name, value))
+        return CDefError("%s\n(%s)" % (explanation, error.message), error.line,
+                         error.column, error.text, cffi_form=explanation)
 
     # -- declarations
 
@@ -801,7 +863,8 @@ class _Parser:
                     and isinstance(self.declarations[-1], FunctionDecl)):
                 self._gnu_function_body(specifiers)
                 return
-            raise _error("function definitions are not supported in a cdef", token)
+            raise _error("unexpected <FuncDef>: this construct is valid C but not valid "
+                         "in cdef()", token)
         self._expect(";")
 
     def _declaration_without_declarator(self, specifiers):
@@ -954,7 +1017,7 @@ class _Parser:
         if token.text == "..." and token.kind == _PUNCT and "typedef" in specifiers.storage:
             self._unknown_type_marker(specifiers, token)
             return specifiers
-        self._finish_specifiers(specifiers)
+        self._finish_specifiers(specifiers, context)
         return specifiers
 
     def _unknown_type_marker(self, specifiers, token):
@@ -1007,7 +1070,7 @@ class _Parser:
                          % (token.text, storage[0]), token)
         specifiers.storage = storage
 
-    def _finish_specifiers(self, specifiers):
+    def _finish_specifiers(self, specifiers, context):
         if specifiers.words:
             base = _COMPLETE_SPELLINGS.get(_spelling_key(specifiers.words))
             if base is None:
@@ -1017,8 +1080,42 @@ class _Parser:
         elif not specifiers.has_type():
             token = self.tokens[self.pos]
             if token.kind == _NAME and token.text not in _KEYWORDS:
-                raise _error("unknown type name '%s'" % token.text, token)
+                raise self._unknown_type_name(token, context)
             raise self._unexpected(token, "expected a type")
+
+    def _unknown_type_name(self, token, context):
+        """The error of a name that is no type where a type must be, with cffi's
+        words: a parameter that is only a name is cffi's 'untyped argument', a type
+        string that is only a name its 'unknown identifier'; anything else is a
+        syntax error for cffi's parser, which stops at the next token."""
+        after = self.tokens[self.pos + 1]
+        if context == _PARAMETER and not self.type_string and self._identifier_list():
+            return _error("%s arg %d: unknown type '%s' (if you meant to use the old C "
+                          "syntax of giving untyped arguments, it is not supported)"
+                          % (self.function_name or "in expression", self.parameter_number,
+                             token.text), token)
+        message = "unknown type name '%s'" % token.text
+        if context == _TYPE_NAME and after.kind == _EOF and self.type_string:
+            message = "unknown identifier '%s'" % token.text
+            return _error(message + " (no type of that name is declared)", token,
+                          cffi_form=message)
+        return _error(message, token, before=after)
+
+    def _identifier_list(self):
+        """At the first parameter: are the parameters only names, 'f(a, b)' (the
+        identifier list of old C, which cffi's parser reads as such)?"""
+        if self.parameter_number != 1:
+            return False
+        pos = self.pos
+        while self._is_plain_identifier(self.tokens[pos]) and \
+                self.tokens[pos + 1].text == ",":
+            pos += 2
+        return self._is_plain_identifier(self.tokens[pos]) and \
+            self.tokens[pos + 1].text == ")"
+
+    def _is_plain_identifier(self, token):
+        return (token.kind == _NAME and token.text not in _KEYWORDS
+                and not self._is_typedef_name(token.text))
 
     # -- struct, union and enum
 
@@ -1041,7 +1138,17 @@ class _Parser:
                 raise self._unexpected(self.tokens[self.pos],
                                        "expected a tag name or '{' after '%s'" % kind)
             specifiers.base = Tagged(kind, name_token.text)
+            if kind == "enum":
+                self.mentioned_enums.add(name_token.text)
             return
+        if kind == "enum" and name_token is not None and \
+                name_token.text in self.mentioned_enums:
+            raise CDefNotImplemented(
+                "enum %s: the '{}' declaration should appear on the first time the enum "
+                "is mentioned, not later" % name_token.text, name_token.line,
+                name_token.column, cffi_form="enum %s: the '{}' declaration should "
+                "appear on the first time the enum is mentioned, not later"
+                % name_token.text)
         specifiers.tag_defined = True
         definition = self._tag_definition(kind, name_token, specifiers.tag_token)
         after = self._skip_attributes()
@@ -1213,7 +1320,13 @@ class _Parser:
         self._enter_nesting(start)
         pointer_ops, leading_abi, trailing_abi = self._pointers()
         name_token, inner = self._direct_declarator(mode)
-        suffix_ops = self._suffixes()
+        function_name = self.function_name
+        if inner is None:
+            self.function_name = name_token.text if name_token is not None else None
+        try:
+            suffix_ops = self._suffixes()
+        finally:
+            self.function_name = function_name
         own_abi = (inner.unclaimed_abi if inner is not None else None) or trailing_abi
         if not nested:
             own_abi = own_abi or leading_abi or abi
@@ -1361,11 +1474,14 @@ class _Parser:
             token = self.tokens[self.pos]
             if token.text == "..." and token.kind == _PUNCT:
                 if not args:
-                    raise _error("'...' needs a named parameter before it", token)
+                    raise _error("%s: a function with only '(...)' as argument is not "
+                                 "correct C" % (self.function_name or "in expression"),
+                                 token)
                 self._advance()
                 ellipsis = True
                 self._expect(")")
                 break
+            self.parameter_number = len(args) + 1
             parameter_type, depth = self._parameter()
             args.append(parameter_type)
             args_depth = max(args_depth, depth)
@@ -2019,6 +2135,19 @@ def parse_cdef(source, typedef_names, constants, packed=False, pack=None):
         return parser.parse_declarations()
     except RecursionError:
         raise CDefError("declaration is nested too deeply") from None
+    except CDefError as error:
+        if parser.line_marks:
+            error._mark_file(parser.line_marks)
+        raise
+
+
+def _warning_stacklevel():
+    """The stacklevel that makes warnings.warn() name the first caller outside nffi."""
+    package = os.path.dirname(__file__)
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def parse_type(text, typedef_names, constants=None):

@@ -401,6 +401,9 @@ class Realizer:
         return self._resolve(ct.node) if isinstance(ct, _Pending) else ct
 
     def _function_ctype(self, node):
+        if len(node.args) == 1 and not node.ellipsis and isinstance(node.args[0], Named) \
+                and self._resolve(node.args[0]).kind == "void":
+            node = dataclasses.replace(node, args=())   # '(void_t)', void_t a typedef
         args = [self._resolve_argument(a) for a in node.args]
         result = self._resolve(node.result)
         if any(isinstance(ct, _Pending) for ct in args + [result]):

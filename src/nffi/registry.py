@@ -15,6 +15,7 @@ __all__ = ["Registry", "where", "error_at", "FILE_TAG"]
 # the FILE of <stdio.h>, predeclared as 'typedef struct _IO_FILE FILE;' (glibc's and
 # cffi's tag)
 FILE_TAG = ("struct", "_IO_FILE")
+_PREDECLARED_TYPEDEFS = {"FILE": Tagged(*FILE_TAG)}
 
 
 def where(decl):
@@ -49,7 +50,7 @@ class Registry:
     """
 
     def __init__(self):
-        self.typedefs = {"FILE": Tagged(*FILE_TAG)}
+        self.typedefs = dict(_PREDECLARED_TYPEDEFS)
         self.struct_defs = {}
         self.enum_defs = {}
         self.functions = {}
@@ -115,8 +116,11 @@ class Registry:
         """Record one declaration; raise FFIError/CDefError if it conflicts with what
         is recorded (unless override)."""
         if isinstance(decl, Typedef):
-            self._declare_unique(self.typedefs, decl.name, decl.type, decl, override,
-                                 "typedef")
+            # as cffi, a cdef may give FILE another meaning ('typedef char FILE;')
+            predeclared = self.typedefs.get(decl.name) == _PREDECLARED_TYPEDEFS.get(
+                decl.name, decl)
+            self._declare_unique(self.typedefs, decl.name, decl.type, decl,
+                                 override or predeclared, "typedef")
         elif isinstance(decl, StructDef):
             self._declare_struct(decl, override)
         elif isinstance(decl, EnumDef):
