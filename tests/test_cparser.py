@@ -706,7 +706,8 @@ def test_bitfields():
     assert [(f.name, f.type, f.bitsize) for f in struct.fields] == [
         ("x", INT, 3), ("y", Primitive("unsigned int"), 1),
         ("z", Primitive("unsigned int"), 2), ("", INT, 0), ("", INT, 4), ("w", LONG, 5)]
-    assert "zero width" in str(cdef_error("struct b { int x:0; };"))
+    # a named zero-width one is read (the model refuses it when used, as cffi)
+    assert only("struct b { int x:0; };").fields[0].bitsize == 0
     assert "negative" in str(cdef_error("struct b { int x:-1; };"))
 
 
@@ -801,7 +802,9 @@ def test_packing_is_recorded_on_each_definition():
 
 def test_bitfields_and_dotdotdot_do_not_mix():
     error = cdef_error("struct s { int a:3; ...; };")     # as cffi refuses it
-    assert "bit-fields" in str(error) and (error.line, error.column) == (1, 21)
+    assert isinstance(error, NotImplementedError)
+    assert "struct s: using both bitfields and '...;'" in str(error)
+    assert (error.line, error.column) == (1, 21)
 
 
 def test_needs_compiler():

@@ -1186,7 +1186,13 @@ class _Parser:
             definition = EnumDef(name, enumerators, partial, *position)
         else:
             fields, partial = self._struct_body()
-            definition = StructDef(kind, name, fields, partial, *position,
+            if partial is not None and any(f.bitsize is not None for f in fields):
+                # as cffi: the layout of the other fields could not be checked
+                message = "%s %s: using both bitfields and '...;'" % (
+                    kind, name or "$<anonymous>")
+                raise CDefNotImplemented(message, partial.line, partial.column,
+                                         partial.text, cffi_form=message)
+            definition = StructDef(kind, name, fields, partial is not None, *position,
                                    packed=self.packed, pack=self.pack)
         self._leave_nesting()
         return definition
@@ -1209,10 +1215,7 @@ class _Parser:
                 self._gnu_static_assert()
                 continue
             self._field_declaration(fields)
-        if partial is not None and any(f.bitsize is not None for f in fields):
-            # as cffi: the layout of the other fields could not be checked
-            raise _error("a struct with bit-fields cannot also have '...;'", partial)
-        return tuple(fields), partial is not None
+        return tuple(fields), partial
 
     def _field_declaration(self, fields):
         specifiers = self._specifiers(_FIELD)
@@ -1269,9 +1272,7 @@ class _Parser:
         width = self._constant_expression()
         if width < 0:
             raise _error("negative bit-field width", start)
-        if width == 0 and name_token is not None:
-            raise _error("named bit-field '%s' has zero width" % name_token.text, start)
-        return width
+        return width            # a named zero-width one fails when used, as in cffi
 
     def _enum_body(self):
         brace = self._expect("{")

@@ -58,6 +58,27 @@ def function_type(args, result, ellipsis, abi=None):
     return _core.new_function_type(tuple(args), result, ellipsis, abi)   # interned too
 
 
+class _FailsAtUse(NeedsCompiler):
+    """A struct definition that cffi accepts in cdef() and refuses when the struct is
+    used (an invalid bit-field, a member of unknown size): error is cffi's exception,
+    which every use raises (see Realizer._lay_out)."""
+
+
+class _IncompleteMember(_FailsAtUse):
+    """A member struct is not complete yet: it may be defined later in the cdef."""
+
+
+def _field_error(kind, template, owner, field, *more):
+    """cffi's exception about a struct member (template: 'field '%s.%s' ...' with the
+    struct's C name and the member's name), with the cdef position of the member."""
+    message = template % ((owner.cname, field.name) + more)
+    return kind("%s (cdef line %s, column %s)" % (message, field.line, field.column))
+
+
+class _ArrayItemOfUnknownSize(Exception):
+    pass
+
+
 class _UndeclaredTag(Exception):
     def __init__(self, kind, tag):
         super().__init__(kind, tag)
@@ -95,6 +116,9 @@ class Realizer:
         self._pending_layouts = {}   # CType -> (size, align) decided but not yet committed
         self._pending_fields = {}    # CType -> its field tuples, same
         self._completions = []       # structs of the running transaction, laid out
+        self._deferred = []          # (ctype, StructDef, error) waiting for a member
+        self._incomplete = {}        # (kind, tag) -> (ctype, StructDef) of earlier cdefs
+                                     # still waiting (tried again by each cdef)
 
     # ---- following the registry's transactions (the observer protocol) -------------------
 
@@ -108,9 +132,11 @@ class Realizer:
 
     def begin(self):
         self._pending_layouts, self._pending_fields, self._completions = {}, {}, []
+        self._deferred = []
 
     def end(self):
         self._pending_layouts, self._pending_fields, self._completions = {}, {}, []
+        self._deferred = []
 
     def declared(self, decl, override):
         if isinstance(decl, Typedef):
@@ -119,6 +145,7 @@ class Realizer:
             self._define_struct(decl, override)
 
     def commit(self, decls):
+        self._lay_out_deferred()
         for decl in decls:
             self._check_resolvable(decl)
         # in declaration order: a struct's members by value (arrays of a struct of this
@@ -174,10 +201,36 @@ class Realizer:
                 raise error_at("%s '%s' is already defined" % (decl.kind, decl.name), decl)
             ct = self._replace_tagged_ctype(decl.kind, decl.name)
         self._unrealizable.pop(key, None)
+        self._incomplete.pop(key, None)
+        self._lay_out(ct, decl)
+
+    def _lay_out(self, ct, decl):
+        """Lay out a struct definition now, or record why it cannot be: a member struct
+        not complete yet may be defined later in the same cdef (_lay_out_deferred
+        tries again); what only the compiler knows (ABI mode), or what cffi refuses
+        when the struct is used, is raised by every use."""
         try:
             self._completions.append(self._compute_layout(ct, decl))
+        except _IncompleteMember as e:
+            self._deferred.append((ct, decl, e.error))
         except NeedsCompiler as e:
-            self._unrealizable[key] = e.error       # raised by every use (ABI mode)
+            self._unrealizable[(decl.kind, decl.name)] = e.error
+
+    def _lay_out_deferred(self):
+        """The structs whose members were incomplete when they were declared, once the
+        cdef declared everything (in rounds: one may need another)."""
+        for key, (ct, decl) in self._incomplete.items():
+            self._deferred.append((ct, decl, self._unrealizable.pop(key)))
+        self._incomplete = {}
+        while self._deferred:
+            waiting, self._deferred = self._deferred, []
+            for ct, decl, _ in waiting:
+                self._lay_out(ct, decl)
+            if len(self._deferred) == len(waiting):
+                for ct, decl, error in self._deferred:
+                    self._unrealizable[(decl.kind, decl.name)] = error
+                    self._incomplete[(decl.kind, decl.name)] = (ct, decl)
+                self._deferred = []     # no progress: they fail when used
 
     def _check_resolvable(self, decl):
         """Resolve what a declaration names now, so that errors point at the cdef; what
@@ -190,8 +243,11 @@ class Realizer:
             except NeedsCompiler:
                 pass
 
-    def _resolve_checked(self, node, decl, allow_function, owner=None):
-        """Resolve for a cdef: every error is a CDefError pointing at the declaration."""
+    def _resolve_checked(self, node, decl, allow_function, owner=None,
+                         item_errors_at_use=False):
+        """Resolve for a cdef: every error is a CDefError pointing at the declaration
+        (with item_errors_at_use, an array of items of unknown size raises
+        _ArrayItemOfUnknownSize instead)."""
         try:
             ct = self._resolve_owned(node, owner)
             if not allow_function and self._is_function(node):
@@ -202,6 +258,8 @@ class Realizer:
                 raise error_at(str(e), decl) from None
             raise
         except (ValueError, TypeError, OverflowError) as e:
+            if item_errors_at_use and str(e).startswith("array item of unknown size"):
+                raise _ArrayItemOfUnknownSize(str(e)) from None
             raise error_at(str(e), decl) from None
 
     def _resolve_owned(self, node, owner):
@@ -213,37 +271,67 @@ class Realizer:
 
     # ---- struct layout -------------------------------------------------------------------
 
-    def _size_align(self, ct, field, decl):
+    def _size_align(self, ct, field, owner):
+        """(size, alignment) of a member's ctype; owner is the struct's ctype."""
         if isinstance(ct, _Pending):
             return ct.size, ct.align
         pending = self._pending_layouts.get(ct)
         if pending is not None:
             return pending
+        if ct is owner:
+            raise _FailsAtUse(NotImplementedError(
+                "recursive structure declaration for '%s' (cdef line %s, column %s)"
+                % (owner.cname.split(" ")[-1], field.line, field.column)))
         if ct.kind in ("struct", "union") and ct.fields is None:
-            raise error_at("field '%s' has incomplete type '%s'"
-                            % (field.name, ct.cname), field)
+            raise _IncompleteMember(_field_error(
+                TypeError, "field '%s.%s' has ctype '%s' of unknown size",
+                owner, field, ct.cname))
         if ct.kind == "void":
-            raise error_at("field '%s' has invalid type '%s'" % (field.name, ct.cname), field)
+            raise _FailsAtUse(_field_error(
+                TypeError, "field '%s.%s' has ctype '%s' of unknown size",
+                owner, field, ct.cname))
         if ct.kind == "array" and ct.length is None:
             return 0, _core.alignof(ct)
         return _core.sizeof(ct), _core.alignof(ct)
+
+    @staticmethod
+    def _check_bit_field(field, ftype, size, owner):
+        """cffi's errors for a bit-field it refuses, raised when the struct is used."""
+        if ftype.kind not in ("primitive", "enum") or (
+                ftype.kind == "primitive" and not primitives.is_integer(ftype.cname)):
+            raise _FailsAtUse(_field_error(
+                TypeError, "field '%s.%s' declared as '%s' cannot be a bit field",
+                owner, field, ftype.cname))
+        if field.bitsize == 0 and field.name:
+            raise _FailsAtUse(_field_error(TypeError, "field '%s.%s' is declared with :0",
+                                           owner, field))
+        if field.bitsize > size * 8:
+            raise _FailsAtUse(_field_error(
+                TypeError, "bit field '%s.%s' is declared '%s:%d', which exceeds the "
+                "width of the type", owner, field, ftype.cname, field.bitsize))
 
     def _compute_layout(self, ct, decl):
         field_types = []
         specs = []
         for i, field in enumerate(decl.fields):
-            ftype = self._resolve_checked(field.type, field, allow_function=False,
-                                          owner=("field", decl.kind, decl.name, field.name))
-            size, align = self._size_align(ftype, field, decl)
+            try:
+                ftype = self._resolve_checked(field.type, field, allow_function=False,
+                                              owner=("field", decl.kind, decl.name,
+                                                     field.name), item_errors_at_use=True)
+            except _ArrayItemOfUnknownSize as e:
+                # cffi's ValueError when used ('struct b x[2]' before struct b is
+                # complete: it may be defined later in the cdef)
+                raise _IncompleteMember(ValueError("%s (cdef line %s, column %s)" % (
+                    e.args[0], field.line, field.column))) from None
+            size, align = self._size_align(ftype, field, ct)
             flexible = ftype.kind == "array" and ftype.length is None
-            if flexible and (i != len(decl.fields) - 1 or decl.kind == "union"):
-                raise error_at("flexible array member '%s' must be the last field of a "
-                                "struct" % field.name, field)
-            if field.bitsize is not None and (ftype.kind not in ("primitive", "enum")
-                                              or (ftype.kind == "primitive" and
-                                                  not primitives.is_integer(ftype.cname))):
-                raise error_at("bit-field '%s' has non-integer type '%s'"
-                                % (field.name, ftype.cname), field)
+            if flexible and (i != len(decl.fields) - 1 or decl.kind == "union") \
+                    and not decl.partial:   # (the compiler's layout places it)
+                raise _FailsAtUse(_field_error(
+                    TypeError, "field '%s.%s' has ctype '%s' of unknown size",
+                    ct, field, ftype.cname))
+            if field.bitsize is not None:
+                self._check_bit_field(field, ftype, size, ct)
             field_types.append(ftype)
             specs.append(layout.FieldSpec(field.name, size, align, field.bitsize, flexible,
                                           field.align, field.packed))
@@ -284,8 +372,10 @@ class Realizer:
                 continue        # unnamed bit-field: padding only
             for entry in entries:
                 if entry[0] in seen:
-                    raise error_at("duplicate field name '%s' in %s '%s'"
-                                    % (entry[0], decl.kind, decl.name), field)
+                    raise _FailsAtUse(KeyError("duplicate field name '%s' in %s '%s' "
+                                               "(cdef line %s, column %s)" % (
+                                                   entry[0], decl.kind, decl.name,
+                                                   field.line, field.column)))
                 seen.add(entry[0])
                 fields.append(entry)
         return fields
