@@ -30,9 +30,9 @@ def test_registry_does_not_import_the_core():
             imported.update([node.module] + [alias.name for alias in node.names])
         elif isinstance(node, ast.Import):
             imported.update(alias.name for alias in node.names)
-    assert imported <= {"decls", "errors", "ConstantDecl", "EnumDef", "FunctionDecl",
-                        "StructDef", "Tagged", "Typedef", "VariableDecl", "CDefError",
-                        "FFIError"}, imported
+    assert imported <= {"decls", "errors", "ConstantDecl", "EnumDef", "Function",
+                        "FunctionDecl", "Named", "StructDef", "Tagged", "Typedef",
+                        "VariableDecl", "CDefError", "FFIError"}, imported
 
 
 def test_registry_transaction_is_all_or_nothing():
@@ -309,3 +309,81 @@ def test_packed_flag_of_the_tables_is_on_the_declaration():
                             typenames, ())
     assert ffi._model.struct_defs[("struct", "pt")].packed is True
     assert ffi.alignof("struct pt") == 1
+
+
+# ---- errors at first use, as cffi ------------------------------------------------------
+
+USE_ERRORS = [
+    "struct s { float x:1; };",
+    "struct s { char x:0; };",
+    "struct s { char x:9; };",
+    "struct s { struct undeclared b; };",
+    "struct s { struct undeclared b[2]; };",
+    "struct s { int x[]; int y; };",
+    "struct s { int x; int x; };",
+    "struct s { struct s inner; };",
+    "struct s { void *p; struct t x; }; struct t { struct u y[2]; }; struct u { int z; };",
+    "struct s { struct t a; }; struct t { struct s b; };",
+]
+
+
+@pytest.mark.parametrize("source", USE_ERRORS)
+def test_struct_errors_are_raised_at_first_use_as_cffi(source):
+    ours, theirs = nffi.FFI(), cffi.FFI()
+    ours.cdef(source)
+    theirs.cdef(source)            # both accept the cdef
+    try:
+        expected = theirs.typeof("struct s")
+    except Exception as e:      # noqa: BLE001 (the oracle's class is compared)
+        expected = e
+    if not isinstance(expected, Exception):
+        assert ours.sizeof("struct s") == theirs.sizeof("struct s")
+        return
+    for use in ("typeof", "sizeof", "new"):     # every use, not only the first
+        with pytest.raises(type(expected)) as info:
+            getattr(ours, use)("struct s *" if use == "new" else "struct s")
+        message = str(info.value)
+        assert str(expected).strip('"') in message
+        assert "(cdef line 1, column " in message
+
+
+def test_a_struct_waits_for_a_member_defined_in_a_later_cdef():
+    ffi = nffi.FFI()
+    ffi.cdef("struct d { struct e x; int y; };")
+    with pytest.raises(TypeError, match="has ctype 'struct e' of unknown size"):
+        ffi.new("struct d *")
+    ffi.cdef("int unrelated(void);")
+    with pytest.raises(TypeError):
+        ffi.sizeof("struct d")
+    ffi.cdef("struct e { double q; };")
+    assert ffi.sizeof("struct d") == 16
+    assert ffi.new("struct d *", [[1.5], 2]).x.q == 1.5
+
+
+def test_a_failed_cdef_leaves_waiting_structs_as_they_were():
+    ffi = nffi.FFI()
+    ffi.cdef("struct d { struct e x; };")
+    with pytest.raises(nffi.CDefError):
+        ffi.cdef("struct e { int q; }; int bad(unknown_t);")
+    with pytest.raises(TypeError):
+        ffi.sizeof("struct d")
+    ffi.cdef("struct e { int q; };")
+    assert ffi.sizeof("struct d") == 4
+
+
+def test_function_typedef_as_the_type_of_a_declaration():
+    ffi = nffi.FFI()
+    ffi.cdef("typedef double func_t(double); func_t sin; typedef func_t f2; f2 cos;")
+    assert sorted(ffi._model.functions) == ["cos", "sin"] and not ffi._model.variables
+    lib = ffi.dlopen("m")
+    assert lib.cos(0.0) == 1.0
+    assert ffi.typeof(lib.sin) is ffi.typeof("double(*)(double)")
+
+
+def test_typedef_int_dotdotdot_is_refused_by_verify_as_cffi():
+    ffi = nffi.FFI()
+    ffi.cdef("typedef int... t1;")
+    with pytest.raises(nffi.VerificationError) as info:
+        ffi.verify("")
+    assert str(info.value) == ("feature not supported with ffi.verify(), but only with "
+                               "ffi.set_source(): 'typedef int... t1'")

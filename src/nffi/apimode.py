@@ -8,7 +8,7 @@ import sys
 import sysconfig
 
 from . import _core, build, recompiler
-from .decls import Tagged
+from .decls import Tagged, UnknownPrimitive
 from .errors import VerificationError
 
 _EXTENSION_KEYWORDS = frozenset((
@@ -113,6 +113,11 @@ _VERIFY_ONLY = ("tag", "force_generic_engine", "flags", "relative_to", "ext_pack
 def verify(ffi, source="", tmpdir=None, **kwargs):
     """Build a module named after a hash of everything that goes into it (so a
     previous build is reused), load it, and make 'ffi' use its declarations."""
+    for name, node in ffi._model.typedefs.items():
+        if isinstance(node, UnknownPrimitive):      # as cffi's verify()
+            raise VerificationError(
+                "feature not supported with ffi.verify(), but only with ffi.set_source(): "
+                "'typedef %s... %s'" % ("int" if node.kind == "integer" else "float", name))
     if tmpdir is None:
         tmpdir = _caller_pycache()
     options = {k: v for k, v in kwargs.items() if k not in _VERIFY_ONLY}

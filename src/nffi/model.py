@@ -65,7 +65,12 @@ class _FailsAtUse(NeedsCompiler):
 
 
 class _IncompleteMember(_FailsAtUse):
-    """A member struct is not complete yet: it may be defined later in the cdef."""
+    """A member struct (member: its ctype, None for an array of unknown items) is not
+    complete yet: it may be defined later in the cdef.  field: the member."""
+
+    def __init__(self, error, member, field):
+        super().__init__(error)
+        self.member, self.field = member, field
 
 
 def _field_error(kind, template, owner, field, *more):
@@ -117,8 +122,9 @@ class Realizer:
         self._pending_fields = {}    # CType -> its field tuples, same
         self._completions = []       # structs of the running transaction, laid out
         self._deferred = []          # (ctype, StructDef, error) waiting for a member
-        self._incomplete = {}        # (kind, tag) -> (ctype, StructDef) of earlier cdefs
-                                     # still waiting (tried again by each cdef)
+        self._incomplete = {}        # (kind, tag) -> (ctype, StructDef, _IncompleteMember)
+                                     # of earlier cdefs still waiting (tried again by
+                                     # each cdef)
 
     # ---- following the registry's transactions (the observer protocol) -------------------
 
@@ -212,25 +218,43 @@ class Realizer:
         try:
             self._completions.append(self._compute_layout(ct, decl))
         except _IncompleteMember as e:
-            self._deferred.append((ct, decl, e.error))
+            self._deferred.append((ct, decl, e))
         except NeedsCompiler as e:
             self._unrealizable[(decl.kind, decl.name)] = e.error
 
     def _lay_out_deferred(self):
         """The structs whose members were incomplete when they were declared, once the
         cdef declared everything (in rounds: one may need another)."""
-        for key, (ct, decl) in self._incomplete.items():
-            self._deferred.append((ct, decl, self._unrealizable.pop(key)))
+        for key, (ct, decl, incomplete) in self._incomplete.items():
+            self._unrealizable.pop(key)
+            self._deferred.append((ct, decl, incomplete))
         self._incomplete = {}
         while self._deferred:
             waiting, self._deferred = self._deferred, []
             for ct, decl, _ in waiting:
                 self._lay_out(ct, decl)
             if len(self._deferred) == len(waiting):
-                for ct, decl, error in self._deferred:
-                    self._unrealizable[(decl.kind, decl.name)] = error
-                    self._incomplete[(decl.kind, decl.name)] = (ct, decl)
-                self._deferred = []     # no progress: they fail when used
+                self._give_up_deferred()
+
+    def _give_up_deferred(self):
+        """The deferred structs that no declaration completed: each use raises the
+        error of its incomplete member, cffi's NotImplementedError when the members
+        lead back to the struct itself."""
+        waiting_for = {ct: incomplete.member for ct, _, incomplete in self._deferred}
+        for ct, decl, incomplete in self._deferred:
+            error, member, seen = incomplete.error, incomplete.member, set()
+            while member in waiting_for and member not in seen:
+                seen.add(member)
+                if member is ct:
+                    field = incomplete.field
+                    error = NotImplementedError(
+                        "recursive structure declaration for '%s' (cdef line %s, column "
+                        "%s)" % (decl.name, field.line, field.column))
+                    break
+                member = waiting_for[member]
+            self._unrealizable[(decl.kind, decl.name)] = error
+            self._incomplete[(decl.kind, decl.name)] = (ct, decl, incomplete)
+        self._deferred = []
 
     def _check_resolvable(self, decl):
         """Resolve what a declaration names now, so that errors point at the cdef; what
@@ -278,14 +302,10 @@ class Realizer:
         pending = self._pending_layouts.get(ct)
         if pending is not None:
             return pending
-        if ct is owner:
-            raise _FailsAtUse(NotImplementedError(
-                "recursive structure declaration for '%s' (cdef line %s, column %s)"
-                % (owner.cname.split(" ")[-1], field.line, field.column)))
         if ct.kind in ("struct", "union") and ct.fields is None:
             raise _IncompleteMember(_field_error(
                 TypeError, "field '%s.%s' has ctype '%s' of unknown size",
-                owner, field, ct.cname))
+                owner, field, ct.cname), ct, field)
         if ct.kind == "void":
             raise _FailsAtUse(_field_error(
                 TypeError, "field '%s.%s' has ctype '%s' of unknown size",
@@ -322,7 +342,7 @@ class Realizer:
                 # cffi's ValueError when used ('struct b x[2]' before struct b is
                 # complete: it may be defined later in the cdef)
                 raise _IncompleteMember(ValueError("%s (cdef line %s, column %s)" % (
-                    e.args[0], field.line, field.column))) from None
+                    e.args[0], field.line, field.column)), None, field) from None
             size, align = self._size_align(ftype, field, ct)
             flexible = ftype.kind == "array" and ftype.length is None
             if flexible and (i != len(decl.fields) - 1 or decl.kind == "union") \
