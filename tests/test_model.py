@@ -324,6 +324,10 @@ USE_ERRORS = [
     "struct s { struct s inner; };",
     "struct s { void *p; struct t x; }; struct t { struct u y[2]; }; struct u { int z; };",
     "struct s { struct t a; }; struct t { struct s b; };",
+    "typedef ... foo_t; struct s { void (*x)(foo_t); };",
+    "struct s { int x; void (*f)(struct s); };",
+    "struct s { int x; void (*f)(struct t); }; struct t { int y; };",
+    "struct s { int x; struct t (*f)(void); }; struct t { int y; };",
 ]
 
 

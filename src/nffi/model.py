@@ -80,8 +80,24 @@ def _field_error(kind, template, owner, field, *more):
     return kind("%s (cdef line %s, column %s)" % (message, field.line, field.column))
 
 
-class _ArrayItemOfUnknownSize(Exception):
-    pass
+def _incomplete_type(message, ctype):
+    """cffi's TypeError for a function type with an incomplete argument or result; its
+    ctype attribute is that struct (see Realizer._give_up_deferred)."""
+    error = TypeError(message)
+    error.ctype = ctype
+    return error
+
+
+class _IncompleteItem(Exception):
+    """A member's type is made of an incomplete struct (see _resolve_checked)."""
+
+    def __init__(self, error):
+        super().__init__(error)
+        self.error = error
+
+
+_INCOMPLETE_ITEM = re.compile(r"array item of unknown size|ctype '.*' has incomplete type"
+                              r"|result type '.*' is not yet initialized")
 
 
 class _UndeclaredTag(Exception):
@@ -110,6 +126,7 @@ class Realizer:
 
     _undeclared_tags_refused = False    # set while parse_type(declared_tags_only=True)
     _type_string = False                # set while parse_type() resolves
+    _laying_out = False                 # set while the members of a struct resolve
     _owner = None                       # the declaration being resolved (array lengths)
 
     def __init__(self, registry, provider):
@@ -270,8 +287,8 @@ class Realizer:
     def _resolve_checked(self, node, decl, allow_function, owner=None,
                          item_errors_at_use=False):
         """Resolve for a cdef: every error is a CDefError pointing at the declaration
-        (with item_errors_at_use, an array of items of unknown size raises
-        _ArrayItemOfUnknownSize instead)."""
+        (with item_errors_at_use, an array of items of unknown size or a function
+        type with incomplete arguments raises _IncompleteItem instead)."""
         try:
             ct = self._resolve_owned(node, owner)
             if not allow_function and self._is_function(node):
@@ -282,8 +299,8 @@ class Realizer:
                 raise error_at(str(e), decl) from None
             raise
         except (ValueError, TypeError, OverflowError) as e:
-            if item_errors_at_use and str(e).startswith("array item of unknown size"):
-                raise _ArrayItemOfUnknownSize(str(e)) from None
+            if item_errors_at_use and _INCOMPLETE_ITEM.match(str(e)):
+                raise _IncompleteItem(e) from None
             raise error_at(str(e), decl) from None
 
     def _resolve_owned(self, node, owner):
@@ -334,15 +351,21 @@ class Realizer:
         field_types = []
         specs = []
         for i, field in enumerate(decl.fields):
+            self._laying_out = True
             try:
                 ftype = self._resolve_checked(field.type, field, allow_function=False,
                                               owner=("field", decl.kind, decl.name,
                                                      field.name), item_errors_at_use=True)
-            except _ArrayItemOfUnknownSize as e:
-                # cffi's ValueError when used ('struct b x[2]' before struct b is
-                # complete: it may be defined later in the cdef)
-                raise _IncompleteMember(ValueError("%s (cdef line %s, column %s)" % (
-                    e.args[0], field.line, field.column)), None, field) from None
+            except _IncompleteItem as e:
+                # cffi's error when used ('struct b x[2]', 'void (*f)(struct b)' before
+                # struct b is complete: it may be defined later in the cdef)
+                error = e.error
+                raise _IncompleteMember(
+                    (ValueError if isinstance(error, ValueError) else TypeError)(
+                        "%s (cdef line %s, column %s)" % (error, field.line, field.column)),
+                    getattr(error, "ctype", None), field) from None
+            finally:
+                self._laying_out = False
             size, align = self._size_align(ftype, field, ct)
             flexible = ftype.kind == "array" and ftype.length is None
             if flexible and (i != len(decl.fields) - 1 or decl.kind == "union") \
@@ -521,16 +544,18 @@ class Realizer:
                 raise TypeError("invalid result type: '%s' (a function cannot return an "
                                 "array)" % result.cname)
             return _Pending(node, "function", _POINTER_SIZE, _POINTER_SIZE, None)
-        if self._type_string:
-            # as cffi's type strings (a cdef may name such functions: they fail when
-            # called); a struct of the running cdef is complete for this purpose
+        if self._type_string or self._laying_out:
+            # as cffi's type strings and struct members (a cdef may name such
+            # functions: they fail when called); a struct of the running cdef is
+            # complete for this purpose
             for ct in args:
                 if ct.kind in ("struct", "union") and ct.fields is None and \
                         ct not in self._pending_layouts:
-                    raise TypeError("ctype '%s' has incomplete type" % ct.cname)
+                    raise _incomplete_type("ctype '%s' has incomplete type" % ct.cname, ct)
             if result.kind in ("struct", "union") and result.fields is None and \
                     result not in self._pending_layouts:
-                raise TypeError("result type '%s' is not yet initialized" % result.cname)
+                raise _incomplete_type("result type '%s' is not yet initialized"
+                                       % result.cname, result)
         if result.kind == "array":
             # TypeError as cffi's; a cdef reports it as CDefError (_resolve_checked)
             raise TypeError("invalid result type: '%s' (a function cannot return an array)"
