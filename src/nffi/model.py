@@ -138,7 +138,7 @@ class Realizer:
         self._pending_layouts = {}   # CType -> (size, align) decided but not yet committed
         self._pending_fields = {}    # CType -> its field tuples, same
         self._completions = []       # structs of the running transaction, laid out
-        self._deferred = []          # (ctype, StructDef, error) waiting for a member
+        self._deferred = []          # (ctype, StructDef, _IncompleteMember) of this cdef
         self._incomplete = {}        # (kind, tag) -> (ctype, StructDef, _IncompleteMember)
                                      # of earlier cdefs still waiting (tried again by
                                      # each cdef)
