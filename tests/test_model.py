@@ -391,3 +391,134 @@ def test_typedef_int_dotdotdot_is_refused_by_verify_as_cffi():
         ffi.verify("")
     assert str(info.value) == ("feature not supported with ffi.verify(), but only with "
                                "ffi.set_source(): 'typedef int... t1'")
+
+
+# ---- cffi's backend protocol (nffi.compat's FFI(backend=...)) ----------------------------
+
+class _FakeType:
+    """Its text is made when shown (cffi completes a struct after the pointers to it)."""
+
+    def __init__(self, text, *parts):
+        self.text, self.parts = text, parts
+
+    def __str__(self):
+        return self.text % tuple(str(p) if not isinstance(p, tuple) else ", ".join(map(str, p))
+                                 for p in self.parts)
+
+
+class _FakeStruct:
+    def __init__(self, name):
+        self.name, self.fields = name, None
+
+    showing = set()     # the structs being shown (a struct that points to itself)
+
+    def __str__(self):
+        if id(self) in self.showing:
+            return self.name
+        self.showing.add(id(self))
+        try:
+            return "%s{%s}" % (self.name, ", ".join("%s %s:%s" % (t, n, b)
+                                                     for n, t, b in self.fields or ()))
+        finally:
+            self.showing.discard(id(self))
+
+
+class _FakeBackend:
+    """A backend in cffi's protocol whose types are strings (as cffi's test_parsing)."""
+
+    buffer = "buffer type"      # what cffi's FFI reads of its backend at construction
+
+    def __init__(self):
+        self.loaded = []
+
+    def cast(self, ctype, value):
+        return "casted!"
+
+    def _get_types(self):
+        return "CData", "CType"
+
+    def nonstandard_integer_types(self):
+        return {}
+
+    def new_primitive_type(self, name):
+        return _FakeType("<%s>", name)
+
+    def new_void_type(self):
+        return _FakeType("<void>")
+
+    def new_pointer_type(self, item):
+        return _FakeType("<pointer to %s>", item)
+
+    def new_array_type(self, pointer, length):
+        return _FakeType("<array %s x %s>", pointer, length)
+
+    def new_function_type(self, args, result, ellipsis, *abi):
+        return _FakeType("<func (%s), %s, %s>", tuple(args), result, ellipsis)
+
+    def new_struct_type(self, name):
+        return _FakeStruct(name)
+
+    new_union_type = new_struct_type
+
+    def complete_struct_or_union(self, s, fields, tp=None, size=-1, align=-1, *flags):
+        s.fields = fields
+
+    def load_library(self, name, flags):
+        self.loaded.append(name)
+        return self
+
+    def load_function(self, btype, name):
+        return ("function", name, str(btype))
+
+    def read_variable(self, btype, name):
+        return ("variable", name, str(btype))
+
+
+FOREIGN_CDEF = """
+    typedef unsigned int UInt;
+    typedef struct { int a, b; } foo_t, *foo_p;
+    struct node { struct node *next; double v[3]; };
+    int foo(foo_p[]);
+    short vararg(int, ...);
+    UInt g(struct node *, char (*)[4]);
+    extern long counter;
+    #define K 42
+"""
+
+
+@pytest.mark.parametrize("name", ["UInt", "foo_t", "foo_p", "struct node",
+                                  "int(*)(int, ...)", "char[4]", "void *"])
+def test_foreign_backend_types_as_cffi_builds_them(name):
+    from nffi.compat import CffiFFI
+    ours, theirs = CffiFFI(backend=_FakeBackend()), cffi.FFI(backend=_FakeBackend())
+    ours.cdef(FOREIGN_CDEF)
+    theirs.cdef(FOREIGN_CDEF)
+    mine, cffis = str(ours.typeof(name)), str(theirs.typeof(name))
+    # nffi names anonymous structs after their typedef ('foo_t'), cffi '$foo_t'
+    assert mine == cffis.replace("$foo_t", "foo_t")
+    assert ours.typeof(name) is ours.typeof(name)       # built once
+
+
+def test_foreign_backend_library():
+    from nffi.compat import CffiFFI
+    backend = _FakeBackend()
+    ours, theirs = CffiFFI(backend=backend), cffi.FFI(backend=_FakeBackend())
+    ours.cdef(FOREIGN_CDEF)
+    theirs.cdef(FOREIGN_CDEF)
+    lib, their_lib = ours.dlopen(None), theirs.dlopen(None)
+    for name in ("foo", "vararg", "g"):
+        assert getattr(lib, name) == getattr(their_lib, name)
+    assert lib.counter[:2] == ("variable", "counter")
+    assert lib.K == their_lib.K == 42
+    ours.dlopen("m")            # a bare name is found as cffi finds it
+    assert "libm" in backend.loaded[-1]
+    ours.cdef("long foo(void);", override=True)
+    assert lib.foo[2] == "<func (), <long>, False>"      # resolved at each access
+    with pytest.raises(AttributeError):
+        lib.undeclared
+
+
+def test_own_backend_is_nffi_itself():
+    from nffi.compat import CffiFFI
+    ffi = CffiFFI(backend=_core)
+    assert ffi.typeof("int") is nffi.FFI().typeof("int")
