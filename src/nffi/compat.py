@@ -21,14 +21,16 @@ class CffiFFI(FFI):
     """The FFI class that ``cffi.FFI`` names under nffi.compat: nffi's FFI, whose
     declaration errors read as cffi's (``str()`` of a CDefError is cffi's text; the
     line, column and source line stay on the exception), and which accepts cffi's
-    ``backend=`` argument: cffi's own backend (``_cffi_backend``, nffi's core) is
-    nffi itself; another object is a foreign backend in cffi's protocol, which
-    ``typeof()`` and ``dlopen()`` then go through (nffi.foreign_backend)."""
+    ``backend=`` argument: cffi's own backend (``_cffi_backend``, nffi's core, or an
+    object without cffi's backend methods) is nffi itself; another object is a foreign
+    backend in cffi's protocol, which ``typeof()`` and ``dlopen()`` then go through
+    (nffi.foreign_backend)."""
 
     _nffi_foreign_backend = None
 
     def __init__(self, backend=None):
-        if backend is not None and not isinstance(backend, types.ModuleType):
+        if backend is not None and not isinstance(backend, types.ModuleType) and \
+                hasattr(backend, "new_primitive_type"):     # cffi's backend protocol
             from .foreign_backend import BackendAdapter
             self._nffi_foreign_backend = BackendAdapter(backend)
 
