@@ -522,3 +522,33 @@ def test_own_backend_is_nffi_itself():
     from nffi.compat import CffiFFI
     ffi = CffiFFI(backend=_core)
     assert ffi.typeof("int") is nffi.FFI().typeof("int")
+
+
+def test_struct_opaque_in_an_included_ffi_and_defined_here():
+    # ABI mode completes it, as cffi's ABI mode does
+    parent = nffi.FFI()
+    parent.cdef("struct foo_s;")
+    child = nffi.FFI()
+    child.include(parent)
+    child.cdef("struct foo_s { int x, y; };")
+    assert child.sizeof("struct foo_s") == 8
+    # API mode refuses it when used, as cffi (the compiled parent saw it opaque)
+    parent, child = Model(), Model(_CompilerLike())
+    parent.cdef("struct foo_s;")
+    child.include(parent)
+    child.cdef("struct foo_s { int x, y; };")
+    with pytest.raises(NotImplementedError, match="'struct foo_s' is opaque in the "
+                       "ffi.include\\(\\), but no longer in the ffi doing the include"):
+        child.resolve(Tagged("struct", "foo_s"))
+
+
+class _CompilerLike(layout.LayoutProvider):
+    """A provider that is not ABI mode's (as API mode's), answering as gcc."""
+
+    _gcc = layout.ABILayout(lambda name: _core.sizeof(nffi.FFI().typeof(name)))
+
+    def struct_layout(self, decl, fields):
+        return self._gcc.struct_layout(decl, fields)
+
+    def enum_integer_type(self, decl, values):
+        return self._gcc.enum_integer_type(decl, values)

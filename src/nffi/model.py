@@ -142,6 +142,7 @@ class Realizer:
         self._incomplete = {}        # (kind, tag) -> (ctype, StructDef, _IncompleteMember)
                                      # of earlier cdefs still waiting (tried again by
                                      # each cdef)
+        self._opaque_included = {}   # (kind, tag) -> True: opaque in an included FFI
 
     # ---- following the registry's transactions (the observer protocol) -------------------
 
@@ -207,6 +208,9 @@ class Realizer:
                 else:
                     raise FFIError("include: multiple declarations of %s '%s'" % key)
             self._tagged_types[key] = ct
+            if ct.kind in ("struct", "union") and ct.fields is None and \
+                    key not in unrealizable:
+                self._opaque_included[key] = True
         for key, error in unrealizable.items():
             self._unrealizable.setdefault(key, error)
         self._typedef_types.clear()
@@ -225,6 +229,14 @@ class Realizer:
             ct = self._replace_tagged_ctype(decl.kind, decl.name)
         self._unrealizable.pop(key, None)
         self._incomplete.pop(key, None)
+        if key in self._opaque_included and not isinstance(self.provider, ABILayout):
+            # API mode, as cffi's: the ctype is the included module's, which the
+            # compiler saw opaque (ABI mode completes it, as cffi's does)
+            self._unrealizable[key] = NotImplementedError(
+                "'%s %s' is opaque in the ffi.include(), but no longer in the ffi doing "
+                "the include (workaround: don't use ffi.include() but duplicate the "
+                "declarations of everything using %s %s)" % (key * 2))
+            return
         self._lay_out(ct, decl)
 
     def _lay_out(self, ct, decl):
