@@ -340,11 +340,83 @@ def test_cache_on_disk_is_used(tmp_path, monkeypatch):
     headers.clear_memory_caches()
     FFI().cdef_header(source)
     files = sorted(os.listdir(os.path.join(str(tmp_path), "headers")))
-    assert sorted(name.rsplit(".", 1)[1] for name in files) == ["pickle", "request"]
+    assert sorted(name.rsplit(".", 1)[1] for name in files) == ["outcome", "pickle",
+                                                                 "request"]
+    # a later process: nothing in memory, and no preprocessor run
     headers.clear_memory_caches()
+    monkeypatch.setattr(headers, "_run", _no_preprocessor)
     ffi = FFI()
     ffi.cdef_header(source)
+    assert ffi.sizeof("struct cached") == 8 and "cached_f" in ffi._model.functions
+    # into an FFI that declared something already: the parse result, still no run
+    headers.clear_memory_caches()
+    ffi = FFI()
+    ffi.cdef("int other(void);")
+    ffi.cdef_header(source)
     assert ffi.sizeof("struct cached") == 8
+
+
+def _no_preprocessor(source, command):
+    raise AssertionError("the preprocessor ran")
+
+
+def _load_in_fresh_memory(source, **options):
+    headers.clear_memory_caches()
+    ffi = FFI()
+    ffi.cdef_header(source, **options)
+    return ffi
+
+
+def test_cache_sees_a_changed_header(tmp_path, monkeypatch):
+    monkeypatch.setenv("NFFI_CACHE_DIR", str(tmp_path / "cache"))
+    header = tmp_path / "changing.h"
+    header.write_text("struct changing { int a; };\n")
+    source = '#include "%s"\n' % header
+    assert _load_in_fresh_memory(source).sizeof("struct changing") == 4
+    header.write_text("struct changing { long long a; };\n")
+    assert _load_in_fresh_memory(source).sizeof("struct changing") == 8
+    stat = os.stat(header)      # the same size, an other modification time
+    header.write_text("struct changing { long long b; };\n")
+    os.utime(header, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert _load_in_fresh_memory(source).typeof("struct changing").fields[0][0] == "b"
+
+
+def test_cache_sees_changed_defines_and_include_dirs(tmp_path, monkeypatch):
+    monkeypatch.setenv("NFFI_CACHE_DIR", str(tmp_path / "cache"))
+    first, second, later = tmp_path / "first", tmp_path / "second", tmp_path / "later"
+    first.mkdir()
+    second.mkdir()
+    (second / "nffi_shadowed.h").write_text("#define WHERE 2\nint from_second(void);\n")
+    source = "#include <nffi_shadowed.h>\n#ifdef EXTRA\nint extra(void);\n#endif\n"
+
+    def load(*dirs, **options):
+        ffi = _load_in_fresh_memory(source, include_dirs=[str(d) for d in dirs],
+                                    **options)
+        return ffi.dlopen(None).WHERE, sorted(ffi._model.functions)
+
+    assert load(first, second) == (2, ["from_second"])
+    assert load(first, second, define_macros=["EXTRA"]) == (2, ["extra", "from_second"])
+    assert load(first, second) == (2, ["from_second"])
+    # a header added to an earlier directory of the search path shadows the one read
+    (first / "nffi_shadowed.h").write_text("#define WHERE 1\nint from_first(void);\n")
+    assert load(first, second) == (1, ["from_first"])
+    assert load(second) == (2, ["from_second"])
+    # a directory that did not exist, then does
+    assert load(later, second) == (2, ["from_second"])
+    later.mkdir()
+    (later / "nffi_shadowed.h").write_text("#define WHERE 3\n")
+    assert load(later, second) == (3, [])
+
+
+def test_damaged_cache_files_are_misses(tmp_path, monkeypatch):
+    monkeypatch.setenv("NFFI_CACHE_DIR", str(tmp_path))
+    source = "struct damaged { short a; };\n"
+    _load_in_fresh_memory(source)
+    directory = os.path.join(str(tmp_path), "headers")
+    for name in os.listdir(directory):
+        with open(os.path.join(directory, name), "wb") as f:
+            f.write(b"not a pickle")
+    assert _load_in_fresh_memory(source).sizeof("struct damaged") == 2
 
 
 def test_preprocessor_options():
