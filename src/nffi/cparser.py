@@ -964,7 +964,8 @@ class _Parser:
             declared_type = self._gnu_typed(declared_type, attrs, name_token)
             if is_typedef:
                 self.g.typedef_types[name] = declared_type
-                align = max(attrs.get("aligned", 0), self._gnu_typedef_align(declared_type))
+                # (on a typedef, 'aligned' may lower the alignment too)
+                align = attrs.get("aligned") or self._gnu_typedef_align(declared_type)
                 if align:
                     self.g.typedef_align[name] = align
                 if attrs.get("aligned") and declared_type == Tagged(
@@ -978,7 +979,8 @@ class _Parser:
         value = self._initializer(is_constant, _may_be_floating(declared_type))
         if is_typedef:
             self.local_typedefs.add(name)
-            declaration = Typedef(name, declared_type, *position)
+            declaration = Typedef(name, declared_type, *position,
+                                  align=self.g.typedef_align.get(name) if self.gnu else None)
         elif isinstance(declared_type, Function):
             declaration = FunctionDecl(name, declared_type, *position, symbol=symbol)
         elif isinstance(declared_type, Void):
@@ -1264,9 +1266,11 @@ class _Parser:
             after = self._skip_attributes()
             attrs = self._gnu_merged_attributes(specifiers, declarator, after)
             field_type = self._gnu_typed(field_type, attrs, name_token)
-            align = max(attrs.get("aligned", 0), self._gnu_typedef_align(field_type))
+            # (an aligned typedef's alignment is its type's: Typedef.align, which
+            # packing overrides, unlike this attribute of the member)
             return Field(name_token.text, field_type, bitsize, name_token.line,
-                         name_token.column, align or None, attrs.get("packed", False))
+                         name_token.column, attrs.get("aligned") or None,
+                         attrs.get("packed", False))
         return Field(name_token.text, field_type, bitsize, name_token.line,
                      name_token.column)
 

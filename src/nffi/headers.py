@@ -398,8 +398,14 @@ def _size_align(model):
     from . import _core
 
     def size_align(node, local):
+        typedef_align = None        # of the first aligned typedef of a chain
         while isinstance(node, Named) and node.name in local.typedef_types:
+            typedef_align = typedef_align or local.typedef_align.get(node.name)
             node = local.typedef_types[node.name]
+        size, align = size_align_of_type(node, local)
+        return size, typedef_align or align
+
+    def size_align_of_type(node, local):
         if isinstance(node, Array) and isinstance(node.length, int):
             size, align = size_align(node.item, local)
             return size * node.length, align

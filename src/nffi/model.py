@@ -91,6 +91,7 @@ class Realizer:
         self.provider = provider
         self._tagged_types = {}      # (kind, tag) -> CType (struct/union/enum, opaque)
         self._typedef_types = {}     # typedef name -> CType
+        self._typedef_aligns = {}    # typedef name -> its Typedef.align (real headers)
         self._unrealizable = {}      # (kind, tag) -> the error its use raises
         self._pending_layouts = {}   # CType -> (size, align) decided but not yet committed
         self._pending_fields = {}    # CType -> its field tuples, same
@@ -115,6 +116,10 @@ class Realizer:
     def declared(self, decl, override):
         if isinstance(decl, Typedef):
             self._typedef_types.pop(decl.name, None)
+            if decl.align is not None:
+                self._typedef_aligns[decl.name] = decl.align
+            else:
+                self._typedef_aligns.pop(decl.name, None)
         elif isinstance(decl, StructDef):
             self._define_struct(decl, override)
 
@@ -235,6 +240,7 @@ class Realizer:
             ftype = self._resolve_checked(field.type, field, allow_function=False,
                                           owner=("field", decl.kind, decl.name, field.name))
             size, align = self._size_align(ftype, field, decl)
+            align = self._typedef_alignment(field.type) or align
             flexible = ftype.kind == "array" and ftype.length is None
             if flexible and (i != len(decl.fields) - 1 or decl.kind == "union"):
                 raise error_at("flexible array member '%s' must be the last field of a "
@@ -262,6 +268,21 @@ class Realizer:
                        if field.name or (field.bitsize is None
                                          and ftype.kind in ("struct", "union"))]
         return ct, fields, size, align, init_fields
+
+    def _typedef_alignment(self, node):
+        """The alignment of a member's type (or of its array's items) that is, or is a
+        typedef of, a typedef declared with __attribute__((aligned(N))) (real headers:
+        decls.Typedef.align); None if there is none."""
+        while isinstance(node, Array):
+            node = node.item
+        for _ in range(1000):
+            if not isinstance(node, Named):
+                return None
+            align = self._typedef_aligns.get(node.name)
+            if align is not None:
+                return align
+            node = self.registry.typedefs.get(node.name)
+        return None
 
     def _flatten_fields(self, decl, field_types, placed):
         """(name, ctype, offset, bitshift, bitsize, flags) for each named field; the
