@@ -29,8 +29,8 @@ LIBRARY_HEADERS = [
     (["expat.h"], "libexpat1-dev"), (["ffi.h"], "libffi-dev")]
 
 # what may be skipped in these headers, by a word of the reason: va_list, _Float128,
-# inline bodies, FILE's definition, and macros that are no constants
-EXPECTED_SKIPS = ("macro", "inline function", "va_list", "_Float128", "_IO_FILE")
+# inline bodies and macros that are no constants
+EXPECTED_SKIPS = ("macro", "inline function", "va_list", "_Float128")
 
 
 def _source(names):
@@ -221,6 +221,32 @@ def test_aligned_typedefs_of_scalar_types():
     # a later cdef's struct with a member of such a type is laid out as gcc does too
     ffi.cdef("struct later { char c; again_a16 x; ll_a4 y; };")
     assert [f.offset for _, f in ffi.typeof("struct later").fields] == [0, 16, 20]
+
+
+def test_file_is_glibc_struct_and_takes_python_files(tmp_path):
+    ffi = FFI()
+    ffi.cdef_header("#include <stdio.h>", only=["fputs", "fflush", "fileno", "stdout",
+                                                "struct _IO_FILE"])
+    assert "_IO_FILE" not in [s.name for s in ffi.skipped_declarations()]
+    file_type = ffi.typeof("FILE")
+    assert file_type is ffi.typeof("struct _IO_FILE") and file_type.fields is not None
+    assert "_flags" in dict(file_type.fields)
+    wrong, count = header_layouts.compare(ffi, "#include <stdio.h>\n")
+    assert wrong == [] and count > 20
+    libc = ffi.dlopen(None)
+    # a Python file for a 'FILE *' argument, as before
+    path = tmp_path / "out.txt"
+    with open(path, "w") as f:
+        assert libc.fputs(b"through FILE\n", f) >= 0
+        assert libc.fflush(f) == 0
+    assert path.read_text() == "through FILE\n"
+    # its fields are readable, and a FILE * mixes with the FILE * of other FFIs
+    assert libc.fileno(libc.stdout) == 1 and libc.stdout._fileno == 1
+    other = FFI()
+    other.cdef("int fileno(FILE *);")
+    assert other.dlopen(None).fileno(libc.stdout) == 1
+    assert other.typeof("FILE").fields is None      # (the process-wide opaque FILE)
+    assert ffi.cast("FILE *", other.cast("FILE *", 0)) == ffi.NULL
 
 
 def test_more_gnu_spellings():

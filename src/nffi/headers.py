@@ -37,7 +37,6 @@ from . import decls as decls_module
 from .decls import (Array, ConstantDecl, EnumDef, Function, FunctionDecl, Named, Pointer,
                     Primitive, StructDef, Tagged, Typedef, VariableDecl, Void)
 from .errors import CDefError, FFIError, PkgConfigError
-from .registry import FILE_TAG
 
 __all__ = ["HeaderPosition", "SkippedDeclaration", "load_header"]
 
@@ -534,10 +533,6 @@ def _prefilter(decls, registry, skip):
         if isinstance(decl, StructDef):
             if decl.fields is None:
                 result.append(decl)
-                continue
-            if (decl.kind, decl.name) == FILE_TAG:
-                skip(decl, "struct _IO_FILE is the FILE of <stdio.h>, one opaque type "
-                     "in the whole process (usable through FILE *)")
                 continue
             old = registry.struct_defs.get((decl.kind, decl.name)) or seen.get(_key(decl))
             if old is not None and old.fields is not None:

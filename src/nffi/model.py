@@ -32,7 +32,8 @@ _unique_lock = threading.Lock()
 _primitive_types = {}
 void_type = _core.new_void_type()
 # 'FILE' is one opaque struct for the whole process, as in cffi: 'struct _IO_FILE' (the
-# tag of glibc's FILE, and of cffi's tables) by another name
+# tag of glibc's FILE, and of cffi's tables) by another name -- until an FFI defines
+# 'struct _IO_FILE' (glibc's <stdio.h> through cdef_header): then that FFI has its own
 file_type = _core.new_struct_type("FILE")
 
 
@@ -172,9 +173,11 @@ class Realizer:
         if decl.fields is None:          # forward declaration
             return
         if ct is file_type:
-            raise error_at("'struct %s' is the FILE of <stdio.h>, which nffi does not let "
-                           "a cdef define" % decl.name, decl)
-        if ct.fields is not None:
+            # glibc's definition of FILE (<stdio.h> read by cdef_header): FILE becomes
+            # a struct of this FFI with that layout, still a FILE to the core (a Python
+            # file for a 'FILE *', which mixes with other FFIs' 'FILE *')
+            ct = self._replace_tagged_ctype(decl.kind, decl.name)
+        elif ct.fields is not None:
             if not override:
                 raise error_at("%s '%s' is already defined" % (decl.kind, decl.name), decl)
             ct = self._replace_tagged_ctype(decl.kind, decl.name)
@@ -488,7 +491,10 @@ class Realizer:
         return (kind, tag) in self._tagged_types or self.registry.tag_declared(kind, tag)
 
     def _replace_tagged_ctype(self, kind, tag):
-        ct = self._new_struct_ctype(kind, tag)
+        if (kind, tag) == FILE_TAG:
+            ct = _core.new_struct_type("FILE")      # an FFI's own, complete FILE
+        else:
+            ct = self._new_struct_ctype(kind, tag)
         self._tagged_types[(kind, tag)] = ct
         self._typedef_types.clear()
         return ct
