@@ -380,6 +380,7 @@ def test_skipped_declarations_name_the_header_position(tmp_path):
     assert found["v4si"].position == headers.HeaderPosition(str(header), 3)
     assert "vector_size" in found["v4si"].reason
     assert found["add"].position.line == 4
+    assert found["add"].reason.startswith("uses the type 'v4si', which is skipped (")
     assert "not a symbol" in found["twice"].reason
     assert str(found["twice"]).startswith("%s:5: twice:" % header)
     assert set(ffi._model.functions) == {"ok"}

@@ -2029,6 +2029,9 @@ def _is_unsigned_name(name):
 _PREDEFINED_MACRO_FILES = frozenset(["<built-in>", "<command-line>"])
 
 
+_UNKNOWN_TYPE_NAME_RE = re.compile(r"unknown type name '([^']*)'")
+
+
 class _Gnu:
     """What the parser keeps while reading a preprocessed header (gnu=True)."""
 
@@ -2038,6 +2041,7 @@ class _Gnu:
         # header's own typedef_types and structs
         self.size_align = size_align
         self.skipped = []           # (name, reason, line, column): preprocessed lines
+        self.skipped_names = {}     # name -> the reason it was first skipped
         self.marks = []             # line markers: (preprocessed line, file, its line)
         self.current_file = ""
         self.macros = {}            # name -> ConstantDecl of the macro in force
@@ -2049,6 +2053,15 @@ class _Gnu:
         self.transparent = {}       # transparent_union typedef -> its first member type
 
     def skip(self, name, reason, line, column):
+        match = _UNKNOWN_TYPE_NAME_RE.match(reason)
+        if match is not None and match.group(1) in self.skipped_names:
+            # the type was declared, and skipped: say so rather than 'unknown' (the
+            # first skipped type of a chain, with its reason)
+            reason = self.skipped_names[match.group(1)]
+            if not reason.startswith("uses the type"):
+                reason = "uses the type '%s', which is skipped (%s)" % (match.group(1),
+                                                                       reason)
+        self.skipped_names.setdefault(name, reason)
         self.skipped.append((name, reason, line, column))
 
     def mark(self, line, file, file_line):
