@@ -28,6 +28,16 @@ LIBRARY_HEADERS = [
     (["openssl/ssl.h", "openssl/evp.h"], "libssl-dev"), (["png.h"], "libpng-dev"),
     (["expat.h"], "libexpat1-dev"), (["ffi.h"], "libffi-dev")]
 
+# more real headers, beyond the issue's list (each skipped when not installed)
+MORE_HEADERS = [
+    (["sys/epoll.h", "sys/inotify.h", "sys/signalfd.h", "sched.h", "spawn.h"], "libc6-dev"),
+    (["linux/input.h", "linux/netlink.h", "linux/perf_event.h", "linux/bpf.h"],
+     "linux-libc-dev"),
+    (["X11/Xlib.h"], "libx11-dev"), (["gmp.h"], "libgmp-dev"), (["lzma.h"], "liblzma-dev"),
+    (["bzlib.h"], "libbz2-dev"), (["stdio.h", "jpeglib.h"], "libjpeg-dev"),
+    (["yaml.h"], "libyaml-dev"), (["ncurses.h"], "libncurses-dev"),
+    (["gnutls/gnutls.h"], "libgnutls28-dev")]
+
 # what may be skipped in these headers, by a word of the reason: va_list, _Float128,
 # inline bodies and macros that are no constants
 EXPECTED_SKIPS = ("macro", "inline function", "va_list", "_Float128")
@@ -75,6 +85,15 @@ def test_library_header_layouts_match_the_compiler(names, package):
     unexpected = _unexpected_skips(ffi)
     # openssl's dispatch typedefs of va_list functions are named *_fn (their uses go too)
     assert [s for s in unexpected if "_fn'" not in s] == []
+
+
+@pytest.mark.parametrize("names, package", MORE_HEADERS,
+                         ids=[" ".join(n) for n, _ in MORE_HEADERS])
+def test_more_header_layouts_match_the_compiler(names, package):
+    if _header_missing(names):
+        pytest.skip("needs the Debian package %s" % package)
+    ffi = _check_layouts(names)
+    assert _unexpected_skips(ffi) == []
 
 
 def test_zlib_round_trip():
