@@ -17,17 +17,17 @@ It owns the way from ``#include <zlib.h>`` to declarations in an FFI's model:
 Positions: the parser sees lines of the preprocessed text; the line markers map them
 back to header files (``HeaderPosition``), for skipped declarations and errors.
 
-Cache: parsing is the expensive step.  Its result is kept in memory and on disk,
-keyed by the SHA-256 of the preprocessed text (plus nffi's parser version), in
-``$NFFI_CACHE_DIR/headers`` (default ``~/.cache/nffi/headers``).  Each request
-(source and preprocessor command) is remembered too, with the size and modification
-time of every file the preprocessor read, so that a later load -- in this process or
-a later one -- that finds them all unchanged needs no preprocessor run.
+Cache: parsing is the expensive step.  Its result is kept in memory and on disk, in
+``$NFFI_CACHE_DIR/headers`` (default ``~/.cache/nffi/headers``; docs/headers.md): the
+parse result per preprocessed text (SHA-256 key), each request (source and
+preprocessor options) with the size and modification time of everything its text
+depends on (files read, include search directories, .pc files), and the outcome of
+declaring into a fresh FFI -- so that a later load, in this process or a later one,
+whose dependencies are unchanged runs no preprocessor and loads no parse result.
 """
 import bisect
 import gc
 import os
-import pickle
 import re
 import sys
 import zlib
@@ -37,6 +37,11 @@ from . import decls as decls_module
 from .decls import (Array, ConstantDecl, EnumDef, Function, FunctionDecl, Named, Pointer,
                     Primitive, StructDef, Tagged, Typedef, VariableDecl, Void)
 from .errors import CDefError, FFIError, PkgConfigError
+
+try:    # pickle's C implementation, without pickle.py (a third of this module's import)
+    from _pickle import dump as _pickle_dump, load as _pickle_load
+except ImportError:         # pragma: no cover (not CPython)
+    from pickle import dump as _pickle_dump, load as _pickle_load
 
 __all__ = ["HeaderPosition", "SkippedDeclaration", "load_header"]
 
@@ -357,7 +362,7 @@ def clear_memory_caches():
 def _load(name):
     try:
         with open(os.path.join(cache_directory(), name), "rb") as f:
-            return pickle.load(f)
+            return _pickle_load(f)
     except Exception:       # absent, unreadable or from another version: parse again
         return None
 
@@ -369,7 +374,7 @@ def _store(name, value):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         temporary = "%s.%d.tmp" % (path, os.getpid())
         with open(temporary, "wb") as f:
-            pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+            _pickle_dump(value, f, protocol=5)
         os.replace(temporary, path)
     except OSError:
         pass                # a read-only home: no disk cache, still correct
