@@ -119,6 +119,41 @@ def test_zlib_round_trip():
                for s in ffi.skipped_declarations())
 
 
+def test_api_mode_uses_the_header_declarations(tmp_path):
+    import importlib.util
+    if _header_missing(["zlib.h"]):
+        pytest.skip("needs the Debian package zlib1g-dev")
+    ffi = FFI()
+    ffi.cdef_header("#include <stdio.h>\n#include <zlib.h>\n",
+                    only=["fputs", "fileno", "stdout", "compress", "uncompress",
+                          "compressBound", "zlibVersion", "Z_OK", "struct _IO_FILE",
+                          "struct z_stream_s"])
+    ffi.cdef("int twice(int);")         # a cdef after it sees its typedefs too
+    name = "_nffi_headers_api_%d" % os.getpid()
+    ffi.set_source(name, "#include <stdio.h>\n#include <zlib.h>\n"
+                   "static int twice(int x) { return 2 * x; }\n", libraries=["z"])
+    spec = importlib.util.spec_from_file_location(name, ffi.compile(tmpdir=str(tmp_path)))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    api, lib = module.ffi, module.lib
+    assert api.string(lib.zlibVersion()) == ffi.string(ffi.dlopen("z").zlibVersion())
+    data = b"header declarations " * 20
+    size = api.new("uLongf *", lib.compressBound(len(data)))
+    out = api.new("unsigned char[]", size[0])
+    assert lib.compress(out, size, data, len(data)) == lib.Z_OK
+    back = api.new("uLongf *", len(data))
+    result = api.new("unsigned char[]", len(data))
+    assert lib.uncompress(result, back, out, size[0]) == lib.Z_OK
+    assert api.buffer(result, back[0])[:] == data
+    assert api.sizeof("FILE") == ffi.sizeof("FILE") and lib.fileno(lib.stdout) == 1
+    assert api.sizeof("struct z_stream_s") == ffi.sizeof("struct z_stream_s")
+    assert lib.twice(21) == 42
+    path = tmp_path / "out.txt"
+    with open(path, "w") as f:
+        assert lib.fputs(b"api mode\n", f) >= 0
+    assert path.read_text() == "api mode\n"
+
+
 def test_sqlite3_session():
     if _header_missing(["sqlite3.h"]):
         pytest.skip("needs the Debian package libsqlite3-dev")

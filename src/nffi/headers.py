@@ -640,8 +640,9 @@ def _located(error):
 
 def load_header(model, source, include_dirs=(), define_macros=(), undef_macros=(),
                 pkg_config=(), extra_args=(), only=None, exclude=None):
-    """Preprocess, parse, select and declare; return a SkippedList (iterating gives
-    SkippedDeclaration: what the headers declare that was not declared, and why)."""
+    """Preprocess, parse, select and declare; return (the declarations declared, a
+    SkippedList: iterating gives SkippedDeclaration, what the headers declare that was
+    not declared, and why)."""
     # what a load creates (declarations, ctypes) lives as long as the FFI: the cyclic
     # collector's passes over it on the way are pure cost (a fifth of a cached load)
     collecting = gc.isenabled()
@@ -677,8 +678,8 @@ def _load_header(model, source, include_dirs, define_macros, undef_macros, pkg_c
                     parse_skipped, declared, declare_skipped, marks = outcome
                     try:
                         model.declare(declared)
-                        return SkippedList(parse_skipped + declare_skipped,
-                                           _Positions(marks))
+                        return declared, SkippedList(parse_skipped + declare_skipped,
+                                                     _Positions(marks))
                     except (CDefError, FFIError):   # (not expected) the long way
                         _outcomes.pop(_file_key(identity), None)
     text_key, (decls, parse_skipped, marks) = _parsed_headers(request, _size_align(model))
@@ -701,7 +702,7 @@ def _load_header(model, source, include_dirs, define_macros, undef_macros, pkg_c
             identity = repr((text_key, patterns))
             _remember(_outcomes, _file_key(identity), identity, ".outcome",
                       (skipped[:mark], decls, skipped[mark:], marks))
-    return SkippedList(skipped, position)
+    return decls, SkippedList(skipped, position)
 
 
 def _patterns_key(patterns):
