@@ -533,6 +533,17 @@ def test_cache_sees_changed_defines_and_include_dirs(tmp_path, monkeypatch):
     assert load(later, second) == (3, [])
 
 
+def test_cache_of_another_nffi_version_is_not_used(tmp_path, monkeypatch):
+    monkeypatch.setenv("NFFI_CACHE_DIR", str(tmp_path))
+    source = "struct versioned { int a; };\n"
+    _load_in_fresh_memory(source)
+    monkeypatch.setattr(headers, "_run", _no_preprocessor)
+    _load_in_fresh_memory(source)                       # this version: cached
+    monkeypatch.setattr(headers, "_version", "another nffi")
+    with pytest.raises(AssertionError, match="the preprocessor ran"):
+        _load_in_fresh_memory(source)
+
+
 def test_damaged_cache_files_are_misses(tmp_path, monkeypatch):
     monkeypatch.setenv("NFFI_CACHE_DIR", str(tmp_path))
     source = "struct damaged { short a; };\n"
