@@ -182,7 +182,10 @@ def _preprocess_with_stamps(source, options):
         directories.update(line.strip() for line in listing.splitlines())
     absent = set(_NONEXISTENT_RE.findall(result.stderr))
     if options[3]:                                   # pkg_config
-        paths.update(_pkg_config(options[3], "--path"))
+        try:
+            paths.update(_pkg_config(options[3], "--path"))
+        except PkgConfigError:      # (cannot say which files: no request entry)
+            return text, None
     stamps = [(path, -1, -1) for path in sorted(absent)]
     for path in sorted(paths | (directories - absent)):
         try:
