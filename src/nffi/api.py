@@ -108,10 +108,12 @@ class FFI(_core.FFIBase):
         represented is skipped, never fatal: ffi.skipped_declarations() lists it
         (see docs/headers.md)."""
         from . import headers
-        skipped = headers.load_header(
+        declared, skipped = headers.load_header(
             self._model, source, include_dirs=include_dirs, define_macros=define_macros,
             undef_macros=undef_macros, pkg_config=pkg_config, extra_args=extra_args,
             only=only, exclude=exclude)
+        # API mode replays the declarations themselves (no header parsing at import)
+        self._nffi_cdef_log.append(("decls", declared, {"override": False}))
         if getattr(self, "_skipped_declarations", None) is None:
             self._skipped_declarations = []
         self._skipped_declarations.append(skipped)

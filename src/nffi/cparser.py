@@ -25,6 +25,7 @@ import functools
 import itertools
 import os
 import re
+import struct
 import sys
 import warnings
 
@@ -368,6 +369,160 @@ _SIMPLE_BINARY = {
 
 _UNARY = {"-": lambda a: -a, "+": lambda a: a, "~": lambda a: ~a,
           "!": lambda a: int(not a)}
+
+
+# ---- C's integer types in the constant expressions of real headers ----------------------
+# In headers (gnu=True) an expression is evaluated as C does: each value has an integer
+# type (the type of a literal follows from its value, base and suffix), operands go
+# through the usual arithmetic conversions and results wrap to their type's width
+# ('-1U' is UINT_MAX, '(1 ? -1 : 0U) > 0'; signed overflow wraps, as gcc folds it).
+# A value is an instance of a _CInt subclass, one per type; a plain int (an
+# enumerator, a constant of an earlier cdef) has the first of int, long, unsigned
+# long, unsigned long long that holds it.  cffi's cdef dialect keeps plain integers.
+
+class _CInt(int):
+    """An integer with its C type (the class); pickled and shown as a plain int."""
+    __slots__ = ()
+    rank = 0            # conversion rank: 1 int, 2 long, 3 long long
+    unsigned = False
+    bits = 0
+
+    def __reduce__(self):
+        return int, (int(self),)
+
+    def __repr__(self):
+        return repr(int(self))
+
+
+def _c_int_type(name, rank, unsigned, code):
+    return type("_CInt_" + name.replace(" ", "_"), (_CInt,),
+                {"__slots__": (), "rank": rank, "unsigned": unsigned, "c_name": name,
+                 "bits": 8 * struct.calcsize(code)})
+
+
+_C_INT = _c_int_type("int", 1, False, "i")
+_C_UINT = _c_int_type("unsigned int", 1, True, "I")
+_C_LONG = _c_int_type("long", 2, False, "l")
+_C_ULONG = _c_int_type("unsigned long", 2, True, "L")
+_C_LLONG = _c_int_type("long long", 3, False, "q")
+_C_ULLONG = _c_int_type("unsigned long long", 3, True, "Q")
+_C_INT_TYPES = (_C_INT, _C_UINT, _C_LONG, _C_ULONG, _C_LLONG, _C_ULLONG)
+_C_SIZE_T = _C_ULONG if struct.calcsize("N") == struct.calcsize("L") else _C_ULLONG
+
+# the candidate types of an integer literal, by (decimal?, suffix): C11 6.4.4.1
+_LITERAL_TYPES = {
+    (True, ""): (_C_INT, _C_LONG, _C_LLONG),
+    (False, ""): (_C_INT, _C_UINT, _C_LONG, _C_ULONG, _C_LLONG, _C_ULLONG),
+    (True, "u"): (_C_UINT, _C_ULONG, _C_ULLONG),
+    (True, "l"): (_C_LONG, _C_LLONG),
+    (False, "l"): (_C_LONG, _C_ULONG, _C_LLONG, _C_ULLONG),
+    (True, "ul"): (_C_ULONG, _C_ULLONG),
+    (True, "ll"): (_C_LLONG,),
+    (False, "ll"): (_C_LLONG, _C_ULLONG),
+    (True, "ull"): (_C_ULLONG,),
+}
+
+
+def _fits(value, ctype):
+    if ctype.unsigned:
+        return 0 <= value < 1 << ctype.bits
+    return -(1 << (ctype.bits - 1)) <= value < 1 << (ctype.bits - 1)
+
+
+def _typed_literal(token, value):
+    """An integer literal's value with its C type."""
+    suffix = token.text[len(token.text.rstrip("uUlL")):].lower()
+    suffix = ("u" if "u" in suffix else "") + "l" * suffix.count("l")
+    decimal = not (len(token.text) > 1 and token.text[0] == "0")
+    candidates = _LITERAL_TYPES.get((decimal, suffix)) or _LITERAL_TYPES[(True, suffix)]
+    for ctype in candidates:
+        if _fits(value, ctype):
+            return ctype(value)
+    if _fits(value, _C_ULLONG):         # gcc: 'so large that it is unsigned'
+        return _C_ULLONG(value)
+    raise _error("integer constant is too large for its type", token)
+
+
+def _c_type(value):
+    kind = type(value)
+    if kind is not int and issubclass(kind, _CInt):
+        return kind
+    for ctype in (_C_INT, _C_LONG, _C_ULONG, _C_ULLONG):
+        if _fits(value, ctype):
+            return ctype
+    return _C_LLONG if value < 0 else _C_ULLONG      # (wrapped by _c_value)
+
+
+def _wrapped(value, bits, unsigned):
+    """value modulo 2**bits, as two's complement if signed."""
+    value &= (1 << bits) - 1
+    if not unsigned and value >> (bits - 1):
+        value -= 1 << bits
+    return value
+
+
+def _c_value(value, ctype):
+    """value converted to ctype."""
+    return ctype(_wrapped(value, ctype.bits, ctype.unsigned))
+
+
+def _common_type(a, b):
+    """The usual arithmetic conversions of two integer types (already promoted)."""
+    if a is b:
+        return a
+    if a.unsigned == b.unsigned:
+        return a if a.rank >= b.rank else b
+    unsigned, signed = (a, b) if a.unsigned else (b, a)
+    if unsigned.rank >= signed.rank:
+        return unsigned
+    if signed.bits > unsigned.bits:
+        return signed
+    return next(t for t in _C_INT_TYPES if t.rank == signed.rank and t.unsigned)
+
+
+def _c_type_of_size(size, unsigned):
+    """The type a cast to an integer type of this size gives (promoted: smaller than
+    int gives int)."""
+    if 8 * size < _C_INT.bits:
+        return _C_INT
+    return next((t for t in _C_INT_TYPES if t.bits == 8 * size and t.unsigned == unsigned),
+                _C_ULLONG if unsigned else _C_LLONG)
+
+
+def _c_unary(operator, value):
+    if operator == "!":
+        return _C_INT(not value)
+    ctype = _c_type(value)
+    return _c_value(_UNARY[operator](value), ctype)
+
+
+def _c_binary(text, left, right, evaluating, token):
+    """left OPERATOR right with C's types; when not evaluating, 0 of the result type
+    (the type still matters to a '?:' around it)."""
+    if text in ("<<", ">>"):
+        ctype = _c_type(left)
+        if not evaluating:
+            return ctype(0)
+        if not 0 <= right < ctype.bits:
+            raise _error("shift count %d is out of range for %s" % (right, ctype.c_name),
+                         token)
+        left = _c_value(left, ctype)
+        return _c_value(left << right if text == "<<" else left >> right, ctype)
+    ctype = _common_type(_c_type(left), _c_type(right))
+    result_type = _C_INT if text in _COMPARISONS else ctype
+    if not evaluating:
+        return result_type(0)
+    left, right = int(_c_value(left, ctype)), int(_c_value(right, ctype))
+    if text in _SIMPLE_BINARY:
+        value = _SIMPLE_BINARY[text](left, right)
+    else:
+        if right == 0:
+            raise _error("division by zero in a constant expression", token)
+        value = _c_divide(left, right) if text == "/" else _c_remainder(left, right)
+    return _c_value(value, result_type)
+
+
+_COMPARISONS = frozenset(["==", "!=", "<", ">", "<=", ">="])
 
 
 # ---- declarator building blocks ---------------------------------------------------------
@@ -910,7 +1065,8 @@ class _Parser:
             declared_type = self._gnu_typed(declared_type, attrs, name_token)
             if is_typedef:
                 self.g.typedef_types[name] = declared_type
-                align = max(attrs.get("aligned", 0), self._gnu_typedef_align(declared_type))
+                # (on a typedef, 'aligned' may lower the alignment too)
+                align = attrs.get("aligned") or self._gnu_typedef_align(declared_type)
                 if align:
                     self.g.typedef_align[name] = align
                 if attrs.get("aligned") and declared_type == Tagged(
@@ -924,7 +1080,8 @@ class _Parser:
         value = self._initializer(is_constant, _may_be_floating(declared_type))
         if is_typedef:
             self.local_typedefs.add(name)
-            declaration = Typedef(name, declared_type, *position)
+            declaration = Typedef(name, declared_type, *position,
+                                  align=self.g.typedef_align.get(name) if self.gnu else None)
         elif isinstance(declared_type, Function):
             declaration = FunctionDecl(name, declared_type, *position, symbol=symbol,
                                        extern_python=self.extern_python)
@@ -1261,9 +1418,11 @@ class _Parser:
             after = self._skip_attributes()
             attrs = self._gnu_merged_attributes(specifiers, declarator, after)
             field_type = self._gnu_typed(field_type, attrs, name_token)
-            align = max(attrs.get("aligned", 0), self._gnu_typedef_align(field_type))
+            # (an aligned typedef's alignment is its type's: Typedef.align, which
+            # packing overrides, unlike this attribute of the member)
             return Field(name_token.text, field_type, bitsize, name_token.line,
-                         name_token.column, align or None, attrs.get("packed", False))
+                         name_token.column, attrs.get("aligned") or None,
+                         attrs.get("packed", False))
         return Field(name_token.text, field_type, bitsize, name_token.line,
                      name_token.column)
 
@@ -1294,6 +1453,8 @@ class _Parser:
                     value = None
                 else:
                     value = self._constant_expression()
+            if isinstance(value, _CInt):
+                value = int(value)      # (an enumerator's type is its enum's)
             enumerators.append((name_token.text, value))
             self.local_constants[name_token.text] = value
             next_value = None if value is None else value + 1
@@ -1525,7 +1686,10 @@ class _Parser:
             self.evaluating = evaluating and not condition
             if_false = self._constant_expression()
             self.evaluating = evaluating
-            condition = if_true if condition else if_false
+            chosen = if_true if condition else if_false
+            if self.gnu:        # the type of both branches
+                chosen = _c_value(chosen, _common_type(_c_type(if_true), _c_type(if_false)))
+            condition = chosen
         self._leave_nesting()
         return condition
 
@@ -1558,6 +1722,8 @@ class _Parser:
         return int(bool(left) or bool(right))
 
     def _binary_value(self, operator, left, right):
+        if self.gnu:
+            return _c_binary(operator.text, left, right, self.evaluating, operator)
         if not self.evaluating:
             return 0                # the value is discarded: do not fail on it
         text = operator.text
@@ -1589,7 +1755,7 @@ class _Parser:
                 break
         value = self._primary_expression()
         for operator in reversed(operators):
-            value = _UNARY[operator](value)
+            value = _c_unary(operator, value) if self.gnu else _UNARY[operator](value)
         return value
 
     def _primary_expression(self):
@@ -1597,10 +1763,17 @@ class _Parser:
         kind = token.kind
         if kind == _INT:
             self._advance()
-            return self._checked_value(_int_literal_value(token), token)
+            value = self._checked_value(_int_literal_value(token), token)
+            return _typed_literal(token, value) if self.gnu else value
         if kind == _CHAR:
             self._advance()
-            return _char_literal_value(token)
+            value = _char_literal_value(token)
+            if not self.gnu:
+                return value
+            # C: an int holding the char's value ('\xff' is -1 where char is signed)
+            if value >= 0x80 and not _is_unsigned_name("char"):
+                value -= 0x100
+            return _C_INT(value)
         if kind == _NAME:
             return self._constant_value(token)
         if token.text == "(" and kind == _PUNCT:
@@ -1874,12 +2047,11 @@ class _Parser:
                          "expressions", token)
         if self.g.size_align is None:
             raise _error("casts are not supported here", token)
-        bits = 8 * self.g.size_align(node, self.g)[0]
-        value &= (1 << bits) - 1
-        if node.name != "_Bool" and not _is_unsigned_name(node.name) and \
-                value >> (bits - 1):
-            value -= 1 << bits
-        return value
+        if node.name == "_Bool":
+            return _C_INT(bool(value))
+        size = self.g.size_align(node, self.g)[0]
+        unsigned = _is_unsigned_name(node.name)
+        return _c_type_of_size(size, unsigned)(_wrapped(value, 8 * size, unsigned))
 
     def _gnu_size_of(self, token):
         """sizeof(type), __alignof__(type), _Alignof(type) in a constant expression."""
@@ -1889,7 +2061,7 @@ class _Parser:
             raise _error("%s of an expression is not supported" % token.text, token)
         value = self._gnu_type_size(_GNU_SIZE_WORDS[token.text], token)
         self._expect(")")
-        return value
+        return _C_SIZE_T(value)
 
     def _gnu_type_size(self, which, token):
         """sizeof (which=0) or alignof (which=1) of the type name that follows."""
@@ -1962,9 +2134,10 @@ class _Parser:
                             "value (the enumerator is declared)", name_token.line,
                             name_token.column)
             return      # '#define X X' after the enumerator X (glibc does this)
-        self.local_constants[name] = value
+        self.local_constants[name] = value      # with its C type, for later macros
         if not builtin:
-            self.g.define(ConstantDecl(name, value, None, name_token.line,
+            self.g.define(ConstantDecl(name, int(value) if isinstance(value, _CInt)
+                                       else value, None, name_token.line,
                                        name_token.column))
 
     def _macro_value(self):
@@ -2015,6 +2188,9 @@ def _is_unsigned_name(name):
 _PREDEFINED_MACRO_FILES = frozenset(["<built-in>", "<command-line>"])
 
 
+_UNKNOWN_TYPE_NAME_RE = re.compile(r"unknown type name '([^']*)'")
+
+
 class _Gnu:
     """What the parser keeps while reading a preprocessed header (gnu=True)."""
 
@@ -2024,6 +2200,7 @@ class _Gnu:
         # header's own typedef_types and structs
         self.size_align = size_align
         self.skipped = []           # (name, reason, line, column): preprocessed lines
+        self.skipped_names = {}     # name -> the reason it was first skipped
         self.marks = []             # line markers: (preprocessed line, file, its line)
         self.current_file = ""
         self.macros = {}            # name -> ConstantDecl of the macro in force
@@ -2035,6 +2212,15 @@ class _Gnu:
         self.transparent = {}       # transparent_union typedef -> its first member type
 
     def skip(self, name, reason, line, column):
+        match = _UNKNOWN_TYPE_NAME_RE.match(reason)
+        if match is not None and match.group(1) in self.skipped_names:
+            # the type was declared, and skipped: say so rather than 'unknown' (the
+            # first skipped type of a chain, with its reason)
+            reason = self.skipped_names[match.group(1)]
+            if not reason.startswith("uses the type"):
+                reason = "uses the type '%s', which is skipped (%s)" % (match.group(1),
+                                                                       reason)
+        self.skipped_names.setdefault(name, reason)
         self.skipped.append((name, reason, line, column))
 
     def mark(self, line, file, file_line):

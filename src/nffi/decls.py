@@ -172,6 +172,9 @@ class Typedef:
     type: Type
     line: int = 0
     column: int = 0
+    # GNU C of real headers: 'typedef int T __attribute__((aligned(N)));' gives T the
+    # alignment N, larger or smaller than its type's (None: its type's)
+    align: Optional[int] = None
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,8 @@ _unique_lock = threading.Lock()
 _primitive_types = {}
 void_type = _core.new_void_type()
 # 'FILE' is one opaque struct for the whole process, as in cffi: 'struct _IO_FILE' (the
-# tag of glibc's FILE, and of cffi's tables) by another name
+# tag of glibc's FILE, and of cffi's tables) by another name -- until an FFI defines
+# 'struct _IO_FILE' (glibc's <stdio.h> through cdef_header): then that FFI has its own
 file_type = _core.new_struct_type("FILE")
 
 
@@ -134,6 +135,7 @@ class Realizer:
         self.provider = provider
         self._tagged_types = {}      # (kind, tag) -> CType (struct/union/enum, opaque)
         self._typedef_types = {}     # typedef name -> CType
+        self._typedef_aligns = {}    # typedef name -> its Typedef.align (real headers)
         self._unrealizable = {}      # (kind, tag) -> the error its use raises
         self._pending_layouts = {}   # CType -> (size, align) decided but not yet committed
         self._pending_fields = {}    # CType -> its field tuples, same
@@ -165,6 +167,10 @@ class Realizer:
     def declared(self, decl, override):
         if isinstance(decl, Typedef):
             self._typedef_types.pop(decl.name, None)
+            if decl.align is not None:
+                self._typedef_aligns[decl.name] = decl.align
+            else:
+                self._typedef_aligns.pop(decl.name, None)
         elif isinstance(decl, StructDef):
             self._define_struct(decl, override)
 
@@ -221,9 +227,11 @@ class Realizer:
         if decl.fields is None:          # forward declaration
             return
         if ct is file_type:
-            raise error_at("'struct %s' is the FILE of <stdio.h>, which nffi does not let "
-                           "a cdef define" % decl.name, decl)
-        if ct.fields is not None:
+            # glibc's definition of FILE (<stdio.h> read by cdef_header): FILE becomes
+            # a struct of this FFI with that layout, still a FILE to the core (a Python
+            # file for a 'FILE *', which mixes with other FFIs' 'FILE *')
+            ct = self._replace_tagged_ctype(decl.kind, decl.name)
+        elif ct.fields is not None:
             if not override:
                 raise error_at("%s '%s' is already defined" % (decl.kind, decl.name), decl)
             ct = self._replace_tagged_ctype(decl.kind, decl.name)
@@ -379,6 +387,7 @@ class Realizer:
             finally:
                 self._laying_out = False
             size, align = self._size_align(ftype, field, ct)
+            align = self._typedef_alignment(field.type) or align
             flexible = ftype.kind == "array" and ftype.length is None
             if flexible and (i != len(decl.fields) - 1 or decl.kind == "union") \
                     and not decl.partial:   # (the compiler's layout places it)
@@ -405,6 +414,21 @@ class Realizer:
                        if field.name or (field.bitsize is None
                                          and ftype.kind in ("struct", "union"))]
         return ct, fields, size, align, init_fields
+
+    def _typedef_alignment(self, node):
+        """The alignment of a member's type (or of its array's items) that is, or is a
+        typedef of, a typedef declared with __attribute__((aligned(N))) (real headers:
+        decls.Typedef.align); None if there is none."""
+        while isinstance(node, Array):
+            node = node.item
+        for _ in range(1000):
+            if not isinstance(node, Named):
+                return None
+            align = self._typedef_aligns.get(node.name)
+            if align is not None:
+                return align
+            node = self.registry.typedefs.get(node.name)
+        return None
 
     def _flatten_fields(self, decl, field_types, placed):
         """(name, ctype, offset, bitshift, bitsize, flags) for each named field; the
@@ -617,7 +641,10 @@ class Realizer:
         return (kind, tag) in self._tagged_types or self.registry.tag_declared(kind, tag)
 
     def _replace_tagged_ctype(self, kind, tag):
-        ct = self._new_struct_ctype(kind, tag)
+        if (kind, tag) == FILE_TAG:
+            ct = _core.new_struct_type("FILE")      # an FFI's own, complete FILE
+        else:
+            ct = self._new_struct_ctype(kind, tag)
         self._tagged_types[(kind, tag)] = ct
         self._typedef_types.clear()
         return ct
