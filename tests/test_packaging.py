@@ -138,7 +138,8 @@ def test_sdist_holds_what_the_tests_need(dists):
     missing = _source_files(dists[3]) - names
     assert not missing, sorted(missing)
     for needed in ("tests/conftest.py", "tests/cc.py", "tests/clib/testlib.c",
-                   "docs/guide.md", "benchmarks/run.py", "src/nffi/_core/nffi_core.h"):
+                   "docs/guide.md", "benchmarks/run.py", "src/nffi/_core/nffi_core.h",
+                   "src/_nffi_compat_hook.py"):
         assert needed in names
     assert not [n for n in names if n.endswith((".so", ".o", ".pyc"))]
 
@@ -153,6 +154,7 @@ def test_wheel_holds_no_c_sources_but_the_api_header(dists):
     assert not [n for n in names if n.endswith((".c", ".h"))
                 and n != "nffi/_core/nffi_capi.h"], names
     assert "nffi-compat.pth" in names                   # at the root of site-packages
+    assert "_nffi_compat_hook.py" in names              # what it imports (NFFI_COMPAT)
     assert [n for n in names if re.fullmatch(r"nffi/_core\..*\.so", n)]
     assert "nffi-%s.dist-info/licenses/LICENSE" % nffi.__version__ in names
     assert re.search(r"^Version: %s$" % re.escape(nffi.__version__), metadata, re.M)

@@ -10,7 +10,9 @@ import threading
 
 from . import _core
 from .errors import CDefError, FFIError, at_source
-from .model import Model, pointer_type, void_type
+
+# The model (and through it the cdef parser) is imported by the first FFI(), not here:
+# 'import nffi' stays cheap for programs that import it and may never declare anything.
 
 _SSIZE_LIMIT = sys.maxsize + 1      # offsets are C ssize_t values
 
@@ -20,7 +22,7 @@ _unspecified = object()
 class FFI(_core.FFIBase):
     """An FFI instance: declarations (cdef) plus the operations of the CFFI reference."""
 
-    NULL = _core.cast(pointer_type(void_type), 0)
+    NULL = _core.cast(_core.new_pointer_type(_core.new_void_type()), 0)
 
     CData = _core.CData
     CType = _core.CType
@@ -43,6 +45,7 @@ class FFI(_core.FFIBase):
     def __new__(cls, *args, **kwargs):
         # set up here, not in __init__, so that subclasses that do not call
         # FFI.__init__ still get a working object (as with cffi)
+        from .model import Model
         self = super().__new__(cls, flavour=cls._nffi_flavour)
         self._model = Model()
         self._function_type_cache = {}    # type strings that may name a function type
