@@ -184,3 +184,76 @@ def test_sdist_installs_and_passes_the_suite(dists, tmp_path):
     suite = subprocess.run([python, "-m", "pytest", "-p", "no:cacheprovider", "-q"],
                            capture_output=True, text=True, cwd=unpacked, env=env)
     assert suite.returncode == 0, suite.stdout[-5000:] + suite.stderr[-3000:]
+
+
+# ---- import laziness, the native module's initialisation -----------------------------------
+
+def _fresh(code):
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(nffi.__file__)))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+# what 'import nffi' must not import: the cdef parser and model (the first FFI() does),
+# and the modules of API mode, headers, rffi and compat
+LAZY_MODULES = ["nffi.cparser", "nffi.model", "nffi.decls", "nffi.registry", "nffi.layout",
+                "nffi.lib", "nffi.headers", "nffi.build", "nffi.apimode", "nffi.recompiler",
+                "nffi.rffi", "nffi.lltype", "nffi.compat", "dataclasses", "ctypes"]
+
+
+def test_import_nffi_is_lazy():
+    out = _fresh("import sys, nffi; print(sorted(set(%r) & set(sys.modules)))"
+                 % (LAZY_MODULES,))
+    assert out.strip() == "[]"
+    # every public name is still there, and the first FFI() brings the model in
+    out = _fresh("from nffi import *; from nffi import __all__, FFI; import sys; "
+                 "print(all(name in globals() for name in __all__), "
+                 "'nffi.model' in sys.modules, FFI().sizeof('int'), "
+                 "'nffi.model' in sys.modules)")
+    assert out.split() == ["True", "False", "4", "True"]
+
+
+def test_core_reimport_shares_the_first_modules_objects():
+    # multi-phase init: a second module object (re-import) gets the same types and
+    # exception, not a second core
+    out = _fresh("import sys, nffi._core as a; del sys.modules['nffi._core']; "
+                 "import nffi._core as b; "
+                 "print(a is b, a.FFIBase is b.FFIBase, a.CData is b.CData, "
+                 "a.error is b.error, b.__spec__.name, a.__file__ == b.__file__, "
+                 "b.cast(b.typeof(a.cast(a.new_primitive_type('int'), 1)), 7) == 7)")
+    assert out.split() == ["False", "True", "True", "True", "nffi._core", "True", "True"]
+
+
+# ---- docstrings and signatures of the public API -------------------------------------------
+
+FFI_PUBLIC = sorted(name for name in dir(nffi.FFI) if not name.startswith("_"))
+
+
+@pytest.mark.parametrize("name", FFI_PUBLIC)
+def test_ffi_public_names_have_docstrings(name):
+    import inspect
+    obj = inspect.getattr_static(nffi.FFI, name)
+    if isinstance(obj, (int, nffi.FFI.CData)):
+        return                       # RTLD_* constants, NULL: documented in the class
+    doc = getattr(obj, "__doc__", None)
+    assert doc and doc.strip(), name
+    if callable(getattr(nffi.FFI(), name)) and not isinstance(obj, type) or name == "buffer":
+        inspect.signature(getattr(nffi.FFI(), name))     # raises if it has none
+
+
+def test_c_methods_have_text_signatures():
+    import inspect
+    ffi = nffi.FFI()
+    assert str(inspect.signature(ffi.new)) == "(cdecl, init=None)"
+    assert str(inspect.signature(nffi.FFI.cast)) == "(self, /, cdecl, source)"
+    assert str(inspect.signature(ffi.string)) == "(cdata, maxlen=-1)"
+    assert str(inspect.signature(ffi.buffer)) == "(cdata, size=-1)"
+    for name in ("typeof", "sizeof", "alignof"):
+        assert str(inspect.signature(getattr(ffi, name))) == "(cdecl)"
+    # the attributes of <ctype> are documented
+    for name in ("kind", "cname", "item", "length", "fields", "args", "result",
+                 "ellipsis", "abi", "elements", "relements"):
+        assert getattr(nffi.FFI.CType, name).__doc__, name
+    assert nffi.error.__doc__

@@ -191,18 +191,27 @@ class FFI(_core.FFIBase):
     # ---- memory ----------------------------------------------------------------------
 
     def unpack(self, cdata, length):
+        """The first ``length`` items of a pointer or array cdata as bytes (char), str
+        (wide characters) or a list (any other item type)."""
         return _core.unpack(cdata, length)
 
     def from_buffer(self, cdecl, python_buffer=_unspecified, require_writable=False):
+        """A cdata array (default type ``char[]``) over the memory of a Python buffer
+        (bytearray, memoryview, array.array, ...), without copying; the cdata keeps
+        the buffer alive. ``require_writable=True`` refuses read-only buffers."""
         if python_buffer is _unspecified:
             cdecl, python_buffer = "char[]", cdecl
         ct = self._resolve(cdecl)
         return _core.from_buffer(ct, python_buffer, require_writable)
 
     def memmove(self, dest, src, n):
+        """Copy ``n`` bytes from ``src`` to ``dest`` (cdata pointers/arrays or Python
+        buffers; the areas may overlap). Copies past a known end raise ValueError."""
         _core.memmove(dest, src, n)
 
     def offsetof(self, cdecl, *fields_or_indexes):
+        """The offset in bytes of a field (``offsetof("struct s", "x")``), of nested
+        fields and array indexes (``"a", 3, "b"``) from the start of a type."""
         if not fields_or_indexes:
             raise TypeError("offsetof() needs at least one field name or index")
         return self._typeoffsetof(self._resolve(cdecl), *fields_or_indexes)[1]
@@ -218,6 +227,9 @@ class FFI(_core.FFIBase):
         return ct, offset
 
     def addressof(self, cdata, *fields_or_indexes):
+        """A pointer to a struct/union/array cdata's memory, or to a field or item of
+        it (``addressof(s, "x")``, ``addressof(a, 5)``); the result keeps the owner
+        of the memory alive."""
         if not isinstance(cdata, _core.CData):
             addressof_hook = getattr(type(cdata), "__addressof__", None)
             if addressof_hook is not None:
@@ -236,6 +248,9 @@ class FFI(_core.FFIBase):
     # ---- lifetime ----------------------------------------------------------------------
 
     def gc(self, cdata, destructor, size=0):
+        """A new cdata pointing to the same memory that calls ``destructor(cdata)``
+        when it is garbage-collected; ``destructor=None`` removes a destructor
+        previously attached. ``size`` is a hint of the memory's size in bytes."""
         return _core.gcp(cdata, destructor, size)
 
     def new_allocator(self, alloc=None, free=None, should_clear_after_alloc=True):
@@ -352,6 +367,8 @@ class FFI(_core.FFIBase):
     # ---- introspection ------------------------------------------------------------------
 
     def getctype(self, cdecl, replace_with=""):
+        """The C name of a type as a string; ``replace_with`` is inserted where a
+        variable name would go (``getctype("int[5]", "x")`` is ``'int x[5]'``)."""
         # a bare function type ('int(int)') is refused, as in cffi: not a ctype
         ct = self._resolve(cdecl)
         replace_with = replace_with.strip()
@@ -362,9 +379,13 @@ class FFI(_core.FFIBase):
         return _core.getcname(ct, replace_with)
 
     def list_types(self):
+        """The names declared so far: (typedef names, struct names, union names),
+        three sorted lists."""
         return self._model.list_types()
 
     def integer_const(self, name):
+        """The value of an integer constant of the cdef (``#define``, ``static const``
+        or an enumerator), without opening a library."""
         value = self._model.constants.get(name)
         if not isinstance(value, int):
             raise FFIError("no integer constant '%s'" % (name,))
