@@ -155,6 +155,8 @@ def test_wheel_holds_no_c_sources_but_the_api_header(dists):
                 and n != "nffi/_core/nffi_capi.h"], names
     assert "nffi-compat.pth" in names                   # at the root of site-packages
     assert "_nffi_compat_hook.py" in names              # what it imports (NFFI_COMPAT)
+    for typing_file in ("nffi/py.typed", "nffi/__init__.pyi", "nffi/_core.pyi"):
+        assert typing_file in names
     assert [n for n in names if re.fullmatch(r"nffi/_core\..*\.so", n)]
     assert "nffi-%s.dist-info/licenses/LICENSE" % nffi.__version__ in names
     assert re.search(r"^Version: %s$" % re.escape(nffi.__version__), metadata, re.M)

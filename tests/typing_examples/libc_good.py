@@ -17,7 +17,7 @@ a: int = lib.abs(-5)
 n: int = lib.strlen(b"hello")
 x: float = lib.ldexp(1.5, 2)
 buf = ffi.new("char[32]")
-written: int = lib.snprintf(buf, 32, b"%d-%s", ffi.cast("int", 7), b"x")
+written: int = lib.snprintf(buf, 32, b"%d-%s", ffi.cast("int", 7), ffi.new("char[]", b"x"))
 values = ffi.new("int[]", [3, 1, 2])
 
 
