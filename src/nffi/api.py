@@ -271,11 +271,11 @@ class FFI(_core.FFIBase):
         _core.release(x)
 
     def new_handle(self, x):
-        """A 'void *' cdata that ffi.from_handle() turns back into the object x."""
+        """A ``void *`` cdata that ffi.from_handle() turns back into the object x."""
         return _core.newp_handle(self._resolve("void *"), x)
 
     def from_handle(self, x):
-        """The object behind a 'void *' made by ffi.new_handle()."""
+        """The object behind a ``void *`` made by ffi.new_handle()."""
         return _core.from_handle(x)
 
     def init_once(self, func, tag):
@@ -315,7 +315,7 @@ class FFI(_core.FFIBase):
 
     def dlopen(self, name, flags=0):
         """Open a native library (a path, a bare name like 'c' or 'm', None for the
-        process itself, or a 'void *' handle) and return its <lib> object."""
+        process itself, or a ``void *`` handle) and return its <lib> object."""
         from . import lib as _lib
         return self._keep_library(_lib.dlopen(self, name, flags))
 

@@ -742,7 +742,7 @@ static PyGetSetDef ctype_getset[] = {
     {"kind", (getter)ctype_get_kind, NULL,
      "'primitive', 'pointer', 'array', 'void', 'struct', 'union', 'enum' or 'function'."},
     {"cname", (getter)ctype_get_cname, NULL,
-     "The C name of the type, e.g. 'int *[5]'."},
+     "The C name of the type, e.g. ``int *[5]``."},
     {"item", (getter)ctype_get_item, NULL,
      "Pointers and arrays: the <ctype> of the items."},
     {"length", (getter)ctype_get_length, NULL,

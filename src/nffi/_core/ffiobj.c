@@ -240,8 +240,8 @@ static PyObject *ffi_resolve(FFIBaseObject *self, PyObject *arg)
 static PyMethodDef ffibase_methods[] = {
     {"new", (PyCFunction)(void (*)(void))ffi_new, METH_FASTCALL | METH_KEYWORDS,
      "new($self, cdecl, init=None)\n--\n\n"
-     "Allocate a new instance of a pointer or array type ('struct pt *', 'int[10]',\n"
-     "'char[]'), zero-filled, optionally initialised from init (a number, a sequence,\n"
+     "Allocate a new instance of a pointer or array type (``struct pt *``,\n"
+     "``int[10]``, ``char[]``), zero-filled, optionally initialised from init (a number, a sequence,\n"
      "a dict for a struct, bytes for a char array). The memory is owned by the returned\n"
      "cdata and freed when it is garbage-collected or ffi.release()d."},
     {"cast", (PyCFunction)(void (*)(void))ffi_cast, METH_FASTCALL | METH_KEYWORDS,
