@@ -259,3 +259,24 @@ def test_c_methods_have_text_signatures():
                  "ellipsis", "abi", "elements", "relements"):
         assert getattr(nffi.FFI.CType, name).__doc__, name
     assert nffi.error.__doc__
+
+
+SUBINTERPRETER_PROBE = """
+try:
+    import _interpreters as interpreters             # 3.13
+except ImportError:
+    import _xxsubinterpreters as interpreters        # 3.12
+interp = interpreters.create()
+try:
+    failure = interpreters.run_string(interp, "import nffi._core")
+except Exception as e:                               # 3.12 raises RunFailedError
+    failure = e
+print("does not support loading in subinterpreters" in str(failure))
+"""
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="Py_mod_multiple_interpreters: 3.12+")
+def test_core_refuses_sub_interpreters():
+    # the core's state is process-wide: a sub-interpreter gets a clear ImportError
+    # instead of objects shared between interpreters
+    assert _fresh(SUBINTERPRETER_PROBE).split() == ["True"]
