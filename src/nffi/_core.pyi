@@ -1,7 +1,11 @@
 """Type stubs of nffi._core (the native core): the classes nffi's public API exposes.
 
-The other functions of the core are internal: they are left out on purpose."""
+The core's other names are internal (used by nffi's own modules): the module-level
+``__getattr__`` types them as Any instead of listing them."""
 from typing import Any, Iterator, Literal, SupportsIndex, overload
+
+
+def __getattr__(name: str) -> Any: ...
 
 RTLD_LAZY: int
 RTLD_NOW: int
