@@ -50,6 +50,7 @@ def install_finder():
 
 
 def remove_finder():
+    """Take CompatFinder off sys.meta_path (it answers once)."""
     try:
         sys.meta_path.remove(CompatFinder)
     except ValueError:        # another thread's import got here first

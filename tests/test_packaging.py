@@ -280,3 +280,19 @@ def test_core_refuses_sub_interpreters():
     # the core's state is process-wide: a sub-interpreter gets a clear ImportError
     # instead of objects shared between interpreters
     assert _fresh(SUBINTERPRETER_PROBE).split() == ["True"]
+
+
+@pytest.mark.parametrize("module_name", ["nffi", "nffi.compat", "nffi.stubgen",
+                                         "_nffi_compat_hook"])
+def test_public_functions_and_classes_have_docstrings(module_name):
+    import importlib
+    import inspect
+    module = importlib.import_module(module_name)
+    names = getattr(module, "__all__", None) or [n for n in dir(module)
+                                                 if not n.startswith("_")]
+    undocumented = [name for name in names
+                    for obj in [getattr(module, name)]
+                    if (inspect.isclass(obj) or inspect.isroutine(obj))
+                    and getattr(obj, "__module__", None) in (module_name, "nffi")
+                    and not (obj.__doc__ or "").strip()]
+    assert undocumented == []

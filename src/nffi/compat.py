@@ -194,6 +194,8 @@ def _install_at_startup():
 
 
 def main(argv):
+    """``python -m nffi.compat (script.py | -m module) [args...]``: install compat, then
+    run the script or module as ``__main__``; returns the exit status."""
     usage = "usage: python -m nffi.compat (script.py | -m module) [args...]"
     if not argv:
         print(usage, file=sys.stderr)

@@ -180,6 +180,7 @@ def _load_ffi(spec):
 
 
 def main(argv=None):
+    """The command line: ``python -m nffi.stubgen SOURCE [-o OUTPUT]``."""
     parser = argparse.ArgumentParser(
         prog="python -m nffi.stubgen",
         description="Write a .pyi stub for the lib of a cdef (see the module docstring).")
