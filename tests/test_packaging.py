@@ -88,11 +88,12 @@ def _build_tools_missing():
 def _source_files(root):
     """What the sdist must hold: the files of the tree that building and testing use."""
     wanted = {"README.md", "LICENSE", "CHANGELOG.md", "pyproject.toml", "setup.py",
-              "MANIFEST.in", "src/nffi-compat.pth",
+              "MANIFEST.in", "src/nffi-compat.pth", "src/_nffi_compat_hook.py",
               ".ci/run", ".ci/sanitize", ".ci/pythons", ".ci/conformance",
               ".ci/conformance-floor"}
-    suffixes = {"src/nffi": (".py", ".c", ".h"), "tests": (".py", ".c"),
-                "docs": (".md",), "benchmarks": (".py", ".c", ".md"), "tools": (".py",)}
+    suffixes = {"src/nffi": (".py", ".c", ".h", ".pyi", "py.typed"),
+                "tests": (".py", ".c", ".h"), "docs": (".md", ".rst", "conf.py"),
+                "benchmarks": (".py", ".c", ".md"), "tools": (".py",)}
     for top, endings in suffixes.items():
         for directory, dirs, files in os.walk(os.path.join(root, top)):
             dirs[:] = [d for d in dirs if d != "__pycache__"]
@@ -112,7 +113,7 @@ def dists(tmp_path_factory):
     tree = work / "tree"
     shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns(
         ".git", "build", "*.egg-info", "__pycache__", ".hypothesis", "*.so", "*.o",
-        ".pytest_cache", ".fuzz-cdef-*"))
+        ".pytest_cache", ".fuzz-cdef-*", "_build"))
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     result = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir",
                              str(work / "out"), str(tree)],
@@ -139,7 +140,9 @@ def test_sdist_holds_what_the_tests_need(dists):
     assert not missing, sorted(missing)
     for needed in ("tests/conftest.py", "tests/cc.py", "tests/clib/testlib.c",
                    "docs/guide.md", "benchmarks/run.py", "src/nffi/_core/nffi_core.h",
-                   "src/_nffi_compat_hook.py"):
+                   "src/_nffi_compat_hook.py", "docs/conf.py", "docs/reference/nffi.rst",
+                   "tests/typing_examples/libc_cdef.h", "src/nffi/_core.pyi",
+                   "src/nffi/py.typed"):
         assert needed in names
     assert not [n for n in names if n.endswith((".so", ".o", ".pyc"))]
 
