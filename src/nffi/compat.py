@@ -3,8 +3,10 @@
 
 Also runnable: ``python -m nffi.compat script.py [args]`` or
 ``python -m nffi.compat -m module [args]``; setting the environment variable
-``NFFI_COMPAT=1`` installs it at interpreter start-up (through nffi's .pth file when
-the package is installed) for interpreters started by test runners.
+``NFFI_COMPAT=1`` (for interpreters started by test runners) makes nffi's .pth file put
+a small finder on ``sys.meta_path`` at start-up (``_nffi_compat_hook``, outside the
+package) that installs this module when the program first imports ``cffi`` or
+``_cffi_backend``: programs that never do are not slowed down.
 """
 import os
 import runpy
@@ -231,12 +233,14 @@ def install():
 
 
 def _install_at_startup():
-    """Called at interpreter start-up by nffi-compat.pth when NFFI_COMPAT is set to
-    something other than '' or '0'."""
+    """What the nffi-compat.pth of earlier installs calls (they installed compat at
+    start-up); today's .pth installs the lazy finder of _nffi_compat_hook instead."""
     install()
 
 
 def main(argv):
+    """``python -m nffi.compat (script.py | -m module) [args...]``: install compat, then
+    run the script or module as ``__main__``; returns the exit status."""
     usage = "usage: python -m nffi.compat (script.py | -m module) [args...]"
     if not argv:
         print(usage, file=sys.stderr)
