@@ -101,7 +101,7 @@ def test_nffi_compat_finder_is_lazy(site_dir, first_import, check):
     assert start == "start [] True"
     expected = {"import cffi": "True 4",
                 "import _cffi_backend": "nffi.compat True",
-                "from cffi import FFI": "nffi.api 8",
+                "from cffi import FFI": "nffi.compat 8",   # compat.CffiFFI
                 "import cffi.model": "True True"}[first_import]
     lines = rest.split("\n")
     assert lines[0] == expected
