@@ -48,6 +48,10 @@ class CompilerLayout(layout.LayoutProvider):
         real_size = answers.get("sizeof " + key)
         if real_size is None:               # no C name for it: nffi's layout
             return self._abi.struct_layout(decl, fields)
+        if decl.partial:
+            # 'T x[]' may be anywhere in a '...;' struct: the compiler places it
+            fields = [dataclasses.replace(f, flexible=False) if f.flexible else f
+                      for f in fields]
         size, align, placed = layout.layout(decl.kind, fields, packed=decl.packed,
                                             pack=decl.pack)
         shown = key.replace("$", "")
@@ -58,7 +62,7 @@ class CompilerLayout(layout.LayoutProvider):
                 raise layout.NeedsCompiler(_core.error(
                     ("%s: wrong size for field '%s' (cdef says %d, but C compiler says "
                      "%d)." + _FLEXIBLE) % (shown, spec.name, spec.size, real, shown)))
-        if decl.partial:
+        if decl.needs_compiler:
             placed = [where if real is None else layout.FieldLayout(real)
                       for where, real in zip(placed, real_offsets)]
             return real_size, answers["alignof " + key], placed
@@ -293,7 +297,7 @@ def load(module, spec_data, answers, addresses):
     for fname, fct in zip(externs, extern_cts):
         ffi._nffi_extern_slots[fname] = (fct, _core.cast(pointer_type(fct), next(addresses)))
     for vname in spec["variables"]:
-        ct = model.resolve(model.variables[vname].type)
+        ct = model.resolve(model.variables[vname].type, owner=("variable", vname))
         if ct.kind == "array" and ct.length is None:
             # 'T x[]': a 'T *' to it, as cffi
             lib._nffi_globals[vname] = _core._global_var(pointer_type(ct.item),

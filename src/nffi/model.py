@@ -236,7 +236,9 @@ class Realizer:
                                           owner=("field", decl.kind, decl.name, field.name))
             size, align = self._size_align(ftype, field, decl)
             flexible = ftype.kind == "array" and ftype.length is None
-            if flexible and (i != len(decl.fields) - 1 or decl.kind == "union"):
+            # a struct with '...;' may have it anywhere: the compiler places the fields
+            if flexible and (i != len(decl.fields) - 1 or decl.kind == "union") \
+                    and not decl.partial:
                 raise error_at("flexible array member '%s' must be the last field of a "
                                 "struct" % field.name, field)
             if field.bitsize is not None and (ftype.kind not in ("primitive", "enum")
@@ -362,7 +364,12 @@ class Realizer:
         return ct
 
     def _array_ctype(self, node):
-        item = self._resolve(node.item)
+        if isinstance(node.item, Array) and self._owner is not None:
+            # the inner dimension of 'T x[...][...]' has its own length: its owner is
+            # named as C names it ('x[0]'), see _inner_dimension
+            item = self._resolve_owned(node.item, _inner_dimension(self._owner))
+        else:
+            item = self._resolve(node.item)
         if isinstance(node.item, Function) or self._is_function(node.item):
             raise CDefError("array of functions: '%s'" % item.cname)
         length = node.length
@@ -641,6 +648,12 @@ class Model:
         unions = sorted(tag for (kind, tag) in tags
                         if kind == "union" and not tag.startswith("$"))
         return typedefs, structs, unions
+
+
+def _inner_dimension(owner):
+    """The owner of the item type of an array that 'owner' declares: its name with
+    '[0]' appended ('x' -> 'x[0]', the C expression of an item)."""
+    return owner[:-1] + (owner[-1] + "[0]",)
 
 
 def _owner_of(decl):

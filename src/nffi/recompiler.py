@@ -138,7 +138,7 @@ class Recompiler:
     def _only_named(target):
         """A typedef that C can only spell by its name: of an anonymous struct, or of
         something the cdef leaves to the compiler ('typedef ... T', 'typedef int... T')."""
-        if isinstance(target, Array) and target.length == "...":
+        if next(_unknown_lengths(target), None) is not None:
             return True
         if isinstance(target, Pointer):
             target = target.item
@@ -340,19 +340,23 @@ class Recompiler:
                 if not (isinstance(field.type, Array) and field.type.length is None):
                     answers.append(("fieldsize %s.%s" % (key, field.name),
                                     "sizeof(%s)" % member, False))
-                if isinstance(field.type, Array) and field.type.length == "...":
-                    answers.append(("len %s.%s" % (key, field.name),
-                                    "sizeof(%s) / sizeof(%s[0])" % (member, member), False))
+                for suffix in _unknown_lengths(field.type):
+                    item = member + suffix
+                    answers.append(("len %s.%s%s" % (key, field.name, suffix),
+                                    "sizeof(%s) / sizeof(%s[0])" % (item, item), False))
         for name, decl in sorted(model.variables.items()):
             if not (isinstance(decl.type, Array) and decl.type.length in (None, "...")):
                 answers.append(("sizeof var " + name, "sizeof(%s)" % name, False))
-            if isinstance(decl.type, Array) and decl.type.length == "...":
-                answers.append(("len var " + name, "sizeof(%s) / sizeof(%s[0])"
-                                % (name, name), False))
+            for suffix in _unknown_lengths(decl.type):
+                item = name + suffix
+                answers.append(("len var " + item, "sizeof(%s) / sizeof(%s[0])"
+                                % (item, item), False))
         for name, node in sorted(model.typedefs.items()):
-            if isinstance(node, Array) and node.length == "...":
-                answers.append(("len typedef " + name, "sizeof(%s) / sizeof(((%s *)0)[0][0])"
-                                % (name, name), False))
+            for suffix in _unknown_lengths(node):
+                # through a pointer: 'T' may be an array of unknown outer length
+                item = "(*(%s *)0)%s" % (name, suffix)
+                answers.append(("len typedef " + name + suffix,
+                                "sizeof(%s) / sizeof(%s[0])" % (item, item), False))
         for tag, decl in sorted(model.enum_defs.items()):
             spelled = self.spell_tagged("enum", tag)
             if spelled is not None:
@@ -578,6 +582,18 @@ class Recompiler:
           "    Py_XDECREF(addresses);\n    Py_XDECREF(answers);\n    Py_XDECREF(runtime);\n"
           "    Py_XDECREF(m);\n    return NULL;\n}\n")
         return "".join(out)
+
+
+def _unknown_lengths(node):
+    """For each '[...]' dimension of an array type node, the C suffix that names an
+    array of that dimension from the declared name: '' for the outermost, '[0]' for
+    the next... (the owner names of nffi.model._inner_dimension)."""
+    suffix = ""
+    while isinstance(node, Array):
+        if node.length == "...":
+            yield suffix
+        suffix += "[0]"
+        node = node.item
 
 
 def cdef_actions(ffi):
