@@ -229,6 +229,10 @@ class CompiledLibrary(_core.CompiledLibBase):
             return function
         variable = self._nffi_globals.get(name)
         if variable is None:
+            constant = self.__dict__.get(name)
+            if isinstance(constant, _core.CData) and _core.typeof(constant).kind == \
+                    "function":         # 'T (*const f)(...)': the pointer, as cffi
+                return constant
             self._nffi_getattr(name)
         return variable.address()     # for an array too ('int(*)[3]'), as cffi's API mode
 
@@ -242,6 +246,17 @@ def _known_size(ct):
         return True
     except (TypeError, ValueError, _core.error):
         return False
+
+
+def _check_variable_size(answers, vname, ct):
+    """The size the compiler gives a global variable (or its items, when the cdef
+    leaves its length open) against the cdef's."""
+    for name, checked in ((vname, ct), (vname + "[0]", getattr(ct, "item", None))):
+        real = answers.get("sizeof var " + name)
+        if real is not None and _known_size(checked) and real != _core.sizeof(checked):
+            raise VerificationError("global variable '%s' has size %d in the cdef ('%s'), "
+                                    "but the C compiler says %d"
+                                    % (name, _core.sizeof(checked), checked.cname, real))
 
 
 def _run_cdefs(ffi, actions, included_libs):
@@ -298,16 +313,12 @@ def load(module, spec_data, answers, addresses):
         ffi._nffi_extern_slots[fname] = (fct, _core.cast(pointer_type(fct), next(addresses)))
     for vname in spec["variables"]:
         ct = model.resolve(model.variables[vname].type, owner=("variable", vname))
+        _check_variable_size(answers, vname, ct)
         if ct.kind == "array" and ct.length is None:
             # 'T x[]': a 'T *' to it, as cffi
             lib._nffi_globals[vname] = _core._global_var(pointer_type(ct.item),
                                                          next(addresses), vname, True)
             continue
-        real = answers.get("sizeof var " + vname)
-        if real is not None and _known_size(ct) and real != _core.sizeof(ct):
-            raise VerificationError("global variable '%s' has size %d in the cdef ('%s'), "
-                                    "but the C compiler says %d"
-                                    % (vname, _core.sizeof(ct), ct.cname, real))
         lib._nffi_globals[vname] = _core._global_var(ct, next(addresses), vname)
     for cname in spec["const_vars"]:
         ct = model.resolve(model.constant_decls[cname].type)

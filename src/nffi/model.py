@@ -429,7 +429,7 @@ class Realizer:
             # TypeError as cffi's; a cdef reports it as CDefError (_resolve_checked)
             raise TypeError("invalid result type: '%s' (a function cannot return an array)"
                             % result.cname)
-        return function_type(args, result, node.ellipsis, node.abi)
+        return function_type(args, result, node.ellipsis, _calling_convention(node.abi))
 
     def _resolve_argument(self, node):
         """Function parameters decay: arrays to pointers, functions to function pointers."""
@@ -648,6 +648,15 @@ class Model:
         unions = sorted(tag for (kind, tag) in tags
                         if kind == "union" and not tag.startswith("$"))
         return typedefs, structs, unions
+
+
+def _calling_convention(abi):
+    """The ABI a function type gets, as cffi: '__stdcall' is one of its own on 32-bit
+    Windows only; '__cdecl' (and '__stdcall' elsewhere) is the default one, so that
+    'int(__cdecl *)(int)' is the same ctype as 'int(*)(int)'."""
+    if abi == "__stdcall" and sys.platform == "win32" and sys.maxsize < 2 ** 32:
+        return abi
+    return None
 
 
 def _inner_dimension(owner):

@@ -345,7 +345,10 @@ class Recompiler:
                     answers.append(("len %s.%s%s" % (key, field.name, suffix),
                                     "sizeof(%s) / sizeof(%s[0])" % (item, item), False))
         for name, decl in sorted(model.variables.items()):
-            if not (isinstance(decl.type, Array) and decl.type.length in (None, "...")):
+            if isinstance(decl.type, Array) and decl.type.length in (None, "..."):
+                item = name + "[0]"         # the length is open: its items are checked
+                answers.append(("sizeof var " + item, "sizeof(%s)" % item, False))
+            else:
                 answers.append(("sizeof var " + name, "sizeof(%s)" % name, False))
             for suffix in _unknown_lengths(decl.type):
                 item = name + suffix
@@ -605,8 +608,11 @@ def cdef_actions(ffi):
         if action[0] == "include":
             other = action[1]
             source = getattr(other, "_nffi_source", None)
+            verified = getattr(other, "_nffi_verified_module", None)
             if source is not None:
                 actions.append(("include", source[0], other))
+            elif verified is not None:      # its types are those of its verify() module
+                actions.append(("include", verified.__name__, other))
             else:
                 actions.extend(cdef_actions(other))
         else:
