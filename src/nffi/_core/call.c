@@ -148,8 +148,10 @@ static ffi_type *describe_struct(CTypeObject *ct, CTypeObject *top, const char *
     for (Py_ssize_t i = 0; i < nfields; i++) {
         CFieldObject *cf = (CFieldObject *)PyTuple_GET_ITEM(fields, i);
         CTypeObject *item = element_type(cf->cf_type, &count);
-        if (PyUnicode_GET_LENGTH(cf->cf_name) == 0)   /* an anonymous struct/union: */
-            return unsupported(top, ct, role), NULL;  /* refused as cffi does */
+        /* an anonymous union: cffi's message for anonymous members (nffi describes
+           anonymous structs, which cffi refuses too) */
+        if (PyUnicode_GET_LENGTH(cf->cf_name) == 0 && (cf->cf_type->ct_flags & CT_UNION))
+            return unsupported(top, ct, role), NULL;
         if ((cf->cf_type->ct_flags & CT_ARRAY) && cf->cf_type->ct_length == 0) {
             PyErr_Format(PyExc_NotImplementedError, "ctype '%s' not supported as %s.  It "
                          "is a struct with a zero-length array, which libffi does not "
