@@ -1689,3 +1689,62 @@ def test_random_seeded_cdef_round_trip_of_structs():
         body = " ".join("%s;" % render_declaration(f.type, f.name) for f in fields)
         assert bare("struct r { %s };" % body, {"foo_t"}) == [
             StructDef("struct", "r", fields)]
+
+
+# ---- extern "Python" (a flag on the function declaration) ------------------------------
+
+EXTERN_PYTHON_CDEF = """
+    int bok(int, int);
+    extern "Python" int foobar(int, int);
+    extern "Python + C" { int plus1(int); typedef int t_in_block; int plus2(void); }
+    extern "C+Python" void cp(void);
+    extern "Python" {int g1(int, int);int g2(int);}
+    int baz(int, int);
+"""
+
+
+def test_extern_python_is_a_flag_on_the_function():
+    decls = {d.name: d for d in cdef(EXTERN_PYTHON_CDEF)}
+    kinds = {name: getattr(d, "extern_python", None) for name, d in decls.items()}
+    assert kinds == {"bok": None, "foobar": "Python", "plus1": "Python+C",
+                     "t_in_block": None, "plus2": "Python+C", "cp": "Python+C",
+                     "g1": "Python", "g2": "Python", "baz": None}
+    assert decls["foobar"].type == decls["bok"].type == fn([INT, INT], INT)
+    assert (decls["foobar"].line, decls["foobar"].column) == (3, 25)
+
+
+@pytest.mark.skipif(cffi is None, reason="cffi is the oracle")
+def test_extern_python_agrees_with_cffi():
+    ffi = cffi.FFI()
+    ffi.cdef(EXTERN_PYTHON_CDEF)
+    theirs = {}
+    for key in ffi._parser._declarations:
+        kind, name = key.split(" ", 1)
+        if kind in ("function", "extern_python", "extern_python_plus_c"):
+            theirs[name] = {"function": None, "extern_python": "Python",
+                            "extern_python_plus_c": "Python+C"}[kind]
+    ours = {d.name: d.extern_python for d in cdef(EXTERN_PYTHON_CDEF)
+            if isinstance(d, FunctionDecl)}
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("source, message", [
+    ('extern "Python" int x;', "cannot declare constants or variables with 'extern "
+                               "\"Python\"'"),
+    ('extern "Python" { int f(int);', "expected '}'"),
+    ('extern "Java" int f(int);', "unsupported language linkage"),
+    ('extern "Python" { extern "Python" int f(int); }', "inside another one"),
+])
+def test_extern_python_errors(source, message):
+    assert message in cdef_error(source).message
+
+
+def test_extern_python_in_abi_mode_is_declared_but_not_in_lib():
+    import nffi
+    ffi = nffi.FFI()
+    ffi.cdef('extern "Python" int cb(int); int abs(int);')
+    lib = ffi.dlopen(None)
+    assert lib.abs(-3) == 3
+    with pytest.raises(AttributeError, match="compiled module"):
+        lib.cb
+    assert ffi.typeof("int(*)(int)") is ffi.typeof(ffi.callback("int(int)", abs))

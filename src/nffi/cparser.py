@@ -487,6 +487,8 @@ class _Specifiers:
         return self.base is not None or bool(self.words) or self.tag_kind is not None
 
 
+# the spellings of 'extern "..."' that cffi accepts (spaces removed) -> the kind
+_EXTERN_PYTHON_KINDS = {"Python": "Python", "Python+C": "Python+C", "C+Python": "Python+C"}
 _ARRAY_PARAMETER_WORDS = _QUALIFIERS | {"static"}
 # the words cffi accepts before '...' in 'typedef int... T;' (an integer of unknown size)
 _INTEGER_DOTDOTDOT_WORDS = frozenset(["int", "long", "short", "signed", "unsigned", "char"])
@@ -522,6 +524,7 @@ class _Parser:
         self.local_typedefs = set()
         self.local_constants = {}
         self.declarations = []
+        self.extern_python = None   # 'extern "Python"' in force: "Python" / "Python+C"
         self.nesting = 0
         self.evaluating = True      # False inside the unevaluated operand of && || ?:
         self.next_directive = 0
@@ -744,6 +747,41 @@ class _Parser:
         if self.gnu and self.tokens[self.pos].text in _GNU_STATIC_ASSERT:
             self._gnu_static_assert()
             return
+        if self.tokens[self.pos].text == "extern" and \
+                self.tokens[self.pos + 1].kind == _STRING:
+            self._extern_python_declarations()
+            return
+        self._simple_declaration()
+
+    def _extern_python_declarations(self):
+        """'extern "Python" int f(int);' or 'extern "Python" { ... }' (also
+        "Python+C", "C+Python", with any spaces inside the quotes): the functions
+        declared get FunctionDecl.extern_python."""
+        self._advance()                                 # 'extern'
+        literal = self._advance()
+        kind = _EXTERN_PYTHON_KINDS.get("".join(literal.text[1:-1].split()))
+        if kind is None:
+            raise _error('unsupported language linkage %s (only extern "Python", '
+                         '"Python+C" or "C+Python")' % literal.text, literal)
+        if self.extern_python is not None:
+            raise _error('\'extern "Python"\' inside another one', literal)
+        self.extern_python = kind
+        try:
+            brace = self.tokens[self.pos]
+            if not self._accept("{"):
+                self._simple_declaration()
+                return
+            while not self._accept("}"):
+                if self.tokens[self.pos].kind == _EOF:
+                    raise self._unexpected(self.tokens[self.pos], "expected '}' closing "
+                                           "the 'extern \"Python\" {' at line %d"
+                                           % brace.line)
+                if not self._accept(";"):
+                    self._declaration()
+        finally:
+            self.extern_python = None
+
+    def _simple_declaration(self):
         specifiers = self._specifiers(_TOP_LEVEL)
         if self._accept(";"):
             self._declaration_without_declarator(specifiers)
@@ -825,7 +863,11 @@ class _Parser:
             self.local_typedefs.add(name)
             declaration = Typedef(name, declared_type, *position)
         elif isinstance(declared_type, Function):
-            declaration = FunctionDecl(name, declared_type, *position, symbol=symbol)
+            declaration = FunctionDecl(name, declared_type, *position, symbol=symbol,
+                                       extern_python=self.extern_python)
+        elif self.extern_python is not None:
+            raise _error("cannot declare constants or variables with 'extern \"Python\"'"
+                         " ('%s' is no function)" % name, name_token)
         elif isinstance(declared_type, Void):
             raise _error("'%s' is declared void" % name, name_token)
         elif is_constant:
