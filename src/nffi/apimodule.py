@@ -174,11 +174,13 @@ class CompiledModuleFFI(CompiledFFI):
 
         def attach_extern(python_function):
             cname = name or python_function.__name__
+            if not isinstance(cname, str):
+                raise TypeError("ffi.def_extern(): the name must be a str, not %s"
+                                % type(cname).__name__)
             entry = self._nffi_extern_slots.get(cname)
-            if entry is None:
+            if entry is None:                       # cffi's wording
                 raise _core.error("ffi.def_extern('%s'): no 'extern \"Python\"' function "
-                                 "with this name in module '%s'"
-                                 % (cname, self._nffi_module_name))
+                                  "with this name" % (cname,))
             fct, slot = entry
             callback = _core.callback(fct, python_function, error, onerror)
             self._nffi_extern_callbacks[cname] = callback       # alive as long as used

@@ -208,9 +208,11 @@ class Recompiler:
         if externs:
             # declared before the source, which may call them
             w("\n/* ---- extern \"Python\" functions ---- */\n")
+            w(self._c_linkage_begin())
             for decl in externs:
                 w("%s%s;\n" % (self._extern_storage(decl),
                                 self.declarator(decl.type, decl.name)))
+            w(self._c_linkage_end())
         w("\n/* ---- the source given to set_source() ---- */\n"
           "#define _NFFI_ 1\n#define _CFFI_ 1    /* cffi's name: sources test it */\n")
         w(self.source)
@@ -245,8 +247,10 @@ class Recompiler:
         for decl in variables:
             w("static void *_nffi_var_%s(void) { return (void *)&(%s); }\n"
               % (decl.name, decl.name))
+        w(self._c_linkage_begin())
         for decl in externs:
             w(self._extern_python_body(decl))
+        w(self._c_linkage_end())
         addresses = (["(void *)_nffi_d_%s" % d.name for d in wrapped] +
                      ["(void *)%s" % d.name for d in externs] +
                      ["(void *)&_nffi_xp_%s" % d.name for d in externs] +
@@ -380,6 +384,14 @@ class Recompiler:
                 answers.append(("signed typedef " + name, "((%s)-1) < (%s)1" % (name, name),
                                 False))
         return answers
+
+    def _c_linkage_begin(self):
+        """In C++, the extern "Python" functions have C linkage: the source may
+        declare them (in an 'extern "C"' block) and C callers find them."""
+        return 'extern "C" {\n' if self.cplusplus else ""
+
+    def _c_linkage_end(self):
+        return "}\n" if self.cplusplus else ""
 
     def _extern_storage(self, decl):
         return "" if self.ffi._nffi_extern_python[decl.name] == "Python+C" else "static "
