@@ -81,7 +81,8 @@ def compile(ffi, tmpdir=".", verbose=False, target=None, debug=None):
     c_file = os.path.join(outdir, parts[-1] + extension)
     _write_if_changed(c_file, _c_text(ffi))
     kwds = dict(kwds)
-    sources = [c_file] + list(kwds.pop("sources", None) or ())
+    # 'dir/../x.c' names x.c even when 'dir' does not exist (as setuptools)
+    sources = [c_file] + [os.path.normpath(os.fspath(s)) for s in kwds.pop("sources", None) or ()]
     if target is not None and target.endswith(".*"):
         target = target[:-2] + sysconfig.get_config_var("EXT_SUFFIX")
     return build.build_extension(module_name, sources, tmpdir=outdir, target=target,

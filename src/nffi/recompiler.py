@@ -192,9 +192,24 @@ class Recompiler:
 
     # ---- the module ---------------------------------------------------------------------
 
+    def check(self):
+        """What API mode refuses before any C is written, with cffi's exceptions."""
+        for (kind, tag), decl in sorted(self.model.struct_defs.items()):
+            if decl.pack is not None and decl.pack > 1:
+                raise NotImplementedError(
+                    "'%s %s' is declared with 'pack=%d'; only 0 or 1 are supported in API "
+                    "mode (try to use \"...;\", which does not require a 'pack' "
+                    "declaration)" % (kind, tag.lstrip("$"), decl.pack))
+        for name, decl in sorted(self.model.functions.items()):
+            ct = self._resolve_or_none(decl.type.result)
+            if ct is not None and ct.kind in ("struct", "union") and ct.fields is None:
+                raise TypeError("function %s: '%s' is used as result type, but is opaque"
+                                % (name, ct.cname))
+
     def write(self, spec):
         """The C text.  'spec' (filled here) is what the runtime needs besides the
         compiler's answers: the cdef actions, the names in the order of the tables."""
+        self.check()
         model = self.model
         out = []
         w = out.append
