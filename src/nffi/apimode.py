@@ -117,6 +117,12 @@ def verify(ffi, source="", tmpdir=None, **kwargs):
     if tmpdir is None:
         tmpdir = _caller_pycache()
     options = {k: v for k, v in kwargs.items() if k not in _VERIFY_ONLY}
+    if kwargs.get("relative_to"):
+        # relative directories and files are relative to the file named, as cffi
+        base = os.path.dirname(kwargs["relative_to"])
+        for key in ("include_dirs", "library_dirs", "runtime_library_dirs", "sources"):
+            if options.get(key):
+                options[key] = [os.path.join(base, os.fspath(p)) for p in options[key]]
     extension = kwargs.get("source_extension", ".c")
     verbose = bool(kwargs.get("verbose") or kwargs.get("compiler_verbose"))
     module_name = kwargs.get("modulename")
@@ -144,6 +150,10 @@ def verify(ffi, source="", tmpdir=None, **kwargs):
     ffi._clear_type_caches()
     ffi._nffi_verified_module = module
     module.lib.__dict__["_nffi_builder"] = ffi        # lib keeps the ffi alive, as cffi
+    # the attribute by which cffi's verify() lib tells which engine built it
+    engine = "_cffi_generic_module" if kwargs.get("force_generic_engine") else \
+        "_cffi_python_module"
+    module.lib.__dict__[engine] = module
     return module.lib
 
 
@@ -157,6 +167,13 @@ def _check_eagerly(model):
         try:
             _core.sizeof(model.resolve(Tagged(kind, tag)))
         except _core.error as e:
-            raise VerificationError(str(e)) from None
+            raise VerificationError(_verify_wording(str(e))) from None
         except Exception:
             pass                # opaque or otherwise unsized: not a verification error
+
+
+def _verify_wording(message):
+    """A layout mismatch as cffi's verify() words it: 'we have N' and no hint."""
+    message = message.replace("(cdef says ", "(we have ")
+    hint = message.find(' fix it or use "...;"')
+    return message[:hint - 1] if hint > 0 else message

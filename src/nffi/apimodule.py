@@ -57,12 +57,16 @@ class CompilerLayout(layout.LayoutProvider):
         shown = key.replace("$", "")
         real_offsets = [answers.get("offsetof %s.%s" % (key, f.name)) for f in fields]
         for spec in fields:            # field sizes: checked with '...' too, as cffi
+            if answers.get("fieldtype %s.%s" % (key, spec.name)) == 0:
+                raise layout.NeedsCompiler(_core.error(
+                    "%s: field '%s' has another type in the C source than in the cdef"
+                    % (shown, spec.name)))
             real = answers.get("fieldsize %s.%s" % (key, spec.name))
             if real is not None and real != spec.size and not spec.flexible:
                 raise layout.NeedsCompiler(_core.error(
                     ("%s: wrong size for field '%s' (cdef says %d, but C compiler says "
                      "%d)." + _FLEXIBLE) % (shown, spec.name, spec.size, real, shown)))
-        if decl.needs_compiler:
+        if decl.needs_compiler or answers.get("partial " + key):
             placed = [where if real is None else layout.FieldLayout(real)
                       for where, real in zip(placed, real_offsets)]
             return real_size, answers["alignof " + key], placed
@@ -222,7 +226,7 @@ class CompiledLibrary(_core.CompiledLibBase):
                              "variable named '%s'" % (self._nffi_name, name))
 
     def __dir__(self):
-        return sorted(set(n for n in self.__dict__ if not n.startswith("_nffi_")) |
+        return sorted(set(n for n in self.__dict__ if not n.startswith(("_nffi_", "_cffi_"))) |
                       set(self._nffi_globals))
 
     def __addressof__(self, name):

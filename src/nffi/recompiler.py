@@ -348,6 +348,8 @@ class Recompiler:
             if spelled is None:
                 continue
             key = "%s %s" % (kind, tag)
+            if not decl.needs_compiler and self._contains_partial(decl, set()):
+                answers.append(("partial " + key, "1", False))
             answers.append(("sizeof " + key, "sizeof(%s)" % spelled, False))
             answers.append(("alignof " + key, "__alignof__(%s)" % spelled, False))
             for field in decl.fields:
@@ -359,6 +361,9 @@ class Recompiler:
                 if not (isinstance(field.type, Array) and field.type.length is None):
                     answers.append(("fieldsize %s.%s" % (key, field.name),
                                     "sizeof(%s)" % member, False))
+                check = self._field_type_check(field.type, member)
+                if check is not None:
+                    answers.append(("fieldtype %s.%s" % (key, field.name), check, False))
                 for suffix in _unknown_lengths(field.type):
                     item = member + suffix
                     answers.append(("len %s.%s%s" % (key, field.name, suffix),
@@ -407,6 +412,42 @@ class Recompiler:
 
     def _c_linkage_end(self):
         return "}\n" if self.cplusplus else ""
+
+    def _contains_partial(self, decl, seen):
+        """Does the struct/union 'decl' contain by value (in arrays too) one whose
+        layout only the compiler knows?  Then its own layout comes from the compiler."""
+        for field in decl.fields or ():
+            node = field.type
+            while isinstance(node, (Array, Named)):
+                node = node.item if isinstance(node, Array) else \
+                    self.model.typedefs.get(node.name)
+            if not isinstance(node, Tagged) or (node.kind, node.name) in seen:
+                continue
+            seen.add((node.kind, node.name))
+            inner = self.model.struct_defs.get((node.kind, node.name))
+            if inner is not None and (inner.needs_compiler or
+                                      self._contains_partial(inner, seen)):
+                return True
+        return False
+
+    def _field_type_check(self, node, member):
+        """A C expression, 1 when the field 'member' has a type compatible with the
+        cdef's 'node', for what sizes and offsets do not show (as cffi's verify, which
+        compiles such checks): an integer declared where C has a floating type or the
+        reverse, and a pointer to another arithmetic type ('int *' for 'long *'; C
+        only, and regardless of 'const', which the cdef drops).  None: not checked."""
+        ct = self._resolve_or_none(node)
+        if ct is None:
+            return None
+        if ct.kind == "primitive" and ct.cname != "_Bool" and "_Complex" not in ct.cname:
+            floating = self._kind(ct) == "float" or ct.cname == "long double"
+            return "((__typeof__(%s))0.5 != 0) == %d" % (member, floating)
+        if ct.kind == "pointer" and ct.item.kind == "primitive" and not self.cplusplus \
+                and not isinstance(node, Named) and \
+                ct.item.cname not in ("char16_t", "char32_t"):   # <uchar.h> in C
+            return "__builtin_types_compatible_p(__typeof__(*(%s)), %s)" % (
+                member, ct.item.cname)
+        return None
 
     def _extern_storage(self, decl):
         return "" if self.ffi._nffi_extern_python[decl.name] == "Python+C" else "static "

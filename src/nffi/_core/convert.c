@@ -181,7 +181,9 @@ static int cdata_cast_bits(CDataObject *cd, unsigned long long *out, CTypeObject
     if (src->ct_flags & CT_PRIMITIVE_FLOAT) {
         double d = nffi_read_float(cd->c_data, src);
         if (target->ct_flags & CT_IS_BOOL) {
-            *out = d != 0.0;
+            /* a long double too small for a double is still true */
+            *out = (src->ct_flags & CT_IS_LONGDOUBLE) ? nffi_read_longdouble(cd->c_data) != 0
+                                                      : d != 0.0;
             return 0;
         }
         PyObject *asint = PyLong_FromDouble(d);   /* ValueError for nan, OverflowError inf */
