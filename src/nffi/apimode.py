@@ -8,7 +8,7 @@ import sys
 import sysconfig
 
 from . import _core, build, recompiler
-from .decls import Tagged
+from .decls import Tagged, UnknownPrimitive
 from .errors import VerificationError
 
 _EXTENSION_KEYWORDS = frozenset((
@@ -114,6 +114,11 @@ _VERIFY_ONLY = ("tag", "force_generic_engine", "flags", "relative_to", "ext_pack
 def verify(ffi, source="", tmpdir=None, **kwargs):
     """Build a module named after a hash of everything that goes into it (so a
     previous build is reused), load it, and make 'ffi' use its declarations."""
+    for name, node in sorted(ffi._model.typedefs.items()):
+        if isinstance(node, UnknownPrimitive):      # as cffi's verify()
+            raise VerificationError("feature not supported with ffi.verify(), but only "
+                                    "with ffi.set_source(): 'typedef %s... %s'"
+                                    % ("float" if node.kind == "float" else "int", name))
     if tmpdir is None:
         tmpdir = _caller_pycache()
     options = {k: v for k, v in kwargs.items() if k not in _VERIFY_ONLY}
@@ -142,6 +147,8 @@ def verify(ffi, source="", tmpdir=None, **kwargs):
             module = _load_module(module_name, path)
         except _core.error as e:
             raise VerificationError(str(e)) from None
+        except ImportError as e:        # e.g. an undefined symbol, as cffi's verify()
+            raise VerificationError("importing %r: %s" % (path, e)) from None
         _check_eagerly(module.ffi._model)
     finally:
         ffi._nffi_source = builder_source

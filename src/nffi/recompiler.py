@@ -201,6 +201,13 @@ class Recompiler:
                     "mode (try to use \"...;\", which does not require a 'pack' "
                     "declaration)" % (kind, tag.lstrip("$"), decl.pack))
         for name, decl in sorted(self.model.functions.items()):
+            for where, node in ([("argument", a) for a in decl.type.args] +
+                                [("result", decl.type.result)]):
+                try:
+                    self.declarator(self.decay(node))
+                except VerificationError as e:      # contains cffi's wording
+                    raise VerificationError("in %s of %s: unknown type name in C (%s)"
+                                            % (where, name, e)) from None
             ct = self._resolve_or_none(decl.type.result)
             if ct is not None and ct.kind in ("struct", "union") and ct.fields is None:
                 raise TypeError("function %s: '%s' is used as result type, but is opaque"
