@@ -773,3 +773,45 @@ def test_include_of_a_verified_ffi_shares_its_types(tmp_path):
                       "int myfunc(foo_t *p) { return 42 * p->x; }", tmpdir=str(tmp_path))
     assert lib.myfunc(ffi2.new("foo_t *", {'x': 10})) == 420
     assert lib.myfunc(ffi1.new("foo_t *", {'x': -10})) == -420
+
+
+@pytest.mark.parametrize("c_type", ["unsigned long", "long double"])
+def test_float_dotdotdot_that_is_no_double_matches_cffi(tmp_path, c_type):
+    cdef = "typedef double... foo_t; foo_t neg(foo_t); int other(int);"
+    source = ("typedef %s foo_t; foo_t neg(foo_t x) { return -x; }\n"
+              "int other(int x) { return x + 1; }" % c_type)
+    messages = []
+    for ffi, lib in build_pair(tmp_path, cdef, source):
+        assert lib.other(1) == 2                # the rest of the module works
+        with pytest.raises(ffi.error) as e:
+            lib.neg
+        messages.append(str(e.value))
+    assert messages[0] == messages[1]
+
+
+def test_enumerator_in_two_enums_is_refused_as_cffi(tmp_path):
+    for FFI in (nffi.FFI, cffi.FFI):
+        ffi = FFI()
+        ffi.cdef("enum e1 { A1, ... }; enum e2 { A1, ... };")
+        ffi.set_source("_api_dup_enum_%d" % next(_counter), "enum e1 { A1 }; enum e2 { B1 };")
+        with pytest.raises(VerificationError if FFI is nffi.FFI else cffi.VerificationError):
+            ffi.compile(tmpdir=str(tmp_path))
+
+
+def test_verify_checks_field_types_and_words_as_cffi(tmp_path):
+    def mismatch(cdef, source):
+        ffi = nffi.FFI()
+        ffi.cdef(cdef)
+        with pytest.raises(VerificationError) as e:
+            ffi.verify(source, tmpdir=str(tmp_path))
+        return str(e.value)
+    full = "struct foo_s { char x; int y; long *z; };"
+    assert "field 'z'" in mismatch(full, "struct foo_s { char x; int y; int *z; };")
+    assert "field 'x'" in mismatch("struct foo_s { int x; ...; };", "struct foo_s { float x; };")
+    assert mismatch(full, "struct foo_s { int y; char x; long *z; };") == (
+        "struct foo_s: wrong offset for field 'x' (we have 0, but C compiler says 4)")
+    ffi = nffi.FFI()
+    ffi.cdef("struct foo_s { int x; ...; }; union foo_u { struct foo_s s; };")
+    ffi.verify("struct foo_s { int a; int x; }; union foo_u { char b[32]; struct foo_s s; };",
+               tmpdir=str(tmp_path))
+    assert (ffi.sizeof("struct foo_s"), ffi.sizeof("union foo_u")) == (8, 32)

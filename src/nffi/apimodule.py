@@ -41,6 +41,7 @@ class CompilerLayout(layout.LayoutProvider):
     def __init__(self, answers):
         self._answers = answers
         self._abi = model_module._abi_layout
+        self._long_double_size = _core.sizeof(model_module.primitive_type("long double"))
 
     def struct_layout(self, decl, fields):
         answers = self._answers
@@ -102,11 +103,17 @@ class CompilerLayout(layout.LayoutProvider):
         size = self._answers.get("sizeof typedef " + node.name)
         if size is None:
             return self._abi.unknown_primitive(node)
-        if node.kind == "float":
+        if node.kind == "float":        # cffi's messages, raised where it is used
             sizes = {4: "float", 8: "double"}
+            if not self._answers.get("floating typedef " + node.name, 1) or (
+                    size not in sizes and size != self._long_double_size):
+                raise layout.NeedsCompiler(_core.error(
+                    "primitive floating-point type with an unexpected size (or not a "
+                    "float type at all)"))
             if size not in sizes:
-                raise NotImplementedError("%s: 'typedef float... %s;' is a long double; "
-                                          "not supported" % (node.name, node.name))
+                raise layout.NeedsCompiler(_core.error(
+                    "primitive floating-point type is 'long double', not supported for "
+                    "now with the syntax 'typedef double... xxx;'"))
             return sizes[size]
         signed = self._answers.get("signed typedef " + node.name)
         return (_SIGNED_BY_SIZE if signed else _UNSIGNED_BY_SIZE)[size]
@@ -295,7 +302,17 @@ def load(module, spec_data, answers, addresses):
     addresses = iter(addresses)
     cdatas, slots = [], []
     for fname in spec["functions"]:
-        fct = model.resolve(model.functions[fname].type, allow_function=True)
+        ftype = model.functions[fname].type
+        try:
+            fct = model.resolve(ftype, allow_function=True)
+        except _core.error as e:
+            # a type the compiler contradicts ('typedef double... T' that is no double):
+            # reported when lib.NAME is read, as cffi; the wrapper is never exposed
+            lib._nffi_lazy_errors[fname] = str(e)
+            next(addresses)
+            cdatas.append(None)
+            slots.extend([model_module.void_type] * (len(ftype.args) + 2))
+            continue
         cdata = _core.cast(fct, next(addresses))
         lib._nffi_functions[fname] = cdata
         cdatas.append(cdata)
@@ -347,4 +364,5 @@ def attach(module, builtins):
     """Put the native wrappers (one per non-variadic function) into lib."""
     lib = module.lib
     for builtin in builtins:
-        lib.__dict__[builtin.__name__] = builtin
+        if builtin.__name__ not in lib._nffi_lazy_errors:
+            lib.__dict__[builtin.__name__] = builtin

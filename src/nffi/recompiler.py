@@ -200,6 +200,14 @@ class Recompiler:
                     "'%s %s' is declared with 'pack=%d'; only 0 or 1 are supported in API "
                     "mode (try to use \"...;\", which does not require a 'pack' "
                     "declaration)" % (kind, tag.lstrip("$"), decl.pack))
+        owners = {}
+        for tag, decl in sorted(self.model.enum_defs.items()):
+            for name, _ in decl.enumerators:
+                if name in owners:
+                    raise VerificationError("enumerator '%s' is declared in both enum %s "
+                                            "and enum %s" % (name, owners[name],
+                                                             tag.lstrip("$")))
+                owners[name] = tag.lstrip("$")
         for name, decl in sorted(self.model.functions.items()):
             for where, node in ([("argument", a) for a in decl.type.args] +
                                 [("result", decl.type.result)]):
@@ -410,6 +418,7 @@ class Recompiler:
                 answers.append(("sizeof typedef " + name, "sizeof(%s)" % name, False))
                 answers.append(("signed typedef " + name, "((%s)-1) < (%s)1" % (name, name),
                                 False))
+                answers.append(("floating typedef " + name, "(%s)0.5 != 0" % name, False))
         return answers
 
     def _c_linkage_begin(self):
