@@ -815,3 +815,12 @@ def test_verify_checks_field_types_and_words_as_cffi(tmp_path):
     ffi.verify("struct foo_s { int a; int x; }; union foo_u { char b[32]; struct foo_s s; };",
                tmpdir=str(tmp_path))
     assert (ffi.sizeof("struct foo_s"), ffi.sizeof("union foo_u")) == (8, 32)
+
+
+def test_lib_all_and_module_look_match_cffi(tmp_path):
+    seen = []
+    for ffi, lib in build_pair(tmp_path, "int mybar(int); static int myvar;\n#define MYFOO ...",
+                               "#define MYFOO 42\nstatic int mybar(int x) { return x + 1; }\n"
+                               "static int myvar = -5;"):
+        seen.append((lib.__all__, lib.__class__ is type(sys), lib.MYFOO, lib.myvar))
+    assert seen[0] == seen[1] == (['MYFOO', 'mybar'], True, 42, -5)

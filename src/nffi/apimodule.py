@@ -213,9 +213,15 @@ class CompiledLibrary(_core.CompiledLibBase):
         self.__dict__["_nffi_included"] = []      # libs of the included compiled modules
         self.__dict__["_nffi_lazy_errors"] = {}   # name -> ffi.error message on access
 
+    # as cffi's lib, for help(): 'lib.__class__ is type(sys)' (type(lib) is unchanged)
+    __class__ = property(lambda self: type(sys))
+
     def _nffi_getattr(self, name):
         if name == "__name__":
             return self._nffi_name + ".lib"
+        if name == "__all__":           # functions and constants, as cffi
+            return sorted(n for n in self.__dict__
+                          if not n.startswith(("_nffi_", "_cffi_")))
         if name in ("__loader__", "__spec__"):
             return None
         lazy_error = self._nffi_lazy_errors.get(name)
