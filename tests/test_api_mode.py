@@ -824,3 +824,15 @@ def test_lib_all_and_module_look_match_cffi(tmp_path):
                                "static int myvar = -5;"):
         seen.append((lib.__all__, lib.__class__ is type(sys), lib.MYFOO, lib.myvar))
     assert seen[0] == seen[1] == (['MYFOO', 'mybar'], True, 42, -5)
+
+
+def test_flexible_array_inside_a_dotdotdot_struct_matches_cffi(tmp_path):
+    seen = []
+    for ffi, lib in build_pair(tmp_path, "struct foo_s { int a[]; int y; ...; };",
+                               "struct foo_s { int x; int a[17]; int y; };"):
+        s = ffi.new("struct foo_s *")
+        s.a[17] = -521
+        t = ffi.new("struct foo_s *", {'a': list(range(18))})
+        seen.append((ffi.sizeof("struct foo_s"), ffi.typeof(s.a).cname, len(s.a), s.y,
+                     t.y, t.a[16]))
+    assert seen[0] == seen[1] == (76, "int[]", 18, -521, 17, 16)

@@ -237,8 +237,8 @@ class Realizer:
             size, align = self._size_align(ftype, field, decl)
             flexible = ftype.kind == "array" and ftype.length is None
             # a struct with '...;' may have it anywhere: the compiler places the fields
-            if flexible and (i != len(decl.fields) - 1 or decl.kind == "union") \
-                    and not decl.partial:
+            if flexible and ((i != len(decl.fields) - 1 and not decl.partial) or
+                             decl.kind == "union"):
                 raise error_at("flexible array member '%s' must be the last field of a "
                                 "struct" % field.name, field)
             if field.bitsize is not None and (ftype.kind not in ("primitive", "enum")
