@@ -836,3 +836,21 @@ def test_flexible_array_inside_a_dotdotdot_struct_matches_cffi(tmp_path):
         seen.append((ffi.sizeof("struct foo_s"), ffi.typeof(s.a).cname, len(s.a), s.y,
                      t.y, t.a[16]))
     assert seen[0] == seen[1] == (76, "int[]", 18, -521, 17, 16)
+
+
+@pytest.mark.parametrize("c_struct, message", [
+    ("struct { int a; char b; }", None),
+    ("struct { int a; short b; }", r"wrong size for field 'b' \(cdef says 1, but C compiler says 2\)"),
+    ("struct { int a; char e, b; }",
+     r"wrong offset for field 'b' \(cdef says 4, but C compiler says 5\)"),
+])
+def test_fields_of_anonymous_members_are_checked(tmp_path, c_struct, message):
+    ffi = nffi.FFI()
+    ffi.cdef("struct foo_s { struct { int a; char b; }; union { char c, d; }; };")
+    source = "struct foo_s { %s; union { char c, d; }; };" % c_struct
+    if message is None:
+        ffi.verify(source, tmpdir=str(tmp_path))
+        assert ffi.offsetof("struct foo_s", "c") == 8
+    else:
+        with pytest.raises(VerificationError, match=message):
+            ffi.verify(source, tmpdir=str(tmp_path))

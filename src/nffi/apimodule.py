@@ -15,7 +15,7 @@ import sys
 from . import _core
 from .compat import CompiledFFI
 from . import layout, model as model_module
-from .decls import ConstantDecl, EnumDef
+from .decls import ConstantDecl, EnumDef, Tagged
 from .errors import VerificationError
 from .model import Model, pointer_type
 
@@ -278,6 +278,35 @@ def _check_variable_size(answers, vname, ct):
                                     % (name, _core.sizeof(checked), checked.cname, real))
 
 
+def _check_anonymous_members(model, answers):
+    """The fields that anonymous struct/union members bring into a struct: where the
+    compiler puts them and their sizes, against the cdef's (VerificationError at import;
+    the struct's own check only sees the anonymous member as a whole)."""
+    checked = {}
+    for key, real in answers.items():
+        if not key.startswith("inner "):
+            continue
+        what, owner = key[len("inner "):].split(" ", 1)
+        owner, name = owner.rsplit(".", 1)
+        kind, tag = owner.split(" ", 1)
+        fields = checked.get(owner)
+        if fields is None:
+            try:
+                fields = dict(model.resolve(Tagged(kind, tag)).fields or ())
+            except Exception:
+                fields = {}        # unusable for another reason, reported on use
+            checked[owner] = fields
+        field = fields.get(name)
+        if field is None:
+            continue
+        ours = field.offset if what == "offsetof" else _core.sizeof(field.type)
+        if ours != real:
+            raise VerificationError("%s: wrong %s for field '%s' (cdef says %d, but C "
+                                    "compiler says %d)" % (owner.replace("$", ""),
+                                    "offset" if what == "offsetof" else "size",
+                                    name, ours, real))
+
+
 def _run_cdefs(ffi, actions, included_libs):
     for action in actions:
         if action[0] == "include":
@@ -357,6 +386,7 @@ def load(module, spec_data, answers, addresses):
         else:                   # reported when read, as cffi
             lib._nffi_lazy_errors[cname] = ("constant '%s' is of type '%s', whose size is "
                                             "not known" % (cname, ct.cname))
+    _check_anonymous_members(model, answers)
     for cname, value in model.constants.items():
         if cname not in model.constant_mismatches:
             lib.__dict__.setdefault(cname, value)

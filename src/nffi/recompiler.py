@@ -367,6 +367,12 @@ class Recompiler:
                 answers.append(("partial " + key, "1", False))
             answers.append(("sizeof " + key, "sizeof(%s)" % spelled, False))
             answers.append(("alignof " + key, "__alignof__(%s)" % spelled, False))
+            for name in self._anonymous_members_fields(decl, set()):
+                member = "((%s *)0)->%s" % (spelled, name)
+                answers.append(("inner offsetof %s.%s" % (key, name),
+                                "offsetof(%s, %s)" % (spelled, name), False))
+                answers.append(("inner fieldsize %s.%s" % (key, name),
+                                "sizeof(%s)" % member, False))
             for field in decl.fields:
                 if not field.name or field.bitsize is not None:
                     continue
@@ -428,6 +434,25 @@ class Recompiler:
 
     def _c_linkage_end(self):
         return "}\n" if self.cplusplus else ""
+
+    def _anonymous_members_fields(self, decl, seen):
+        """The names of the fields that the anonymous struct/union members of 'decl'
+        bring into it (at any depth; not bit-fields nor open-length arrays): C names
+        them from the outer struct, so the compiler can place and size them."""
+        for field in decl.fields or ():
+            node = field.type
+            if field.name or not isinstance(node, Tagged) or (node.kind, node.name) in seen:
+                continue
+            seen.add((node.kind, node.name))
+            inner = self.model.struct_defs.get((node.kind, node.name))
+            if inner is None:
+                continue
+            for f in inner.fields or ():
+                sized = not (isinstance(f.type, Array) and f.type.length is None) and \
+                    next(_unknown_lengths(f.type), None) is None
+                if f.name and f.bitsize is None and sized:
+                    yield f.name
+            yield from self._anonymous_members_fields(inner, seen)
 
     def _contains_partial(self, decl, seen):
         """Does the struct/union 'decl' contain by value (in arrays too) one whose
