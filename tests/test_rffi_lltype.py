@@ -532,13 +532,13 @@ def test_free_in_inner_level_of_outer_allocation():
 def test_stop_without_start():
     prev = lltype.start_tracking_allocations()
     lltype.stop_tracking_allocations(False, prev)
-    saved = lltype._leaks
-    lltype._leaks = None
+    saved = lltype._set_leaks(None)      # the fixture's level, put back below
     try:
+        assert not lltype.is_tracking_allocations()
         with pytest.raises(RuntimeError):
             lltype.stop_tracking_allocations(False)
     finally:
-        lltype._leaks = saved
+        lltype._set_leaks(saved)
 
 
 def test_scoped_alloc_frees_on_error():

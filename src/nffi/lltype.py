@@ -40,7 +40,6 @@ _ffi.cdef("void *malloc(size_t); void *calloc(size_t, size_t); void free(void *)
           "void *memset(void *, int, size_t); void *memcpy(void *, const void *, size_t);")
 _libc = _ffi.dlopen(None)
 _NULL = _ffi.NULL
-_UINTPTR = _ffi.typeof("uintptr_t")       # addresses: int(_ffi.cast(_UINTPTR, cd))
 _LONG_BITS = 8 * _ffi.sizeof("long")
 
 
@@ -933,17 +932,12 @@ _VOID_ARRAY = Array(Char, hints={"nolength": True, "render_as_void": True})
 # Pointer objects
 
 class _Allocation(_core.LLAllocation):
-    """One live raw allocation made by malloc: its address, type, and freed flag (the
-    flag lives in the C base, where the pointer objects' native field access reads it)."""
-    __slots__ = ("address", "T", "n", "released", "where", "__weakref__")
-
-    def __init__(self, address, T, n):
-        self.address = address
-        self.T = T
-        self.n = n
-        self.freed = False
-        self.released = False     # freed with tracking, or made immortal: not a leak
-        self.where = None
+    """The record of one live raw allocation made by malloc: ``address``, ``T``, ``n``,
+    ``freed``, ``released`` (freed with tracking, or made immortal: not a leak) and
+    ``where`` (the caller's frames while tracking: see _format_trace).  Its fields live in the C base, which
+    makes records (the allocator, llptr.c) and which the pointer objects' native field
+    access reads."""
+    __slots__ = ()
 
     def __repr__(self):
         return "<raw %s%s at 0x%x>" % (self.T._short_name(),
@@ -961,9 +955,7 @@ class _ptr(_core.LLPtr):
     __slots__ = ()
 
     # -- identity and truth
-    def __bool__(self):
-        return self._cd != _NULL
-
+    # (truth is NULL or not, and _address() the address held: the C base's)
     def __eq__(self, other):
         if not isinstance(other, _ptr) or other._T != self._T:
             raise TypeError("comparing a pointer of type %s with %r: only pointers of the "
@@ -975,12 +967,6 @@ class _ptr(_core.LLPtr):
 
     def __hash__(self):
         raise TypeError("pointer objects are not hashable")
-
-    def _address(self):
-        cd = self._cd
-        if cd is None:
-            return id(self)        # a Python-only function pointer
-        return int(_ffi.cast(_UINTPTR, cd))
 
     def _c_pointer(self):
         """The cdata to pass to C (a Python-only function pointer gets a C callback)."""
@@ -1328,39 +1314,45 @@ def _set_lengths(T, cd, n):
 # Allocation and leak tracking (spec 1.7, 1.9)
 
 _live = {}                 # address -> _Allocation, every live malloc'ed block
-_tracking = threading.local()
 _tracking_lock = threading.Lock()
-_leaks = None              # dict of records while tracking is on, else None
-_TRACE_FRAMES = 10
+
+# The modules whose frames a leak record skips, so that it names the function that called
+# malloc or rffi.str2charp.
+_INTERNAL_MODULES = frozenset({__name__, "nffi.rffi", "contextlib"})
+
+# The allocator is native (llptr.c): it keeps _live and, while tracking is on, the leak
+# records (a dict record -> record; _core.LLAllocation._set_leaks turns tracking on/off).
+_core.LLAllocation._setup(_Allocation, _live, _INTERNAL_MODULES)
+_heap_malloc = _core.LLAllocation._malloc
+_heap_free = _core.LLAllocation._free
+_get_leaks = _core.LLAllocation._get_leaks
+_set_leaks = _core.LLAllocation._set_leaks
+_MALLOC_ZERO, _MALLOC_IMMORTAL, _MALLOC_TRACK = 1, 2, 4      # llptr.c's flags
 
 
-def _caller_trace():
-    """(filename, lineno, function) of up to 10 frames outside nffi's rffi modules."""
-    frame = sys._getframe(2)
-    while frame is not None and frame.f_globals.get("__name__") in _INTERNAL_MODULES:
-        frame = frame.f_back
-    frames = []
-    while frame is not None and len(frames) < _TRACE_FRAMES:
-        frames.append((frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name))
-        frame = frame.f_back
-    frames.reverse()
-    return frames
+def _format_trace(where):
+    """A record's frames ((code, instruction offset), innermost first) as a traceback
+    text."""
+    return "\n".join('File "%s", line %s, in %s' % (code.co_filename, _line_of(code, lasti),
+                                                    code.co_name)
+                     for code, lasti in reversed(where))
 
 
-_INTERNAL_MODULES = {__name__, "nffi.rffi", "contextlib"}
-
-
-def _format_trace(frames):
-    return "\n".join('File "%s", line %d, in %s' % f for f in frames)
+def _line_of(code, lasti):
+    for start, end, line in code.co_lines():
+        if start <= lasti < end:
+            return line
+    return "?"
 
 
 class _MallocInfo:
     """What malloc needs to know about a type, computed once per type."""
-    __slots__ = ("PTR", "ctype", "size", "varsize", "bounded", "fixed_len", "header",
-                 "item")
+    __slots__ = ("PTR", "cls", "ctype", "size", "varsize", "bounded", "fixed_len",
+                 "header", "item")
 
     def __init__(self, T):
         self.PTR = Ptr(T)
+        self.cls = self.PTR._pointer_class or _make_pointer_class(self.PTR)
         self.varsize = T._is_varsize()
         self.bounded = isinstance(T, Array) and T._nolength()    # hi = n
         self.fixed_len = T.length if isinstance(T, FixedSizeArray) else None
@@ -1385,6 +1377,17 @@ class _MallocInfo:
         return _varsize_bytes(T, n)
 
 
+def _malloc_info(T):
+    """(T without typedefs, its _MallocInfo)."""
+    info = T.__dict__.get("_malloc_info") if isinstance(T, ContainerType) else None
+    if info is None:
+        T = _strip(T)
+        if not isinstance(T, (Struct, Array, OpaqueType)) or type(T) is ForwardReference:
+            raise TypeError("unmallocable type: %r" % (T,))
+        info = T.__dict__["_malloc_info"] = _MallocInfo(T)
+    return T, info
+
+
 def malloc(T, n=None, flavor="raw", zero=False, track_allocation=True, immortal=False,
            add_memory_pressure=False, nonmovable=False):
     """Allocate raw memory for ``T`` (``n`` items for var-sized types); see spec 1.7."""
@@ -1393,10 +1396,7 @@ def malloc(T, n=None, flavor="raw", zero=False, track_allocation=True, immortal=
                         "are not ported)" % (flavor,))
     info = T.__dict__.get("_malloc_info") if isinstance(T, ContainerType) else None
     if info is None:
-        T = _strip(T)
-        if not isinstance(T, (Struct, Array, OpaqueType)) or type(T) is ForwardReference:
-            raise TypeError("unmallocable type: %r" % (T,))
-        info = T.__dict__["_malloc_info"] = _MallocInfo(T)
+        T, info = _malloc_info(T)
     if info.varsize:
         if n is None:
             raise TypeError("malloc(%s): the length n is required for a var-sized type"
@@ -1413,63 +1413,55 @@ def malloc(T, n=None, flavor="raw", zero=False, track_allocation=True, immortal=
                         % T._short_name())
     else:
         size = info.size
-    alloc_size = size or 1
-    if zero or immortal:
-        raw = _libc.calloc(1, alloc_size)
-    else:
-        raw = _libc.malloc(alloc_size)
-        if raw:                                   # a NULL cdata is false
-            _libc.memset(raw, 0xDD, alloc_size)
-    if not raw:
-        raise MemoryError("malloc(%s) of %d bytes failed" % (T._short_name(), size))
-    cd = _ffi.cast(info.ctype, raw)
+    flags = ((_MALLOC_ZERO if zero else 0) | (_MALLOC_IMMORTAL if immortal else 0) |
+             (_MALLOC_TRACK if track_allocation else 0))
+    p = _heap_malloc(info.cls, info.PTR, info.ctype, size,
+                     n if info.bounded else info.fixed_len, T, n, flags, None)
     if info.varsize and not info.bounded:
-        _set_lengths(T, cd, n)
-    hi = n if info.bounded else info.fixed_len
-    if immortal:
-        return _ptr_of(info.PTR, cd, 0, hi, None)
-    address = int(_ffi.cast(_UINTPTR, raw))
-    record = _Allocation(address, T, n)
-    _live[address] = record
-    if track_allocation and _leaks is not None:
-        record.where = _caller_trace()
-        _leaks[record] = record
-    return _ptr_of(info.PTR, cd, 0, hi, record)
+        _set_lengths(T, p._cd, n)
+    return p
+
+
+def _malloc_copy(T, data, track_allocation):
+    """A malloc(T, n) of a nolength array whose first bytes are ``data`` and the rest
+    zeros, n = the items data fills plus one (the terminator): the strings of rffi."""
+    info = T.__dict__.get("_malloc_info")
+    if info is None:
+        T, info = _malloc_info(T)
+    n = len(data) // info.item + 1
+    return _heap_malloc(info.cls, info.PTR, info.ctype, n * info.item, n, T, n,
+                        _MALLOC_TRACK if track_allocation else 0, data)
 
 
 def free(p, flavor="raw", track_allocation=True):
     """Free memory allocated by ``malloc``; RuntimeError for anything else (spec 1.7)."""
     if flavor != "raw":
         raise TypeError("free: flavor=%r is not supported (only 'raw')" % (flavor,))
+    if _heap_free(p, track_allocation):
+        return
     if not isinstance(p, _ptr):
         raise TypeError("free: %r is not a pointer" % (p,))
     if p._cd is None:
         raise RuntimeError("free: %r is a Python function pointer, not malloc'ed memory" % p)
     address = p._address()
-    record = _live.pop(address, None)
-    if record is None:
-        if not address:
-            raise RuntimeError("free of a NULL pointer of type %s" % p._T._short_name())
-        if p._alloc is not None and p._alloc.freed:
-            raise RuntimeError("double free of %r" % p._alloc)
-        raise RuntimeError("free: address 0x%x (%s) was not allocated by malloc or is "
-                           "already freed" % (address, p._T._short_name()))
-    record.freed = True
-    if track_allocation:
-        _forget(record)
-    _libc.free(p._cd)
+    if not address:
+        raise RuntimeError("free of a NULL pointer of type %s" % p._T._short_name())
+    if p._alloc is not None and p._alloc.freed:
+        raise RuntimeError("double free of %r" % p._alloc)
+    raise RuntimeError("free: address 0x%x (%s) was not allocated by malloc or is "
+                       "already freed" % (address, p._T._short_name()))
 
 
 def _forget(record):
     """Drop a record from leak tracking (the current level and any outer level)."""
     record.released = True
-    leaks = _leaks
+    leaks = _get_leaks()
     if leaks is not None:
         leaks.pop(record, None)
 
 
 def _leak_report(records):
-    return {rec: ("%r" % rec, _format_trace(rec.where or []))
+    return {rec: ("%r" % rec, _format_trace(rec.where or ()))
             for rec in list(records) if not rec.released}
 
 
@@ -1499,24 +1491,19 @@ def render_immortal(p, track_allocation=True):
 
 def start_tracking_allocations():
     """Turn leak tracking on; returns the previous records if it was already on."""
-    global _leaks
     with _tracking_lock:
-        previous = _leaks
-        _leaks = {}
-        return previous
+        return _set_leaks({})
 
 
 def stop_tracking_allocations(check, prev=None):
     """Return (and clear) the leak records; raise MallocMismatch if check and any remain."""
-    global _leaks
-    if _leaks is None:
+    if _get_leaks() is None:
         raise RuntimeError("stop_tracking_allocations: tracking is not on")
     import gc
     for _ in range(3):
         gc.collect()
     with _tracking_lock:
-        remaining = _leak_report(_leaks)
-        _leaks = prev
+        remaining = _leak_report(_set_leaks(prev))
     if check and remaining:
         raise MallocMismatch(remaining)
     return remaining
@@ -1524,12 +1511,12 @@ def stop_tracking_allocations(check, prev=None):
 
 def is_tracking_allocations():
     """True while leak tracking is on."""
-    return _leaks is not None
+    return _get_leaks() is not None
 
 
 def tracked_allocations():
     """A snapshot of the current leak records."""
-    return _leak_report(_leaks or {})
+    return _leak_report(_get_leaks() or {})
 
 
 class track_allocations:

@@ -1074,18 +1074,15 @@ def _need_pointer(p, types, fname):
 
 def str2charp(s, track_allocation=True):
     """A malloc'ed NUL-terminated copy of bytes ``s`` (free it with free_charp)."""
-    _need_bytes(s, "str2charp")
-    n = len(s)
-    p = lltype.malloc(CCHARP.TO, n + 1, track_allocation=track_allocation)
-    cd = p._cd
-    _ffi.memmove(cd, s, n)
-    cd[n] = b"\x00"
-    return p
+    if type(s) is not bytes:
+        _need_bytes(s, "str2charp")
+    return lltype._malloc_copy(CCHARP.TO, s, track_allocation)
 
 
 def free_charp(p, track_allocation=True):
     """Free a str2charp result."""
-    lltype.free(p, track_allocation=track_allocation)
+    if not lltype._heap_free(p, track_allocation):
+        lltype.free(p, track_allocation=track_allocation)      # raises the error
 
 
 def str2constcharp(s, track_allocation=True):
@@ -1300,12 +1297,7 @@ def _wchars(u):
 def unicode2wcharp(u, track_allocation=True):
     """A malloc'ed NUL-terminated wchar_t copy of str ``u``."""
     _need_str(u, "unicode2wcharp")
-    data = _wchars(u)
-    n = len(data) // _WCHAR_SIZE
-    p = lltype.malloc(CWCHARP.TO, n + 1, track_allocation=track_allocation)
-    _ffi.memmove(p._cd, data, len(data))
-    p._cd[n] = "\x00"
-    return p
+    return lltype._malloc_copy(CWCHARP.TO, _wchars(u), track_allocation)
 
 
 def free_wcharp(p, track_allocation=True):

@@ -3,8 +3,10 @@
  * nffi.lltype and nffi.rffi (Python) own the semantics: which values a store accepts,
  * the errors and their wording, leak records.  This file only runs the common case
  * natively and hands everything else back to the Python functions it was given:
- *   LLAllocation  the C base of lltype._Allocation: the 'freed' flag of one raw
- *                 allocation, readable here without an attribute lookup;
+ *   LLAllocation  the C base of lltype._Allocation: the record of one raw allocation
+ *                 (address, type, freed flag, where it was made), and the allocator
+ *                 itself (_malloc, _free: the live set and the leak records of spec 1.9
+ *                 are lltype's dicts, updated here);
  *   LLPtr         the C base of lltype._ptr: the slots _T, _cd, _lo, _hi, _alloc;
  *   LLField       the descriptor of one primitive field on the pointer class of a struct
  *                 type: reads through the core's nffi_read_field, stores values that are
@@ -20,21 +22,61 @@
 typedef struct {
     PyObject_HEAD
     char freed;
+    char released;      /* freed with tracking, or made immortal: not a leak */
+    PyObject *address;  /* int */
+    PyObject *T;        /* the allocated low-level type */
+    PyObject *n;        /* the length of a var-sized type, or None */
+    PyObject *where;    /* None, or the caller's frames: ((code, instruction offset), ...),
+                           innermost first (formatted only when a leak is reported) */
 } LLAllocationObject;
 
 static PyMemberDef llallocation_members[] = {
     {"freed", T_BOOL, offsetof(LLAllocationObject, freed), 0, "True once free() ran"},
+    {"released", T_BOOL, offsetof(LLAllocationObject, released), 0,
+     "True once freed with tracking or made immortal: not a leak"},
+    {"address", T_OBJECT, offsetof(LLAllocationObject, address), 0, NULL},
+    {"T", T_OBJECT, offsetof(LLAllocationObject, T), 0, NULL},
+    {"n", T_OBJECT, offsetof(LLAllocationObject, n), 0, NULL},
+    {"where", T_OBJECT, offsetof(LLAllocationObject, where), 0, NULL},
     {NULL}
 };
+
+static int llallocation_traverse(LLAllocationObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->address);
+    Py_VISIT(self->T);
+    Py_VISIT(self->n);
+    Py_VISIT(self->where);
+    return 0;
+}
+
+static int llallocation_clear(LLAllocationObject *self)
+{
+    Py_CLEAR(self->address);
+    Py_CLEAR(self->T);
+    Py_CLEAR(self->n);
+    Py_CLEAR(self->where);
+    return 0;
+}
+
+static void llallocation_dealloc(LLAllocationObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    llallocation_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
 
 static PyTypeObject LLAllocation_Type = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "nffi._core.LLAllocation",
     .tp_basicsize = sizeof(LLAllocationObject),
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_dealloc = (destructor)llallocation_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)llallocation_traverse,
+    .tp_clear = (inquiry)llallocation_clear,
     .tp_members = llallocation_members,
-    .tp_new = PyType_GenericNew,
-    .tp_doc = "Base of lltype._Allocation: the freed flag of one raw allocation.",
+    .tp_new = PyType_GenericNew,     /* tp_methods: the allocator (below), set at init */
+    .tp_doc = "Base of lltype._Allocation: the record of one raw allocation.",
 };
 
 /* Is alloc (a pointer's _alloc: None or an LLAllocation) a freed allocation?  The class
@@ -616,8 +658,24 @@ static PyMappingMethods llptr_as_mapping = {
     .mp_ass_subscript = llptr_setitem,
 };
 
-/* LLPtr._make(cls, T, cd, lo, hi, alloc): a pointer object of class cls (a subclass made
-   by lltype, without __new__ or __init__ of its own), all slots set in one call. */
+/* A pointer object of class cls (a subclass made by lltype, without __new__ or __init__
+   of its own), all slots set in one call. */
+static PyObject *make_pointer(PyTypeObject *cls, PyObject *T, PyObject *cd, PyObject *lo,
+                              PyObject *hi, PyObject *alloc)
+{
+    LLPtrObject *p = (LLPtrObject *)cls->tp_alloc(cls, 0);
+    if (p == NULL)
+        return NULL;
+    p->T = Py_NewRef(T);
+    p->cd = Py_NewRef(cd);
+    p->lo = Py_NewRef(lo);
+    p->hi = Py_NewRef(hi);
+    p->alloc = Py_NewRef(alloc);
+    p->callable = Py_NewRef(Py_None);
+    return (PyObject *)p;
+}
+
+/* LLPtr._make(cls, T, cd, lo, hi, alloc) */
 static PyObject *llptr_make(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
 {
     if (nargs != 6 || !PyType_Check(args[0]) ||
@@ -626,22 +684,35 @@ static PyObject *llptr_make(PyObject *unused, PyObject *const *args, Py_ssize_t 
                         "be a subclass of LLPtr");
         return NULL;
     }
-    PyTypeObject *cls = (PyTypeObject *)args[0];
-    LLPtrObject *p = (LLPtrObject *)cls->tp_alloc(cls, 0);
-    if (p == NULL)
-        return NULL;
-    p->T = Py_NewRef(args[1]);
-    p->cd = Py_NewRef(args[2]);
-    p->lo = Py_NewRef(args[3]);
-    p->hi = Py_NewRef(args[4]);
-    p->alloc = Py_NewRef(args[5]);
-    p->callable = Py_NewRef(Py_None);
-    return (PyObject *)p;
+    return make_pointer((PyTypeObject *)args[0], args[1], args[2], args[3], args[4], args[5]);
 }
+
+/* The address a pointer holds: its cdata's, or (a Python-only function pointer, no
+   cdata) the object's identity. */
+static PyObject *llptr_address(LLPtrObject *self, PyObject *noarg)
+{
+    if (self->cd != NULL && CData_Check(self->cd))
+        return PyLong_FromVoidPtr(((CDataObject *)self->cd)->c_data);
+    return PyLong_FromVoidPtr(self);
+}
+
+/* False only for NULL (spec 1.5 rule 2) */
+static int llptr_bool(LLPtrObject *self)
+{
+    if (self->cd != NULL && CData_Check(self->cd))
+        return ((CDataObject *)self->cd)->c_data != NULL;
+    return 1;
+}
+
+static PyNumberMethods llptr_as_number = {
+    .nb_bool = (inquiry)llptr_bool,
+};
 
 static PyMethodDef llptr_methods[] = {
     {"_make", (PyCFunction)(void (*)(void))llptr_make, METH_FASTCALL | METH_STATIC,
      "_make(cls, T, cd, lo, hi, alloc): a pointer object of class cls"},
+    {"_address", (PyCFunction)llptr_address, METH_NOARGS,
+     "_address(): the address held, as an int (0 for NULL)"},
     {NULL}
 };
 
@@ -653,6 +724,7 @@ static PyTypeObject LLPtr_Type = {
     .tp_getattro = llptr_getattro,
     .tp_setattro = llptr_setattro,
     .tp_as_mapping = &llptr_as_mapping,
+    .tp_as_number = &llptr_as_number,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
     .tp_traverse = (traverseproc)llptr_traverse,
     .tp_clear = (inquiry)llptr_clear,
@@ -660,6 +732,272 @@ static PyTypeObject LLPtr_Type = {
     .tp_methods = llptr_methods,
     .tp_new = PyType_GenericNew,
     .tp_doc = "Base of lltype._ptr: the slots of a pointer object.",
+};
+
+/* ---- the allocator (lltype.malloc / free, spec 1.7 and 1.9) -------------------------
+ * lltype decides types, sizes and errors; this does the per-call work: the C malloc, the
+ * pointer object, the record in lltype's live set (address -> record) and, while leak
+ * tracking is on, in the leak records with the caller's frames.  The frames are kept as
+ * (code, instruction offset) pairs and formatted only if a leak is reported. */
+enum { MALLOC_ZERO = 1, MALLOC_IMMORTAL = 2, MALLOC_TRACK = 4 };
+#define TRACE_FRAMES 10
+
+static PyTypeObject *heap_record_class;  /* lltype._Allocation */
+static PyObject *heap_live;              /* lltype._live */
+static PyObject *heap_internal;          /* names of modules whose frames traces skip */
+static PyObject *heap_leaks;             /* the leak records while tracking, else NULL */
+static PyObject *str_name;               /* "__name__" */
+static PyObject *small_zero;             /* 0: the first valid index */
+
+/* _setup(record_class, live, internal_modules): done once by lltype */
+static PyObject *heap_setup(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyType_Check(args[0]) ||
+            !PyType_IsSubtype((PyTypeObject *)args[0], &LLAllocation_Type) ||
+            !PyDict_CheckExact(args[1]) || !PyFrozenSet_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "LLAllocation._setup(record_class, live: dict, "
+                        "internal_modules: frozenset)");
+        return NULL;
+    }
+    Py_XSETREF(heap_record_class, (PyTypeObject *)Py_NewRef(args[0]));
+    Py_XSETREF(heap_live, Py_NewRef(args[1]));
+    Py_XSETREF(heap_internal, Py_NewRef(args[2]));
+    Py_RETURN_NONE;
+}
+
+/* _set_leaks(records or None) -> the previous records or None (tracking on / off) */
+static PyObject *heap_set_leaks(PyObject *unused, PyObject *records)
+{
+    if (records != Py_None && !PyDict_CheckExact(records)) {
+        PyErr_SetString(PyExc_TypeError, "LLAllocation._set_leaks(dict or None)");
+        return NULL;
+    }
+    PyObject *previous = heap_leaks != NULL ? heap_leaks : Py_NewRef(Py_None);
+    heap_leaks = records == Py_None ? NULL : Py_NewRef(records);
+    return previous;
+}
+
+static PyObject *heap_get_leaks(PyObject *unused, PyObject *noarg)
+{
+    return Py_NewRef(heap_leaks != NULL ? heap_leaks : Py_None);
+}
+
+/* 1 if frame runs code of one of lltype's internal modules, 0 if not, -1 on error */
+static int frame_is_internal(PyFrameObject *frame)
+{
+    PyObject *globals = PyFrame_GetGlobals(frame);
+    PyObject *name = globals == NULL ? NULL : PyDict_GetItemWithError(globals, str_name);
+    int r = name == NULL ? (PyErr_Occurred() ? -1 : 0) : PySet_Contains(heap_internal, name);
+    Py_XDECREF(globals);
+    return r;
+}
+
+/* The frames of malloc's caller outside lltype's internal modules: a tuple of up to
+   TRACE_FRAMES (code, instruction offset), innermost first.  The line numbers are found
+   when a leak is reported: finding one scans the code's line table, which for the code
+   of a large module costs more than everything else malloc does. */
+static PyObject *caller_frames(void)
+{
+    PyFrameObject *frame = PyEval_GetFrame();          /* borrowed */
+    Py_XINCREF(frame);
+    PyObject *frames = PyList_New(0);
+    if (frames == NULL)
+        goto error;
+    int skipping = 1;
+    while (frame != NULL && PyList_GET_SIZE(frames) < TRACE_FRAMES) {
+        int internal = skipping ? frame_is_internal(frame) : 0;
+        if (internal < 0)
+            goto error;
+        if (!internal) {
+            skipping = 0;
+            PyObject *item = Py_BuildValue("(Ni)", PyFrame_GetCode(frame),
+                                           PyFrame_GetLasti(frame));
+            if (item == NULL || PyList_Append(frames, item) < 0) {
+                Py_XDECREF(item);
+                goto error;
+            }
+            Py_DECREF(item);
+        }
+        PyFrameObject *back = PyFrame_GetBack(frame);
+        Py_SETREF(frame, back);
+    }
+    Py_XDECREF(frame);
+    PyObject *result = PyList_AsTuple(frames);
+    Py_DECREF(frames);
+    return result;
+error:
+    Py_XDECREF(frame);
+    Py_XDECREF(frames);
+    return NULL;
+}
+
+/* The new record of a live allocation at raw (registered in the live set and, with
+   MALLOC_TRACK while tracking, in the leak records), or NULL + error (nothing
+   registered). */
+static PyObject *new_record(char *raw, PyObject *T, PyObject *n, int flags)
+{
+    LLAllocationObject *rec = (LLAllocationObject *)heap_record_class->tp_alloc(
+        heap_record_class, 0);
+    if (rec == NULL)
+        return NULL;
+    rec->T = Py_NewRef(T);
+    rec->n = Py_NewRef(n);
+    rec->where = Py_NewRef(Py_None);
+    if ((rec->address = PyLong_FromVoidPtr(raw)) == NULL)
+        goto error;
+    if ((flags & MALLOC_TRACK) && heap_leaks != NULL &&
+            (rec->where = caller_frames()) == NULL)
+        goto error;
+    if (PyDict_SetItem(heap_live, rec->address, (PyObject *)rec) < 0)
+        goto error;
+    if ((flags & MALLOC_TRACK) && heap_leaks != NULL &&
+            PyDict_SetItem(heap_leaks, (PyObject *)rec, (PyObject *)rec) < 0) {
+        PyDict_DelItem(heap_live, rec->address);    /* cannot fail: it is there */
+        goto error;
+    }
+    return (PyObject *)rec;
+error:
+    Py_DECREF(rec);
+    return NULL;
+}
+
+/* Undo new_record's registrations (an error after it). */
+static void drop_record(PyObject *rec)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (heap_leaks != NULL && PyDict_Contains(heap_leaks, rec) == 1)
+        PyDict_DelItem(heap_leaks, rec);
+    PyDict_DelItem(heap_live, ((LLAllocationObject *)rec)->address);
+    PyErr_Clear();
+    PyErr_Restore(type, value, tb);
+}
+
+static PyObject *make_pointer(PyTypeObject *cls, PyObject *T, PyObject *cd, PyObject *lo,
+                              PyObject *hi, PyObject *alloc);
+
+/* _malloc(cls, PTR, ctype, size, hi, T, n, flags, init): a pointer object of class cls
+ * (Ptr type PTR, cdata of pointer ctype) to size fresh bytes (at least one is
+ * allocated): init's bytes then zeros if init is bytes, else zeros with MALLOC_ZERO or
+ * MALLOC_IMMORTAL, else 0xDD.  Valid indices [0, hi).  Not immortal: recorded as
+ * described above. */
+static PyObject *heap_malloc(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 9 || !PyType_Check(args[0]) ||
+            !PyType_IsSubtype((PyTypeObject *)args[0], &LLPtr_Type) ||
+            !CType_Check(args[2]) || !(((CTypeObject *)args[2])->ct_flags & CT_POINTER) ||
+            !(args[8] == Py_None || PyBytes_CheckExact(args[8])) || heap_live == NULL) {
+        PyErr_SetString(PyExc_TypeError, "LLAllocation._malloc(cls, PTR, pointer ctype, "
+                        "size, hi, T, n, flags, init: bytes or None), after _setup");
+        return NULL;
+    }
+    Py_ssize_t size = PyLong_AsSsize_t(args[3]);
+    int flags = PyLong_AsLong(args[7]);
+    if (PyErr_Occurred())
+        return NULL;
+    PyObject *init = args[8];
+    Py_ssize_t ninit = init == Py_None ? 0 : PyBytes_GET_SIZE(init);
+    if (size < 0 || ninit > size) {
+        PyErr_SetString(PyExc_ValueError, "LLAllocation._malloc: bad size");
+        return NULL;
+    }
+    size_t nbytes = size > 0 ? (size_t)size : 1;
+    char *raw;
+    if (init != Py_None) {
+        if ((raw = malloc(nbytes)) != NULL) {
+            memcpy(raw, PyBytes_AS_STRING(init), (size_t)ninit);
+            memset(raw + ninit, 0, nbytes - (size_t)ninit);
+        }
+    } else if (flags & (MALLOC_ZERO | MALLOC_IMMORTAL)) {
+        raw = calloc(1, nbytes);
+    } else if ((raw = malloc(nbytes)) != NULL) {
+        memset(raw, 0xDD, nbytes);      /* exposes reads of uninitialized memory */
+    }
+    if (raw == NULL) {
+        PyErr_Format(PyExc_MemoryError, "malloc of %zd bytes failed", size);
+        return NULL;
+    }
+    PyObject *cd = (PyObject *)nffi_cdata_new_view((CTypeObject *)args[2], raw, NULL);
+    PyObject *rec = NULL, *p = NULL;
+    if (cd == NULL)
+        goto error;
+    if (flags & MALLOC_IMMORTAL)
+        rec = Py_NewRef(Py_None);
+    else if ((rec = new_record(raw, args[5], args[6], flags)) == NULL)
+        goto error;
+    p = make_pointer((PyTypeObject *)args[0], args[1], cd, small_zero, args[4], rec);
+    if (p == NULL) {
+        if (rec != Py_None)
+            drop_record(rec);
+        goto error;
+    }
+    Py_DECREF(cd);
+    Py_DECREF(rec);
+    return p;
+error:
+    Py_XDECREF(cd);
+    Py_XDECREF(rec);
+    free(raw);
+    return NULL;
+}
+
+/* _free(p, track) -> True when p pointed to the start of a live allocation, now freed
+ * (with track, its leak record is dropped); False, freeing nothing, for anything else
+ * (lltype.free then says what is wrong). */
+static PyObject *heap_free(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || heap_live == NULL) {
+        PyErr_SetString(PyExc_TypeError, "LLAllocation._free(p, track), after _setup");
+        return NULL;
+    }
+    int track = PyObject_IsTrue(args[1]);
+    if (track < 0)
+        return NULL;
+    if (!PyObject_TypeCheck(args[0], &LLPtr_Type))
+        Py_RETURN_FALSE;
+    PyObject *cd = ((LLPtrObject *)args[0])->cd;
+    if (cd == NULL || !CData_Check(cd) || !(((CDataObject *)cd)->c_type->ct_flags & CT_POINTER))
+        Py_RETURN_FALSE;
+    char *raw = ((CDataObject *)cd)->c_data;
+    PyObject *address = PyLong_FromVoidPtr(raw);
+    if (address == NULL)
+        return NULL;
+    PyObject *rec = PyDict_GetItemWithError(heap_live, address);     /* borrowed */
+    if (rec == NULL || !PyObject_TypeCheck(rec, &LLAllocation_Type)) {
+        Py_DECREF(address);
+        if (PyErr_Occurred())
+            return NULL;
+        Py_RETURN_FALSE;
+    }
+    Py_INCREF(rec);
+    int r = PyDict_DelItem(heap_live, address);
+    Py_DECREF(address);
+    if (r == 0 && track && heap_leaks != NULL && (r = PyDict_Contains(heap_leaks, rec)) == 1)
+        r = PyDict_DelItem(heap_leaks, rec);
+    if (r < 0) {
+        Py_DECREF(rec);
+        return NULL;
+    }
+    ((LLAllocationObject *)rec)->freed = 1;
+    if (track)
+        ((LLAllocationObject *)rec)->released = 1;
+    Py_DECREF(rec);
+    free(raw);
+    Py_RETURN_TRUE;
+}
+
+static PyMethodDef llallocation_methods[] = {
+    {"_setup", (PyCFunction)(void (*)(void))heap_setup, METH_FASTCALL | METH_STATIC,
+     "_setup(record_class, live, internal_modules): connect the allocator to lltype"},
+    {"_set_leaks", heap_set_leaks, METH_O | METH_STATIC,
+     "_set_leaks(records or None) -> the previous ones: leak tracking on or off"},
+    {"_get_leaks", heap_get_leaks, METH_NOARGS | METH_STATIC,
+     "_get_leaks() -> the current leak records, or None when tracking is off"},
+    {"_malloc", (PyCFunction)(void (*)(void))heap_malloc, METH_FASTCALL | METH_STATIC,
+     "_malloc(cls, PTR, ctype, size, hi, T, n, flags, init): raw memory and its pointer"},
+    {"_free", (PyCFunction)(void (*)(void))heap_free, METH_FASTCALL | METH_STATIC,
+     "_free(p, track) -> True if p was a live allocation, now freed"},
+    {NULL}
 };
 
 /* ---- LLExternal -------------------------------------------------------------------- */
@@ -888,8 +1226,12 @@ int nffi_llptr_init(PyObject *module)
     str_llitems = PyUnicode_InternFromString("_llitems");
     str_getitem = PyUnicode_InternFromString("_getitem");
     str_setitem = PyUnicode_InternFromString("_setitem");
-    if (!str_no_attribute || !str_llitems || !str_getitem || !str_setitem)
+    str_name = PyUnicode_InternFromString("__name__");
+    small_zero = PyLong_FromLong(0);
+    if (!str_no_attribute || !str_llitems || !str_getitem || !str_setitem || !str_name ||
+            !small_zero)
         return -1;
+    LLAllocation_Type.tp_methods = llallocation_methods;
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
         if (PyType_Ready(types[i]) < 0 ||
                 PyModule_AddObjectRef(module, names[i], (PyObject *)types[i]) < 0)
