@@ -109,7 +109,9 @@ def _arith(int_op, reverse=False):
         if tp is cls or tp is int or tp is bool:       # the common case, kept short
             result = int_op(other, self) if reverse else int_op(self, other)
             if type(result) is int:
-                return cls._make(result)
+                if cls._MIN <= result <= cls._MAX:
+                    return int.__new__(cls, result)
+                return cls._make(result)               # wraps, or OverflowError
             return result                              # int ** negative: a float
         cls = _result_class(cls, other)
         if cls is None:
@@ -213,8 +215,10 @@ def _value_class(signed, bits, name):
     key = (signed, bits)
     cls = _value_classes.get(key)
     if cls is None:
+        lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
         cls = type(name, (_TypedInt,), {"__slots__": (), "BITS": bits, "SIGNED": signed,
-                                        "MASK": (1 << bits) - 1, "__module__": __name__})
+                                        "MASK": (1 << bits) - 1, "_MIN": lo, "_MAX": hi,
+                                        "__module__": __name__})
         _value_classes[key] = cls
     return cls
 
@@ -385,6 +389,7 @@ class Number(Primitive):
         self._type = type_
         self._signed = signed
         self._bits = bits
+        self._mask = (1 << bits) - 1
 
 
 _numbers = {}          # (signed, bits) -> Number
@@ -886,8 +891,24 @@ def _reader(T):
     if T is LongFloat:
         return lambda c: r_longfloat(float(c))
     if isinstance(T, Ptr):
-        return T._wrap
+        cls = T._pointer_class
+        if cls is None:
+            if isinstance(_strip(T.TO), ForwardReference) or T in _classes_in_making:
+                return T._wrap     # the class waits for become(), or is being made (a
+                                   # struct pointing to itself): made at the first read
+            cls = _make_pointer_class(T)
+        # a C-level partial: no Python frame per pointer read (callback arguments,
+        # results, fields)
+        return functools.partial(_new_ptr, cls, T)
     return None       # Char, UniChar, Bool, Float: the core already gives the value
+
+
+def _typed_int_class(conv):
+    """The class of a reader int.__new__(cls, value) (_reader's typed ints), else None:
+    native code makes those ints without calling the reader."""
+    if isinstance(conv, functools.partial) and conv.func is int.__new__:
+        return conv.args[0]
+    return None
 
 
 def _from_c(T, c):
@@ -1141,20 +1162,28 @@ _new_ptr = _core.LLPtr._make
 Ptr._wrap = lambda self, cd: _ptr_of(self, cd)
 
 
+_classes_in_making = set()     # Ptr types whose _make_pointer_class is running
+
+
 def _make_pointer_class(PTR):
     """A _ptr subclass whose properties are the fields of PTR.TO (struct pointers)."""
     TO = _strip(PTR.TO)
     namespace = {"__slots__": ()}
-    if isinstance(TO, Struct):
-        _complete(TO)
-        for fname in TO._names:
-            namespace[fname] = _field_property(TO, fname)
-        if isinstance(TO, FixedSizeArray):
+    _classes_in_making.add(PTR)
+    try:
+        if isinstance(TO, Struct):
+            _complete(TO)
             for fname in TO._names:
-                namespace[fname] = _fixed_item_property(TO, int(fname[4:]))
-    elif isinstance(TO, Array) and TO._nolength() and not TO._hints.get("render_as_void") \
-            and not isinstance(TO.OF, (Struct, Array)) and TO.OF is not Void:
-        namespace.update(_item_accessors(TO.OF))
+                namespace[fname] = _field_property(TO, fname)
+            if isinstance(TO, FixedSizeArray):
+                for fname in TO._names:
+                    namespace[fname] = _fixed_item_property(TO, int(fname[4:]))
+        elif isinstance(TO, Array) and TO._nolength() and \
+                not TO._hints.get("render_as_void") and \
+                not isinstance(TO.OF, (Struct, Array)) and TO.OF is not Void:
+            namespace.update(_item_accessors(TO.OF))
+    finally:
+        _classes_in_making.discard(PTR)
     cls = type("_ptr_" + type(TO).__name__, (_ptr,), namespace)
     PTR._pointer_class = cls
     return cls
@@ -1225,9 +1254,8 @@ def _read_conversion(T):
     """(reader, int_class) of an LLField for values of type T: _reader(T), with a typed
     int's int.__new__(cls, v) given as the class (llptr.c makes it without a call)."""
     conv = _reader(T)
-    if isinstance(conv, functools.partial):       # int.__new__(cls, value)
-        return None, conv.args[0]
-    return conv, None
+    cls = _typed_int_class(conv)
+    return (None, cls) if cls is not None else (conv, None)
 
 
 def _fixed_item_property(FA, index):
@@ -1659,6 +1687,13 @@ def cast_primitive(TGT, value):
 
 def _cast(TYPE, value):
     """rffi.cast: a forced C cast (spec 2.3)."""
+    if type(TYPE) is Number and type(value) is int and _INT_MIN <= value <= _UINT_MAX:
+        # the common number cast (arguments, fields): C's wrapping conversion
+        value &= TYPE._mask
+        if TYPE._signed and value >> (TYPE._bits - 1):
+            value -= 1 << TYPE._bits
+        cls = TYPE._type
+        return value if cls is int else int.__new__(cls, value)
     if not isinstance(TYPE, LowLevelType):
         raise TypeError("cast: %r is not a low-level type" % (TYPE,))
     T = _strip(TYPE)
@@ -1690,6 +1725,9 @@ def _cast(TYPE, value):
         raise TypeError("cast(%s, %r): cannot cast a %s" % (T._short_name(), value,
                                                             type(value).__name__))
     return _cast_number(T, value, type(value).__name__)
+
+
+_INT_MIN, _UINT_MAX = -(1 << 63), (1 << 64) - 1       # what casts take (64 bits)
 
 
 def _check_64(value):

@@ -172,9 +172,18 @@ class CConstant:
 # ---------------------------------------------------------------------------------------
 # cast, ptradd, sizeof, offsetof (spec 2.3)
 
+_recast = _core.LLPtr._recast         # the pointer-to-pointer common case of cast
+
+
 def cast(TYPE, value):
     """A forced C cast of ``value`` to ``TYPE`` (wrapping, no checks)."""
-    if isinstance(value, CConstant):
+    if type(TYPE) is Ptr:
+        # the common case (a callback's void pointers to their item type) in C, once
+        # lltype has made TYPE's ctype and class
+        p = _recast(value, TYPE)
+        if p is not None:
+            return p
+    elif isinstance(value, CConstant):
         value = value.getvalue()
     return lltype._cast(TYPE, value)
 
@@ -321,7 +330,7 @@ def _errno_after(flags):
 # ---------------------------------------------------------------------------------------
 # Argument and result conversion of llexternal wrappers (spec 2.4)
 
-_INT_MIN, _UINT_MAX = -(1 << 63), (1 << 64)
+_INT_MIN, _UINT_MAX = lltype._INT_MIN, lltype._UINT_MAX     # the 64 bits a cast takes
 
 
 class _ArgConverter:
@@ -360,7 +369,7 @@ class _ArgConverter:
         if isinstance(T, Number):
             if type(value) is float or not isinstance(value, int):
                 raise self.error(value, "an integer (%s)" % T._short_name())
-            if not _INT_MIN <= value < _UINT_MAX:
+            if not _INT_MIN <= value <= _UINT_MAX:
                 raise OverflowError("%s(): argument %d: %d does not fit in 64 bits"
                                     % (self.fname, self.index + 1, value))
             return int(cast(T, int(value)))
@@ -902,8 +911,8 @@ def _native_wrapper(name, FT, symbol):
         result = _result_converter(FT.RESULT)
         if result is None:
             result_kind = _RESULT_AS_IS
-        elif isinstance(result, functools.partial):      # int.__new__(cls, r)
-            result_kind, result = _RESULT_INT_CLASS, result.args[0]
+        elif lltype._typed_int_class(result) is not None:      # int.__new__(cls, r)
+            result_kind, result = _RESULT_INT_CLASS, lltype._typed_int_class(result)
         else:
             result_kind = _RESULT_CONVERTER
     return _core.LLExternal(symbol.resolve, tuple(converters), tuple(checks), result_kind,
@@ -971,8 +980,8 @@ def _python_wrapper(name, FT, symbol, _callable, save_err):
             lines.append("return None")
         elif conv is None:
             lines.append("return r")
-        elif isinstance(conv, functools.partial):      # a typed int: int.__new__(cls, r)
-            ns["_cls"] = conv.args[0]
+        elif lltype._typed_int_class(conv) is not None:      # int.__new__(cls, r)
+            ns["_cls"] = lltype._typed_int_class(conv)
             lines.append("return _int_new(_cls, r)")
         else:
             ns["_res"] = conv
@@ -1093,9 +1102,13 @@ def str2constcharp(s, track_allocation=True):
 _READ_CHARP = (CCHARP, CONST_CCHARP)
 
 
+_string = _core.LLPtr._string      # ffi.string of a live pointer of given types
+
+
 def charp2str(p):
     """The bytes at ``p`` up to the first NUL."""
-    return _ffi.string(_need_pointer(p, _READ_CHARP, "charp2str"))
+    s = _string(p, _READ_CHARP, -1)
+    return s if s is not None else _ffi.string(_need_pointer(p, _READ_CHARP, "charp2str"))
 
 
 constcharp2str = charp2str
@@ -1103,7 +1116,9 @@ constcharp2str = charp2str
 
 def charp2strn(p, maxlen):
     """The bytes at ``p`` up to the first NUL or ``maxlen`` bytes."""
-    return _ffi.string(_need_pointer(p, _READ_CHARP, "charp2strn"), maxlen)
+    s = _string(p, _READ_CHARP, maxlen) if type(maxlen) is int and maxlen >= 0 else None
+    return s if s is not None else \
+        _ffi.string(_need_pointer(p, _READ_CHARP, "charp2strn"), maxlen)
 
 
 def charpsize2str(p, size):
@@ -1305,9 +1320,14 @@ def free_wcharp(p, track_allocation=True):
     lltype.free(p, track_allocation=track_allocation)
 
 
+_READ_WCHARP = (CWCHARP,)
+
+
 def wcharp2unicode(w):
     """The text at ``w`` up to the first NUL."""
-    return _ffi.string(_need_pointer(w, (CWCHARP,), "wcharp2unicode"))
+    u = _string(w, _READ_WCHARP, -1)
+    return u if u is not None else \
+        _ffi.string(_need_pointer(w, _READ_WCHARP, "wcharp2unicode"))
 
 
 def wcharp2unicoden(w, maxlen):

@@ -140,6 +140,8 @@ static PyObject *typed_int(PyObject *cls, PyObject *value)
 }
 
 /* ---- LLPtr ------------------------------------------------------------------------- */
+static PyObject *small_zero;     /* 0: the first valid index of most pointers */
+
 typedef struct {
     PyObject_HEAD
     PyObject *T;        /* the Ptr type */
@@ -551,8 +553,19 @@ static PyObject *own_field(PyObject *self, PyObject *name)
     return descr;
 }
 
+/* Struct field names never start with '_' (spec 1.4: NameError), while the slots and
+   methods the Python side reads all the time (_T, _cd, _alloc ...) do: those skip the
+   field lookup. */
+static int private_name(PyObject *name)
+{
+    return PyUnicode_CheckExact(name) && PyUnicode_GET_LENGTH(name) > 0 &&
+           PyUnicode_READ_CHAR(name, 0) == '_';
+}
+
 static PyObject *llptr_getattro(PyObject *self, PyObject *name)
 {
+    if (private_name(name))
+        return PyObject_GenericGetAttr(self, name);
     PyObject *field = own_field(self, name);
     if (field != NULL) {
         Py_INCREF(field);          /* its reader or check may run Python code */
@@ -571,7 +584,7 @@ static PyObject *llptr_getattro(PyObject *self, PyObject *name)
 
 static int llptr_setattro(PyObject *self, PyObject *name, PyObject *value)
 {
-    PyObject *field = own_field(self, name);
+    PyObject *field = private_name(name) ? NULL : own_field(self, name);
     if (field != NULL && value != NULL) {
         Py_INCREF(field);          /* its converter or check may run Python code */
         int r = llfield_write((LLFieldObject *)field, (LLPtrObject *)self, value);
@@ -675,16 +688,18 @@ static PyObject *make_pointer(PyTypeObject *cls, PyObject *T, PyObject *cd, PyOb
     return (PyObject *)p;
 }
 
-/* LLPtr._make(cls, T, cd, lo, hi, alloc) */
+/* LLPtr._make(cls, T, cd, lo=0, hi=None, alloc=None) */
 static PyObject *llptr_make(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 6 || !PyType_Check(args[0]) ||
+    if (nargs < 3 || nargs > 6 || !PyType_Check(args[0]) ||
             !PyType_IsSubtype((PyTypeObject *)args[0], &LLPtr_Type)) {
-        PyErr_SetString(PyExc_TypeError, "LLPtr._make(cls, T, cd, lo, hi, alloc): cls must "
-                        "be a subclass of LLPtr");
+        PyErr_SetString(PyExc_TypeError, "LLPtr._make(cls, T, cd, lo=0, hi=None, "
+                        "alloc=None): cls must be a subclass of LLPtr");
         return NULL;
     }
-    return make_pointer((PyTypeObject *)args[0], args[1], args[2], args[3], args[4], args[5]);
+    return make_pointer((PyTypeObject *)args[0], args[1], args[2],
+                        nargs > 3 ? args[3] : small_zero, nargs > 4 ? args[4] : Py_None,
+                        nargs > 5 ? args[5] : Py_None);
 }
 
 /* The address a pointer holds: its cdata's, or (a Python-only function pointer, no
@@ -708,9 +723,80 @@ static PyNumberMethods llptr_as_number = {
     .nb_bool = (inquiry)llptr_bool,
 };
 
+/* LLPtr._string(p, types, maxlen): what ffi.string(p's cdata, maxlen) gives, for a
+   pointer p whose type is one of the tuple types, live and not NULL (rffi's charp2str,
+   wcharp2unicode ...); None for anything else, whose error rffi then reports. */
+static PyObject *llptr_string(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t maxlen;
+    if (nargs != 3 || !PyTuple_Check(args[1]) ||
+            ((maxlen = PyLong_AsSsize_t(args[2])) == -1 && PyErr_Occurred())) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "LLPtr._string(p, types: tuple, maxlen)");
+        return NULL;
+    }
+    if (!PyObject_TypeCheck(args[0], &LLPtr_Type))
+        Py_RETURN_NONE;
+    LLPtrObject *p = (LLPtrObject *)args[0];
+    int typed = 0;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(args[1]); i++)
+        typed |= PyTuple_GET_ITEM(args[1], i) == p->T;
+    if (!typed || allocation_freed(p->alloc) || p->cd == NULL || !CData_Check(p->cd) ||
+            ((CDataObject *)p->cd)->c_data == NULL)
+        Py_RETURN_NONE;
+    return nffi_string((CDataObject *)p->cd, maxlen);
+}
+
+/* LLPtr._recast(p, T): rffi.cast(T, p) for a pointer type T (a Ptr whose _ctype and
+   _pointer_class lltype has made) and a pointer object p whose cdata's ctype differs
+   from T's -- types realized to different ctypes are different types, so this is a new
+   pointer of type T at p's address, of unknown length; None in every other case, which
+   the Python side handles. */
+static PyObject *str_ctype, *str_pointer_class;
+
+static PyObject *llptr_recast(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "LLPtr._recast(p, T)");
+        return NULL;
+    }
+    LLPtrObject *p = (LLPtrObject *)args[0];
+    if (!PyObject_TypeCheck(args[0], &LLPtr_Type) || p->T == args[1] || p->cd == NULL ||
+            !CData_Check(p->cd))
+        Py_RETURN_NONE;
+    PyObject *ct = PyObject_GetAttr(args[1], str_ctype);
+    PyObject *cls = ct == NULL ? NULL : PyObject_GetAttr(args[1], str_pointer_class);
+    PyObject *result = NULL;
+    if (cls == NULL) {
+        if (PyErr_ExceptionMatches(PyExc_AttributeError)) {
+            PyErr_Clear();
+            result = Py_NewRef(Py_None);
+        }
+    } else if (!CType_Check(ct) || !(((CTypeObject *)ct)->ct_flags & CT_POINTER) ||
+               (PyObject *)((CDataObject *)p->cd)->c_type == ct || !PyType_Check(cls) ||
+               !PyType_IsSubtype((PyTypeObject *)cls, &LLPtr_Type)) {
+        result = Py_NewRef(Py_None);
+    } else {
+        PyObject *cd = (PyObject *)nffi_cdata_new_view((CTypeObject *)ct,
+                                                      ((CDataObject *)p->cd)->c_data, NULL);
+        if (cd != NULL) {
+            result = make_pointer((PyTypeObject *)cls, args[1], cd, small_zero, Py_None,
+                                  Py_None);
+            Py_DECREF(cd);
+        }
+    }
+    Py_XDECREF(ct);
+    Py_XDECREF(cls);
+    return result;
+}
+
 static PyMethodDef llptr_methods[] = {
+    {"_recast", (PyCFunction)(void (*)(void))llptr_recast, METH_FASTCALL | METH_STATIC,
+     "_recast(p, T): rffi.cast(T, p) between pointer types of different ctypes, or None"},
+    {"_string", (PyCFunction)(void (*)(void))llptr_string, METH_FASTCALL | METH_STATIC,
+     "_string(p, types, maxlen): ffi.string of a live pointer of one of types, or None"},
     {"_make", (PyCFunction)(void (*)(void))llptr_make, METH_FASTCALL | METH_STATIC,
-     "_make(cls, T, cd, lo, hi, alloc): a pointer object of class cls"},
+     "_make(cls, T, cd, lo=0, hi=None, alloc=None): a pointer object of class cls"},
     {"_address", (PyCFunction)llptr_address, METH_NOARGS,
      "_address(): the address held, as an int (0 for NULL)"},
     {NULL}
@@ -747,7 +833,6 @@ static PyObject *heap_live;              /* lltype._live */
 static PyObject *heap_internal;          /* names of modules whose frames traces skip */
 static PyObject *heap_leaks;             /* the leak records while tracking, else NULL */
 static PyObject *str_name;               /* "__name__" */
-static PyObject *small_zero;             /* 0: the first valid index */
 
 /* _setup(record_class, live, internal_modules): done once by lltype */
 static PyObject *heap_setup(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
@@ -1227,9 +1312,11 @@ int nffi_llptr_init(PyObject *module)
     str_getitem = PyUnicode_InternFromString("_getitem");
     str_setitem = PyUnicode_InternFromString("_setitem");
     str_name = PyUnicode_InternFromString("__name__");
+    str_ctype = PyUnicode_InternFromString("_ctype");
+    str_pointer_class = PyUnicode_InternFromString("_pointer_class");
     small_zero = PyLong_FromLong(0);
     if (!str_no_attribute || !str_llitems || !str_getitem || !str_setitem || !str_name ||
-            !small_zero)
+            !str_ctype || !str_pointer_class || !small_zero)
         return -1;
     LLAllocation_Type.tp_methods = llallocation_methods;
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
