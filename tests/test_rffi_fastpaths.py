@@ -142,6 +142,9 @@ ECI = ExternalCompilationInfo(separate_module_sources=["""
     long fp_sum3(long a, unsigned int b, double c) { return a + (long)b + (long)c; }
     unsigned long fp_addr(void *p) { return (unsigned long)p; }
     unsigned long fp_len(const char *s) { return s ? strlen(s) : 99; }
+    /* writes over its whole string, then reports what it saw */
+    unsigned long fp_scribble(char *s) {
+        unsigned long n = strlen(s); memset(s, 'Z', n); return n; }
 """])
 
 
@@ -156,6 +159,47 @@ def test_writable_char_pointer_gets_a_fresh_copy():
     buf = rffi.str2charp(b"abc")
     assert f(buf) == ord("a") and rffi.charp2str(buf) == b"Xbc"   # a pointer: no copy
     rffi.free_charp(buf)
+
+
+def test_writable_char_pointer_copies_are_reused_safely():
+    # the copy of bytes for a 'char *' is a per-argument scratch buffer when free: each
+    # call must see exactly its own data, NUL-terminated, and C's writes never reach
+    # Python's bytes, whatever the lengths in sequence (shorter after longer, empty,
+    # longer than the scratch buffer)
+    f = rffi.llexternal("fp_scribble", [rffi.CCHARP], rffi.SIZE_T, compilation_info=ECI)
+    lengths = [5, 70, 3, 0, 1, 5000, 2, 64, 65, 4096, 4097, 0, 10]
+    for n in lengths:
+        data = bytes(range(1, 256)) * (n // 255 + 1)
+        data = data[:n]
+        keep = bytes(data)
+        assert f(data) == n
+        assert data == keep
+    assert f(b"abc\x00def") == 3          # C sees the data up to its first NUL
+
+
+def test_writable_char_pointer_copies_in_threads():
+    import threading
+    eci = ExternalCompilationInfo(separate_module_sources=["""
+        #include <string.h>
+        #include <unistd.h>
+        unsigned long fp_slow_len(char *s) {
+            unsigned long n = strlen(s); usleep(200); memset(s, 'Q', n); return n; }
+    """])
+    f = rffi.llexternal("fp_slow_len", [rffi.CCHARP], rffi.SIZE_T, compilation_info=eci,
+                        releasegil=True)
+    errors = []
+
+    def worker(k):
+        for i in range(50):
+            data = b"x" * ((k * 7 + i) % 90)
+            if f(data) != len(data) or data != b"x" * len(data):
+                errors.append((k, i))
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
 
 
 def test_native_call_checks_arguments():

@@ -118,25 +118,81 @@ static PyObject *make_typed_int(PyObject *cls, PyObject *value)
     return r;
 }
 
+/* The shared instance of cls for v (SMALL_MIN <= v <= SMALL_MAX), or NULL: maybe an
+   error, or (no error) more classes than entries. */
+static PyObject *small_typed_int(PyObject *cls, long long v)
+{
+    static int last;                        /* the entry of the last class served */
+    int k = last;
+    if (small_values[k].cls != cls) {
+        for (k = 0; k < SMALL_CLASSES; k++) {
+            if (small_values[k].cls == NULL)
+                small_values[k].cls = Py_NewRef(cls);    /* first seen: this entry */
+            if (small_values[k].cls == cls)
+                break;
+        }
+        if (k == SMALL_CLASSES)
+            return NULL;
+        last = k;
+    }
+    PyObject **slot = &small_values[k].values[v - SMALL_MIN];
+    if (*slot == NULL) {
+        PyObject *value = PyLong_FromLongLong(v);
+        *slot = value == NULL ? NULL : make_typed_int(cls, value);
+        Py_XDECREF(value);
+        if (*slot == NULL)
+            return NULL;
+    }
+    return Py_NewRef(*slot);
+}
+
 static PyObject *typed_int(PyObject *cls, PyObject *value)
 {
     int overflow;
     long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
     if (v == -1 && PyErr_Occurred())
         return NULL;
-    if (overflow || v < SMALL_MIN || v > SMALL_MAX)
-        return make_typed_int(cls, value);
-    for (int k = 0; k < SMALL_CLASSES; k++) {
-        if (small_values[k].cls == NULL)
-            small_values[k].cls = Py_NewRef(cls);        /* first seen: this entry */
-        if (small_values[k].cls != cls)
-            continue;
-        PyObject **slot = &small_values[k].values[v - SMALL_MIN];
-        if (*slot == NULL && (*slot = make_typed_int(cls, value)) == NULL)
-            return NULL;
-        return Py_NewRef(*slot);
+    if (!overflow && v >= SMALL_MIN && v <= SMALL_MAX) {
+        PyObject *r = small_typed_int(cls, v);
+        if (r != NULL || PyErr_Occurred())
+            return r;
     }
-    return make_typed_int(cls, value);                   /* more classes than entries */
+    return make_typed_int(cls, value);
+}
+
+/* The instance of cls for the integer of C type ct at data (an integer ctype of up to 8
+   bytes, not a bitfield), or NULL + error: the common reads of typed ints, without an
+   intermediate int for the small values. */
+static PyObject *typed_int_at(PyObject *cls, const char *data, CTypeObject *ct)
+{
+    PyObject *value;
+    if (nffi_value_signed(ct)) {
+        long long v = nffi_read_signed(data, ct->ct_size);
+        if (v >= SMALL_MIN && v <= SMALL_MAX) {
+            PyObject *r = small_typed_int(cls, v);
+            if (r != NULL || PyErr_Occurred())
+                return r;
+        }
+        value = PyLong_FromLongLong(v);
+    } else {
+        unsigned long long v = nffi_read_unsigned(data, ct->ct_size);
+        if (v <= SMALL_MAX) {
+            PyObject *r = small_typed_int(cls, (long long)v);
+            if (r != NULL || PyErr_Occurred())
+                return r;
+        }
+        value = PyLong_FromUnsignedLongLong(v);
+    }
+    PyObject *r = value == NULL ? NULL : make_typed_int(cls, value);
+    Py_XDECREF(value);
+    return r;
+}
+
+/* Can typed_int_at read values of ct? */
+static int plain_integer(CTypeObject *ct)
+{
+    return (ct->ct_flags & CT_PRIMITIVE_INTEGER) && !(ct->ct_flags & (CT_IS_ENUM | CT_IS_BOOL))
+           && ct->ct_size >= 1 && ct->ct_size <= 8;
 }
 
 /* ---- LLPtr ------------------------------------------------------------------------- */
@@ -211,8 +267,8 @@ enum {
     FAST_BYTES,         /* bytes of any length (const char pointer arguments) */
     FAST_POINTER,       /* a pointer object of exactly the declared Ptr type */
     FAST_ANY_POINTER,   /* any pointer object with a cdata (void pointer arguments) */
-    FAST_BYTES_COPY,    /* non-empty bytes, passed as a fresh copy (writable char
-                           pointer arguments: C may write there), or a pointer object of
+    FAST_BYTES_COPY,    /* bytes, passed as a copy (writable char pointer arguments: C
+                           may write there; see bytes_copy), or a pointer object of
                            exactly the declared Ptr type */
 };
 
@@ -434,6 +490,8 @@ static PyObject *llfield_read(LLFieldObject *self, LLPtrObject *p)
     char *data = field_target(self, p, 0, &cf);
     if (data == NULL)
         return NULL;
+    if (self->int_class != Py_None && cf->cf_bitshift < 0 && plain_integer(cf->cf_type))
+        return typed_int_at(self->int_class, data + cf->cf_offset, cf->cf_type);
     PyObject *value = nffi_read_field(data, cf, p->cd);
     return value == NULL ? NULL : low_level_value(self, value);
 }
@@ -615,7 +673,8 @@ static char *fast_item(LLPtrObject *p, PyObject *key, LLFieldObject **items)
     }
     if (p->lo == NULL || p->hi == NULL)
         return NULL;                                  /* slots deleted: Python's errors */
-    Py_ssize_t i = PyLong_AsSsize_t(key), lo = PyLong_AsSsize_t(p->lo);
+    Py_ssize_t i = PyLong_AsSsize_t(key);
+    Py_ssize_t lo = p->lo == small_zero ? 0 : PyLong_AsSsize_t(p->lo);   /* (the usual) */
     if (PyErr_Occurred()) {
         PyErr_Clear();
         return NULL;
@@ -639,9 +698,10 @@ static PyObject *llptr_getitem(PyObject *self, PyObject *key)
     char *data = fast_item((LLPtrObject *)self, key, &items);
     if (data == NULL)
         return PyObject_CallMethodOneArg(self, str_getitem, key);
-    PyObject *value = nffi_convert_to_object(
-        data, ((CDataObject *)((LLPtrObject *)self)->cd)->c_type->ct_item,
-        ((LLPtrObject *)self)->cd);
+    CTypeObject *item = ((CDataObject *)((LLPtrObject *)self)->cd)->c_type->ct_item;
+    if (items->int_class != Py_None && plain_integer(item))
+        return typed_int_at(items->int_class, data, item);
+    PyObject *value = nffi_convert_to_object(data, item, ((LLPtrObject *)self)->cd);
     if (value == NULL)
         return NULL;
     Py_INCREF(items);              /* a reader may run Python code: keep it alive */
@@ -1105,7 +1165,40 @@ typedef struct {
                                    or None (no pointer argument) */
     PyObject *reraise;          /* callable(): raise a callback's saved exception */
     FastCheck checks[LLEXTERNAL_MAX_ARGS];
+    PyObject *scratch[LLEXTERNAL_MAX_ARGS];  /* FAST_BYTES_COPY: see bytes_copy, or NULL */
 } LLExternalObject;
+
+/* The bytes object a writable 'char *' argument passes for the bytes data (the core
+ * passes a bytes' buffer as it is): a copy that Python never sees, so C may write into
+ * it.  The argument's scratch object is reused when nothing else holds it (the previous
+ * call returned; a call running in another thread holds it) and it is large enough: the
+ * copy is then NUL-terminated at len(data) inside a larger buffer, all C needs.  Else a
+ * fresh copy, which becomes the scratch object if that is free and the copy is short.
+ * NULL: no copy is needed (empty data without a free scratch: the converter's case),
+ * or an error. */
+#define SCRATCH_MIN 64
+#define SCRATCH_MAX 4096
+
+static PyObject *bytes_copy(PyObject **scratch, PyObject *data)
+{
+    Py_ssize_t n = PyBytes_GET_SIZE(data);
+    PyObject *copy = *scratch;
+    int scratch_free = copy == NULL || Py_REFCNT(copy) == 1;
+    if (copy == NULL || !scratch_free || PyBytes_GET_SIZE(copy) < n) {
+        if (n == 0 && !scratch_free)
+            return NULL;               /* never the shared empty bytes */
+        copy = PyBytes_FromStringAndSize(NULL, n > SCRATCH_MIN ? n : SCRATCH_MIN);
+        if (copy == NULL)
+            return NULL;
+        if (scratch_free && n <= SCRATCH_MAX)
+            Py_XSETREF(*scratch, Py_NewRef(copy));
+    } else {
+        Py_INCREF(copy);
+    }
+    memcpy(PyBytes_AS_STRING(copy), PyBytes_AS_STRING(data), (size_t)n);
+    PyBytes_AS_STRING(copy)[n] = '\0';
+    return copy;
+}
 
 static PyObject *llexternal_vectorcall(LLExternalObject *self, PyObject *const *args,
                                        size_t nargsf, PyObject *kwnames)
@@ -1139,24 +1232,16 @@ static PyObject *llexternal_vectorcall(LLExternalObject *self, PyObject *const *
         PyObject *conv = PyTuple_GET_ITEM(self->converters, i);
         if (conv == Py_None)
             continue;                                  /* a Void argument */
-        PyObject *a = args[i];
-        PyObject *cd = fast_pointer(&self->checks[i], a);
-        if (cd != NULL)
-            a = Py_NewRef(cd);
-        else if (fast_ok(&self->checks[i], a))
+        PyObject *a = args[i], *cd, *copy;
+        if (fast_ok(&self->checks[i], a))
             Py_INCREF(a);
         else if (self->checks[i].kind == FAST_BYTES_COPY && PyBytes_CheckExact(a) &&
-                 PyBytes_GET_SIZE(a) > 0) {
-            /* the core passes a bytes' buffer to a 'char *'; this one is fresh and never
-               seen by Python, so C may write into it (a NULL source: never a shared
-               one-character bytes) */
-            Py_ssize_t n = PyBytes_GET_SIZE(a);
-            PyObject *copy = PyBytes_FromStringAndSize(NULL, n);
-            if (copy == NULL)
-                goto done;
-            memcpy(PyBytes_AS_STRING(copy), PyBytes_AS_STRING(a), (size_t)n);
+                 (copy = bytes_copy(&self->scratch[i], a)) != NULL)
             a = copy;
-        }
+        else if (PyErr_Occurred())
+            goto done;
+        else if ((cd = fast_pointer(&self->checks[i], a)) != NULL)
+            a = Py_NewRef(cd);
         else if ((a = PyObject_CallOneArg(conv, a)) == NULL)
             goto done;
         passed[npassed++] = a;
@@ -1258,8 +1343,10 @@ static int llexternal_clear(LLExternalObject *self)
     Py_CLEAR(self->result);
     Py_CLEAR(self->armed);
     Py_CLEAR(self->reraise);
-    for (Py_ssize_t i = 0; i < self->nargs; i++)
+    for (Py_ssize_t i = 0; i < self->nargs; i++) {
         Py_CLEAR(self->checks[i].cls);
+        Py_CLEAR(self->scratch[i]);
+    }
     return 0;
 }
 
