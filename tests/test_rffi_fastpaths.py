@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 
 from nffi import lltype, rffi
 from nffi.cbuild import ExternalCompilationInfo
-from nffi.lltype import Bool, Char, Float, Signed, free, malloc
+from nffi.lltype import Bool, Char, Float, Ptr, Signed, free, malloc
 
 pytestmark = pytest.mark.usefixtures("rffi_no_leaks")
 
@@ -278,3 +278,47 @@ def test_native_objects_reject_bad_input_without_crashing():
     with pytest.raises(AttributeError):
         d[0] = 1
     free(a)
+
+
+# -- rffi.cast between pointer types, charp2str: native common cases ------------------
+
+POINTER_TYPES = [rffi.VOIDP, rffi.CCHARP, rffi.INTP, rffi.LONGP, rffi.CONST_CCHARP,
+                 rffi.CONST_VOIDP, Ptr(S), rffi.CCHARPP]
+
+
+@pytest.mark.parametrize("SRC", POINTER_TYPES)
+@pytest.mark.parametrize("DST", POINTER_TYPES)
+def test_pointer_casts_match_the_general_rule(SRC, DST):
+    p = malloc(rffi.CArray(Signed), 4, zero=True)
+    try:
+        src = lltype._cast(SRC, p)
+        fast = rffi.cast(DST, src)
+        slow = lltype._cast(DST, src)          # the Python rule, always
+        assert lltype.typeOf(fast) == DST == lltype.typeOf(slow)
+        assert rffi.cast(Signed, fast) == rffi.cast(Signed, slow) == rffi.cast(Signed, p)
+        if DST is SRC:
+            assert fast is src                 # unchanged, bounds and all
+        else:
+            assert fast._hi is None and fast._alloc is None   # unknown length
+    finally:
+        free(p)
+    assert not rffi.cast(rffi.INTP, lltype.nullptr(rffi.VOIDP.TO))
+
+
+def test_charp2str_native_and_error_paths():
+    p = rffi.str2charp(b"abc\x00def")
+    assert rffi.charp2str(p) == b"abc" and rffi.charp2strn(p, 2) == b"ab"
+    assert rffi.constcharp2str(rffi.cast(rffi.CONST_CCHARP, p)) == b"abc"
+    with pytest.raises(TypeError):
+        rffi.charp2str(rffi.cast(rffi.VOIDP, p))     # not a char pointer type
+    with pytest.raises(TypeError):
+        rffi.charp2str(b"abc")
+    with pytest.raises(TypeError):
+        rffi.charp2strn(p, "3")
+    rffi.free_charp(p)
+    with pytest.raises(RuntimeError, match="freed"):
+        rffi.charp2str(p)
+    with pytest.raises(RuntimeError, match="NULL"):
+        rffi.charp2str(lltype.nullptr(rffi.CCHARP.TO))
+    with pytest.raises(RuntimeError, match="NULL"):
+        rffi.wcharp2unicode(lltype.nullptr(rffi.CWCHARP.TO))

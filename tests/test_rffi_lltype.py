@@ -637,3 +637,79 @@ def test_value_class_arithmetic(cls, x, y, op):
         assert result == exact
     else:
         assert result == exact % 2**cls.BITS
+
+
+# -- the native allocator (llptr.c) ----------------------------------------------------
+
+def _nested_allocation(depth):
+    if depth == 0:
+        return malloc(S)
+    return _nested_allocation(depth - 1)
+
+
+def test_leak_record_frames_are_the_callers_with_lines():
+    with lltype.track_allocations(check=False) as t:
+        p = _nested_allocation(15)
+        line = sys._getframe().f_lineno + 1
+        s = rffi.str2charp(b"abc")
+    (rec_p, (desc, trace)), (rec_s, (_, trace_s)) = sorted(
+        t.leaks.items(), key=lambda kv: kv[0].T is S, reverse=True)
+    frames = trace.splitlines()
+    assert len(frames) == 10                                     # at most 10 frames
+    assert all("_nested_allocation" in f for f in frames)        # innermost last: malloc's
+    assert "nffi/lltype.py" not in trace and "nffi/rffi.py" not in trace  # nffi's: skipped
+    assert trace_s.splitlines()[-1].endswith(
+        "line %d, in test_leak_record_frames_are_the_callers_with_lines" % line)
+    assert desc.startswith("<raw struct") and rec_p.T is S and rec_p.n is None
+    assert rec_s.n == 4
+    free(p)
+    rffi.free_charp(s)
+
+
+def test_free_accepts_any_pointer_to_the_start():
+    p = malloc(S)
+    v = rffi.cast(rffi.VOIDP, p)
+    free(v)                                  # a cast of it frees the block
+    with pytest.raises(RuntimeError, match="freed"):
+        p.x                                  # the original pointer sees the free
+    with pytest.raises(RuntimeError):
+        free(v)                              # and nothing is freed twice
+    a = malloc(rffi.CArray(Signed), 4)
+    with pytest.raises(RuntimeError, match="not allocated"):
+        free(rffi.ptradd(a, 1))              # interior pointer: nothing freed
+    a[3] = 5
+    free(a)
+
+
+def test_records_and_allocator_reject_bad_input():
+    # the allocator's native entry points check what lltype passes them
+    A = lltype._core.LLAllocation
+    with pytest.raises(TypeError):
+        A._malloc(1, 2, 3)
+    with pytest.raises(TypeError):
+        A._malloc(object, None, None, 8, None, S, None, 0, None)
+    info = S.__dict__["_malloc_info"] if "_malloc_info" in S.__dict__ else \
+        lltype._malloc_info(S)[1]
+    with pytest.raises(ValueError):
+        A._malloc(info.cls, info.PTR, info.ctype, -1, None, S, None, 0, None)
+    with pytest.raises(ValueError):
+        A._malloc(info.cls, info.PTR, info.ctype, 1, None, S, None, 0, b"too long")
+    with pytest.raises(TypeError):
+        A._malloc(info.cls, info.PTR, info.ctype, 8, None, S, None, 0, "text")
+    assert A._free(5, True) is False and A._free(None, True) is False
+    with pytest.raises(TypeError):
+        A._set_leaks([])
+    r = lltype._Allocation()               # a bare record: fields unset, not freed
+    assert r.freed is False and r.address is None and r.where is None
+
+
+def test_zero_length_and_untracked_strings():
+    with lltype.track_allocations():
+        p = rffi.str2charp(b"", track_allocation=False)
+        assert rffi.charp2str(p) == b"" and p[0] == b"\x00"
+        with pytest.raises(IndexError):
+            p[1]                             # malloc'ed n = len + 1 items: bounded
+        w = rffi.unicode2wcharp("h\u263a\U0001F600")
+        assert rffi.wcharp2unicode(w) == "h\u263a\U0001F600"
+        rffi.free_wcharp(w)
+    rffi.free_charp(p, track_allocation=False)

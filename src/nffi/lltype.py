@@ -396,10 +396,14 @@ _numbers = {}          # (signed, bits) -> Number
 _type_of_class = {}    # value class -> Number
 
 
-def build_number(name, c_name, signed=None):
+def build_number(name, c_name, signed=None, bits=None):
     """The Number type of C type ``c_name``: the existing one of that signedness and size,
-    or a new one called ``name`` (whose value class is ``_value_class(signed, bits)``)."""
-    bits = 8 * _ffi.sizeof(c_name)
+    or a new one called ``name`` (whose value class is ``_value_class(signed, bits)``).
+    ``bits`` is given for the integers wider than nffi's core has (rffi's 128-bit ones):
+    their values, arithmetic, casts and sizeof work; memory, fields and calls do not
+    (_c_name raises TypeError)."""
+    if bits is None:
+        bits = 8 * _ffi.sizeof(c_name)
     if signed is None:
         signed = int(_ffi.cast(c_name, -1)) < 0
     key = (signed, bits)
@@ -728,6 +732,7 @@ class Ptr(LowLevelType):
 # ---------------------------------------------------------------------------------------
 # Realization: every low-level type as one C type name of _ffi
 
+_CORE_MAX_BITS = 64      # the widest integer of nffi's core
 _c_names = {}            # container or Ptr type -> C spelling (one identifier or "struct X")
 _c_defined = set()       # names of struct bodies already given to _ffi.cdef
 _counter = itertools.count(1)
@@ -748,6 +753,10 @@ def _c_name(T):
     """The C spelling of ``T`` in _ffi, declaring what is needed (struct bodies lazily)."""
     T = _strip(T)
     if isinstance(T, Primitive):
+        if isinstance(T, Number) and T._bits > _CORE_MAX_BITS:
+            raise TypeError("%s: nffi's core has no %d-bit integer type, so it can be used "
+                            "in values, arithmetic, casts and sizeof only (not in memory, "
+                            "struct fields, arrays or calls)" % (T, T._bits))
         return T._c_name
     name = _c_names.get(T)
     if name is not None:
@@ -1302,6 +1311,8 @@ def _sizeof(T):
         raise TypeError("sizeof(%s): it is var-sized" % T._short_name())
     if isinstance(T, Struct):
         _complete(T)
+    if isinstance(T, Number) and T._bits > _CORE_MAX_BITS:
+        return T._bits // 8                   # (the core does not know the type)
     return _ffi.sizeof(_c_name(T))
 
 
@@ -1730,9 +1741,11 @@ def _cast(TYPE, value):
 _INT_MIN, _UINT_MAX = -(1 << 63), (1 << 64) - 1       # what casts take (64 bits)
 
 
-def _check_64(value):
-    if not -(1 << 63) <= value < (1 << 64):
-        raise OverflowError("cast: integer %d out of bounds (more than 64 bits)" % value)
+def _check_64(value, bits=64):
+    """value, if it fits in ``bits`` bits signed or unsigned (what casts take)."""
+    if not -(1 << (bits - 1)) <= value < (1 << bits):
+        raise OverflowError("cast: integer %d out of bounds (more than %d bits)"
+                            % (value, bits))
     return value
 
 
@@ -1755,7 +1768,7 @@ def _cast_number(T, value, source):
         if value != value or value in (float("inf"), float("-inf")):
             raise OverflowError("cast(%s, %r): not a finite number" % (T, value))
         value = int(value)
-    value = _check_64(int(value))
+    value = _check_64(int(value), max(64, getattr(T, "_bits", 64)))
     if T is Bool:
         return value != 0
     if T is Char:

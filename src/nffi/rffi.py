@@ -52,6 +52,20 @@ for _name, _c, _measure in _INTEGER_ROWS:
     _C_SPELLING.setdefault(_T, _measure)
 del _name, _c, _measure, _signed, _T
 
+# The 128-bit integers, "only if the compiler has them": GCC and Clang have __int128 on
+# every 64-bit target.  nffi's core has no 128-bit type: they serve values, arithmetic,
+# casts and sizeof; memory, fields and calls raise TypeError (lltype._c_name).
+if lltype._LONG_BITS == 64:
+    __INT128_T = lltype.build_number("__INT128_T", "__int128", signed=True, bits=128)
+    __UINT128_T = lltype.build_number("__UINT128_T", "unsigned __int128", signed=False,
+                                      bits=128)
+    r___int128_t, r___uint128_t = __INT128_T._type, __UINT128_T._type
+    __INT128_TP = Ptr(Array(__INT128_T, hints={"nolength": True}))
+    __UINT128_TP = Ptr(Array(__UINT128_T, hints={"nolength": True}))
+    NUMBER_TYPES += [__INT128_T, __UINT128_T]
+    _C_SPELLING[__INT128_T] = "__int128"
+    _C_SPELLING[__UINT128_T] = "unsigned __int128"
+
 SIGNED = lltype.Signed
 UNSIGNED = lltype.Unsigned
 CHAR = lltype.Char
@@ -825,6 +839,9 @@ def llexternal(name, args, result, _callable=None, compilation_info=None,
             _strip(result), lltype.ContainerType):
         raise TypeError("llexternal(%r): result %r must be a primitive or pointer type"
                         % (name, result))
+    for T in list(args) + [result]:
+        if isinstance(_strip(T), Number) and _strip(T)._bits > lltype._CORE_MAX_BITS:
+            lltype._c_name(T)           # raises: a 128-bit integer cannot travel to C
     if _callable is not None and not callable(_callable):
         raise TypeError("llexternal(%r): _callable %r is not callable" % (name, _callable))
     if macro and _callable is not None:
