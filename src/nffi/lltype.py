@@ -91,40 +91,21 @@ def _result_class(cls, other):
     return kind if kind.BITS > cls.BITS else cls
 
 
-_PY_OPS = {int.__add__: operator.add, int.__sub__: operator.sub, int.__mul__: operator.mul,
-           int.__floordiv__: operator.floordiv, int.__mod__: operator.mod,
-           int.__pow__: operator.pow, int.__lshift__: operator.lshift,
-           int.__rshift__: operator.rshift, int.__and__: operator.and_,
-           int.__or__: operator.or_, int.__xor__: operator.xor}
-
-
-def _arith(int_op, reverse=False):
-    """A binary operator of the value classes; int_op is int's own (fast path: typed
-    operands give plain ints), the operator module's twin serves the mixed cases."""
-    op = _PY_OPS[int_op]
-
-    def method(self, other):
-        cls = type(self)
-        tp = type(other)
-        if tp is cls or tp is int or tp is bool:       # the common case, kept short
-            result = int_op(other, self) if reverse else int_op(self, other)
-            if type(result) is int:
-                if cls._MIN <= result <= cls._MAX:
-                    return int.__new__(cls, result)
-                return cls._make(result)               # wraps, or OverflowError
-            return result                              # int ** negative: a float
-        cls = _result_class(cls, other)
-        if cls is None:
-            return NotImplemented
-        if cls is float:
-            a, b = float(self), float(other)
-        else:
-            a, b = int(self), int(other)
-        result = op(b, a) if reverse else op(a, b)
-        if cls is float or not isinstance(result, int):
-            return result                   # float mixing, or int ** negative
-        return cls._make(result)
-    return method
+def _mixed_arith(op, a, b):
+    """``op(a, b)`` (op from the operator module) where a or b is a typed int, in the
+    cases the C base of the value classes does not serve (llptr.c's LLTypedInt): a result
+    out of the class's range (wrapped, or OverflowError), mixed classes, floats."""
+    typed = a if isinstance(a, _TypedInt) else b
+    cls = _result_class(type(typed), b if typed is a else a)
+    if cls is None:
+        return NotImplemented
+    if cls is float:
+        result = op(float(a), float(b))
+    else:
+        result = op(int(a), int(b))
+    if cls is float or not isinstance(result, int):
+        return result                   # float mixing, or int ** negative
+    return cls._make(result)
 
 
 def _unary(op):
@@ -133,7 +114,7 @@ def _unary(op):
     return method
 
 
-class _TypedInt(int):
+class _TypedInt(_core.LLTypedInt):
     """Base of the integer value classes: an int with a C width and signedness."""
     __slots__ = ()
     BITS = 64
@@ -176,18 +157,7 @@ class _TypedInt(int):
     def __rdivmod__(self, other):
         return (other // self, other % self)
 
-    # int's own operations: on typed operands they give plain ints (no recursion)
-    __add__, __radd__ = _arith(int.__add__), _arith(int.__add__, True)
-    __sub__, __rsub__ = _arith(int.__sub__), _arith(int.__sub__, True)
-    __mul__, __rmul__ = _arith(int.__mul__), _arith(int.__mul__, True)
-    __floordiv__, __rfloordiv__ = _arith(int.__floordiv__), _arith(int.__floordiv__, True)
-    __mod__, __rmod__ = _arith(int.__mod__), _arith(int.__mod__, True)
-    __pow__, __rpow__ = _arith(int.__pow__), _arith(int.__pow__, True)
-    __lshift__, __rlshift__ = _arith(int.__lshift__), _arith(int.__lshift__, True)
-    __rshift__, __rrshift__ = _arith(int.__rshift__), _arith(int.__rshift__, True)
-    __and__, __rand__ = _arith(int.__and__), _arith(int.__and__, True)
-    __or__, __ror__ = _arith(int.__or__), _arith(int.__or__, True)
-    __xor__, __rxor__ = _arith(int.__xor__), _arith(int.__xor__, True)
+    # binary operators: the C base's (LLTypedInt), with _mixed_arith for the rest
     __neg__ = _unary(operator.neg)
     __pos__ = _unary(operator.pos)
     __abs__ = _unary(operator.abs)
@@ -223,6 +193,7 @@ def _value_class(signed, bits, name):
     return cls
 
 
+_core.LLTypedInt._setup(_mixed_arith)
 r_longlong = _value_class(True, 64, "r_longlong")
 r_uint = _value_class(False, _LONG_BITS, "r_uint")
 r_ulonglong = _value_class(False, 64, "r_ulonglong")

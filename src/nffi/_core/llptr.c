@@ -12,6 +12,7 @@
  *                 type: reads through the core's nffi_read_field, stores values that are
  *                 already of the exact low-level type through nffi_write_field, and calls
  *                 Python (to_c, check_live) for conversions and errors;
+ *   LLTypedInt    the C base of lltype's value classes: their arithmetic's common case;
  *   LLExternal    the callable an llexternal returns: per argument a fast check of the
  *                 exact type (else the argument's Python converter), then the core's
  *                 function object, then the result's class or converter.
@@ -193,6 +194,202 @@ static int plain_integer(CTypeObject *ct)
 {
     return (ct->ct_flags & CT_PRIMITIVE_INTEGER) && !(ct->ct_flags & (CT_IS_ENUM | CT_IS_BOOL))
            && ct->ct_size >= 1 && ct->ct_size <= 8;
+}
+
+/* ---- LLTypedInt: the arithmetic of lltype's value classes (spec 1.2) ---------------
+ * The C base of lltype._TypedInt.  A binary operator whose operands are the same value
+ * class, or one value class and a plain int or bool, computes with int's own operator
+ * and gives the class's instance when the result is in the class's range: the common
+ * case of RPython-style code (r_uint arithmetic, callbacks' r_int items).  Everything
+ * else -- results out of range (wrapped or OverflowError), mixed classes, floats,
+ * 128-bit classes, pow with a modulo -- is lltype._mixed_arith(op, a, b), which owns
+ * the rules and the errors. */
+static PyObject *mixed_arith;            /* lltype._mixed_arith */
+static PyObject *operator_funcs[11];     /* operator.add ... in the order of ARITH_* */
+enum { ARITH_ADD, ARITH_SUB, ARITH_MUL, ARITH_FLOORDIV, ARITH_MOD, ARITH_POW, ARITH_LSHIFT,
+       ARITH_RSHIFT, ARITH_AND, ARITH_OR, ARITH_XOR };
+static const char *const operator_names[11] = {"add", "sub", "mul", "floordiv", "mod", "pow",
+                                               "lshift", "rshift", "and_", "or_", "xor"};
+
+static PyTypeObject LLTypedInt_Type;
+
+/* The range of a value class, read once from its _MIN and _MAX (fitting a long long and
+   an unsigned long long: classes of up to 64 bits). */
+#define RANGE_CLASSES 32
+static struct {
+    PyTypeObject *cls;          /* owned, NULL: a free entry */
+    int known;                  /* 0: no C range (wider than 64 bits) */
+    int is_unsigned;
+    long long lo, hi;
+    unsigned long long uhi;
+} class_ranges[RANGE_CLASSES];
+
+/* 1: r (an exact int) is within cls's range; 0: not, or unknown; -1: error */
+static int in_class_range(PyTypeObject *cls, PyObject *r)
+{
+    static int last;
+    int k = last;
+    if (class_ranges[k].cls != cls) {
+        for (k = 0; k < RANGE_CLASSES && class_ranges[k].cls != NULL; k++)
+            if (class_ranges[k].cls == cls)
+                break;
+        if (k == RANGE_CLASSES)
+            return 0;
+        if (class_ranges[k].cls == NULL) {          /* first seen: read its range */
+            PyObject *lo = PyObject_GetAttrString((PyObject *)cls, "_MIN");
+            PyObject *hi = lo == NULL ? NULL : PyObject_GetAttrString((PyObject *)cls, "_MAX");
+            if (hi == NULL) {
+                Py_XDECREF(lo);
+                return -1;
+            }
+            int overflow1, overflow2;
+            long long l = PyLong_AsLongLongAndOverflow(lo, &overflow1);
+            unsigned long long u = 0;
+            long long h = 0;
+            if (!overflow1 && l >= 0) {
+                u = PyLong_AsUnsignedLongLong(hi);
+                overflow2 = u == (unsigned long long)-1 && PyErr_Occurred();
+            } else {
+                h = PyLong_AsLongLongAndOverflow(hi, &overflow2);
+            }
+            Py_DECREF(lo);
+            Py_DECREF(hi);
+            if (PyErr_Occurred() && !PyErr_ExceptionMatches(PyExc_OverflowError))
+                return -1;
+            PyErr_Clear();
+            class_ranges[k].known = !overflow1 && !overflow2;
+            class_ranges[k].is_unsigned = l >= 0;
+            class_ranges[k].lo = l;
+            class_ranges[k].hi = h;
+            class_ranges[k].uhi = u;
+            class_ranges[k].cls = (PyTypeObject *)Py_NewRef(cls);
+        }
+        last = k;
+    }
+    if (!class_ranges[k].known)
+        return 0;
+    if (class_ranges[k].is_unsigned) {
+        if (nffi_long_sign(r) < 0)
+            return 0;
+        unsigned long long v = PyLong_AsUnsignedLongLong(r);
+        if (v == (unsigned long long)-1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return 0;
+        }
+        return v <= class_ranges[k].uhi;
+    }
+    int overflow;
+    long long v = PyLong_AsLongLongAndOverflow(r, &overflow);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    return !overflow && class_ranges[k].lo <= v && v <= class_ranges[k].hi;
+}
+
+static PyObject *typed_binop(PyObject *a, PyObject *b, int op, binaryfunc int_op)
+{
+    PyObject *typed = PyObject_TypeCheck(a, &LLTypedInt_Type) ? a : b;
+    PyObject *other = typed == a ? b : a;
+    PyTypeObject *cls = Py_TYPE(typed);
+    if (Py_TYPE(other) == cls || PyLong_CheckExact(other) || PyBool_Check(other)) {
+        PyObject *r = int_op(a, b);
+        if (r == NULL || !PyLong_CheckExact(r))
+            return r;                           /* an error, or int ** negative: a float */
+        int ok = in_class_range(cls, r);
+        if (ok != 0) {
+            PyObject *result = ok < 0 ? NULL : typed_int((PyObject *)cls, r);
+            Py_DECREF(r);
+            return result;
+        }
+        Py_DECREF(r);
+    }
+    if (mixed_arith == NULL)
+        Py_RETURN_NOTIMPLEMENTED;               /* before lltype's _setup */
+    return PyObject_CallFunctionObjArgs(mixed_arith, operator_funcs[op], a, b, NULL);
+}
+
+#define TYPED_BINOP(fname, OP, slot)                                                     \
+    static PyObject *fname(PyObject *a, PyObject *b)                                     \
+    {                                                                                    \
+        return typed_binop(a, b, OP, PyLong_Type.tp_as_number->slot);                   \
+    }
+TYPED_BINOP(typed_add, ARITH_ADD, nb_add)
+TYPED_BINOP(typed_sub, ARITH_SUB, nb_subtract)
+TYPED_BINOP(typed_mul, ARITH_MUL, nb_multiply)
+TYPED_BINOP(typed_floordiv, ARITH_FLOORDIV, nb_floor_divide)
+TYPED_BINOP(typed_mod, ARITH_MOD, nb_remainder)
+TYPED_BINOP(typed_lshift, ARITH_LSHIFT, nb_lshift)
+TYPED_BINOP(typed_rshift, ARITH_RSHIFT, nb_rshift)
+TYPED_BINOP(typed_and, ARITH_AND, nb_and)
+TYPED_BINOP(typed_or, ARITH_OR, nb_or)
+TYPED_BINOP(typed_xor, ARITH_XOR, nb_xor)
+
+static PyObject *int_pow(PyObject *a, PyObject *b)
+{
+    return PyLong_Type.tp_as_number->nb_power(a, b, Py_None);
+}
+
+static PyObject *typed_pow(PyObject *a, PyObject *b, PyObject *modulo)
+{
+    if (modulo != Py_None)                       /* pow(a, b, m): int's own */
+        return PyLong_Type.tp_as_number->nb_power(a, b, modulo);
+    return typed_binop(a, b, ARITH_POW, int_pow);
+}
+
+static PyNumberMethods lltypedint_as_number = {
+    .nb_add = typed_add,
+    .nb_subtract = typed_sub,
+    .nb_multiply = typed_mul,
+    .nb_floor_divide = typed_floordiv,
+    .nb_remainder = typed_mod,
+    .nb_power = typed_pow,
+    .nb_lshift = typed_lshift,
+    .nb_rshift = typed_rshift,
+    .nb_and = typed_and,
+    .nb_or = typed_or,
+    .nb_xor = typed_xor,
+};
+
+/* LLTypedInt._setup(mixed_arith): done once by lltype */
+static PyObject *lltypedint_setup(PyObject *unused, PyObject *func)
+{
+    if (!PyCallable_Check(func)) {
+        PyErr_SetString(PyExc_TypeError, "LLTypedInt._setup(callable)");
+        return NULL;
+    }
+    Py_XSETREF(mixed_arith, Py_NewRef(func));
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef lltypedint_methods[] = {
+    {"_setup", lltypedint_setup, METH_O | METH_STATIC,
+     "_setup(mixed_arith): the Python rule of the cases the C operators do not serve"},
+    {NULL}
+};
+
+static PyTypeObject LLTypedInt_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "nffi._core.LLTypedInt",
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_as_number = &lltypedint_as_number,
+    .tp_methods = lltypedint_methods,
+    .tp_doc = "Base of lltype._TypedInt: the value classes' arithmetic (spec 1.2).",
+};
+
+static int lltypedint_init(PyObject *module)
+{
+    PyObject *operator = PyImport_ImportModule("operator");
+    if (operator == NULL)
+        return -1;
+    for (int i = 0; i < 11; i++)
+        if ((operator_funcs[i] = PyObject_GetAttrString(operator, operator_names[i])) == NULL) {
+            Py_DECREF(operator);
+            return -1;
+        }
+    Py_DECREF(operator);
+    LLTypedInt_Type.tp_base = &PyLong_Type;
+    if (PyType_Ready(&LLTypedInt_Type) < 0)
+        return -1;
+    return PyModule_AddObjectRef(module, "LLTypedInt", (PyObject *)&LLTypedInt_Type);
 }
 
 /* ---- LLPtr ------------------------------------------------------------------------- */
@@ -1406,6 +1603,8 @@ int nffi_llptr_init(PyObject *module)
             !str_ctype || !str_pointer_class || !small_zero)
         return -1;
     LLAllocation_Type.tp_methods = llallocation_methods;
+    if (lltypedint_init(module) < 0)
+        return -1;
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
         if (PyType_Ready(types[i]) < 0 ||
                 PyModule_AddObjectRef(module, names[i], (PyObject *)types[i]) < 0)
