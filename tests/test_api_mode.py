@@ -854,3 +854,21 @@ def test_fields_of_anonymous_members_are_checked(tmp_path, c_struct, message):
     else:
         with pytest.raises(VerificationError, match=message):
             ffi.verify(source, tmpdir=str(tmp_path))
+
+
+@pytest.mark.parametrize("c_struct", [
+    "struct foo_s { int pad; union { char c, d; }; struct { int a; char b; }; };",
+    "struct foo_s { char x; double y; union { char c, d; }; struct { int a; char b; }; };",
+    "struct foo_s { long long pad[3]; struct { int a; char b; }; union { char c, d; }; };",
+])
+def test_anonymous_members_of_a_partial_struct_are_placed_by_the_compiler(tmp_path,
+                                                                         c_struct):
+    # the C struct puts the members where it likes; the cdef's order means nothing
+    cdef = "struct foo_s { union { char c, d; }; struct { int a; char b; }; ...; };"
+    (ffi_n, _), (ffi_c, _) = build_pair(tmp_path, cdef, c_struct)
+    for field in ("a", "b", "c", "d"):
+        assert ffi_n.offsetof("struct foo_s", field) == \
+            ffi_c.offsetof("struct foo_s", field), field
+    assert ffi_n.sizeof("struct foo_s") == ffi_c.sizeof("struct foo_s")
+    p = ffi_n.new("struct foo_s *", {"a": -5, "b": b"z", "c": b"y"})
+    assert (p.a, p.b, p.c, p.d) == (-5, b"z", b"y", b"y")

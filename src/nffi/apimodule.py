@@ -56,7 +56,10 @@ class CompilerLayout(layout.LayoutProvider):
         size, align, placed = layout.layout(decl.kind, fields, packed=decl.packed,
                                             pack=decl.pack)
         shown = key.replace("$", "")
-        real_offsets = [answers.get("offsetof %s.%s" % (key, f.name)) for f in fields]
+        # an anonymous member starts where the compiler puts its first field
+        real_offsets = [answers.get("offsetof %s.%s" % (key, f.name) if f.name
+                                    else "anonoffset %s.%d" % (key, i))
+                        for i, f in enumerate(fields)]
         for spec in fields:            # field sizes: checked with '...' too, as cffi
             if answers.get("fieldtype %s.%s" % (key, spec.name)) == 0:
                 raise layout.NeedsCompiler(_core.error(

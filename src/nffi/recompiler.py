@@ -367,6 +367,11 @@ class Recompiler:
                 answers.append(("partial " + key, "1", False))
             answers.append(("sizeof " + key, "sizeof(%s)" % spelled, False))
             answers.append(("alignof " + key, "__alignof__(%s)" % spelled, False))
+            for i, field in enumerate(decl.fields):
+                leaf = None if field.name else self._first_leaf(field.type, set())
+                if leaf is not None:     # where the anonymous member starts
+                    answers.append(("anonoffset %s.%d" % (key, i),
+                                    "offsetof(%s, %s)" % (spelled, leaf), False))
             for name in self._anonymous_members_fields(decl, set()):
                 member = "((%s *)0)->%s" % (spelled, name)
                 answers.append(("inner offsetof %s.%s" % (key, name),
@@ -453,6 +458,21 @@ class Recompiler:
                 if f.name and f.bitsize is None and sized:
                     yield f.name
             yield from self._anonymous_members_fields(inner, seen)
+
+    def _first_leaf(self, node, seen):
+        """The name, as C spells it from the outer struct, of the field at offset 0 of
+        the anonymous struct/union member of type 'node' (its first field, or the first
+        leaf of its first anonymous member); None if that is a bit-field or unknown."""
+        if not isinstance(node, Tagged) or (node.kind, node.name) in seen:
+            return None
+        seen.add((node.kind, node.name))
+        inner = self.model.struct_defs.get((node.kind, node.name))
+        if inner is None or not inner.fields:
+            return None
+        first = inner.fields[0]
+        if first.name:
+            return first.name if first.bitsize is None else None
+        return self._first_leaf(first.type, seen)
 
     def _contains_partial(self, decl, seen):
         """Does the struct/union 'decl' contain by value (in arrays too) one whose
