@@ -58,3 +58,21 @@ def test_each_flavour_follows_its_cffi_counterpart(code):
         assert outcome(CompiledFFI(), code)[1] == compiled[1]
         # API mode's ffi is cffi's compiled one too
         assert outcome(APIModuleFFI(), code)[1] == compiled[1]
+
+
+@pytest.mark.parametrize("text", [
+    "", "]", "*", "int ]**", "char char", "int(int]", "int(*]", "int(]", "int[?]",
+    "int[24)", "struct", "struct 24", "int a(*)", "struct struct", "struct nope",
+    "union nope", "foo_t", "int[5", "int(*)(int", "unsigned struct", "_Complex",
+    "X" * 501, "\t\n\x01\x1f~\x7f\x80\xff", "int *(", "int)", "int(*)(int,)", "enum",
+    "enum nope",
+])
+def test_bad_type_strings_of_the_compiled_flavour_read_as_cffis(text):
+    """The FFI of compiled modules words bad type strings as cffi's does (its users
+    and cffi's own tests read them): the message, the string, a caret."""
+    with pytest.raises(_cffi_backend.FFI.error) as expected:
+        _cffi_backend.FFI().typeof(text)
+    ffi = CompiledFFI()
+    with pytest.raises(ffi.error) as got:
+        ffi.typeof(text)
+    assert str(got.value) == str(expected.value)

@@ -19,6 +19,52 @@ _SSIZE_LIMIT = sys.maxsize + 1      # offsets are C ssize_t values
 _unspecified = object()
 
 
+# nffi's parser messages -> the words of cffi's compiled-module type parser, for the
+# FFI of compiled modules, whose users (and cffi's tests) read them
+_COMPILED_TYPE_ERRORS = (
+    ("unexpected end of input, expected a type", "identifier expected"),
+    ("unexpected character", "identifier expected"),
+    ("expected a type", "identifier expected"),
+    ("unexpected end of input, expected a tag name or '{' after 'enum'",
+     "enum name expected"),
+    ("expected a tag name or '{' after 'enum'", "enum name expected"),
+    ("undefined enum name", "undefined enum name"),
+    ("unexpected end of input, expected a tag name", "struct or union name expected"),
+    ("expected a tag name", "struct or union name expected"),
+    ("undefined struct/union name", "undefined struct/union name"),
+    ("unknown identifier", "undefined type name"),
+    ("unexpected end of input, expected ']'", "expected ']'"),
+    ("unexpected end of input, expected ')'", "expected ')'"),
+    ("expected ']'", "expected ']'"),
+    ("expected ')'", "expected ')'"),
+    ("expected the end of the type", "unexpected symbol"),
+    ("invalid combination of type specifiers", "unexpected symbol"),
+    ("expected an integer constant expression", "expected a positive integer constant"),
+    ("cannot combine", "invalid combination of types"),
+    ("incomplete type specifier", "identifier expected"),
+)
+
+
+def _compiled_type_error_text(error, text):
+    """ffi.error's text for a bad type string in the FFI of a compiled module: the
+    message, then (for strings of at most 500 characters, as cffi) the string with
+    what is not printable ASCII shown as '?' and a caret under the offending byte."""
+    message = getattr(error, "message", None) or str(error)
+    for nffi_words, cffi_words in _COMPILED_TYPE_ERRORS:
+        if message.startswith(nffi_words):
+            message = cffi_words
+            break
+    if len(text) > 500:
+        return message
+    lines = text.split("\n")
+    line = min(max(getattr(error, "line", None) or 1, 1), len(lines))
+    offset = sum(len(x) + 1 for x in lines[:line - 1]) + (getattr(error, "column", None) or 1) - 1
+    raw = text.encode("utf-8")
+    where = len(text[:offset].encode("utf-8"))
+    shown = "".join(" " if b in (9, 10) else chr(b) if 32 <= b < 127 else "?" for b in raw)
+    return "%s\n%s\n%s^" % (message, shown, " " * where)
+
+
 class FFI(_core.FFIBase):
     """An FFI instance: declarations (cdef) plus the operations of the CFFI reference."""
 
@@ -161,10 +207,7 @@ class FFI(_core.FFIBase):
             return self._model.parse_type(text, allow_function=allow_function,
                                           allow_definitions=False, declared_tags_only=True)
         except CDefError as e:
-            column = getattr(e, "column", None)
-            message = getattr(e, "message", None) or str(e)
-            detail = "%s\n%s\n%s^" % (message, text, " " * ((column or 1) - 1))
-            raise _core.error(detail) from None
+            raise _core.error(_compiled_type_error_text(e, text)) from None
 
     def _typeof_other(self, obj):
         # a function of a compiled module's lib: a builtin bound to its function cdata
