@@ -41,32 +41,11 @@ from .decls import (Array, ConstantDecl, EnumDef, Field, Function, FunctionDecl,
 
 __all__ = ["load_tables", "OutOfLineLibrary"]
 
-# operations of an opcode
-OP_PRIMITIVE = 1
-OP_POINTER = 3
-OP_ARRAY = 5
-OP_OPEN_ARRAY = 7
-OP_STRUCT_UNION = 9
-OP_ENUM = 11
-OP_FUNCTION = 13
-OP_FUNCTION_END = 15
-OP_NOOP = 17
-OP_BITFIELD = 19
-OP_TYPENAME = 21
-OP_CONSTANT_INT = 31
-OP_GLOBAL_VAR = 33
-OP_DLOPEN_FUNC = 35
-OP_DLOPEN_CONST = 37
-
-# struct/union flags
-F_UNION = 0x01
-F_PACKED = 0x04
-F_EXTERNAL = 0x08
-F_OPAQUE = 0x10
-
-# _version values written by the cffi versions whose format this reader knows
-# (0x2601: base; 0x2701: embedding; 0x2801: char16_t/char32_t)
-_KNOWN_VERSIONS = range(0x2601, 0x2900)
+from .cffi_format import (F_EXTERNAL, F_OPAQUE, F_PACKED, F_UNION, KNOWN_VERSIONS,
+                          OP_ARRAY, OP_BITFIELD, OP_CONSTANT_INT, OP_DLOPEN_CONST,
+                          OP_DLOPEN_FUNC, OP_ENUM, OP_FUNCTION, OP_FUNCTION_END,
+                          OP_GLOBAL_VAR, OP_NOOP, OP_OPEN_ARRAY, OP_POINTER, OP_PRIMITIVE,
+                          OP_STRUCT_UNION)
 
 
 def _word(data, pos):
@@ -306,7 +285,7 @@ def load_tables(ffi, module_name, version, types, globals_, struct_unions, enums
     ffi.list_types() gives for the module: its typedef, struct and union names)."""
     if not isinstance(module_name, str):
         module_name = module_name.decode("utf-8") if isinstance(module_name, bytes) else "?"
-    if version not in _KNOWN_VERSIONS:
+    if version not in KNOWN_VERSIONS:
         raise ImportError("cffi out-of-line Python module '%s' has unknown version %r"
                           % (module_name, version))
     reader = _TableReader(module_name, types, struct_unions, enums)
