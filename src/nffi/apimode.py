@@ -112,7 +112,11 @@ def emit_c_code(ffi, filename):
     if hasattr(filename, "write"):
         filename.write(_c_text(ffi))
     else:
-        _write_if_changed(os.fspath(filename), _c_text(ffi))
+        path = os.fspath(filename)
+        directory = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(directory):        # as cffi: no directory is created
+            raise FileNotFoundError(2, "No such directory", directory)
+        _write_if_changed(path, _c_text(ffi))
 
 
 def compile(ffi, tmpdir=".", verbose=False, target=None, debug=None):
@@ -128,8 +132,9 @@ def compile(ffi, tmpdir=".", verbose=False, target=None, debug=None):
     sources = [c_file] + list(kwds.pop("sources", None) or ())
     if target is not None and target.endswith(".*"):
         target = target[:-2] + sysconfig.get_config_var("EXT_SUFFIX")
-    return build.build_extension(module_name, sources, tmpdir=outdir, target=target,
-                                 debug=debug, verbose=verbose, **kwds)
+    return os.path.abspath(build.build_extension(      # absolute, as cffi returns it
+        module_name, sources, tmpdir=outdir, target=target, debug=debug, verbose=verbose,
+        **kwds))
 
 
 def _caller_pycache():

@@ -50,6 +50,14 @@ VERSION_CHAR16CHAR32 = 0x2801
 KNOWN_VERSIONS = range(VERSION_BASE, 0x2900)
 
 
+def check_version(module_name, version):
+    """An out-of-line module written by a cffi whose format we do not know: ImportError."""
+    if version not in KNOWN_VERSIONS:
+        raise ImportError("cffi out-of-line Python module '%s' has unknown version %s"
+                          % (module_name, hex(version) if isinstance(version, int)
+                             else repr(version)))
+
+
 def enum_primitive(size, signed):
     """The primitive number cffi's tables give an enum of this size and signedness."""
     return primitives.BY_NAME["%sint%d_t" % ("" if signed else "u", size * 8)].cffi_number

@@ -12,7 +12,7 @@ import runpy
 import sys
 import types
 
-from . import _core, api, cffi_tables, errors, lib as _lib
+from . import _core, api, cffi_format, cffi_tables, errors, lib as _lib
 
 CFFI_VERSION = "2.0.0"
 
@@ -34,6 +34,8 @@ class CompiledFFI(api.FFI):
         if module_name is not None and not isinstance(module_name, (str, bytes)):
             raise TypeError("FFI() argument 'module_name' must be a str, not %s"
                             % type(module_name).__name__)
+        if _version is not None:
+            cffi_format.check_version(module_name, _version)
         if _types is not None:
             self._nffi_out_of_line = True
             self._nffi_includes = tuple(_includes or ())
@@ -78,6 +80,13 @@ class FFI(api.FFI):
         from .verifier import Verifier, _caller_dir_pycache
         self.verifier = Verifier(self, source, tmpdir or _caller_dir_pycache(2), **kwargs)
         return self.verifier.load_library()
+
+    @property
+    def _parser(self):
+        """What cffi's parser recorded (``_declarations``: 'macro X', 'function f' ...
+        -> (type, qualifiers)), restated by nffi.cffi_writer; read by some tests."""
+        from .cffi_writer import CffiDeclarations
+        return types.SimpleNamespace(_declarations=CffiDeclarations(self).entries)
 
 
 # the directory holding the 'cffi' package that stands for nffi (nffi/cffi_shim/cffi)

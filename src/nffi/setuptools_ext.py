@@ -232,6 +232,7 @@ def distutils_extension(ffi, tmpdir="build", verbose=True):
     parts = module_name.split(".")
     c_file = os.path.join(os.fspath(tmpdir), *parts[:-1], parts[-1] + extension)
     before = _read(c_file)
+    os.makedirs(os.path.dirname(c_file) or ".", exist_ok=True)
     apimode.emit_c_code(ffi, c_file)
     if verbose:
         sys.stderr.write("%s: %r\n" % ("not modified" if _read(c_file) == before
