@@ -29,6 +29,8 @@ from .decls import (Array, ConstantDecl, EnumDef, Function, FunctionDecl, Named,
                     Pointer, Primitive, StructDef, Tagged, Typedef, UnknownPrimitive,
                     VariableDecl, Void)
 from .errors import VerificationError, VerificationMissing
+from .layout import ABILayout
+from .model import primitive_type
 
 __all__ = ["Recompiler", "make_py_source", "py_source", "compile_py", "emit_python_code"]
 
@@ -200,10 +202,15 @@ class _StructOrUnion(_Tagged):
 
 
 class _Enum(_Tagged):
-    def __init__(self, name, enumerators=(), values=(), partial=False, node_name=None):
+    def __init__(self, name, enumerators=(), values=(), partial=False):
         super().__init__("enum", name)
         self.enumerators, self.values, self.partial = enumerators, values, partial
-        self.node_name = node_name          # its tag in nffi's model
+
+    def hidden_name(self):
+        """cffi gives an enum not named by a typedef at its first mention the hidden
+        name '$enum_<tag>' (its C name stays 'enum <tag>'): no later typedef renames
+        it, and an anonymous one is declared as 'anonymous $enum_$<n>'."""
+        self.forcename = "$enum_" + self.name
 
 
 class CffiDeclarations:
@@ -218,7 +225,6 @@ class CffiDeclarations:
         self.entries = {}
         self.included = set()
         self.included_ffis = []
-        self.extern_python = []
         self._anonymous = {}        # nffi's '$<n>' tag -> the cffi type
         self._anonymous_count = 0
         self._file = None
@@ -231,9 +237,7 @@ class CffiDeclarations:
                 scratch.include(other._model)
                 continue
             _, text, options = action
-            text, spans = apimode.split_extern_python(text)
-            if spans:
-                self.extern_python.append(spans)
+            text = apimode.split_extern_python(text)[0]
             decls = cparser.parse_cdef(text, scratch.typedefs, scratch.constants,
                                        packed=options["packed"], pack=options["pack"])
             try:
@@ -241,7 +245,8 @@ class CffiDeclarations:
             except Exception:
                 pass            # as recorded by ffi.cdef(), which accepted it
             self._number_anonymous(decls)
-            for decl in decls:
+            for i, decl in enumerate(decls):
+                self._typedef_next = decls[i + 1] if i + 1 < len(decls) else None
                 self._declaration(decl, options)
 
     # ---- declarations ---------------------------------------------------------------
@@ -269,7 +274,9 @@ class CffiDeclarations:
             self._anonymous_count += 1
             name = "$%d" % self._anonymous_count
             if isinstance(decl, EnumDef):
-                self._anonymous[decl.name] = self._enum_from(decl, name)
+                t = self._anonymous[decl.name] = self._enum_from(decl, name)
+                t.hidden_name()
+                self._declare("anonymous " + t.forcename, t)
             else:
                 self._anonymous[decl.name] = _StructOrUnion(decl.kind, name)
 
@@ -283,13 +290,23 @@ class CffiDeclarations:
                 t.packed = 1 if decl.packed else (decl.pack or 0)
         elif isinstance(decl, EnumDef):
             if not decl.name.startswith("$"):
-                self._declare("enum " + decl.name, self._tagged("enum", decl.name, decl))
+                key = "enum " + decl.name
+                fresh = key not in self.entries
+                t = self._tagged("enum", decl.name, decl)
+                following = self._typedef_next
+                if fresh and isinstance(following, Typedef) and \
+                        following.type == Tagged("enum", decl.name):
+                    # 'typedef enum e {...} t;': named t by its first mention
+                    t.forcename = None
+                    t.rename(following.name)
             elif not decl.name[1:].isdigit():
                 self._tagged("enum", decl.name, decl)
         elif isinstance(decl, Typedef):
             self._typedef(decl)
         elif isinstance(decl, FunctionDecl):
-            self._declare("function " + decl.name,
+            kind = {"Python": "extern_python", "Python+C": "extern_python_plus_c"}.get(
+                self.ffi._nffi_extern_python.get(decl.name), "function")
+            self._declare(kind + " " + decl.name,
                           _FunctionPointer(*self.type_of(decl.type).items))
         elif isinstance(decl, VariableDecl):
             t = self.type_of(decl.type)
@@ -316,7 +333,9 @@ class CffiDeclarations:
         else:
             t = self.type_of(node)
             if isinstance(node, Tagged) and isinstance(t, _Tagged):
-                if not t.forcename:                     # 'typedef struct s t;'
+                # 'typedef struct s t;' names the struct t, if it is the first name
+                # given ('$<n>': a later declarator of 'typedef struct {..} *p, t;')
+                if not t.forcename and not t.name[1:].isdigit():
                     t.rename(decl.name)
                 if t.forcename and "$" in t.name:
                     self._declare("anonymous " + t.forcename, t)
@@ -352,6 +371,7 @@ class CffiDeclarations:
             return self.entries[key][0]
         if kind == "enum":
             t = self._enum_from(enum_decl, name) if enum_decl else _Enum(name)
+            t.hidden_name()
         else:
             t = _StructOrUnion(kind, name)
         self._declare(key, t)
@@ -360,7 +380,7 @@ class CffiDeclarations:
     def _enum_from(self, decl, name):
         values = [v for _, v in decl.enumerators]
         return _Enum(name, tuple(n for n, _ in decl.enumerators), tuple(values),
-                     decl.partial or None in values, decl.name)
+                     decl.partial or None in values)
 
     def type_of(self, node, quals=0):
         """The cffi type of an nffi type node."""
@@ -400,7 +420,7 @@ class CffiDeclarations:
     def _argument(self, node):
         t = self.type_of(node)
         if isinstance(t, _Array):           # as cffi: 'T x[]' is a 'T *'
-            return _Pointer(t.item, Q_CONST if node.item_const else 0)
+            return _Pointer(t.item, Q_CONST if getattr(node, "item_const", False) else 0)
         if isinstance(t, _RawFunction):
             return _FunctionPointer(*t.items)
         return t
@@ -530,7 +550,7 @@ class Recompiler:
                 self._collect(t)
             else:
                 self._collect_struct(t)
-        elif kind == "enum":
+        elif kind == "enum" or kind.startswith("extern_python"):
             self._collect(t)
         elif kind == "constant":
             if self.target_is_python or not t.is_integer():
@@ -659,6 +679,8 @@ class Recompiler:
             self._globals.append(_Global(name, CffiOp(OP_CONSTANT_INT, -1), t))
         elif kind == "variable":
             self._globals.append(_Global(name, CffiOp(OP_GLOBAL_VAR, self._typesdict[t])))
+        elif kind.startswith("extern_python"):
+            raise VerificationError("cannot use 'extern \"Python\"' in the ABI mode")
 
     def _struct_step(self, t, named_pointer=None, unnamed=False):
         included = self.declarations.included
@@ -716,16 +738,12 @@ class Recompiler:
                                              t.enumerators))
 
     def _enum_integer(self, t):
-        """(size, signed) of the enum's integer type, as nffi's model lays it out."""
-        for ffi in [self.ffi] + list(self.declarations.included_ffis):
-            try:
-                ct = ffi._model.resolve(Tagged("enum", t.node_name or t.name))
-            except Exception:
-                continue
-            return _core.sizeof(ct), int(ffi.cast(ct, -1)) < 0
-        values = t.values or (0,)
-        signed = min(values) < 0
-        return 4, signed
+        """(size, signed) of the enum's integer type, by nffi's rule (layout.py)."""
+        def size(name):
+            return _core.sizeof(primitive_type(name))
+        decl = EnumDef(t.name, tuple(zip(t.enumerators, t.values)))
+        name = ABILayout(size).enum_integer_type(decl, t.values)
+        return size(name), primitives.BY_NAME[name].kind == "signed"
 
     # -- the module
 
@@ -769,8 +787,6 @@ def _tuple_text(entries):
 def py_source(ffi, module_name):
     """The text of the out-of-line module 'module_name' for ffi's cdefs."""
     recompiler = Recompiler(ffi, module_name, target_is_python=True)
-    if recompiler.declarations.extern_python:
-        raise VerificationError("cannot use 'extern \"Python\"' in the ABI mode")
     recompiler.collect_type_table()
     recompiler.collect_step_tables()
     out = io.StringIO()
