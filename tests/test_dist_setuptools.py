@@ -344,3 +344,98 @@ def test_pip_builds_an_unchanged_cffi_package_with_nffi(tmp_path, nffi_wheel, mo
                                "print(u.find_spec('_cffi_backend'))"],
                               capture_output=True, text=True)
     assert has_cffi.stdout.strip() == "None"        # no _cffi_backend anywhere
+
+
+# ---- nffi in place of the cffi distribution (nffi/cffi_dist.py) ----------------------------
+
+def test_provide_and_unprovide_cffi(tmp_path):
+    from nffi import cffi_dist
+    site = str(tmp_path)
+    dist_info = cffi_dist.provide(site)
+    names = sorted(os.listdir(site))
+    assert names == ["cffi-2.0.0.dist-info", "nffi-provides-cffi.pth"]
+    record = open(os.path.join(dist_info, "RECORD")).read().split()
+    assert sorted(line.split(",")[0] for line in record) == [
+        "cffi-2.0.0.dist-info/INSTALLER", "cffi-2.0.0.dist-info/METADATA",
+        "cffi-2.0.0.dist-info/RECORD", "nffi-provides-cffi.pth"]
+    # importlib.metadata sees cffi 2.0.0, and the .pth line is the shim directory
+    from importlib import metadata
+    dists = [d for d in metadata.distributions(path=[site]) if d.metadata["Name"] == "cffi"]
+    assert [d.version for d in dists] == ["2.0.0"]
+    from nffi.compat import SHIM_DIR
+    assert open(os.path.join(site, "nffi-provides-cffi.pth")).read() == SHIM_DIR + "\n"
+    assert cffi_dist.provide(site) == dist_info           # again: replaced, not doubled
+    assert len(cffi_dist.unprovide(site)) == 2
+    assert os.listdir(site) == []
+    assert cffi_dist.unprovide(site) == []
+
+
+def test_provide_refuses_a_real_cffi(tmp_path):
+    from nffi import cffi_dist
+    real = tmp_path / "cffi-1.17.1.dist-info"
+    real.mkdir()
+    (real / "INSTALLER").write_text("pip\n")
+    with pytest.raises(RuntimeError, match="a real cffi is installed"):
+        cffi_dist.provide(str(tmp_path))
+    assert cffi_dist.unprovide(str(tmp_path)) == []
+    assert real.exists()
+
+
+def test_no_cffi_backend_shared_object_in_nffi():
+    package = os.path.dirname(nffi.__file__)
+    found = [os.path.join(d, f) for d, _, files in os.walk(package) for f in files
+             if f.startswith("_cffi_backend") and not f.endswith((".py", ".pyc"))]
+    assert found == []
+
+
+def test_check_reports_a_real_backend(tmp_path):
+    """'python -m nffi.compat check' names the real _cffi_backend on the path (this
+    interpreter has cffi installed) and fails when it is loaded beside nffi.compat."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NFFI_COMPAT", "PYTHONPATH")}
+    env["PYTHONPATH"] = NFFI_PARENT
+    result = subprocess.run([sys.executable, "-m", "nffi.compat", "check"], env=env,
+                            capture_output=True, text=True, timeout=60, cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"real _cffi_backend on sys.path: .*_cffi_backend\.", result.stdout)
+    code = ("import warnings; warnings.simplefilter('error')\n"
+            "import importlib.util, sys\n"
+            "spec = importlib.util.find_spec('_cffi_backend')\n"
+            "real = importlib.util.module_from_spec(spec); spec.loader.exec_module(real)\n"
+            "sys.modules['_cffi_backend'] = real\n"
+            "import nffi.compat\n"
+            "try:\n    nffi.compat.install()\nexcept RuntimeWarning as w:\n"
+            "    print('warned', 'real _cffi_backend' in str(w))\n")
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.stdout.split() == ["warned", "True"], result.stderr
+
+
+@pytest.mark.network
+def test_provide_cffi_satisfies_requirements_in_a_venv(tmp_path, nffi_wheel):
+    """No real cffi: provide-cffi, then pip installs a package that requires cffi
+    (install_requires) without fetching it; the package imports cffi and an out-of-line
+    module at run time with no NFFI_COMPAT; pip uninstall cffi removes the record."""
+    python = _venv(tmp_path / "venv")
+    assert _pip(python, "install", "-q", nffi_wheel).returncode == 0
+    provide = subprocess.run([python, "-m", "nffi.compat", "provide-cffi"],
+                             capture_output=True, text=True, timeout=120)
+    assert provide.returncode == 0, provide.stderr
+    (tmp_path / "project").mkdir()
+    project = make_project(tmp_path / "project", "cffi_modules", "from cffi import FFI",
+                           abi=True)
+    (project / "setup.py").write_text(textwrap.dedent("""
+        from setuptools import setup
+        setup(name="pkg", version="0.1", packages=["pkg"], install_requires=["cffi>=1.0"],
+              cffi_modules=["pkg/_build.py:ffi"])
+    """))
+    result = _pip(python, "install", "--no-build-isolation", "--no-index", ".",
+                  cwd=str(project))
+    assert result.returncode == 0, result.stdout + result.stderr
+    check = subprocess.run([python, "-c", "import cffi; print(cffi.nffi);" + CHECK_ABI],
+                           cwd=str(tmp_path), capture_output=True, text=True, timeout=120)
+    assert check.stdout.split() == ["True", "42", "4", "nffi.compat"], check.stderr
+    result = _pip(python, "uninstall", "-y", "cffi")
+    assert result.returncode == 0, result.stderr
+    gone = subprocess.run([python, "-c", "import importlib.util as u; "
+                           "print(u.find_spec('cffi'))"], capture_output=True, text=True)
+    assert gone.stdout.strip() == "None"

@@ -11,6 +11,8 @@ import os
 import runpy
 import sys
 import types
+import warnings
+from importlib.machinery import EXTENSION_SUFFIXES
 
 from . import _core, api, cffi_format, cffi_tables, errors, lib as _lib
 
@@ -126,6 +128,13 @@ def install():
     """Make ``import cffi`` and ``import _cffi_backend`` resolve to nffi."""
     if getattr(sys.modules.get("cffi"), "nffi", False):
         return
+    backend = sys.modules.get("_cffi_backend")
+    if backend is not None and not getattr(backend, "nffi", False) and str(
+            getattr(backend, "__file__", "")).endswith(tuple(EXTENSION_SUFFIXES)):
+        # its cdata and ffi objects stay cffi's: a mix nffi cannot make safe
+        warnings.warn("nffi.compat: the real _cffi_backend (%s) was loaded before "
+                      "nffi.compat was installed; objects made with it are cffi's, not "
+                      "nffi's" % backend.__file__, RuntimeWarning, stacklevel=2)
     for name in list(sys.modules):
         if name == "cffi" or name.startswith("cffi.") or name == "_cffi_backend":
             del sys.modules[name]
@@ -147,11 +156,19 @@ def _install_at_startup():
     install()
 
 
+_COMMANDS = ("provide-cffi", "unprovide-cffi", "check")
+
+
 def main(argv):
-    usage = "usage: python -m nffi.compat (script.py | -m module) [args...]"
+    usage = ("usage: python -m nffi.compat (script.py | -m module) [args...]\n"
+             "       python -m nffi.compat provide-cffi [--target SITE_PACKAGES]\n"
+             "       python -m nffi.compat unprovide-cffi [--target SITE_PACKAGES]\n"
+             "       python -m nffi.compat check")
     if not argv:
         print(usage, file=sys.stderr)
         return 2
+    if argv[0] in _COMMANDS and not os.path.exists(argv[0]):
+        return _command(argv[0], argv[1:], usage)
     install()
     if argv[0] == "-m":
         if len(argv) < 2:
@@ -162,6 +179,30 @@ def main(argv):
     else:
         sys.argv = argv
         runpy.run_path(argv[0], run_name="__main__")
+    return 0
+
+
+def _command(name, args, usage):
+    """provide-cffi / unprovide-cffi / check (nffi.cffi_dist)."""
+    from . import cffi_dist
+    target = None
+    if args[:1] == ["--target"] and len(args) == 2:
+        target = args[1]
+    elif args:
+        print(usage, file=sys.stderr)
+        return 2
+    if name == "check":
+        return cffi_dist.check()
+    if name == "provide-cffi":
+        try:
+            path = cffi_dist.provide(target)
+        except (RuntimeError, OSError) as e:
+            print("nffi: %s" % e, file=sys.stderr)
+            return 1
+        print("nffi now provides the cffi distribution: %s" % path)
+        return 0
+    removed = cffi_dist.unprovide(target)
+    print("removed: %s" % (", ".join(removed) or "nothing (nffi did not provide cffi)"))
     return 0
 
 
