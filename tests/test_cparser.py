@@ -500,7 +500,7 @@ def test_named_declarators():
     ("int f(int x) { return x; }", "function definitions are not supported"),
     ("int f(static int x);", "not allowed in a parameter"),
     ("void x;", "declared void"),
-    ("int x = 3;", "initializer"),
+    ("float x = 3;", "initializer"),     # (cffi too takes "int x = 3;" as a constant)
     ("typedef int t = 3;", "initializer"),
     ("int f(int) = 0;", "initializer"),
     ("typedef static int t;", "cannot be combined"),
@@ -1199,7 +1199,7 @@ def test_several_declarators_and_stray_semicolons():
     ('char *s = "abc', 1, 11, '"'),
     ("struct s {\n  int a\n};", 3, 1, "}"),
     ("int a[-x];", 1, 8, "x"),
-    ("int x = 5;", 1, 7, "="),
+    ("float x = 5;", 1, 9, "="),
     ("enum e { A = B };", 1, 14, "B"),
     ("int a \\ b;", 1, 7, "\\"),
     ("int caf\u00e9;", 1, 8, "\u00e9"),
@@ -1689,3 +1689,10 @@ def test_random_seeded_cdef_round_trip_of_structs():
         body = " ".join("%s;" % render_declaration(f.type, f.name) for f in fields)
         assert bare("struct r { %s };" % body, {"foo_t"}) == [
             StructDef("struct", "r", fields)]
+
+
+def test_integer_variable_with_value_is_a_constant_as_in_cffi():
+    # brotlicffi's cdef: 'int BROTLI_DEFAULT_QUALITY = 11;' (cffi reads it as a constant)
+    assert only("int Q = 11;") == ConstantDecl("Q", 11, INT, 1, 5)
+    assert only("unsigned long R = -3;").value == -3
+    assert isinstance(only("int v;"), VariableDecl)

@@ -59,7 +59,7 @@ def build_and_test(tmp_path, sdists, name, backend, wheel):
                                 capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     archive = [f for f in os.listdir(sdists)
-               if f.lower().replace("-", "_").startswith(name.replace("-", "_") + "-")][0]
+               if f.lower().replace("-", "_").startswith(name.replace("-", "_") + "_")][0]
     source = tmp_path / ("src-" + backend)
     with tarfile.open(os.path.join(sdists, archive)) as tar:
         tar.extractall(source)

@@ -827,7 +827,14 @@ class _Parser:
                 self._gnu_transparent_union(name, declared_type, name_token)
         is_constant = (not is_typedef and not isinstance(declared_type, (Function, Array))
                        and declarator.declares_const_object(specifiers))
-        value = self._initializer(is_constant, _may_be_floating(declared_type))
+        # as cffi: 'int X = 11;' (an integer type, not const) is a constant too when
+        # it has a value (brotlicffi's cdef has such lines)
+        integer = (not is_typedef and isinstance(declared_type, Primitive)
+                   and primitives.is_integer(declared_type.name))
+        value = self._initializer(is_constant or integer,
+                                  _may_be_floating(declared_type))
+        if value is not None and integer:
+            is_constant = True
         if is_typedef:
             self.local_typedefs.add(name)
             declaration = Typedef(name, declared_type, *position)
