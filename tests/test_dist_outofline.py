@@ -11,6 +11,7 @@
 """
 import io
 import os
+import subprocess
 import sys
 
 import cffi
@@ -277,3 +278,26 @@ def test_nffi_written_module_loads_on_cffi_and_nffi(nffi_written_reports, case):
     module = "_nffi_written_" + case
     assert on_cffi[module]["lib"], "nothing probed on real cffi"
     assert on_nffi[module] == on_cffi[module]
+
+
+def test_importing_a_written_module_parses_no_declarations(tmp_path):
+    """The module carries tables: importing it (and using its types by their ctypes)
+    runs no cdef parser."""
+    ffi = nffi.FFI()
+    ffi.cdef("struct pt { int x, y; }; typedef struct pt pt_t; int abs(int); "
+             "enum color { RED, GREEN };\n#define LIMIT 42")
+    ffi.set_source("_noparse_mod", None)
+    ffi.compile(str(tmp_path))
+    code = ("import nffi.compat; nffi.compat.install()\n"
+            "import nffi.cparser as c\n"
+            "def boom(*a, **k): raise AssertionError('parsed at import')\n"
+            "c.parse_cdef = c.parse_type = c.parse_type_with_definitions = boom\n"
+            "import _noparse_mod as m\n"
+            "lib = m.ffi.dlopen(None)\n"
+            "print(lib.abs(-3), lib.LIMIT, lib.GREEN, m.ffi.list_types())\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("NFFI_COMPAT", "PYTHONPATH")}
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), outofline.NFFI_PARENT])
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split(None, 3)[:3] == ["3", "42", "1"]
