@@ -9,7 +9,8 @@ virtual environments.  In the nffi environments the real cffi is never installed
 nffi's ``cffi_modules`` setup keyword builds their extensions.
 
 The packages bundle their C code (brotlicffi: brotli, cmarkgfm: cmark-gfm) or call the
-C library (xattr).  Counts are in docs/compat.md.
+C library (xattr).  brotlicffi's sdist lacks the sample files its tests read: they are
+generated (and compressed by the real cffi's build).  Counts are in docs/compat.md.
 """
 import os
 import re
@@ -73,6 +74,9 @@ def build_and_test(tmp_path, sdists, name, backend, wheel):
          % {"brotlicffi": "brotlicffi", "xattr": "xattr", "cmarkgfm": "cmarkgfm"}[name]],
         cwd=str(tmp_path), capture_output=True, text=True, timeout=120)
     assert built_by.stdout.strip() == backend, built_by.stderr
+    if name == "brotlicffi":
+        _brotli_testdata(tmp_path / "brotli-testdata", python,
+                         project / "libbrotli" / "tests" / "testdata")
     run = subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                           "--import-mode=importlib", "--rootdir", str(project),
                           str(project / tests)],
@@ -81,6 +85,41 @@ def build_and_test(tmp_path, sdists, name, backend, wheel):
     counts = {kind if not kind.startswith("error") else "errors": int(n)
               for n, kind in SUMMARY.findall(last[-1] if last else "")}
     return counts, "\n".join(run.stdout.splitlines()[-30:])
+
+
+BROTLI_SAMPLES = r"""
+import os, random, sys
+import brotlicffi
+directory = sys.argv[1]
+os.makedirs(directory)
+rng = random.Random(13)
+words = ["alice", "rabbit", "hole", "queen", "tea", "hatter", "said", "the", "and"]
+samples = {
+    "alice29.txt": " ".join(rng.choice(words) for _ in range(30000)).encode(),
+    "empty": b"",
+    "x": b"X",
+    "zeros": bytes(100000),
+    "random_bytes": bytes(rng.randrange(256) for _ in range(65536)),
+    "ukkonooa": ("ukko nooa " * 1000).encode(),
+}
+for name, data in samples.items():
+    with open(os.path.join(directory, name), "wb") as f:
+        f.write(data)
+    with open(os.path.join(directory, name + ".compressed"), "wb") as f:
+        f.write(brotlicffi.compress(data))
+"""
+
+
+def _brotli_testdata(shared, python, target):
+    """brotlicffi's tests read libbrotli/tests/testdata, which its sdist does not ship:
+    sample files and their compressed forms, written once by the first build (the
+    real cffi's) and used by both."""
+    if not shared.exists():
+        result = subprocess.run([python, "-c", BROTLI_SAMPLES, str(shared)],
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(shared, target)
 
 
 @pytest.mark.network

@@ -221,6 +221,10 @@ class CffiDeclarations:
 
     def __init__(self, ffi):
         from .model import Model
+        if getattr(ffi, "_skipped_declarations", None) is not None:
+            # (their declarations are not in the cdef log this restates)
+            raise VerificationError("out-of-line ABI modules are written from cdef() "
+                                    "declarations only; this FFI used cdef_header()")
         self.ffi = ffi
         self.entries = {}
         self.included = set()

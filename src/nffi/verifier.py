@@ -49,7 +49,7 @@ def _get_so_suffixes():
     return list(importlib.machinery.EXTENSION_SUFFIXES) or [".so"]
 
 
-def _caller_dir_pycache(depth=3):
+def _caller_dir_pycache(depth=2):
     result = os.environ.get("CFFI_TMPDIR")
     if result:
         return result
@@ -71,7 +71,7 @@ class Verifier:
         self.source_extension = source_extension
         self.force_generic_engine = force_generic_engine
         self._engine = _locate_engine_class(ffi, force_generic_engine)
-        self.tmpdir = tmpdir or _caller_dir_pycache()
+        self.tmpdir = tmpdir or _caller_dir_pycache()     # (the caller of Verifier())
         if modulename:
             if tag:
                 raise TypeError("can't specify both 'modulename' and 'tag'")
