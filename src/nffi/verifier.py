@@ -103,7 +103,11 @@ class Verifier:
             self.ffi._nffi_source = saved
 
     def write_source(self, file=None):
-        """Write the C source to sourcefilename, or to a file object."""
+        """Write the C source to sourcefilename (its directory created), or to a
+        file object."""
+        if file is None:
+            os.makedirs(os.path.dirname(os.path.abspath(self.sourcefilename)),
+                        exist_ok=True)
         self._with_source(lambda: apimode.emit_c_code(
             self.ffi, file if file is not None else self.sourcefilename))
         if file is None:
