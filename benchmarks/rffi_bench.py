@@ -51,6 +51,7 @@ def rows():
         for i in range(100):
             arr[i] = rffi.cast(rffi.INT, (i * 37) % 101)
             carr[i] = (i * 37) % 101
+    INTP_ = rffi.INTP
     s = rffi.str2charp(b"hello world, this is a string")
     cs = ffi.new("char[]", b"hello world, this is a string")
     vp = rffi.cast(rffi.VOIDP, arr)
@@ -67,6 +68,8 @@ def rows():
          Bench("p.x = 5", p=cp, unroll=10)),
         ("array item read a[i]", None, Bench("a[7]", a=arr, unroll=10),
          Bench("a[7]", a=carr, unroll=10)),
+        ("cast VOIDP -> INTP", None, Bench("cast(T, p)", cast=rffi.cast, T=INTP_, p=vp),
+         Bench("cast('int *', p)", cast=ffi.cast, p=ffi.cast("void *", carr))),
         ("str2charp + free_charp", None,
          Bench("free(s2c(b'hello world'))", s2c=rffi.str2charp, free=rffi.free_charp),
          Bench("ffi.new('char[]', b'hello world')", ffi=ffi)),
@@ -91,15 +94,13 @@ def _tracked(PT):
     return run
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--only")
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    settings = Settings(samples=7 if args.quick else 31)
+def report(settings, only=None):
+    """Time the rows (those whose name contains ``only``) and print the table."""
+    print("rffi front end against nffi's own ffi path (median per operation; ratio = "
+          "rffi / ffi)")
     print("%-38s %12s %12s %7s %7s" % ("operation", "rffi", "nffi ffi", "ratio", "target"))
     for name, target, rbench, fbench in rows():
-        if args.only and args.only not in name:
+        if only and only.lower() not in name.lower():
             continue
         tracked = "tracked" in name and "untracked" not in name
         prev = lltype.start_tracking_allocations() if tracked else None
@@ -115,6 +116,14 @@ def main():
         ratio = r.median / f.median if f.median > 0 else float("inf")
         print("%-38s %12s %12s %6.2fx %7s" % (name, format_ns(r.median), format_ns(f.median),
                                               ratio, "<= %.1f" % target if target else ""))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--only")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    report(Settings(samples=7 if args.quick else 31), args.only)
 
 
 if __name__ == "__main__":

@@ -407,6 +407,61 @@ def _scaling_ratio(results):
     return big.median / small.median
 
 
+# ---- start-up: a fresh interpreter, less a bare one --------------------------------
+
+def _start(code, env_extra=None):
+    """A fresh interpreter running ``code`` (the bare interpreter is the baseline, so the
+    row shows what ``code`` adds to a start)."""
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, **(env_extra or {}))
+
+    def spawn(code):
+        return lambda: subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    return Bench(func=spawn(code), baseline="_f()", baseline_ns={"_f": spawn("pass")})
+
+
+def _import_setup(e):
+    module = {"nffi": "nffi", "cffi ABI": "cffi"}.get(e.kind)
+    if module is None:
+        raise RuntimeError("the import of the FFI module is the ABI-mode rows' concern")
+    return _start("import " + module)
+
+
+def _import_setup_ct(e):
+    return _start("import ctypes")
+
+
+def _compat_startup(e):
+    """NFFI_COMPAT=1 in an interpreter that never imports cffi: what nffi-compat.pth
+    costs at start-up (the .pth of src/ processed as a site directory's)."""
+    import os
+    import tempfile
+    if e.kind != "nffi":
+        raise RuntimeError("NFFI_COMPAT is nffi's")
+    import nffi
+    pth = os.path.join(os.path.dirname(os.path.dirname(nffi.__file__)), "nffi-compat.pth")
+    site_dir = tempfile.mkdtemp(prefix="nffi-bench-site-")
+    with open(pth) as src, open(os.path.join(site_dir, "nffi-compat.pth"), "w") as dst:
+        dst.write(src.read())
+    import subprocess
+    import sys
+    code = "import site; site.addsitedir(%r)" % site_dir
+    env = {k: v for k, v in os.environ.items() if k != "NFFI_COMPAT"}
+
+    # -S: the real site-packages may hold the .pth of another install of nffi
+    def spawn(extra):
+        return lambda: subprocess.run([sys.executable, "-S", "-c", code], check=True,
+                                      env=dict(env, **extra))
+    return Bench(func=spawn({"NFFI_COMPAT": "1"}), baseline="_f()",
+                 baseline_ns={"_f": spawn({})})
+
+
+_START_SETTINGS = {"samples": 21, "budget_s": 6.0}
+_START_QUICK = {"samples": 9, "budget_s": 3.0}
+
+
 # ---- declarations from real headers (nffi only: its peers cannot read headers) -----
 
 HEADER_SET = ("#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
@@ -442,11 +497,48 @@ def _header_load(cold, source=HEADER_SET):
     return setup
 
 
+def _header_load_later_process(source=HEADER_SET):
+    """ffi.cdef_header() of source in a later process: a child interpreter (with its
+    bytecode cached, as an installed nffi has) imports nffi, makes an FFI and loads
+    the headers that an earlier process loaded (the disk cache); the baseline is the
+    same child without the cdef_header() call, so the time is that call's alone."""
+    def setup(e):
+        if e.kind != "nffi":
+            raise RuntimeError("cdef_header() is nffi's")
+        import os
+        import subprocess
+        import sys
+        import tempfile
+        import nffi
+        directory = tempfile.mkdtemp(prefix="nffi-bench-headers-")
+        env = dict(os.environ, NFFI_CACHE_DIR=directory,
+                   PYTHONPYCACHEPREFIX=os.path.join(directory, "bytecode"),
+                   PYTHONPATH=os.pathsep.join(
+                       [os.path.dirname(os.path.dirname(nffi.__file__))]
+                       + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        prologue = "import sys; sys.path.insert(0, %r); import nffi; ffi = nffi.FFI()\n" % (
+            os.path.dirname(os.path.dirname(nffi.__file__)),)
+        load = prologue + "ffi.cdef_header(%r)\n" % (source,)
+        # both leave without the interpreter's teardown (freeing what was loaded is no
+        # part of loading)
+        prologue, load = prologue + "import os; os._exit(0)\n", load + "import os; os._exit(0)\n"
+
+        def child(code):
+            def run():
+                subprocess.run([sys.executable, "-c", code], env=env, check=True)
+            return run
+        child(load)()           # the earlier process: fills the disk cache
+        return Bench(func=child(load), baseline="_f()",
+                     baseline_ns={"_f": child(prologue)})
+    return setup
+
+
 _HEADER_SETTINGS = {"samples": 7, "budget_s": 6.0}
 _HEADER_QUICK = {"samples": 3, "budget_s": 2.0}
 
-MEM, CALL, GLOBALS, SCALE, HEADERS = ("memory", "calls", "globals", "typeof scaling",
-                                      "real headers")
+MEM, CALL, GLOBALS, SCALE, HEADERS, START = ("memory", "calls", "globals", "typeof scaling",
+                                             "real headers", "start-up")
 
 ROWS = [
     Row('new("struct pt *")', MEM, MEMORY_TARGET, ffi=_new_struct, ctypes=_new_struct_ct),
@@ -499,11 +591,20 @@ ROWS = [
             compute=_scaling_ratio,
             describe="ratio of nffi's own times, not a comparison with a peer"),
 
+    Row("import (fresh interpreter, less a bare start)", START, None, ffi=_import_setup,
+        ctypes=_import_setup_ct, impls=("nffi", "cffi ABI", "ctypes"),
+        settings=_START_SETTINGS, quick=_START_QUICK),
+    Row("NFFI_COMPAT=1 start, cffi never imported (less a bare start)", START, None,
+        ffi=_compat_startup, impls=("nffi",), settings=_START_SETTINGS, quick=_START_QUICK),
+
     Row("cdef_header 7 system headers, cold", HEADERS, None, ffi=_header_load(True),
         impls=("nffi",), settings=_HEADER_SETTINGS, quick=_HEADER_QUICK),
     Row("cdef_header 7 system headers, second FFI", HEADERS, None,
         ffi=_header_load(False), impls=("nffi",), settings=_HEADER_SETTINGS,
         quick=_HEADER_QUICK),
+    Row("cdef_header 7 system headers, later process", HEADERS, None,
+        ffi=_header_load_later_process(), impls=("nffi",),
+        settings={"samples": 21, "budget_s": 15.0}, quick=_HEADER_QUICK),
     Row("cdef_header <openssl/ssl.h> <openssl/evp.h>, cold", HEADERS, None,
         ffi=_header_load(True, OPENSSL_SET), impls=("nffi",), settings=_HEADER_SETTINGS,
         quick=_HEADER_QUICK),

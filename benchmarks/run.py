@@ -420,12 +420,19 @@ def main(argv=None):
                     help="comma-separated subset of: %s (case, spaces, - and _ ignored,"
                     " e.g. nffi,cffi-abi)" % ", ".join(IMPLS))
     ap.add_argument("--list", action="store_true", help="list the rows and exit")
+    ap.add_argument("--rffi", action="store_true",
+                    help="also run the rffi rows (rffi_bench.py: the rffi front end against "
+                    "nffi's own ffi path; --only filters them too)")
     args = ap.parse_args(argv)
 
     selected = select_rows(args.only)
     if args.list:
         for r in rowdefs.ROWS:
             print("%-45s %s" % (r.name, r.group))
+        return 0
+    if not selected and args.rffi:            # only rffi rows match
+        import rffi_bench
+        rffi_bench.report(QUICK if args.quick else DEFAULT, args.only)
         return 0
     if not selected:
         print("no row matches %r" % args.only, file=sys.stderr)
@@ -542,6 +549,11 @@ def main(argv=None):
             "  (NFFI_BENCH_IMPL=cffi: expect ~1.0)" if nffi_is_cffi() else ""))
     print("targets met: %d of %d%s; total time %.1f s" % (
         n_yes, len(judged), " (%d n/a)" % n_na if n_na else "", elapsed))
+
+    if args.rffi:
+        import rffi_bench
+        print()
+        rffi_bench.report(base, args.only)
 
     if args.json:
         doc = {"meta": {"python": sys.version, "platform": platform.platform(),

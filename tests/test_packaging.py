@@ -88,11 +88,12 @@ def _build_tools_missing():
 def _source_files(root):
     """What the sdist must hold: the files of the tree that building and testing use."""
     wanted = {"README.md", "LICENSE", "CHANGELOG.md", "pyproject.toml", "setup.py",
-              "MANIFEST.in", "src/nffi-compat.pth",
+              "MANIFEST.in", "src/nffi-compat.pth", "src/_nffi_compat_hook.py",
               ".ci/run", ".ci/sanitize", ".ci/pythons", ".ci/conformance",
               ".ci/conformance-floor"}
-    suffixes = {"src/nffi": (".py", ".c", ".h"), "tests": (".py", ".c"),
-                "docs": (".md",), "benchmarks": (".py", ".c", ".md"), "tools": (".py",)}
+    suffixes = {"src/nffi": (".py", ".c", ".h", ".pyi", "py.typed"),
+                "tests": (".py", ".c", ".h"), "docs": (".md", ".rst", "conf.py"),
+                "benchmarks": (".py", ".c", ".md"), "tools": (".py",)}
     for top, endings in suffixes.items():
         for directory, dirs, files in os.walk(os.path.join(root, top)):
             dirs[:] = [d for d in dirs if d != "__pycache__"]
@@ -112,7 +113,7 @@ def dists(tmp_path_factory):
     tree = work / "tree"
     shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns(
         ".git", "build", "*.egg-info", "__pycache__", ".hypothesis", "*.so", "*.o",
-        ".pytest_cache", ".fuzz-cdef-*"))
+        ".pytest_cache", ".fuzz-cdef-*", "_build"))
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     result = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir",
                              str(work / "out"), str(tree)],
@@ -138,7 +139,10 @@ def test_sdist_holds_what_the_tests_need(dists):
     missing = _source_files(dists[3]) - names
     assert not missing, sorted(missing)
     for needed in ("tests/conftest.py", "tests/cc.py", "tests/clib/testlib.c",
-                   "docs/guide.md", "benchmarks/run.py", "src/nffi/_core/nffi_core.h"):
+                   "docs/guide.md", "benchmarks/run.py", "src/nffi/_core/nffi_core.h",
+                   "src/_nffi_compat_hook.py", "docs/conf.py", "docs/reference/nffi.rst",
+                   "tests/typing_examples/libc_cdef.h", "src/nffi/_core.pyi",
+                   "src/nffi/py.typed"):
         assert needed in names
     assert not [n for n in names if n.endswith((".so", ".o", ".pyc"))]
 
@@ -153,6 +157,9 @@ def test_wheel_holds_no_c_sources_but_the_api_header(dists):
     assert not [n for n in names if n.endswith((".c", ".h"))
                 and n != "nffi/_core/nffi_capi.h"], names
     assert "nffi-compat.pth" in names                   # at the root of site-packages
+    assert "_nffi_compat_hook.py" in names              # what it imports (NFFI_COMPAT)
+    for typing_file in ("nffi/py.typed", "nffi/__init__.pyi", "nffi/_core.pyi"):
+        assert typing_file in names
     assert [n for n in names if re.fullmatch(r"nffi/_core\..*\.so", n)]
     assert "nffi-%s.dist-info/licenses/LICENSE" % nffi.__version__ in names
     assert re.search(r"^Version: %s$" % re.escape(nffi.__version__), metadata, re.M)
@@ -182,3 +189,113 @@ def test_sdist_installs_and_passes_the_suite(dists, tmp_path):
     suite = subprocess.run([python, "-m", "pytest", "-p", "no:cacheprovider", "-q"],
                            capture_output=True, text=True, cwd=unpacked, env=env)
     assert suite.returncode == 0, suite.stdout[-5000:] + suite.stderr[-3000:]
+
+
+# ---- import laziness, the native module's initialisation -----------------------------------
+
+def _fresh(code):
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(nffi.__file__)))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+# what 'import nffi' must not import: the cdef parser and model (the first FFI() does),
+# and the modules of API mode, headers, rffi and compat
+LAZY_MODULES = ["nffi.cparser", "nffi.model", "nffi.decls", "nffi.registry", "nffi.layout",
+                "nffi.lib", "nffi.headers", "nffi.build", "nffi.apimode", "nffi.recompiler",
+                "nffi.rffi", "nffi.lltype", "nffi.compat", "dataclasses", "ctypes"]
+
+
+def test_import_nffi_is_lazy():
+    out = _fresh("import sys, nffi; print(sorted(set(%r) & set(sys.modules)))"
+                 % (LAZY_MODULES,))
+    assert out.strip() == "[]"
+    # every public name is still there, and the first FFI() brings the model in
+    out = _fresh("from nffi import *; from nffi import __all__, FFI; import sys; "
+                 "print(all(name in globals() for name in __all__), "
+                 "'nffi.model' in sys.modules, FFI().sizeof('int'), "
+                 "'nffi.model' in sys.modules)")
+    assert out.split() == ["True", "False", "4", "True"]
+
+
+def test_core_reimport_shares_the_first_modules_objects():
+    # multi-phase init: a second module object (re-import) gets the same types and
+    # exception, not a second core
+    out = _fresh("import sys, nffi._core as a; del sys.modules['nffi._core']; "
+                 "import nffi._core as b; "
+                 "print(a is b, a.FFIBase is b.FFIBase, a.CData is b.CData, "
+                 "a.error is b.error, b.__spec__.name, a.__file__ == b.__file__, "
+                 "b.cast(b.typeof(a.cast(a.new_primitive_type('int'), 1)), 7) == 7)")
+    assert out.split() == ["False", "True", "True", "True", "nffi._core", "True", "True"]
+
+
+# ---- docstrings and signatures of the public API -------------------------------------------
+
+FFI_PUBLIC = sorted(name for name in dir(nffi.FFI) if not name.startswith("_"))
+
+
+@pytest.mark.parametrize("name", FFI_PUBLIC)
+def test_ffi_public_names_have_docstrings(name):
+    import inspect
+    obj = inspect.getattr_static(nffi.FFI, name)
+    if isinstance(obj, (int, nffi.FFI.CData)):
+        return                       # RTLD_* constants, NULL: documented in the class
+    doc = getattr(obj, "__doc__", None)
+    assert doc and doc.strip(), name
+    if callable(getattr(nffi.FFI(), name)) and not isinstance(obj, type) or name == "buffer":
+        inspect.signature(getattr(nffi.FFI(), name))     # raises if it has none
+
+
+def test_c_methods_have_text_signatures():
+    import inspect
+    ffi = nffi.FFI()
+    assert str(inspect.signature(ffi.new)) == "(cdecl, init=None)"
+    assert str(inspect.signature(nffi.FFI.cast)) == "(self, /, cdecl, source)"
+    assert str(inspect.signature(ffi.string)) == "(cdata, maxlen=-1)"
+    assert str(inspect.signature(ffi.buffer)) == "(cdata, size=-1)"
+    for name in ("typeof", "sizeof", "alignof"):
+        assert str(inspect.signature(getattr(ffi, name))) == "(cdecl)"
+    # the attributes of <ctype> are documented
+    for name in ("kind", "cname", "item", "length", "fields", "args", "result",
+                 "ellipsis", "abi", "elements", "relements"):
+        assert getattr(nffi.FFI.CType, name).__doc__, name
+    assert nffi.error.__doc__
+
+
+SUBINTERPRETER_PROBE = """
+try:
+    import _interpreters as interpreters             # 3.13
+except ImportError:
+    import _xxsubinterpreters as interpreters        # 3.12
+interp = interpreters.create()
+try:
+    failure = interpreters.run_string(interp, "import nffi._core")
+except Exception as e:                               # 3.12 raises RunFailedError
+    failure = e
+print("does not support loading in subinterpreters" in str(failure))
+"""
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="Py_mod_multiple_interpreters: 3.12+")
+def test_core_refuses_sub_interpreters():
+    # the core's state is process-wide: a sub-interpreter gets a clear ImportError
+    # instead of objects shared between interpreters
+    assert _fresh(SUBINTERPRETER_PROBE).split() == ["True"]
+
+
+@pytest.mark.parametrize("module_name", ["nffi", "nffi.compat", "nffi.stubgen",
+                                         "_nffi_compat_hook"])
+def test_public_functions_and_classes_have_docstrings(module_name):
+    import importlib
+    import inspect
+    module = importlib.import_module(module_name)
+    names = getattr(module, "__all__", None) or [n for n in dir(module)
+                                                 if not n.startswith("_")]
+    undocumented = [name for name in names
+                    for obj in [getattr(module, name)]
+                    if (inspect.isclass(obj) or inspect.isroutine(obj))
+                    and getattr(obj, "__module__", None) in (module_name, "nffi")
+                    and not (obj.__doc__ or "").strip()]
+    assert undocumented == []

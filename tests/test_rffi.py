@@ -47,7 +47,7 @@ def test_type_names():
     assert rffi.ExternalCompilationInfo is ExternalCompilationInfo
     assert rffi.INT in rffi.NUMBER_TYPES
     for T in rffi.NUMBER_TYPES:
-        assert rffi.sizeof(T) in (1, 2, 4, 8)
+        assert rffi.sizeof(T) in (1, 2, 4, 8, 16)
 
 
 def test_size_and_sign():
@@ -715,3 +715,41 @@ def test_releasegil_decides_whether_the_call_holds_the_gil():
     assert check(sandboxsafe=True)() == 1
     assert check(_nowrapper=True)() == 1
     assert check(releasegil=False, save_err=rffi.RFFI_SAVE_ERRNO)() == 1   # Python wrapper
+
+
+# -- 128-bit integers (spec 2.1: "only if the compiler has them") ----------------------
+
+@pytest.mark.skipif(not LP64, reason="__int128 exists on 64-bit targets")
+def test_int128_values_arithmetic_and_casts():
+    T, U = rffi.__INT128_T, rffi.__UINT128_T
+    assert T in rffi.NUMBER_TYPES and U in rffi.NUMBER_TYPES
+    assert rffi.sizeof(T) == 16 and rffi.size_and_sign(U) == (16, True)
+    assert rffi.__INT128_TP.TO.OF is T
+    x = rffi.r___int128_t(2**100)
+    assert lltype.typeOf(x) is T and type(x * 2) is rffi.r___int128_t
+    with pytest.raises(OverflowError):
+        rffi.r___int128_t(2**127)
+    with pytest.raises(OverflowError):
+        x * 2**30                                    # signed: no wrapping
+    assert rffi.r___uint128_t(-1) == 2**128 - 1      # unsigned: wraps
+    with pytest.raises(TypeError):
+        x + rffi.r___uint128_t(1)                    # signed and unsigned do not mix
+    assert rffi.cast(U, -1) == 2**128 - 1 and type(rffi.cast(U, -1)) is rffi.r___uint128_t
+    assert rffi.cast(T, 2**127) == -2**127           # casts wrap, over 128 bits
+    assert rffi.cast(rffi.INT, rffi.r___int128_t(2**40 + 5)) == 5
+    assert rffi.cast(rffi.LONGLONG, rffi.cast(T, -5)) == -5
+    with pytest.raises(OverflowError):
+        rffi.cast(T, 2**128)
+
+
+@pytest.mark.skipif(not LP64, reason="__int128 exists on 64-bit targets")
+def test_int128_cannot_reach_memory_or_c():
+    T = rffi.__INT128_T
+    with pytest.raises(TypeError, match="128-bit"):
+        malloc(rffi.CStruct("w128", ("a", T)))
+    with pytest.raises(TypeError, match="128-bit"):
+        malloc(rffi.CArray(T), 2)
+    with pytest.raises(TypeError, match="128-bit"):
+        rffi.llexternal("abs", [T], rffi.INT)
+    with pytest.raises(TypeError, match="128-bit"):
+        rffi.llexternal("abs", [rffi.INT], rffi.__UINT128_T)

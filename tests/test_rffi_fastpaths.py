@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 
 from nffi import lltype, rffi
 from nffi.cbuild import ExternalCompilationInfo
-from nffi.lltype import Bool, Char, Float, Signed, free, malloc
+from nffi.lltype import Bool, Char, Float, Ptr, Signed, free, malloc
 
 pytestmark = pytest.mark.usefixtures("rffi_no_leaks")
 
@@ -142,6 +142,9 @@ ECI = ExternalCompilationInfo(separate_module_sources=["""
     long fp_sum3(long a, unsigned int b, double c) { return a + (long)b + (long)c; }
     unsigned long fp_addr(void *p) { return (unsigned long)p; }
     unsigned long fp_len(const char *s) { return s ? strlen(s) : 99; }
+    /* writes over its whole string, then reports what it saw */
+    unsigned long fp_scribble(char *s) {
+        unsigned long n = strlen(s); memset(s, 'Z', n); return n; }
 """])
 
 
@@ -156,6 +159,47 @@ def test_writable_char_pointer_gets_a_fresh_copy():
     buf = rffi.str2charp(b"abc")
     assert f(buf) == ord("a") and rffi.charp2str(buf) == b"Xbc"   # a pointer: no copy
     rffi.free_charp(buf)
+
+
+def test_writable_char_pointer_copies_are_reused_safely():
+    # the copy of bytes for a 'char *' is a per-argument scratch buffer when free: each
+    # call must see exactly its own data, NUL-terminated, and C's writes never reach
+    # Python's bytes, whatever the lengths in sequence (shorter after longer, empty,
+    # longer than the scratch buffer)
+    f = rffi.llexternal("fp_scribble", [rffi.CCHARP], rffi.SIZE_T, compilation_info=ECI)
+    lengths = [5, 70, 3, 0, 1, 5000, 2, 64, 65, 4096, 4097, 0, 10]
+    for n in lengths:
+        data = bytes(range(1, 256)) * (n // 255 + 1)
+        data = data[:n]
+        keep = bytes(data)
+        assert f(data) == n
+        assert data == keep
+    assert f(b"abc\x00def") == 3          # C sees the data up to its first NUL
+
+
+def test_writable_char_pointer_copies_in_threads():
+    import threading
+    eci = ExternalCompilationInfo(separate_module_sources=["""
+        #include <string.h>
+        #include <unistd.h>
+        unsigned long fp_slow_len(char *s) {
+            unsigned long n = strlen(s); usleep(200); memset(s, 'Q', n); return n; }
+    """])
+    f = rffi.llexternal("fp_slow_len", [rffi.CCHARP], rffi.SIZE_T, compilation_info=eci,
+                        releasegil=True)
+    errors = []
+
+    def worker(k):
+        for i in range(50):
+            data = b"x" * ((k * 7 + i) % 90)
+            if f(data) != len(data) or data != b"x" * len(data):
+                errors.append((k, i))
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
 
 
 def test_native_call_checks_arguments():
@@ -234,3 +278,47 @@ def test_native_objects_reject_bad_input_without_crashing():
     with pytest.raises(AttributeError):
         d[0] = 1
     free(a)
+
+
+# -- rffi.cast between pointer types, charp2str: native common cases ------------------
+
+POINTER_TYPES = [rffi.VOIDP, rffi.CCHARP, rffi.INTP, rffi.LONGP, rffi.CONST_CCHARP,
+                 rffi.CONST_VOIDP, Ptr(S), rffi.CCHARPP]
+
+
+@pytest.mark.parametrize("SRC", POINTER_TYPES)
+@pytest.mark.parametrize("DST", POINTER_TYPES)
+def test_pointer_casts_match_the_general_rule(SRC, DST):
+    p = malloc(rffi.CArray(Signed), 4, zero=True)
+    try:
+        src = lltype._cast(SRC, p)
+        fast = rffi.cast(DST, src)
+        slow = lltype._cast(DST, src)          # the Python rule, always
+        assert lltype.typeOf(fast) == DST == lltype.typeOf(slow)
+        assert rffi.cast(Signed, fast) == rffi.cast(Signed, slow) == rffi.cast(Signed, p)
+        if DST is SRC:
+            assert fast is src                 # unchanged, bounds and all
+        else:
+            assert fast._hi is None and fast._alloc is None   # unknown length
+    finally:
+        free(p)
+    assert not rffi.cast(rffi.INTP, lltype.nullptr(rffi.VOIDP.TO))
+
+
+def test_charp2str_native_and_error_paths():
+    p = rffi.str2charp(b"abc\x00def")
+    assert rffi.charp2str(p) == b"abc" and rffi.charp2strn(p, 2) == b"ab"
+    assert rffi.constcharp2str(rffi.cast(rffi.CONST_CCHARP, p)) == b"abc"
+    with pytest.raises(TypeError):
+        rffi.charp2str(rffi.cast(rffi.VOIDP, p))     # not a char pointer type
+    with pytest.raises(TypeError):
+        rffi.charp2str(b"abc")
+    with pytest.raises(TypeError):
+        rffi.charp2strn(p, "3")
+    rffi.free_charp(p)
+    with pytest.raises(RuntimeError, match="freed"):
+        rffi.charp2str(p)
+    with pytest.raises(RuntimeError, match="NULL"):
+        rffi.charp2str(lltype.nullptr(rffi.CCHARP.TO))
+    with pytest.raises(RuntimeError, match="NULL"):
+        rffi.wcharp2unicode(lltype.nullptr(rffi.CWCHARP.TO))

@@ -532,13 +532,13 @@ def test_free_in_inner_level_of_outer_allocation():
 def test_stop_without_start():
     prev = lltype.start_tracking_allocations()
     lltype.stop_tracking_allocations(False, prev)
-    saved = lltype._leaks
-    lltype._leaks = None
+    saved = lltype._set_leaks(None)      # the fixture's level, put back below
     try:
+        assert not lltype.is_tracking_allocations()
         with pytest.raises(RuntimeError):
             lltype.stop_tracking_allocations(False)
     finally:
-        lltype._leaks = saved
+        lltype._set_leaks(saved)
 
 
 def test_scoped_alloc_frees_on_error():
@@ -637,3 +637,146 @@ def test_value_class_arithmetic(cls, x, y, op):
         assert result == exact
     else:
         assert result == exact % 2**cls.BITS
+
+
+def _model(cls, value):
+    """What a value class makes of an exact result: wrapped, or None (OverflowError)."""
+    if cls.SIGNED:
+        return value if -2**(cls.BITS - 1) <= value < 2**(cls.BITS - 1) else None
+    return value % 2**cls.BITS
+
+
+_ALL_CLASSES = _ARITH_CLASSES + ([rffi.r___int128_t, rffi.r___uint128_t]
+                                 if hasattr(rffi, "r___int128_t") else [])
+
+
+def _typed(cls, x):
+    return cls(x) if not cls.SIGNED else cls(max(min(x, 2**(cls.BITS - 1) - 1),
+                                                 -2**(cls.BITS - 1)))
+
+
+@given(st.sampled_from(_ALL_CLASSES), st.sampled_from(_ALL_CLASSES + [int, bool]),
+       st.integers(-2**70, 2**70), st.integers(-2**70, 2**70), st.booleans(),
+       st.sampled_from(["+", "-", "*", "//", "%", "&", "|", "^", "<<", ">>", "**"]))
+def test_value_class_operators_both_orders(cls, other_cls, x, y, swap, op):
+    # the native operators (llptr.c's LLTypedInt) against the rule of spec 1.2: the same
+    # class, or a plain int/bool, keeps the class; two classes of one signedness give the
+    # wider; signed and unsigned do not mix
+    a = _typed(cls, x)
+    b = bool(y & 1) if other_cls is bool else int(y) if other_cls is int else \
+        _typed(other_cls, y)
+    if op in ("<<", ">>"):
+        b = type(b)(abs(int(b)) % 70) if other_cls not in (int, bool) else abs(int(b)) % 70
+    if op == "**":
+        b = type(b)(abs(int(b)) % 4) if other_cls not in (int, bool) else abs(int(b)) % 4
+    if op in ("<<", ">>", "**"):
+        swap = False        # (a huge shift count or exponent: an endless computation)
+    if other_cls is bool:
+        swap = False        # bool's own operators run first and give an int (CPython's
+                            # dispatch: bool is not a base of the value classes)
+    left, right = (b, a) if swap else (a, b)
+    if op in ("//", "%") and int(right) == 0:
+        return
+    if other_cls in (int, bool) or other_cls is cls:
+        result_cls = cls
+    elif other_cls.SIGNED != cls.SIGNED:
+        with pytest.raises(TypeError):
+            eval("left %s right" % op)
+        return
+    else:
+        result_cls = cls if cls.BITS >= other_cls.BITS else other_cls
+    exact = eval("int(left) %s int(right)" % op)
+    expected = _model(result_cls, exact)
+    if expected is None:
+        with pytest.raises(OverflowError):
+            eval("left %s right" % op)
+        return
+    result = eval("left %s right" % op)
+    assert type(result) is result_cls and result == expected
+
+
+def test_value_class_operators_with_floats_and_others():
+    a = rffi.r_uint(7)
+    assert a + 0.5 == 7.5 and type(a + 0.5) is float and type(0.5 * a) is float
+    assert a / 2 == 3.5 and pow(a, 2, 5) == 4
+    with pytest.raises(TypeError):
+        a + "x"
+    with pytest.raises(TypeError):
+        "x" * rffi.r_short(2) + 1
+    assert type(rffi.r_int(2) ** -1) is float
+
+
+# -- the native allocator (llptr.c) ----------------------------------------------------
+
+def _nested_allocation(depth):
+    if depth == 0:
+        return malloc(S)
+    return _nested_allocation(depth - 1)
+
+
+def test_leak_record_frames_are_the_callers_with_lines():
+    with lltype.track_allocations(check=False) as t:
+        p = _nested_allocation(15)
+        line = sys._getframe().f_lineno + 1
+        s = rffi.str2charp(b"abc")
+    (rec_p, (desc, trace)), (rec_s, (_, trace_s)) = sorted(
+        t.leaks.items(), key=lambda kv: kv[0].T is S, reverse=True)
+    frames = trace.splitlines()
+    assert len(frames) == 10                                     # at most 10 frames
+    assert all("_nested_allocation" in f for f in frames)        # innermost last: malloc's
+    assert "nffi/lltype.py" not in trace and "nffi/rffi.py" not in trace  # nffi's: skipped
+    assert trace_s.splitlines()[-1].endswith(
+        "line %d, in test_leak_record_frames_are_the_callers_with_lines" % line)
+    assert desc.startswith("<raw struct") and rec_p.T is S and rec_p.n is None
+    assert rec_s.n == 4
+    free(p)
+    rffi.free_charp(s)
+
+
+def test_free_accepts_any_pointer_to_the_start():
+    p = malloc(S)
+    v = rffi.cast(rffi.VOIDP, p)
+    free(v)                                  # a cast of it frees the block
+    with pytest.raises(RuntimeError, match="freed"):
+        p.x                                  # the original pointer sees the free
+    with pytest.raises(RuntimeError):
+        free(v)                              # and nothing is freed twice
+    a = malloc(rffi.CArray(Signed), 4)
+    with pytest.raises(RuntimeError, match="not allocated"):
+        free(rffi.ptradd(a, 1))              # interior pointer: nothing freed
+    a[3] = 5
+    free(a)
+
+
+def test_records_and_allocator_reject_bad_input():
+    # the allocator's native entry points check what lltype passes them
+    A = lltype._core.LLAllocation
+    with pytest.raises(TypeError):
+        A._malloc(1, 2, 3)
+    with pytest.raises(TypeError):
+        A._malloc(object, None, None, 8, None, S, None, 0, None)
+    info = S.__dict__["_malloc_info"] if "_malloc_info" in S.__dict__ else \
+        lltype._malloc_info(S)[1]
+    with pytest.raises(ValueError):
+        A._malloc(info.cls, info.PTR, info.ctype, -1, None, S, None, 0, None)
+    with pytest.raises(ValueError):
+        A._malloc(info.cls, info.PTR, info.ctype, 1, None, S, None, 0, b"too long")
+    with pytest.raises(TypeError):
+        A._malloc(info.cls, info.PTR, info.ctype, 8, None, S, None, 0, "text")
+    assert A._free(5, True) is False and A._free(None, True) is False
+    with pytest.raises(TypeError):
+        A._set_leaks([])
+    r = lltype._Allocation()               # a bare record: fields unset, not freed
+    assert r.freed is False and r.address is None and r.where is None
+
+
+def test_zero_length_and_untracked_strings():
+    with lltype.track_allocations():
+        p = rffi.str2charp(b"", track_allocation=False)
+        assert rffi.charp2str(p) == b"" and p[0] == b"\x00"
+        with pytest.raises(IndexError):
+            p[1]                             # malloc'ed n = len + 1 items: bounded
+        w = rffi.unicode2wcharp("h\u263a\U0001F600")
+        assert rffi.wcharp2unicode(w) == "h\u263a\U0001F600"
+        rffi.free_wcharp(w)
+    rffi.free_charp(p, track_allocation=False)

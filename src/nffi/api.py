@@ -10,7 +10,9 @@ import threading
 
 from . import _core
 from .errors import CDefError, FFIError, at_source
-from .model import Model, pointer_type, void_type
+
+# The model (and through it the cdef parser) is imported by the first FFI(), not here:
+# 'import nffi' stays cheap for programs that import it and may never declare anything.
 
 _SSIZE_LIMIT = sys.maxsize + 1      # offsets are C ssize_t values
 
@@ -20,7 +22,7 @@ _unspecified = object()
 class FFI(_core.FFIBase):
     """An FFI instance: declarations (cdef) plus the operations of the CFFI reference."""
 
-    NULL = _core.cast(pointer_type(void_type), 0)
+    NULL = _core.cast(_core.new_pointer_type(_core.new_void_type()), 0)
 
     CData = _core.CData
     CType = _core.CType
@@ -43,11 +45,11 @@ class FFI(_core.FFIBase):
     def __new__(cls, *args, **kwargs):
         # set up here, not in __init__, so that subclasses that do not call
         # FFI.__init__ still get a working object (as with cffi)
+        from .model import Model
         self = super().__new__(cls, flavour=cls._nffi_flavour)
         self._model = Model()
         self._function_type_cache = {}    # type strings that may name a function type
         self._nffi_cdef_log = []          # API mode: the cdef/include calls, in order
-        self._nffi_extern_python = {}     # name -> "Python" / "Python+C" (extern "Python")
         self._init_once_cache = {}
         self._init_once_lock = threading.Lock()
         self._init_once_running = {}     # tag -> thread running its function
@@ -66,6 +68,13 @@ class FFI(_core.FFIBase):
         return frozenset(name for name, decl in self._model.functions.items()
                          if not getattr(decl, "release_gil", True))
 
+    @property
+    def _nffi_extern_python(self):
+        """name -> "Python" / "Python+C" of the functions declared 'extern "Python"'
+        (read from their declarations: FunctionDecl.extern_python)."""
+        return {name: decl.extern_python for name, decl in self._model.functions.items()
+                if getattr(decl, "extern_python", None)}
+
     def cdef(self, csource, override=False, packed=False, pack=None, release_gil=True):
         """Declare C types, functions, globals and constants (see cffi's cdef).
         release_gil=False: calls of the functions declared here keep the GIL, in ABI mode
@@ -76,29 +85,18 @@ class FFI(_core.FFIBase):
             raise ValueError("'packed' should be False or True, got %r" % (packed,))
         if packed and pack:
             raise ValueError("'packed' and 'pack' cannot be combined (packed means pack=1)")
-        functions_before = set(self._model.functions)
-        extern_spans = ()
-        if isinstance(csource, str) and 'extern "Python' in csource:
-            from . import apimode
-            csource, extern_spans = apimode.split_extern_python(csource)
+        file_type = self._model.typedefs.get("FILE")
         try:
             self._model.cdef(csource, override=override, packed=bool(packed),
                              pack=pack or None,     # pack=0 means no pack, as in cffi
                              release_gil=bool(release_gil))
         except (CDefError, FFIError) as error:
             raise at_source(error, csource)
-        if extern_spans:
-            from . import apimode
-            for name in set(self._model.functions) - functions_before:
-                decl = self._model.functions[name]
-                kind = apimode.in_spans(csource, extern_spans, decl.line, decl.column)
-                if kind is not None:
-                    self._nffi_extern_python[name] = kind
         self._nffi_cdef_log.append(("cdef", csource, {"override": bool(override),
                                                       "packed": bool(packed),
                                                       "pack": pack or None}))
-        if override:
-            self._clear_type_caches()
+        if override or self._model.typedefs.get("FILE") != file_type:
+            self._clear_type_caches()       # (a cdef may give FILE another meaning)
 
     # ---- declarations from real headers (nffi/headers.py, docs/headers.md) ------------
 
@@ -113,10 +111,12 @@ class FFI(_core.FFIBase):
         represented is skipped, never fatal: ffi.skipped_declarations() lists it
         (see docs/headers.md)."""
         from . import headers
-        skipped = headers.load_header(
+        declared, skipped = headers.load_header(
             self._model, source, include_dirs=include_dirs, define_macros=define_macros,
             undef_macros=undef_macros, pkg_config=pkg_config, extra_args=extra_args,
             only=only, exclude=exclude)
+        # API mode replays the declarations themselves (no header parsing at import)
+        self._nffi_cdef_log.append(("decls", declared, {"override": False}))
         if getattr(self, "_skipped_declarations", None) is None:
             self._skipped_declarations = []
         self._skipped_declarations.append(skipped)
@@ -188,18 +188,27 @@ class FFI(_core.FFIBase):
     # ---- memory ----------------------------------------------------------------------
 
     def unpack(self, cdata, length):
+        """The first ``length`` items of a pointer or array cdata as bytes (char), str
+        (wide characters) or a list (any other item type)."""
         return _core.unpack(cdata, length)
 
     def from_buffer(self, cdecl, python_buffer=_unspecified, require_writable=False):
+        """A cdata array (default type ``char[]``) over the memory of a Python buffer
+        (bytearray, memoryview, array.array, ...), without copying; the cdata keeps
+        the buffer alive. ``require_writable=True`` refuses read-only buffers."""
         if python_buffer is _unspecified:
             cdecl, python_buffer = "char[]", cdecl
         ct = self._resolve(cdecl)
         return _core.from_buffer(ct, python_buffer, require_writable)
 
     def memmove(self, dest, src, n):
+        """Copy ``n`` bytes from ``src`` to ``dest`` (cdata pointers/arrays or Python
+        buffers; the areas may overlap). Copies past a known end raise ValueError."""
         _core.memmove(dest, src, n)
 
     def offsetof(self, cdecl, *fields_or_indexes):
+        """The offset in bytes of a field (``offsetof("struct s", "x")``), of nested
+        fields and array indexes (``"a", 3, "b"``) from the start of a type."""
         if not fields_or_indexes:
             raise TypeError("offsetof() needs at least one field name or index")
         return self._typeoffsetof(self._resolve(cdecl), *fields_or_indexes)[1]
@@ -215,6 +224,9 @@ class FFI(_core.FFIBase):
         return ct, offset
 
     def addressof(self, cdata, *fields_or_indexes):
+        """A pointer to a struct/union/array cdata's memory, or to a field or item of
+        it (``addressof(s, "x")``, ``addressof(a, 5)``); the result keeps the owner
+        of the memory alive."""
         if not isinstance(cdata, _core.CData):
             addressof_hook = getattr(type(cdata), "__addressof__", None)
             if addressof_hook is not None:
@@ -233,6 +245,9 @@ class FFI(_core.FFIBase):
     # ---- lifetime ----------------------------------------------------------------------
 
     def gc(self, cdata, destructor, size=0):
+        """A new cdata pointing to the same memory that calls ``destructor(cdata)``
+        when it is garbage-collected; ``destructor=None`` removes a destructor
+        previously attached. ``size`` is a hint of the memory's size in bytes."""
         return _core.gcp(cdata, destructor, size)
 
     def new_allocator(self, alloc=None, free=None, should_clear_after_alloc=True):
@@ -253,11 +268,11 @@ class FFI(_core.FFIBase):
         _core.release(x)
 
     def new_handle(self, x):
-        """A 'void *' cdata that ffi.from_handle() turns back into the object x."""
+        """A ``void *`` cdata that ffi.from_handle() turns back into the object x."""
         return _core.newp_handle(self._resolve("void *"), x)
 
     def from_handle(self, x):
-        """The object behind a 'void *' made by ffi.new_handle()."""
+        """The object behind a ``void *`` made by ffi.new_handle()."""
         return _core.from_handle(x)
 
     def init_once(self, func, tag):
@@ -297,7 +312,7 @@ class FFI(_core.FFIBase):
 
     def dlopen(self, name, flags=0):
         """Open a native library (a path, a bare name like 'c' or 'm', None for the
-        process itself, or a 'void *' handle) and return its <lib> object."""
+        process itself, or a ``void *`` handle) and return its <lib> object."""
         from . import lib as _lib
         return self._keep_library(_lib.dlopen(self, name, flags))
 
@@ -349,6 +364,8 @@ class FFI(_core.FFIBase):
     # ---- introspection ------------------------------------------------------------------
 
     def getctype(self, cdecl, replace_with=""):
+        """The C name of a type as a string; ``replace_with`` is inserted where a
+        variable name would go (``getctype("int[5]", "x")`` is ``'int x[5]'``)."""
         # a bare function type ('int(int)') is refused, as in cffi: not a ctype
         ct = self._resolve(cdecl)
         replace_with = replace_with.strip()
@@ -359,9 +376,13 @@ class FFI(_core.FFIBase):
         return _core.getcname(ct, replace_with)
 
     def list_types(self):
+        """The names declared so far: (typedef names, struct names, union names),
+        three sorted lists."""
         return self._model.list_types()
 
     def integer_const(self, name):
+        """The value of an integer constant of the cdef (``#define``, ``static const``
+        or an enumerator), without opening a library."""
         value = self._model.constants.get(name)
         if not isinstance(value, int):
             raise FFIError("no integer constant '%s'" % (name,))

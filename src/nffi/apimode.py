@@ -2,14 +2,13 @@
 do.  The C text comes from nffi/recompiler.py, the build from nffi/build.py, and the
 built module's ffi/lib from nffi/apimodule.py."""
 import hashlib
-import re
 import importlib.util
 import os
 import sys
 import sysconfig
 
 from . import _core, build, recompiler
-from .decls import Tagged
+from .decls import Tagged, UnknownPrimitive
 from .errors import VerificationError
 
 _EXTENSION_KEYWORDS = frozenset((
@@ -17,43 +16,6 @@ _EXTENSION_KEYWORDS = frozenset((
     "libraries", "runtime_library_dirs", "extra_objects", "extra_compile_args",
     "extra_link_args", "depends", "language", "py_limited_api", "export_symbols",
     "swig_opts", "optional"))
-
-
-_EXTERN_PYTHON = re.compile(r'\bextern\s+"(Python(?:\+C)?)"\s*(\{)?')
-
-
-def split_extern_python(csource):
-    """cdef text with its 'extern "Python"' / 'extern "Python+C"' markers (and the
-    braces of such blocks) blanked out, positions kept, and the spans of text they
-    cover: [(start, end, "Python" or "Python+C")]."""
-    spans = []
-    text = list(csource)
-    for match in _EXTERN_PYTHON.finditer(csource):
-        start = match.start()
-        for k in range(start, match.end()):
-            if text[k] != "\n":
-                text[k] = " "
-        if match.group(2):
-            end = csource.find("}", match.end())
-            if end < 0:
-                end = len(csource)
-            else:
-                text[end] = " "
-        else:
-            end = csource.find(";", match.end())
-            end = len(csource) if end < 0 else end
-        spans.append((start, end, match.group(1)))
-    return "".join(text), spans
-
-
-def in_spans(csource, spans, line, column):
-    """The kind of the extern "Python" span that covers (line, column), or None."""
-    lines = csource.split("\n")
-    offset = sum(len(l) + 1 for l in lines[:line - 1]) + column - 1
-    for start, end, kind in spans:
-        if start <= offset <= end:
-            return kind
-    return None
 
 
 def set_source(ffi, module_name, source, source_extension, kwds):
@@ -129,7 +91,8 @@ def compile(ffi, tmpdir=".", verbose=False, target=None, debug=None):
     c_file = os.path.join(outdir, parts[-1] + extension)
     _write_if_changed(c_file, _c_text(ffi))
     kwds = dict(kwds)
-    sources = [c_file] + list(kwds.pop("sources", None) or ())
+    # 'dir/../x.c' names x.c even when 'dir' does not exist (as setuptools)
+    sources = [c_file] + [os.path.normpath(os.fspath(s)) for s in kwds.pop("sources", None) or ()]
     if target is not None and target.endswith(".*"):
         target = target[:-2] + sysconfig.get_config_var("EXT_SUFFIX")
     return os.path.abspath(build.build_extension(      # absolute, as cffi returns it
@@ -162,9 +125,20 @@ _VERIFY_ONLY = ("tag", "force_generic_engine", "flags", "relative_to", "ext_pack
 def verify(ffi, source="", tmpdir=None, **kwargs):
     """Build a module named after a hash of everything that goes into it (so a
     previous build is reused), load it, and make 'ffi' use its declarations."""
+    for name, node in sorted(ffi._model.typedefs.items()):
+        if isinstance(node, UnknownPrimitive):      # as cffi's verify()
+            raise VerificationError("feature not supported with ffi.verify(), but only "
+                                    "with ffi.set_source(): 'typedef %s... %s'"
+                                    % ("float" if node.kind == "float" else "int", name))
     if tmpdir is None:
         tmpdir = _caller_pycache()
     options = {k: v for k, v in kwargs.items() if k not in _VERIFY_ONLY}
+    if kwargs.get("relative_to"):
+        # relative directories and files are relative to the file named, as cffi
+        base = os.path.dirname(kwargs["relative_to"])
+        for key in ("include_dirs", "library_dirs", "runtime_library_dirs", "sources"):
+            if options.get(key):
+                options[key] = [os.path.join(base, os.fspath(p)) for p in options[key]]
     extension = kwargs.get("source_extension", ".c")
     verbose = bool(kwargs.get("verbose") or kwargs.get("compiler_verbose"))
     module_name = kwargs.get("modulename")
@@ -184,6 +158,8 @@ def verify(ffi, source="", tmpdir=None, **kwargs):
             module = _load_module(module_name, path)
         except _core.error as e:
             raise VerificationError(str(e)) from None
+        except ImportError as e:        # e.g. an undefined symbol, as cffi's verify()
+            raise VerificationError("importing %r: %s" % (path, e)) from None
         _check_eagerly(module.ffi._model)
     finally:
         ffi._nffi_source = builder_source
@@ -192,6 +168,10 @@ def verify(ffi, source="", tmpdir=None, **kwargs):
     ffi._clear_type_caches()
     ffi._nffi_verified_module = module
     module.lib.__dict__["_nffi_builder"] = ffi        # lib keeps the ffi alive, as cffi
+    # the attribute by which cffi's verify() lib tells which engine built it
+    engine = "_cffi_generic_module" if kwargs.get("force_generic_engine") else \
+        "_cffi_python_module"
+    module.lib.__dict__[engine] = module
     return module.lib
 
 
@@ -205,6 +185,13 @@ def _check_eagerly(model):
         try:
             _core.sizeof(model.resolve(Tagged(kind, tag)))
         except _core.error as e:
-            raise VerificationError(str(e)) from None
+            raise VerificationError(_verify_wording(str(e))) from None
         except Exception:
             pass                # opaque or otherwise unsized: not a verification error
+
+
+def _verify_wording(message):
+    """A layout mismatch as cffi's verify() words it: 'we have N' and no hint."""
+    message = message.replace("(cdef says ", "(we have ")
+    hint = message.find(' fix it or use "...;"')
+    return message[:hint - 1] if hint > 0 else message

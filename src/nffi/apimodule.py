@@ -15,7 +15,7 @@ import sys
 from . import _core
 from .compat import CompiledFFI
 from . import layout, model as model_module
-from .decls import ConstantDecl, EnumDef
+from .decls import ConstantDecl, EnumDef, Tagged
 from .errors import VerificationError
 from .model import Model, pointer_type
 
@@ -41,6 +41,7 @@ class CompilerLayout(layout.LayoutProvider):
     def __init__(self, answers):
         self._answers = answers
         self._abi = model_module._abi_layout
+        self._long_double_size = _core.sizeof(model_module.primitive_type("long double"))
 
     def struct_layout(self, decl, fields):
         answers = self._answers
@@ -48,17 +49,25 @@ class CompilerLayout(layout.LayoutProvider):
         real_size = answers.get("sizeof " + key)
         if real_size is None:               # no C name for it: nffi's layout
             return self._abi.struct_layout(decl, fields)
+        if decl.partial:
+            # 'T x[]' may be anywhere in a '...;' struct: the compiler places it
+            fields = [dataclasses.replace(f, flexible=False) if f.flexible else f
+                      for f in fields]
         size, align, placed = layout.layout(decl.kind, fields, packed=decl.packed,
                                             pack=decl.pack)
         shown = key.replace("$", "")
         real_offsets = [answers.get("offsetof %s.%s" % (key, f.name)) for f in fields]
         for spec in fields:            # field sizes: checked with '...' too, as cffi
+            if answers.get("fieldtype %s.%s" % (key, spec.name)) == 0:
+                raise layout.NeedsCompiler(_core.error(
+                    "%s: field '%s' has another type in the C source than in the cdef"
+                    % (shown, spec.name)))
             real = answers.get("fieldsize %s.%s" % (key, spec.name))
             if real is not None and real != spec.size and not spec.flexible:
                 raise layout.NeedsCompiler(_core.error(
                     ("%s: wrong size for field '%s' (cdef says %d, but C compiler says "
                      "%d)." + _FLEXIBLE) % (shown, spec.name, spec.size, real, shown)))
-        if decl.partial:
+        if decl.needs_compiler or answers.get("partial " + key):
             placed = [where if real is None else layout.FieldLayout(real)
                       for where, real in zip(placed, real_offsets)]
             return real_size, answers["alignof " + key], placed
@@ -94,11 +103,17 @@ class CompilerLayout(layout.LayoutProvider):
         size = self._answers.get("sizeof typedef " + node.name)
         if size is None:
             return self._abi.unknown_primitive(node)
-        if node.kind == "float":
+        if node.kind == "float":        # cffi's messages, raised where it is used
             sizes = {4: "float", 8: "double"}
+            if not self._answers.get("floating typedef " + node.name, 1) or (
+                    size not in sizes and size != self._long_double_size):
+                raise layout.NeedsCompiler(_core.error(
+                    "primitive floating-point type with an unexpected size (or not a "
+                    "float type at all)"))
             if size not in sizes:
-                raise NotImplementedError("%s: 'typedef float... %s;' is a long double; "
-                                          "not supported" % (node.name, node.name))
+                raise layout.NeedsCompiler(_core.error(
+                    "primitive floating-point type is 'long double', not supported for "
+                    "now with the syntax 'typedef double... xxx;'"))
             return sizes[size]
         signed = self._answers.get("signed typedef " + node.name)
         return (_SIGNED_BY_SIZE if signed else _UNSIGNED_BY_SIZE)[size]
@@ -170,11 +185,13 @@ class CompiledModuleFFI(CompiledFFI):
 
         def attach_extern(python_function):
             cname = name or python_function.__name__
+            if not isinstance(cname, str):
+                raise TypeError("ffi.def_extern(): the name must be a str, not %s"
+                                % type(cname).__name__)
             entry = self._nffi_extern_slots.get(cname)
-            if entry is None:
+            if entry is None:                       # cffi's wording
                 raise _core.error("ffi.def_extern('%s'): no 'extern \"Python\"' function "
-                                 "with this name in module '%s'"
-                                 % (cname, self._nffi_module_name))
+                                  "with this name" % (cname,))
             fct, slot = entry
             callback = _core.callback(fct, python_function, error, onerror)
             self._nffi_extern_callbacks[cname] = callback       # alive as long as used
@@ -196,9 +213,15 @@ class CompiledLibrary(_core.CompiledLibBase):
         self.__dict__["_nffi_included"] = []      # libs of the included compiled modules
         self.__dict__["_nffi_lazy_errors"] = {}   # name -> ffi.error message on access
 
+    # as cffi's lib, for help(): 'lib.__class__ is type(sys)' (type(lib) is unchanged)
+    __class__ = property(lambda self: type(sys))
+
     def _nffi_getattr(self, name):
         if name == "__name__":
             return self._nffi_name + ".lib"
+        if name == "__all__":           # functions and constants, as cffi
+            return sorted(n for n in self.__dict__
+                          if not n.startswith(("_nffi_", "_cffi_")))
         if name in ("__loader__", "__spec__"):
             return None
         lazy_error = self._nffi_lazy_errors.get(name)
@@ -216,7 +239,7 @@ class CompiledLibrary(_core.CompiledLibBase):
                              "variable named '%s'" % (self._nffi_name, name))
 
     def __dir__(self):
-        return sorted(set(n for n in self.__dict__ if not n.startswith("_nffi_")) |
+        return sorted(set(n for n in self.__dict__ if not n.startswith(("_nffi_", "_cffi_"))) |
                       set(self._nffi_globals))
 
     def __addressof__(self, name):
@@ -225,6 +248,10 @@ class CompiledLibrary(_core.CompiledLibBase):
             return function
         variable = self._nffi_globals.get(name)
         if variable is None:
+            constant = self.__dict__.get(name)
+            if isinstance(constant, _core.CData) and _core.typeof(constant).kind == \
+                    "function":         # 'T (*const f)(...)': the pointer, as cffi
+                return constant
             self._nffi_getattr(name)
         return variable.address()     # for an array too ('int(*)[3]'), as cffi's API mode
 
@@ -238,6 +265,46 @@ def _known_size(ct):
         return True
     except (TypeError, ValueError, _core.error):
         return False
+
+
+def _check_variable_size(answers, vname, ct):
+    """The size the compiler gives a global variable (or its items, when the cdef
+    leaves its length open) against the cdef's."""
+    for name, checked in ((vname, ct), (vname + "[0]", getattr(ct, "item", None))):
+        real = answers.get("sizeof var " + name)
+        if real is not None and _known_size(checked) and real != _core.sizeof(checked):
+            raise VerificationError("global variable '%s' has size %d in the cdef ('%s'), "
+                                    "but the C compiler says %d"
+                                    % (name, _core.sizeof(checked), checked.cname, real))
+
+
+def _check_anonymous_members(model, answers):
+    """The fields that anonymous struct/union members bring into a struct: where the
+    compiler puts them and their sizes, against the cdef's (VerificationError at import;
+    the struct's own check only sees the anonymous member as a whole)."""
+    checked = {}
+    for key, real in answers.items():
+        if not key.startswith("inner "):
+            continue
+        what, owner = key[len("inner "):].split(" ", 1)
+        owner, name = owner.rsplit(".", 1)
+        kind, tag = owner.split(" ", 1)
+        fields = checked.get(owner)
+        if fields is None:
+            try:
+                fields = dict(model.resolve(Tagged(kind, tag)).fields or ())
+            except Exception:
+                fields = {}        # unusable for another reason, reported on use
+            checked[owner] = fields
+        field = fields.get(name)
+        if field is None:
+            continue
+        ours = field.offset if what == "offsetof" else _core.sizeof(field.type)
+        if ours != real:
+            raise VerificationError("%s: wrong %s for field '%s' (cdef says %d, but C "
+                                    "compiler says %d)" % (owner.replace("$", ""),
+                                    "offset" if what == "offsetof" else "size",
+                                    name, ours, real))
 
 
 def _run_cdefs(ffi, actions, included_libs):
@@ -270,7 +337,17 @@ def load(module, spec_data, answers, addresses):
     addresses = iter(addresses)
     cdatas, slots = [], []
     for fname in spec["functions"]:
-        fct = model.resolve(model.functions[fname].type, allow_function=True)
+        ftype = model.functions[fname].type
+        try:
+            fct = model.resolve(ftype, allow_function=True)
+        except _core.error as e:
+            # a type the compiler contradicts ('typedef double... T' that is no double):
+            # reported when lib.NAME is read, as cffi; the wrapper is never exposed
+            lib._nffi_lazy_errors[fname] = str(e)
+            next(addresses)
+            cdatas.append(None)
+            slots.extend([model_module.void_type] * (len(ftype.args) + 2))
+            continue
         cdata = _core.cast(fct, next(addresses))
         lib._nffi_functions[fname] = cdata
         cdatas.append(cdata)
@@ -293,17 +370,13 @@ def load(module, spec_data, answers, addresses):
     for fname, fct in zip(externs, extern_cts):
         ffi._nffi_extern_slots[fname] = (fct, _core.cast(pointer_type(fct), next(addresses)))
     for vname in spec["variables"]:
-        ct = model.resolve(model.variables[vname].type)
+        ct = model.resolve(model.variables[vname].type, owner=("variable", vname))
+        _check_variable_size(answers, vname, ct)
         if ct.kind == "array" and ct.length is None:
             # 'T x[]': a 'T *' to it, as cffi
             lib._nffi_globals[vname] = _core._global_var(pointer_type(ct.item),
                                                          next(addresses), vname, True)
             continue
-        real = answers.get("sizeof var " + vname)
-        if real is not None and _known_size(ct) and real != _core.sizeof(ct):
-            raise VerificationError("global variable '%s' has size %d in the cdef ('%s'), "
-                                    "but the C compiler says %d"
-                                    % (vname, _core.sizeof(ct), ct.cname, real))
         lib._nffi_globals[vname] = _core._global_var(ct, next(addresses), vname)
     for cname in spec["const_vars"]:
         ct = model.resolve(model.constant_decls[cname].type)
@@ -313,6 +386,7 @@ def load(module, spec_data, answers, addresses):
         else:                   # reported when read, as cffi
             lib._nffi_lazy_errors[cname] = ("constant '%s' is of type '%s', whose size is "
                                             "not known" % (cname, ct.cname))
+    _check_anonymous_members(model, answers)
     for cname, value in model.constants.items():
         if cname not in model.constant_mismatches:
             lib.__dict__.setdefault(cname, value)
@@ -326,4 +400,5 @@ def attach(module, builtins):
     """Put the native wrappers (one per non-variadic function) into lib."""
     lib = module.lib
     for builtin in builtins:
-        lib.__dict__[builtin.__name__] = builtin
+        if builtin.__name__ not in lib._nffi_lazy_errors:
+            lib.__dict__[builtin.__name__] = builtin

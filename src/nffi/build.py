@@ -32,7 +32,7 @@ import tempfile
 
 from .errors import VerificationError
 
-__all__ = ["build_extension", "build_shared_library", "extension_filename"]
+__all__ = ["build_extension", "build_shared_library", "extension_filename", "c_compiler"]
 
 _CXX_EXTENSIONS = (".cpp", ".cxx", ".cc", ".c++", ".C")
 _SETUPTOOLS_ONLY = ("py_limited_api", "export_symbols", "swig_opts", "optional",
@@ -77,6 +77,15 @@ def _check_compiler(words, python_headers):
                 "Ubuntu: apt-get install python3-dev" % include)
 
 
+def c_compiler():
+    """The C compiler command sysconfig names (what built CPython) as a list of words,
+    checked to be installed (else VerificationError naming the Debian package): what
+    ffi.cdef_header() runs as its preprocessor."""
+    words = _toolchain("c")[0]
+    _check_compiler(words, python_headers=False)
+    return words
+
+
 def _language_of(sources, language):
     if language:
         return "c++" if language.lower() in ("c++", "cpp", "cxx") else "c"
@@ -110,7 +119,11 @@ def _command(sources, output, options, python_headers, debug):
     for name in options["undef_macros"]:
         cmd.append("-U" + name)
     cmd += list(options["extra_compile_args"])
-    cmd += [os.fspath(s) for s in sources]
+    for source in map(os.fspath, sources):
+        if options["language"] == "c++" and source.endswith(".c"):
+            cmd += ["-x", "c", source, "-x", "none"]    # a C file stays C (as setuptools)
+        else:
+            cmd.append(source)
     cmd += [os.fspath(o) for o in options["extra_objects"]]
     cmd += ["-o", output]
     for d in options["library_dirs"]:

@@ -3,8 +3,10 @@
 
 Also runnable: ``python -m nffi.compat script.py [args]`` or
 ``python -m nffi.compat -m module [args]``; setting the environment variable
-``NFFI_COMPAT=1`` installs it at interpreter start-up (through nffi's .pth file when
-the package is installed) for interpreters started by test runners.
+``NFFI_COMPAT=1`` (for interpreters started by test runners) makes nffi's .pth file put
+a small finder on ``sys.meta_path`` at start-up (``_nffi_compat_hook``, outside the
+package) that installs this module when the program first imports ``cffi`` or
+``_cffi_backend``: programs that never do are not slowed down.
 """
 import importlib.util
 import os
@@ -17,6 +19,64 @@ from importlib.machinery import EXTENSION_SUFFIXES
 from . import _core, api, cffi_format, cffi_tables, errors, lib as _lib
 
 CFFI_VERSION = "2.0.0"
+
+
+class CffiFFI(api.FFI):
+    """The FFI class that ``cffi.FFI`` names under nffi.compat: nffi's FFI, whose
+    declaration errors read as cffi's (``str()`` of a CDefError is cffi's text; the
+    line, column and source line stay on the exception), and which accepts cffi's
+    ``backend=`` argument: cffi's own backend (``_cffi_backend``, nffi's core, or an
+    object without cffi's backend methods) is nffi itself; another object is a foreign
+    backend in cffi's protocol, which ``typeof()`` and ``dlopen()`` then go through
+    (nffi.foreign_backend)."""
+
+    _nffi_foreign_backend = None
+
+    def __init__(self, backend=None):
+        if backend is not None and not isinstance(backend, types.ModuleType) and \
+                hasattr(backend, "new_primitive_type"):     # cffi's backend protocol
+            from .foreign_backend import BackendAdapter
+            self._nffi_foreign_backend = BackendAdapter(backend)
+
+    def cdef(self, csource, override=False, packed=False, pack=None, release_gil=True):
+        try:
+            super().cdef(csource, override=override, packed=packed, pack=pack,
+                         release_gil=release_gil)
+        except errors.CDefError as error:
+            error.cffi_style = True
+            raise
+
+    def _parse_type(self, text, allow_function=False):
+        try:
+            return super()._parse_type(text, allow_function)
+        except errors.CDefError as error:
+            error.cffi_style = True
+            raise
+
+    def typeof(self, cdecl):
+        if self._nffi_foreign_backend is None:
+            return super().typeof(cdecl)
+        return self._nffi_foreign_backend.btype(super().typeof(cdecl))
+
+    def dlopen(self, name, flags=0):
+        adapter = self._nffi_foreign_backend
+        if adapter is None:
+            return super().dlopen(name, flags)
+        from .foreign_backend import BackendLibrary
+        return BackendLibrary(self, adapter, adapter.load_library(name, flags))
+
+    def verify(self, source="", tmpdir=None, **kwargs):
+        """As cffi: through a Verifier object (nffi.verifier), kept as ffi.verifier."""
+        from .verifier import Verifier, _caller_dir_pycache
+        self.verifier = Verifier(self, source, tmpdir or _caller_dir_pycache(2), **kwargs)
+        return self.verifier.load_library()
+
+    @property
+    def _parser(self):
+        """What cffi's parser recorded (``_declarations``: 'macro X', 'function f' ...
+        -> (type, qualifiers)), restated by nffi.cffi_writer; read by some tests."""
+        from .cffi_writer import CffiDeclarations
+        return types.SimpleNamespace(_declarations=CffiDeclarations(self).entries)
 
 
 class CompiledFFI(api.FFI):
@@ -74,23 +134,6 @@ class _OutOfLineLibrary(cffi_tables.OutOfLineLibrary, _lib.FFILibrary):
     __slots__ = ()
 
 
-class FFI(api.FFI):
-    """``cffi.FFI`` under compat: nffi's FFI, whose verify() goes through cffi's
-    Verifier object (nffi.verifier), kept as ``ffi.verifier`` as cffi does."""
-
-    def verify(self, source="", tmpdir=None, **kwargs):
-        from .verifier import Verifier, _caller_dir_pycache
-        self.verifier = Verifier(self, source, tmpdir or _caller_dir_pycache(2), **kwargs)
-        return self.verifier.load_library()
-
-    @property
-    def _parser(self):
-        """What cffi's parser recorded (``_declarations``: 'macro X', 'function f' ...
-        -> (type, qualifiers)), restated by nffi.cffi_writer; read by some tests."""
-        from .cffi_writer import CffiDeclarations
-        return types.SimpleNamespace(_declarations=CffiDeclarations(self).entries)
-
-
 # the directory holding the 'cffi' package that stands for nffi (nffi/cffi_shim/cffi)
 SHIM_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cffi_shim")
 
@@ -101,7 +144,7 @@ def fill_cffi_package(mod):
     mod.__version__ = CFFI_VERSION
     mod.__version_info__ = tuple(int(x) for x in CFFI_VERSION.split("."))
     mod.__version_verifier_modules__ = "0.8.6"
-    mod.FFI = FFI
+    mod.FFI = CffiFFI
     for name in ("CDefError", "FFIError", "VerificationError", "VerificationMissing",
                  "PkgConfigError"):
         setattr(mod, name, getattr(errors, name))
@@ -151,8 +194,8 @@ def install():
 
 
 def _install_at_startup():
-    """Called at interpreter start-up by nffi-compat.pth when NFFI_COMPAT is set to
-    something other than '' or '0'."""
+    """What the nffi-compat.pth of earlier installs calls (they installed compat at
+    start-up); today's .pth installs the lazy finder of _nffi_compat_hook instead."""
     install()
 
 
@@ -160,6 +203,9 @@ _COMMANDS = ("provide-cffi", "unprovide-cffi", "check")
 
 
 def main(argv):
+    """``python -m nffi.compat (script.py | -m module) [args...]``: install compat, then
+    run the script or module as ``__main__``; returns the exit status.  Also the
+    commands provide-cffi, unprovide-cffi and check (nffi.cffi_dist)."""
     usage = ("usage: python -m nffi.compat (script.py | -m module) [args...]\n"
              "       python -m nffi.compat provide-cffi [--target SITE_PACKAGES]\n"
              "       python -m nffi.compat unprovide-cffi [--target SITE_PACKAGES]\n"

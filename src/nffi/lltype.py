@@ -40,7 +40,6 @@ _ffi.cdef("void *malloc(size_t); void *calloc(size_t, size_t); void free(void *)
           "void *memset(void *, int, size_t); void *memcpy(void *, const void *, size_t);")
 _libc = _ffi.dlopen(None)
 _NULL = _ffi.NULL
-_UINTPTR = _ffi.typeof("uintptr_t")       # addresses: int(_ffi.cast(_UINTPTR, cd))
 _LONG_BITS = 8 * _ffi.sizeof("long")
 
 
@@ -92,38 +91,21 @@ def _result_class(cls, other):
     return kind if kind.BITS > cls.BITS else cls
 
 
-_PY_OPS = {int.__add__: operator.add, int.__sub__: operator.sub, int.__mul__: operator.mul,
-           int.__floordiv__: operator.floordiv, int.__mod__: operator.mod,
-           int.__pow__: operator.pow, int.__lshift__: operator.lshift,
-           int.__rshift__: operator.rshift, int.__and__: operator.and_,
-           int.__or__: operator.or_, int.__xor__: operator.xor}
-
-
-def _arith(int_op, reverse=False):
-    """A binary operator of the value classes; int_op is int's own (fast path: typed
-    operands give plain ints), the operator module's twin serves the mixed cases."""
-    op = _PY_OPS[int_op]
-
-    def method(self, other):
-        cls = type(self)
-        tp = type(other)
-        if tp is cls or tp is int or tp is bool:       # the common case, kept short
-            result = int_op(other, self) if reverse else int_op(self, other)
-            if type(result) is int:
-                return cls._make(result)
-            return result                              # int ** negative: a float
-        cls = _result_class(cls, other)
-        if cls is None:
-            return NotImplemented
-        if cls is float:
-            a, b = float(self), float(other)
-        else:
-            a, b = int(self), int(other)
-        result = op(b, a) if reverse else op(a, b)
-        if cls is float or not isinstance(result, int):
-            return result                   # float mixing, or int ** negative
-        return cls._make(result)
-    return method
+def _mixed_arith(op, a, b):
+    """``op(a, b)`` (op from the operator module) where a or b is a typed int, in the
+    cases the C base of the value classes does not serve (llptr.c's LLTypedInt): a result
+    out of the class's range (wrapped, or OverflowError), mixed classes, floats."""
+    typed = a if isinstance(a, _TypedInt) else b
+    cls = _result_class(type(typed), b if typed is a else a)
+    if cls is None:
+        return NotImplemented
+    if cls is float:
+        result = op(float(a), float(b))
+    else:
+        result = op(int(a), int(b))
+    if cls is float or not isinstance(result, int):
+        return result                   # float mixing, or int ** negative
+    return cls._make(result)
 
 
 def _unary(op):
@@ -132,7 +114,7 @@ def _unary(op):
     return method
 
 
-class _TypedInt(int):
+class _TypedInt(_core.LLTypedInt):
     """Base of the integer value classes: an int with a C width and signedness."""
     __slots__ = ()
     BITS = 64
@@ -175,18 +157,7 @@ class _TypedInt(int):
     def __rdivmod__(self, other):
         return (other // self, other % self)
 
-    # int's own operations: on typed operands they give plain ints (no recursion)
-    __add__, __radd__ = _arith(int.__add__), _arith(int.__add__, True)
-    __sub__, __rsub__ = _arith(int.__sub__), _arith(int.__sub__, True)
-    __mul__, __rmul__ = _arith(int.__mul__), _arith(int.__mul__, True)
-    __floordiv__, __rfloordiv__ = _arith(int.__floordiv__), _arith(int.__floordiv__, True)
-    __mod__, __rmod__ = _arith(int.__mod__), _arith(int.__mod__, True)
-    __pow__, __rpow__ = _arith(int.__pow__), _arith(int.__pow__, True)
-    __lshift__, __rlshift__ = _arith(int.__lshift__), _arith(int.__lshift__, True)
-    __rshift__, __rrshift__ = _arith(int.__rshift__), _arith(int.__rshift__, True)
-    __and__, __rand__ = _arith(int.__and__), _arith(int.__and__, True)
-    __or__, __ror__ = _arith(int.__or__), _arith(int.__or__, True)
-    __xor__, __rxor__ = _arith(int.__xor__), _arith(int.__xor__, True)
+    # binary operators: the C base's (LLTypedInt), with _mixed_arith for the rest
     __neg__ = _unary(operator.neg)
     __pos__ = _unary(operator.pos)
     __abs__ = _unary(operator.abs)
@@ -214,12 +185,15 @@ def _value_class(signed, bits, name):
     key = (signed, bits)
     cls = _value_classes.get(key)
     if cls is None:
+        lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
         cls = type(name, (_TypedInt,), {"__slots__": (), "BITS": bits, "SIGNED": signed,
-                                        "MASK": (1 << bits) - 1, "__module__": __name__})
+                                        "MASK": (1 << bits) - 1, "_MIN": lo, "_MAX": hi,
+                                        "__module__": __name__})
         _value_classes[key] = cls
     return cls
 
 
+_core.LLTypedInt._setup(_mixed_arith)
 r_longlong = _value_class(True, 64, "r_longlong")
 r_uint = _value_class(False, _LONG_BITS, "r_uint")
 r_ulonglong = _value_class(False, 64, "r_ulonglong")
@@ -386,16 +360,21 @@ class Number(Primitive):
         self._type = type_
         self._signed = signed
         self._bits = bits
+        self._mask = (1 << bits) - 1
 
 
 _numbers = {}          # (signed, bits) -> Number
 _type_of_class = {}    # value class -> Number
 
 
-def build_number(name, c_name, signed=None):
+def build_number(name, c_name, signed=None, bits=None):
     """The Number type of C type ``c_name``: the existing one of that signedness and size,
-    or a new one called ``name`` (whose value class is ``_value_class(signed, bits)``)."""
-    bits = 8 * _ffi.sizeof(c_name)
+    or a new one called ``name`` (whose value class is ``_value_class(signed, bits)``).
+    ``bits`` is given for the integers wider than nffi's core has (rffi's 128-bit ones):
+    their values, arithmetic, casts and sizeof work; memory, fields and calls do not
+    (_c_name raises TypeError)."""
+    if bits is None:
+        bits = 8 * _ffi.sizeof(c_name)
     if signed is None:
         signed = int(_ffi.cast(c_name, -1)) < 0
     key = (signed, bits)
@@ -724,6 +703,7 @@ class Ptr(LowLevelType):
 # ---------------------------------------------------------------------------------------
 # Realization: every low-level type as one C type name of _ffi
 
+_CORE_MAX_BITS = 64      # the widest integer of nffi's core
 _c_names = {}            # container or Ptr type -> C spelling (one identifier or "struct X")
 _c_defined = set()       # names of struct bodies already given to _ffi.cdef
 _counter = itertools.count(1)
@@ -744,6 +724,10 @@ def _c_name(T):
     """The C spelling of ``T`` in _ffi, declaring what is needed (struct bodies lazily)."""
     T = _strip(T)
     if isinstance(T, Primitive):
+        if isinstance(T, Number) and T._bits > _CORE_MAX_BITS:
+            raise TypeError("%s: nffi's core has no %d-bit integer type, so it can be used "
+                            "in values, arithmetic, casts and sizeof only (not in memory, "
+                            "struct fields, arrays or calls)" % (T, T._bits))
         return T._c_name
     name = _c_names.get(T)
     if name is not None:
@@ -887,8 +871,24 @@ def _reader(T):
     if T is LongFloat:
         return lambda c: r_longfloat(float(c))
     if isinstance(T, Ptr):
-        return T._wrap
+        cls = T._pointer_class
+        if cls is None:
+            if isinstance(_strip(T.TO), ForwardReference) or T in _classes_in_making:
+                return T._wrap     # the class waits for become(), or is being made (a
+                                   # struct pointing to itself): made at the first read
+            cls = _make_pointer_class(T)
+        # a C-level partial: no Python frame per pointer read (callback arguments,
+        # results, fields)
+        return functools.partial(_new_ptr, cls, T)
     return None       # Char, UniChar, Bool, Float: the core already gives the value
+
+
+def _typed_int_class(conv):
+    """The class of a reader int.__new__(cls, value) (_reader's typed ints), else None:
+    native code makes those ints without calling the reader."""
+    if isinstance(conv, functools.partial) and conv.func is int.__new__:
+        return conv.args[0]
+    return None
 
 
 def _from_c(T, c):
@@ -933,17 +933,12 @@ _VOID_ARRAY = Array(Char, hints={"nolength": True, "render_as_void": True})
 # Pointer objects
 
 class _Allocation(_core.LLAllocation):
-    """One live raw allocation made by malloc: its address, type, and freed flag (the
-    flag lives in the C base, where the pointer objects' native field access reads it)."""
-    __slots__ = ("address", "T", "n", "released", "where", "__weakref__")
-
-    def __init__(self, address, T, n):
-        self.address = address
-        self.T = T
-        self.n = n
-        self.freed = False
-        self.released = False     # freed with tracking, or made immortal: not a leak
-        self.where = None
+    """The record of one live raw allocation made by malloc: ``address``, ``T``, ``n``,
+    ``freed``, ``released`` (freed with tracking, or made immortal: not a leak) and
+    ``where`` (the caller's frames while tracking: see _format_trace).  Its fields live in the C base, which
+    makes records (the allocator, llptr.c) and which the pointer objects' native field
+    access reads."""
+    __slots__ = ()
 
     def __repr__(self):
         return "<raw %s%s at 0x%x>" % (self.T._short_name(),
@@ -961,9 +956,7 @@ class _ptr(_core.LLPtr):
     __slots__ = ()
 
     # -- identity and truth
-    def __bool__(self):
-        return self._cd != _NULL
-
+    # (truth is NULL or not, and _address() the address held: the C base's)
     def __eq__(self, other):
         if not isinstance(other, _ptr) or other._T != self._T:
             raise TypeError("comparing a pointer of type %s with %r: only pointers of the "
@@ -975,12 +968,6 @@ class _ptr(_core.LLPtr):
 
     def __hash__(self):
         raise TypeError("pointer objects are not hashable")
-
-    def _address(self):
-        cd = self._cd
-        if cd is None:
-            return id(self)        # a Python-only function pointer
-        return int(_ffi.cast(_UINTPTR, cd))
 
     def _c_pointer(self):
         """The cdata to pass to C (a Python-only function pointer gets a C callback)."""
@@ -1155,20 +1142,28 @@ _new_ptr = _core.LLPtr._make
 Ptr._wrap = lambda self, cd: _ptr_of(self, cd)
 
 
+_classes_in_making = set()     # Ptr types whose _make_pointer_class is running
+
+
 def _make_pointer_class(PTR):
     """A _ptr subclass whose properties are the fields of PTR.TO (struct pointers)."""
     TO = _strip(PTR.TO)
     namespace = {"__slots__": ()}
-    if isinstance(TO, Struct):
-        _complete(TO)
-        for fname in TO._names:
-            namespace[fname] = _field_property(TO, fname)
-        if isinstance(TO, FixedSizeArray):
+    _classes_in_making.add(PTR)
+    try:
+        if isinstance(TO, Struct):
+            _complete(TO)
             for fname in TO._names:
-                namespace[fname] = _fixed_item_property(TO, int(fname[4:]))
-    elif isinstance(TO, Array) and TO._nolength() and not TO._hints.get("render_as_void") \
-            and not isinstance(TO.OF, (Struct, Array)) and TO.OF is not Void:
-        namespace.update(_item_accessors(TO.OF))
+                namespace[fname] = _field_property(TO, fname)
+            if isinstance(TO, FixedSizeArray):
+                for fname in TO._names:
+                    namespace[fname] = _fixed_item_property(TO, int(fname[4:]))
+        elif isinstance(TO, Array) and TO._nolength() and \
+                not TO._hints.get("render_as_void") and \
+                not isinstance(TO.OF, (Struct, Array)) and TO.OF is not Void:
+            namespace.update(_item_accessors(TO.OF))
+    finally:
+        _classes_in_making.discard(PTR)
     cls = type("_ptr_" + type(TO).__name__, (_ptr,), namespace)
     PTR._pointer_class = cls
     return cls
@@ -1239,9 +1234,8 @@ def _read_conversion(T):
     """(reader, int_class) of an LLField for values of type T: _reader(T), with a typed
     int's int.__new__(cls, v) given as the class (llptr.c makes it without a call)."""
     conv = _reader(T)
-    if isinstance(conv, functools.partial):       # int.__new__(cls, value)
-        return None, conv.args[0]
-    return conv, None
+    cls = _typed_int_class(conv)
+    return (None, cls) if cls is not None else (conv, None)
 
 
 def _fixed_item_property(FA, index):
@@ -1288,6 +1282,8 @@ def _sizeof(T):
         raise TypeError("sizeof(%s): it is var-sized" % T._short_name())
     if isinstance(T, Struct):
         _complete(T)
+    if isinstance(T, Number) and T._bits > _CORE_MAX_BITS:
+        return T._bits // 8                   # (the core does not know the type)
     return _ffi.sizeof(_c_name(T))
 
 
@@ -1328,39 +1324,45 @@ def _set_lengths(T, cd, n):
 # Allocation and leak tracking (spec 1.7, 1.9)
 
 _live = {}                 # address -> _Allocation, every live malloc'ed block
-_tracking = threading.local()
 _tracking_lock = threading.Lock()
-_leaks = None              # dict of records while tracking is on, else None
-_TRACE_FRAMES = 10
+
+# The modules whose frames a leak record skips, so that it names the function that called
+# malloc or rffi.str2charp.
+_INTERNAL_MODULES = frozenset({__name__, "nffi.rffi", "contextlib"})
+
+# The allocator is native (llptr.c): it keeps _live and, while tracking is on, the leak
+# records (a dict record -> record; _core.LLAllocation._set_leaks turns tracking on/off).
+_core.LLAllocation._setup(_Allocation, _live, _INTERNAL_MODULES)
+_heap_malloc = _core.LLAllocation._malloc
+_heap_free = _core.LLAllocation._free
+_get_leaks = _core.LLAllocation._get_leaks
+_set_leaks = _core.LLAllocation._set_leaks
+_MALLOC_ZERO, _MALLOC_IMMORTAL, _MALLOC_TRACK = 1, 2, 4      # llptr.c's flags
 
 
-def _caller_trace():
-    """(filename, lineno, function) of up to 10 frames outside nffi's rffi modules."""
-    frame = sys._getframe(2)
-    while frame is not None and frame.f_globals.get("__name__") in _INTERNAL_MODULES:
-        frame = frame.f_back
-    frames = []
-    while frame is not None and len(frames) < _TRACE_FRAMES:
-        frames.append((frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name))
-        frame = frame.f_back
-    frames.reverse()
-    return frames
+def _format_trace(where):
+    """A record's frames ((code, instruction offset), innermost first) as a traceback
+    text."""
+    return "\n".join('File "%s", line %s, in %s' % (code.co_filename, _line_of(code, lasti),
+                                                    code.co_name)
+                     for code, lasti in reversed(where))
 
 
-_INTERNAL_MODULES = {__name__, "nffi.rffi", "contextlib"}
-
-
-def _format_trace(frames):
-    return "\n".join('File "%s", line %d, in %s' % f for f in frames)
+def _line_of(code, lasti):
+    for start, end, line in code.co_lines():
+        if start <= lasti < end:
+            return line
+    return "?"
 
 
 class _MallocInfo:
     """What malloc needs to know about a type, computed once per type."""
-    __slots__ = ("PTR", "ctype", "size", "varsize", "bounded", "fixed_len", "header",
-                 "item")
+    __slots__ = ("PTR", "cls", "ctype", "size", "varsize", "bounded", "fixed_len",
+                 "header", "item")
 
     def __init__(self, T):
         self.PTR = Ptr(T)
+        self.cls = self.PTR._pointer_class or _make_pointer_class(self.PTR)
         self.varsize = T._is_varsize()
         self.bounded = isinstance(T, Array) and T._nolength()    # hi = n
         self.fixed_len = T.length if isinstance(T, FixedSizeArray) else None
@@ -1385,6 +1387,17 @@ class _MallocInfo:
         return _varsize_bytes(T, n)
 
 
+def _malloc_info(T):
+    """(T without typedefs, its _MallocInfo)."""
+    info = T.__dict__.get("_malloc_info") if isinstance(T, ContainerType) else None
+    if info is None:
+        T = _strip(T)
+        if not isinstance(T, (Struct, Array, OpaqueType)) or type(T) is ForwardReference:
+            raise TypeError("unmallocable type: %r" % (T,))
+        info = T.__dict__["_malloc_info"] = _MallocInfo(T)
+    return T, info
+
+
 def malloc(T, n=None, flavor="raw", zero=False, track_allocation=True, immortal=False,
            add_memory_pressure=False, nonmovable=False):
     """Allocate raw memory for ``T`` (``n`` items for var-sized types); see spec 1.7."""
@@ -1393,10 +1406,7 @@ def malloc(T, n=None, flavor="raw", zero=False, track_allocation=True, immortal=
                         "are not ported)" % (flavor,))
     info = T.__dict__.get("_malloc_info") if isinstance(T, ContainerType) else None
     if info is None:
-        T = _strip(T)
-        if not isinstance(T, (Struct, Array, OpaqueType)) or type(T) is ForwardReference:
-            raise TypeError("unmallocable type: %r" % (T,))
-        info = T.__dict__["_malloc_info"] = _MallocInfo(T)
+        T, info = _malloc_info(T)
     if info.varsize:
         if n is None:
             raise TypeError("malloc(%s): the length n is required for a var-sized type"
@@ -1413,63 +1423,55 @@ def malloc(T, n=None, flavor="raw", zero=False, track_allocation=True, immortal=
                         % T._short_name())
     else:
         size = info.size
-    alloc_size = size or 1
-    if zero or immortal:
-        raw = _libc.calloc(1, alloc_size)
-    else:
-        raw = _libc.malloc(alloc_size)
-        if raw:                                   # a NULL cdata is false
-            _libc.memset(raw, 0xDD, alloc_size)
-    if not raw:
-        raise MemoryError("malloc(%s) of %d bytes failed" % (T._short_name(), size))
-    cd = _ffi.cast(info.ctype, raw)
+    flags = ((_MALLOC_ZERO if zero else 0) | (_MALLOC_IMMORTAL if immortal else 0) |
+             (_MALLOC_TRACK if track_allocation else 0))
+    p = _heap_malloc(info.cls, info.PTR, info.ctype, size,
+                     n if info.bounded else info.fixed_len, T, n, flags, None)
     if info.varsize and not info.bounded:
-        _set_lengths(T, cd, n)
-    hi = n if info.bounded else info.fixed_len
-    if immortal:
-        return _ptr_of(info.PTR, cd, 0, hi, None)
-    address = int(_ffi.cast(_UINTPTR, raw))
-    record = _Allocation(address, T, n)
-    _live[address] = record
-    if track_allocation and _leaks is not None:
-        record.where = _caller_trace()
-        _leaks[record] = record
-    return _ptr_of(info.PTR, cd, 0, hi, record)
+        _set_lengths(T, p._cd, n)
+    return p
+
+
+def _malloc_copy(T, data, track_allocation):
+    """A malloc(T, n) of a nolength array whose first bytes are ``data`` and the rest
+    zeros, n = the items data fills plus one (the terminator): the strings of rffi."""
+    info = T.__dict__.get("_malloc_info")
+    if info is None:
+        T, info = _malloc_info(T)
+    n = len(data) // info.item + 1
+    return _heap_malloc(info.cls, info.PTR, info.ctype, n * info.item, n, T, n,
+                        _MALLOC_TRACK if track_allocation else 0, data)
 
 
 def free(p, flavor="raw", track_allocation=True):
     """Free memory allocated by ``malloc``; RuntimeError for anything else (spec 1.7)."""
     if flavor != "raw":
         raise TypeError("free: flavor=%r is not supported (only 'raw')" % (flavor,))
+    if _heap_free(p, track_allocation):
+        return
     if not isinstance(p, _ptr):
         raise TypeError("free: %r is not a pointer" % (p,))
     if p._cd is None:
         raise RuntimeError("free: %r is a Python function pointer, not malloc'ed memory" % p)
     address = p._address()
-    record = _live.pop(address, None)
-    if record is None:
-        if not address:
-            raise RuntimeError("free of a NULL pointer of type %s" % p._T._short_name())
-        if p._alloc is not None and p._alloc.freed:
-            raise RuntimeError("double free of %r" % p._alloc)
-        raise RuntimeError("free: address 0x%x (%s) was not allocated by malloc or is "
-                           "already freed" % (address, p._T._short_name()))
-    record.freed = True
-    if track_allocation:
-        _forget(record)
-    _libc.free(p._cd)
+    if not address:
+        raise RuntimeError("free of a NULL pointer of type %s" % p._T._short_name())
+    if p._alloc is not None and p._alloc.freed:
+        raise RuntimeError("double free of %r" % p._alloc)
+    raise RuntimeError("free: address 0x%x (%s) was not allocated by malloc or is "
+                       "already freed" % (address, p._T._short_name()))
 
 
 def _forget(record):
     """Drop a record from leak tracking (the current level and any outer level)."""
     record.released = True
-    leaks = _leaks
+    leaks = _get_leaks()
     if leaks is not None:
         leaks.pop(record, None)
 
 
 def _leak_report(records):
-    return {rec: ("%r" % rec, _format_trace(rec.where or []))
+    return {rec: ("%r" % rec, _format_trace(rec.where or ()))
             for rec in list(records) if not rec.released}
 
 
@@ -1499,24 +1501,19 @@ def render_immortal(p, track_allocation=True):
 
 def start_tracking_allocations():
     """Turn leak tracking on; returns the previous records if it was already on."""
-    global _leaks
     with _tracking_lock:
-        previous = _leaks
-        _leaks = {}
-        return previous
+        return _set_leaks({})
 
 
 def stop_tracking_allocations(check, prev=None):
     """Return (and clear) the leak records; raise MallocMismatch if check and any remain."""
-    global _leaks
-    if _leaks is None:
+    if _get_leaks() is None:
         raise RuntimeError("stop_tracking_allocations: tracking is not on")
     import gc
     for _ in range(3):
         gc.collect()
     with _tracking_lock:
-        remaining = _leak_report(_leaks)
-        _leaks = prev
+        remaining = _leak_report(_set_leaks(prev))
     if check and remaining:
         raise MallocMismatch(remaining)
     return remaining
@@ -1524,12 +1521,12 @@ def stop_tracking_allocations(check, prev=None):
 
 def is_tracking_allocations():
     """True while leak tracking is on."""
-    return _leaks is not None
+    return _get_leaks() is not None
 
 
 def tracked_allocations():
     """A snapshot of the current leak records."""
-    return _leak_report(_leaks or {})
+    return _leak_report(_get_leaks() or {})
 
 
 class track_allocations:
@@ -1672,6 +1669,13 @@ def cast_primitive(TGT, value):
 
 def _cast(TYPE, value):
     """rffi.cast: a forced C cast (spec 2.3)."""
+    if type(TYPE) is Number and type(value) is int and _INT_MIN <= value <= _UINT_MAX:
+        # the common number cast (arguments, fields): C's wrapping conversion
+        value &= TYPE._mask
+        if TYPE._signed and value >> (TYPE._bits - 1):
+            value -= 1 << TYPE._bits
+        cls = TYPE._type
+        return value if cls is int else int.__new__(cls, value)
     if not isinstance(TYPE, LowLevelType):
         raise TypeError("cast: %r is not a low-level type" % (TYPE,))
     T = _strip(TYPE)
@@ -1705,9 +1709,14 @@ def _cast(TYPE, value):
     return _cast_number(T, value, type(value).__name__)
 
 
-def _check_64(value):
-    if not -(1 << 63) <= value < (1 << 64):
-        raise OverflowError("cast: integer %d out of bounds (more than 64 bits)" % value)
+_INT_MIN, _UINT_MAX = -(1 << 63), (1 << 64) - 1       # what casts take (64 bits)
+
+
+def _check_64(value, bits=64):
+    """value, if it fits in ``bits`` bits signed or unsigned (what casts take)."""
+    if not -(1 << (bits - 1)) <= value < (1 << bits):
+        raise OverflowError("cast: integer %d out of bounds (more than %d bits)"
+                            % (value, bits))
     return value
 
 
@@ -1730,7 +1739,7 @@ def _cast_number(T, value, source):
         if value != value or value in (float("inf"), float("-inf")):
             raise OverflowError("cast(%s, %r): not a finite number" % (T, value))
         value = int(value)
-    value = _check_64(int(value))
+    value = _check_64(int(value), max(64, getattr(T, "_bits", 64)))
     if T is Bool:
         return value != 0
     if T is Char:

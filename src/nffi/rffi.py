@@ -52,6 +52,20 @@ for _name, _c, _measure in _INTEGER_ROWS:
     _C_SPELLING.setdefault(_T, _measure)
 del _name, _c, _measure, _signed, _T
 
+# The 128-bit integers, "only if the compiler has them": GCC and Clang have __int128 on
+# every 64-bit target.  nffi's core has no 128-bit type: they serve values, arithmetic,
+# casts and sizeof; memory, fields and calls raise TypeError (lltype._c_name).
+if lltype._LONG_BITS == 64:
+    __INT128_T = lltype.build_number("__INT128_T", "__int128", signed=True, bits=128)
+    __UINT128_T = lltype.build_number("__UINT128_T", "unsigned __int128", signed=False,
+                                      bits=128)
+    r___int128_t, r___uint128_t = __INT128_T._type, __UINT128_T._type
+    __INT128_TP = Ptr(Array(__INT128_T, hints={"nolength": True}))
+    __UINT128_TP = Ptr(Array(__UINT128_T, hints={"nolength": True}))
+    NUMBER_TYPES += [__INT128_T, __UINT128_T]
+    _C_SPELLING[__INT128_T] = "__int128"
+    _C_SPELLING[__UINT128_T] = "unsigned __int128"
+
 SIGNED = lltype.Signed
 UNSIGNED = lltype.Unsigned
 CHAR = lltype.Char
@@ -172,9 +186,18 @@ class CConstant:
 # ---------------------------------------------------------------------------------------
 # cast, ptradd, sizeof, offsetof (spec 2.3)
 
+_recast = _core.LLPtr._recast         # the pointer-to-pointer common case of cast
+
+
 def cast(TYPE, value):
     """A forced C cast of ``value`` to ``TYPE`` (wrapping, no checks)."""
-    if isinstance(value, CConstant):
+    if type(TYPE) is Ptr:
+        # the common case (a callback's void pointers to their item type) in C, once
+        # lltype has made TYPE's ctype and class
+        p = _recast(value, TYPE)
+        if p is not None:
+            return p
+    elif isinstance(value, CConstant):
         value = value.getvalue()
     return lltype._cast(TYPE, value)
 
@@ -321,7 +344,7 @@ def _errno_after(flags):
 # ---------------------------------------------------------------------------------------
 # Argument and result conversion of llexternal wrappers (spec 2.4)
 
-_INT_MIN, _UINT_MAX = -(1 << 63), (1 << 64)
+_INT_MIN, _UINT_MAX = lltype._INT_MIN, lltype._UINT_MAX     # the 64 bits a cast takes
 
 
 class _ArgConverter:
@@ -360,7 +383,7 @@ class _ArgConverter:
         if isinstance(T, Number):
             if type(value) is float or not isinstance(value, int):
                 raise self.error(value, "an integer (%s)" % T._short_name())
-            if not _INT_MIN <= value < _UINT_MAX:
+            if not _INT_MIN <= value <= _UINT_MAX:
                 raise OverflowError("%s(): argument %d: %d does not fit in 64 bits"
                                     % (self.fname, self.index + 1, value))
             return int(cast(T, int(value)))
@@ -816,6 +839,9 @@ def llexternal(name, args, result, _callable=None, compilation_info=None,
             _strip(result), lltype.ContainerType):
         raise TypeError("llexternal(%r): result %r must be a primitive or pointer type"
                         % (name, result))
+    for T in list(args) + [result]:
+        if isinstance(_strip(T), Number) and _strip(T)._bits > lltype._CORE_MAX_BITS:
+            lltype._c_name(T)           # raises: a 128-bit integer cannot travel to C
     if _callable is not None and not callable(_callable):
         raise TypeError("llexternal(%r): _callable %r is not callable" % (name, _callable))
     if macro and _callable is not None:
@@ -902,8 +928,8 @@ def _native_wrapper(name, FT, symbol):
         result = _result_converter(FT.RESULT)
         if result is None:
             result_kind = _RESULT_AS_IS
-        elif isinstance(result, functools.partial):      # int.__new__(cls, r)
-            result_kind, result = _RESULT_INT_CLASS, result.args[0]
+        elif lltype._typed_int_class(result) is not None:      # int.__new__(cls, r)
+            result_kind, result = _RESULT_INT_CLASS, lltype._typed_int_class(result)
         else:
             result_kind = _RESULT_CONVERTER
     return _core.LLExternal(symbol.resolve, tuple(converters), tuple(checks), result_kind,
@@ -971,8 +997,8 @@ def _python_wrapper(name, FT, symbol, _callable, save_err):
             lines.append("return None")
         elif conv is None:
             lines.append("return r")
-        elif isinstance(conv, functools.partial):      # a typed int: int.__new__(cls, r)
-            ns["_cls"] = conv.args[0]
+        elif lltype._typed_int_class(conv) is not None:      # int.__new__(cls, r)
+            ns["_cls"] = lltype._typed_int_class(conv)
             lines.append("return _int_new(_cls, r)")
         else:
             ns["_res"] = conv
@@ -1074,18 +1100,15 @@ def _need_pointer(p, types, fname):
 
 def str2charp(s, track_allocation=True):
     """A malloc'ed NUL-terminated copy of bytes ``s`` (free it with free_charp)."""
-    _need_bytes(s, "str2charp")
-    n = len(s)
-    p = lltype.malloc(CCHARP.TO, n + 1, track_allocation=track_allocation)
-    cd = p._cd
-    _ffi.memmove(cd, s, n)
-    cd[n] = b"\x00"
-    return p
+    if type(s) is not bytes:
+        _need_bytes(s, "str2charp")
+    return lltype._malloc_copy(CCHARP.TO, s, track_allocation)
 
 
 def free_charp(p, track_allocation=True):
     """Free a str2charp result."""
-    lltype.free(p, track_allocation=track_allocation)
+    if not lltype._heap_free(p, track_allocation):
+        lltype.free(p, track_allocation=track_allocation)      # raises the error
 
 
 def str2constcharp(s, track_allocation=True):
@@ -1096,9 +1119,13 @@ def str2constcharp(s, track_allocation=True):
 _READ_CHARP = (CCHARP, CONST_CCHARP)
 
 
+_string = _core.LLPtr._string      # ffi.string of a live pointer of given types
+
+
 def charp2str(p):
     """The bytes at ``p`` up to the first NUL."""
-    return _ffi.string(_need_pointer(p, _READ_CHARP, "charp2str"))
+    s = _string(p, _READ_CHARP, -1)
+    return s if s is not None else _ffi.string(_need_pointer(p, _READ_CHARP, "charp2str"))
 
 
 constcharp2str = charp2str
@@ -1106,7 +1133,9 @@ constcharp2str = charp2str
 
 def charp2strn(p, maxlen):
     """The bytes at ``p`` up to the first NUL or ``maxlen`` bytes."""
-    return _ffi.string(_need_pointer(p, _READ_CHARP, "charp2strn"), maxlen)
+    s = _string(p, _READ_CHARP, maxlen) if type(maxlen) is int and maxlen >= 0 else None
+    return s if s is not None else \
+        _ffi.string(_need_pointer(p, _READ_CHARP, "charp2strn"), maxlen)
 
 
 def charpsize2str(p, size):
@@ -1300,12 +1329,7 @@ def _wchars(u):
 def unicode2wcharp(u, track_allocation=True):
     """A malloc'ed NUL-terminated wchar_t copy of str ``u``."""
     _need_str(u, "unicode2wcharp")
-    data = _wchars(u)
-    n = len(data) // _WCHAR_SIZE
-    p = lltype.malloc(CWCHARP.TO, n + 1, track_allocation=track_allocation)
-    _ffi.memmove(p._cd, data, len(data))
-    p._cd[n] = "\x00"
-    return p
+    return lltype._malloc_copy(CWCHARP.TO, _wchars(u), track_allocation)
 
 
 def free_wcharp(p, track_allocation=True):
@@ -1313,9 +1337,14 @@ def free_wcharp(p, track_allocation=True):
     lltype.free(p, track_allocation=track_allocation)
 
 
+_READ_WCHARP = (CWCHARP,)
+
+
 def wcharp2unicode(w):
     """The text at ``w`` up to the first NUL."""
-    return _ffi.string(_need_pointer(w, (CWCHARP,), "wcharp2unicode"))
+    u = _string(w, _READ_WCHARP, -1)
+    return u if u is not None else \
+        _ffi.string(_need_pointer(w, _READ_WCHARP, "wcharp2unicode"))
 
 
 def wcharp2unicoden(w, maxlen):

@@ -288,7 +288,10 @@ PyTypeObject Buffer_Type = {
     .tp_richcompare = buffer_richcompare,
     .tp_weaklistoffset = offsetof(BufferObject, weakreflist),
     .tp_new = buffer_tp_new,
-    .tp_doc = "buffer(cdata, size=-1): the raw memory of a pointer or array cdata.",
+    .tp_doc = "buffer(cdata, size=-1)\n--\n\n"
+              "The raw memory of a pointer or array cdata, as a Python buffer (slicing,\n"
+              "bytes(), memoryview()); size defaults to the array's size or the pointed-to\n"
+              "item's.",
 };
 
 int nffi_buffer_init(PyObject *module)

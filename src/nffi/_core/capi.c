@@ -19,6 +19,19 @@ _Static_assert(offsetof(NffiCDataHead, c_data) == offsetof(CDataObject, c_data),
 _Static_assert(offsetof(NffiCDataHead, c_flags) == offsetof(CDataObject, c_flags), "c_flags");
 _Static_assert(NFFI_CD_RELEASED == CD_RELEASED, "CD_RELEASED");
 
+CDataObject *nffi_compiled_function_of(PyObject *obj)
+{
+    /* the generated module binds each native wrapper to its function cdata (the
+       'self' of PyCFunction_NewEx in nffi/recompiler.py) */
+    if (!PyCFunction_Check(obj))
+        return NULL;
+    PyObject *self = PyCFunction_GET_SELF(obj);
+    if (self == NULL || !CData_Check(self) ||
+            !(((CDataObject *)self)->c_type->ct_flags & CT_FUNCTIONPTR))
+        return NULL;
+    return (CDataObject *)self;
+}
+
 static int capi_arg_to_c(void *dest, PyObject *ctype, PyObject *obj, void **temps)
 {
     return nffi_convert(dest, (CTypeObject *)ctype, obj, NFFI_CONV_ARGUMENT | NFFI_CONV_FRESH,

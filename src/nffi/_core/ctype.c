@@ -427,9 +427,11 @@ static PyObject *complete_struct_or_union(PyObject *self, PyObject *args)
         Py_DECREF(cf);
         if (err < 0)
             goto error;
-        /* a struct ending in 'T x[]', or in such a struct, has a variable size */
-        if (i == n - 1 && (((ftype->ct_flags & CT_ARRAY) && ftype->ct_length < 0) ||
-                           (ftype->ct_flags & CT_WITH_VAR_ARRAY)))
+        /* a struct ending in 'T x[]', or in such a struct, has a variable size; so does
+           one with 'T x[]' elsewhere (a '...;' struct of API mode: the compiler placed
+           it, and the array runs to the end of the memory, as cffi) */
+        if (((ftype->ct_flags & CT_ARRAY) && ftype->ct_length < 0) ||
+                (i == n - 1 && (ftype->ct_flags & CT_WITH_VAR_ARRAY)))
             ct->ct_flags |= CT_WITH_VAR_ARRAY;
     }
     Py_DECREF(seq);
@@ -739,17 +741,28 @@ static PyObject *ctype_get_relements(CTypeObject *ct, void *c)
 { return enum_part(ct, "relements", ct->ct_enum_values); }
 
 static PyGetSetDef ctype_getset[] = {
-    {"kind", (getter)ctype_get_kind, NULL, NULL},
-    {"cname", (getter)ctype_get_cname, NULL, NULL},
-    {"item", (getter)ctype_get_item, NULL, NULL},
-    {"length", (getter)ctype_get_length, NULL, NULL},
-    {"fields", (getter)ctype_get_fields, NULL, NULL},
-    {"args", (getter)ctype_get_args, NULL, NULL},
-    {"result", (getter)ctype_get_result, NULL, NULL},
-    {"ellipsis", (getter)ctype_get_ellipsis, NULL, NULL},
-    {"abi", (getter)ctype_get_abi, NULL, NULL},
-    {"elements", (getter)ctype_get_elements, NULL, NULL},
-    {"relements", (getter)ctype_get_relements, NULL, NULL},
+    {"kind", (getter)ctype_get_kind, NULL,
+     "'primitive', 'pointer', 'array', 'void', 'struct', 'union', 'enum' or 'function'."},
+    {"cname", (getter)ctype_get_cname, NULL,
+     "The C name of the type, e.g. ``int *[5]``."},
+    {"item", (getter)ctype_get_item, NULL,
+     "Pointers and arrays: the <ctype> of the items."},
+    {"length", (getter)ctype_get_length, NULL,
+     "Arrays: the number of items (None for 'T[]')."},
+    {"fields", (getter)ctype_get_fields, NULL,
+     "Structs and unions: a list of (name, <field>) pairs (None while opaque)."},
+    {"args", (getter)ctype_get_args, NULL,
+     "Functions: a tuple of the <ctype>s of the parameters."},
+    {"result", (getter)ctype_get_result, NULL,
+     "Functions: the <ctype> of the result."},
+    {"ellipsis", (getter)ctype_get_ellipsis, NULL,
+     "Functions: True if the function is variadic."},
+    {"abi", (getter)ctype_get_abi, NULL,
+     "Functions: the calling convention (an integer, as cffi's FFI_DEFAULT_ABI)."},
+    {"elements", (getter)ctype_get_elements, NULL,
+     "Enums: a dict from value to enumerator name."},
+    {"relements", (getter)ctype_get_relements, NULL,
+     "Enums: a dict from enumerator name to value."},
     {NULL}
 };
 

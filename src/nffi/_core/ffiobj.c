@@ -235,19 +235,33 @@ static PyObject *ffi_resolve(FFIBaseObject *self, PyObject *arg)
     return (PyObject *)resolve_ctype(self, arg);
 }
 
+/* The docstrings start with a text signature ("name($self, ...)\n--\n\n"), which
+ * inspect.signature() and the API reference read. */
 static PyMethodDef ffibase_methods[] = {
     {"new", (PyCFunction)(void (*)(void))ffi_new, METH_FASTCALL | METH_KEYWORDS,
-     "new(cdecl, init=None): allocate an owned instance of a pointer or array type."},
+     "new($self, cdecl, init=None)\n--\n\n"
+     "Allocate a new instance of a pointer or array type (``struct pt *``,\n"
+     "``int[10]``, ``char[]``), zero-filled, optionally initialised from init (a number, a sequence,\n"
+     "a dict for a struct, bytes for a char array). The memory is owned by the returned\n"
+     "cdata and freed when it is garbage-collected or ffi.release()d."},
     {"cast", (PyCFunction)(void (*)(void))ffi_cast, METH_FASTCALL | METH_KEYWORDS,
-     "cast(cdecl, source): a C cast."},
+     "cast($self, cdecl, source)\n--\n\n"
+     "A C cast: a cdata of type cdecl from an integer, a float, a character or another\n"
+     "cdata; integers wrap around to the type's width as in C."},
     {"typeof", (PyCFunction)(void (*)(void))ffi_typeof, METH_FASTCALL | METH_KEYWORDS,
-     "typeof(cdecl or cdata): the <ctype>."},
+     "typeof($self, cdecl)\n--\n\n"
+     "The <ctype> of a type string or of a cdata (or of a function of a <lib>)."},
     {"sizeof", (PyCFunction)(void (*)(void))ffi_sizeof, METH_FASTCALL | METH_KEYWORDS,
-     "sizeof(cdecl or cdata)."},
+     "sizeof($self, cdecl)\n--\n\n"
+     "The size in bytes of a type (string or <ctype>) or of a cdata's memory."},
     {"alignof", (PyCFunction)(void (*)(void))ffi_alignof, METH_FASTCALL | METH_KEYWORDS,
-     "alignof(cdecl or cdata)."},
+     "alignof($self, cdecl)\n--\n\n"
+     "The natural alignment in bytes of a type (string or <ctype>)."},
     {"string", (PyCFunction)(void (*)(void))ffi_string, METH_FASTCALL | METH_KEYWORDS,
-     "string(cdata, maxlen=-1)."},
+     "string($self, cdata, maxlen=-1)\n--\n\n"
+     "The bytes (char) or str (wchar_t, char16_t, char32_t) that a pointer or array\n"
+     "cdata holds, up to the first null or maxlen items; a char or an enum cdata gives\n"
+     "its character or its enumerator's name."},
     {"_resolve", (PyCFunction)ffi_resolve, METH_O, "cdecl string or ctype -> ctype (cached)."},
     {NULL}
 };

@@ -388,7 +388,10 @@ int nffi_lib_init(PyObject *module)
     PyObject *bases = PyTuple_Pack(2, nffi_FFIError, PyExc_ValueError);
     if (bases == NULL)
         return -1;
-    LibraryClosedError = PyErr_NewException("nffi.LibraryClosedError", bases, NULL);
+    LibraryClosedError = PyErr_NewExceptionWithDoc(
+        "nffi.LibraryClosedError",
+        "A function or global variable of a library closed with ffi.dlclose() was used.",
+        bases, NULL);
     Py_DECREF(bases);
     if (LibraryClosedError == NULL ||
             PyModule_AddObjectRef(module, "LibraryClosedError", LibraryClosedError) < 0 ||

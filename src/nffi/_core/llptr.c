@@ -3,13 +3,16 @@
  * nffi.lltype and nffi.rffi (Python) own the semantics: which values a store accepts,
  * the errors and their wording, leak records.  This file only runs the common case
  * natively and hands everything else back to the Python functions it was given:
- *   LLAllocation  the C base of lltype._Allocation: the 'freed' flag of one raw
- *                 allocation, readable here without an attribute lookup;
+ *   LLAllocation  the C base of lltype._Allocation: the record of one raw allocation
+ *                 (address, type, freed flag, where it was made), and the allocator
+ *                 itself (_malloc, _free: the live set and the leak records of spec 1.9
+ *                 are lltype's dicts, updated here);
  *   LLPtr         the C base of lltype._ptr: the slots _T, _cd, _lo, _hi, _alloc;
  *   LLField       the descriptor of one primitive field on the pointer class of a struct
  *                 type: reads through the core's nffi_read_field, stores values that are
  *                 already of the exact low-level type through nffi_write_field, and calls
  *                 Python (to_c, check_live) for conversions and errors;
+ *   LLTypedInt    the C base of lltype's value classes: their arithmetic's common case;
  *   LLExternal    the callable an llexternal returns: per argument a fast check of the
  *                 exact type (else the argument's Python converter), then the core's
  *                 function object, then the result's class or converter.
@@ -20,21 +23,61 @@
 typedef struct {
     PyObject_HEAD
     char freed;
+    char released;      /* freed with tracking, or made immortal: not a leak */
+    PyObject *address;  /* int */
+    PyObject *T;        /* the allocated low-level type */
+    PyObject *n;        /* the length of a var-sized type, or None */
+    PyObject *where;    /* None, or the caller's frames: ((code, instruction offset), ...),
+                           innermost first (formatted only when a leak is reported) */
 } LLAllocationObject;
 
 static PyMemberDef llallocation_members[] = {
     {"freed", T_BOOL, offsetof(LLAllocationObject, freed), 0, "True once free() ran"},
+    {"released", T_BOOL, offsetof(LLAllocationObject, released), 0,
+     "True once freed with tracking or made immortal: not a leak"},
+    {"address", T_OBJECT, offsetof(LLAllocationObject, address), 0, NULL},
+    {"T", T_OBJECT, offsetof(LLAllocationObject, T), 0, NULL},
+    {"n", T_OBJECT, offsetof(LLAllocationObject, n), 0, NULL},
+    {"where", T_OBJECT, offsetof(LLAllocationObject, where), 0, NULL},
     {NULL}
 };
+
+static int llallocation_traverse(LLAllocationObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->address);
+    Py_VISIT(self->T);
+    Py_VISIT(self->n);
+    Py_VISIT(self->where);
+    return 0;
+}
+
+static int llallocation_clear(LLAllocationObject *self)
+{
+    Py_CLEAR(self->address);
+    Py_CLEAR(self->T);
+    Py_CLEAR(self->n);
+    Py_CLEAR(self->where);
+    return 0;
+}
+
+static void llallocation_dealloc(LLAllocationObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    llallocation_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
 
 static PyTypeObject LLAllocation_Type = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "nffi._core.LLAllocation",
     .tp_basicsize = sizeof(LLAllocationObject),
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_dealloc = (destructor)llallocation_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)llallocation_traverse,
+    .tp_clear = (inquiry)llallocation_clear,
     .tp_members = llallocation_members,
-    .tp_new = PyType_GenericNew,
-    .tp_doc = "Base of lltype._Allocation: the freed flag of one raw allocation.",
+    .tp_new = PyType_GenericNew,     /* tp_methods: the allocator (below), set at init */
+    .tp_doc = "Base of lltype._Allocation: the record of one raw allocation.",
 };
 
 /* Is alloc (a pointer's _alloc: None or an LLAllocation) a freed allocation?  The class
@@ -76,28 +119,282 @@ static PyObject *make_typed_int(PyObject *cls, PyObject *value)
     return r;
 }
 
+/* The shared instance of cls for v (SMALL_MIN <= v <= SMALL_MAX), or NULL: maybe an
+   error, or (no error) more classes than entries. */
+static PyObject *small_typed_int(PyObject *cls, long long v)
+{
+    static int last;                        /* the entry of the last class served */
+    int k = last;
+    if (small_values[k].cls != cls) {
+        for (k = 0; k < SMALL_CLASSES; k++) {
+            if (small_values[k].cls == NULL)
+                small_values[k].cls = Py_NewRef(cls);    /* first seen: this entry */
+            if (small_values[k].cls == cls)
+                break;
+        }
+        if (k == SMALL_CLASSES)
+            return NULL;
+        last = k;
+    }
+    PyObject **slot = &small_values[k].values[v - SMALL_MIN];
+    if (*slot == NULL) {
+        PyObject *value = PyLong_FromLongLong(v);
+        *slot = value == NULL ? NULL : make_typed_int(cls, value);
+        Py_XDECREF(value);
+        if (*slot == NULL)
+            return NULL;
+    }
+    return Py_NewRef(*slot);
+}
+
 static PyObject *typed_int(PyObject *cls, PyObject *value)
 {
     int overflow;
     long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
     if (v == -1 && PyErr_Occurred())
         return NULL;
-    if (overflow || v < SMALL_MIN || v > SMALL_MAX)
-        return make_typed_int(cls, value);
-    for (int k = 0; k < SMALL_CLASSES; k++) {
-        if (small_values[k].cls == NULL)
-            small_values[k].cls = Py_NewRef(cls);        /* first seen: this entry */
-        if (small_values[k].cls != cls)
-            continue;
-        PyObject **slot = &small_values[k].values[v - SMALL_MIN];
-        if (*slot == NULL && (*slot = make_typed_int(cls, value)) == NULL)
-            return NULL;
-        return Py_NewRef(*slot);
+    if (!overflow && v >= SMALL_MIN && v <= SMALL_MAX) {
+        PyObject *r = small_typed_int(cls, v);
+        if (r != NULL || PyErr_Occurred())
+            return r;
     }
-    return make_typed_int(cls, value);                   /* more classes than entries */
+    return make_typed_int(cls, value);
+}
+
+/* The instance of cls for the integer of C type ct at data (an integer ctype of up to 8
+   bytes, not a bitfield), or NULL + error: the common reads of typed ints, without an
+   intermediate int for the small values. */
+static PyObject *typed_int_at(PyObject *cls, const char *data, CTypeObject *ct)
+{
+    PyObject *value;
+    if (nffi_value_signed(ct)) {
+        long long v = nffi_read_signed(data, ct->ct_size);
+        if (v >= SMALL_MIN && v <= SMALL_MAX) {
+            PyObject *r = small_typed_int(cls, v);
+            if (r != NULL || PyErr_Occurred())
+                return r;
+        }
+        value = PyLong_FromLongLong(v);
+    } else {
+        unsigned long long v = nffi_read_unsigned(data, ct->ct_size);
+        if (v <= SMALL_MAX) {
+            PyObject *r = small_typed_int(cls, (long long)v);
+            if (r != NULL || PyErr_Occurred())
+                return r;
+        }
+        value = PyLong_FromUnsignedLongLong(v);
+    }
+    PyObject *r = value == NULL ? NULL : make_typed_int(cls, value);
+    Py_XDECREF(value);
+    return r;
+}
+
+/* Can typed_int_at read values of ct? */
+static int plain_integer(CTypeObject *ct)
+{
+    return (ct->ct_flags & CT_PRIMITIVE_INTEGER) && !(ct->ct_flags & (CT_IS_ENUM | CT_IS_BOOL))
+           && ct->ct_size >= 1 && ct->ct_size <= 8;
+}
+
+/* ---- LLTypedInt: the arithmetic of lltype's value classes (spec 1.2) ---------------
+ * The C base of lltype._TypedInt.  A binary operator whose operands are the same value
+ * class, or one value class and a plain int or bool, computes with int's own operator
+ * and gives the class's instance when the result is in the class's range: the common
+ * case of RPython-style code (r_uint arithmetic, callbacks' r_int items).  Everything
+ * else -- results out of range (wrapped or OverflowError), mixed classes, floats,
+ * 128-bit classes, pow with a modulo -- is lltype._mixed_arith(op, a, b), which owns
+ * the rules and the errors. */
+static PyObject *mixed_arith;            /* lltype._mixed_arith */
+static PyObject *operator_funcs[11];     /* operator.add ... in the order of ARITH_* */
+enum { ARITH_ADD, ARITH_SUB, ARITH_MUL, ARITH_FLOORDIV, ARITH_MOD, ARITH_POW, ARITH_LSHIFT,
+       ARITH_RSHIFT, ARITH_AND, ARITH_OR, ARITH_XOR };
+static const char *const operator_names[11] = {"add", "sub", "mul", "floordiv", "mod", "pow",
+                                               "lshift", "rshift", "and_", "or_", "xor"};
+
+static PyTypeObject LLTypedInt_Type;
+
+/* The range of a value class, read once from its _MIN and _MAX (fitting a long long and
+   an unsigned long long: classes of up to 64 bits). */
+#define RANGE_CLASSES 32
+static struct {
+    PyTypeObject *cls;          /* owned, NULL: a free entry */
+    int known;                  /* 0: no C range (wider than 64 bits) */
+    int is_unsigned;
+    long long lo, hi;
+    unsigned long long uhi;
+} class_ranges[RANGE_CLASSES];
+
+/* 1: r (an exact int) is within cls's range; 0: not, or unknown; -1: error */
+static int in_class_range(PyTypeObject *cls, PyObject *r)
+{
+    static int last;
+    int k = last;
+    if (class_ranges[k].cls != cls) {
+        for (k = 0; k < RANGE_CLASSES && class_ranges[k].cls != NULL; k++)
+            if (class_ranges[k].cls == cls)
+                break;
+        if (k == RANGE_CLASSES)
+            return 0;
+        if (class_ranges[k].cls == NULL) {          /* first seen: read its range */
+            PyObject *lo = PyObject_GetAttrString((PyObject *)cls, "_MIN");
+            PyObject *hi = lo == NULL ? NULL : PyObject_GetAttrString((PyObject *)cls, "_MAX");
+            if (hi == NULL) {
+                Py_XDECREF(lo);
+                return -1;
+            }
+            int overflow1, overflow2;
+            long long l = PyLong_AsLongLongAndOverflow(lo, &overflow1);
+            unsigned long long u = 0;
+            long long h = 0;
+            if (!overflow1 && l >= 0) {
+                u = PyLong_AsUnsignedLongLong(hi);
+                overflow2 = u == (unsigned long long)-1 && PyErr_Occurred();
+            } else {
+                h = PyLong_AsLongLongAndOverflow(hi, &overflow2);
+            }
+            Py_DECREF(lo);
+            Py_DECREF(hi);
+            if (PyErr_Occurred() && !PyErr_ExceptionMatches(PyExc_OverflowError))
+                return -1;
+            PyErr_Clear();
+            class_ranges[k].known = !overflow1 && !overflow2;
+            class_ranges[k].is_unsigned = l >= 0;
+            class_ranges[k].lo = l;
+            class_ranges[k].hi = h;
+            class_ranges[k].uhi = u;
+            class_ranges[k].cls = (PyTypeObject *)Py_NewRef(cls);
+        }
+        last = k;
+    }
+    if (!class_ranges[k].known)
+        return 0;
+    if (class_ranges[k].is_unsigned) {
+        if (nffi_long_sign(r) < 0)
+            return 0;
+        unsigned long long v = PyLong_AsUnsignedLongLong(r);
+        if (v == (unsigned long long)-1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return 0;
+        }
+        return v <= class_ranges[k].uhi;
+    }
+    int overflow;
+    long long v = PyLong_AsLongLongAndOverflow(r, &overflow);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    return !overflow && class_ranges[k].lo <= v && v <= class_ranges[k].hi;
+}
+
+static PyObject *typed_binop(PyObject *a, PyObject *b, int op, binaryfunc int_op)
+{
+    PyObject *typed = PyObject_TypeCheck(a, &LLTypedInt_Type) ? a : b;
+    PyObject *other = typed == a ? b : a;
+    PyTypeObject *cls = Py_TYPE(typed);
+    if (Py_TYPE(other) == cls || PyLong_CheckExact(other) || PyBool_Check(other)) {
+        PyObject *r = int_op(a, b);
+        if (r == NULL || !PyLong_CheckExact(r))
+            return r;                           /* an error, or int ** negative: a float */
+        int ok = in_class_range(cls, r);
+        if (ok != 0) {
+            PyObject *result = ok < 0 ? NULL : typed_int((PyObject *)cls, r);
+            Py_DECREF(r);
+            return result;
+        }
+        Py_DECREF(r);
+    }
+    if (mixed_arith == NULL)
+        Py_RETURN_NOTIMPLEMENTED;               /* before lltype's _setup */
+    return PyObject_CallFunctionObjArgs(mixed_arith, operator_funcs[op], a, b, NULL);
+}
+
+#define TYPED_BINOP(fname, OP, slot)                                                     \
+    static PyObject *fname(PyObject *a, PyObject *b)                                     \
+    {                                                                                    \
+        return typed_binop(a, b, OP, PyLong_Type.tp_as_number->slot);                   \
+    }
+TYPED_BINOP(typed_add, ARITH_ADD, nb_add)
+TYPED_BINOP(typed_sub, ARITH_SUB, nb_subtract)
+TYPED_BINOP(typed_mul, ARITH_MUL, nb_multiply)
+TYPED_BINOP(typed_floordiv, ARITH_FLOORDIV, nb_floor_divide)
+TYPED_BINOP(typed_mod, ARITH_MOD, nb_remainder)
+TYPED_BINOP(typed_lshift, ARITH_LSHIFT, nb_lshift)
+TYPED_BINOP(typed_rshift, ARITH_RSHIFT, nb_rshift)
+TYPED_BINOP(typed_and, ARITH_AND, nb_and)
+TYPED_BINOP(typed_or, ARITH_OR, nb_or)
+TYPED_BINOP(typed_xor, ARITH_XOR, nb_xor)
+
+static PyObject *int_pow(PyObject *a, PyObject *b)
+{
+    return PyLong_Type.tp_as_number->nb_power(a, b, Py_None);
+}
+
+static PyObject *typed_pow(PyObject *a, PyObject *b, PyObject *modulo)
+{
+    if (modulo != Py_None)                       /* pow(a, b, m): int's own */
+        return PyLong_Type.tp_as_number->nb_power(a, b, modulo);
+    return typed_binop(a, b, ARITH_POW, int_pow);
+}
+
+static PyNumberMethods lltypedint_as_number = {
+    .nb_add = typed_add,
+    .nb_subtract = typed_sub,
+    .nb_multiply = typed_mul,
+    .nb_floor_divide = typed_floordiv,
+    .nb_remainder = typed_mod,
+    .nb_power = typed_pow,
+    .nb_lshift = typed_lshift,
+    .nb_rshift = typed_rshift,
+    .nb_and = typed_and,
+    .nb_or = typed_or,
+    .nb_xor = typed_xor,
+};
+
+/* LLTypedInt._setup(mixed_arith): done once by lltype */
+static PyObject *lltypedint_setup(PyObject *unused, PyObject *func)
+{
+    if (!PyCallable_Check(func)) {
+        PyErr_SetString(PyExc_TypeError, "LLTypedInt._setup(callable)");
+        return NULL;
+    }
+    Py_XSETREF(mixed_arith, Py_NewRef(func));
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef lltypedint_methods[] = {
+    {"_setup", lltypedint_setup, METH_O | METH_STATIC,
+     "_setup(mixed_arith): the Python rule of the cases the C operators do not serve"},
+    {NULL}
+};
+
+static PyTypeObject LLTypedInt_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "nffi._core.LLTypedInt",
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_as_number = &lltypedint_as_number,
+    .tp_methods = lltypedint_methods,
+    .tp_doc = "Base of lltype._TypedInt: the value classes' arithmetic (spec 1.2).",
+};
+
+static int lltypedint_init(PyObject *module)
+{
+    PyObject *operator = PyImport_ImportModule("operator");
+    if (operator == NULL)
+        return -1;
+    for (int i = 0; i < 11; i++)
+        if ((operator_funcs[i] = PyObject_GetAttrString(operator, operator_names[i])) == NULL) {
+            Py_DECREF(operator);
+            return -1;
+        }
+    Py_DECREF(operator);
+    LLTypedInt_Type.tp_base = &PyLong_Type;
+    if (PyType_Ready(&LLTypedInt_Type) < 0)
+        return -1;
+    return PyModule_AddObjectRef(module, "LLTypedInt", (PyObject *)&LLTypedInt_Type);
 }
 
 /* ---- LLPtr ------------------------------------------------------------------------- */
+static PyObject *small_zero;     /* 0: the first valid index of most pointers */
+
 typedef struct {
     PyObject_HEAD
     PyObject *T;        /* the Ptr type */
@@ -167,8 +464,8 @@ enum {
     FAST_BYTES,         /* bytes of any length (const char pointer arguments) */
     FAST_POINTER,       /* a pointer object of exactly the declared Ptr type */
     FAST_ANY_POINTER,   /* any pointer object with a cdata (void pointer arguments) */
-    FAST_BYTES_COPY,    /* non-empty bytes, passed as a fresh copy (writable char
-                           pointer arguments: C may write there), or a pointer object of
+    FAST_BYTES_COPY,    /* bytes, passed as a copy (writable char pointer arguments: C
+                           may write there; see bytes_copy), or a pointer object of
                            exactly the declared Ptr type */
 };
 
@@ -390,6 +687,8 @@ static PyObject *llfield_read(LLFieldObject *self, LLPtrObject *p)
     char *data = field_target(self, p, 0, &cf);
     if (data == NULL)
         return NULL;
+    if (self->int_class != Py_None && cf->cf_bitshift < 0 && plain_integer(cf->cf_type))
+        return typed_int_at(self->int_class, data + cf->cf_offset, cf->cf_type);
     PyObject *value = nffi_read_field(data, cf, p->cd);
     return value == NULL ? NULL : low_level_value(self, value);
 }
@@ -509,8 +808,19 @@ static PyObject *own_field(PyObject *self, PyObject *name)
     return descr;
 }
 
+/* Struct field names never start with '_' (spec 1.4: NameError), while the slots and
+   methods the Python side reads all the time (_T, _cd, _alloc ...) do: those skip the
+   field lookup. */
+static int private_name(PyObject *name)
+{
+    return PyUnicode_CheckExact(name) && PyUnicode_GET_LENGTH(name) > 0 &&
+           PyUnicode_READ_CHAR(name, 0) == '_';
+}
+
 static PyObject *llptr_getattro(PyObject *self, PyObject *name)
 {
+    if (private_name(name))
+        return PyObject_GenericGetAttr(self, name);
     PyObject *field = own_field(self, name);
     if (field != NULL) {
         Py_INCREF(field);          /* its reader or check may run Python code */
@@ -529,7 +839,7 @@ static PyObject *llptr_getattro(PyObject *self, PyObject *name)
 
 static int llptr_setattro(PyObject *self, PyObject *name, PyObject *value)
 {
-    PyObject *field = own_field(self, name);
+    PyObject *field = private_name(name) ? NULL : own_field(self, name);
     if (field != NULL && value != NULL) {
         Py_INCREF(field);          /* its converter or check may run Python code */
         int r = llfield_write((LLFieldObject *)field, (LLPtrObject *)self, value);
@@ -560,7 +870,8 @@ static char *fast_item(LLPtrObject *p, PyObject *key, LLFieldObject **items)
     }
     if (p->lo == NULL || p->hi == NULL)
         return NULL;                                  /* slots deleted: Python's errors */
-    Py_ssize_t i = PyLong_AsSsize_t(key), lo = PyLong_AsSsize_t(p->lo);
+    Py_ssize_t i = PyLong_AsSsize_t(key);
+    Py_ssize_t lo = p->lo == small_zero ? 0 : PyLong_AsSsize_t(p->lo);   /* (the usual) */
     if (PyErr_Occurred()) {
         PyErr_Clear();
         return NULL;
@@ -584,9 +895,10 @@ static PyObject *llptr_getitem(PyObject *self, PyObject *key)
     char *data = fast_item((LLPtrObject *)self, key, &items);
     if (data == NULL)
         return PyObject_CallMethodOneArg(self, str_getitem, key);
-    PyObject *value = nffi_convert_to_object(
-        data, ((CDataObject *)((LLPtrObject *)self)->cd)->c_type->ct_item,
-        ((LLPtrObject *)self)->cd);
+    CTypeObject *item = ((CDataObject *)((LLPtrObject *)self)->cd)->c_type->ct_item;
+    if (items->int_class != Py_None && plain_integer(item))
+        return typed_int_at(items->int_class, data, item);
+    PyObject *value = nffi_convert_to_object(data, item, ((LLPtrObject *)self)->cd);
     if (value == NULL)
         return NULL;
     Py_INCREF(items);              /* a reader may run Python code: keep it alive */
@@ -616,32 +928,134 @@ static PyMappingMethods llptr_as_mapping = {
     .mp_ass_subscript = llptr_setitem,
 };
 
-/* LLPtr._make(cls, T, cd, lo, hi, alloc): a pointer object of class cls (a subclass made
-   by lltype, without __new__ or __init__ of its own), all slots set in one call. */
-static PyObject *llptr_make(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
+/* A pointer object of class cls (a subclass made by lltype, without __new__ or __init__
+   of its own), all slots set in one call. */
+static PyObject *make_pointer(PyTypeObject *cls, PyObject *T, PyObject *cd, PyObject *lo,
+                              PyObject *hi, PyObject *alloc)
 {
-    if (nargs != 6 || !PyType_Check(args[0]) ||
-            !PyType_IsSubtype((PyTypeObject *)args[0], &LLPtr_Type)) {
-        PyErr_SetString(PyExc_TypeError, "LLPtr._make(cls, T, cd, lo, hi, alloc): cls must "
-                        "be a subclass of LLPtr");
-        return NULL;
-    }
-    PyTypeObject *cls = (PyTypeObject *)args[0];
     LLPtrObject *p = (LLPtrObject *)cls->tp_alloc(cls, 0);
     if (p == NULL)
         return NULL;
-    p->T = Py_NewRef(args[1]);
-    p->cd = Py_NewRef(args[2]);
-    p->lo = Py_NewRef(args[3]);
-    p->hi = Py_NewRef(args[4]);
-    p->alloc = Py_NewRef(args[5]);
+    p->T = Py_NewRef(T);
+    p->cd = Py_NewRef(cd);
+    p->lo = Py_NewRef(lo);
+    p->hi = Py_NewRef(hi);
+    p->alloc = Py_NewRef(alloc);
     p->callable = Py_NewRef(Py_None);
     return (PyObject *)p;
 }
 
+/* LLPtr._make(cls, T, cd, lo=0, hi=None, alloc=None) */
+static PyObject *llptr_make(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs < 3 || nargs > 6 || !PyType_Check(args[0]) ||
+            !PyType_IsSubtype((PyTypeObject *)args[0], &LLPtr_Type)) {
+        PyErr_SetString(PyExc_TypeError, "LLPtr._make(cls, T, cd, lo=0, hi=None, "
+                        "alloc=None): cls must be a subclass of LLPtr");
+        return NULL;
+    }
+    return make_pointer((PyTypeObject *)args[0], args[1], args[2],
+                        nargs > 3 ? args[3] : small_zero, nargs > 4 ? args[4] : Py_None,
+                        nargs > 5 ? args[5] : Py_None);
+}
+
+/* The address a pointer holds: its cdata's, or (a Python-only function pointer, no
+   cdata) the object's identity. */
+static PyObject *llptr_address(LLPtrObject *self, PyObject *noarg)
+{
+    if (self->cd != NULL && CData_Check(self->cd))
+        return PyLong_FromVoidPtr(((CDataObject *)self->cd)->c_data);
+    return PyLong_FromVoidPtr(self);
+}
+
+/* False only for NULL (spec 1.5 rule 2) */
+static int llptr_bool(LLPtrObject *self)
+{
+    if (self->cd != NULL && CData_Check(self->cd))
+        return ((CDataObject *)self->cd)->c_data != NULL;
+    return 1;
+}
+
+static PyNumberMethods llptr_as_number = {
+    .nb_bool = (inquiry)llptr_bool,
+};
+
+/* LLPtr._string(p, types, maxlen): what ffi.string(p's cdata, maxlen) gives, for a
+   pointer p whose type is one of the tuple types, live and not NULL (rffi's charp2str,
+   wcharp2unicode ...); None for anything else, whose error rffi then reports. */
+static PyObject *llptr_string(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t maxlen;
+    if (nargs != 3 || !PyTuple_Check(args[1]) ||
+            ((maxlen = PyLong_AsSsize_t(args[2])) == -1 && PyErr_Occurred())) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "LLPtr._string(p, types: tuple, maxlen)");
+        return NULL;
+    }
+    if (!PyObject_TypeCheck(args[0], &LLPtr_Type))
+        Py_RETURN_NONE;
+    LLPtrObject *p = (LLPtrObject *)args[0];
+    int typed = 0;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(args[1]); i++)
+        typed |= PyTuple_GET_ITEM(args[1], i) == p->T;
+    if (!typed || allocation_freed(p->alloc) || p->cd == NULL || !CData_Check(p->cd) ||
+            ((CDataObject *)p->cd)->c_data == NULL)
+        Py_RETURN_NONE;
+    return nffi_string((CDataObject *)p->cd, maxlen);
+}
+
+/* LLPtr._recast(p, T): rffi.cast(T, p) for a pointer type T (a Ptr whose _ctype and
+   _pointer_class lltype has made) and a pointer object p whose cdata's ctype differs
+   from T's -- types realized to different ctypes are different types, so this is a new
+   pointer of type T at p's address, of unknown length; None in every other case, which
+   the Python side handles. */
+static PyObject *str_ctype, *str_pointer_class;
+
+static PyObject *llptr_recast(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "LLPtr._recast(p, T)");
+        return NULL;
+    }
+    LLPtrObject *p = (LLPtrObject *)args[0];
+    if (!PyObject_TypeCheck(args[0], &LLPtr_Type) || p->T == args[1] || p->cd == NULL ||
+            !CData_Check(p->cd))
+        Py_RETURN_NONE;
+    PyObject *ct = PyObject_GetAttr(args[1], str_ctype);
+    PyObject *cls = ct == NULL ? NULL : PyObject_GetAttr(args[1], str_pointer_class);
+    PyObject *result = NULL;
+    if (cls == NULL) {
+        if (PyErr_ExceptionMatches(PyExc_AttributeError)) {
+            PyErr_Clear();
+            result = Py_NewRef(Py_None);
+        }
+    } else if (!CType_Check(ct) || !(((CTypeObject *)ct)->ct_flags & CT_POINTER) ||
+               (PyObject *)((CDataObject *)p->cd)->c_type == ct || !PyType_Check(cls) ||
+               !PyType_IsSubtype((PyTypeObject *)cls, &LLPtr_Type)) {
+        result = Py_NewRef(Py_None);
+    } else {
+        PyObject *cd = (PyObject *)nffi_cdata_new_view((CTypeObject *)ct,
+                                                      ((CDataObject *)p->cd)->c_data, NULL);
+        if (cd != NULL) {
+            result = make_pointer((PyTypeObject *)cls, args[1], cd, small_zero, Py_None,
+                                  Py_None);
+            Py_DECREF(cd);
+        }
+    }
+    Py_XDECREF(ct);
+    Py_XDECREF(cls);
+    return result;
+}
+
 static PyMethodDef llptr_methods[] = {
+    {"_recast", (PyCFunction)(void (*)(void))llptr_recast, METH_FASTCALL | METH_STATIC,
+     "_recast(p, T): rffi.cast(T, p) between pointer types of different ctypes, or None"},
+    {"_string", (PyCFunction)(void (*)(void))llptr_string, METH_FASTCALL | METH_STATIC,
+     "_string(p, types, maxlen): ffi.string of a live pointer of one of types, or None"},
     {"_make", (PyCFunction)(void (*)(void))llptr_make, METH_FASTCALL | METH_STATIC,
-     "_make(cls, T, cd, lo, hi, alloc): a pointer object of class cls"},
+     "_make(cls, T, cd, lo=0, hi=None, alloc=None): a pointer object of class cls"},
+    {"_address", (PyCFunction)llptr_address, METH_NOARGS,
+     "_address(): the address held, as an int (0 for NULL)"},
     {NULL}
 };
 
@@ -653,6 +1067,7 @@ static PyTypeObject LLPtr_Type = {
     .tp_getattro = llptr_getattro,
     .tp_setattro = llptr_setattro,
     .tp_as_mapping = &llptr_as_mapping,
+    .tp_as_number = &llptr_as_number,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
     .tp_traverse = (traverseproc)llptr_traverse,
     .tp_clear = (inquiry)llptr_clear,
@@ -660,6 +1075,271 @@ static PyTypeObject LLPtr_Type = {
     .tp_methods = llptr_methods,
     .tp_new = PyType_GenericNew,
     .tp_doc = "Base of lltype._ptr: the slots of a pointer object.",
+};
+
+/* ---- the allocator (lltype.malloc / free, spec 1.7 and 1.9) -------------------------
+ * lltype decides types, sizes and errors; this does the per-call work: the C malloc, the
+ * pointer object, the record in lltype's live set (address -> record) and, while leak
+ * tracking is on, in the leak records with the caller's frames.  The frames are kept as
+ * (code, instruction offset) pairs and formatted only if a leak is reported. */
+enum { MALLOC_ZERO = 1, MALLOC_IMMORTAL = 2, MALLOC_TRACK = 4 };
+#define TRACE_FRAMES 10
+
+static PyTypeObject *heap_record_class;  /* lltype._Allocation */
+static PyObject *heap_live;              /* lltype._live */
+static PyObject *heap_internal;          /* names of modules whose frames traces skip */
+static PyObject *heap_leaks;             /* the leak records while tracking, else NULL */
+static PyObject *str_name;               /* "__name__" */
+
+/* _setup(record_class, live, internal_modules): done once by lltype */
+static PyObject *heap_setup(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyType_Check(args[0]) ||
+            !PyType_IsSubtype((PyTypeObject *)args[0], &LLAllocation_Type) ||
+            !PyDict_CheckExact(args[1]) || !PyFrozenSet_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "LLAllocation._setup(record_class, live: dict, "
+                        "internal_modules: frozenset)");
+        return NULL;
+    }
+    Py_XSETREF(heap_record_class, (PyTypeObject *)Py_NewRef(args[0]));
+    Py_XSETREF(heap_live, Py_NewRef(args[1]));
+    Py_XSETREF(heap_internal, Py_NewRef(args[2]));
+    Py_RETURN_NONE;
+}
+
+/* _set_leaks(records or None) -> the previous records or None (tracking on / off) */
+static PyObject *heap_set_leaks(PyObject *unused, PyObject *records)
+{
+    if (records != Py_None && !PyDict_CheckExact(records)) {
+        PyErr_SetString(PyExc_TypeError, "LLAllocation._set_leaks(dict or None)");
+        return NULL;
+    }
+    PyObject *previous = heap_leaks != NULL ? heap_leaks : Py_NewRef(Py_None);
+    heap_leaks = records == Py_None ? NULL : Py_NewRef(records);
+    return previous;
+}
+
+static PyObject *heap_get_leaks(PyObject *unused, PyObject *noarg)
+{
+    return Py_NewRef(heap_leaks != NULL ? heap_leaks : Py_None);
+}
+
+/* 1 if frame runs code of one of lltype's internal modules, 0 if not, -1 on error */
+static int frame_is_internal(PyFrameObject *frame)
+{
+    PyObject *globals = PyFrame_GetGlobals(frame);
+    PyObject *name = globals == NULL ? NULL : PyDict_GetItemWithError(globals, str_name);
+    int r = name == NULL ? (PyErr_Occurred() ? -1 : 0) : PySet_Contains(heap_internal, name);
+    Py_XDECREF(globals);
+    return r;
+}
+
+/* The frames of malloc's caller outside lltype's internal modules: a tuple of up to
+   TRACE_FRAMES (code, instruction offset), innermost first.  The line numbers are found
+   when a leak is reported: finding one scans the code's line table, which for the code
+   of a large module costs more than everything else malloc does. */
+static PyObject *caller_frames(void)
+{
+    PyFrameObject *frame = PyEval_GetFrame();          /* borrowed */
+    Py_XINCREF(frame);
+    PyObject *frames = PyList_New(0);
+    if (frames == NULL)
+        goto error;
+    int skipping = 1;
+    while (frame != NULL && PyList_GET_SIZE(frames) < TRACE_FRAMES) {
+        int internal = skipping ? frame_is_internal(frame) : 0;
+        if (internal < 0)
+            goto error;
+        if (!internal) {
+            skipping = 0;
+            PyObject *item = Py_BuildValue("(Ni)", PyFrame_GetCode(frame),
+                                           PyFrame_GetLasti(frame));
+            if (item == NULL || PyList_Append(frames, item) < 0) {
+                Py_XDECREF(item);
+                goto error;
+            }
+            Py_DECREF(item);
+        }
+        PyFrameObject *back = PyFrame_GetBack(frame);
+        Py_SETREF(frame, back);
+    }
+    Py_XDECREF(frame);
+    PyObject *result = PyList_AsTuple(frames);
+    Py_DECREF(frames);
+    return result;
+error:
+    Py_XDECREF(frame);
+    Py_XDECREF(frames);
+    return NULL;
+}
+
+/* The new record of a live allocation at raw (registered in the live set and, with
+   MALLOC_TRACK while tracking, in the leak records), or NULL + error (nothing
+   registered). */
+static PyObject *new_record(char *raw, PyObject *T, PyObject *n, int flags)
+{
+    LLAllocationObject *rec = (LLAllocationObject *)heap_record_class->tp_alloc(
+        heap_record_class, 0);
+    if (rec == NULL)
+        return NULL;
+    rec->T = Py_NewRef(T);
+    rec->n = Py_NewRef(n);
+    rec->where = Py_NewRef(Py_None);
+    if ((rec->address = PyLong_FromVoidPtr(raw)) == NULL)
+        goto error;
+    if ((flags & MALLOC_TRACK) && heap_leaks != NULL &&
+            (rec->where = caller_frames()) == NULL)
+        goto error;
+    if (PyDict_SetItem(heap_live, rec->address, (PyObject *)rec) < 0)
+        goto error;
+    if ((flags & MALLOC_TRACK) && heap_leaks != NULL &&
+            PyDict_SetItem(heap_leaks, (PyObject *)rec, (PyObject *)rec) < 0) {
+        PyDict_DelItem(heap_live, rec->address);    /* cannot fail: it is there */
+        goto error;
+    }
+    return (PyObject *)rec;
+error:
+    Py_DECREF(rec);
+    return NULL;
+}
+
+/* Undo new_record's registrations (an error after it). */
+static void drop_record(PyObject *rec)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (heap_leaks != NULL && PyDict_Contains(heap_leaks, rec) == 1)
+        PyDict_DelItem(heap_leaks, rec);
+    PyDict_DelItem(heap_live, ((LLAllocationObject *)rec)->address);
+    PyErr_Clear();
+    PyErr_Restore(type, value, tb);
+}
+
+static PyObject *make_pointer(PyTypeObject *cls, PyObject *T, PyObject *cd, PyObject *lo,
+                              PyObject *hi, PyObject *alloc);
+
+/* _malloc(cls, PTR, ctype, size, hi, T, n, flags, init): a pointer object of class cls
+ * (Ptr type PTR, cdata of pointer ctype) to size fresh bytes (at least one is
+ * allocated): init's bytes then zeros if init is bytes, else zeros with MALLOC_ZERO or
+ * MALLOC_IMMORTAL, else 0xDD.  Valid indices [0, hi).  Not immortal: recorded as
+ * described above. */
+static PyObject *heap_malloc(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 9 || !PyType_Check(args[0]) ||
+            !PyType_IsSubtype((PyTypeObject *)args[0], &LLPtr_Type) ||
+            !CType_Check(args[2]) || !(((CTypeObject *)args[2])->ct_flags & CT_POINTER) ||
+            !(args[8] == Py_None || PyBytes_CheckExact(args[8])) || heap_live == NULL) {
+        PyErr_SetString(PyExc_TypeError, "LLAllocation._malloc(cls, PTR, pointer ctype, "
+                        "size, hi, T, n, flags, init: bytes or None), after _setup");
+        return NULL;
+    }
+    Py_ssize_t size = PyLong_AsSsize_t(args[3]);
+    int flags = PyLong_AsLong(args[7]);
+    if (PyErr_Occurred())
+        return NULL;
+    PyObject *init = args[8];
+    Py_ssize_t ninit = init == Py_None ? 0 : PyBytes_GET_SIZE(init);
+    if (size < 0 || ninit > size) {
+        PyErr_SetString(PyExc_ValueError, "LLAllocation._malloc: bad size");
+        return NULL;
+    }
+    size_t nbytes = size > 0 ? (size_t)size : 1;
+    char *raw;
+    if (init != Py_None) {
+        if ((raw = malloc(nbytes)) != NULL) {
+            memcpy(raw, PyBytes_AS_STRING(init), (size_t)ninit);
+            memset(raw + ninit, 0, nbytes - (size_t)ninit);
+        }
+    } else if (flags & (MALLOC_ZERO | MALLOC_IMMORTAL)) {
+        raw = calloc(1, nbytes);
+    } else if ((raw = malloc(nbytes)) != NULL) {
+        memset(raw, 0xDD, nbytes);      /* exposes reads of uninitialized memory */
+    }
+    if (raw == NULL) {
+        PyErr_Format(PyExc_MemoryError, "malloc of %zd bytes failed", size);
+        return NULL;
+    }
+    PyObject *cd = (PyObject *)nffi_cdata_new_view((CTypeObject *)args[2], raw, NULL);
+    PyObject *rec = NULL, *p = NULL;
+    if (cd == NULL)
+        goto error;
+    if (flags & MALLOC_IMMORTAL)
+        rec = Py_NewRef(Py_None);
+    else if ((rec = new_record(raw, args[5], args[6], flags)) == NULL)
+        goto error;
+    p = make_pointer((PyTypeObject *)args[0], args[1], cd, small_zero, args[4], rec);
+    if (p == NULL) {
+        if (rec != Py_None)
+            drop_record(rec);
+        goto error;
+    }
+    Py_DECREF(cd);
+    Py_DECREF(rec);
+    return p;
+error:
+    Py_XDECREF(cd);
+    Py_XDECREF(rec);
+    free(raw);
+    return NULL;
+}
+
+/* _free(p, track) -> True when p pointed to the start of a live allocation, now freed
+ * (with track, its leak record is dropped); False, freeing nothing, for anything else
+ * (lltype.free then says what is wrong). */
+static PyObject *heap_free(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || heap_live == NULL) {
+        PyErr_SetString(PyExc_TypeError, "LLAllocation._free(p, track), after _setup");
+        return NULL;
+    }
+    int track = PyObject_IsTrue(args[1]);
+    if (track < 0)
+        return NULL;
+    if (!PyObject_TypeCheck(args[0], &LLPtr_Type))
+        Py_RETURN_FALSE;
+    PyObject *cd = ((LLPtrObject *)args[0])->cd;
+    if (cd == NULL || !CData_Check(cd) || !(((CDataObject *)cd)->c_type->ct_flags & CT_POINTER))
+        Py_RETURN_FALSE;
+    char *raw = ((CDataObject *)cd)->c_data;
+    PyObject *address = PyLong_FromVoidPtr(raw);
+    if (address == NULL)
+        return NULL;
+    PyObject *rec = PyDict_GetItemWithError(heap_live, address);     /* borrowed */
+    if (rec == NULL || !PyObject_TypeCheck(rec, &LLAllocation_Type)) {
+        Py_DECREF(address);
+        if (PyErr_Occurred())
+            return NULL;
+        Py_RETURN_FALSE;
+    }
+    Py_INCREF(rec);
+    int r = PyDict_DelItem(heap_live, address);
+    Py_DECREF(address);
+    if (r == 0 && track && heap_leaks != NULL && (r = PyDict_Contains(heap_leaks, rec)) == 1)
+        r = PyDict_DelItem(heap_leaks, rec);
+    if (r < 0) {
+        Py_DECREF(rec);
+        return NULL;
+    }
+    ((LLAllocationObject *)rec)->freed = 1;
+    if (track)
+        ((LLAllocationObject *)rec)->released = 1;
+    Py_DECREF(rec);
+    free(raw);
+    Py_RETURN_TRUE;
+}
+
+static PyMethodDef llallocation_methods[] = {
+    {"_setup", (PyCFunction)(void (*)(void))heap_setup, METH_FASTCALL | METH_STATIC,
+     "_setup(record_class, live, internal_modules): connect the allocator to lltype"},
+    {"_set_leaks", heap_set_leaks, METH_O | METH_STATIC,
+     "_set_leaks(records or None) -> the previous ones: leak tracking on or off"},
+    {"_get_leaks", heap_get_leaks, METH_NOARGS | METH_STATIC,
+     "_get_leaks() -> the current leak records, or None when tracking is off"},
+    {"_malloc", (PyCFunction)(void (*)(void))heap_malloc, METH_FASTCALL | METH_STATIC,
+     "_malloc(cls, PTR, ctype, size, hi, T, n, flags, init): raw memory and its pointer"},
+    {"_free", (PyCFunction)(void (*)(void))heap_free, METH_FASTCALL | METH_STATIC,
+     "_free(p, track) -> True if p was a live allocation, now freed"},
+    {NULL}
 };
 
 /* ---- LLExternal -------------------------------------------------------------------- */
@@ -682,7 +1362,40 @@ typedef struct {
                                    or None (no pointer argument) */
     PyObject *reraise;          /* callable(): raise a callback's saved exception */
     FastCheck checks[LLEXTERNAL_MAX_ARGS];
+    PyObject *scratch[LLEXTERNAL_MAX_ARGS];  /* FAST_BYTES_COPY: see bytes_copy, or NULL */
 } LLExternalObject;
+
+/* The bytes object a writable 'char *' argument passes for the bytes data (the core
+ * passes a bytes' buffer as it is): a copy that Python never sees, so C may write into
+ * it.  The argument's scratch object is reused when nothing else holds it (the previous
+ * call returned; a call running in another thread holds it) and it is large enough: the
+ * copy is then NUL-terminated at len(data) inside a larger buffer, all C needs.  Else a
+ * fresh copy, which becomes the scratch object if that is free and the copy is short.
+ * NULL: no copy is needed (empty data without a free scratch: the converter's case),
+ * or an error. */
+#define SCRATCH_MIN 64
+#define SCRATCH_MAX 4096
+
+static PyObject *bytes_copy(PyObject **scratch, PyObject *data)
+{
+    Py_ssize_t n = PyBytes_GET_SIZE(data);
+    PyObject *copy = *scratch;
+    int scratch_free = copy == NULL || Py_REFCNT(copy) == 1;
+    if (copy == NULL || !scratch_free || PyBytes_GET_SIZE(copy) < n) {
+        if (n == 0 && !scratch_free)
+            return NULL;               /* never the shared empty bytes */
+        copy = PyBytes_FromStringAndSize(NULL, n > SCRATCH_MIN ? n : SCRATCH_MIN);
+        if (copy == NULL)
+            return NULL;
+        if (scratch_free && n <= SCRATCH_MAX)
+            Py_XSETREF(*scratch, Py_NewRef(copy));
+    } else {
+        Py_INCREF(copy);
+    }
+    memcpy(PyBytes_AS_STRING(copy), PyBytes_AS_STRING(data), (size_t)n);
+    PyBytes_AS_STRING(copy)[n] = '\0';
+    return copy;
+}
 
 static PyObject *llexternal_vectorcall(LLExternalObject *self, PyObject *const *args,
                                        size_t nargsf, PyObject *kwnames)
@@ -716,24 +1429,16 @@ static PyObject *llexternal_vectorcall(LLExternalObject *self, PyObject *const *
         PyObject *conv = PyTuple_GET_ITEM(self->converters, i);
         if (conv == Py_None)
             continue;                                  /* a Void argument */
-        PyObject *a = args[i];
-        PyObject *cd = fast_pointer(&self->checks[i], a);
-        if (cd != NULL)
-            a = Py_NewRef(cd);
-        else if (fast_ok(&self->checks[i], a))
+        PyObject *a = args[i], *cd, *copy;
+        if (fast_ok(&self->checks[i], a))
             Py_INCREF(a);
         else if (self->checks[i].kind == FAST_BYTES_COPY && PyBytes_CheckExact(a) &&
-                 PyBytes_GET_SIZE(a) > 0) {
-            /* the core passes a bytes' buffer to a 'char *'; this one is fresh and never
-               seen by Python, so C may write into it (a NULL source: never a shared
-               one-character bytes) */
-            Py_ssize_t n = PyBytes_GET_SIZE(a);
-            PyObject *copy = PyBytes_FromStringAndSize(NULL, n);
-            if (copy == NULL)
-                goto done;
-            memcpy(PyBytes_AS_STRING(copy), PyBytes_AS_STRING(a), (size_t)n);
+                 (copy = bytes_copy(&self->scratch[i], a)) != NULL)
             a = copy;
-        }
+        else if (PyErr_Occurred())
+            goto done;
+        else if ((cd = fast_pointer(&self->checks[i], a)) != NULL)
+            a = Py_NewRef(cd);
         else if ((a = PyObject_CallOneArg(conv, a)) == NULL)
             goto done;
         passed[npassed++] = a;
@@ -835,8 +1540,10 @@ static int llexternal_clear(LLExternalObject *self)
     Py_CLEAR(self->result);
     Py_CLEAR(self->armed);
     Py_CLEAR(self->reraise);
-    for (Py_ssize_t i = 0; i < self->nargs; i++)
+    for (Py_ssize_t i = 0; i < self->nargs; i++) {
         Py_CLEAR(self->checks[i].cls);
+        Py_CLEAR(self->scratch[i]);
+    }
     return 0;
 }
 
@@ -888,7 +1595,15 @@ int nffi_llptr_init(PyObject *module)
     str_llitems = PyUnicode_InternFromString("_llitems");
     str_getitem = PyUnicode_InternFromString("_getitem");
     str_setitem = PyUnicode_InternFromString("_setitem");
-    if (!str_no_attribute || !str_llitems || !str_getitem || !str_setitem)
+    str_name = PyUnicode_InternFromString("__name__");
+    str_ctype = PyUnicode_InternFromString("_ctype");
+    str_pointer_class = PyUnicode_InternFromString("_pointer_class");
+    small_zero = PyLong_FromLong(0);
+    if (!str_no_attribute || !str_llitems || !str_getitem || !str_setitem || !str_name ||
+            !str_ctype || !str_pointer_class || !small_zero)
+        return -1;
+    LLAllocation_Type.tp_methods = llallocation_methods;
+    if (lltypedint_init(module) < 0)
         return -1;
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
         if (PyType_Ready(types[i]) < 0 ||

@@ -271,32 +271,73 @@ static PyMethodDef module_functions[] = {
     {NULL}
 };
 
+/* Multi-phase initialisation (PEP 489). The core's state is process-wide by design:
+ * one registry interns every ctype once per process (primitives, pointer and array
+ * types, function types and their call plans), and the types are static. So the module
+ * object holds no state of its own (m_size 0), and a second module object in the same
+ * process -- a re-import after `del sys.modules["nffi._core"]` -- shares the first
+ * one's objects instead of initialising the core twice. Sub-interpreters are refused
+ * at import (a clear ImportError) rather than sharing those objects between
+ * interpreters; the free-threaded build (3.13t) keeps the GIL enabled while the core is
+ * loaded (Py_MOD_GIL_USED): the core has not been audited for running without it. */
+static PyObject *first_module_dict;     /* the namespace of the first exec, kept */
+
+static int share_first_module(PyObject *m)
+{
+    PyObject *dict = PyModule_GetDict(m), *key, *value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(first_module_dict, &pos, &key, &value)) {
+        /* the module's own dunders (__name__, __spec__, __file__, ...) stay its own */
+        if (PyUnicode_Check(key) && PyUnicode_GetLength(key) > 4 &&
+                PyUnicode_ReadChar(key, 0) == '_' && PyUnicode_ReadChar(key, 1) == '_')
+            continue;
+        if (PyDict_SetItem(dict, key, value) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int core_exec(PyObject *m)
+{
+    if (first_module_dict != NULL)
+        return share_first_module(m);
+    nffi_FFIError = PyErr_NewExceptionWithDoc(
+        "ffi.error", "Raised by the core for errors of the C level (cffi's ffi.error).",
+        NULL, NULL);
+    if (nffi_FFIError == NULL || PyModule_AddObjectRef(m, "error", nffi_FFIError) < 0)
+        return -1;
+    if (nffi_ctype_init(m) < 0 || nffi_cdata_init(m) < 0 || nffi_ownership_init(m) < 0 ||
+            nffi_buffer_init(m) < 0 || nffi_ffiobj_init(m) < 0)
+        return -1;
+    if (nffi_errno_init(m) < 0 || nffi_callback_init(m) < 0 || nffi_lib_init(m) < 0 ||
+            nffi_function_init(m) < 0 || nffi_libobject_init(m) < 0 || nffi_capi_init(m) < 0 ||
+            nffi_llptr_init(m) < 0)
+        return -1;
+    first_module_dict = Py_NewRef(PyModule_GetDict(m));
+    return 0;
+}
+
+static PyModuleDef_Slot core_slots[] = {
+    {Py_mod_exec, core_exec},
+#ifdef Py_mod_multiple_interpreters      /* 3.12+ */
+    {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED},
+#endif
+#ifdef Py_mod_gil                         /* 3.13+ */
+    {Py_mod_gil, Py_MOD_GIL_USED},
+#endif
+    {0, NULL}
+};
+
 static struct PyModuleDef core_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "nffi._core",
     .m_doc = "The native core of nffi: C types, cdata, conversions and calls.",
-    .m_size = -1,
+    .m_size = 0,
     .m_methods = module_functions,
+    .m_slots = core_slots,
 };
 
 PyMODINIT_FUNC PyInit__core(void)
 {
-    PyObject *m = PyModule_Create(&core_module);
-    if (m == NULL)
-        return NULL;
-    nffi_FFIError = PyErr_NewException("ffi.error", NULL, NULL);
-    if (nffi_FFIError == NULL || PyModule_AddObjectRef(m, "error", nffi_FFIError) < 0)
-        goto error;
-    if (nffi_ctype_init(m) < 0 || nffi_cdata_init(m) < 0 || nffi_ownership_init(m) < 0 ||
-            nffi_buffer_init(m) < 0 || nffi_ffiobj_init(m) < 0)
-        goto error;
-    if (nffi_errno_init(m) < 0 || nffi_callback_init(m) < 0 || nffi_lib_init(m) < 0 ||
-            nffi_function_init(m) < 0 || nffi_libobject_init(m) < 0 || nffi_capi_init(m) < 0 ||
-            nffi_llptr_init(m) < 0)
-        goto error;
-    return m;
-
-error:
-    Py_DECREF(m);
-    return NULL;
+    return PyModuleDef_Init(&core_module);
 }

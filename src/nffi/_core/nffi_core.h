@@ -527,6 +527,10 @@ void nffi_errno_call_end(PyThreadState *state);
 PyGILState_STATE nffi_errno_callback_begin(void);
 void nffi_errno_callback_end(PyGILState_STATE state);
 int nffi_capi_init(PyObject *module);   /* capi.c: nffi._core._C_API, compiled libs */
+/* capi.c: the function cdata (borrowed) that 'lib.f' of a compiled module wraps, where
+   a pointer is expected (cffi converts it to the function's address); NULL: obj is not
+   one, no error set */
+CDataObject *nffi_compiled_function_of(PyObject *obj);
 int nffi_lib_init(PyObject *module);
 int nffi_libobject_init(PyObject *module);
 int nffi_library_check_open(PyObject *owner); /* -1 + error if owner is a closed library */
