@@ -18,7 +18,7 @@ The opcodes and flags are nffi.cffi_format's, shared with the reader.
 import io
 import os
 
-from . import _core, apimode, cparser, primitives
+from . import _core, cparser, primitives
 from .cffi_format import (F_CHECK_FIELDS, F_EXTERNAL, F_OPAQUE, F_PACKED, F_UNION,
                           OP_ARRAY, OP_BITFIELD, OP_CONSTANT_INT, OP_DLOPEN_CONST,
                           OP_DLOPEN_FUNC, OP_ENUM, OP_FUNCTION, OP_FUNCTION_END,
@@ -241,7 +241,6 @@ class CffiDeclarations:
                 scratch.include(other._model)
                 continue
             _, text, options = action
-            text = apimode.split_extern_python(text)[0]
             decls = cparser.parse_cdef(text, scratch.typedefs, scratch.constants,
                                        packed=options["packed"], pack=options["pack"])
             try:
@@ -309,7 +308,7 @@ class CffiDeclarations:
             self._typedef(decl)
         elif isinstance(decl, FunctionDecl):
             kind = {"Python": "extern_python", "Python+C": "extern_python_plus_c"}.get(
-                self.ffi._nffi_extern_python.get(decl.name), "function")
+                decl.extern_python, "function")
             self._declare(kind + " " + decl.name,
                           _FunctionPointer(*self.type_of(decl.type).items))
         elif isinstance(decl, VariableDecl):
