@@ -107,3 +107,21 @@ def rffi_no_leaks():
     prev = lltype.start_tracking_allocations()
     yield
     lltype.stop_tracking_allocations(True, prev)
+
+
+# ---- the 'network' marker: tests that download from the package index (real packages
+# built with nffi standing in for cffi, fresh virtual environments); skipped unless
+# NFFI_TEST_NETWORK=1 --------------------------------------------------------------------
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "network: downloads from the package index; run "
+                                       "with NFFI_TEST_NETWORK=1")
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("NFFI_TEST_NETWORK", "0") not in ("", "0"):
+        return
+    skip = pytest.mark.skip(reason="needs the network: set NFFI_TEST_NETWORK=1")
+    for item in items:
+        if "network" in item.keywords:
+            item.add_marker(skip)

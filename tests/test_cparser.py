@@ -501,7 +501,7 @@ def test_named_declarators():
                                    "but not valid in cdef()"),
     ("int f(static int x);", "not allowed in a parameter"),
     ("void x;", "declared void"),
-    ("int x = 3;", "initializer"),
+    ("float x = 3;", "initializer"),     # (cffi too takes "int x = 3;" as a constant)
     ("typedef int t = 3;", "initializer"),
     ("int f(int) = 0;", "initializer"),
     ("typedef static int t;", "cannot be combined"),
@@ -1204,7 +1204,7 @@ def test_several_declarators_and_stray_semicolons():
     ('char *s = "abc', 1, 11, '"'),
     ("struct s {\n  int a\n};", 3, 1, "}"),
     ("int a[-x];", 1, 8, "x"),
-    ("int x = 5;", 1, 7, "="),
+    ("float x = 5;", 1, 9, "="),
     ("enum e { A = B };", 1, 14, "B"),
     ("int a \\ b;", 1, 7, "\\"),
     ("int caf\u00e9;", 1, 8, "\u00e9"),
@@ -1898,3 +1898,10 @@ def test_typedef_of_void_as_the_only_parameter():
     assert ffi.typeof("int(*)(void_t)") is ffi.typeof("int(*)(void)")
     with pytest.raises(CDefError):
         ffi.cdef("int g(void_t, int);")
+
+
+def test_integer_variable_with_value_is_a_constant_as_in_cffi():
+    # brotlicffi's cdef: 'int BROTLI_DEFAULT_QUALITY = 11;' (cffi reads it as a constant)
+    assert only("int Q = 11;") == ConstantDecl("Q", 11, INT, 1, 5)
+    assert only("unsigned long R = -3;").value == -3
+    assert isinstance(only("int v;"), VariableDecl)

@@ -450,6 +450,29 @@ class FFI(_core.FFIBase):
         from . import apimode
         apimode.emit_c_code(self, filename)
 
+    def emit_python_code(self, filename):
+        """After set_source(name, None): write the out-of-line ABI module (a .py file in
+        cffi's format, loadable by nffi and by cffi) to 'filename' or a file object."""
+        from . import cffi_writer
+        cffi_writer.emit_python_code(self, filename)
+
+    def distutils_extension(self, tmpdir="build", verbose=True):
+        """Write the C source of the module declared by set_source() under 'tmpdir' and
+        return a setuptools Extension that builds it (see nffi.setuptools_ext)."""
+        from . import setuptools_ext
+        return setuptools_ext.distutils_extension(self, tmpdir, verbose)
+
+    def set_source_pkgconfig(self, module_name, pkgconfig_libs, source,
+                             source_extension=".c", **kwds):
+        """set_source() with the compiler and linker flags that pkg-config gives for
+        the packages 'pkgconfig_libs' added to kwds (see nffi.pkgconfig)."""
+        from . import pkgconfig
+        if not isinstance(pkgconfig_libs, list) or not pkgconfig_libs:
+            raise TypeError("the pkgconfig_libs argument must be a non-empty list of "
+                            "package names")
+        kwds = pkgconfig.merge_flags(pkgconfig.flags_from_pkgconfig(pkgconfig_libs), kwds)
+        self.set_source(module_name, source, source_extension, **kwds)
+
     def verify(self, source="", tmpdir=None, **kwargs):
         """Build (or reuse, by hash) a module from the cdefs and 'source', load it and
         return its lib; this FFI then uses the compiled module's types."""

@@ -28,9 +28,9 @@ def set_source(ffi, module_name, source, source_extension, kwds):
         raise ValueError("set_source() cannot be called several times per ffi object")
     if os.sep in module_name or (os.altsep and os.altsep in module_name):
         raise ValueError("'module_name' must not contain '/': use a dotted module name")
-    if source is None:
-        raise NotImplementedError("set_source(name, None): out-of-line ABI mode is not "
-                                  "supported by nffi yet (issue 13)")
+    if source is None:              # out-of-line ABI mode: nffi.cffi_writer
+        ffi._nffi_source = (module_name, None, ".py", dict(kwds))
+        return
     unknown = set(kwds) - _EXTENSION_KEYWORDS
     if unknown:
         raise TypeError("set_source() got unexpected keyword argument(s): %s"
@@ -47,6 +47,9 @@ def _source_of(ffi):
 
 def _c_text(ffi):
     module_name, source, extension, _ = _source_of(ffi)
+    if source is None:
+        raise TypeError("emit_c_code() is only for API mode; use emit_python_code() "
+                        "after set_source(name, None)")
     return recompiler.make_c_source(ffi, module_name, source,
                                     cplusplus=extension in (".cpp", ".cxx", ".cc"))
 
@@ -71,11 +74,18 @@ def emit_c_code(ffi, filename):
     if hasattr(filename, "write"):
         filename.write(_c_text(ffi))
     else:
-        _write_if_changed(os.fspath(filename), _c_text(ffi))
+        path = os.fspath(filename)
+        directory = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(directory):        # as cffi: no directory is created
+            raise FileNotFoundError(2, "No such directory", directory)
+        _write_if_changed(path, _c_text(ffi))
 
 
 def compile(ffi, tmpdir=".", verbose=False, target=None, debug=None):
     module_name, source, extension, kwds = _source_of(ffi)
+    if source is None:
+        from . import cffi_writer
+        return cffi_writer.compile_py(ffi, tmpdir, verbose)
     parts = module_name.split(".")
     outdir = os.path.join(os.fspath(tmpdir), *parts[:-1])
     c_file = os.path.join(outdir, parts[-1] + extension)
@@ -85,8 +95,9 @@ def compile(ffi, tmpdir=".", verbose=False, target=None, debug=None):
     sources = [c_file] + [os.path.normpath(os.fspath(s)) for s in kwds.pop("sources", None) or ()]
     if target is not None and target.endswith(".*"):
         target = target[:-2] + sysconfig.get_config_var("EXT_SUFFIX")
-    return build.build_extension(module_name, sources, tmpdir=outdir, target=target,
-                                 debug=debug, verbose=verbose, **kwds)
+    return os.path.abspath(build.build_extension(      # absolute, as cffi returns it
+        module_name, sources, tmpdir=outdir, target=target, debug=debug, verbose=verbose,
+        **kwds))
 
 
 def _caller_pycache():

@@ -13,7 +13,9 @@ Both take the keyword arguments of a setuptools ``Extension`` (``include_dirs``,
 ``runtime_library_dirs``, ``extra_objects``, ``extra_compile_args``, ``extra_link_args``,
 ``depends``, ``language``).  What they build is cached by a hash of everything that goes
 into it (commands, flags, the bytes of every source and ``depends`` file): an unchanged
-output is not rebuilt.  Outputs are written under a temporary name and renamed into place,
+output is not rebuilt (the hashes are kept in ~/.cache/nffi/build-stamps).  An extension
+module is compiled in two steps, leaving '<source>.o' beside it as setuptools and cffi
+do; a shared library in one.  Outputs are written under a temporary name and renamed into place,
 so two processes building the same thing at the same time both succeed and nobody loads a
 half-written file.  A missing compiler or missing Python headers raise
 ``VerificationError`` naming the Debian packages to install; a compiler error raises
@@ -156,12 +158,81 @@ def _options(kwargs, sources):
     return options
 
 
+def _stamp_file(output):
+    """Where the hash of what built 'output' is kept: in the user's cache directory
+    (not beside the output, where cffi's users expect only the .c, .o and .so files),
+    or None when there is no writable cache directory (then nothing is cached)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"),
+                                                            ".cache")
+    directory = os.path.join(base, "nffi", "build-stamps")
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError:
+        return None
+    key = hashlib.sha256(os.path.abspath(output).encode("utf-8", "surrogateescape"))
+    return os.path.join(directory, key.hexdigest()[:40])
+
+
+def _object_names(sources, outdir):
+    """The object file of each source in a two-step build: '<stem>.o' in outdir (as
+    setuptools leaves them), numbered when two sources share a stem."""
+    names, seen = [], set()
+    for source in sources:
+        stem = os.path.splitext(os.path.basename(source))[0]
+        name, n = stem + ".o", 1
+        while name in seen:
+            n += 1
+            name = "%s-%d.o" % (stem, n)
+        seen.add(name)
+        names.append(os.path.join(outdir, name))
+    return names
+
+
+def _run(cmd, sources, verbose):
+    if verbose:
+        print(" ".join(shlex.quote(w) for w in cmd))
+    try:
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, errors="replace")
+    except OSError as e:
+        raise VerificationError("cannot run the compiler %r: %s" % (cmd[0], e)) from None
+    if proc.returncode != 0:
+        raise VerificationError("compilation of %s failed (exit status %d):\n%s"
+                                % (", ".join(sources), proc.returncode,
+                                   proc.stdout.strip()))
+    if verbose and proc.stdout.strip():
+        print(proc.stdout.rstrip())
+
+
+def _two_steps(cmd, sources, outdir, temps, extra_objects):
+    """Split the one compile-and-link command into one compile per source ('-c', into
+    a temporary object file) and the link; returns (commands, [(temp, object)])."""
+    source_set = set(sources) | {os.fspath(o) for o in extra_objects}
+    output_at = cmd.index("-o")
+    compile_flags = [w for w in cmd[1:output_at] if w not in source_set
+                     and not w.startswith(("-L", "-l", "-Wl,"))]
+    objects = []
+    commands = []
+    for source, final in zip(sources, _object_names(sources, outdir)):
+        fd, temp = tempfile.mkstemp(prefix=".nffi-", suffix=".o", dir=outdir)
+        os.close(fd)
+        temps.append(temp)
+        commands.append([cmd[0]] + [w for w in compile_flags if w != "-shared"]
+                        + ["-c", source, "-o", temp])
+        objects.append((temp, final))
+    link = [w for w in cmd if w not in set(sources)]
+    at = link.index("-o")
+    link[at:at] = [temp for temp, _ in objects]
+    commands.append(link)
+    return commands, objects
+
+
 def _stamp_of(path):
     st = os.stat(path)
     return "%d %d %d" % (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def _build(sources, output, kwargs, python_headers, debug, verbose):
+def _build(sources, output, kwargs, python_headers, debug, verbose, objects_beside=False):
     sources = [os.fspath(s) for s in sources]
     if not sources:
         raise ValueError("nothing to build: no source files")
@@ -175,7 +246,7 @@ def _build(sources, output, kwargs, python_headers, debug, verbose):
         if os.path.exists(path):
             _file_digest(path, h)
     digest = h.hexdigest()
-    stamp_file = output + ".nffi-hash"
+    stamp_file = _stamp_file(output)
     # cached: the stamp names this digest and the very file now at 'output' (inode,
     # size, mtime), so an output replaced by another build is not taken for ours
     try:
@@ -184,39 +255,42 @@ def _build(sources, output, kwargs, python_headers, debug, verbose):
                 if verbose:
                     print("nffi: %s is up to date" % output)
                 return output
-    except OSError:
+    except (OSError, TypeError):
         pass
     outdir = os.path.dirname(os.path.abspath(output))
     os.makedirs(outdir, exist_ok=True)
     fd, temp_output = tempfile.mkstemp(prefix=".nffi-", suffix=os.path.basename(output),
                                        dir=outdir)
     os.close(fd)
+    temps = [temp_output]
     try:
         cmd[cmd.index("-o") + 1] = temp_output
-        if verbose:
-            print(" ".join(shlex.quote(w) for w in cmd))
-        try:
-            proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  text=True, errors="replace")
-        except OSError as e:
-            raise VerificationError("cannot run the compiler %r: %s" % (cmd[0], e)) from None
-        if proc.returncode != 0:
-            raise VerificationError("compilation of %s failed (exit status %d):\n%s"
-                                    % (", ".join(sources), proc.returncode,
-                                       proc.stdout.strip()))
-        if verbose and proc.stdout.strip():
-            print(proc.stdout.rstrip())
+        if objects_beside:
+            commands, objects = _two_steps(cmd, sources, outdir, temps,
+                                           options["extra_objects"])
+        else:
+            commands, objects = [cmd], []
+        for command in commands:
+            _run(command, sources, verbose)
+        for temp, final in objects:
+            os.replace(temp, final)
         os.replace(temp_output, output)
     except BaseException:
+        for temp in temps:
+            try:
+                os.unlink(temp)
+            except OSError:
+                pass
+        raise
+    if stamp_file is not None:
         try:
-            os.unlink(temp_output)
+            fd, temp_stamp = tempfile.mkstemp(prefix=".nffi-",
+                                              dir=os.path.dirname(stamp_file))
+            with os.fdopen(fd, "w") as f:
+                f.write("%s %s" % (digest, _stamp_of(output)))
+            os.replace(temp_stamp, stamp_file)
         except OSError:
             pass
-        raise
-    fd, temp_stamp = tempfile.mkstemp(prefix=".nffi-", dir=outdir)
-    with os.fdopen(fd, "w") as f:
-        f.write("%s %s" % (digest, _stamp_of(output)))
-    os.replace(temp_stamp, stamp_file)
     return output
 
 
@@ -234,7 +308,7 @@ def build_extension(module_name, sources, tmpdir=".", target=None, debug=None,
     output = os.path.join(os.fspath(tmpdir), target)
     if debug is None:
         debug = bool(sys.flags.debug)
-    return _build(sources, output, kwargs, True, debug, verbose)
+    return _build(sources, output, kwargs, True, debug, verbose, objects_beside=True)
 
 
 def build_shared_library(name, sources, tmpdir=".", target=None, debug=False,

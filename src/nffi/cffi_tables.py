@@ -41,32 +41,11 @@ from .decls import (Array, ConstantDecl, EnumDef, Field, Function, FunctionDecl,
 
 __all__ = ["load_tables", "OutOfLineLibrary"]
 
-# operations of an opcode
-OP_PRIMITIVE = 1
-OP_POINTER = 3
-OP_ARRAY = 5
-OP_OPEN_ARRAY = 7
-OP_STRUCT_UNION = 9
-OP_ENUM = 11
-OP_FUNCTION = 13
-OP_FUNCTION_END = 15
-OP_NOOP = 17
-OP_BITFIELD = 19
-OP_TYPENAME = 21
-OP_CONSTANT_INT = 31
-OP_GLOBAL_VAR = 33
-OP_DLOPEN_FUNC = 35
-OP_DLOPEN_CONST = 37
-
-# struct/union flags
-F_UNION = 0x01
-F_PACKED = 0x04
-F_EXTERNAL = 0x08
-F_OPAQUE = 0x10
-
-# _version values written by the cffi versions whose format this reader knows
-# (0x2601: base; 0x2701: embedding; 0x2801: char16_t/char32_t)
-_KNOWN_VERSIONS = range(0x2601, 0x2900)
+from .cffi_format import (F_EXTERNAL, F_OPAQUE, F_PACKED, F_UNION, check_version,
+                          OP_ARRAY, OP_BITFIELD, OP_CONSTANT_INT, OP_DLOPEN_CONST,
+                          OP_DLOPEN_FUNC, OP_ENUM, OP_FUNCTION, OP_FUNCTION_END,
+                          OP_GLOBAL_VAR, OP_NOOP, OP_OPEN_ARRAY, OP_POINTER, OP_PRIMITIVE,
+                          OP_STRUCT_UNION)
 
 
 def _word(data, pos):
@@ -91,6 +70,16 @@ class _TableReader:
         self.enums = [self._parse_enum_header(entry, i) for i, entry in enumerate(enums or ())]
         self._nodes = {}
         self._visiting = set()
+        # anonymous structs ('$1') that an included module defines too: each module
+        # numbers its own, so ours get another tag (rename_anonymous)
+        self.renamed = {}
+
+    def rename_anonymous(self, includes):
+        for name, flags, _ in self.struct_unions:
+            kind = "union" if flags & F_UNION else "struct"
+            if name.startswith("$") and not flags & F_EXTERNAL and any(
+                    (kind, name) in included._model.struct_defs for included in includes):
+                self.renamed[(kind, name)] = "%s@%s" % (name, self.module_name)
 
     def error(self, message):
         return _core.error("cffi out-of-line module '%s': %s" % (self.module_name, message))
@@ -179,7 +168,8 @@ class _TableReader:
             raise self.error("%s: struct/union number %d out of range" % (where, number))
         name, flags, _ = self.struct_unions[number]
         # (cffi's tables call the FILE of <stdio.h> 'struct _IO_FILE', as the model does)
-        return Tagged("union" if flags & F_UNION else "struct", name)
+        kind = "union" if flags & F_UNION else "struct"
+        return Tagged(kind, self.renamed.get((kind, name), name))
 
     def struct_defs(self):
         """The StructDefs of the structs and unions defined by this module (not those
@@ -190,10 +180,11 @@ class _TableReader:
             if flags & F_EXTERNAL:
                 continue
             if flags & F_OPAQUE:
-                result.append(StructDef(tag.kind, name, None))
+                result.append(StructDef(tag.kind, tag.name, None))
                 continue
             decoded = tuple(self._read_field(field, name, i) for i, field in enumerate(fields))
-            result.append(StructDef(tag.kind, name, decoded, packed=bool(flags & F_PACKED)))
+            result.append(StructDef(tag.kind, tag.name, decoded,
+                                    packed=bool(flags & F_PACKED)))
         return result
 
     def check_external(self, includes):
@@ -204,6 +195,7 @@ class _TableReader:
                 continue
             tag = self._struct_tag(number, "_struct_unions[%d]" % number)
             if not any((tag.kind, name) in included._model.struct_defs
+                       or name in _declared_tags(included, tag.kind)
                        for included in includes):
                 raise self.error("%s '%s' is marked as coming from an included module, "
                                  "which does not declare it" % (tag.kind, name))
@@ -264,6 +256,12 @@ def _read_globals(reader, globals_):
     return decls, enum_values, library_constants
 
 
+def _declared_tags(ffi, kind):
+    """The struct or union tags an out-of-line module's tables name (opaque ones too)."""
+    names = getattr(ffi, "_nffi_type_names", None)
+    return () if names is None else names[1 if kind == "struct" else 2]
+
+
 def _by_value_tags(node):
     """The struct/union tags whose layout a field of this type needs."""
     while isinstance(node, Array):
@@ -306,9 +304,7 @@ def load_tables(ffi, module_name, version, types, globals_, struct_unions, enums
     ffi.list_types() gives for the module: its typedef, struct and union names)."""
     if not isinstance(module_name, str):
         module_name = module_name.decode("utf-8") if isinstance(module_name, bytes) else "?"
-    if version not in _KNOWN_VERSIONS:
-        raise ImportError("cffi out-of-line Python module '%s' has unknown version %r"
-                          % (module_name, version))
+    check_version(module_name, version)
     reader = _TableReader(module_name, types, struct_unions, enums)
     global_decls, enum_values, library_constants = _read_globals(reader, globals_)
     model = ffi._model
@@ -319,6 +315,7 @@ def load_tables(ffi, module_name, version, types, globals_, struct_unions, enums
                             "objects of other out-of-line modules, not %r"
                             % (module_name, included))
     reader.check_external(includes)
+    reader.rename_anonymous(includes)
     typedefs = []
     for i, entry in enumerate(typenames or ()):
         if not isinstance(entry, bytes) or len(entry) < 5:
@@ -364,6 +361,10 @@ class OutOfLineLibrary:
             value = self._nffi_library.read_variable(ct, name)
         except (AttributeError, KeyError) as e:
             raise self._nffi_missing_symbol(name, e) from None
+        except _core.LibraryClosedError:
+            # cffi's wording for the libs of these modules
+            raise _core.error("library '%s' has been closed"
+                              % self._nffi_library.name) from None
         self.__dict__[name] = value
         return value
 

@@ -598,14 +598,21 @@ class _Declarator:
         self.attrs = attrs          # GNU C: __attribute__s after the declarator
         self.asm = asm              # GNU C: the symbol of '__asm__("symbol")'
 
-    def type_for(self, base):
+    def type_for(self, base, base_const=False):
         """Build the declared type.  Its depth is bounded: type nodes are compared and
-        hashed recursively, so a 10000-deep 'int ****...' must not get through."""
+        hashed recursively, so a 10000-deep 'int ****...' must not get through.
+        base_const: 'const' was among the specifiers; the pointer or array built on the
+        base records it as item_const (what cffi's out-of-line tables tell apart)."""
         result = base
         depth = 1
+        item_const = base_const
         for op in self.ops:
             result = op.apply(result)
             depth = max(depth, op.args_depth) + 1
+            if item_const and isinstance(result, (Pointer, Array)):
+                result = dataclasses.replace(result, item_const=True)
+            item_const = result.const if isinstance(result, Pointer) else (
+                item_const and isinstance(result, Array))
         if depth > _MAX_TYPE_DEPTH:
             raise _error("type is nested too deeply", self.name_token or self.start)
         self.depth = depth
@@ -852,7 +859,7 @@ class _Parser:
         token = self.tokens[self.pos]
         if token.kind != _EOF:
             raise self._unexpected(token, "expected the end of the type")
-        return declarator.type_for(specifiers.base)
+        return declarator.type_for(specifiers.base, specifiers.const)
 
     # -- preprocessor
 
@@ -1056,7 +1063,7 @@ class _Parser:
         if specifiers.unknown is not None:
             declared_type = self._unknown_type(specifiers, declarator)
         else:
-            declared_type = declarator.type_for(specifiers.base)
+            declared_type = declarator.type_for(specifiers.base, specifiers.const)
         position = name_token.line, name_token.column
         is_typedef = "typedef" in specifiers.storage
         symbol = None
@@ -1077,7 +1084,14 @@ class _Parser:
                 self._gnu_transparent_union(name, declared_type, name_token)
         is_constant = (not is_typedef and not isinstance(declared_type, (Function, Array))
                        and declarator.declares_const_object(specifiers))
-        value = self._initializer(is_constant, _may_be_floating(declared_type))
+        # as cffi: 'int X = 11;' (an integer type, not const) is a constant too when
+        # it has a value (brotlicffi's cdef has such lines)
+        integer = (not is_typedef and isinstance(declared_type, Primitive)
+                   and primitives.is_integer(declared_type.name))
+        value = self._initializer(is_constant or integer,
+                                  _may_be_floating(declared_type))
+        if value is not None and integer:
+            is_constant = True
         if is_typedef:
             self.local_typedefs.add(name)
             declaration = Typedef(name, declared_type, *position,
@@ -1404,7 +1418,7 @@ class _Parser:
                          specifiers.start.line, specifiers.start.column)
         declarator = self._declarator(_NAMED, specifiers.abi)
         name_token = declarator.name_token
-        field_type = declarator.type_for(specifiers.base)
+        field_type = declarator.type_for(specifiers.base, specifiers.const)
         if isinstance(field_type, (Function, Void)):
             raise _error("field '%s' cannot have a %s type"
                          % (name_token.text, "function" if isinstance(field_type, Function)
@@ -1663,7 +1677,7 @@ class _Parser:
                 self.g.parameters -= 1
         else:
             declarator = self._declarator(_EITHER, specifiers.abi)
-        parameter_type = declarator.type_for(specifiers.base)
+        parameter_type = declarator.type_for(specifiers.base, specifiers.const)
         if self.gnu and isinstance(parameter_type, Named) and \
                 parameter_type.name in self.g.transparent:
             parameter_type = self.g.transparent[parameter_type.name]

@@ -71,12 +71,16 @@ class Tagged:
 class Pointer:
     item: "Type"
     const: bool = False          # 'T * const': accepted and ignored, as cffi does
+    # 'const T *': the item is const (not part of the type: cffi's tables only)
+    item_const: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
 class Array:
     item: "Type"
     length: Union[int, None, str]   # None for 'T[]'; the string "..." for 'T[...]' (API mode)
+    # 'const T x[]': the items are const (not part of the type: cffi's tables only)
+    item_const: bool = field(default=False, compare=False)
     # where a '[...]' was written, for errors (not part of the type: not compared)
     line: int = field(default=0, compare=False)
     column: int = field(default=0, compare=False)
