@@ -62,6 +62,7 @@ CDataObject *nffi_cdata_new_view(CTypeObject *ct, char *data, PyObject *owner)
     cd->c_data = data;
     Py_XINCREF(owner);
     cd->c_owner = owner;
+    cd->c_flags = nffi_owner_flags(owner);
     return cd;
 }
 
@@ -110,7 +111,7 @@ static void cdata_dealloc(CDataObject *cd)
     PyObject_Free(cd);
 }
 
-int nffi_check_released(CDataObject *cd)
+int nffi_check_released_slow(CDataObject *cd)
 {
     /* a view (p + 1, p[0:2], p.field) of released memory is released too */
     PyObject *owner = cd->c_owner;
@@ -931,7 +932,7 @@ void nffi_field_cache_clear(CTypeObject *st)
 }
 
 /* The field of st named name (borrowed), or NULL (with an exception only on error). */
-static CFieldObject *lookup_field(CTypeObject *st, PyObject *name)
+static inline CFieldObject *lookup_field(CTypeObject *st, PyObject *name)
 {
     size_t slot = ((uintptr_t)name >> 4) & (FIELD_CACHE_SIZE - 1);
     struct FieldCacheEntry *cache = st->ct_field_cache;
@@ -1023,14 +1024,33 @@ static PyObject *read_field_of(CDataObject *cd, char *data, CFieldObject *cf)
     return nffi_read_field(data, cf, nffi_memory_owner(cd));
 }
 
-static PyObject *cdata_getattro(CDataObject *cd, PyObject *name)
+/* The struct whose fields 'p.x' on cd reaches with no check left to make: a struct or
+ * a pointer to one, complete, not NULL, whose memory cannot have been released (one flag
+ * test, see nffi_check_released); else NULL (find_field checks, and reports). */
+static inline CTypeObject *live_struct_of(CDataObject *cd)
 {
-    /* fast path: 'p.x' on a live struct pointer or struct, the common case */
     CTypeObject *ct = cd->c_type;
     CTypeObject *st = (ct->ct_flags & CT_POINTER) ? ct->ct_item : ct;
     if ((st->ct_flags & CT_STRUCT_OR_UNION) && st->ct_fields != NULL && cd->c_data != NULL &&
-            !(cd->c_flags & CD_RELEASED)) {
+            !(cd->c_flags & (CD_RELEASED | CD_CHECK_OWNER)))
+        return st;
+    return NULL;
+}
+
+/* A field read or written as a plain integer in place (the commonest field) */
+static inline int plain_integer_field(CFieldObject *cf)
+{
+    return cf->cf_bitshift < 0 && nffi_is_plain_integer(cf->cf_type);
+}
+
+static PyObject *cdata_getattro(CDataObject *cd, PyObject *name)
+{
+    /* fast path: 'p.x' on a live struct pointer or struct, the common case */
+    CTypeObject *st = live_struct_of(cd);
+    if (st != NULL) {
         CFieldObject *cf = lookup_field(st, name);
+        if (cf != NULL && plain_integer_field(cf))
+            return nffi_integer_to_object(cd->c_data + cf->cf_offset, cf->cf_type);
         if (cf != NULL)
             return read_field_of(cd, cd->c_data, cf);
         if (PyErr_Occurred())
@@ -1061,6 +1081,15 @@ static Py_ssize_t struct_room(CDataObject *cd, char *data)
 
 static int cdata_setattro(CDataObject *cd, PyObject *name, PyObject *value)
 {
+    /* fast path: 'p.x = 5', an exact int into an integer field of a live struct */
+    CTypeObject *st = live_struct_of(cd);
+    if (st != NULL && value != NULL && PyLong_CheckExact(value)) {
+        CFieldObject *cf = lookup_field(st, name);
+        if (cf != NULL && plain_integer_field(cf))
+            return nffi_convert_from_object(cd->c_data + cf->cf_offset, cf->cf_type, value);
+        if (cf == NULL && PyErr_Occurred())
+            return -1;
+    }
     char *data;
     CFieldObject *cf = find_field(cd, name, &data);
     if (cf != NULL) {
@@ -1069,9 +1098,8 @@ static int cdata_setattro(CDataObject *cd, PyObject *name, PyObject *value)
             return -1;
         }
         PyObject *pinned = NULL;
-        if (nffi_check_released(cd) < 0 ||
-                (may_run_user_code(value) && nffi_pin(cd, &pinned) < 0))
-            return -1;
+        if (may_run_user_code(value) && nffi_pin(cd, &pinned) < 0)
+            return -1;   /* (find_field checked that the memory was not released) */
         int r = nffi_write_field(data, cf, value, struct_room(cd, data));
         nffi_unpin(pinned);
         return r;
@@ -1340,7 +1368,8 @@ PyTypeObject CData_Type = {
 
 int nffi_cdata_init(PyObject *module)
 {
-    if (PyType_Ready(&CData_Type) < 0 || PyType_Ready(&CDataIter_Type) < 0)
+    if (PyType_Ready(&CData_Type) < 0 || PyType_Ready(&CDataIter_Type) < 0 ||
+            nffi_small_ints_init() < 0)   /* (convert.c's; cdata.c is initialised first) */
         return -1;
     return PyModule_AddObjectRef(module, "CData", (PyObject *)&CData_Type);
 }

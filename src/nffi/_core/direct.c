@@ -248,8 +248,8 @@ static PyObject *integer_result(const NffiPlanArg *r, int64_t raw)
     if (r->kind == NFFI_ARG_INT && !(r->ct->ct_flags & (CT_IS_BOOL | CT_IS_ENUM))) {
         /* re-extended from the C type's width: the callee may leave garbage above it */
         int64_t value = nffi_register_image(r, data);
-        return r->is_signed ? PyLong_FromLongLong(value)
-                            : PyLong_FromUnsignedLongLong((uint64_t)value);
+        return r->is_signed ? nffi_long_from_signed(value)
+                            : nffi_long_from_unsigned((uint64_t)value);
     }
     return nffi_convert_to_object(data, r->ct, NULL);  /* _Bool, enums, chars, pointers */
 }
@@ -313,29 +313,32 @@ static PyObject *call_direct(const NffiCallPlan *plan, CDataObject *fn, PyObject
     if (generic && nffi_recheck_arguments(fn, args, plan->nargs) < 0)
         return NULL;
     void *target = fn->c_data;
-    int64_t iresult = 0;
-    double dresult = 0.0;
-    float fresult = 0.0f;
-    int kind = plan->result.kind;
-    if (kind == NFFI_ARG_STRUCT)
+    PyThreadState *state;
+    /* one bracket per result class: the result travels in the register of its class */
+    switch (plan->result.kind) {
+    case NFFI_ARG_STRUCT:
         return call_struct_result(plan, target, ints, floats, release_gil);
-    PyThreadState *state = nffi_call_begin(release_gil);
-    if (kind == NFFI_ARG_DOUBLE)
-        dresult = plan->double_shape(target, ints, floats);
-    else if (kind == NFFI_ARG_FLOAT)
-        fresult = plan->float_shape(target, ints, floats);
-    else
-        iresult = plan->int_shape(target, ints, floats);
-    nffi_call_end(state);
-    switch (kind) {
-    case NFFI_ARG_VOID:
-        Py_RETURN_NONE;
-    case NFFI_ARG_DOUBLE:
-        return PyFloat_FromDouble(dresult);
-    case NFFI_ARG_FLOAT:
-        return PyFloat_FromDouble((double)fresult);
+    case NFFI_ARG_DOUBLE: {
+        state = nffi_call_begin(release_gil);
+        double d = plan->double_shape(target, ints, floats);
+        nffi_call_end(state);
+        return PyFloat_FromDouble(d);
     }
-    return integer_result(&plan->result, iresult);
+    case NFFI_ARG_FLOAT: {
+        state = nffi_call_begin(release_gil);
+        float f = plan->float_shape(target, ints, floats);
+        nffi_call_end(state);
+        return PyFloat_FromDouble((double)f);
+    }
+    default: {
+        state = nffi_call_begin(release_gil);
+        int64_t raw = plan->int_shape(target, ints, floats);
+        nffi_call_end(state);
+        if (plan->result.kind == NFFI_ARG_VOID)
+            Py_RETURN_NONE;
+        return integer_result(&plan->result, raw);
+    }
+    }
 }
 
 int nffi_direct_call(const NffiCallPlan *plan, CDataObject *fn, PyObject *const *args,

@@ -223,7 +223,7 @@ static PyObject *ffi_sizeof(FFIBaseObject *self, PyObject *const *args, Py_ssize
     if (PyUnicode_CheckExact(arg)) {     /* the common case first: a cached type string */
         PyObject *ct = cached_ctype(self, arg);
         if (ct != NULL && ((CTypeObject *)ct)->ct_size >= 0)
-            return PyLong_FromSsize_t(((CTypeObject *)ct)->ct_size);
+            return nffi_long_from_signed(((CTypeObject *)ct)->ct_size);
         if (ct == NULL && PyErr_Occurred())
             return NULL;
     }

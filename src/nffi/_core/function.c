@@ -126,7 +126,7 @@ CDataObject *nffi_function_new(CTypeObject *fct, char *address, PyObject *owner)
     fn->cd.c_owner = owner;
     fn->cd.c_weakreflist = NULL;
     fn->cd.c_length = -1;
-    fn->cd.c_flags = 0;
+    fn->cd.c_flags = nffi_owner_flags(owner);
     fn->vectorcall = cfunction_vectorcall;
     fn->plan = plan;
     fn->name = NULL;

@@ -129,6 +129,10 @@ typedef struct {
 #define CD_HANDLE        0x20    /* CDataGC: ffi.new_handle(), gc_object is the handle's */
 #define CD_ALLOCATOR     0x40    /* CDataGC: memory from a custom allocator */
 #define CD_CALLBACK      0x80    /* CDataCallback (callback.c): owns a libffi closure */
+#define CD_CHECK_OWNER   0x100   /* c_owner may go away under it: a releasable cdata
+                                    (ffi.gc, from_buffer, allocators) or a library (closed),
+                                    set with c_owner; without it (nor CD_RELEASED) the
+                                    memory is live and nffi_check_released is one test */
 
 /* CDataGC (ownership.c): a cdata holding a resource besides memory; c_flags says which.
  * ffi.release() or the object's death gives it back once. */
@@ -245,6 +249,31 @@ static inline int nffi_convert_from_object(char *data, CTypeObject *ct, PyObject
     return nffi_convert(data, ct, obj, 0, NULL);
 }
 PyObject *nffi_convert_to_object(char *data, CTypeObject *ct, PyObject *owner);
+/* nffi_convert_to_object of the plain integer kinds (every integer but _Bool, whose
+   value is checked), inline for the hot reads (fields, items) */
+static inline int nffi_is_plain_integer(CTypeObject *ct)
+{
+    return (ct->ct_flags & CT_PRIMITIVE_INTEGER) && !(ct->ct_flags & CT_IS_BOOL);
+}
+static inline PyObject *nffi_integer_to_object(const char *data, CTypeObject *ct);  /* below */
+/* Integer results as int objects; -5..256, the commonest, without a call (references to
+   CPython's own shared objects, taken once by nffi_small_ints_init, convert.c). */
+#define NFFI_SMALL_INT_MIN (-5)
+#define NFFI_SMALL_INT_MAX 256
+extern PyObject *nffi_small_ints[NFFI_SMALL_INT_MAX - NFFI_SMALL_INT_MIN + 1];
+int nffi_small_ints_init(void);
+static inline PyObject *nffi_long_from_signed(long long v)
+{
+    if (v >= NFFI_SMALL_INT_MIN && v <= NFFI_SMALL_INT_MAX)
+        return Py_NewRef(nffi_small_ints[v - NFFI_SMALL_INT_MIN]);
+    return PyLong_FromLongLong(v);
+}
+static inline PyObject *nffi_long_from_unsigned(unsigned long long v)
+{
+    if (v <= NFFI_SMALL_INT_MAX)
+        return Py_NewRef(nffi_small_ints[v - NFFI_SMALL_INT_MIN]);
+    return PyLong_FromUnsignedLongLong(v);
+}
 int nffi_write_field(char *data, CFieldObject *cf, PyObject *obj, Py_ssize_t room);
 PyObject *nffi_read_field(char *data, CFieldObject *cf, PyObject *owner);
 /* Integer and character values read as signed: signed integers, and wchar_t where it is
@@ -285,6 +314,12 @@ static inline void nffi_write_raw_integer(char *data, unsigned PY_LONG_LONG valu
     case 8: { uint64_t v = (uint64_t)value; memcpy(data, &v, 8); break; }
     }
 }
+static inline PyObject *nffi_integer_to_object(const char *data, CTypeObject *ct)
+{
+    if (ct->ct_flags & CT_PRIMITIVE_SIGNED)
+        return nffi_long_from_signed(nffi_read_signed(data, ct->ct_size));
+    return nffi_long_from_unsigned(nffi_read_unsigned(data, ct->ct_size));
+}
 double nffi_read_float(const char *data, CTypeObject *ct);
 long double nffi_read_longdouble(const char *data);
 int nffi_convert_array_from_object(char *data, CTypeObject *ct, PyObject *obj,
@@ -312,7 +347,21 @@ PyObject *nffi_newp(CTypeObject *ct, PyObject *init, int zero);  /* zero=0: not 
 PyObject *nffi_cast(CTypeObject *ct, PyObject *value);
 Py_ssize_t nffi_cdata_length(CDataObject *cd);     /* array item count, -1 if none */
 Py_ssize_t nffi_cdata_sizeof(CDataObject *cd);
-int nffi_check_released(CDataObject *cd);
+/* 0 if cd's memory may be used, -1 + ValueError if it was released (ffi.release of it or
+   of the object owning the memory it views) or its library was closed.  The common case
+   (memory of ffi.new, or from C with no owner) is the one flag test. */
+int nffi_check_released_slow(CDataObject *cd);
+static inline int nffi_check_released(CDataObject *cd)
+{
+    if (!(cd->c_flags & (CD_RELEASED | CD_CHECK_OWNER)))
+        return 0;
+    return nffi_check_released_slow(cd);
+}
+/* The c_flags of a cdata with this owner (cdata.c and function.c set c_owner) */
+static inline int nffi_owner_flags(PyObject *owner)
+{
+    return owner != NULL && Py_TYPE(owner) != &CData_Type ? CD_CHECK_OWNER : 0;
+}
 Py_ssize_t nffi_owned_room(CDataObject *cd, char *data);
 PyObject *nffi_memory_owner(CDataObject *cd);   /* borrowed, or NULL: memory from C */
 /* ownership.c: pin the releasable object (ffi.gc, from_buffer, allocator) cd's memory
@@ -529,7 +578,21 @@ void nffi_errno_callback_end(PyGILState_STATE state);
 int nffi_capi_init(PyObject *module);   /* capi.c: nffi._core._C_API, compiled libs */
 int nffi_lib_init(PyObject *module);
 int nffi_libobject_init(PyObject *module);
-int nffi_library_check_open(PyObject *owner); /* -1 + error if owner is a closed library */
+/* lib.c: the head of a Library object, read inline on every call of its functions (its
+   handle is NULL once closed); nffi_library_check_open: -1 + error if owner (a cdata's
+   c_owner) is a closed library, else 0. */
+typedef struct {
+    PyObject_HEAD
+    void *handle;
+} NffiLibraryHead;
+extern PyTypeObject nffi_Library_Type;
+int nffi_library_closed_error(PyObject *lib);
+static inline int nffi_library_check_open(PyObject *owner)
+{
+    if (Py_IS_TYPE(owner, &nffi_Library_Type) && ((NffiLibraryHead *)owner)->handle == NULL)
+        return nffi_library_closed_error(owner);
+    return 0;
+}
 /* convert.c: after the arguments of a call to fn were converted (which may have run user
    code): -1 + error if fn's library was closed or a cdata argument released meanwhile */
 int nffi_recheck_arguments(CDataObject *fn, PyObject *const *args, Py_ssize_t nargs);
