@@ -29,7 +29,8 @@ static CDataObject *cdata_alloc(PyTypeObject *type, CTypeObject *ct, Py_ssize_t 
         cd = (CDataObject *)PyObject_Malloc(total);
         if (cd == NULL)
             return (CDataObject *)PyErr_NoMemory();
-        memset((char *)cd + used, 0, total - used);
+        if (total > used)                    /* (views: no inline data, no slack) */
+            memset((char *)cd + used, 0, total - used);
         PyObject_InitVar((PyVarObject *)cd, type, nitems);
     }
     else {
@@ -80,7 +81,9 @@ CDataObject *nffi_cdata_new_owned(CTypeObject *ct, Py_ssize_t datasize, int zero
 CDataObject *nffi_cdata_new_value(CTypeObject *ct)
 {
     CDataObject *cd = cdata_alloc(&CData_Type, ct, ct->ct_size > 0 ? ct->ct_size : 0);
-    if (cd != NULL && ct->ct_size > 0)
+    if (cd != NULL && ct->ct_size > 0 && ct->ct_size <= 8)
+        memset(cd->c_data, 0, 8);            /* one store: the block is rounded to 16 */
+    else if (cd != NULL && ct->ct_size > 0)
         memset(cd->c_data, 0, ct->ct_size);
     return cd;
 }
@@ -277,11 +280,12 @@ PyObject *nffi_newp(CTypeObject *ct, PyObject *init, int zero)
  * value; a pointer-like one the address; the engine refuses anything else. */
 PyObject *nffi_cast(CTypeObject *ct, PyObject *value)
 {
-    if (CData_Check(value) && nffi_check_released((CDataObject *)value) < 0)
+    int is_cdata = !PyLong_CheckExact(value) && CData_Check(value);   /* (ints: no MRO walk) */
+    if (is_cdata && nffi_check_released((CDataObject *)value) < 0)
         return NULL;
     /* a pointer to a pointer type (a callback's 'void *' argument to 'int *'): the same
        address (what the engine does with it), without the engine's dispatch */
-    if ((ct->ct_flags & CT_POINTER) && CData_Check(value) &&
+    if ((ct->ct_flags & CT_POINTER) && is_cdata &&
             (((CDataObject *)value)->c_type->ct_flags & CT_POINTER_LIKE))
         return (PyObject *)nffi_cdata_new_view(ct, ((CDataObject *)value)->c_data, NULL);
     if (!(ct->ct_flags & CT_PRIMITIVE_ANY)) {
@@ -678,6 +682,8 @@ static PyObject *cdata_item(CDataObject *cd, Py_ssize_t i)
     if (p == NULL)
         return NULL;
     CTypeObject *item = cd->c_type->ct_item;
+    if (nffi_is_plain_integer(item))
+        return nffi_integer_to_object(p, item);
     PyObject *r = nffi_convert_to_object(p, item, nffi_memory_owner(cd));
     /* p[0] of ffi.new("struct with_flexible_array *", ...) knows its allocated size */
     if (r != NULL && i == 0 && (item->ct_flags & CT_WITH_VAR_ARRAY) &&
@@ -860,6 +866,9 @@ static int cdata_ass_slice(CDataObject *cd, PyObject *slice, PyObject *value)
 
 static PyObject *cdata_subscript(CDataObject *cd, PyObject *key)
 {
+    long long small;
+    if (PyLong_CheckExact(key) && nffi_compact_long(key, &small))
+        return cdata_item(cd, (Py_ssize_t)small);      /* 'p[0]', the common case */
     if (PyLong_CheckExact(key)) {
         Py_ssize_t i = PyLong_AsSsize_t(key);
         if (i != -1 || !PyErr_Occurred())
@@ -880,6 +889,9 @@ static int cdata_ass_subscript(CDataObject *cd, PyObject *key, PyObject *value)
         PyErr_SetString(PyExc_TypeError, "'del' of a cdata item is not supported");
         return -1;
     }
+    long long small;
+    if (PyLong_CheckExact(key) && nffi_compact_long(key, &small))
+        return cdata_ass_item(cd, (Py_ssize_t)small, value);
     if (PySlice_Check(key))
         return cdata_ass_slice(cd, key, value);
     Py_ssize_t i = PyNumber_AsSsize_t(key, PyExc_IndexError);

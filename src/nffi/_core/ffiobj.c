@@ -61,8 +61,20 @@ static void clear_type_cache(FFIBaseObject *self)
         PyDict_Clear(self->type_cache);
 }
 
+static CTypeObject *resolve_ctype_slow(FFIBaseObject *self, PyObject *cdecl);
+
 /* A CType from a cdecl string or a CType; new reference. */
-static CTypeObject *resolve_ctype(FFIBaseObject *self, PyObject *cdecl)
+static inline CTypeObject *resolve_ctype(FFIBaseObject *self, PyObject *cdecl)
+{
+    if (PyUnicode_CheckExact(cdecl)) {
+        PyObject *ct = cached_ctype(self, cdecl);
+        if (ct != NULL)
+            return (CTypeObject *)Py_NewRef(ct);
+    }
+    return resolve_ctype_slow(self, cdecl);
+}
+
+static CTypeObject *resolve_ctype_slow(FFIBaseObject *self, PyObject *cdecl)
 {
     if (CType_Check(cdecl)) {
         Py_INCREF(cdecl);

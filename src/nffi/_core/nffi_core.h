@@ -454,21 +454,28 @@ void nffi_plan_classify(CTypeObject *ct, NffiPlanArg *a);  /* one argument or re
 /* The fast path for an INT: the value of an exact int that fits a's range, read without
    a function call for the common small ones (CPython's compact representation); 0 if
    obj is not such an int (the conversion engine then decides, and reports errors). */
+/* The value of an exact int (PyLong_CheckExact) held in one digit: 1 and *out, else 0 */
+static inline int nffi_compact_long(PyObject *obj, long long *out)
+{
+#if PY_VERSION_HEX < 0x030C0000
+    Py_ssize_t digits = Py_SIZE(obj);
+    if (digits < -1 || digits > 1)
+        return 0;
+    *out = digits == 0 ? 0 : digits * (long long)((PyLongObject *)obj)->ob_digit[0];
+    return 1;                            /* (a zero may have no digit allocated) */
+#else
+    if (!PyUnstable_Long_IsCompact((PyLongObject *)obj))
+        return 0;
+    *out = PyUnstable_Long_CompactValue((PyLongObject *)obj);
+    return 1;
+#endif
+}
 static inline int nffi_int_fast_value(const NffiPlanArg *a, PyObject *obj, int64_t *out)
 {
     if (a->kind != NFFI_ARG_INT || !PyLong_CheckExact(obj))
         return 0;
     long long v;
-#if PY_VERSION_HEX < 0x030C0000
-    Py_ssize_t digits = Py_SIZE(obj);
-    int compact = digits >= -1 && digits <= 1;
-    if (compact)                         /* (a zero may have no digit allocated) */
-        v = digits == 0 ? 0 : digits * (long long)((PyLongObject *)obj)->ob_digit[0];
-#else
-    int compact = PyUnstable_Long_IsCompact((PyLongObject *)obj);
-    if (compact)
-        v = PyUnstable_Long_CompactValue((PyLongObject *)obj);
-#endif
+    int compact = nffi_compact_long(obj, &v);
     if (!compact) {
         int overflow;
         v = PyLong_AsLongLongAndOverflow(obj, &overflow);
