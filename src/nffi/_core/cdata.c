@@ -706,6 +706,8 @@ static int cdata_ass_item(CDataObject *cd, Py_ssize_t i, PyObject *value)
     if (p == NULL)
         return -1;
     CTypeObject *item = cd->c_type->ct_item;
+    if (nffi_write_int_fast(p, item, value))
+        return 0;
     PyObject *pinned = NULL;
     if (may_run_user_code(value) && nffi_pin(cd, &pinned) < 0)
         return -1;
@@ -1097,7 +1099,10 @@ static int cdata_setattro(CDataObject *cd, PyObject *name, PyObject *value)
     CTypeObject *st = live_struct_of(cd);
     if (st != NULL && value != NULL && PyLong_CheckExact(value)) {
         CFieldObject *cf = lookup_field(st, name);
-        if (cf != NULL && plain_integer_field(cf))
+        if (cf != NULL && cf->cf_bitshift < 0 &&
+                nffi_write_int_fast(cd->c_data + cf->cf_offset, cf->cf_type, value))
+            return 0;
+        if (cf != NULL && plain_integer_field(cf))   /* out of the fast range: the engine */
             return nffi_convert_from_object(cd->c_data + cf->cf_offset, cf->cf_type, value);
         if (cf == NULL && PyErr_Occurred())
             return -1;

@@ -891,6 +891,8 @@ static OUT_OF_LINE int complex_from_object(char *data, CTypeObject *ct, PyObject
 
 static OUT_OF_LINE int integer_to_memory(char *data, CTypeObject *ct, PyObject *obj, int flags)
 {
+    if (!(flags & NFFI_CONV_CAST) && nffi_write_int_fast(data, ct, obj))
+        return 0;
     unsigned long long bits;
     if (!(flags & NFFI_CONV_CAST) ? integer_from_object(obj, ct, &bits) < 0
                                   : cast_source_bits(obj, &bits, ct) < 0)

@@ -320,6 +320,40 @@ static inline PyObject *nffi_integer_to_object(const char *data, CTypeObject *ct
         return nffi_long_from_signed(nffi_read_signed(data, ct->ct_size));
     return nffi_long_from_unsigned(nffi_read_unsigned(data, ct->ct_size));
 }
+/* The value of an exact int (PyLong_CheckExact) held in one digit: 1 and *out, else 0 */
+static inline int nffi_compact_long(PyObject *obj, long long *out)
+{
+#if PY_VERSION_HEX < 0x030C0000
+    Py_ssize_t digits = Py_SIZE(obj);
+    if (digits < -1 || digits > 1)
+        return 0;
+    *out = digits == 0 ? 0 : digits * (long long)((PyLongObject *)obj)->ob_digit[0];
+    return 1;                            /* (a zero may have no digit allocated) */
+#else
+    if (!PyUnstable_Long_IsCompact((PyLongObject *)obj))
+        return 0;
+    *out = PyUnstable_Long_CompactValue((PyLongObject *)obj);
+    return 1;
+#endif
+}
+/* The checked write of an exact int held in one digit (|v| < 2**30, so it fits any
+   signed type of 4 bytes or more) into a plain integer type at data, inline: 1 if done,
+   0 if the engine must decide (other objects, other types, out of range: it reports). */
+static inline int nffi_write_int_fast(char *data, CTypeObject *ct, PyObject *obj)
+{
+    long long v;
+    if (!PyLong_CheckExact(obj) || !nffi_is_plain_integer(ct) || !nffi_compact_long(obj, &v))
+        return 0;
+    Py_ssize_t size = ct->ct_size;
+    if (ct->ct_flags & CT_PRIMITIVE_SIGNED) {
+        if (size < 4 && (v < -(1LL << (size * 8 - 1)) || v >= (1LL << (size * 8 - 1))))
+            return 0;
+    }
+    else if (v < 0 || (size < 4 && v >= (1LL << (size * 8))))
+        return 0;
+    nffi_write_raw_integer(data, (unsigned long long)v, size);
+    return 1;
+}
 double nffi_read_float(const char *data, CTypeObject *ct);
 long double nffi_read_longdouble(const char *data);
 int nffi_convert_array_from_object(char *data, CTypeObject *ct, PyObject *obj,
@@ -454,22 +488,6 @@ void nffi_plan_classify(CTypeObject *ct, NffiPlanArg *a);  /* one argument or re
 /* The fast path for an INT: the value of an exact int that fits a's range, read without
    a function call for the common small ones (CPython's compact representation); 0 if
    obj is not such an int (the conversion engine then decides, and reports errors). */
-/* The value of an exact int (PyLong_CheckExact) held in one digit: 1 and *out, else 0 */
-static inline int nffi_compact_long(PyObject *obj, long long *out)
-{
-#if PY_VERSION_HEX < 0x030C0000
-    Py_ssize_t digits = Py_SIZE(obj);
-    if (digits < -1 || digits > 1)
-        return 0;
-    *out = digits == 0 ? 0 : digits * (long long)((PyLongObject *)obj)->ob_digit[0];
-    return 1;                            /* (a zero may have no digit allocated) */
-#else
-    if (!PyUnstable_Long_IsCompact((PyLongObject *)obj))
-        return 0;
-    *out = PyUnstable_Long_CompactValue((PyLongObject *)obj);
-    return 1;
-#endif
-}
 static inline int nffi_int_fast_value(const NffiPlanArg *a, PyObject *obj, int64_t *out)
 {
     if (a->kind != NFFI_ARG_INT || !PyLong_CheckExact(obj))
