@@ -507,9 +507,18 @@ static inline int nffi_int_fast_value(const NffiPlanArg *a, PyObject *obj, int64
 }
 void nffi_call_plan_free(NffiCallPlan *plan);     /* ctype.c, when the ctype dies */
 int nffi_direct_prepare(NffiCallPlan *plan);      /* direct.c: 1 if a direct call applies */
-int nffi_direct_call(const NffiCallPlan *plan, CDataObject *fn, PyObject *const *args,
-                     Py_ssize_t nargs, int release_gil,
-                     PyObject **result);           /* 0: take libffi's path */
+/* CFunction (function.c): the CData subtype of function pointers, called by vectorcall */
+typedef struct {
+    CDataObject cd;
+    vectorcallfunc vectorcall;   /* direct.c's entry when the plan has a direct call */
+    NffiCallPlan *plan;          /* owned by the ctype (ct_call_plan) */
+    PyObject *name;              /* str: the C name of a library's function, or NULL */
+    int release_gil;             /* 0: declared with cdef(..., release_gil=False) */
+} CFunctionObject;
+PyObject *nffi_cfunction_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
+                                    PyObject *kwnames);   /* function.c: libffi's path */
+PyObject *nffi_direct_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
+                                 PyObject *kwnames);      /* direct.c */
 void nffi_libffi_free(struct LibffiCall *libffi);
 PyObject *nffi_cdata_call(PyObject *cd, PyObject *args, PyObject *kwds);  /* CData tp_call */
 PyObject *nffi_call_libffi(CDataObject *fn, PyObject *const *args, Py_ssize_t nargs,
