@@ -198,8 +198,20 @@ static inline PyObject *cdecl_argument(const char *fname, PyObject *const *args,
     return cdecl_argument_slow(fname, args, nargs, kwnames);
 }
 
-static PyObject *ffi_typeof(FFIBaseObject *self, PyObject *const *args, Py_ssize_t nargs,
-                            PyObject *kwnames)
+/* The ctype of the one positional argument of a call if it is a type string in the
+ * identity slots (borrowed), else NULL: the fast path of typeof and sizeof, small enough
+ * that they need no stack frame (the rest is in their _slow functions). */
+static inline PyObject *recent_argument_ctype(FFIBaseObject *self, PyObject *const *args,
+                                              Py_ssize_t nargs, PyObject *kwnames)
+{
+    if (nargs != 1 || kwnames != NULL)
+        return NULL;
+    RecentType *slot = &self->recent[((uintptr_t)args[0] >> 4) & (RECENT_TYPES - 1)];
+    return slot->key == args[0] ? slot->ct : NULL;
+}
+
+static Py_NO_INLINE PyObject *ffi_typeof_slow(FFIBaseObject *self, PyObject *const *args,
+                                              Py_ssize_t nargs, PyObject *kwnames)
 {
     PyObject *arg = cdecl_argument("typeof", args, nargs, kwnames);
     if (arg == NULL)
@@ -222,12 +234,21 @@ static PyObject *ffi_typeof(FFIBaseObject *self, PyObject *const *args, Py_ssize
     return PyObject_CallMethod((PyObject *)self, "_typeof_other", "O", arg);
 }
 
+static PyObject *ffi_typeof(FFIBaseObject *self, PyObject *const *args, Py_ssize_t nargs,
+                            PyObject *kwnames)
+{
+    PyObject *ct = recent_argument_ctype(self, args, nargs, kwnames);
+    if (ct != NULL)
+        return Py_NewRef(ct);
+    return ffi_typeof_slow(self, args, nargs, kwnames);
+}
+
 /* The FFI of a compiled module (cffi's or nffi's API mode) differs from cffi's FFI class
  * in the two error cases below, as in cffi. */
 #define is_compiled_flavour(self) ((self)->flavour != NFFI_FLAVOUR_FFI)
 
-static PyObject *ffi_sizeof(FFIBaseObject *self, PyObject *const *args, Py_ssize_t nargs,
-                            PyObject *kwnames)
+static Py_NO_INLINE PyObject *ffi_sizeof_slow(FFIBaseObject *self, PyObject *const *args,
+                                              Py_ssize_t nargs, PyObject *kwnames)
 {
     PyObject *arg = cdecl_argument("sizeof", args, nargs, kwnames);
     if (arg == NULL)
@@ -252,6 +273,15 @@ static PyObject *ffi_sizeof(FFIBaseObject *self, PyObject *const *args, Py_ssize
         PyErr_Format(PyExc_ValueError, "ctype '%s' is of unknown size", nffi_ctype_name(ct));
     Py_DECREF(ct);
     return size < 0 ? NULL : PyLong_FromSsize_t(size);
+}
+
+static PyObject *ffi_sizeof(FFIBaseObject *self, PyObject *const *args, Py_ssize_t nargs,
+                            PyObject *kwnames)
+{
+    PyObject *ct = recent_argument_ctype(self, args, nargs, kwnames);
+    if (ct != NULL && ((CTypeObject *)ct)->ct_size >= 0)
+        return nffi_long_from_signed(((CTypeObject *)ct)->ct_size);
+    return ffi_sizeof_slow(self, args, nargs, kwnames);
 }
 
 static PyObject *ffi_alignof(FFIBaseObject *self, PyObject *const *args, Py_ssize_t nargs,
