@@ -189,7 +189,7 @@ class FFI(_core.FFIBase):
 
     def _clear_type_caches(self):
         """What type strings mean changed (override, include): parse them again."""
-        self._type_cache.clear()
+        self._clear_type_cache()
         self._function_type_cache.clear()
 
     def _parse_type(self, text, allow_function=False):

@@ -29,7 +29,8 @@ static CDataObject *cdata_alloc(PyTypeObject *type, CTypeObject *ct, Py_ssize_t 
         cd = (CDataObject *)PyObject_Malloc(total);
         if (cd == NULL)
             return (CDataObject *)PyErr_NoMemory();
-        memset((char *)cd + used, 0, total - used);
+        if (total > used)                    /* (views: no inline data, no slack) */
+            memset((char *)cd + used, 0, total - used);
         PyObject_InitVar((PyVarObject *)cd, type, nitems);
     }
     else {
@@ -62,6 +63,7 @@ CDataObject *nffi_cdata_new_view(CTypeObject *ct, char *data, PyObject *owner)
     cd->c_data = data;
     Py_XINCREF(owner);
     cd->c_owner = owner;
+    cd->c_flags = nffi_owner_flags(owner);
     return cd;
 }
 
@@ -79,7 +81,9 @@ CDataObject *nffi_cdata_new_owned(CTypeObject *ct, Py_ssize_t datasize, int zero
 CDataObject *nffi_cdata_new_value(CTypeObject *ct)
 {
     CDataObject *cd = cdata_alloc(&CData_Type, ct, ct->ct_size > 0 ? ct->ct_size : 0);
-    if (cd != NULL && ct->ct_size > 0)
+    if (cd != NULL && ct->ct_size > 0 && ct->ct_size <= 8)
+        memset(cd->c_data, 0, 8);            /* one store: the block is rounded to 16 */
+    else if (cd != NULL && ct->ct_size > 0)
         memset(cd->c_data, 0, ct->ct_size);
     return cd;
 }
@@ -110,7 +114,7 @@ static void cdata_dealloc(CDataObject *cd)
     PyObject_Free(cd);
 }
 
-int nffi_check_released(CDataObject *cd)
+int nffi_check_released_slow(CDataObject *cd)
 {
     /* a view (p + 1, p[0:2], p.field) of released memory is released too */
     PyObject *owner = cd->c_owner;
@@ -276,11 +280,12 @@ PyObject *nffi_newp(CTypeObject *ct, PyObject *init, int zero)
  * value; a pointer-like one the address; the engine refuses anything else. */
 PyObject *nffi_cast(CTypeObject *ct, PyObject *value)
 {
-    if (CData_Check(value) && nffi_check_released((CDataObject *)value) < 0)
+    int is_cdata = !PyLong_CheckExact(value) && CData_Check(value);   /* (ints: no MRO walk) */
+    if (is_cdata && nffi_check_released((CDataObject *)value) < 0)
         return NULL;
     /* a pointer to a pointer type (a callback's 'void *' argument to 'int *'): the same
        address (what the engine does with it), without the engine's dispatch */
-    if ((ct->ct_flags & CT_POINTER) && CData_Check(value) &&
+    if ((ct->ct_flags & CT_POINTER) && is_cdata &&
             (((CDataObject *)value)->c_type->ct_flags & CT_POINTER_LIKE))
         return (PyObject *)nffi_cdata_new_view(ct, ((CDataObject *)value)->c_data, NULL);
     if (!(ct->ct_flags & CT_PRIMITIVE_ANY)) {
@@ -677,6 +682,8 @@ static PyObject *cdata_item(CDataObject *cd, Py_ssize_t i)
     if (p == NULL)
         return NULL;
     CTypeObject *item = cd->c_type->ct_item;
+    if (nffi_is_plain_integer(item))
+        return nffi_integer_to_object(p, item);
     PyObject *r = nffi_convert_to_object(p, item, nffi_memory_owner(cd));
     /* p[0] of ffi.new("struct with_flexible_array *", ...) knows its allocated size */
     if (r != NULL && i == 0 && (item->ct_flags & CT_WITH_VAR_ARRAY) &&
@@ -699,6 +706,8 @@ static int cdata_ass_item(CDataObject *cd, Py_ssize_t i, PyObject *value)
     if (p == NULL)
         return -1;
     CTypeObject *item = cd->c_type->ct_item;
+    if (nffi_write_int_fast(p, item, value))
+        return 0;
     PyObject *pinned = NULL;
     if (may_run_user_code(value) && nffi_pin(cd, &pinned) < 0)
         return -1;
@@ -859,6 +868,9 @@ static int cdata_ass_slice(CDataObject *cd, PyObject *slice, PyObject *value)
 
 static PyObject *cdata_subscript(CDataObject *cd, PyObject *key)
 {
+    long long small;
+    if (PyLong_CheckExact(key) && nffi_compact_long(key, &small))
+        return cdata_item(cd, (Py_ssize_t)small);      /* 'p[0]', the common case */
     if (PyLong_CheckExact(key)) {
         Py_ssize_t i = PyLong_AsSsize_t(key);
         if (i != -1 || !PyErr_Occurred())
@@ -879,6 +891,9 @@ static int cdata_ass_subscript(CDataObject *cd, PyObject *key, PyObject *value)
         PyErr_SetString(PyExc_TypeError, "'del' of a cdata item is not supported");
         return -1;
     }
+    long long small;
+    if (PyLong_CheckExact(key) && nffi_compact_long(key, &small))
+        return cdata_ass_item(cd, (Py_ssize_t)small, value);
     if (PySlice_Check(key))
         return cdata_ass_slice(cd, key, value);
     Py_ssize_t i = PyNumber_AsSsize_t(key, PyExc_IndexError);
@@ -931,7 +946,7 @@ void nffi_field_cache_clear(CTypeObject *st)
 }
 
 /* The field of st named name (borrowed), or NULL (with an exception only on error). */
-static CFieldObject *lookup_field(CTypeObject *st, PyObject *name)
+static inline CFieldObject *lookup_field(CTypeObject *st, PyObject *name)
 {
     size_t slot = ((uintptr_t)name >> 4) & (FIELD_CACHE_SIZE - 1);
     struct FieldCacheEntry *cache = st->ct_field_cache;
@@ -1023,14 +1038,33 @@ static PyObject *read_field_of(CDataObject *cd, char *data, CFieldObject *cf)
     return nffi_read_field(data, cf, nffi_memory_owner(cd));
 }
 
-static PyObject *cdata_getattro(CDataObject *cd, PyObject *name)
+/* The struct whose fields 'p.x' on cd reaches with no check left to make: a struct or
+ * a pointer to one, complete, not NULL, whose memory cannot have been released (one flag
+ * test, see nffi_check_released); else NULL (find_field checks, and reports). */
+static inline CTypeObject *live_struct_of(CDataObject *cd)
 {
-    /* fast path: 'p.x' on a live struct pointer or struct, the common case */
     CTypeObject *ct = cd->c_type;
     CTypeObject *st = (ct->ct_flags & CT_POINTER) ? ct->ct_item : ct;
     if ((st->ct_flags & CT_STRUCT_OR_UNION) && st->ct_fields != NULL && cd->c_data != NULL &&
-            !(cd->c_flags & CD_RELEASED)) {
+            !(cd->c_flags & (CD_RELEASED | CD_CHECK_OWNER)))
+        return st;
+    return NULL;
+}
+
+/* A field read or written as a plain integer in place (the commonest field) */
+static inline int plain_integer_field(CFieldObject *cf)
+{
+    return cf->cf_bitshift < 0 && nffi_is_plain_integer(cf->cf_type);
+}
+
+static PyObject *cdata_getattro(CDataObject *cd, PyObject *name)
+{
+    /* fast path: 'p.x' on a live struct pointer or struct, the common case */
+    CTypeObject *st = live_struct_of(cd);
+    if (st != NULL) {
         CFieldObject *cf = lookup_field(st, name);
+        if (cf != NULL && plain_integer_field(cf))
+            return nffi_integer_to_object(cd->c_data + cf->cf_offset, cf->cf_type);
         if (cf != NULL)
             return read_field_of(cd, cd->c_data, cf);
         if (PyErr_Occurred())
@@ -1061,6 +1095,18 @@ static Py_ssize_t struct_room(CDataObject *cd, char *data)
 
 static int cdata_setattro(CDataObject *cd, PyObject *name, PyObject *value)
 {
+    /* fast path: 'p.x = 5', an exact int into an integer field of a live struct */
+    CTypeObject *st = live_struct_of(cd);
+    if (st != NULL && value != NULL && PyLong_CheckExact(value)) {
+        CFieldObject *cf = lookup_field(st, name);
+        if (cf != NULL && cf->cf_bitshift < 0 &&
+                nffi_write_int_fast(cd->c_data + cf->cf_offset, cf->cf_type, value))
+            return 0;
+        if (cf != NULL && plain_integer_field(cf))   /* out of the fast range: the engine */
+            return nffi_convert_from_object(cd->c_data + cf->cf_offset, cf->cf_type, value);
+        if (cf == NULL && PyErr_Occurred())
+            return -1;
+    }
     char *data;
     CFieldObject *cf = find_field(cd, name, &data);
     if (cf != NULL) {
@@ -1069,9 +1115,8 @@ static int cdata_setattro(CDataObject *cd, PyObject *name, PyObject *value)
             return -1;
         }
         PyObject *pinned = NULL;
-        if (nffi_check_released(cd) < 0 ||
-                (may_run_user_code(value) && nffi_pin(cd, &pinned) < 0))
-            return -1;
+        if (may_run_user_code(value) && nffi_pin(cd, &pinned) < 0)
+            return -1;   /* (find_field checked that the memory was not released) */
         int r = nffi_write_field(data, cf, value, struct_room(cd, data));
         nffi_unpin(pinned);
         return r;
@@ -1340,7 +1385,8 @@ PyTypeObject CData_Type = {
 
 int nffi_cdata_init(PyObject *module)
 {
-    if (PyType_Ready(&CData_Type) < 0 || PyType_Ready(&CDataIter_Type) < 0)
+    if (PyType_Ready(&CData_Type) < 0 || PyType_Ready(&CDataIter_Type) < 0 ||
+            nffi_small_ints_init() < 0)   /* (convert.c's; cdata.c is initialised first) */
         return -1;
     return PyModule_AddObjectRef(module, "CData", (PyObject *)&CData_Type);
 }

@@ -904,6 +904,8 @@ static OUT_OF_LINE int complex_from_object(char *data, CTypeObject *ct, PyObject
 
 static OUT_OF_LINE int integer_to_memory(char *data, CTypeObject *ct, PyObject *obj, int flags)
 {
+    if (!(flags & NFFI_CONV_CAST) && nffi_write_int_fast(data, ct, obj))
+        return 0;
     unsigned long long bits;
     if (!(flags & NFFI_CONV_CAST) ? integer_from_object(obj, ct, &bits) < 0
                                   : cast_source_bits(obj, &bits, ct) < 0)
@@ -999,27 +1001,30 @@ static PyObject *longdouble_to_cdata(const char *data, CTypeObject *ct)
     return (PyObject *)cd;
 }
 
+PyObject *nffi_small_ints[NFFI_SMALL_INT_MAX - NFFI_SMALL_INT_MIN + 1];
+
+int nffi_small_ints_init(void)
+{
+    for (long v = NFFI_SMALL_INT_MIN; v <= NFFI_SMALL_INT_MAX; v++) {
+        PyObject **slot = &nffi_small_ints[v - NFFI_SMALL_INT_MIN];
+        if (*slot == NULL && (*slot = PyLong_FromLong(v)) == NULL)
+            return -1;
+    }
+    return 0;
+}
+
 PyObject *nffi_convert_to_object(char *data, CTypeObject *ct, PyObject *owner)
 {
     int flags = ct->ct_flags;
-    if (flags & CT_PRIMITIVE_SIGNED) {
-        if (ct->ct_size == sizeof(int)) {
-            int value;
-            memcpy(&value, data, sizeof(value));    /* packed fields may be misaligned */
-            return PyLong_FromLong(value);
-        }
-        return PyLong_FromLongLong(nffi_read_signed(data, ct->ct_size));
-    }
-    if (flags & CT_PRIMITIVE_UNSIGNED) {
+    if (nffi_is_plain_integer(ct))     /* (reads any alignment: packed fields) */
+        return nffi_integer_to_object(data, ct);
+    if (flags & CT_IS_BOOL) {
         unsigned long long v = nffi_read_unsigned(data, ct->ct_size);
-        if (flags & CT_IS_BOOL) {
-            if (v > 1) {
-                PyErr_Format(PyExc_ValueError, "got a _Bool of value %llu, expected 0 or 1", v);
-                return NULL;
-            }
-            return PyBool_FromLong((long)v);
+        if (v > 1) {
+            PyErr_Format(PyExc_ValueError, "got a _Bool of value %llu, expected 0 or 1", v);
+            return NULL;
         }
-        return PyLong_FromUnsignedLongLong(v);
+        return PyBool_FromLong((long)v);
     }
     if (flags & (CT_POINTER | CT_FUNCTIONPTR)) {
         char *ptr;

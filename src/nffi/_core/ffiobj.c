@@ -10,9 +10,22 @@
  */
 #include "nffi_core.h"
 
+/* The type strings used last, by identity: a statement like ffi.new("struct pt *") passes
+ * the same str object (a constant of its code) every time, so a pointer comparison finds
+ * its ctype without hashing and probing the dict.  The slot holds strong references (an
+ * address is never reused while it is there) and always agrees with type_cache: both are
+ * emptied together (clear_type_cache). */
+#define RECENT_TYPES 32          /* a power of two */
+typedef struct {
+    PyObject *key;               /* str, or NULL */
+    PyObject *ct;                /* its CType in type_cache */
+} RecentType;
+
 typedef struct {
     PyObject_HEAD
-    PyObject *type_cache;        /* dict: str -> CType */
+    PyObject *type_cache;        /* dict: str -> CType; changed only here (read-only view
+                                    as _type_cache, emptied by _clear_type_cache()) */
+    RecentType recent[RECENT_TYPES];
     PyObject *dict;              /* instance __dict__ for the Python subclass */
     PyObject *weakreflist;
     int flavour;                 /* an NffiFlavour */
@@ -20,15 +33,55 @@ typedef struct {
 
 static PyObject *str_parse_type;   /* interned "_parse_type" */
 
+/* The CType of the type string str if this FFI has seen it (borrowed), else NULL, with
+ * an exception set only if the lookup failed. */
+static inline PyObject *cached_ctype(FFIBaseObject *self, PyObject *str)
+{
+    RecentType *slot = &self->recent[((uintptr_t)str >> 4) & (RECENT_TYPES - 1)];
+    if (slot->key == str)
+        return slot->ct;
+    PyObject *ct = PyDict_GetItemWithError(self->type_cache, str);
+    if (ct != NULL) {
+        PyObject *old_key = slot->key, *old_ct = slot->ct;
+        slot->key = Py_NewRef(str);
+        slot->ct = Py_NewRef(ct);
+        Py_XDECREF(old_key);     /* (type_cache still holds old_ct: no destructor runs) */
+        Py_XDECREF(old_ct);
+    }
+    return ct;
+}
+
+static void clear_type_cache(FFIBaseObject *self)
+{
+    for (int i = 0; i < RECENT_TYPES; i++) {
+        Py_CLEAR(self->recent[i].key);
+        Py_CLEAR(self->recent[i].ct);
+    }
+    if (self->type_cache != NULL)
+        PyDict_Clear(self->type_cache);
+}
+
+static CTypeObject *resolve_ctype_slow(FFIBaseObject *self, PyObject *cdecl);
+
 /* A CType from a cdecl string or a CType; new reference. */
-static CTypeObject *resolve_ctype(FFIBaseObject *self, PyObject *cdecl)
+static inline CTypeObject *resolve_ctype(FFIBaseObject *self, PyObject *cdecl)
+{
+    if (PyUnicode_CheckExact(cdecl)) {
+        PyObject *ct = cached_ctype(self, cdecl);
+        if (ct != NULL)
+            return (CTypeObject *)Py_NewRef(ct);
+    }
+    return resolve_ctype_slow(self, cdecl);
+}
+
+static CTypeObject *resolve_ctype_slow(FFIBaseObject *self, PyObject *cdecl)
 {
     if (CType_Check(cdecl)) {
         Py_INCREF(cdecl);
         return (CTypeObject *)cdecl;
     }
     if (PyUnicode_Check(cdecl)) {
-        PyObject *ct = PyDict_GetItemWithError(self->type_cache, cdecl);
+        PyObject *ct = cached_ctype(self, cdecl);
         if (ct != NULL) {
             Py_INCREF(ct);
             return (CTypeObject *)ct;
@@ -127,26 +180,44 @@ static PyObject *ffi_cast(FFIBaseObject *self, PyObject *const *args, Py_ssize_t
 }
 
 /* The one argument of fname(cdecl), positional or by keyword (as cffi names it). */
-static PyObject *cdecl_argument(const char *fname, PyObject *const *args, Py_ssize_t nargs,
-                                PyObject *kwnames)
+static PyObject *cdecl_argument_slow(const char *fname, PyObject *const *args,
+                                     Py_ssize_t nargs, PyObject *kwnames)
 {
     static const char *const names[] = {"cdecl"};
     PyObject *param = NULL;
-    if (kwnames == NULL && nargs == 1)
-        return args[0];
     if (fast_arguments(fname, names, 1, 1, args, nargs, kwnames, &param) < 0)
         return NULL;
     return param;
 }
 
-static PyObject *ffi_typeof(FFIBaseObject *self, PyObject *const *args, Py_ssize_t nargs,
-                            PyObject *kwnames)
+static inline PyObject *cdecl_argument(const char *fname, PyObject *const *args,
+                                       Py_ssize_t nargs, PyObject *kwnames)
+{
+    if (kwnames == NULL && nargs == 1)
+        return args[0];
+    return cdecl_argument_slow(fname, args, nargs, kwnames);
+}
+
+/* The ctype of the one positional argument of a call if it is a type string in the
+ * identity slots (borrowed), else NULL: the fast path of typeof and sizeof, small enough
+ * that they need no stack frame (the rest is in their _slow functions). */
+static inline PyObject *recent_argument_ctype(FFIBaseObject *self, PyObject *const *args,
+                                              Py_ssize_t nargs, PyObject *kwnames)
+{
+    if (nargs != 1 || kwnames != NULL)
+        return NULL;
+    RecentType *slot = &self->recent[((uintptr_t)args[0] >> 4) & (RECENT_TYPES - 1)];
+    return slot->key == args[0] ? slot->ct : NULL;
+}
+
+static Py_NO_INLINE PyObject *ffi_typeof_slow(FFIBaseObject *self, PyObject *const *args,
+                                              Py_ssize_t nargs, PyObject *kwnames)
 {
     PyObject *arg = cdecl_argument("typeof", args, nargs, kwnames);
     if (arg == NULL)
         return NULL;
     if (PyUnicode_CheckExact(arg)) {
-        PyObject *ct = PyDict_GetItemWithError(self->type_cache, arg);
+        PyObject *ct = cached_ctype(self, arg);
         if (ct != NULL)
             return Py_NewRef(ct);
         if (PyErr_Occurred())
@@ -163,16 +234,32 @@ static PyObject *ffi_typeof(FFIBaseObject *self, PyObject *const *args, Py_ssize
     return PyObject_CallMethod((PyObject *)self, "_typeof_other", "O", arg);
 }
 
+static PyObject *ffi_typeof(FFIBaseObject *self, PyObject *const *args, Py_ssize_t nargs,
+                            PyObject *kwnames)
+{
+    PyObject *ct = recent_argument_ctype(self, args, nargs, kwnames);
+    if (ct != NULL)
+        return Py_NewRef(ct);
+    return ffi_typeof_slow(self, args, nargs, kwnames);
+}
+
 /* The FFI of a compiled module (cffi's or nffi's API mode) differs from cffi's FFI class
  * in the two error cases below, as in cffi. */
 #define is_compiled_flavour(self) ((self)->flavour != NFFI_FLAVOUR_FFI)
 
-static PyObject *ffi_sizeof(FFIBaseObject *self, PyObject *const *args, Py_ssize_t nargs,
-                            PyObject *kwnames)
+static Py_NO_INLINE PyObject *ffi_sizeof_slow(FFIBaseObject *self, PyObject *const *args,
+                                              Py_ssize_t nargs, PyObject *kwnames)
 {
     PyObject *arg = cdecl_argument("sizeof", args, nargs, kwnames);
     if (arg == NULL)
         return NULL;
+    if (PyUnicode_CheckExact(arg)) {     /* the common case first: a cached type string */
+        PyObject *ct = cached_ctype(self, arg);
+        if (ct != NULL && ((CTypeObject *)ct)->ct_size >= 0)
+            return nffi_long_from_signed(((CTypeObject *)ct)->ct_size);
+        if (ct == NULL && PyErr_Occurred())
+            return NULL;
+    }
     if (CData_Check(arg))
         return PyLong_FromSsize_t(nffi_cdata_sizeof((CDataObject *)arg));
     CTypeObject *ct = resolve_ctype(self, arg);
@@ -186,6 +273,15 @@ static PyObject *ffi_sizeof(FFIBaseObject *self, PyObject *const *args, Py_ssize
         PyErr_Format(PyExc_ValueError, "ctype '%s' is of unknown size", nffi_ctype_name(ct));
     Py_DECREF(ct);
     return size < 0 ? NULL : PyLong_FromSsize_t(size);
+}
+
+static PyObject *ffi_sizeof(FFIBaseObject *self, PyObject *const *args, Py_ssize_t nargs,
+                            PyObject *kwnames)
+{
+    PyObject *ct = recent_argument_ctype(self, args, nargs, kwnames);
+    if (ct != NULL && ((CTypeObject *)ct)->ct_size >= 0)
+        return nffi_long_from_signed(((CTypeObject *)ct)->ct_size);
+    return ffi_sizeof_slow(self, args, nargs, kwnames);
 }
 
 static PyObject *ffi_alignof(FFIBaseObject *self, PyObject *const *args, Py_ssize_t nargs,
@@ -235,6 +331,14 @@ static PyObject *ffi_resolve(FFIBaseObject *self, PyObject *arg)
     return (PyObject *)resolve_ctype(self, arg);
 }
 
+static PyObject *ffi_clear_type_cache(FFIBaseObject *self, PyObject *unused)
+{
+    clear_type_cache(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *ffibase_init_subclass(PyObject *cls, PyObject *args, PyObject *kwds);
+
 /* The docstrings start with a text signature ("name($self, ...)\n--\n\n"), which
  * inspect.signature() and the API reference read. */
 static PyMethodDef ffibase_methods[] = {
@@ -263,8 +367,48 @@ static PyMethodDef ffibase_methods[] = {
      "cdata holds, up to the first null or maxlen items; a char or an enum cdata gives\n"
      "its character or its enumerator's name."},
     {"_resolve", (PyCFunction)ffi_resolve, METH_O, "cdecl string or ctype -> ctype (cached)."},
+    {"_clear_type_cache", (PyCFunction)ffi_clear_type_cache, METH_NOARGS,
+     "forget the type strings seen (their meaning changed: override, include)."},
+    {"__init_subclass__", (PyCFunction)(void (*)(void))ffibase_init_subclass,
+     METH_VARARGS | METH_KEYWORDS | METH_CLASS,
+     "Gives the subclass its own descriptors of FFIBase's methods (fast calls)."},
     {NULL}
 };
+
+/* FFIBase.__init_subclass__: every subclass gets its own descriptors of the methods
+ * above (bound to the subclass), unless it overrides them.  CPython's specialised calls
+ * of a method descriptor (3.11-3.13) require the instance's type to be exactly the
+ * descriptor's type; through FFIBase's own descriptors, every ffi.new(...) on an
+ * instance of nffi.FFI took the generic call path instead (about 15 ns a call). */
+static PyObject *ffibase_init_subclass(PyObject *cls, PyObject *args, PyObject *kwds)
+{
+    if (PyTuple_GET_SIZE(args) != 0 || (kwds != NULL && PyDict_GET_SIZE(kwds) != 0)) {
+        PyErr_SetString(PyExc_TypeError, "FFIBase.__init_subclass__() takes no arguments");
+        return NULL;
+    }
+    if (!PyType_Check(cls))
+        Py_RETURN_NONE;
+    for (PyMethodDef *def = ffibase_methods; def->ml_name != NULL; def++) {
+        if (def->ml_flags & METH_CLASS)
+            continue;                /* this very method */
+        PyObject *current = PyObject_GetAttrString(cls, def->ml_name);
+        if (current == NULL)
+            return NULL;
+        int inherited = Py_IS_TYPE(current, &PyMethodDescr_Type) &&
+                        ((PyMethodDescrObject *)current)->d_method == def;
+        Py_DECREF(current);
+        if (!inherited)
+            continue;                /* overridden by the subclass: keep its own */
+        PyObject *descr = PyDescr_NewMethod((PyTypeObject *)cls, def);
+        if (descr == NULL)
+            return NULL;
+        int r = PyObject_SetAttrString(cls, def->ml_name, descr);
+        Py_DECREF(descr);
+        if (r < 0)
+            return NULL;
+    }
+    Py_RETURN_NONE;
+}
 
 /* FFIBase.__new__(cls, *, flavour=FLAVOUR_FFI) */
 static PyObject *ffibase_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
@@ -292,6 +436,8 @@ static PyObject *ffibase_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 static int ffibase_traverse(FFIBaseObject *self, visitproc visit, void *arg)
 {
     Py_VISIT(self->type_cache);
+    for (int i = 0; i < RECENT_TYPES; i++)
+        Py_VISIT(self->recent[i].ct);
     Py_VISIT(self->dict);
     return 0;
 }
@@ -301,8 +447,7 @@ static int ffibase_traverse(FFIBaseObject *self, visitproc visit, void *arg)
  * _parse_type, which raises (the model went with the dict) instead of reading NULL. */
 static int ffibase_clear(FFIBaseObject *self)
 {
-    if (self->type_cache != NULL)
-        PyDict_Clear(self->type_cache);
+    clear_type_cache(self);
     Py_CLEAR(self->dict);
     return 0;
 }
@@ -313,14 +458,26 @@ static void ffibase_dealloc(FFIBaseObject *self)
     PyObject_GC_UnTrack(self);
     if (self->weakreflist != NULL)
         PyObject_ClearWeakRefs((PyObject *)self);
+    clear_type_cache(self);
     Py_CLEAR(self->type_cache);
     Py_CLEAR(self->dict);
     /* a Python subclass's subtype_dealloc releases the heap type itself */
     tp->tp_free((PyObject *)self);
 }
 
+/* _type_cache: a read-only view of the type-string cache (tests, debugging) */
+static PyObject *ffibase_get_type_cache(FFIBaseObject *self, void *closure)
+{
+    return PyDictProxy_New(self->type_cache);
+}
+
+static PyGetSetDef ffibase_getset[] = {
+    {"_type_cache", (getter)ffibase_get_type_cache, NULL,
+     "read-only view of the cache from type strings to ctypes"},
+    {NULL}
+};
+
 static PyMemberDef ffibase_members[] = {
-    {"_type_cache", T_OBJECT, offsetof(FFIBaseObject, type_cache), READONLY},
     {"_flavour", T_INT, offsetof(FFIBaseObject, flavour), READONLY,
      "the NffiFlavour given at construction: _core.FLAVOUR_FFI, FLAVOUR_CFFI_COMPILED or "
      "FLAVOUR_API_MODULE"},
@@ -337,6 +494,7 @@ static PyTypeObject FFIBase_Type = {
     .tp_clear = (inquiry)ffibase_clear,
     .tp_methods = ffibase_methods,
     .tp_members = ffibase_members,
+    .tp_getset = ffibase_getset,
     .tp_dictoffset = offsetof(FFIBaseObject, dict),
     .tp_weaklistoffset = offsetof(FFIBaseObject, weakreflist),
     .tp_new = ffibase_new,

@@ -70,24 +70,14 @@ void nffi_call_plan_free(NffiCallPlan *plan)
 
 /* ---- CFunction ------------------------------------------------------------------------- */
 
-typedef struct {
-    CDataObject cd;
-    vectorcallfunc vectorcall;
-    NffiCallPlan *plan;          /* owned by the ctype (ct_call_plan) */
-    PyObject *name;              /* str: the C name of a library's function, or NULL */
-    int release_gil;             /* 0: declared with cdef(..., release_gil=False) */
-} CFunctionObject;
-
-static PyObject *cfunction_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
-                                      PyObject *kwnames)
+/* The vectorcall entry of a function whose plan has no direct call (direct.c's entry,
+ * nffi_direct_vectorcall, serves the others and comes here for what it does not take). */
+PyObject *nffi_cfunction_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
+                                    PyObject *kwnames)
 {
     CFunctionObject *fn = (CFunctionObject *)self;
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     int has_keywords = kwnames != NULL && PyTuple_GET_SIZE(kwnames) > 0;
-    PyObject *result;
-    if (fn->plan->direct && !has_keywords &&
-            nffi_direct_call(fn->plan, &fn->cd, args, nargs, fn->release_gil, &result))
-        return result;
     return nffi_call_libffi(&fn->cd, args, nargs, has_keywords, fn->release_gil);
 }
 
@@ -126,8 +116,8 @@ CDataObject *nffi_function_new(CTypeObject *fct, char *address, PyObject *owner)
     fn->cd.c_owner = owner;
     fn->cd.c_weakreflist = NULL;
     fn->cd.c_length = -1;
-    fn->cd.c_flags = 0;
-    fn->vectorcall = cfunction_vectorcall;
+    fn->cd.c_flags = nffi_owner_flags(owner);
+    fn->vectorcall = plan->direct ? nffi_direct_vectorcall : nffi_cfunction_vectorcall;
     fn->plan = plan;
     fn->name = NULL;
     fn->release_gil = 1;

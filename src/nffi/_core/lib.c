@@ -17,27 +17,25 @@
 
 typedef struct {
     PyObject_HEAD
-    void *handle;                /* NULL once closed */
+    void *handle;                /* NULL once closed (NffiLibraryHead: read inline) */
     PyObject *name;              /* str, for messages */
     int auto_close;              /* 0 for a handle given by the user as a 'void *' */
 } LibraryObject;
+_Static_assert(offsetof(LibraryObject, handle) == offsetof(NffiLibraryHead, handle),
+               "NffiLibraryHead is the head of LibraryObject");
 
-static PyTypeObject Library_Type;
 static PyObject *LibraryClosedError;
 
-static int check_open(LibraryObject *lib)
+int nffi_library_closed_error(PyObject *lib)
 {
-    if (lib->handle != NULL)
-        return 0;
-    PyErr_Format(LibraryClosedError, "library '%U' has already been closed", lib->name);
+    PyErr_Format(LibraryClosedError, "library '%U' has already been closed",
+                 ((LibraryObject *)lib)->name);
     return -1;
 }
 
-int nffi_library_check_open(PyObject *owner)
+static int check_open(LibraryObject *lib)
 {
-    if (Py_TYPE(owner) != &Library_Type)
-        return 0;
-    return check_open((LibraryObject *)owner);
+    return lib->handle != NULL ? 0 : nffi_library_closed_error((PyObject *)lib);
 }
 
 /* dlsym(); NULL with 'exc' set naming what was looked for if the symbol is missing. */
@@ -272,7 +270,7 @@ static PyObject *lib_repr(LibraryObject *lib)
     return PyUnicode_FromFormat("<clibrary '%U'>", lib->name);
 }
 
-static PyTypeObject Library_Type = {
+PyTypeObject nffi_Library_Type = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "nffi.Library",
     .tp_basicsize = sizeof(LibraryObject),
@@ -288,7 +286,7 @@ static PyTypeObject Library_Type = {
 
 static PyObject *new_library(void *handle, PyObject *name, int auto_close)
 {
-    LibraryObject *lib = PyObject_New(LibraryObject, &Library_Type);
+    LibraryObject *lib = PyObject_New(LibraryObject, &nffi_Library_Type);
     if (lib == NULL) {
         if (auto_close)
             dlclose(handle);
@@ -383,7 +381,7 @@ static int add_constants(PyObject *module)
 
 int nffi_lib_init(PyObject *module)
 {
-    if (PyType_Ready(&Library_Type) < 0 || PyType_Ready(&GlobalVariable_Type) < 0)
+    if (PyType_Ready(&nffi_Library_Type) < 0 || PyType_Ready(&GlobalVariable_Type) < 0)
         return -1;
     PyObject *bases = PyTuple_Pack(2, nffi_FFIError, PyExc_ValueError);
     if (bases == NULL)
@@ -395,7 +393,7 @@ int nffi_lib_init(PyObject *module)
     Py_DECREF(bases);
     if (LibraryClosedError == NULL ||
             PyModule_AddObjectRef(module, "LibraryClosedError", LibraryClosedError) < 0 ||
-            PyModule_AddObjectRef(module, "Library", (PyObject *)&Library_Type) < 0 ||
+            PyModule_AddObjectRef(module, "Library", (PyObject *)&nffi_Library_Type) < 0 ||
             add_constants(module) < 0)
         return -1;
     return PyModule_AddFunctions(module, lib_functions);

@@ -129,6 +129,10 @@ typedef struct {
 #define CD_HANDLE        0x20    /* CDataGC: ffi.new_handle(), gc_object is the handle's */
 #define CD_ALLOCATOR     0x40    /* CDataGC: memory from a custom allocator */
 #define CD_CALLBACK      0x80    /* CDataCallback (callback.c): owns a libffi closure */
+#define CD_CHECK_OWNER   0x100   /* c_owner may go away under it: a releasable cdata
+                                    (ffi.gc, from_buffer, allocators) or a library (closed),
+                                    set with c_owner; without it (nor CD_RELEASED) the
+                                    memory is live and nffi_check_released is one test */
 
 /* CDataGC (ownership.c): a cdata holding a resource besides memory; c_flags says which.
  * ffi.release() or the object's death gives it back once. */
@@ -245,6 +249,31 @@ static inline int nffi_convert_from_object(char *data, CTypeObject *ct, PyObject
     return nffi_convert(data, ct, obj, 0, NULL);
 }
 PyObject *nffi_convert_to_object(char *data, CTypeObject *ct, PyObject *owner);
+/* nffi_convert_to_object of the plain integer kinds (every integer but _Bool, whose
+   value is checked), inline for the hot reads (fields, items) */
+static inline int nffi_is_plain_integer(CTypeObject *ct)
+{
+    return (ct->ct_flags & CT_PRIMITIVE_INTEGER) && !(ct->ct_flags & CT_IS_BOOL);
+}
+static inline PyObject *nffi_integer_to_object(const char *data, CTypeObject *ct);  /* below */
+/* Integer results as int objects; -5..256, the commonest, without a call (references to
+   CPython's own shared objects, taken once by nffi_small_ints_init, convert.c). */
+#define NFFI_SMALL_INT_MIN (-5)
+#define NFFI_SMALL_INT_MAX 256
+extern PyObject *nffi_small_ints[NFFI_SMALL_INT_MAX - NFFI_SMALL_INT_MIN + 1];
+int nffi_small_ints_init(void);
+static inline PyObject *nffi_long_from_signed(long long v)
+{
+    if (v >= NFFI_SMALL_INT_MIN && v <= NFFI_SMALL_INT_MAX)
+        return Py_NewRef(nffi_small_ints[v - NFFI_SMALL_INT_MIN]);
+    return PyLong_FromLongLong(v);
+}
+static inline PyObject *nffi_long_from_unsigned(unsigned long long v)
+{
+    if (v <= NFFI_SMALL_INT_MAX)
+        return Py_NewRef(nffi_small_ints[v - NFFI_SMALL_INT_MIN]);
+    return PyLong_FromUnsignedLongLong(v);
+}
 int nffi_write_field(char *data, CFieldObject *cf, PyObject *obj, Py_ssize_t room);
 PyObject *nffi_read_field(char *data, CFieldObject *cf, PyObject *owner);
 /* Integer and character values read as signed: signed integers, and wchar_t where it is
@@ -285,6 +314,46 @@ static inline void nffi_write_raw_integer(char *data, unsigned PY_LONG_LONG valu
     case 8: { uint64_t v = (uint64_t)value; memcpy(data, &v, 8); break; }
     }
 }
+static inline PyObject *nffi_integer_to_object(const char *data, CTypeObject *ct)
+{
+    if (ct->ct_flags & CT_PRIMITIVE_SIGNED)
+        return nffi_long_from_signed(nffi_read_signed(data, ct->ct_size));
+    return nffi_long_from_unsigned(nffi_read_unsigned(data, ct->ct_size));
+}
+/* The value of an exact int (PyLong_CheckExact) held in one digit: 1 and *out, else 0 */
+static inline int nffi_compact_long(PyObject *obj, long long *out)
+{
+#if PY_VERSION_HEX < 0x030C0000
+    Py_ssize_t digits = Py_SIZE(obj);
+    if (digits < -1 || digits > 1)
+        return 0;
+    *out = digits == 0 ? 0 : digits * (long long)((PyLongObject *)obj)->ob_digit[0];
+    return 1;                            /* (a zero may have no digit allocated) */
+#else
+    if (!PyUnstable_Long_IsCompact((PyLongObject *)obj))
+        return 0;
+    *out = PyUnstable_Long_CompactValue((PyLongObject *)obj);
+    return 1;
+#endif
+}
+/* The checked write of an exact int held in one digit (|v| < 2**30, so it fits any
+   signed type of 4 bytes or more) into a plain integer type at data, inline: 1 if done,
+   0 if the engine must decide (other objects, other types, out of range: it reports). */
+static inline int nffi_write_int_fast(char *data, CTypeObject *ct, PyObject *obj)
+{
+    long long v;
+    if (!PyLong_CheckExact(obj) || !nffi_is_plain_integer(ct) || !nffi_compact_long(obj, &v))
+        return 0;
+    Py_ssize_t size = ct->ct_size;
+    if (ct->ct_flags & CT_PRIMITIVE_SIGNED) {
+        if (size < 4 && (v < -(1LL << (size * 8 - 1)) || v >= (1LL << (size * 8 - 1))))
+            return 0;
+    }
+    else if (v < 0 || (size < 4 && v >= (1LL << (size * 8))))
+        return 0;
+    nffi_write_raw_integer(data, (unsigned long long)v, size);
+    return 1;
+}
 double nffi_read_float(const char *data, CTypeObject *ct);
 long double nffi_read_longdouble(const char *data);
 int nffi_convert_array_from_object(char *data, CTypeObject *ct, PyObject *obj,
@@ -312,7 +381,21 @@ PyObject *nffi_newp(CTypeObject *ct, PyObject *init, int zero);  /* zero=0: not 
 PyObject *nffi_cast(CTypeObject *ct, PyObject *value);
 Py_ssize_t nffi_cdata_length(CDataObject *cd);     /* array item count, -1 if none */
 Py_ssize_t nffi_cdata_sizeof(CDataObject *cd);
-int nffi_check_released(CDataObject *cd);
+/* 0 if cd's memory may be used, -1 + ValueError if it was released (ffi.release of it or
+   of the object owning the memory it views) or its library was closed.  The common case
+   (memory of ffi.new, or from C with no owner) is the one flag test. */
+int nffi_check_released_slow(CDataObject *cd);
+static inline int nffi_check_released(CDataObject *cd)
+{
+    if (!(cd->c_flags & (CD_RELEASED | CD_CHECK_OWNER)))
+        return 0;
+    return nffi_check_released_slow(cd);
+}
+/* The c_flags of a cdata with this owner (cdata.c and function.c set c_owner) */
+static inline int nffi_owner_flags(PyObject *owner)
+{
+    return owner != NULL && Py_TYPE(owner) != &CData_Type ? CD_CHECK_OWNER : 0;
+}
 Py_ssize_t nffi_owned_room(CDataObject *cd, char *data);
 PyObject *nffi_memory_owner(CDataObject *cd);   /* borrowed, or NULL: memory from C */
 /* ownership.c: pin the releasable object (ffi.gc, from_buffer, allocator) cd's memory
@@ -410,16 +493,7 @@ static inline int nffi_int_fast_value(const NffiPlanArg *a, PyObject *obj, int64
     if (a->kind != NFFI_ARG_INT || !PyLong_CheckExact(obj))
         return 0;
     long long v;
-#if PY_VERSION_HEX < 0x030C0000
-    Py_ssize_t digits = Py_SIZE(obj);
-    int compact = digits >= -1 && digits <= 1;
-    if (compact)                         /* (a zero may have no digit allocated) */
-        v = digits == 0 ? 0 : digits * (long long)((PyLongObject *)obj)->ob_digit[0];
-#else
-    int compact = PyUnstable_Long_IsCompact((PyLongObject *)obj);
-    if (compact)
-        v = PyUnstable_Long_CompactValue((PyLongObject *)obj);
-#endif
+    int compact = nffi_compact_long(obj, &v);
     if (!compact) {
         int overflow;
         v = PyLong_AsLongLongAndOverflow(obj, &overflow);
@@ -433,9 +507,18 @@ static inline int nffi_int_fast_value(const NffiPlanArg *a, PyObject *obj, int64
 }
 void nffi_call_plan_free(NffiCallPlan *plan);     /* ctype.c, when the ctype dies */
 int nffi_direct_prepare(NffiCallPlan *plan);      /* direct.c: 1 if a direct call applies */
-int nffi_direct_call(const NffiCallPlan *plan, CDataObject *fn, PyObject *const *args,
-                     Py_ssize_t nargs, int release_gil,
-                     PyObject **result);           /* 0: take libffi's path */
+/* CFunction (function.c): the CData subtype of function pointers, called by vectorcall */
+typedef struct {
+    CDataObject cd;
+    vectorcallfunc vectorcall;   /* direct.c's entry when the plan has a direct call */
+    NffiCallPlan *plan;          /* owned by the ctype (ct_call_plan) */
+    PyObject *name;              /* str: the C name of a library's function, or NULL */
+    int release_gil;             /* 0: declared with cdef(..., release_gil=False) */
+} CFunctionObject;
+PyObject *nffi_cfunction_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
+                                    PyObject *kwnames);   /* function.c: libffi's path */
+PyObject *nffi_direct_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
+                                 PyObject *kwnames);      /* direct.c */
 void nffi_libffi_free(struct LibffiCall *libffi);
 PyObject *nffi_cdata_call(PyObject *cd, PyObject *args, PyObject *kwds);  /* CData tp_call */
 PyObject *nffi_call_libffi(CDataObject *fn, PyObject *const *args, Py_ssize_t nargs,
@@ -533,7 +616,21 @@ int nffi_capi_init(PyObject *module);   /* capi.c: nffi._core._C_API, compiled l
 CDataObject *nffi_compiled_function_of(PyObject *obj);
 int nffi_lib_init(PyObject *module);
 int nffi_libobject_init(PyObject *module);
-int nffi_library_check_open(PyObject *owner); /* -1 + error if owner is a closed library */
+/* lib.c: the head of a Library object, read inline on every call of its functions (its
+   handle is NULL once closed); nffi_library_check_open: -1 + error if owner (a cdata's
+   c_owner) is a closed library, else 0. */
+typedef struct {
+    PyObject_HEAD
+    void *handle;
+} NffiLibraryHead;
+extern PyTypeObject nffi_Library_Type;
+int nffi_library_closed_error(PyObject *lib);
+static inline int nffi_library_check_open(PyObject *owner)
+{
+    if (Py_IS_TYPE(owner, &nffi_Library_Type) && ((NffiLibraryHead *)owner)->handle == NULL)
+        return nffi_library_closed_error(owner);
+    return 0;
+}
 /* convert.c: after the arguments of a call to fn were converted (which may have run user
    code): -1 + error if fn's library was closed or a cdata argument released meanwhile */
 int nffi_recheck_arguments(CDataObject *fn, PyObject *const *args, Py_ssize_t nargs);
