@@ -180,7 +180,7 @@ def verify(ffi, source="", tmpdir=None, **kwargs):
     ffi._model = module.ffi._model
     ffi._clear_type_caches()
     ffi._nffi_verified_module = module
-    module.lib.__dict__["_nffi_builder"] = ffi        # lib keeps the ffi alive, as cffi
+    module.lib._nffi_builder = ffi        # lib keeps the ffi alive, as cffi
     return module.lib
 
 

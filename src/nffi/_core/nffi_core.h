@@ -527,6 +527,10 @@ void nffi_errno_call_end(PyThreadState *state);
 PyGILState_STATE nffi_errno_callback_begin(void);
 void nffi_errno_callback_end(PyGILState_STATE state);
 int nffi_capi_init(PyObject *module);   /* capi.c: nffi._core._C_API, compiled libs */
+/* callback.c, for generated 'extern "Python"' functions: is obj a callback object (of
+   ffi.callback or _extern_callback), and run one (GIL held) with C's arguments */
+int nffi_is_callback(PyObject *obj);
+void nffi_callback_run_exact(PyObject *callback, void *result, void **args);
 int nffi_lib_init(PyObject *module);
 int nffi_libobject_init(PyObject *module);
 int nffi_library_check_open(PyObject *owner); /* -1 + error if owner is a closed library */
