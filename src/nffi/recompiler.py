@@ -229,6 +229,10 @@ class Recompiler:
           "#define _nffi_type(slot) (_nffi_types[slot] != NULL ? _nffi_types[slot] : \\\n"
           "                          _nffi_api->realize(&_nffi_module, (slot)))\n"
           % max(nslots, 1))
+        w("/* an argument the inline paths do not take: the core's conversion */\n"
+          "NFFI_NOINLINE static int _nffi_arg(void *dest, Py_ssize_t slot, PyObject *obj, "
+          "void **temps)\n{\n    return _nffi_api->arg_to_c(dest, _nffi_type(slot), obj, "
+          "temps);\n}\n")
         w(wrappers)
         w(self._method_table(wrapped))
 
@@ -527,7 +531,7 @@ class Recompiler:
         for i, kind in enumerate(kinds):
             x = "x%d" % i
             slot = base + i
-            slow = ("_nffi_api->arg_to_c(&%s, _nffi_type(%d), args[%d], %s) < 0"
+            slow = ("_nffi_arg(&%s, %d, args[%d], %s) < 0"
                     % (x, slot, i, "&_nffi_temps" if uses_temps else "NULL"))
             ctext = self.declarator(params[i])
             if kind == "int":
@@ -559,14 +563,9 @@ class Recompiler:
         call = "%s(%s)" % (target, ", ".join("x%d" % i for i in range(n)))
         if rkind != "void":
             call = "_nffi_result = %s" % call
-        a("    {\n        int *_nffi_errno = _nffi_api->errno_slot();\n")
         release = self._signature(decl)[2]
-        if release:
-            a("        Py_BEGIN_ALLOW_THREADS\n")
-        a("        errno = *_nffi_errno;\n        %s;\n        *_nffi_errno = errno;\n" % call)
-        if release:
-            a("        Py_END_ALLOW_THREADS\n")
-        a("    }\n")
+        a("    {\n        PyThreadState *_nffi_s = _nffi_api->call_begin(%d);\n"
+          "        %s;\n        _nffi_api->call_end(_nffi_s);\n    }\n" % (release, call))
         if uses_temps:
             a("    if (_nffi_temps != NULL)\n        _nffi_api->free_temps(_nffi_temps);\n")
         if rkind == "void":

@@ -137,6 +137,16 @@ static PyObject *capi_realize(NffiModule *module, Py_ssize_t slot)
     return NULL;
 }
 
+static PyThreadState *capi_call_begin(int release_gil)
+{
+    return nffi_call_begin(release_gil);
+}
+
+static void capi_call_end(PyThreadState *state)
+{
+    nffi_call_end(state);
+}
+
 static void capi_call_python(NffiExternPython *xp, void **args, void *result)
 {
     PyGILState_STATE state = nffi_callback_begin();
@@ -164,6 +174,8 @@ static NffiCapi capi = {
     .errno_slot = capi_errno_slot,
     .init_module = capi_init_module,
     .realize = capi_realize,
+    .call_begin = capi_call_begin,
+    .call_end = capi_call_end,
     .call_python = capi_call_python,
 };
 
@@ -245,6 +257,7 @@ typedef struct {
     AddressGetter getter;        /* generated: returns &(variable) */
     PyObject *name;
     int decays;                  /* 'T x[]': reads as a 'T *' to it (ct is 'T *') */
+    NffiPlanArg value;           /* classified as a call argument: its exact-int fast path */
 } GlobalVarObject;
 
 /* The variable's address now, or NULL + ffi.error (a macro variable like
@@ -289,7 +302,14 @@ static int globalvar_write(GlobalVarObject *gv, PyObject *value)
         return -1;
     }
     char *address = globalvar_address_now(gv);
-    return address == NULL ? -1 : nffi_convert_from_object(address, gv->ct, value);
+    if (address == NULL)
+        return -1;
+    int64_t v;
+    if (nffi_int_fast_value(&gv->value, value, &v)) {
+        nffi_write_raw_integer(address, (unsigned long long)v, gv->ct->ct_size);
+        return 0;
+    }
+    return nffi_convert_from_object(address, gv->ct, value);
 }
 
 static PyObject *globalvar_address(GlobalVarObject *gv, PyObject *noargs)
@@ -370,6 +390,7 @@ static PyObject *m_global_var(PyObject *self, PyObject *args)
     gv->name = Py_NewRef(name);
     gv->decays = decays;
     memcpy(&gv->getter, &getter, sizeof(getter));
+    nffi_plan_classify(gv->ct, &gv->value);
     return (PyObject *)gv;
 }
 

@@ -109,6 +109,10 @@ typedef struct {
     /* the ctype in module->types[slot], realized (with the other slots of its
        signature) on first need; borrowed, or NULL + exception */
     PyObject *(*realize)(NffiModule *module, Py_ssize_t slot);
+    /* the bracket of a wrapper's C call, ABI mode's: the GIL released (release_gil),
+       ffi.errno into errno before and back after; call_end(call_begin(...)) */
+    PyThreadState *(*call_begin)(int release_gil);
+    void (*call_end)(PyThreadState *state);
     /* an 'extern "Python"' function called from C (any thread, GIL not needed): the
        arguments as pointers to their values, the result written as the C type itself;
        with nothing attached, cffi's message on stderr and a zero result */
