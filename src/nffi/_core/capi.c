@@ -1,14 +1,19 @@
 /* capi.c -- what the core gives generated (API-mode) modules.
  *
  * Owns the NffiCapi table (nffi_capi.h) exported as nffi._core._C_API: the entries are
- * thin adapters onto the core's own conversions, call-argument rules, error notes and
- * saved errno, so that a generated wrapper converts, fails and creates cdata exactly
- * as an ABI-mode call of the same function type does.  Also owns the two objects of a
- * compiled module's `lib` that must be fast: GlobalVar (a global variable: its ctype
- * and the generated function that returns its address, called at every access, as the
- * variable may be a macro such as `(*get_value())`) and CompiledLibBase (the C base of
- * nffi/apimodule.py's CompiledLibrary: functions and constants from its instance dict,
- * global variables read and written through their GlobalVar, in one attribute lookup).
+ * thin adapters onto the core's own conversions, call-argument rules, error notes, call
+ * bracket (GIL and errno, as ABI mode) and callback path, so that a generated wrapper
+ * converts, fails and creates cdata exactly as an ABI-mode call of the same function
+ * type does, and an 'extern "Python"' function runs its Python code as ffi.callback's
+ * would (without a libffi closure).  Also owns the lazy side of a compiled module:
+ * init_module() (its ffi and lib, nothing else), realize() (the ctypes of a wrapper
+ * signature on first need, asked of nffi/apimodule.py), the tables read on first use
+ * (_compiled_tables), and the two objects of its `lib` that must be fast: GlobalVar (a
+ * global variable: its ctype and the generated function that returns its address,
+ * called at every access, as the variable may be a macro such as `(*get_value())`) and
+ * CompiledLibBase (the C base of nffi/apimodule.py's CompiledLibrary: what was read is
+ * served from its cache in one lookup, globals read and written through their
+ * GlobalVar, wrappers created from the module's method table on first read).
  */
 #include "nffi_core.h"
 #include "nffi_capi.h"
