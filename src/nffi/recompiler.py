@@ -3,19 +3,22 @@ declarations and the user's C source (``ffi.set_source``).
 
 The generated module contains, after the user's source:
 
-* one METH_FASTCALL wrapper per (non-variadic) function: exact ints in range, floats
-  and cdata pointers of the exact type are converted inline; anything else goes through
-  the core's C API (nffi_capi.h, the capsule ``nffi._core._C_API``), i.e. through the
-  very converters of ABI mode, so errors are identical.  The GIL is released around the
-  call (unless the function was declared with ``cdef(..., release_gil=False)``) and the
-  thread's ``ffi.errno`` is restored before and saved after it, as in ABI mode;
 * a direct-call function ``_nffi_d_NAME`` per function (its address is
   ``ffi.addressof(lib, "NAME")``; it also works for functions that are macros);
-* the addresses of the global variables;
+* one METH_FASTCALL wrapper body per signature of (non-variadic) functions: exact ints
+  in range, floats, bytes and cdata pointers of the exact type are converted inline;
+  anything else goes through the core's C API (nffi_capi.h, the capsule
+  ``nffi._core._C_API``), i.e. through the very converters of ABI mode, so errors are
+  identical.  The call sits in the core's call bracket (GIL released unless the function
+  was declared with ``cdef(..., release_gil=False)``, the thread's ``ffi.errno`` restored
+  before and saved after it), as in ABI mode.  Functions sharing a signature share the
+  body (a module of many functions compiles faster), each with an entry point of its own;
+* the addresses of the global variables (a getter each) and the 'extern "Python"'
+  functions (C functions calling the core's callback path);
 * the compiler's answers (``NffiAnswer``): sizes, alignments and field offsets of every
   struct/union, ``[...]`` lengths, the values of constants and enumerators;
-* the declarations themselves (the cdef sources, as data) and a ``PyInit`` that hands
-  all of it to nffi/apimodule.py, which builds ``ffi`` and ``lib``.
+* the declarations themselves (parsed, pickled) and a ``PyInit`` that hands all of it to
+  the core, which makes ``ffi`` and ``lib`` lazily (nffi/apimodule.py).
 """
 import os
 import pickle
@@ -242,6 +245,7 @@ class Recompiler:
         for decl in variables:
             w("static void *_nffi_var_%s(void) { return (void *)&(%s); }\n"
               % (decl.name, decl.name))
+        w(self._variable_size_checks(variables))
         w(self._extern_python_functions(externs))
         addresses = (["(void *)_nffi_d_%s" % d.name for d in wrapped] +
                      ["(void *)%s" % d.name for d in externs] +
@@ -284,6 +288,28 @@ class Recompiler:
         )
         w(self._init_function(len(wrapped), nslots, len(addresses), len(answers),
                               len(externs), pickle.dumps(spec, protocol=4)))
+        return "".join(out)
+
+    def _variable_size_checks(self, variables):
+        """A global variable whose size the cdef already knows (its type needs nothing
+        of the compiler) is checked by the compiler: a wrong declaration fails the
+        build, as with cffi.  The others are checked when the module's declarations are
+        read (nffi/apimodule.py)."""
+        out = []
+        for decl in variables:
+            if isinstance(decl.type, Array) and decl.type.length in (None, "..."):
+                continue
+            ct = self._resolve_or_none(decl.type)
+            try:
+                size = _core.sizeof(ct) if ct is not None else None
+            except Exception:
+                size = None
+            if size is None:
+                continue
+            message = ("global variable '%s' has size %d in the cdef ('%s'), but not in C"
+                       % (decl.name, size, ct.cname))
+            out.append("NFFI_STATIC_ASSERT(sizeof(%s) == %d, %s);\n"
+                       % (decl.name, size, _c_string(message)))
         return "".join(out)
 
     def _constant_variables(self):
@@ -563,9 +589,13 @@ class Recompiler:
         call = "%s(%s)" % (target, ", ".join("x%d" % i for i in range(n)))
         if rkind != "void":
             call = "_nffi_result = %s" % call
-        release = self._signature(decl)[2]
-        a("    {\n        PyThreadState *_nffi_s = _nffi_api->call_begin(%d);\n"
-          "        %s;\n        _nffi_api->call_end(_nffi_s);\n    }\n" % (release, call))
+        if self._signature(decl)[2]:
+            a("    {\n        PyThreadState *_nffi_s = _nffi_api->call_begin(1);\n"
+              "        %s;\n        _nffi_api->call_end(_nffi_s);\n    }\n" % call)
+        else:       # the GIL kept: only errno goes in and out (one call less)
+            a("    {\n        int *_nffi_errno = _nffi_api->errno_slot();\n"
+              "        errno = *_nffi_errno;\n        %s;\n        *_nffi_errno = errno;\n"
+              "    }\n" % call)
         if uses_temps:
             a("    if (_nffi_temps != NULL)\n        _nffi_api->free_temps(_nffi_temps);\n")
         if rkind == "void":

@@ -483,8 +483,9 @@ static int clib_setattro(CompiledLibObject *self, PyObject *name, PyObject *valu
     if (PyUnicode_Tailmatch(name, str_nffi_prefix, 0, PY_SSIZE_T_MAX, -1) == 1)
         return PyObject_GenericSetAttr((PyObject *)self, name, value);   /* its own state */
     /* not read yet, or a function or constant: nffi/apimodule.py decides */
+    /* (name, value), or (name) to delete */
     PyObject *r = PyObject_CallMethodObjArgs((PyObject *)self, str_nffi_setattr, name,
-                                             value ? value : Py_None, NULL);
+                                             value, NULL);
     Py_XDECREF(r);
     return r == NULL ? -1 : 0;
 }

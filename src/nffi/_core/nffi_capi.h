@@ -121,6 +121,13 @@ typedef struct {
 
 /* ---- fast paths used by generated wrappers ------------------------------------------ */
 
+/* A declaration the C compiler checks (a global variable's size): a build error. */
+#ifdef __cplusplus
+#  define NFFI_STATIC_ASSERT(condition, message) static_assert(condition, message)
+#else
+#  define NFFI_STATIC_ASSERT(condition, message) _Static_assert(condition, message)
+#endif
+
 /* The body a signature's functions share is not inlined into their entry points. */
 #if defined(__GNUC__)
 #  define NFFI_NOINLINE __attribute__((noinline))
