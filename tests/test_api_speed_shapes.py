@@ -331,3 +331,24 @@ def test_variadic_and_extern_are_function_pointers(tmp_path):
         assert ffi.typeof(lib.printf) is ffi.typeof("int(*)(char *, ...)")
         assert ffi.typeof(lib.cb) is ffi.typeof("int(*)(int)")
         assert ffi.addressof(lib, "cb") == lib.cb
+
+
+@pytest.mark.parametrize("cdef, source", [
+    ("int f(void); int g(void);", "static int f(void) { return 1; } "
+                                  "static int g(void) { return 2; }"),
+    ("extern int counter;", "int counter;"),
+    ('extern "Python" int cb(int);', "static int cb(int);"),
+    ("#define K 3", "#define K 3"),
+])
+def test_generated_code_is_warning_free_in_every_shape(tmp_path, cdef, source):
+    import subprocess
+    import sysconfig
+    ffi = nffi.FFI()
+    ffi.cdef(cdef)
+    ffi.set_source("_shape_warn", source)
+    c_file = tmp_path / "_shape_warn.c"
+    ffi.emit_c_code(str(c_file))
+    proc = subprocess.run(["gcc", "-c", "-o", str(tmp_path / "x.o"), "-Wall", "-Wextra",
+                           "-Werror", "-I" + sysconfig.get_paths()["include"], str(c_file)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and not proc.stderr, proc.stderr

@@ -232,10 +232,11 @@ class Recompiler:
           "#define _nffi_type(slot) (_nffi_types[slot] != NULL ? _nffi_types[slot] : \\\n"
           "                          _nffi_api->realize(&_nffi_module, (slot)))\n"
           % max(nslots, 1))
-        w("/* an argument the inline paths do not take: the core's conversion */\n"
-          "NFFI_NOINLINE static int _nffi_arg(void *dest, Py_ssize_t slot, PyObject *obj, "
-          "void **temps)\n{\n    return _nffi_api->arg_to_c(dest, _nffi_type(slot), obj, "
-          "temps);\n}\n")
+        if any(d.type.args for d in wrapped):
+            w("/* an argument the inline paths do not take: the core's conversion */\n"
+              "NFFI_NOINLINE static int _nffi_arg(void *dest, Py_ssize_t slot, PyObject *obj, "
+              "void **temps)\n{\n    return _nffi_api->arg_to_c(dest, _nffi_type(slot), obj, "
+              "temps);\n}\n")
         w(wrappers)
         w(self._method_table(wrapped))
 

@@ -98,7 +98,7 @@ static PyObject *capi_init_module(NffiModule *module)
        the old ctypes are left alive, a call of the old lib may still be using them */
     for (Py_ssize_t i = 0; i < module->ntypes; i++)
         module->types[i] = NULL;
-    module->runtime = ffi;           /* kept, as the module's static tables are */
+    Py_XSETREF(module->runtime, ffi);    /* kept, as the module's static tables are */
     return m;
 }
 
