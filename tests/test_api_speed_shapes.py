@@ -352,3 +352,16 @@ def test_generated_code_is_warning_free_in_every_shape(tmp_path, cdef, source):
                            "-Werror", "-I" + sysconfig.get_paths()["include"], str(c_file)],
                           capture_output=True, text=True)
     assert proc.returncode == 0 and not proc.stderr, proc.stderr
+
+
+def test_same_spelling_other_ctype_does_not_share_a_body(tmp_path):
+    """'int(*)(int)' of two calling conventions: spelled alike in C, two ctypes."""
+    cdef = ("int call1(int(__cdecl *cb)(int));\n"
+            "int call2(int(__stdcall *cb)(int));")
+    source = ("static int call1(int(*cb)(int)) { return cb(3); }\n"
+              "static int call2(int(*cb)(int)) { return cb(4); }")
+    mod = build(tmp_path, cdef, source)
+    ffi, lib = mod.ffi, mod.lib
+    cb1 = ffi.callback("int(__cdecl *)(int)", lambda x: x * 10)
+    cb2 = ffi.callback("int(__stdcall *)(int)", lambda x: x * 100)
+    assert lib.call1(cb1) == 30 and lib.call2(cb2) == 400

@@ -171,9 +171,10 @@ def verify(ffi, source="", tmpdir=None, **kwargs):
             path = compile(ffi, tmpdir, verbose=verbose)
         try:
             module = _load_module(module_name, path)
+            model = module.ffi._model        # the declarations, read on first use
         except _core.error as e:
             raise VerificationError(str(e)) from None
-        _check_eagerly(module.ffi._model)
+        _check_eagerly(model)
     finally:
         ffi._nffi_source = builder_source
     # the FFI that built it now sees the compiled module's types and layouts

@@ -469,8 +469,8 @@ class Recompiler:
         """What a wrapper's code depends on besides the function's name and address:
         functions with the same signature share one wrapper body (a module of many
         functions compiles faster), each keeping a tiny entry point of its own."""
-        params = tuple(self.declarator(self.decay(a)) for a in decl.type.args)
-        return (params, self.declarator(decl.type.result),
+        # the type nodes, not their C spelling: 'int(*)(int)' may be of another ABI
+        return (tuple(self.decay(a) for a in decl.type.args), decl.type.result,
                 decl.name not in self.ffi._nffi_keep_gil)
 
     def _wrappers(self, wrapped):
