@@ -442,6 +442,43 @@ def _header_load(cold, source=HEADER_SET):
     return setup
 
 
+def _header_load_later_process(source=HEADER_SET):
+    """ffi.cdef_header() of source in a later process: a child interpreter (with its
+    bytecode cached, as an installed nffi has) imports nffi, makes an FFI and loads
+    the headers that an earlier process loaded (the disk cache); the baseline is the
+    same child without the cdef_header() call, so the time is that call's alone."""
+    def setup(e):
+        if e.kind != "nffi":
+            raise RuntimeError("cdef_header() is nffi's")
+        import os
+        import subprocess
+        import sys
+        import tempfile
+        import nffi
+        directory = tempfile.mkdtemp(prefix="nffi-bench-headers-")
+        env = dict(os.environ, NFFI_CACHE_DIR=directory,
+                   PYTHONPYCACHEPREFIX=os.path.join(directory, "bytecode"),
+                   PYTHONPATH=os.pathsep.join(
+                       [os.path.dirname(os.path.dirname(nffi.__file__))]
+                       + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        prologue = "import sys; sys.path.insert(0, %r); import nffi; ffi = nffi.FFI()\n" % (
+            os.path.dirname(os.path.dirname(nffi.__file__)),)
+        load = prologue + "ffi.cdef_header(%r)\n" % (source,)
+        # both leave without the interpreter's teardown (freeing what was loaded is no
+        # part of loading)
+        prologue, load = prologue + "import os; os._exit(0)\n", load + "import os; os._exit(0)\n"
+
+        def child(code):
+            def run():
+                subprocess.run([sys.executable, "-c", code], env=env, check=True)
+            return run
+        child(load)()           # the earlier process: fills the disk cache
+        return Bench(func=child(load), baseline="_f()",
+                     baseline_ns={"_f": child(prologue)})
+    return setup
+
+
 _HEADER_SETTINGS = {"samples": 7, "budget_s": 6.0}
 _HEADER_QUICK = {"samples": 3, "budget_s": 2.0}
 
@@ -504,6 +541,9 @@ ROWS = [
     Row("cdef_header 7 system headers, second FFI", HEADERS, None,
         ffi=_header_load(False), impls=("nffi",), settings=_HEADER_SETTINGS,
         quick=_HEADER_QUICK),
+    Row("cdef_header 7 system headers, later process", HEADERS, None,
+        ffi=_header_load_later_process(), impls=("nffi",),
+        settings={"samples": 21, "budget_s": 15.0}, quick=_HEADER_QUICK),
     Row("cdef_header <openssl/ssl.h> <openssl/evp.h>, cold", HEADERS, None,
         ffi=_header_load(True, OPENSSL_SET), impls=("nffi",), settings=_HEADER_SETTINGS,
         quick=_HEADER_QUICK),

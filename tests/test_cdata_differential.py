@@ -1883,10 +1883,6 @@ _known("cffi names a struct/enum after the typedef that refers to it ('node_t', 
        doc="A struct keeps its tag name")
 
 # -- cdef
-_known("invalid struct declarations: nffi CDefError, cffi TypeError/KeyError/NotImplementedError",
-       "recursive struct", "field of opaque type", "flexible member not last", "duplicate field",
-       "too-wide bitfield", "named zero-width", "bitfield of double",
-       doc="Invalid struct declarations fail in `cdef()`")
 _known("negative bit-field width: nffi CDefError, cffi accepts", "negative width",
        doc="A negative bit-field width")
 _known("enum values from expressions (<<, |, ~, char): nffi evaluates, cffi FFIError",

@@ -47,7 +47,6 @@ class FFI(_core.FFIBase):
         self._model = Model()
         self._function_type_cache = {}    # type strings that may name a function type
         self._nffi_cdef_log = []          # API mode: the cdef/include calls, in order
-        self._nffi_extern_python = {}     # name -> "Python" / "Python+C" (extern "Python")
         self._init_once_cache = {}
         self._init_once_lock = threading.Lock()
         self._init_once_running = {}     # tag -> thread running its function
@@ -66,6 +65,13 @@ class FFI(_core.FFIBase):
         return frozenset(name for name, decl in self._model.functions.items()
                          if not getattr(decl, "release_gil", True))
 
+    @property
+    def _nffi_extern_python(self):
+        """name -> "Python" / "Python+C" of the functions declared 'extern "Python"'
+        (read from their declarations: FunctionDecl.extern_python)."""
+        return {name: decl.extern_python for name, decl in self._model.functions.items()
+                if getattr(decl, "extern_python", None)}
+
     def cdef(self, csource, override=False, packed=False, pack=None, release_gil=True):
         """Declare C types, functions, globals and constants (see cffi's cdef).
         release_gil=False: calls of the functions declared here keep the GIL, in ABI mode
@@ -76,29 +82,18 @@ class FFI(_core.FFIBase):
             raise ValueError("'packed' should be False or True, got %r" % (packed,))
         if packed and pack:
             raise ValueError("'packed' and 'pack' cannot be combined (packed means pack=1)")
-        functions_before = set(self._model.functions)
-        extern_spans = ()
-        if isinstance(csource, str) and 'extern "Python' in csource:
-            from . import apimode
-            csource, extern_spans = apimode.split_extern_python(csource)
+        file_type = self._model.typedefs.get("FILE")
         try:
             self._model.cdef(csource, override=override, packed=bool(packed),
                              pack=pack or None,     # pack=0 means no pack, as in cffi
                              release_gil=bool(release_gil))
         except (CDefError, FFIError) as error:
             raise at_source(error, csource)
-        if extern_spans:
-            from . import apimode
-            for name in set(self._model.functions) - functions_before:
-                decl = self._model.functions[name]
-                kind = apimode.in_spans(csource, extern_spans, decl.line, decl.column)
-                if kind is not None:
-                    self._nffi_extern_python[name] = kind
         self._nffi_cdef_log.append(("cdef", csource, {"override": bool(override),
                                                       "packed": bool(packed),
                                                       "pack": pack or None}))
-        if override:
-            self._clear_type_caches()
+        if override or self._model.typedefs.get("FILE") != file_type:
+            self._clear_type_caches()       # (a cdef may give FILE another meaning)
 
     # ---- declarations from real headers (nffi/headers.py, docs/headers.md) ------------
 
@@ -113,10 +108,12 @@ class FFI(_core.FFIBase):
         represented is skipped, never fatal: ffi.skipped_declarations() lists it
         (see docs/headers.md)."""
         from . import headers
-        skipped = headers.load_header(
+        declared, skipped = headers.load_header(
             self._model, source, include_dirs=include_dirs, define_macros=define_macros,
             undef_macros=undef_macros, pkg_config=pkg_config, extra_args=extra_args,
             only=only, exclude=exclude)
+        # API mode replays the declarations themselves (no header parsing at import)
+        self._nffi_cdef_log.append(("decls", declared, {"override": False}))
         if getattr(self, "_skipped_declarations", None) is None:
             self._skipped_declarations = []
         self._skipped_declarations.append(skipped)

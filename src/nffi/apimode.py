@@ -2,14 +2,13 @@
 do.  The C text comes from nffi/recompiler.py, the build from nffi/build.py, and the
 built module's ffi/lib from nffi/apimodule.py."""
 import hashlib
-import re
 import importlib.util
 import os
 import sys
 import sysconfig
 
 from . import _core, build, recompiler
-from .decls import Tagged
+from .decls import Tagged, UnknownPrimitive
 from .errors import VerificationError
 
 _EXTENSION_KEYWORDS = frozenset((
@@ -17,43 +16,6 @@ _EXTENSION_KEYWORDS = frozenset((
     "libraries", "runtime_library_dirs", "extra_objects", "extra_compile_args",
     "extra_link_args", "depends", "language", "py_limited_api", "export_symbols",
     "swig_opts", "optional"))
-
-
-_EXTERN_PYTHON = re.compile(r'\bextern\s+"(Python(?:\+C)?)"\s*(\{)?')
-
-
-def split_extern_python(csource):
-    """cdef text with its 'extern "Python"' / 'extern "Python+C"' markers (and the
-    braces of such blocks) blanked out, positions kept, and the spans of text they
-    cover: [(start, end, "Python" or "Python+C")]."""
-    spans = []
-    text = list(csource)
-    for match in _EXTERN_PYTHON.finditer(csource):
-        start = match.start()
-        for k in range(start, match.end()):
-            if text[k] != "\n":
-                text[k] = " "
-        if match.group(2):
-            end = csource.find("}", match.end())
-            if end < 0:
-                end = len(csource)
-            else:
-                text[end] = " "
-        else:
-            end = csource.find(";", match.end())
-            end = len(csource) if end < 0 else end
-        spans.append((start, end, match.group(1)))
-    return "".join(text), spans
-
-
-def in_spans(csource, spans, line, column):
-    """The kind of the extern "Python" span that covers (line, column), or None."""
-    lines = csource.split("\n")
-    offset = sum(len(l) + 1 for l in lines[:line - 1]) + column - 1
-    for start, end, kind in spans:
-        if start <= offset <= end:
-            return kind
-    return None
 
 
 def set_source(ffi, module_name, source, source_extension, kwds):
@@ -151,6 +113,11 @@ _VERIFY_ONLY = ("tag", "force_generic_engine", "flags", "relative_to", "ext_pack
 def verify(ffi, source="", tmpdir=None, **kwargs):
     """Build a module named after a hash of everything that goes into it (so a
     previous build is reused), load it, and make 'ffi' use its declarations."""
+    for name, node in ffi._model.typedefs.items():
+        if isinstance(node, UnknownPrimitive):      # as cffi's verify()
+            raise VerificationError(
+                "feature not supported with ffi.verify(), but only with ffi.set_source(): "
+                "'typedef %s... %s'" % ("int" if node.kind == "integer" else "float", name))
     if tmpdir is None:
         tmpdir = _caller_pycache()
     options = {k: v for k, v in kwargs.items() if k not in _VERIFY_ONLY}

@@ -30,7 +30,7 @@ import tempfile
 
 from .errors import VerificationError
 
-__all__ = ["build_extension", "build_shared_library", "extension_filename"]
+__all__ = ["build_extension", "build_shared_library", "extension_filename", "c_compiler"]
 
 _CXX_EXTENSIONS = (".cpp", ".cxx", ".cc", ".c++", ".C")
 _SETUPTOOLS_ONLY = ("py_limited_api", "export_symbols", "swig_opts", "optional",
@@ -73,6 +73,15 @@ def _check_compiler(words, python_headers):
             raise VerificationError(
                 "the Python headers are missing (no Python.h in %s).  On Debian or "
                 "Ubuntu: apt-get install python3-dev" % include)
+
+
+def c_compiler():
+    """The C compiler command sysconfig names (what built CPython) as a list of words,
+    checked to be installed (else VerificationError naming the Debian package): what
+    ffi.cdef_header() runs as its preprocessor."""
+    words = _toolchain("c")[0]
+    _check_compiler(words, python_headers=False)
+    return words
 
 
 def _language_of(sources, language):

@@ -17,6 +17,51 @@ from .api import FFI
 CFFI_VERSION = "2.0.0"
 
 
+class CffiFFI(FFI):
+    """The FFI class that ``cffi.FFI`` names under nffi.compat: nffi's FFI, whose
+    declaration errors read as cffi's (``str()`` of a CDefError is cffi's text; the
+    line, column and source line stay on the exception), and which accepts cffi's
+    ``backend=`` argument: cffi's own backend (``_cffi_backend``, nffi's core, or an
+    object without cffi's backend methods) is nffi itself; another object is a foreign
+    backend in cffi's protocol, which ``typeof()`` and ``dlopen()`` then go through
+    (nffi.foreign_backend)."""
+
+    _nffi_foreign_backend = None
+
+    def __init__(self, backend=None):
+        if backend is not None and not isinstance(backend, types.ModuleType) and \
+                hasattr(backend, "new_primitive_type"):     # cffi's backend protocol
+            from .foreign_backend import BackendAdapter
+            self._nffi_foreign_backend = BackendAdapter(backend)
+
+    def cdef(self, csource, override=False, packed=False, pack=None, release_gil=True):
+        try:
+            super().cdef(csource, override=override, packed=packed, pack=pack,
+                         release_gil=release_gil)
+        except errors.CDefError as error:
+            error.cffi_style = True
+            raise
+
+    def _parse_type(self, text, allow_function=False):
+        try:
+            return super()._parse_type(text, allow_function)
+        except errors.CDefError as error:
+            error.cffi_style = True
+            raise
+
+    def typeof(self, cdecl):
+        if self._nffi_foreign_backend is None:
+            return super().typeof(cdecl)
+        return self._nffi_foreign_backend.btype(super().typeof(cdecl))
+
+    def dlopen(self, name, flags=0):
+        adapter = self._nffi_foreign_backend
+        if adapter is None:
+            return super().dlopen(name, flags)
+        from .foreign_backend import BackendLibrary
+        return BackendLibrary(self, adapter, adapter.load_library(name, flags))
+
+
 class CompiledFFI(FFI):
     """The FFI type that ``_cffi_backend.FFI`` names (cffi's 'CompiledFFI').
 
@@ -77,7 +122,7 @@ def _make_cffi_module():
     mod.__version__ = CFFI_VERSION
     mod.__version_info__ = tuple(int(x) for x in CFFI_VERSION.split("."))
     mod.__version_verifier_modules__ = "0.8.6"
-    mod.FFI = FFI
+    mod.FFI = CffiFFI
     for name in ("CDefError", "FFIError", "VerificationError", "VerificationMissing",
                  "PkgConfigError"):
         setattr(mod, name, getattr(errors, name))

@@ -23,13 +23,17 @@ import codecs
 import dataclasses
 import functools
 import itertools
+import os
 import re
+import struct
+import sys
+import warnings
 
 from .decls import (Array, ConstantDecl, EnumDef, Field, Function, FunctionDecl, Named,
                     Opaque, Pointer, Primitive, StructDef, Tagged, Typedef, UnknownPrimitive,
                     VariableDecl, Void)
 from . import primitives
-from .errors import CDefError
+from .errors import CDefError, CDefNotImplemented
 
 __all__ = ["PRIMITIVE_NAMES", "parse_cdef", "parse_header", "parse_type",
            "parse_type_with_definitions"]
@@ -146,7 +150,7 @@ _PIECE_RE = re.compile(r"""
   | [A-Za-z_][A-Za-z0-9_]*
   | \.\.\.
   | \.?[0-9](?:[eEpP][+-]|[.0-9A-Za-z_])*      # a C "preprocessing number"
-  | /\*(?:.*?\*/|.*) | //[^\n]*
+  | /\*(?:.*?\*/|.*) | //(?:[^\n\\]|\\.)*              # '\'-newline continues a // comment
   | '(?:[^'\\\n]|\\[^\n])*' | "(?:[^"\\\n]|\\[^\n])*" | ['"][^\n]*
   | \\\r?\n                                      # line continuation
   | << | >> | <= | >= | == | != | && | \|\| | -> | \+\+ | --
@@ -185,8 +189,13 @@ class _Token:
         return "<%s %r at %d:%d>" % (self.kind, self.text, self.line, self.column)
 
 
-def _error(message, token):
-    return CDefError(message, token.line, token.column, token.text or None)
+def _error(message, token, before=None, cffi_form=None):
+    """A CDefError at token.  before: the token where cffi's parser reports a syntax
+    error (see CDefError.cffi_text); cffi_form: cffi's exact text when it differs."""
+    if before is not None:
+        before = (before.text or "end of input", before.line, before.column)
+    return CDefError(message, token.line, token.column, token.text or None, before,
+                     cffi_form)
 
 
 def _classify_piece(kind, text):
@@ -362,6 +371,160 @@ _UNARY = {"-": lambda a: -a, "+": lambda a: a, "~": lambda a: ~a,
           "!": lambda a: int(not a)}
 
 
+# ---- C's integer types in the constant expressions of real headers ----------------------
+# In headers (gnu=True) an expression is evaluated as C does: each value has an integer
+# type (the type of a literal follows from its value, base and suffix), operands go
+# through the usual arithmetic conversions and results wrap to their type's width
+# ('-1U' is UINT_MAX, '(1 ? -1 : 0U) > 0'; signed overflow wraps, as gcc folds it).
+# A value is an instance of a _CInt subclass, one per type; a plain int (an
+# enumerator, a constant of an earlier cdef) has the first of int, long, unsigned
+# long, unsigned long long that holds it.  cffi's cdef dialect keeps plain integers.
+
+class _CInt(int):
+    """An integer with its C type (the class); pickled and shown as a plain int."""
+    __slots__ = ()
+    rank = 0            # conversion rank: 1 int, 2 long, 3 long long
+    unsigned = False
+    bits = 0
+
+    def __reduce__(self):
+        return int, (int(self),)
+
+    def __repr__(self):
+        return repr(int(self))
+
+
+def _c_int_type(name, rank, unsigned, code):
+    return type("_CInt_" + name.replace(" ", "_"), (_CInt,),
+                {"__slots__": (), "rank": rank, "unsigned": unsigned, "c_name": name,
+                 "bits": 8 * struct.calcsize(code)})
+
+
+_C_INT = _c_int_type("int", 1, False, "i")
+_C_UINT = _c_int_type("unsigned int", 1, True, "I")
+_C_LONG = _c_int_type("long", 2, False, "l")
+_C_ULONG = _c_int_type("unsigned long", 2, True, "L")
+_C_LLONG = _c_int_type("long long", 3, False, "q")
+_C_ULLONG = _c_int_type("unsigned long long", 3, True, "Q")
+_C_INT_TYPES = (_C_INT, _C_UINT, _C_LONG, _C_ULONG, _C_LLONG, _C_ULLONG)
+_C_SIZE_T = _C_ULONG if struct.calcsize("N") == struct.calcsize("L") else _C_ULLONG
+
+# the candidate types of an integer literal, by (decimal?, suffix): C11 6.4.4.1
+_LITERAL_TYPES = {
+    (True, ""): (_C_INT, _C_LONG, _C_LLONG),
+    (False, ""): (_C_INT, _C_UINT, _C_LONG, _C_ULONG, _C_LLONG, _C_ULLONG),
+    (True, "u"): (_C_UINT, _C_ULONG, _C_ULLONG),
+    (True, "l"): (_C_LONG, _C_LLONG),
+    (False, "l"): (_C_LONG, _C_ULONG, _C_LLONG, _C_ULLONG),
+    (True, "ul"): (_C_ULONG, _C_ULLONG),
+    (True, "ll"): (_C_LLONG,),
+    (False, "ll"): (_C_LLONG, _C_ULLONG),
+    (True, "ull"): (_C_ULLONG,),
+}
+
+
+def _fits(value, ctype):
+    if ctype.unsigned:
+        return 0 <= value < 1 << ctype.bits
+    return -(1 << (ctype.bits - 1)) <= value < 1 << (ctype.bits - 1)
+
+
+def _typed_literal(token, value):
+    """An integer literal's value with its C type."""
+    suffix = token.text[len(token.text.rstrip("uUlL")):].lower()
+    suffix = ("u" if "u" in suffix else "") + "l" * suffix.count("l")
+    decimal = not (len(token.text) > 1 and token.text[0] == "0")
+    candidates = _LITERAL_TYPES.get((decimal, suffix)) or _LITERAL_TYPES[(True, suffix)]
+    for ctype in candidates:
+        if _fits(value, ctype):
+            return ctype(value)
+    if _fits(value, _C_ULLONG):         # gcc: 'so large that it is unsigned'
+        return _C_ULLONG(value)
+    raise _error("integer constant is too large for its type", token)
+
+
+def _c_type(value):
+    kind = type(value)
+    if kind is not int and issubclass(kind, _CInt):
+        return kind
+    for ctype in (_C_INT, _C_LONG, _C_ULONG, _C_ULLONG):
+        if _fits(value, ctype):
+            return ctype
+    return _C_LLONG if value < 0 else _C_ULLONG      # (wrapped by _c_value)
+
+
+def _wrapped(value, bits, unsigned):
+    """value modulo 2**bits, as two's complement if signed."""
+    value &= (1 << bits) - 1
+    if not unsigned and value >> (bits - 1):
+        value -= 1 << bits
+    return value
+
+
+def _c_value(value, ctype):
+    """value converted to ctype."""
+    return ctype(_wrapped(value, ctype.bits, ctype.unsigned))
+
+
+def _common_type(a, b):
+    """The usual arithmetic conversions of two integer types (already promoted)."""
+    if a is b:
+        return a
+    if a.unsigned == b.unsigned:
+        return a if a.rank >= b.rank else b
+    unsigned, signed = (a, b) if a.unsigned else (b, a)
+    if unsigned.rank >= signed.rank:
+        return unsigned
+    if signed.bits > unsigned.bits:
+        return signed
+    return next(t for t in _C_INT_TYPES if t.rank == signed.rank and t.unsigned)
+
+
+def _c_type_of_size(size, unsigned):
+    """The type a cast to an integer type of this size gives (promoted: smaller than
+    int gives int)."""
+    if 8 * size < _C_INT.bits:
+        return _C_INT
+    return next((t for t in _C_INT_TYPES if t.bits == 8 * size and t.unsigned == unsigned),
+                _C_ULLONG if unsigned else _C_LLONG)
+
+
+def _c_unary(operator, value):
+    if operator == "!":
+        return _C_INT(not value)
+    ctype = _c_type(value)
+    return _c_value(_UNARY[operator](value), ctype)
+
+
+def _c_binary(text, left, right, evaluating, token):
+    """left OPERATOR right with C's types; when not evaluating, 0 of the result type
+    (the type still matters to a '?:' around it)."""
+    if text in ("<<", ">>"):
+        ctype = _c_type(left)
+        if not evaluating:
+            return ctype(0)
+        if not 0 <= right < ctype.bits:
+            raise _error("shift count %d is out of range for %s" % (right, ctype.c_name),
+                         token)
+        left = _c_value(left, ctype)
+        return _c_value(left << right if text == "<<" else left >> right, ctype)
+    ctype = _common_type(_c_type(left), _c_type(right))
+    result_type = _C_INT if text in _COMPARISONS else ctype
+    if not evaluating:
+        return result_type(0)
+    left, right = int(_c_value(left, ctype)), int(_c_value(right, ctype))
+    if text in _SIMPLE_BINARY:
+        value = _SIMPLE_BINARY[text](left, right)
+    else:
+        if right == 0:
+            raise _error("division by zero in a constant expression", token)
+        value = _c_divide(left, right) if text == "/" else _c_remainder(left, right)
+    return _c_value(value, result_type)
+
+
+_COMPARISONS = frozenset(["==", "!=", "<", ">", "<=", ">="])
+
+
 # ---- declarator building blocks ---------------------------------------------------------
 
 class _PointerOp:
@@ -487,6 +650,8 @@ class _Specifiers:
         return self.base is not None or bool(self.words) or self.tag_kind is not None
 
 
+# the spellings of 'extern "..."' that cffi accepts (spaces removed) -> the kind
+_EXTERN_PYTHON_KINDS = {"Python": "Python", "Python+C": "Python+C", "C+Python": "Python+C"}
 _ARRAY_PARAMETER_WORDS = _QUALIFIERS | {"static"}
 # the words cffi accepts before '...' in 'typedef int... T;' (an integer of unknown size)
 _INTEGER_DOTDOTDOT_WORDS = frozenset(["int", "long", "short", "signed", "unsigned", "char"])
@@ -522,6 +687,11 @@ class _Parser:
         self.local_typedefs = set()
         self.local_constants = {}
         self.declarations = []
+        self.extern_python = None   # 'extern "Python"' in force: "Python" / "Python+C"
+        self.function_name = None   # of the declarator whose parameters are being read
+        self.parameter_number = 0   # of the parameter being read (1-based), for errors
+        self.line_marks = []        # (line, file, its line): '# 42 "file"', '#line 42'
+        self.mentioned_enums = set()    # 'enum e' named without its values here
         self.nesting = 0
         self.evaluating = True      # False inside the unevaluated operand of && || ?:
         self.next_directive = 0
@@ -552,11 +722,12 @@ class _Parser:
         return self._advance()
 
     def _unexpected(self, token, expectation):
+        """A syntax error at token (cffi: 'cannot parse ... before: token')."""
         if token.kind == _EOF:
-            return _error("unexpected end of input, %s" % expectation, token)
+            return _error("unexpected end of input, %s" % expectation, token, token)
         if token.kind == _EOL:
-            return _error("unexpected end of line, %s" % expectation, token)
-        return _error("%s, got '%s'" % (expectation, token.text), token)
+            return _error("unexpected end of line, %s" % expectation, token, token)
+        return _error("%s, got '%s'" % (expectation, token.text), token, token)
 
     def _expect_name(self, what):
         token = self.tokens[self.pos]
@@ -709,12 +880,42 @@ class _Parser:
         if self.gnu:
             self._gnu_directive(token)
             return
+        if token.kind == _INT or token.text == "line":
+            self._line_marker(token)
+            return
+        if token.text == "pragma":
+            warnings.warn("#pragma in cdef() are entirely ignored. They should be removed "
+                          "for now, otherwise your code might behave differently in a "
+                          "future version of CFFI if #pragma support gets added. Note that "
+                          "'#pragma pack' needs to be replaced with the 'packed' keyword "
+                          "argument to cdef().", stacklevel=_warning_stacklevel())
+            return
         if token.kind != _NAME:
             raise _error("invalid preprocessor directive", token)
         if token.text != "define":
-            raise _error("unsupported preprocessor directive '#%s' (only #define is "
-                         "supported)" % token.text, token)
+            raise _error("unsupported preprocessor directive '#%s' (only #define, #pragma "
+                         "and line markers are supported)" % token.text, token)
         self._define()
+
+    def _line_marker(self, token):
+        """'# 42 "file"' (GCC's line markers) or '#line 42 "file"': the next line is
+        line 42 of file, for the positions of errors."""
+        number = self._advance() if token.text == "line" else token
+        if number.kind != _INT:
+            raise self._unexpected(number, "expected a line number")
+        filename = self.tokens[self.pos]
+        if filename.kind == _STRING:
+            name = _string_literal_bytes(self._advance()).decode("utf-8", "replace")
+        elif self.line_marks:
+            name = self.line_marks[-1][1]
+        else:
+            name = "<cdef source string>"
+        while self.tokens[self.pos].kind == _INT:
+            self._advance()         # GCC's flags after the file name
+        end = self.tokens[self.pos]
+        if end.kind != _EOL:
+            raise self._unexpected(end, "expected the end of the line marker")
+        self.line_marks.append((token.line + 1, name, _int_literal_value(number)))
 
     def _define(self):
         name_token = self._expect_name("a macro name after #define")
@@ -722,21 +923,40 @@ class _Parser:
         if (after_name.text == "(" and after_name.line == name_token.line
                 and after_name.column == name_token.column + len(name_token.text)):
             raise _error("function-like macros are not supported", after_name)
-        if after_name.kind == _EOL:
-            raise _error("#define %s needs a value: an integer constant expression or "
-                         "'...'" % name_token.text, after_name)
-        if after_name.text == "..." and self.tokens[self.pos + 1].kind == _EOL:
-            self._advance()
-            value = None
-        else:
-            value = self._constant_expression()
-        end = self.tokens[self.pos]
-        if end.kind != _EOL:
-            raise self._unexpected(end, "#define %s: expected the end of an integer "
-                                        "constant expression" % name_token.text)
+        try:
+            if after_name.kind == _EOL:
+                raise _error("#define %s needs a value: an integer constant expression "
+                             "or '...'" % name_token.text, after_name)
+            if after_name.text == "..." and self.tokens[self.pos + 1].kind == _EOL:
+                self._advance()
+                value = None
+            else:
+                value = self._constant_expression()
+            end = self.tokens[self.pos]
+            if end.kind != _EOL:
+                raise self._unexpected(end, "#define %s: expected the end of an integer "
+                                            "constant expression" % name_token.text)
+        except CDefError as error:
+            raise self._define_error(error, name_token, after_name) from None
         self.local_constants[name_token.text] = value
         self.declarations.append(ConstantDecl(name_token.text, value, None,
                                               name_token.line, name_token.column))
+
+    def _define_error(self, error, name_token, after_name):
+        """A '#define' whose value is not a constant: cffi's explanation first, then
+        why (the position stays the offending token's)."""
+        tokens = self.tokens[self.tokens.index(after_name):]
+        value = " ".join(t.text for t in itertools.takewhile(lambda t: t.kind != _EOL,
+                                                             tokens))
+        name = name_token.text
+        explanation = ("only supports one of the following syntax:\n"
+                       "  #define %s ...     (literally dot-dot-dot)\n"
+                       "  #define %s NUMBER  (with NUMBER an integer constant, "
+                       "decimal/hex/octal)\n"
+                       "got:\n"
+                       "  #define %s %s" % (name, name, name, value))
+        return CDefError("%s\n(%s)" % (explanation, error.message), error.line,
+                         error.column, error.text, cffi_form=explanation)
 
     # -- declarations
 
@@ -744,6 +964,41 @@ class _Parser:
         if self.gnu and self.tokens[self.pos].text in _GNU_STATIC_ASSERT:
             self._gnu_static_assert()
             return
+        if self.tokens[self.pos].text == "extern" and \
+                self.tokens[self.pos + 1].kind == _STRING:
+            self._extern_python_declarations()
+            return
+        self._simple_declaration()
+
+    def _extern_python_declarations(self):
+        """'extern "Python" int f(int);' or 'extern "Python" { ... }' (also
+        "Python+C", "C+Python", with any spaces inside the quotes): the functions
+        declared get FunctionDecl.extern_python."""
+        self._advance()                                 # 'extern'
+        literal = self._advance()
+        kind = _EXTERN_PYTHON_KINDS.get("".join(literal.text[1:-1].split()))
+        if kind is None:
+            raise _error('unsupported language linkage %s (only extern "Python", '
+                         '"Python+C" or "C+Python")' % literal.text, literal)
+        if self.extern_python is not None:
+            raise _error('\'extern "Python"\' inside another one', literal)
+        self.extern_python = kind
+        try:
+            brace = self.tokens[self.pos]
+            if not self._accept("{"):
+                self._simple_declaration()
+                return
+            while not self._accept("}"):
+                if self.tokens[self.pos].kind == _EOF:
+                    raise self._unexpected(self.tokens[self.pos], "expected '}' closing "
+                                           "the 'extern \"Python\" {' at line %d"
+                                           % brace.line)
+                if not self._accept(";"):
+                    self._declaration()
+        finally:
+            self.extern_python = None
+
+    def _simple_declaration(self):
         specifiers = self._specifiers(_TOP_LEVEL)
         if self._accept(";"):
             self._declaration_without_declarator(specifiers)
@@ -763,7 +1018,8 @@ class _Parser:
                     and isinstance(self.declarations[-1], FunctionDecl)):
                 self._gnu_function_body(specifiers)
                 return
-            raise _error("function definitions are not supported in a cdef", token)
+            raise _error("unexpected <FuncDef>: this construct is valid C but not valid "
+                         "in cdef()", token)
         self._expect(";")
 
     def _declaration_without_declarator(self, specifiers):
@@ -809,7 +1065,8 @@ class _Parser:
             declared_type = self._gnu_typed(declared_type, attrs, name_token)
             if is_typedef:
                 self.g.typedef_types[name] = declared_type
-                align = max(attrs.get("aligned", 0), self._gnu_typedef_align(declared_type))
+                # (on a typedef, 'aligned' may lower the alignment too)
+                align = attrs.get("aligned") or self._gnu_typedef_align(declared_type)
                 if align:
                     self.g.typedef_align[name] = align
                 if attrs.get("aligned") and declared_type == Tagged(
@@ -823,9 +1080,14 @@ class _Parser:
         value = self._initializer(is_constant, _may_be_floating(declared_type))
         if is_typedef:
             self.local_typedefs.add(name)
-            declaration = Typedef(name, declared_type, *position)
+            declaration = Typedef(name, declared_type, *position,
+                                  align=self.g.typedef_align.get(name) if self.gnu else None)
         elif isinstance(declared_type, Function):
-            declaration = FunctionDecl(name, declared_type, *position, symbol=symbol)
+            declaration = FunctionDecl(name, declared_type, *position, symbol=symbol,
+                                       extern_python=self.extern_python)
+        elif self.extern_python is not None:
+            raise _error("cannot declare constants or variables with 'extern \"Python\"'"
+                         " ('%s' is no function)" % name, name_token)
         elif isinstance(declared_type, Void):
             raise _error("'%s' is declared void" % name, name_token)
         elif is_constant:
@@ -912,7 +1174,7 @@ class _Parser:
         if token.text == "..." and token.kind == _PUNCT and "typedef" in specifiers.storage:
             self._unknown_type_marker(specifiers, token)
             return specifiers
-        self._finish_specifiers(specifiers)
+        self._finish_specifiers(specifiers, context)
         return specifiers
 
     def _unknown_type_marker(self, specifiers, token):
@@ -965,7 +1227,7 @@ class _Parser:
                          % (token.text, storage[0]), token)
         specifiers.storage = storage
 
-    def _finish_specifiers(self, specifiers):
+    def _finish_specifiers(self, specifiers, context):
         if specifiers.words:
             base = _COMPLETE_SPELLINGS.get(_spelling_key(specifiers.words))
             if base is None:
@@ -975,8 +1237,42 @@ class _Parser:
         elif not specifiers.has_type():
             token = self.tokens[self.pos]
             if token.kind == _NAME and token.text not in _KEYWORDS:
-                raise _error("unknown type name '%s'" % token.text, token)
+                raise self._unknown_type_name(token, context)
             raise self._unexpected(token, "expected a type")
+
+    def _unknown_type_name(self, token, context):
+        """The error of a name that is no type where a type must be, with cffi's
+        words: a parameter that is only a name is cffi's 'untyped argument', a type
+        string that is only a name its 'unknown identifier'; anything else is a
+        syntax error for cffi's parser, which stops at the next token."""
+        after = self.tokens[self.pos + 1]
+        if context == _PARAMETER and not self.type_string and self._identifier_list():
+            return _error("%s arg %d: unknown type '%s' (if you meant to use the old C "
+                          "syntax of giving untyped arguments, it is not supported)"
+                          % (self.function_name or "in expression", self.parameter_number,
+                             token.text), token)
+        message = "unknown type name '%s'" % token.text
+        if context == _TYPE_NAME and after.kind == _EOF and self.type_string:
+            message = "unknown identifier '%s'" % token.text
+            return _error(message + " (no type of that name is declared)", token,
+                          cffi_form=message)
+        return _error(message, token, before=after)
+
+    def _identifier_list(self):
+        """At the first parameter: are the parameters only names, 'f(a, b)' (the
+        identifier list of old C, which cffi's parser reads as such)?"""
+        if self.parameter_number != 1:
+            return False
+        pos = self.pos
+        while self._is_plain_identifier(self.tokens[pos]) and \
+                self.tokens[pos + 1].text == ",":
+            pos += 2
+        return self._is_plain_identifier(self.tokens[pos]) and \
+            self.tokens[pos + 1].text == ")"
+
+    def _is_plain_identifier(self, token):
+        return (token.kind == _NAME and token.text not in _KEYWORDS
+                and not self._is_typedef_name(token.text))
 
     # -- struct, union and enum
 
@@ -999,7 +1295,17 @@ class _Parser:
                 raise self._unexpected(self.tokens[self.pos],
                                        "expected a tag name or '{' after '%s'" % kind)
             specifiers.base = Tagged(kind, name_token.text)
+            if kind == "enum":
+                self.mentioned_enums.add(name_token.text)
             return
+        if kind == "enum" and name_token is not None and \
+                name_token.text in self.mentioned_enums:
+            raise CDefNotImplemented(
+                "enum %s: the '{}' declaration should appear on the first time the enum "
+                "is mentioned, not later" % name_token.text, name_token.line,
+                name_token.column, cffi_form="enum %s: the '{}' declaration should "
+                "appear on the first time the enum is mentioned, not later"
+                % name_token.text)
         specifiers.tag_defined = True
         definition = self._tag_definition(kind, name_token, specifiers.tag_token)
         after = self._skip_attributes()
@@ -1037,7 +1343,13 @@ class _Parser:
             definition = EnumDef(name, enumerators, partial, *position)
         else:
             fields, partial = self._struct_body()
-            definition = StructDef(kind, name, fields, partial, *position,
+            if partial is not None and any(f.bitsize is not None for f in fields):
+                # as cffi: the layout of the other fields could not be checked
+                message = "%s %s: using both bitfields and '...;'" % (
+                    kind, name or "$<anonymous>")
+                raise CDefNotImplemented(message, partial.line, partial.column,
+                                         partial.text, cffi_form=message)
+            definition = StructDef(kind, name, fields, partial is not None, *position,
                                    packed=self.packed, pack=self.pack)
         self._leave_nesting()
         return definition
@@ -1060,10 +1372,7 @@ class _Parser:
                 self._gnu_static_assert()
                 continue
             self._field_declaration(fields)
-        if partial is not None and any(f.bitsize is not None for f in fields):
-            # as cffi: the layout of the other fields could not be checked
-            raise _error("a struct with bit-fields cannot also have '...;'", partial)
-        return tuple(fields), partial is not None
+        return tuple(fields), partial
 
     def _field_declaration(self, fields):
         specifiers = self._specifiers(_FIELD)
@@ -1109,9 +1418,11 @@ class _Parser:
             after = self._skip_attributes()
             attrs = self._gnu_merged_attributes(specifiers, declarator, after)
             field_type = self._gnu_typed(field_type, attrs, name_token)
-            align = max(attrs.get("aligned", 0), self._gnu_typedef_align(field_type))
+            # (an aligned typedef's alignment is its type's: Typedef.align, which
+            # packing overrides, unlike this attribute of the member)
             return Field(name_token.text, field_type, bitsize, name_token.line,
-                         name_token.column, align or None, attrs.get("packed", False))
+                         name_token.column, attrs.get("aligned") or None,
+                         attrs.get("packed", False))
         return Field(name_token.text, field_type, bitsize, name_token.line,
                      name_token.column)
 
@@ -1120,9 +1431,7 @@ class _Parser:
         width = self._constant_expression()
         if width < 0:
             raise _error("negative bit-field width", start)
-        if width == 0 and name_token is not None:
-            raise _error("named bit-field '%s' has zero width" % name_token.text, start)
-        return width
+        return width            # a named zero-width one fails when used, as in cffi
 
     def _enum_body(self):
         brace = self._expect("{")
@@ -1144,6 +1453,8 @@ class _Parser:
                     value = None
                 else:
                     value = self._constant_expression()
+            if isinstance(value, _CInt):
+                value = int(value)      # (an enumerator's type is its enum's)
             enumerators.append((name_token.text, value))
             self.local_constants[name_token.text] = value
             next_value = None if value is None else value + 1
@@ -1171,7 +1482,13 @@ class _Parser:
         self._enter_nesting(start)
         pointer_ops, leading_abi, trailing_abi = self._pointers()
         name_token, inner = self._direct_declarator(mode)
-        suffix_ops = self._suffixes()
+        function_name = self.function_name
+        if inner is None:
+            self.function_name = name_token.text if name_token is not None else None
+        try:
+            suffix_ops = self._suffixes()
+        finally:
+            self.function_name = function_name
         own_abi = (inner.unclaimed_abi if inner is not None else None) or trailing_abi
         if not nested:
             own_abi = own_abi or leading_abi or abi
@@ -1319,11 +1636,14 @@ class _Parser:
             token = self.tokens[self.pos]
             if token.text == "..." and token.kind == _PUNCT:
                 if not args:
-                    raise _error("'...' needs a named parameter before it", token)
+                    raise _error("%s: a function with only '(...)' as argument is not "
+                                 "correct C" % (self.function_name or "in expression"),
+                                 token)
                 self._advance()
                 ellipsis = True
                 self._expect(")")
                 break
+            self.parameter_number = len(args) + 1
             parameter_type, depth = self._parameter()
             args.append(parameter_type)
             args_depth = max(args_depth, depth)
@@ -1366,7 +1686,10 @@ class _Parser:
             self.evaluating = evaluating and not condition
             if_false = self._constant_expression()
             self.evaluating = evaluating
-            condition = if_true if condition else if_false
+            chosen = if_true if condition else if_false
+            if self.gnu:        # the type of both branches
+                chosen = _c_value(chosen, _common_type(_c_type(if_true), _c_type(if_false)))
+            condition = chosen
         self._leave_nesting()
         return condition
 
@@ -1399,6 +1722,8 @@ class _Parser:
         return int(bool(left) or bool(right))
 
     def _binary_value(self, operator, left, right):
+        if self.gnu:
+            return _c_binary(operator.text, left, right, self.evaluating, operator)
         if not self.evaluating:
             return 0                # the value is discarded: do not fail on it
         text = operator.text
@@ -1430,7 +1755,7 @@ class _Parser:
                 break
         value = self._primary_expression()
         for operator in reversed(operators):
-            value = _UNARY[operator](value)
+            value = _c_unary(operator, value) if self.gnu else _UNARY[operator](value)
         return value
 
     def _primary_expression(self):
@@ -1438,10 +1763,17 @@ class _Parser:
         kind = token.kind
         if kind == _INT:
             self._advance()
-            return self._checked_value(_int_literal_value(token), token)
+            value = self._checked_value(_int_literal_value(token), token)
+            return _typed_literal(token, value) if self.gnu else value
         if kind == _CHAR:
             self._advance()
-            return _char_literal_value(token)
+            value = _char_literal_value(token)
+            if not self.gnu:
+                return value
+            # C: an int holding the char's value ('\xff' is -1 where char is signed)
+            if value >= 0x80 and not _is_unsigned_name("char"):
+                value -= 0x100
+            return _C_INT(value)
         if kind == _NAME:
             return self._constant_value(token)
         if token.text == "(" and kind == _PUNCT:
@@ -1715,12 +2047,11 @@ class _Parser:
                          "expressions", token)
         if self.g.size_align is None:
             raise _error("casts are not supported here", token)
-        bits = 8 * self.g.size_align(node, self.g)[0]
-        value &= (1 << bits) - 1
-        if node.name != "_Bool" and not _is_unsigned_name(node.name) and \
-                value >> (bits - 1):
-            value -= 1 << bits
-        return value
+        if node.name == "_Bool":
+            return _C_INT(bool(value))
+        size = self.g.size_align(node, self.g)[0]
+        unsigned = _is_unsigned_name(node.name)
+        return _c_type_of_size(size, unsigned)(_wrapped(value, 8 * size, unsigned))
 
     def _gnu_size_of(self, token):
         """sizeof(type), __alignof__(type), _Alignof(type) in a constant expression."""
@@ -1730,7 +2061,7 @@ class _Parser:
             raise _error("%s of an expression is not supported" % token.text, token)
         value = self._gnu_type_size(_GNU_SIZE_WORDS[token.text], token)
         self._expect(")")
-        return value
+        return _C_SIZE_T(value)
 
     def _gnu_type_size(self, which, token):
         """sizeof (which=0) or alignof (which=1) of the type name that follows."""
@@ -1803,9 +2134,10 @@ class _Parser:
                             "value (the enumerator is declared)", name_token.line,
                             name_token.column)
             return      # '#define X X' after the enumerator X (glibc does this)
-        self.local_constants[name] = value
+        self.local_constants[name] = value      # with its C type, for later macros
         if not builtin:
-            self.g.define(ConstantDecl(name, value, None, name_token.line,
+            self.g.define(ConstantDecl(name, int(value) if isinstance(value, _CInt)
+                                       else value, None, name_token.line,
                                        name_token.column))
 
     def _macro_value(self):
@@ -1856,6 +2188,9 @@ def _is_unsigned_name(name):
 _PREDEFINED_MACRO_FILES = frozenset(["<built-in>", "<command-line>"])
 
 
+_UNKNOWN_TYPE_NAME_RE = re.compile(r"unknown type name '([^']*)'")
+
+
 class _Gnu:
     """What the parser keeps while reading a preprocessed header (gnu=True)."""
 
@@ -1865,6 +2200,7 @@ class _Gnu:
         # header's own typedef_types and structs
         self.size_align = size_align
         self.skipped = []           # (name, reason, line, column): preprocessed lines
+        self.skipped_names = {}     # name -> the reason it was first skipped
         self.marks = []             # line markers: (preprocessed line, file, its line)
         self.current_file = ""
         self.macros = {}            # name -> ConstantDecl of the macro in force
@@ -1876,6 +2212,15 @@ class _Gnu:
         self.transparent = {}       # transparent_union typedef -> its first member type
 
     def skip(self, name, reason, line, column):
+        match = _UNKNOWN_TYPE_NAME_RE.match(reason)
+        if match is not None and match.group(1) in self.skipped_names:
+            # the type was declared, and skipped: say so rather than 'unknown' (the
+            # first skipped type of a chain, with its reason)
+            reason = self.skipped_names[match.group(1)]
+            if not reason.startswith("uses the type"):
+                reason = "uses the type '%s', which is skipped (%s)" % (match.group(1),
+                                                                       reason)
+        self.skipped_names.setdefault(name, reason)
         self.skipped.append((name, reason, line, column))
 
     def mark(self, line, file, file_line):
@@ -1977,6 +2322,19 @@ def parse_cdef(source, typedef_names, constants, packed=False, pack=None):
         return parser.parse_declarations()
     except RecursionError:
         raise CDefError("declaration is nested too deeply") from None
+    except CDefError as error:
+        if parser.line_marks:
+            error._mark_file(parser.line_marks)
+        raise
+
+
+def _warning_stacklevel():
+    """The stacklevel that makes warnings.warn() name the first caller outside nffi."""
+    package = os.path.dirname(__file__)
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def parse_type(text, typedef_names, constants=None):

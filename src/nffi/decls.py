@@ -172,19 +172,26 @@ class Typedef:
     type: Type
     line: int = 0
     column: int = 0
+    # GNU C of real headers: 'typedef int T __attribute__((aligned(N)));' gives T the
+    # alignment N, larger or smaller than its type's (None: its type's)
+    align: Optional[int] = None
 
 
 @dataclass(frozen=True)
 class FunctionDecl:
     """symbol: the name to look up in the library when it differs from name (GNU C's
     'int f(void) __asm__("g");', used by glibc), else None.  release_gil: calls release
-    the GIL (False: cdef(..., release_gil=False))."""
+    the GIL (False: cdef(..., release_gil=False)).  extern_python: "Python" for
+    'extern "Python" int f(int);' (C calls a Python function attached with
+    @ffi.def_extern(); only a compiled module has it), "Python+C" for 'extern
+    "Python+C"' / 'extern "C+Python"' (also callable from other C files), else None."""
     name: str
     type: Function
     line: int = 0
     column: int = 0
     symbol: Optional[str] = None
     release_gil: bool = True
+    extern_python: Optional[str] = None
 
 
 @dataclass(frozen=True)

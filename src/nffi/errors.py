@@ -9,25 +9,33 @@ class FFIError(Exception):
 class CDefError(Exception):
     """A C declaration given to ``ffi.cdef`` (or a type string) is invalid.
 
-    ``line`` and ``column`` (1-based) locate the offending text when known; once cdef()
-    knows the source, ``source_line`` holds that line and ``str()`` quotes it with a
-    caret under the column.
+    ``line`` and ``column`` (1-based) locate the offending text in the source given;
+    once cdef() knows the source, ``source_line`` holds that line and ``str()`` quotes
+    it with a caret under the column.  After a line marker (``# 42 "file.h"``,
+    ``#line 42 "file.h"``), ``filename`` and ``file_line`` name the place as the marker
+    says, and the message starts with ``file.h:LINE:COLUMN:`` instead.
+
+    The same error has cffi's wording too (``cffi_text()``), which ``str()`` gives
+    when ``cffi_style`` is set (by the FFI class of nffi.compat: cffi's programs and
+    tests compare such texts): ``before`` is the token at which cffi's parser (pycparser)
+    stops on a syntax error (its text, line and column), ``cffi_form`` an exact text of
+    cffi where it differs from ``FILE:LINE: message``.
     """
     __module__ = "nffi"
+    cffi_style = False
 
-    def __init__(self, message, line=None, column=None, text=None):
+    def __init__(self, message, line=None, column=None, text=None, before=None,
+                 cffi_form=None):
         self.message = message
         self.line = line
         self.column = column
         self.text = text
         self.source_line = None
-        if line is not None:
-            where = "line %d" % line
-            if column is not None:
-                where += ", column %d" % column
-            message = "%s: %s" % (where, message)
-            if text:
-                message += " (at %r)" % text
+        self.filename = None
+        self.file_line = None
+        self.before = before
+        self.cffi_form = cffi_form
+        self._before_source_line = None
         super().__init__(message)
 
     def _locate_in(self, source):
@@ -36,12 +44,60 @@ class CDefError(Exception):
             lines = source.split("\n")          # the lexer counts lines by '\n' alone
             if 1 <= self.line <= len(lines):
                 self.source_line = lines[self.line - 1].rstrip("\r")
+            if self.before is not None and 1 <= self.before[1] <= len(lines):
+                self._before_source_line = lines[self.before[1] - 1]
+
+    def _mark_file(self, marks):
+        """Apply the line markers of the source: marks is a list of (line of the source
+        the marker applies to from, file name, its line number there), in order."""
+        for mark_line, filename, file_line in reversed(marks):
+            if self.line is not None and self.line >= mark_line:
+                self.filename = filename
+                self.file_line = file_line + (self.line - mark_line)
+                if self.before is not None:
+                    token, line, column = self.before
+                    self.before = (token, file_line + (line - mark_line), column)
+                return
 
     def __str__(self):
-        text = super().__str__()
+        if self.cffi_style:
+            return self.cffi_text()
+        if self.line is None:
+            text = self.message
+        else:
+            if self.filename is not None:
+                where = "%s:%d" % (self.filename, self.file_line)
+                where += ":%d" % self.column if self.column is not None else ""
+            else:
+                where = "line %d" % self.line
+                where += ", column %d" % self.column if self.column is not None else ""
+            text = "%s: %s" % (where, self.message)
+            if self.text:
+                text += " (at %r)" % self.text
         if self.source_line is None:
             return text
         return "%s\n%s" % (text, quote_with_caret(self.source_line, self.column))
+
+    def cffi_text(self):
+        """The text cffi 2.0 gives for this error."""
+        if self.cffi_form is not None:
+            return self.cffi_form
+        filename = self.filename if self.filename is not None else "<cdef source string>"
+        if self.before is not None:
+            token, line, column = self.before
+            where = "%s:%d:%d: before: %s" % (filename, line, column, token)
+            if self.filename is None and (self._before_source_line or "").strip():
+                return 'cannot parse "%s"\n%s' % (self._before_source_line.strip(), where)
+            return "parse error\n" + where
+        if self.line is None:
+            return self.message
+        return "%s:%d: %s" % (filename, self.file_line or self.line, self.message)
+
+
+class CDefNotImplemented(CDefError, NotImplementedError):
+    """A declaration cffi refuses with NotImplementedError (an enum given its values
+    after a first mention, ...): a CDefError (line, column) of that class too."""
+    __module__ = "nffi"
 
 
 def quote_with_caret(line, column, width=100, indent="    "):

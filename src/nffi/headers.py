@@ -17,60 +17,82 @@ It owns the way from ``#include <zlib.h>`` to declarations in an FFI's model:
 Positions: the parser sees lines of the preprocessed text; the line markers map them
 back to header files (``HeaderPosition``), for skipped declarations and errors.
 
-Cache: parsing is the expensive step.  Its result is kept in memory and on disk,
-keyed by the SHA-256 of the preprocessed text (plus nffi's parser version), in
-``$NFFI_CACHE_DIR/headers`` (default ``~/.cache/nffi/headers``).  Each request
-(source and preprocessor command) is remembered too, with the size and modification
-time of every file the preprocessor read, so that a later load -- in this process or
-a later one -- that finds them all unchanged needs no preprocessor run.
+Cache: parsing is the expensive step.  Its result is kept in memory and on disk, in
+``$NFFI_CACHE_DIR/headers`` (default ``~/.cache/nffi/headers``; docs/headers.md): the
+parse result per preprocessed text (SHA-256 key), each request (source and
+preprocessor options) with the size and modification time of everything its text
+depends on (files read, include search directories, .pc files), and the outcome of
+declaring into a fresh FFI -- so that a later load, in this process or a later one,
+whose dependencies are unchanged runs no preprocessor and loads no parse result.
 """
 import bisect
-import dataclasses
-import fnmatch
-import hashlib
+import gc
 import os
-import pickle
 import re
+import sys
+import zlib
 
 from . import cparser, layout, primitives
 from . import decls as decls_module
 from .decls import (Array, ConstantDecl, EnumDef, Function, FunctionDecl, Named, Pointer,
-                    StructDef, Tagged, Typedef, VariableDecl, Void)
+                    Primitive, StructDef, Tagged, Typedef, VariableDecl, Void)
 from .errors import CDefError, FFIError, PkgConfigError
-from .registry import FILE_TAG
+
+try:    # pickle's C implementation, without pickle.py (a third of this module's import)
+    from _pickle import dump as _pickle_dump, load as _pickle_load
+except ImportError:         # pragma: no cover (not CPython)
+    from pickle import dump as _pickle_dump, load as _pickle_load
 
 __all__ = ["HeaderPosition", "SkippedDeclaration", "load_header"]
 
 
-def _parser_version():
-    """Part of the cache key: the source of the modules that decide what the parser
-    produces, so that a changed nffi never reads an older nffi's cache."""
-    digest = hashlib.sha256()
-    for module in (cparser, decls_module, primitives):
-        with open(module.__file__, "rb") as f:
-            digest.update(f.read())
-    return digest.hexdigest()[:16]
 
 
-_version = None
+class _Record:
+    """A small immutable record compared by value (what a frozen dataclass gives,
+    without the cost of creating dataclasses when this module is imported: the first
+    cdef_header() of a process pays it)."""
+    __slots__ = ()
+
+    def __init__(self, *values):
+        if len(values) != len(self.__slots__):
+            raise TypeError("%s() takes %d arguments" % (type(self).__name__,
+                                                          len(self.__slots__)))
+        for name, value in zip(self.__slots__, values):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("%s is immutable" % type(self).__name__)
+
+    def _values(self):
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self):
+        return hash(self._values())
+
+    def __repr__(self):
+        return "%s(%s)" % (type(self).__name__, ", ".join(
+            "%s=%r" % item for item in zip(self.__slots__, self._values())))
 
 
-@dataclasses.dataclass(frozen=True)
-class HeaderPosition:
-    """A place in a header file: its path as the preprocessor names it, and line."""
-    file: str
-    line: int
+class HeaderPosition(_Record):
+    """A place in a header file: file (its path as the preprocessor names it) and
+    line."""
+    __slots__ = ("file", "line")
 
     def __str__(self):
         return "%s:%d" % (self.file, self.line)
 
 
-@dataclasses.dataclass(frozen=True)
-class SkippedDeclaration:
-    """A declaration of a header that cdef_header() did not declare, and why."""
-    name: str
-    reason: str
-    position: HeaderPosition
+class SkippedDeclaration(_Record):
+    """A declaration of a header that cdef_header() did not declare: name, reason
+    and position (a HeaderPosition)."""
+    __slots__ = ("name", "reason", "position")
 
     def __str__(self):
         return "%s: %s: %s" % (self.position, self.name or "(unnamed)", self.reason)
@@ -78,32 +100,28 @@ class SkippedDeclaration:
 
 # ---- 1. preprocessing --------------------------------------------------------------------
 
-# subprocess, shlex, shutil and nffi.build (sysconfig) are imported when the
+# subprocess, shlex, shutil, hashlib and nffi.build (sysconfig) are imported when the
 # preprocessor runs: a load that the cache answers needs none of them
 
 def _compiler():
     """The C compiler command sysconfig names (what built CPython), as a list; the
-    build engine's (nffi.build) rule and its error naming the Debian package."""
+    build engine's rule and its error naming the Debian package."""
     from . import build
-    words = build._toolchain("c")[0]
-    build._check_compiler(words, python_headers=False)
-    return words
+    return build.c_compiler()
 
 
-def _pkg_config_flags(packages):
-    if not packages:
-        return []
+def _pkg_config(packages, *options):
     import shlex
     import shutil
     import subprocess
     if shutil.which("pkg-config") is None:
         raise PkgConfigError("pkg_config=%r needs the pkg-config program (on "
                              "Debian/Ubuntu: apt-get install pkg-config)" % (list(packages),))
-    result = subprocess.run(["pkg-config", "--cflags"] + list(packages),
+    result = subprocess.run(["pkg-config"] + list(options) + list(packages),
                             capture_output=True, text=True)
     if result.returncode:
-        raise PkgConfigError("pkg-config --cflags %s failed: %s"
-                             % (" ".join(packages), result.stderr.strip()))
+        raise PkgConfigError("pkg-config %s %s failed: %s"
+                             % (" ".join(options), " ".join(packages), result.stderr.strip()))
     return shlex.split(result.stdout)
 
 
@@ -117,19 +135,24 @@ def _command(include_dirs, define_macros, undef_macros, pkg_config, extra_args):
             name, value = macro
             command.append("-D%s" % name if value is None else "-D%s=%s" % (name, value))
     command += ["-U" + name for name in undef_macros]
-    command += _pkg_config_flags(pkg_config)
+    if pkg_config:
+        command += _pkg_config(pkg_config, "--cflags")
     command += list(extra_args)
     return command + ["-"]
 
 
-def preprocess(source, command):
-    """Run the preprocessor command on source; the output text."""
+def _run(source, command):
     import subprocess
     try:
-        result = subprocess.run(command, input=source, capture_output=True, text=True)
+        return subprocess.run(command, input=source, capture_output=True, text=True)
     except OSError as e:
         raise FFIError("cdef_header(): cannot run the preprocessor %r: %s"
                        % (command[0], e)) from None
+
+
+def preprocess(source, command):
+    """Run the preprocessor command on source; the output text."""
+    result = _run(source, command)
     if result.returncode:
         raise CDefError("cdef_header(): the preprocessor failed:\n%s"
                         % result.stderr.strip())
@@ -137,29 +160,53 @@ def preprocess(source, command):
 
 
 _LINE_MARKER_FILE_RE = re.compile(r'^# \d+ "([^"<][^"]*)"', re.MULTILINE)
+_NONEXISTENT_RE = re.compile(r'^ignoring nonexistent directory "(.*)"$', re.MULTILINE)
+_SEARCH_LIST_RE = re.compile(r'^#include .* search starts here:\n((?: .*\n)*)',
+                             re.MULTILINE)
 
 
-def _dependency_stamps(text):
-    """(path, size, mtime) of every file the preprocessed text came from."""
-    stamps = []
-    for path in sorted(set(_LINE_MARKER_FILE_RE.findall(text))):
+def _preprocess_with_stamps(source, options):
+    """(preprocessed text, dependency stamps or None).  The stamps say what must stay
+    unchanged for the text to stay the same: (path, size, mtime) of every file the
+    preprocessor read, of every directory of its include search path (a header
+    added there could shadow one it read) -- directories it ignored as nonexistent
+    are recorded as absent (size -1) -- and of the .pc files of pkg_config."""
+    command = _command(*options)
+    result = _run(source, command[:-1] + ["-v", "-"])
+    if result.returncode:
+        preprocess(source, command)     # its error, without -v's report
+    text = result.stdout
+    paths = set(_LINE_MARKER_FILE_RE.findall(text))
+    directories = set(os.path.dirname(path) for path in paths)
+    for listing in _SEARCH_LIST_RE.findall(result.stderr):
+        directories.update(line.strip() for line in listing.splitlines())
+    absent = set(_NONEXISTENT_RE.findall(result.stderr))
+    if options[3]:                                   # pkg_config
         try:
-            info = os.stat(path)
+            paths.update(_pkg_config(options[3], "--path"))
+        except PkgConfigError:      # (cannot say which files: no request entry)
+            return text, None
+    stamps = [(path, -1, -1) for path in sorted(absent)]
+    for path in sorted(paths | (directories - absent)):
+        try:
+            info = os.stat(path or ".")
         except OSError:
-            return None
+            return text, None
         stamps.append((path, info.st_size, info.st_mtime_ns))
-    return tuple(stamps)
+    return text, tuple(stamps)
 
 
 def _stamps_current(stamps):
-    try:
-        for path, size, mtime in stamps:
-            info = os.stat(path)
-            if info.st_size != size or info.st_mtime_ns != mtime:
-                return False
-        return True
-    except OSError:
-        return False
+    for path, size, mtime in stamps:
+        try:
+            info = os.stat(path or ".")
+        except OSError:
+            if size == -1:
+                continue
+            return False
+        if info.st_size != size or info.st_mtime_ns != mtime:
+            return False
+    return True
 
 
 # ---- 2. parsing, with its cache ----------------------------------------------------------
@@ -175,55 +222,136 @@ def cache_directory():
 # including <stdio.h>, as jpeglib.h does)
 _PREDECLARED = frozenset(["FILE"])
 
-_parsed = {}            # text key -> (declarations, skipped, marks)
-_requests = {}          # request key -> (text key, dependency stamps)
+_parsed = {}        # text key -> (text key, (declarations, skipped, marks))
+_requests = {}      # request key -> (request, (text key, dependency stamps))
+_outcomes = {}      # outcome key -> (text key and patterns, outcome in a fresh FFI)
+_version = None
 
 
 def _version_prefix():
+    """Part of every cache key: a checksum of the source of the modules that decide
+    what an entry holds -- the parser and its nodes, the layout rules (sizeof in
+    constant expressions), the registry and model (what a declaration outcome is) and
+    this module (the format) -- so that a changed nffi never reads an older one's."""
     global _version
     if _version is None:
-        _version = _parser_version()
-    return _version + "\0"
+        from . import model, registry
+        crc, adler, length = 0, 1, 0
+        for module in (cparser, decls_module, primitives, layout, registry, model,
+                       sys.modules[__name__]):
+            try:
+                with open(module.__file__, "rb") as f:
+                    data = f.read()
+            except (OSError, TypeError):    # no source: a key of this process only
+                data = b"%d %d" % (os.getpid(), id(module))
+            crc, adler = zlib.crc32(data, crc), zlib.adler32(data, adler)
+            length += len(data)
+        _version = "%08x%08x%x" % (crc, adler, length)
+    return _version
 
 
-def _hash(text):
-    return hashlib.sha256((_version_prefix() + text).encode("utf-8", "surrogateescape")
-                          ).hexdigest()
+def _file_key(identity):
+    """A file name for a cache entry whose content starts with its identity (checked
+    on reading: a checksum that collides is a miss, never a wrong entry).  A checksum
+    of zlib's, not hashlib's, whose import costs a later process more than all this."""
+    data = identity.encode("utf-8", "surrogateescape")
+    return "%08x%08x" % (zlib.crc32(data), zlib.adler32(data))
+
+
+def _text_key(text):
+    """The key of a preprocessed text: its SHA-256 (and the version)."""
+    import hashlib
+    return hashlib.sha256((_version_prefix() + "\0" + text).encode(
+        "utf-8", "surrogateescape")).hexdigest()
+
+
+def _recall(table, key, identity, suffix):
+    """The value remembered under key (in this process, else on disk), or None."""
+    entry = table.get(key) or _load(key + suffix)
+    if not (isinstance(entry, tuple) and len(entry) == 2 and entry[0] == identity):
+        return None
+    table[key] = entry
+    return entry[1]
+
+
+def _remember(table, key, identity, suffix, value):
+    table[key] = (identity, value)
+    _store(key + suffix, (identity, value))
 
 
 # environment variables that change what the preprocessor reads
 _PREPROCESSOR_ENVIRONMENT = ("CPATH", "C_INCLUDE_PATH", "PKG_CONFIG_PATH")
 
 
-def _parsed_headers(source, options, size_align):
-    """(text key, (declarations, skipped, marks)) for a source and the preprocessor
-    options (include_dirs, define_macros, undef_macros, pkg_config, extra_args).  The
-    text key is the hash of the preprocessed text (and of the parser's version).  A
-    request (source, options, working directory and the environment variables above)
-    seen before -- in this process or, through the disk cache, in an earlier one --
-    whose files are all unchanged (size and modification time) needs no preprocessor
-    run (the compiler is this interpreter's, fixed)."""
-    request = _hash(repr((source, options, os.getcwd(),
-                          [os.environ.get(name) for name in _PREPROCESSOR_ENVIRONMENT])))
-    known = _requests.get(request) or _load(request + ".request")
-    if known is not None and _stamps_current(known[1]):
-        found = _parsed.get(known[0]) or _load(known[0] + ".pickle")
+class _Request:
+    """A cdef_header() source with its preprocessor options (include_dirs,
+    define_macros, undef_macros, pkg_config, extra_args), in this working directory
+    and environment: what decides the preprocessed text, as long as the files it
+    read are unchanged (the compiler is this interpreter's, fixed)."""
+
+    def __init__(self, source, options):
+        self.source = source
+        self.options = options
+        self.identity = repr((_version_prefix(), source, options, os.getcwd(),
+                              [os.environ.get(name) for name in _PREPROCESSOR_ENVIRONMENT]))
+        self.key = _file_key(self.identity)
+
+    def known_text_key(self):
+        """The key of the text this request gave before -- in this process or,
+        through the disk cache, in an earlier one -- if every file and directory it
+        depended on is unchanged (size and modification time); else None."""
+        known = _recall(_requests, self.key, self.identity, ".request")
+        if known is None or not _stamps_current(known[1]):
+            return None
+        return known[0]
+
+
+def _parsed_headers(request, size_align):
+    """(text key, (declarations, skipped, marks)) of a request: from the caches, or
+    preprocessed and parsed."""
+    key = request.known_text_key()
+    if key is not None:
+        found = _recall(_parsed, key, key, ".pickle")
         if found is not None:
-            _requests[request] = known
-            _parsed[known[0]] = found
-            return known[0], found
-    text = preprocess(source, _command(*options))
-    key = _hash(text)
-    found = _parsed.get(key) or _load(key + ".pickle")
+            return key, found
+    text, stamps = _preprocess_with_stamps(request.source, request.options)
+    key = _text_key(text)
+    found = _recall(_parsed, key, key, ".pickle")
     if found is None:
-        found = cparser.parse_header(text, _PREDECLARED, {}, size_align)
-        _store(key + ".pickle", found)
-    _parsed[key] = found
-    stamps = _dependency_stamps(text)
+        found = _shared(cparser.parse_header(text, _PREDECLARED, {}, size_align), {})
+        _remember(_parsed, key, key, ".pickle", found)
     if stamps is not None:
-        _requests[request] = (key, stamps)
-        _store(request + ".request", (key, stamps))
+        _remember(_requests, request.key, request.identity, ".request", (key, stamps))
     return key, found
+
+
+_TYPE_NODES = (Primitive, Void, Named, Tagged, Pointer, Array, Function)
+
+
+def _shared(value, table):
+    """value with each set of equal strings, type nodes and tuples of type nodes made
+    one object: pickle writes and reads each once, which makes a later process's load
+    of a parsed header several times faster."""
+    kind = type(value)
+    if kind is str:
+        return table.setdefault(value, value)
+    if kind is tuple or kind is list:
+        items = [_shared(item, table) for item in value]
+        if kind is list:
+            return items
+        value = tuple(items)
+        if all(type(item) in _TYPE_NODES for item in value):
+            return table.setdefault((tuple, value), value)
+        return value
+    fields = getattr(kind, "__dataclass_fields__", None)
+    if fields is None:
+        return value
+    value = kind(**{name: _shared(getattr(value, name), table) for name in fields})
+    if kind in _TYPE_NODES:
+        # (the position of an Array is not compared: part of the key)
+        return table.setdefault((kind, value, getattr(value, "line", 0),
+                                 getattr(value, "column", 0)), value)
+    return value
 
 
 def clear_memory_caches():
@@ -231,13 +359,13 @@ def clear_memory_caches():
     benchmarks."""
     _parsed.clear()
     _requests.clear()
-    _fresh_outcomes.clear()
+    _outcomes.clear()
 
 
 def _load(name):
     try:
         with open(os.path.join(cache_directory(), name), "rb") as f:
-            return pickle.load(f)
+            return _pickle_load(f)
     except Exception:       # absent, unreadable or from another version: parse again
         return None
 
@@ -249,7 +377,7 @@ def _store(name, value):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         temporary = "%s.%d.tmp" % (path, os.getpid())
         with open(temporary, "wb") as f:
-            pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+            _pickle_dump(value, f, protocol=5)
         os.replace(temporary, path)
     except OSError:
         pass                # a read-only home: no disk cache, still correct
@@ -277,8 +405,14 @@ def _size_align(model):
     from . import _core
 
     def size_align(node, local):
+        typedef_align = None        # of the first aligned typedef of a chain
         while isinstance(node, Named) and node.name in local.typedef_types:
+            typedef_align = typedef_align or local.typedef_align.get(node.name)
             node = local.typedef_types[node.name]
+        size, align = size_align_of_type(node, local)
+        return size, typedef_align or align
+
+    def size_align_of_type(node, local):
         if isinstance(node, Array) and isinstance(node.length, int):
             size, align = size_align(node.item, local)
             return size * node.length, align
@@ -302,6 +436,7 @@ def _size_align(model):
 def _matcher(patterns):
     if patterns is None:
         return None
+    import fnmatch
     if isinstance(patterns, str):
         patterns = [patterns]
     regex = re.compile("|".join(fnmatch.translate(p) for p in patterns))
@@ -407,10 +542,6 @@ def _prefilter(decls, registry, skip):
             if decl.fields is None:
                 result.append(decl)
                 continue
-            if (decl.kind, decl.name) == FILE_TAG:
-                skip(decl, "struct _IO_FILE is the FILE of <stdio.h>, one opaque type "
-                     "in the whole process (usable through FILE *)")
-                continue
             old = registry.struct_defs.get((decl.kind, decl.name)) or seen.get(_key(decl))
             if old is not None and old.fields is not None:
                 if _field_shape(old) != _field_shape(decl):
@@ -512,47 +643,69 @@ def _located(error):
 
 def load_header(model, source, include_dirs=(), define_macros=(), undef_macros=(),
                 pkg_config=(), extra_args=(), only=None, exclude=None):
-    """Preprocess, parse, select and declare; return a SkippedList (iterating gives
-    SkippedDeclaration: what the headers declare that was not declared, and why)."""
+    """Preprocess, parse, select and declare; return (the declarations declared, a
+    SkippedList: iterating gives SkippedDeclaration, what the headers declare that was
+    not declared, and why)."""
+    # what a load creates (declarations, ctypes) lives as long as the FFI: the cyclic
+    # collector's passes over it on the way are pure cost (a fifth of a cached load)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _load_header(model, source, include_dirs, define_macros, undef_macros,
+                            pkg_config, extra_args, only, exclude)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _load_header(model, source, include_dirs, define_macros, undef_macros, pkg_config,
+                 extra_args, only, exclude):
     if not isinstance(source, str):
         raise TypeError("cdef_header() source must be a str, not %s"
                         % type(source).__name__)
     options = tuple(tuple(option) if not isinstance(option, str) else (option,)
                     for option in (include_dirs, define_macros, undef_macros, pkg_config,
                                    extra_args))
-    key, (decls, parse_skipped, marks) = _parsed_headers(source, options,
-                                                         _size_align(model))
+    request = _Request(source, options)
+    patterns = (_patterns_key(only), _patterns_key(exclude))
+    with model._lock:
+        # into an FFI that declared nothing yet, the outcome of selecting, filtering
+        # and declaring is always the same: remembered (on disk too), it is one
+        # model.declare(), with no parse result loaded
+        if _is_fresh(model.registry):
+            text_key = request.known_text_key()
+            if text_key is not None:
+                identity = repr((text_key, patterns))
+                outcome = _recall(_outcomes, _file_key(identity), identity, ".outcome")
+                if outcome is not None:
+                    parse_skipped, declared, declare_skipped, marks = outcome
+                    try:
+                        model.declare(declared)
+                        return declared, SkippedList(parse_skipped + declare_skipped,
+                                                     _Positions(marks))
+                    except (CDefError, FFIError):   # (not expected) the long way
+                        _outcomes.pop(_file_key(identity), None)
+    text_key, (decls, parse_skipped, marks) = _parsed_headers(request, _size_align(model))
     position = _Positions(marks)
     keep_match, drop_match = _matcher(only), _matcher(exclude)
     skipped = [(name, reason, line) for name, reason, line, _ in parse_skipped
                if (keep_match is None or keep_match(name))
                and (drop_match is None or not drop_match(name))]
+    mark = len(skipped)
 
     def skip(decl, reason):
         skipped.append((decl.name.lstrip("$"), reason, decl.line))
 
     with model._lock:
-        # into an FFI that declared nothing yet, the outcome of selecting, filtering
-        # and declaring is always the same: remembered, it is one model.declare()
-        fresh_key = (key, _patterns_key(only), _patterns_key(exclude))
         fresh = _is_fresh(model.registry)
-        known = _fresh_outcomes.get(fresh_key) if fresh else None
-        if known is not None:
-            try:
-                model.declare(known[0])
-                return SkippedList(skipped + known[1], position)
-            except (CDefError, FFIError):
-                _fresh_outcomes.pop(fresh_key, None)    # (not expected) the long way
-        mark = len(skipped)
         decls = _select(decls, only, exclude)
         decls = _prefilter(decls, model.registry, skip)
         decls = _declare(model, decls, skip, position)
         if fresh:
-            _fresh_outcomes[fresh_key] = (decls, skipped[mark:])
-    return SkippedList(skipped, position)
-
-
-_fresh_outcomes = {}    # (parse key, only, exclude) -> (declared, skipped) in a new FFI
+            identity = repr((text_key, patterns))
+            _remember(_outcomes, _file_key(identity), identity, ".outcome",
+                      (skipped[:mark], decls, skipped[mark:], marks))
+    return decls, SkippedList(skipped, position)
 
 
 def _patterns_key(patterns):

@@ -65,6 +65,11 @@ class FFILibrary(_core.LibBase):
         model = self._nffi_ffi._model
         decl = model.functions.get(name)
         if decl is not None:
+            if decl.extern_python:
+                raise AttributeError(
+                    "'%s' is declared extern \"%s\": only a compiled module has it "
+                    "(API mode: set_source() and compile()); with dlopen() use "
+                    "ffi.callback()" % (name, decl.extern_python))
             return "function", model.resolve(decl.type, allow_function=True), decl
         decl = model.variables.get(name)
         if decl is not None:

@@ -32,7 +32,8 @@ _unique_lock = threading.Lock()
 _primitive_types = {}
 void_type = _core.new_void_type()
 # 'FILE' is one opaque struct for the whole process, as in cffi: 'struct _IO_FILE' (the
-# tag of glibc's FILE, and of cffi's tables) by another name
+# tag of glibc's FILE, and of cffi's tables) by another name -- until an FFI defines
+# 'struct _IO_FILE' (glibc's <stdio.h> through cdef_header): then that FFI has its own
 file_type = _core.new_struct_type("FILE")
 
 
@@ -56,6 +57,48 @@ def array_type(item, length):
 
 def function_type(args, result, ellipsis, abi=None):
     return _core.new_function_type(tuple(args), result, ellipsis, abi)   # interned too
+
+
+class _FailsAtUse(NeedsCompiler):
+    """A struct definition that cffi accepts in cdef() and refuses when the struct is
+    used (an invalid bit-field, a member of unknown size): error is cffi's exception,
+    which every use raises (see Realizer._lay_out)."""
+
+
+class _IncompleteMember(_FailsAtUse):
+    """A member struct (member: its ctype, None for an array of unknown items) is not
+    complete yet: it may be defined later in the cdef.  field: the member."""
+
+    def __init__(self, error, member, field):
+        super().__init__(error)
+        self.member, self.field = member, field
+
+
+def _field_error(kind, template, owner, field, *more):
+    """cffi's exception about a struct member (template: 'field '%s.%s' ...' with the
+    struct's C name and the member's name), with the cdef position of the member."""
+    message = template % ((owner.cname, field.name) + more)
+    return kind("%s (cdef line %s, column %s)" % (message, field.line, field.column))
+
+
+def _incomplete_type(message, ctype):
+    """cffi's TypeError for a function type with an incomplete argument or result; its
+    ctype attribute is that struct (see Realizer._give_up_deferred)."""
+    error = TypeError(message)
+    error.ctype = ctype
+    return error
+
+
+class _IncompleteItem(Exception):
+    """A member's type is made of an incomplete struct (see _resolve_checked)."""
+
+    def __init__(self, error):
+        super().__init__(error)
+        self.error = error
+
+
+_INCOMPLETE_ITEM = re.compile(r"array item of unknown size|ctype '.*' has incomplete type"
+                              r"|result type '.*' is not yet initialized")
 
 
 class _UndeclaredTag(Exception):
@@ -84,6 +127,7 @@ class Realizer:
 
     _undeclared_tags_refused = False    # set while parse_type(declared_tags_only=True)
     _type_string = False                # set while parse_type() resolves
+    _laying_out = False                 # set while the members of a struct resolve
     _owner = None                       # the declaration being resolved (array lengths)
 
     def __init__(self, registry, provider):
@@ -91,10 +135,16 @@ class Realizer:
         self.provider = provider
         self._tagged_types = {}      # (kind, tag) -> CType (struct/union/enum, opaque)
         self._typedef_types = {}     # typedef name -> CType
+        self._typedef_aligns = {}    # typedef name -> its Typedef.align (real headers)
         self._unrealizable = {}      # (kind, tag) -> the error its use raises
         self._pending_layouts = {}   # CType -> (size, align) decided but not yet committed
         self._pending_fields = {}    # CType -> its field tuples, same
         self._completions = []       # structs of the running transaction, laid out
+        self._deferred = []          # (ctype, StructDef, _IncompleteMember) of this cdef
+        self._incomplete = {}        # (kind, tag) -> (ctype, StructDef, _IncompleteMember)
+                                     # of earlier cdefs still waiting (tried again by
+                                     # each cdef)
+        self._opaque_included = {}   # (kind, tag) -> True: opaque in an included FFI
 
     # ---- following the registry's transactions (the observer protocol) -------------------
 
@@ -108,17 +158,24 @@ class Realizer:
 
     def begin(self):
         self._pending_layouts, self._pending_fields, self._completions = {}, {}, []
+        self._deferred = []
 
     def end(self):
         self._pending_layouts, self._pending_fields, self._completions = {}, {}, []
+        self._deferred = []
 
     def declared(self, decl, override):
         if isinstance(decl, Typedef):
             self._typedef_types.pop(decl.name, None)
+            if decl.align is not None:
+                self._typedef_aligns[decl.name] = decl.align
+            else:
+                self._typedef_aligns.pop(decl.name, None)
         elif isinstance(decl, StructDef):
             self._define_struct(decl, override)
 
     def commit(self, decls):
+        self._lay_out_deferred()
         for decl in decls:
             self._check_resolvable(decl)
         # in declaration order: a struct's members by value (arrays of a struct of this
@@ -157,6 +214,9 @@ class Realizer:
                 else:
                     raise FFIError("include: multiple declarations of %s '%s'" % key)
             self._tagged_types[key] = ct
+            if ct.kind in ("struct", "union") and ct.fields is None and \
+                    key not in unrealizable:
+                self._opaque_included[key] = True
         for key, error in unrealizable.items():
             self._unrealizable.setdefault(key, error)
         self._typedef_types.clear()
@@ -167,17 +227,71 @@ class Realizer:
         if decl.fields is None:          # forward declaration
             return
         if ct is file_type:
-            raise error_at("'struct %s' is the FILE of <stdio.h>, which nffi does not let "
-                           "a cdef define" % decl.name, decl)
-        if ct.fields is not None:
+            # glibc's definition of FILE (<stdio.h> read by cdef_header): FILE becomes
+            # a struct of this FFI with that layout, still a FILE to the core (a Python
+            # file for a 'FILE *', which mixes with other FFIs' 'FILE *')
+            ct = self._replace_tagged_ctype(decl.kind, decl.name)
+        elif ct.fields is not None:
             if not override:
                 raise error_at("%s '%s' is already defined" % (decl.kind, decl.name), decl)
             ct = self._replace_tagged_ctype(decl.kind, decl.name)
         self._unrealizable.pop(key, None)
+        self._incomplete.pop(key, None)
+        if key in self._opaque_included and not isinstance(self.provider, ABILayout):
+            # API mode, as cffi's: the ctype is the included module's, which the
+            # compiler saw opaque (ABI mode completes it, as cffi's does)
+            self._unrealizable[key] = NotImplementedError(
+                "'%s %s' is opaque in the ffi.include(), but no longer in the ffi doing "
+                "the include (workaround: don't use ffi.include() but duplicate the "
+                "declarations of everything using %s %s)" % (key * 2))
+            return
+        self._lay_out(ct, decl)
+
+    def _lay_out(self, ct, decl):
+        """Lay out a struct definition now, or record why it cannot be: a member struct
+        not complete yet may be defined later in the same cdef (_lay_out_deferred
+        tries again); what only the compiler knows (ABI mode), or what cffi refuses
+        when the struct is used, is raised by every use."""
         try:
             self._completions.append(self._compute_layout(ct, decl))
+        except _IncompleteMember as e:
+            self._deferred.append((ct, decl, e))
         except NeedsCompiler as e:
-            self._unrealizable[key] = e.error       # raised by every use (ABI mode)
+            self._unrealizable[(decl.kind, decl.name)] = e.error
+
+    def _lay_out_deferred(self):
+        """The structs whose members were incomplete when they were declared, once the
+        cdef declared everything (in rounds: one may need another)."""
+        for key, (ct, decl, incomplete) in self._incomplete.items():
+            self._unrealizable.pop(key)
+            self._deferred.append((ct, decl, incomplete))
+        self._incomplete = {}
+        while self._deferred:
+            waiting, self._deferred = self._deferred, []
+            for ct, decl, _ in waiting:
+                self._lay_out(ct, decl)
+            if len(self._deferred) == len(waiting):
+                self._give_up_deferred()
+
+    def _give_up_deferred(self):
+        """The deferred structs that no declaration completed: each use raises the
+        error of its incomplete member, cffi's NotImplementedError when the members
+        lead back to the struct itself."""
+        waiting_for = {ct: incomplete.member for ct, _, incomplete in self._deferred}
+        for ct, decl, incomplete in self._deferred:
+            error, member, seen = incomplete.error, incomplete.member, set()
+            while member in waiting_for and member not in seen:
+                seen.add(member)
+                if member is ct:
+                    field = incomplete.field
+                    error = NotImplementedError(
+                        "recursive structure declaration for '%s' (cdef line %s, column "
+                        "%s)" % (decl.name, field.line, field.column))
+                    break
+                member = waiting_for[member]
+            self._unrealizable[(decl.kind, decl.name)] = error
+            self._incomplete[(decl.kind, decl.name)] = (ct, decl, incomplete)
+        self._deferred = []
 
     def _check_resolvable(self, decl):
         """Resolve what a declaration names now, so that errors point at the cdef; what
@@ -190,8 +304,11 @@ class Realizer:
             except NeedsCompiler:
                 pass
 
-    def _resolve_checked(self, node, decl, allow_function, owner=None):
-        """Resolve for a cdef: every error is a CDefError pointing at the declaration."""
+    def _resolve_checked(self, node, decl, allow_function, owner=None,
+                         item_errors_at_use=False):
+        """Resolve for a cdef: every error is a CDefError pointing at the declaration
+        (with item_errors_at_use, an array of items of unknown size or a function
+        type with incomplete arguments raises _IncompleteItem instead)."""
         try:
             ct = self._resolve_owned(node, owner)
             if not allow_function and self._is_function(node):
@@ -202,6 +319,8 @@ class Realizer:
                 raise error_at(str(e), decl) from None
             raise
         except (ValueError, TypeError, OverflowError) as e:
+            if item_errors_at_use and _INCOMPLETE_ITEM.match(str(e)):
+                raise _IncompleteItem(e) from None
             raise error_at(str(e), decl) from None
 
     def _resolve_owned(self, node, owner):
@@ -213,37 +332,70 @@ class Realizer:
 
     # ---- struct layout -------------------------------------------------------------------
 
-    def _size_align(self, ct, field, decl):
+    def _size_align(self, ct, field, owner):
+        """(size, alignment) of a member's ctype; owner is the struct's ctype."""
         if isinstance(ct, _Pending):
             return ct.size, ct.align
         pending = self._pending_layouts.get(ct)
         if pending is not None:
             return pending
         if ct.kind in ("struct", "union") and ct.fields is None:
-            raise error_at("field '%s' has incomplete type '%s'"
-                            % (field.name, ct.cname), field)
+            raise _IncompleteMember(_field_error(
+                TypeError, "field '%s.%s' has ctype '%s' of unknown size",
+                owner, field, ct.cname), ct, field)
         if ct.kind == "void":
-            raise error_at("field '%s' has invalid type '%s'" % (field.name, ct.cname), field)
+            raise _FailsAtUse(_field_error(
+                TypeError, "field '%s.%s' has ctype '%s' of unknown size",
+                owner, field, ct.cname))
         if ct.kind == "array" and ct.length is None:
             return 0, _core.alignof(ct)
         return _core.sizeof(ct), _core.alignof(ct)
+
+    @staticmethod
+    def _check_bit_field(field, ftype, size, owner):
+        """cffi's errors for a bit-field it refuses, raised when the struct is used."""
+        if ftype.kind not in ("primitive", "enum") or (
+                ftype.kind == "primitive" and not primitives.is_integer(ftype.cname)):
+            raise _FailsAtUse(_field_error(
+                TypeError, "field '%s.%s' declared as '%s' cannot be a bit field",
+                owner, field, ftype.cname))
+        if field.bitsize == 0 and field.name:
+            raise _FailsAtUse(_field_error(TypeError, "field '%s.%s' is declared with :0",
+                                           owner, field))
+        if field.bitsize > size * 8:
+            raise _FailsAtUse(_field_error(
+                TypeError, "bit field '%s.%s' is declared '%s:%d', which exceeds the "
+                "width of the type", owner, field, ftype.cname, field.bitsize))
 
     def _compute_layout(self, ct, decl):
         field_types = []
         specs = []
         for i, field in enumerate(decl.fields):
-            ftype = self._resolve_checked(field.type, field, allow_function=False,
-                                          owner=("field", decl.kind, decl.name, field.name))
-            size, align = self._size_align(ftype, field, decl)
+            self._laying_out = True
+            try:
+                ftype = self._resolve_checked(field.type, field, allow_function=False,
+                                              owner=("field", decl.kind, decl.name,
+                                                     field.name), item_errors_at_use=True)
+            except _IncompleteItem as e:
+                # cffi's error when used ('struct b x[2]', 'void (*f)(struct b)' before
+                # struct b is complete: it may be defined later in the cdef)
+                error = e.error
+                raise _IncompleteMember(
+                    (ValueError if isinstance(error, ValueError) else TypeError)(
+                        "%s (cdef line %s, column %s)" % (error, field.line, field.column)),
+                    getattr(error, "ctype", None), field) from None
+            finally:
+                self._laying_out = False
+            size, align = self._size_align(ftype, field, ct)
+            align = self._typedef_alignment(field.type) or align
             flexible = ftype.kind == "array" and ftype.length is None
-            if flexible and (i != len(decl.fields) - 1 or decl.kind == "union"):
-                raise error_at("flexible array member '%s' must be the last field of a "
-                                "struct" % field.name, field)
-            if field.bitsize is not None and (ftype.kind not in ("primitive", "enum")
-                                              or (ftype.kind == "primitive" and
-                                                  not primitives.is_integer(ftype.cname))):
-                raise error_at("bit-field '%s' has non-integer type '%s'"
-                                % (field.name, ftype.cname), field)
+            if flexible and (i != len(decl.fields) - 1 or decl.kind == "union") \
+                    and not decl.partial:   # (the compiler's layout places it)
+                raise _FailsAtUse(_field_error(
+                    TypeError, "field '%s.%s' has ctype '%s' of unknown size",
+                    ct, field, ftype.cname))
+            if field.bitsize is not None:
+                self._check_bit_field(field, ftype, size, ct)
             field_types.append(ftype)
             specs.append(layout.FieldSpec(field.name, size, align, field.bitsize, flexible,
                                           field.align, field.packed))
@@ -262,6 +414,21 @@ class Realizer:
                        if field.name or (field.bitsize is None
                                          and ftype.kind in ("struct", "union"))]
         return ct, fields, size, align, init_fields
+
+    def _typedef_alignment(self, node):
+        """The alignment of a member's type (or of its array's items) that is, or is a
+        typedef of, a typedef declared with __attribute__((aligned(N))) (real headers:
+        decls.Typedef.align); None if there is none."""
+        while isinstance(node, Array):
+            node = node.item
+        for _ in range(1000):
+            if not isinstance(node, Named):
+                return None
+            align = self._typedef_aligns.get(node.name)
+            if align is not None:
+                return align
+            node = self.registry.typedefs.get(node.name)
+        return None
 
     def _flatten_fields(self, decl, field_types, placed):
         """(name, ctype, offset, bitshift, bitsize, flags) for each named field; the
@@ -284,8 +451,10 @@ class Realizer:
                 continue        # unnamed bit-field: padding only
             for entry in entries:
                 if entry[0] in seen:
-                    raise error_at("duplicate field name '%s' in %s '%s'"
-                                    % (entry[0], decl.kind, decl.name), field)
+                    raise _FailsAtUse(KeyError("duplicate field name '%s' in %s '%s' "
+                                               "(cdef line %s, column %s)" % (
+                                                   entry[0], decl.kind, decl.name,
+                                                   field.line, field.column)))
                 seen.add(entry[0])
                 fields.append(entry)
         return fields
@@ -401,6 +570,9 @@ class Realizer:
         return self._resolve(ct.node) if isinstance(ct, _Pending) else ct
 
     def _function_ctype(self, node):
+        if len(node.args) == 1 and not node.ellipsis and isinstance(node.args[0], Named) \
+                and self._resolve(node.args[0]).kind == "void":
+            node = dataclasses.replace(node, args=())   # '(void_t)', void_t a typedef
         args = [self._resolve_argument(a) for a in node.args]
         result = self._resolve(node.result)
         if any(isinstance(ct, _Pending) for ct in args + [result]):
@@ -408,16 +580,18 @@ class Realizer:
                 raise TypeError("invalid result type: '%s' (a function cannot return an "
                                 "array)" % result.cname)
             return _Pending(node, "function", _POINTER_SIZE, _POINTER_SIZE, None)
-        if self._type_string:
-            # as cffi's type strings (a cdef may name such functions: they fail when
-            # called); a struct of the running cdef is complete for this purpose
+        if self._type_string or self._laying_out:
+            # as cffi's type strings and struct members (a cdef may name such
+            # functions: they fail when called); a struct of the running cdef is
+            # complete for this purpose
             for ct in args:
                 if ct.kind in ("struct", "union") and ct.fields is None and \
                         ct not in self._pending_layouts:
-                    raise TypeError("ctype '%s' has incomplete type" % ct.cname)
+                    raise _incomplete_type("ctype '%s' has incomplete type" % ct.cname, ct)
             if result.kind in ("struct", "union") and result.fields is None and \
                     result not in self._pending_layouts:
-                raise TypeError("result type '%s' is not yet initialized" % result.cname)
+                raise _incomplete_type("result type '%s' is not yet initialized"
+                                       % result.cname, result)
         if result.kind == "array":
             # TypeError as cffi's; a cdef reports it as CDefError (_resolve_checked)
             raise TypeError("invalid result type: '%s' (a function cannot return an array)"
@@ -467,7 +641,10 @@ class Realizer:
         return (kind, tag) in self._tagged_types or self.registry.tag_declared(kind, tag)
 
     def _replace_tagged_ctype(self, kind, tag):
-        ct = self._new_struct_ctype(kind, tag)
+        if (kind, tag) == FILE_TAG:
+            ct = _core.new_struct_type("FILE")      # an FFI's own, complete FILE
+        else:
+            ct = self._new_struct_ctype(kind, tag)
         self._tagged_types[(kind, tag)] = ct
         self._typedef_types.clear()
         return ct

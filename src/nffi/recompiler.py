@@ -681,9 +681,12 @@ def parsed_actions(actions):
             scratch.include(action[2]._model)       # its typedef names, for the parser
             result.append(action[:2])
             continue
-        _, text, options = action
-        decls = cparser.parse_cdef(text, scratch.typedefs, scratch.constants,
-                                   packed=options["packed"], pack=options["pack"])
+        if action[0] == "decls":        # cdef_header(): declarations, parsed already
+            _, decls, options = action
+        else:
+            _, text, options = action
+            decls = cparser.parse_cdef(text, scratch.typedefs, scratch.constants,
+                                       packed=options["packed"], pack=options["pack"])
         try:
             scratch.declare(decls, options["override"])
         except Exception:

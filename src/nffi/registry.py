@@ -6,8 +6,8 @@ builds nothing and knows nothing of the native core: nffi.model's realizer turns
 entries into ctypes, and any front end (cdef text, cffi's tables, API mode, rffi) may
 fill it with the same nodes.
 """
-from .decls import (ConstantDecl, EnumDef, FunctionDecl, StructDef, Tagged, Typedef,
-                    VariableDecl)
+from .decls import (ConstantDecl, EnumDef, Function, FunctionDecl, Named, StructDef,
+                    Tagged, Typedef, VariableDecl)
 from .errors import CDefError, FFIError
 
 __all__ = ["Registry", "where", "error_at", "FILE_TAG"]
@@ -15,6 +15,7 @@ __all__ = ["Registry", "where", "error_at", "FILE_TAG"]
 # the FILE of <stdio.h>, predeclared as 'typedef struct _IO_FILE FILE;' (glibc's and
 # cffi's tag)
 FILE_TAG = ("struct", "_IO_FILE")
+_PREDECLARED_TYPEDEFS = {"FILE": Tagged(*FILE_TAG)}
 
 
 def where(decl):
@@ -49,7 +50,7 @@ class Registry:
     """
 
     def __init__(self):
-        self.typedefs = {"FILE": Tagged(*FILE_TAG)}
+        self.typedefs = dict(_PREDECLARED_TYPEDEFS)
         self.struct_defs = {}
         self.enum_defs = {}
         self.functions = {}
@@ -115,8 +116,11 @@ class Registry:
         """Record one declaration; raise FFIError/CDefError if it conflicts with what
         is recorded (unless override)."""
         if isinstance(decl, Typedef):
-            self._declare_unique(self.typedefs, decl.name, decl.type, decl, override,
-                                 "typedef")
+            # as cffi, a cdef may give FILE another meaning ('typedef char FILE;')
+            predeclared = self.typedefs.get(decl.name) == _PREDECLARED_TYPEDEFS.get(
+                decl.name, decl)
+            self._declare_unique(self.typedefs, decl.name, decl.type, decl,
+                                 override or predeclared, "typedef")
         elif isinstance(decl, StructDef):
             self._declare_struct(decl, override)
         elif isinstance(decl, EnumDef):
@@ -124,6 +128,11 @@ class Registry:
         elif isinstance(decl, FunctionDecl):
             self._declare_unique(self.functions, decl.name, decl, decl, override, "function",
                                  same=lambda a, b: a.type == b.type)
+        elif isinstance(decl, VariableDecl) and self._function_type(decl.type):
+            # 'typedef double func_t(double); func_t sin;' declares a function
+            self.declare(FunctionDecl(decl.name, self._function_type(decl.type),
+                                      decl.line, decl.column, decl.symbol,
+                                      decl.release_gil), override)
         elif isinstance(decl, VariableDecl):
             self._declare_unique(self.variables, decl.name, decl, decl, override, "variable",
                                  same=lambda a, b: a.type == b.type)
@@ -221,6 +230,14 @@ class Registry:
             self.constants[name] = value
 
     # ---- queries -------------------------------------------------------------------------
+
+    def _function_type(self, node):
+        """The Function node a typedef name stands for (through typedefs), or None."""
+        for _ in range(1000):           # (typedef chains are short; cycles cannot be)
+            if not isinstance(node, Named):
+                break
+            node = self.typedefs.get(node.name)
+        return node if isinstance(node, Function) else None
 
     def tag_declared(self, kind, tag):
         """Did a declaration define this struct/union/enum tag?"""

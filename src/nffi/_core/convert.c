@@ -570,6 +570,11 @@ static int pointer_compatible(CTypeObject *dst, CTypeObject *src)
     /* pointers to single bytes (char, signed char, unsigned char...) mix freely */
     if ((dst->ct_flags & CT_IS_CHAR_PTR) && (src->ct_flags & CT_IS_CHAR_PTR))
         return 1;
+    /* 'FILE *': the process-wide opaque FILE and an FFI's own FILE with glibc's fields
+       (model.py) are one C type */
+    if ((dst->ct_flags & CT_POINTER) && dst->ct_item != NULL && src->ct_item != NULL &&
+            (dst->ct_item->ct_flags & src->ct_item->ct_flags & CT_IS_FILE))
+        return 1;
     return 0;
 }
 
