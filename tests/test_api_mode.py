@@ -560,3 +560,297 @@ def test_a_file_argument_kept_by_c_stays_valid(tmp_path):
         # what is there rather than to the end
         assert os.read(fdr, 256) == b"hello"
         os.close(fdr)
+
+
+# ---- issue 12, conformance: each case built by both nffi and cffi ---------------------
+
+def _build_one(FFI, tmp_path, which, cdef, source, cdef_kwargs=None, **kwargs):
+    ffi = FFI()
+    ffi.cdef(cdef, **(cdef_kwargs or {}))
+    name = "_api_%s_%d_%d" % (which, os.getpid(), next(_counter))
+    ffi.set_source(name, source, **kwargs)
+    return _load(name, ffi.compile(tmpdir=str(tmp_path / which)))
+
+
+def build_pair(tmp_path, cdef, source, cdef_kwargs=None, **kwargs):
+    """[(ffi, lib) of nffi, (ffi, lib) of cffi] for the same cdef and source."""
+    mods = [_build_one(FFI, tmp_path, which, cdef, source, cdef_kwargs, **kwargs)
+            for which, FFI in (("nffi", nffi.FFI), ("cffi", cffi.FFI))]
+    return [(m.ffi, m.lib) for m in mods]
+
+
+def test_dotdotdot_lengths_in_every_dimension_match_cffi(tmp_path):
+    cdef = """
+        typedef int foo_t[...];
+        typedef int mat_t[...][...];
+        typedef int vmat_t[][...];
+        extern int a[...][...];
+        extern int b[][...];
+        extern char *names[...];
+        struct s { int x[...][...]; };
+        struct t { int y[][...]; };
+    """
+    source = """
+        typedef int foo_t[50];
+        typedef int mat_t[6][7];
+        typedef int vmat_t[][8];
+        int a[10][8];
+        int b[3][4];
+        char *names[] = {"a", "b", "c"};
+        struct s { int before; int x[5][8]; int after; };
+        struct t { int before; int y[5][7]; int after; };
+    """
+    results = []
+    for ffi, lib in build_pair(tmp_path, cdef, source):
+        lib.a[9][7] = 123
+        s = ffi.new("struct s *")
+        t = ffi.new("struct t *")
+        results.append((
+            ffi.sizeof("foo_t"), ffi.sizeof("mat_t"), len(ffi.new("mat_t")[3]),
+            ffi.typeof("vmat_t").cname, ffi.typeof(lib.a).cname, lib.a[9][7],
+            ffi.typeof(lib.b).cname, ffi.typeof(lib.names).cname,
+            ffi.string(lib.names[2]), ffi.sizeof("struct s"), ffi.offsetof("struct s", "x"),
+            ffi.typeof(s.x).cname, ffi.sizeof("struct t"), ffi.typeof(t.y[0]).cname))
+        with pytest.raises(IndexError):
+            lib.a[0][8]
+        with pytest.raises(IndexError):
+            s.x[4][8]
+    assert results[0] == results[1]
+    assert results[0][:2] == (200, 168)
+
+
+def test_dotdotdot_global_of_the_wrong_item_type_is_reported(tmp_path):
+    ffi = nffi.FFI()
+    ffi.cdef("extern int fooarray[...];")
+    with pytest.raises(VerificationError, match=r"'fooarray\[0\]' has size 4 .* says 1"):
+        ffi.verify("char fooarray[23];", tmpdir=str(tmp_path))
+
+
+def test_lib_function_where_a_pointer_is_expected_matches_cffi(tmp_path):
+    cdef = """
+        struct s { int x; };
+        struct s add1(struct s);
+        int mycall(struct s(*)(struct s)); int mycall2(void *);
+        int call1(int(__cdecl *cb)(int));
+        int (*const call2)(int(*cb)(int));
+    """
+    source = """
+        struct s { int x; };
+        static struct s add1(struct s a) { struct s r; r.x = a.x + 1; return r; }
+        static int mycall(struct s(*cb)(struct s)) { struct s a; a.x = 100; return cb(a).x; }
+        static int mycall2(void *cb) {
+            struct s a; a.x = 200; return ((struct s(*)(struct s))cb)(a).x;
+        }
+        static int call1(int(*cb)(int)) { return cb(3); }
+        static int call2_impl(int(*cb)(int)) { return cb(-3); }
+        static int (*const call2)(int(*cb)(int)) = call2_impl;
+    """
+    results = []
+    for ffi, lib in build_pair(tmp_path, cdef, source):
+        table = ffi.new("struct s(*[1])(struct s)")
+        table[0] = lib.add1
+        s = ffi.new("struct s *", [5])[0]
+        cb = ffi.callback("int(int)", lambda x: x * 2)
+        results.append((
+            lib.mycall(lib.add1), lib.mycall2(lib.add1), table[0](s).x,
+            ffi.cast("struct s(*)(struct s)", ffi.cast("void *", lib.add1))(s).x,
+            int(ffi.cast("intptr_t", lib.add1)) == int(ffi.cast("intptr_t",
+                                                                ffi.addressof(lib, "add1"))),
+            ffi.typeof("int(__cdecl *)(int)") is ffi.typeof("int(*)(int)"),
+            lib.call1(cb), ffi.addressof(lib, "call1")(cb), lib.call2(cb),
+            ffi.addressof(lib, "call2")(cb)))
+    assert results[0] == results[1]
+
+
+def test_struct_by_value_refusals_word_as_cffi(tmp_path):
+    cases = [
+        ("struct foo { int x; ...; };", "struct foo { int y, x; };", {}),
+        ("struct foo { int a; union { int b, c; }; };",
+         "struct foo { int a; union { int b, c; }; };", {}),
+        ("struct foo { char y; int x; };",
+         "struct foo { char y; int x; } __attribute__((packed));", {"packed": True}),
+        ("struct foo { int a; int x[0]; };", "struct foo { int a; int x[0]; };", {}),
+    ]
+    for struct_cdef, struct_source, cdef_kwargs in cases:
+        cdef = struct_cdef + "\nstruct foo f(void);\nstruct foo g(int, ...);"
+        source = struct_source + """
+            struct foo f(void) { struct foo s; memset(&s, 0, sizeof(s)); return s; }
+            struct foo g(int a, ...) { return f(); }
+        """
+        messages = []
+        for ffi, lib in build_pair(tmp_path, cdef, "#include <string.h>\n" + source,
+                                   cdef_kwargs):
+            lib.f()                                 # API mode: fine
+            with pytest.raises(NotImplementedError) as e:
+                lib.g(0)                            # variadic: through libffi
+            messages.append(str(e.value))
+        assert messages[0] == messages[1], struct_cdef
+
+
+def test_extern_python_in_a_cplusplus_source_matches_cffi(tmp_path):
+    cdef = """
+        extern "Python" { int bar(int, int); void baz(int, int); }
+        extern "Python+C" int plus(int);
+        int call_baz(int);
+    """
+    source = """extern "C" {
+        static void baz(int, int);
+        int plus(int);
+        static int call_baz(int x) { baz(x, 1); return plus(x); }
+    }"""
+    results = []
+    for (ffi, lib) in build_pair(tmp_path, cdef, source, source_extension=".cpp"):
+        seen = []
+
+        @ffi.def_extern()
+        def baz(x, y):
+            seen.append((x, y))
+
+        @ffi.def_extern(name="plus")
+        def plus_impl(x):
+            return x + 100
+
+        @ffi.def_extern()
+        def bar(x, y):
+            return x * y
+        results.append((lib.call_baz(7), seen, lib.bar(6, 7)))
+    assert results[0] == results[1] == (107, [(7, 1)], 42)
+
+
+def test_def_extern_errors_match_cffi(tmp_path):
+    messages = []
+    for ffi, lib in build_pair(tmp_path, "extern int abc;", "int abc;"):
+        def fn():
+            pass
+        with pytest.raises(ffi.error) as e:
+            ffi.def_extern("abc")(fn)
+        with pytest.raises(ffi.error) as e2:
+            ffi.def_extern()(fn)
+        with pytest.raises(TypeError):
+            ffi.def_extern(425)(fn)
+        messages.append((str(e.value), str(e2.value)))
+    assert messages[0] == messages[1]
+
+
+def test_api_mode_refusals_before_compiling_match_cffi(tmp_path):
+    for FFI in (nffi.FFI, cffi.FFI):
+        ffi = FFI()
+        ffi.cdef("struct foo { char y; int x; };", pack=2)
+        ffi.set_source("_api_pack_%d" % next(_counter), "")
+        with pytest.raises(NotImplementedError):
+            ffi.compile(tmpdir=str(tmp_path))
+    messages = []
+    for FFI in (nffi.FFI, cffi.FFI):
+        ffi = FFI()
+        ffi.cdef("struct a foo(int);")
+        ffi.set_source("_api_opaque_%d" % next(_counter), "?")   # never compiled
+        with pytest.raises(TypeError) as e:
+            ffi.compile(tmpdir=str(tmp_path))
+        messages.append(str(e.value))
+    assert messages[0] == messages[1]
+
+
+def test_c_sources_of_a_cplusplus_module_stay_c(tmp_path):
+    extra = tmp_path / "extra_c_file.c"
+    extra.write_text("const int external_foo = 42;\n")    # external linkage in C only
+    dotted = str(tmp_path / "no_such_dir" / ".." / "extra_c_file.c")
+    values = []
+    for ffi, lib in build_pair(tmp_path, "const int external_foo;",
+                               'extern "C" { extern const int external_foo; }',
+                               source_extension=".cpp", sources=[dotted]):
+        values.append(lib.external_foo)
+    assert values == [42, 42]
+
+
+def test_include_of_a_verified_ffi_shares_its_types(tmp_path):
+    ffi1 = nffi.FFI()
+    ffi1.cdef("typedef struct { int x; ...; } foo_t;")
+    ffi1.verify("typedef struct { int y, x; } foo_t;", tmpdir=str(tmp_path))
+    ffi2 = nffi.FFI()
+    ffi2.include(ffi1)
+    ffi2.cdef("int myfunc(foo_t *);")
+    lib = ffi2.verify("typedef struct { int y, x; } foo_t;"
+                      "int myfunc(foo_t *p) { return 42 * p->x; }", tmpdir=str(tmp_path))
+    assert lib.myfunc(ffi2.new("foo_t *", {'x': 10})) == 420
+    assert lib.myfunc(ffi1.new("foo_t *", {'x': -10})) == -420
+
+
+@pytest.mark.parametrize("c_type", ["unsigned long", "long double"])
+def test_float_dotdotdot_that_is_no_double_matches_cffi(tmp_path, c_type):
+    cdef = "typedef double... foo_t; foo_t neg(foo_t); int other(int);"
+    source = ("typedef %s foo_t; foo_t neg(foo_t x) { return -x; }\n"
+              "int other(int x) { return x + 1; }" % c_type)
+    messages = []
+    for ffi, lib in build_pair(tmp_path, cdef, source):
+        assert lib.other(1) == 2                # the rest of the module works
+        with pytest.raises(ffi.error) as e:
+            lib.neg
+        messages.append(str(e.value))
+    assert messages[0] == messages[1]
+
+
+def test_enumerator_in_two_enums_is_refused_as_cffi(tmp_path):
+    for FFI in (nffi.FFI, cffi.FFI):
+        ffi = FFI()
+        ffi.cdef("enum e1 { A1, ... }; enum e2 { A1, ... };")
+        ffi.set_source("_api_dup_enum_%d" % next(_counter), "enum e1 { A1 }; enum e2 { B1 };")
+        with pytest.raises(VerificationError if FFI is nffi.FFI else cffi.VerificationError):
+            ffi.compile(tmpdir=str(tmp_path))
+
+
+def test_verify_checks_field_types_and_words_as_cffi(tmp_path):
+    def mismatch(cdef, source):
+        ffi = nffi.FFI()
+        ffi.cdef(cdef)
+        with pytest.raises(VerificationError) as e:
+            ffi.verify(source, tmpdir=str(tmp_path))
+        return str(e.value)
+    full = "struct foo_s { char x; int y; long *z; };"
+    assert "field 'z'" in mismatch(full, "struct foo_s { char x; int y; int *z; };")
+    assert "field 'x'" in mismatch("struct foo_s { int x; ...; };", "struct foo_s { float x; };")
+    assert mismatch(full, "struct foo_s { int y; char x; long *z; };") == (
+        "struct foo_s: wrong offset for field 'x' (we have 0, but C compiler says 4)")
+    ffi = nffi.FFI()
+    ffi.cdef("struct foo_s { int x; ...; }; union foo_u { struct foo_s s; };")
+    ffi.verify("struct foo_s { int a; int x; }; union foo_u { char b[32]; struct foo_s s; };",
+               tmpdir=str(tmp_path))
+    assert (ffi.sizeof("struct foo_s"), ffi.sizeof("union foo_u")) == (8, 32)
+
+
+def test_lib_all_and_module_look_match_cffi(tmp_path):
+    seen = []
+    for ffi, lib in build_pair(tmp_path, "int mybar(int); static int myvar;\n#define MYFOO ...",
+                               "#define MYFOO 42\nstatic int mybar(int x) { return x + 1; }\n"
+                               "static int myvar = -5;"):
+        seen.append((lib.__all__, lib.__class__ is type(sys), lib.MYFOO, lib.myvar))
+    assert seen[0] == seen[1] == (['MYFOO', 'mybar'], True, 42, -5)
+
+
+def test_flexible_array_inside_a_dotdotdot_struct_matches_cffi(tmp_path):
+    seen = []
+    for ffi, lib in build_pair(tmp_path, "struct foo_s { int a[]; int y; ...; };",
+                               "struct foo_s { int x; int a[17]; int y; };"):
+        s = ffi.new("struct foo_s *")
+        s.a[17] = -521
+        t = ffi.new("struct foo_s *", {'a': list(range(18))})
+        seen.append((ffi.sizeof("struct foo_s"), ffi.typeof(s.a).cname, len(s.a), s.y,
+                     t.y, t.a[16]))
+    assert seen[0] == seen[1] == (76, "int[]", 18, -521, 17, 16)
+
+
+@pytest.mark.parametrize("c_struct, message", [
+    ("struct { int a; char b; }", None),
+    ("struct { int a; short b; }", r"wrong size for field 'b' \(cdef says 1, but C compiler says 2\)"),
+    ("struct { int a; char e, b; }",
+     r"wrong offset for field 'b' \(cdef says 4, but C compiler says 5\)"),
+])
+def test_fields_of_anonymous_members_are_checked(tmp_path, c_struct, message):
+    ffi = nffi.FFI()
+    ffi.cdef("struct foo_s { struct { int a; char b; }; union { char c, d; }; };")
+    source = "struct foo_s { %s; union { char c, d; }; };" % c_struct
+    if message is None:
+        ffi.verify(source, tmpdir=str(tmp_path))
+        assert ffi.offsetof("struct foo_s", "c") == 8
+    else:
+        with pytest.raises(VerificationError, match=message):
+            ffi.verify(source, tmpdir=str(tmp_path))

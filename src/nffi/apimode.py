@@ -81,7 +81,8 @@ def compile(ffi, tmpdir=".", verbose=False, target=None, debug=None):
     c_file = os.path.join(outdir, parts[-1] + extension)
     _write_if_changed(c_file, _c_text(ffi))
     kwds = dict(kwds)
-    sources = [c_file] + list(kwds.pop("sources", None) or ())
+    # 'dir/../x.c' names x.c even when 'dir' does not exist (as setuptools)
+    sources = [c_file] + [os.path.normpath(os.fspath(s)) for s in kwds.pop("sources", None) or ()]
     if target is not None and target.endswith(".*"):
         target = target[:-2] + sysconfig.get_config_var("EXT_SUFFIX")
     return build.build_extension(module_name, sources, tmpdir=outdir, target=target,
@@ -113,14 +114,20 @@ _VERIFY_ONLY = ("tag", "force_generic_engine", "flags", "relative_to", "ext_pack
 def verify(ffi, source="", tmpdir=None, **kwargs):
     """Build a module named after a hash of everything that goes into it (so a
     previous build is reused), load it, and make 'ffi' use its declarations."""
-    for name, node in ffi._model.typedefs.items():
+    for name, node in sorted(ffi._model.typedefs.items()):
         if isinstance(node, UnknownPrimitive):      # as cffi's verify()
-            raise VerificationError(
-                "feature not supported with ffi.verify(), but only with ffi.set_source(): "
-                "'typedef %s... %s'" % ("int" if node.kind == "integer" else "float", name))
+            raise VerificationError("feature not supported with ffi.verify(), but only "
+                                    "with ffi.set_source(): 'typedef %s... %s'"
+                                    % ("float" if node.kind == "float" else "int", name))
     if tmpdir is None:
         tmpdir = _caller_pycache()
     options = {k: v for k, v in kwargs.items() if k not in _VERIFY_ONLY}
+    if kwargs.get("relative_to"):
+        # relative directories and files are relative to the file named, as cffi
+        base = os.path.dirname(kwargs["relative_to"])
+        for key in ("include_dirs", "library_dirs", "runtime_library_dirs", "sources"):
+            if options.get(key):
+                options[key] = [os.path.join(base, os.fspath(p)) for p in options[key]]
     extension = kwargs.get("source_extension", ".c")
     verbose = bool(kwargs.get("verbose") or kwargs.get("compiler_verbose"))
     module_name = kwargs.get("modulename")
@@ -141,6 +148,8 @@ def verify(ffi, source="", tmpdir=None, **kwargs):
             model = module.ffi._model        # the declarations, read on first use
         except _core.error as e:
             raise VerificationError(str(e)) from None
+        except ImportError as e:        # e.g. an undefined symbol, as cffi's verify()
+            raise VerificationError("importing %r: %s" % (path, e)) from None
         _check_eagerly(model)
     finally:
         ffi._nffi_source = builder_source
@@ -149,6 +158,10 @@ def verify(ffi, source="", tmpdir=None, **kwargs):
     ffi._clear_type_caches()
     ffi._nffi_verified_module = module
     module.lib._nffi_builder = ffi        # lib keeps the ffi alive, as cffi
+    # the attribute by which cffi's verify() lib tells which engine built it
+    engine = "_cffi_generic_module" if kwargs.get("force_generic_engine") else \
+        "_cffi_python_module"
+    module.lib._nffi_cache[engine] = module
     return module.lib
 
 
@@ -162,6 +175,13 @@ def _check_eagerly(model):
         try:
             _core.sizeof(model.resolve(Tagged(kind, tag)))
         except _core.error as e:
-            raise VerificationError(str(e)) from None
+            raise VerificationError(_verify_wording(str(e))) from None
         except Exception:
             pass                # opaque or otherwise unsized: not a verification error
+
+
+def _verify_wording(message):
+    """A layout mismatch as cffi's verify() words it: 'we have N' and no hint."""
+    message = message.replace("(cdef says ", "(we have ")
+    hint = message.find(' fix it or use "...;"')
+    return message[:hint - 1] if hint > 0 else message

@@ -27,7 +27,7 @@ import types
 from . import _core
 from .compat import CompiledFFI
 from . import layout, model as model_module
-from .decls import ConstantDecl, EnumDef
+from .decls import ConstantDecl, EnumDef, Tagged
 from .errors import VerificationError
 from .model import Model, pointer_type
 
@@ -53,6 +53,7 @@ class CompilerLayout(layout.LayoutProvider):
     def __init__(self, answers):
         self._answers = answers
         self._abi = model_module._abi_layout
+        self._long_double_size = _core.sizeof(model_module.primitive_type("long double"))
 
     def struct_layout(self, decl, fields):
         answers = self._answers
@@ -60,17 +61,25 @@ class CompilerLayout(layout.LayoutProvider):
         real_size = answers.get("sizeof " + key)
         if real_size is None:               # no C name for it: nffi's layout
             return self._abi.struct_layout(decl, fields)
+        if decl.partial:
+            # 'T x[]' may be anywhere in a '...;' struct: the compiler places it
+            fields = [dataclasses.replace(f, flexible=False) if f.flexible else f
+                      for f in fields]
         size, align, placed = layout.layout(decl.kind, fields, packed=decl.packed,
                                             pack=decl.pack)
         shown = key.replace("$", "")
         real_offsets = [answers.get("offsetof %s.%s" % (key, f.name)) for f in fields]
         for spec in fields:            # field sizes: checked with '...' too, as cffi
+            if answers.get("fieldtype %s.%s" % (key, spec.name)) == 0:
+                raise layout.NeedsCompiler(_core.error(
+                    "%s: field '%s' has another type in the C source than in the cdef"
+                    % (shown, spec.name)))
             real = answers.get("fieldsize %s.%s" % (key, spec.name))
             if real is not None and real != spec.size and not spec.flexible:
                 raise layout.NeedsCompiler(_core.error(
                     ("%s: wrong size for field '%s' (cdef says %d, but C compiler says "
                      "%d)." + _FLEXIBLE) % (shown, spec.name, spec.size, real, shown)))
-        if decl.partial:
+        if decl.needs_compiler or answers.get("partial " + key):
             placed = [where if real is None else layout.FieldLayout(real)
                       for where, real in zip(placed, real_offsets)]
             return real_size, answers["alignof " + key], placed
@@ -106,11 +115,17 @@ class CompilerLayout(layout.LayoutProvider):
         size = self._answers.get("sizeof typedef " + node.name)
         if size is None:
             return self._abi.unknown_primitive(node)
-        if node.kind == "float":
+        if node.kind == "float":        # cffi's messages, raised where it is used
             sizes = {4: "float", 8: "double"}
+            if not self._answers.get("floating typedef " + node.name, 1) or (
+                    size not in sizes and size != self._long_double_size):
+                raise layout.NeedsCompiler(_core.error(
+                    "primitive floating-point type with an unexpected size (or not a "
+                    "float type at all)"))
             if size not in sizes:
-                raise NotImplementedError("%s: 'typedef float... %s;' is a long double; "
-                                          "not supported" % (node.name, node.name))
+                raise layout.NeedsCompiler(_core.error(
+                    "primitive floating-point type is 'long double', not supported for "
+                    "now with the syntax 'typedef double... xxx;'"))
             return sizes[size]
         signed = self._answers.get("signed typedef " + node.name)
         return (_SIGNED_BY_SIZE if signed else _UNSIGNED_BY_SIZE)[size]
@@ -240,12 +255,14 @@ class CompiledModuleFFI(CompiledFFI):
 
         def attach_extern(python_function):
             cname = name or python_function.__name__
+            if not isinstance(cname, str):
+                raise TypeError("ffi.def_extern(): the name must be a str, not %s"
+                                % type(cname).__name__)
             self._model                     # the declarations
             entry = self._nffi_tables.get(cname)
-            if entry is None or entry[0] != "extern":
+            if entry is None or entry[0] != "extern":    # cffi's wording
                 raise _core.error("ffi.def_extern('%s'): no 'extern \"Python\"' function "
-                                 "with this name in module '%s'"
-                                 % (cname, self._nffi_module_name))
+                                  "with this name" % (cname,))
             callback = _core._extern_callback(self._nffi_function_type(cname),
                                               python_function, error, onerror)
             _core._extern_attach(self._nffi_capsule,
@@ -268,7 +285,7 @@ class CompiledLibrary(_core.CompiledLibBase):
         self._nffi_ffi = ffi
         self._nffi_name = name
 
-    # cffi's lib says it is a module (for help() and pydoc)
+    # as cffi's lib, for help(): 'lib.__class__ is type(sys)' (type(lib) is unchanged)
     __class__ = property(lambda self: types.ModuleType)
 
     def _nffi_getattr(self, name):
@@ -297,8 +314,11 @@ class CompiledLibrary(_core.CompiledLibBase):
         model = ffi._model
         entry = ffi._nffi_tables.get(name)
         if entry is not None and entry[0] == "function":
-            getattr(self, name)         # the C base makes the wrapper and caches it
-            return cache[name]
+            if name not in ffi._nffi_spec["checked"]:
+                getattr(self, name)     # the C base makes the wrapper and caches it
+                return cache[name]
+            ffi._nffi_function_type(name)   # a type the compiler contradicts: cffi's error
+            return _core._compiled_wrapper(self, name)
         if entry is not None:
             value = self._nffi_make(name, *entry)
         elif name in model.constant_mismatches:
@@ -321,7 +341,7 @@ class CompiledLibrary(_core.CompiledLibBase):
         if kind in ("extern", "variadic"):
             return _core.cast(self._nffi_ffi._nffi_function_type(name), address)
         if kind == "variable":
-            ct = model.resolve(model.variables[name].type)
+            ct = model.resolve(model.variables[name].type, owner=("variable", name))
             if ct.kind == "array" and ct.length is None:
                 # 'T x[]': a 'T *' to it, as cffi
                 return _core._global_var(pointer_type(ct.item), address, name, True)
@@ -365,6 +385,8 @@ class CompiledLibrary(_core.CompiledLibBase):
             return value.address()    # for an array too ('int(*)[3]'), as cffi's API mode
         if entry is not None and entry[0] in ("extern", "variadic"):
             return value
+        if isinstance(value, _core.CData) and _core.typeof(value).kind == "function":
+            return value                # 'T (*const f)(...)': the pointer, as cffi
         raise AttributeError("cannot take the address of the constant '%s'" % name)
 
     def _nffi_function_type(self, name):
@@ -381,6 +403,46 @@ def _known_size(ct):
         return True
     except (TypeError, ValueError, _core.error):
         return False
+
+
+def _check_variable_size(answers, vname, ct):
+    """The size the compiler gives a global variable (or its items, when the cdef
+    leaves its length open) against the cdef's."""
+    for name, checked in ((vname, ct), (vname + "[0]", getattr(ct, "item", None))):
+        real = answers.get("sizeof var " + name)
+        if real is not None and _known_size(checked) and real != _core.sizeof(checked):
+            raise VerificationError("global variable '%s' has size %d in the cdef ('%s'), "
+                                    "but the C compiler says %d"
+                                    % (name, _core.sizeof(checked), checked.cname, real))
+
+
+def _check_anonymous_members(model, answers):
+    """The fields that anonymous struct/union members bring into a struct: where the
+    compiler puts them and their sizes, against the cdef's (VerificationError at import;
+    the struct's own check only sees the anonymous member as a whole)."""
+    checked = {}
+    for key, real in answers.items():
+        if not key.startswith("inner "):
+            continue
+        what, owner = key[len("inner "):].split(" ", 1)
+        owner, name = owner.rsplit(".", 1)
+        kind, tag = owner.split(" ", 1)
+        fields = checked.get(owner)
+        if fields is None:
+            try:
+                fields = dict(model.resolve(Tagged(kind, tag)).fields or ())
+            except Exception:
+                fields = {}        # unusable for another reason, reported on use
+            checked[owner] = fields
+        field = fields.get(name)
+        if field is None:
+            continue
+        ours = field.offset if what == "offsetof" else _core.sizeof(field.type)
+        if ours != real:
+            raise VerificationError("%s: wrong %s for field '%s' (cdef says %d, but C "
+                                    "compiler says %d)" % (owner.replace("$", ""),
+                                    "offset" if what == "offsetof" else "size",
+                                    name, ours, real))
 
 
 def _run_cdefs(model, actions):
@@ -411,16 +473,12 @@ def _address_table(spec, addresses):
 
 
 def _check_variables(model, spec, answers):
-    """A global variable whose size differs from the compiler's fails the load."""
+    """A global variable whose size differs from the compiler's, or a field of an
+    anonymous member placed elsewhere, fails the load (VerificationError)."""
     for name in spec["variables"]:
-        real = answers.get("sizeof var " + name)
-        if real is None:
-            continue
-        ct = model.resolve(model.variables[name].type)
-        if _known_size(ct) and real != _core.sizeof(ct):
-            raise VerificationError("global variable '%s' has size %d in the cdef ('%s'), "
-                                    "but the C compiler says %d"
-                                    % (name, _core.sizeof(ct), ct.cname, real))
+        ct = model.resolve(model.variables[name].type, owner=("variable", name))
+        _check_variable_size(answers, name, ct)
+    _check_anonymous_members(model, answers)
 
 
 def load(module, capsule):

@@ -117,7 +117,11 @@ def _command(sources, output, options, python_headers, debug):
     for name in options["undef_macros"]:
         cmd.append("-U" + name)
     cmd += list(options["extra_compile_args"])
-    cmd += [os.fspath(s) for s in sources]
+    for source in map(os.fspath, sources):
+        if options["language"] == "c++" and source.endswith(".c"):
+            cmd += ["-x", "c", source, "-x", "none"]    # a C file stays C (as setuptools)
+        else:
+            cmd.append(source)
     cmd += [os.fspath(o) for o in options["extra_objects"]]
     cmd += ["-o", output]
     for d in options["library_dirs"]:

@@ -531,7 +531,12 @@ class Realizer:
         return ct
 
     def _array_ctype(self, node):
-        item = self._resolve(node.item)
+        if isinstance(node.item, Array) and self._owner is not None:
+            # the inner dimension of 'T x[...][...]' has its own length: its owner is
+            # named as C names it ('x[0]'), see _inner_dimension
+            item = self._resolve_owned(node.item, _inner_dimension(self._owner))
+        else:
+            item = self._resolve(node.item)
         if isinstance(node.item, Function) or self._is_function(node.item):
             raise CDefError("array of functions: '%s'" % item.cname)
         length = node.length
@@ -596,7 +601,7 @@ class Realizer:
             # TypeError as cffi's; a cdef reports it as CDefError (_resolve_checked)
             raise TypeError("invalid result type: '%s' (a function cannot return an array)"
                             % result.cname)
-        return function_type(args, result, node.ellipsis, node.abi)
+        return function_type(args, result, node.ellipsis, _calling_convention(node.abi))
 
     def _resolve_argument(self, node):
         """Function parameters decay: arrays to pointers, functions to function pointers."""
@@ -818,6 +823,21 @@ class Model:
         unions = sorted(tag for (kind, tag) in tags
                         if kind == "union" and not tag.startswith("$"))
         return typedefs, structs, unions
+
+
+def _calling_convention(abi):
+    """The ABI a function type gets, as cffi: '__stdcall' is one of its own on 32-bit
+    Windows only; '__cdecl' (and '__stdcall' elsewhere) is the default one, so that
+    'int(__cdecl *)(int)' is the same ctype as 'int(*)(int)'."""
+    if abi == "__stdcall" and sys.platform == "win32" and sys.maxsize < 2 ** 32:
+        return abi
+    return None
+
+
+def _inner_dimension(owner):
+    """The owner of the item type of an array that 'owner' declares: its name with
+    '[0]' appended ('x' -> 'x[0]', the C expression of an item)."""
+    return owner[:-1] + (owner[-1] + "[0]",)
 
 
 def _owner_of(decl):

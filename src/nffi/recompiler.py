@@ -141,7 +141,7 @@ class Recompiler:
     def _only_named(target):
         """A typedef that C can only spell by its name: of an anonymous struct, or of
         something the cdef leaves to the compiler ('typedef ... T', 'typedef int... T')."""
-        if isinstance(target, Array) and target.length == "...":
+        if next(_unknown_lengths(target), None) is not None:
             return True
         if isinstance(target, Pointer):
             target = target.item
@@ -195,9 +195,39 @@ class Recompiler:
 
     # ---- the module ---------------------------------------------------------------------
 
+    def check(self):
+        """What API mode refuses before any C is written, with cffi's exceptions."""
+        for (kind, tag), decl in sorted(self.model.struct_defs.items()):
+            if decl.pack is not None and decl.pack > 1:
+                raise NotImplementedError(
+                    "'%s %s' is declared with 'pack=%d'; only 0 or 1 are supported in API "
+                    "mode (try to use \"...;\", which does not require a 'pack' "
+                    "declaration)" % (kind, tag.lstrip("$"), decl.pack))
+        owners = {}
+        for tag, decl in sorted(self.model.enum_defs.items()):
+            for name, _ in decl.enumerators:
+                if name in owners:
+                    raise VerificationError("enumerator '%s' is declared in both enum %s "
+                                            "and enum %s" % (name, owners[name],
+                                                             tag.lstrip("$")))
+                owners[name] = tag.lstrip("$")
+        for name, decl in sorted(self.model.functions.items()):
+            for where, node in ([("argument", a) for a in decl.type.args] +
+                                [("result", decl.type.result)]):
+                try:
+                    self.declarator(self.decay(node))
+                except VerificationError as e:      # contains cffi's wording
+                    raise VerificationError("in %s of %s: unknown type name in C (%s)"
+                                            % (where, name, e)) from None
+            ct = self._resolve_or_none(decl.type.result)
+            if ct is not None and ct.kind in ("struct", "union") and ct.fields is None:
+                raise TypeError("function %s: '%s' is used as result type, but is opaque"
+                                % (name, ct.cname))
+
     def write(self, spec):
         """The C text.  'spec' (filled here) is what the runtime needs besides the
         compiler's answers: the cdef actions, the names in the order of the tables."""
+        self.check()
         model = self.model
         out = []
         w = out.append
@@ -211,9 +241,11 @@ class Recompiler:
         if externs:
             # declared before the source, which may call them
             w("\n/* ---- extern \"Python\" functions ---- */\n")
+            w(self._c_linkage_begin())
             for decl in externs:
                 w("%s%s;\n" % (self._extern_storage(decl),
                                 self.declarator(decl.type, decl.name)))
+            w(self._c_linkage_end())
         w("\n/* ---- the source given to set_source() ---- */\n"
           "#define _NFFI_ 1\n#define _CFFI_ 1    /* cffi's name: sources test it */\n")
         w(self.source)
@@ -247,7 +279,9 @@ class Recompiler:
             w("static void *_nffi_var_%s(void) { return (void *)&(%s); }\n"
               % (decl.name, decl.name))
         w(self._variable_size_checks(variables))
+        w(self._c_linkage_begin())
         w(self._extern_python_functions(externs))
+        w(self._c_linkage_end())
         addresses = (["(void *)_nffi_d_%s" % d.name for d in wrapped] +
                      ["(void *)%s" % d.name for d in externs] +
                      ["(void *)&%s" % d.name for d in variadic] +
@@ -286,9 +320,10 @@ class Recompiler:
             const_vars=[d.name for d in const_vars],
             no_release_gil=sorted(self.ffi._nffi_keep_gil),
             signatures=signatures,
+            checked=[d.name for d in wrapped if self._checked_at_read(d)],
         )
-        w(self._init_function(len(wrapped), nslots, len(addresses), len(answers),
-                              len(externs), pickle.dumps(spec, protocol=4)))
+        w(self._init_function(len(wrapped), len(spec["checked"]), nslots, len(addresses),
+                              len(answers), len(externs), pickle.dumps(spec, protocol=4)))
         return "".join(out)
 
     def _variable_size_checks(self, variables):
@@ -352,8 +387,16 @@ class Recompiler:
             if spelled is None:
                 continue
             key = "%s %s" % (kind, tag)
+            if not decl.needs_compiler and self._contains_partial(decl, set()):
+                answers.append(("partial " + key, "1", False))
             answers.append(("sizeof " + key, "sizeof(%s)" % spelled, False))
             answers.append(("alignof " + key, "__alignof__(%s)" % spelled, False))
+            for name in self._anonymous_members_fields(decl, set()):
+                member = "((%s *)0)->%s" % (spelled, name)
+                answers.append(("inner offsetof %s.%s" % (key, name),
+                                "offsetof(%s, %s)" % (spelled, name), False))
+                answers.append(("inner fieldsize %s.%s" % (key, name),
+                                "sizeof(%s)" % member, False))
             for field in decl.fields:
                 if not field.name or field.bitsize is not None:
                     continue
@@ -363,19 +406,29 @@ class Recompiler:
                 if not (isinstance(field.type, Array) and field.type.length is None):
                     answers.append(("fieldsize %s.%s" % (key, field.name),
                                     "sizeof(%s)" % member, False))
-                if isinstance(field.type, Array) and field.type.length == "...":
-                    answers.append(("len %s.%s" % (key, field.name),
-                                    "sizeof(%s) / sizeof(%s[0])" % (member, member), False))
+                check = self._field_type_check(field.type, member)
+                if check is not None:
+                    answers.append(("fieldtype %s.%s" % (key, field.name), check, False))
+                for suffix in _unknown_lengths(field.type):
+                    item = member + suffix
+                    answers.append(("len %s.%s%s" % (key, field.name, suffix),
+                                    "sizeof(%s) / sizeof(%s[0])" % (item, item), False))
         for name, decl in sorted(model.variables.items()):
-            if not (isinstance(decl.type, Array) and decl.type.length in (None, "...")):
+            if isinstance(decl.type, Array) and decl.type.length in (None, "..."):
+                item = name + "[0]"         # the length is open: its items are checked
+                answers.append(("sizeof var " + item, "sizeof(%s)" % item, False))
+            else:
                 answers.append(("sizeof var " + name, "sizeof(%s)" % name, False))
-            if isinstance(decl.type, Array) and decl.type.length == "...":
-                answers.append(("len var " + name, "sizeof(%s) / sizeof(%s[0])"
-                                % (name, name), False))
+            for suffix in _unknown_lengths(decl.type):
+                item = name + suffix
+                answers.append(("len var " + item, "sizeof(%s) / sizeof(%s[0])"
+                                % (item, item), False))
         for name, node in sorted(model.typedefs.items()):
-            if isinstance(node, Array) and node.length == "...":
-                answers.append(("len typedef " + name, "sizeof(%s) / sizeof(((%s *)0)[0][0])"
-                                % (name, name), False))
+            for suffix in _unknown_lengths(node):
+                # through a pointer: 'T' may be an array of unknown outer length
+                item = "(*(%s *)0)%s" % (name, suffix)
+                answers.append(("len typedef " + name + suffix,
+                                "sizeof(%s) / sizeof(%s[0])" % (item, item), False))
         for tag, decl in sorted(model.enum_defs.items()):
             spelled = self.spell_tagged("enum", tag)
             if spelled is not None:
@@ -395,7 +448,71 @@ class Recompiler:
                 answers.append(("sizeof typedef " + name, "sizeof(%s)" % name, False))
                 answers.append(("signed typedef " + name, "((%s)-1) < (%s)1" % (name, name),
                                 False))
+                answers.append(("floating typedef " + name, "(%s)0.5 != 0" % name, False))
         return answers
+
+    def _c_linkage_begin(self):
+        """In C++, the extern "Python" functions have C linkage: the source may
+        declare them (in an 'extern "C"' block) and C callers find them."""
+        return 'extern "C" {\n' if self.cplusplus else ""
+
+    def _c_linkage_end(self):
+        return "}\n" if self.cplusplus else ""
+
+    def _anonymous_members_fields(self, decl, seen):
+        """The names of the fields that the anonymous struct/union members of 'decl'
+        bring into it (at any depth; not bit-fields nor open-length arrays): C names
+        them from the outer struct, so the compiler can place and size them."""
+        for field in decl.fields or ():
+            node = field.type
+            if field.name or not isinstance(node, Tagged) or (node.kind, node.name) in seen:
+                continue
+            seen.add((node.kind, node.name))
+            inner = self.model.struct_defs.get((node.kind, node.name))
+            if inner is None:
+                continue
+            for f in inner.fields or ():
+                sized = not (isinstance(f.type, Array) and f.type.length is None) and \
+                    next(_unknown_lengths(f.type), None) is None
+                if f.name and f.bitsize is None and sized:
+                    yield f.name
+            yield from self._anonymous_members_fields(inner, seen)
+
+    def _contains_partial(self, decl, seen):
+        """Does the struct/union 'decl' contain by value (in arrays too) one whose
+        layout only the compiler knows?  Then its own layout comes from the compiler."""
+        for field in decl.fields or ():
+            node = field.type
+            while isinstance(node, (Array, Named)):
+                node = node.item if isinstance(node, Array) else \
+                    self.model.typedefs.get(node.name)
+            if not isinstance(node, Tagged) or (node.kind, node.name) in seen:
+                continue
+            seen.add((node.kind, node.name))
+            inner = self.model.struct_defs.get((node.kind, node.name))
+            if inner is not None and (inner.needs_compiler or
+                                      self._contains_partial(inner, seen)):
+                return True
+        return False
+
+    def _field_type_check(self, node, member):
+        """A C expression, 1 when the field 'member' has a type compatible with the
+        cdef's 'node', for what sizes and offsets do not show (as cffi's verify, which
+        compiles such checks): an integer declared where C has a floating type or the
+        reverse, and a pointer to another arithmetic type ('int *' for 'long *'; C
+        only, and regardless of 'const', which the cdef drops).  None: not checked."""
+        ct = self._resolve_or_none(node)
+        if ct is None:
+            return None
+        if ct.kind == "primitive" and ct.cname != "_Bool" and "_Complex" not in ct.cname:
+            floating = self._kind(ct) == "float" or ct.cname == "long double"
+            return "((__typeof__(%s))0.5 != 0) == %d" % (member, floating)
+        if ct.kind == "pointer" and ct.item.kind == "primitive" and not self.cplusplus \
+                and not isinstance(node, Named) and \
+                ct.item.cname not in ("char16_t", "char32_t"):   # <uchar.h> in C
+            return "__builtin_types_compatible_p(__typeof__(*(%s)), %s)" % (
+                member, ct.item.cname)
+        return None
 
     def _extern_storage(self, decl):
         return "" if self.ffi._nffi_extern_python[decl.name] == "Python+C" else "static "
@@ -500,7 +617,30 @@ class Recompiler:
             slot += len(first.type.args) + 1
         return "".join(out), slot, signatures
 
+    def _checked_at_read(self, decl):
+        """Does the function's type depend on a 'typedef float... T' (whose real type
+        the compiler may contradict)?  Its wrapper is then made by nffi/apimodule.py,
+        which resolves the type first and raises cffi's error at 'lib.NAME'."""
+        nodes = list(decl.type.args) + [decl.type.result]
+        seen = set()
+        while nodes:
+            node = nodes.pop()
+            if isinstance(node, Named):
+                if node.name in seen:
+                    continue
+                seen.add(node.name)
+                node = self.model.typedefs.get(node.name)
+            if isinstance(node, UnknownPrimitive) and node.kind == "float":
+                return True
+            if isinstance(node, (Pointer, Array)):
+                nodes.append(node.item)
+        return False
+
     def _method_table(self, wrapped):
+        """The wrappers sorted by name (the core's bsearch), those whose type is checked
+        at read after the others (NffiModule.nchecked)."""
+        checked = [d for d in wrapped if self._checked_at_read(d)]
+        wrapped = [d for d in wrapped if d not in checked] + checked
         out = ["static PyMethodDef _nffi_methods[] = {\n"]
         for decl in wrapped:
             spelled = self.declarator(decl.type, decl.name)
@@ -618,7 +758,8 @@ class Recompiler:
         a("}\n")
         return "".join(lines)
 
-    def _init_function(self, nwrapped, nslots, naddresses, nanswers, nexterns, spec_data):
+    def _init_function(self, nwrapped, nchecked, nslots, naddresses, nanswers, nexterns,
+                       spec_data):
         """PyInit: check the core's C API, describe the module (_nffi_module) and let
         the core build it; nothing else happens at import (see nffi/apimodule.py)."""
         short = self.module_name.rpartition(".")[2]
@@ -637,7 +778,8 @@ class Recompiler:
           "_nffi_api->version);\n        _nffi_api = NULL;\n        return NULL;\n    }\n"
           % short)
         fields = [("def", "&_nffi_moduledef"),
-                  ("functions", "_nffi_methods"), ("nfunctions", nwrapped),
+                  ("functions", "_nffi_methods"), ("nfunctions", nwrapped - nchecked),
+                  ("nchecked", nchecked),
                   ("types", "_nffi_types"), ("ntypes", nslots),
                   ("addresses", "_nffi_addresses"), ("naddresses", naddresses),
                   ("answers", "_nffi_answers"), ("nanswers", nanswers),
@@ -651,6 +793,18 @@ class Recompiler:
         return "".join(out)
 
 
+def _unknown_lengths(node):
+    """For each '[...]' dimension of an array type node, the C suffix that names an
+    array of that dimension from the declared name: '' for the outermost, '[0]' for
+    the next... (the owner names of nffi.model._inner_dimension)."""
+    suffix = ""
+    while isinstance(node, Array):
+        if node.length == "...":
+            yield suffix
+        suffix += "[0]"
+        node = node.item
+
+
 def cdef_actions(ffi):
     """The cdef/include calls the runtime replays to rebuild the declarations: an
     included FFI that has its own compiled module is imported from it, any other is
@@ -660,8 +814,11 @@ def cdef_actions(ffi):
         if action[0] == "include":
             other = action[1]
             source = getattr(other, "_nffi_source", None)
+            verified = getattr(other, "_nffi_verified_module", None)
             if source is not None:
                 actions.append(("include", source[0], other))
+            elif verified is not None:      # its types are those of its verify() module
+                actions.append(("include", verified.__name__, other))
             else:
                 actions.extend(cdef_actions(other))
         else:

@@ -60,6 +60,21 @@ static const char API_MODE_ONLY[] = "if the function is 'API mode' and non-varia
     "declared inside ffibuilder.cdef()+ffibuilder.set_source() and not taking a final "
     "'...' argument)";
 
+/* Is ct aligned less than one of its members' types (packed, or '#pragma pack')? */
+static int is_packed(CTypeObject *ct)
+{
+    if (ct->ct_flags & CT_IS_PACKED)
+        return 1;
+    if (!(ct->ct_flags & CT_STRUCT_OR_UNION) || ct->ct_members == NULL)
+        return 0;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(ct->ct_members); i++) {
+        CTypeObject *ft = ((CFieldObject *)PyTuple_GET_ITEM(ct->ct_members, i))->cf_type;
+        if (ft->ct_align > ct->ct_align)
+            return 1;
+    }
+    return 0;
+}
+
 static int unsupported(CTypeObject *top, CTypeObject *ct, const char *role)
 {
     const char *name = nffi_ctype_name(top);
@@ -70,10 +85,17 @@ static int unsupported(CTypeObject *top, CTypeObject *ct, const char *role)
         PyErr_Format(PyExc_NotImplementedError, "ctype '%s' (size %zd) not supported as %s "
                      "(libffi has no support for complex types: they can only be passed to "
                      "and from API-mode functions)", name, top->ct_size, role);
-    else
-        PyErr_Format(PyExc_NotImplementedError, "ctype '%s' not supported as %s (its "
-                     "layout is packed or otherwise not the natural one, which libffi "
-                     "cannot describe)", name, role);
+    else if (is_packed(ct))
+        PyErr_Format(PyExc_NotImplementedError, "ctype '%s' not supported as %s.  It is a "
+                     "'packed' structure, with a different layout than expected by libffi."
+                     "  Such structs are only supported as %s %s", name, role, role,
+                     API_MODE_ONLY);
+    else        /* cffi's wording: the fields are not where libffi would put them */
+        PyErr_Format(PyExc_NotImplementedError, "ctype '%s' not supported as %s.  It is a "
+                     "struct declared with \"...;\", but the C calling convention may "
+                     "depend on the missing fields; or, it contains anonymous "
+                     "struct/unions.  Such structs are only supported as %s %s", name,
+                     role, role, API_MODE_ONLY);
     return -1;
 }
 
@@ -126,6 +148,17 @@ static ffi_type *describe_struct(CTypeObject *ct, CTypeObject *top, const char *
     for (Py_ssize_t i = 0; i < nfields; i++) {
         CFieldObject *cf = (CFieldObject *)PyTuple_GET_ITEM(fields, i);
         CTypeObject *item = element_type(cf->cf_type, &count);
+        /* an anonymous union: cffi's message for anonymous members (nffi describes
+           anonymous structs, which cffi refuses too) */
+        if (PyUnicode_GET_LENGTH(cf->cf_name) == 0 && (cf->cf_type->ct_flags & CT_UNION))
+            return unsupported(top, ct, role), NULL;
+        if ((cf->cf_type->ct_flags & CT_ARRAY) && cf->cf_type->ct_length == 0) {
+            PyErr_Format(PyExc_NotImplementedError, "ctype '%s' not supported as %s.  It "
+                         "is a struct with a zero-length array, which libffi does not "
+                         "support.  Such structs are only supported as %s %s",
+                         nffi_ctype_name(top), role, role, API_MODE_ONLY);
+            return NULL;
+        }
         if (count == 0)
             continue;
         if (arena == NULL && describe(item, top, role, NULL, cost) == NULL)

@@ -404,6 +404,7 @@ static PyObject *m_global_var(PyObject *self, PyObject *args)
 typedef struct {
     PyObject_HEAD
     PyObject *cache;             /* name -> wrapper, constant or GlobalVar: what was read */
+    PyObject *functions;         /* name -> function cdata of a wrapper used as a pointer */
     NffiModule *module;          /* the generated module's tables */
     PyObject *capsule;           /* ... held by this capsule */
     PyObject *modname;           /* __module__ of the wrappers */
@@ -418,19 +419,24 @@ static int compare_method_name(const void *key, const void *entry)
 }
 
 /* The wrapper of the C function 'name', created and cached on first read (its self is
- * the lib, as cffi's); NULL without an exception if there is no such function. */
-static PyObject *clib_function(CompiledLibObject *self, PyObject *name)
+ * the lib, as cffi's); NULL without an exception if there is no such function.  The
+ * 'checked' part of the table only for nffi/apimodule.py (_compiled_wrapper). */
+static PyObject *clib_function(CompiledLibObject *self, PyObject *name, int checked)
 {
     NffiModule *module = self->module;
-    if (module == NULL || module->nfunctions == 0)
+    if (module == NULL || self->cache == NULL)
+        return NULL;
+    PyMethodDef *table = module->functions + (checked ? module->nfunctions : 0);
+    Py_ssize_t count = checked ? module->nchecked : module->nfunctions;
+    if (count == 0)
         return NULL;
     const char *text = PyUnicode_AsUTF8(name);
     if (text == NULL) {
         PyErr_Clear();
         return NULL;
     }
-    PyMethodDef *def = bsearch(text, module->functions, (size_t)module->nfunctions,
-                               sizeof(PyMethodDef), compare_method_name);
+    PyMethodDef *def = bsearch(text, table, (size_t)count, sizeof(PyMethodDef),
+                               compare_method_name);
     if (def == NULL)
         return NULL;
     PyObject *function = PyCFunction_NewEx(def, (PyObject *)self, self->modname);
@@ -443,7 +449,7 @@ static PyObject *clib_function(CompiledLibObject *self, PyObject *name)
 
 static PyObject *clib_getattro(CompiledLibObject *self, PyObject *name)
 {
-    if (PyUnicode_CheckExact(name)) {
+    if (PyUnicode_CheckExact(name) && self->cache != NULL) {    /* (NULL: cleared) */
         PyObject *value = PyDict_GetItemWithError(self->cache, name);
         if (value != NULL) {
             if (Py_IS_TYPE(value, &GlobalVar_Type))
@@ -452,7 +458,7 @@ static PyObject *clib_getattro(CompiledLibObject *self, PyObject *name)
         }
         if (PyErr_Occurred())
             return NULL;
-        value = clib_function(self, name);
+        value = clib_function(self, name, 0);
         if (value != NULL || PyErr_Occurred())
             return value;
     }
@@ -469,7 +475,7 @@ static int clib_setattro(CompiledLibObject *self, PyObject *name, PyObject *valu
 {
     if (!PyUnicode_Check(name))
         return PyObject_GenericSetAttr((PyObject *)self, name, value);
-    PyObject *known = PyDict_GetItemWithError(self->cache, name);
+    PyObject *known = self->cache ? PyDict_GetItemWithError(self->cache, name) : NULL;
     if (known != NULL && Py_IS_TYPE(known, &GlobalVar_Type)) {
         if (value == NULL) {
             PyErr_Format(PyExc_AttributeError, "cannot delete the global variable "
@@ -507,9 +513,10 @@ static PyObject *clib_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     self->module = module;
     self->capsule = Py_NewRef(capsule);
     self->cache = PyDict_New();
+    self->functions = PyDict_New();
     self->modname = module != NULL ? PyUnicode_FromString(module->def->m_name)
                                    : Py_NewRef(Py_None);
-    if (self->cache == NULL || self->modname == NULL) {
+    if (self->cache == NULL || self->functions == NULL || self->modname == NULL) {
         Py_DECREF(self);
         return NULL;
     }
@@ -518,18 +525,22 @@ static PyObject *clib_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 
 static PyObject *clib_get_cache(CompiledLibObject *self, void *closure)
 {
-    return Py_NewRef(self->cache);
+    if (self->cache == NULL)
+        self->cache = PyDict_New();         /* cleared by the GC: start again */
+    return Py_XNewRef(self->cache);
 }
 
 static int clib_traverse(CompiledLibObject *self, visitproc visit, void *arg)
 {
     Py_VISIT(self->cache);
+    Py_VISIT(self->functions);
     return 0;
 }
 
 static int clib_clear(CompiledLibObject *self)
 {
     Py_CLEAR(self->cache);
+    Py_CLEAR(self->functions);
     return 0;
 }
 
@@ -568,12 +579,61 @@ static PyTypeObject CompiledLibBase_Type = {
               "at each access) cached by nffi/apimodule.py.",
 };
 
+/* _core._compiled_wrapper(lib, name): the wrapper of a function whose type
+ * nffi/apimodule.py checked (NffiModule.nchecked), made and cached */
+static PyObject *m_compiled_wrapper(PyObject *self, PyObject *args)
+{
+    PyObject *lib, *name;
+    if (!PyArg_ParseTuple(args, "O!U:_compiled_wrapper", &CompiledLibBase_Type, &lib, &name))
+        return NULL;
+    PyObject *function = clib_function((CompiledLibObject *)lib, name, 1);
+    if (function == NULL && !PyErr_Occurred())
+        PyErr_SetObject(PyExc_AttributeError, name);
+    return function;
+}
+
+/* The function cdata (borrowed) that 'lib.f' of a compiled module stands for where a
+ * pointer is expected (cffi converts it to the function's address): a wrapper's self
+ * is its lib, whose __addressof__ makes it (kept in lib->functions); NULL without an
+ * error if obj is no such wrapper. */
+CDataObject *nffi_compiled_function_of(PyObject *obj)
+{
+    if (!PyCFunction_Check(obj))
+        return NULL;
+    PyObject *self = PyCFunction_GET_SELF(obj);
+    if (self == NULL || !PyObject_TypeCheck(self, &CompiledLibBase_Type) ||
+            ((CompiledLibObject *)self)->functions == NULL)    /* cleared by the GC */
+        return NULL;
+    CompiledLibObject *lib = (CompiledLibObject *)self;
+    PyObject *name = PyObject_GetAttrString(obj, "__name__");
+    if (name == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    PyObject *function = PyDict_GetItemWithError(lib->functions, name);   /* borrowed */
+    if (function == NULL && !PyErr_Occurred()) {
+        PyObject *made = PyObject_CallMethod(self, "__addressof__", "O", name);
+        if (made != NULL && PyDict_SetItem(lib->functions, name, made) == 0)
+            function = made;                 /* now held by lib->functions */
+        Py_XDECREF(made);
+    }
+    Py_DECREF(name);
+    if (function == NULL || !CData_Check(function) ||
+            !(((CDataObject *)function)->c_type->ct_flags & CT_FUNCTIONPTR)) {
+        PyErr_Clear();
+        return NULL;
+    }
+    return (CDataObject *)function;
+}
+
 static PyMethodDef capi_module_functions[] = {
     {"_global_var", m_global_var, METH_VARARGS,
      "_global_var(ctype, getter_address, name, decays=False): a GlobalVar (compiled modules only)"},
     {"_compiled_tables", m_compiled_tables, METH_O,
      "_compiled_tables(capsule) -> (pickled declarations, answers, addresses) of a compiled "
      "module"},
+    {"_compiled_wrapper", m_compiled_wrapper, METH_VARARGS,
+     "_compiled_wrapper(lib, name): the wrapper of a function whose type was checked"},
     {"_extern_attach", m_extern_attach, METH_VARARGS,
      "_extern_attach(capsule, index, callback): attach code to an extern \"Python\""},
     {NULL}

@@ -181,7 +181,9 @@ static int cdata_cast_bits(CDataObject *cd, unsigned long long *out, CTypeObject
     if (src->ct_flags & CT_PRIMITIVE_FLOAT) {
         double d = nffi_read_float(cd->c_data, src);
         if (target->ct_flags & CT_IS_BOOL) {
-            *out = d != 0.0;
+            /* a long double too small for a double is still true */
+            *out = (src->ct_flags & CT_IS_LONGDOUBLE) ? nffi_read_longdouble(cd->c_data) != 0
+                                                      : d != 0.0;
             return 0;
         }
         PyObject *asint = PyLong_FromDouble(d);   /* ValueError for nan, OverflowError inf */
@@ -228,6 +230,9 @@ static int cast_source_bits(PyObject *value, unsigned long long *out, CTypeObjec
         *out = PyLong_AsUnsignedLongLongMask(value);
         return (*out == (unsigned long long)-1 && PyErr_Occurred()) ? -1 : 0;
     }
+    CDataObject *function = nffi_compiled_function_of(value);    /* 'lib.f': its address */
+    if (function != NULL)
+        value = (PyObject *)function;
     if (CData_Check(value))
         return cdata_cast_bits((CDataObject *)value, out, target);
     if (!(target->ct_flags & CT_POINTER_LIKE)) {
@@ -656,6 +661,9 @@ static OUT_OF_LINE int pointer_from_object(char *data, CTypeObject *ct, PyObject
         store_pointer(data, (void *)(uintptr_t)bits);
         return 0;
     }
+    CDataObject *function;
+    if (!CData_Check(obj) && (function = nffi_compiled_function_of(obj)) != NULL)
+        obj = (PyObject *)function;          /* 'lib.f' of a compiled module, as cffi */
     if (CData_Check(obj)) {
         CDataObject *cd = (CDataObject *)obj;
         if (!pointer_compatible(ct, cd->c_type))

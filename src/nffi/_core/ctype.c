@@ -427,9 +427,11 @@ static PyObject *complete_struct_or_union(PyObject *self, PyObject *args)
         Py_DECREF(cf);
         if (err < 0)
             goto error;
-        /* a struct ending in 'T x[]', or in such a struct, has a variable size */
-        if (i == n - 1 && (((ftype->ct_flags & CT_ARRAY) && ftype->ct_length < 0) ||
-                           (ftype->ct_flags & CT_WITH_VAR_ARRAY)))
+        /* a struct ending in 'T x[]', or in such a struct, has a variable size; so does
+           one with 'T x[]' elsewhere (a '...;' struct of API mode: the compiler placed
+           it, and the array runs to the end of the memory, as cffi) */
+        if (((ftype->ct_flags & CT_ARRAY) && ftype->ct_length < 0) ||
+                (i == n - 1 && (ftype->ct_flags & CT_WITH_VAR_ARRAY)))
             ct->ct_flags |= CT_WITH_VAR_ARRAY;
     }
     Py_DECREF(seq);

@@ -70,6 +70,8 @@ typedef struct {
     struct PyModuleDef *def;     /* the module's definition (its name) */
     PyMethodDef *functions;      /* the wrappers, sorted by name (strcmp) */
     Py_ssize_t nfunctions;
+    Py_ssize_t nchecked;         /* after them, sorted too: wrappers made only once
+                                    nffi/apimodule.py has checked their type */
     PyObject **types;            /* ctypes of the wrappers' arguments and results, by slot:
                                     NULL until realize() fills the slots of a signature */
     Py_ssize_t ntypes;

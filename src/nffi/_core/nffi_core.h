@@ -531,6 +531,10 @@ int nffi_capi_init(PyObject *module);   /* capi.c: nffi._core._C_API, compiled l
    ffi.callback or _extern_callback), and run one (GIL held) with C's arguments */
 int nffi_is_callback(PyObject *obj);
 void nffi_callback_run_exact(PyObject *callback, void *result, void **args);
+/* capi.c: the function cdata (borrowed) that 'lib.f' of a compiled module wraps, where
+   a pointer is expected (cffi converts it to the function's address); NULL: obj is not
+   one, no error set */
+CDataObject *nffi_compiled_function_of(PyObject *obj);
 int nffi_lib_init(PyObject *module);
 int nffi_libobject_init(PyObject *module);
 int nffi_library_check_open(PyObject *owner); /* -1 + error if owner is a closed library */
