@@ -365,3 +365,14 @@ def test_same_spelling_other_ctype_does_not_share_a_body(tmp_path):
     cb1 = ffi.callback("int(__cdecl *)(int)", lambda x: x * 10)
     cb2 = ffi.callback("int(__stdcall *)(int)", lambda x: x * 100)
     assert lib.call1(cb1) == 30 and lib.call2(cb2) == 400
+
+
+def test_introspection_never_reads_the_declarations(tmp_path):
+    """Tools walk sys.modules and probe lib.__file__ & co (hypothesis does): that reads
+    nothing, so a module whose declarations fail to load only fails where it is used."""
+    mod = build(tmp_path, "struct s { int a; };\n#define FOO 1", "struct s { int a; };\n#define FOO 1")
+    lib = mod.lib
+    for name in ("__file__", "__path__", "__wrapped__", "__test__"):
+        assert getattr(lib, name, None) is None
+    assert not mod.ffi._nffi_loaded
+    assert lib.FOO == 1 and mod.ffi._nffi_loaded

@@ -294,6 +294,12 @@ class CompiledLibrary(_core.CompiledLibBase):
             return self._nffi_name + ".lib"
         if name in ("__loader__", "__spec__"):
             return None
+        if name.startswith("__") and name.endswith("__") and \
+                name not in ("__dict__", "__all__"):
+            # what introspection probes (__file__, __path__...): never a reason to read
+            # the declarations (which may fail), and no C name
+            raise AttributeError("nffi library '%s' has no function, constant or global "
+                                 "variable named '%s'" % (self._nffi_name, name))
         if name == "__dict__":          # a snapshot of everything, as cffi
             return {n: self._nffi_cached(n) for n in self.__dir__()}
         if name == "__all__":           # what 'from mod.lib import *' takes: no globals
