@@ -92,7 +92,49 @@ static PyObject *f_muladd(PyObject *s, PyObject *const *a, Py_ssize_t n) {
 static PyObject *f_strlen(PyObject *s, PyObject *const *a, Py_ssize_t n) {
     const char *p = PyBytes_AsString(a[0]); size_t r; if (p == NULL) return NULL;
     CALL(r = my_strlen(p)) return PyLong_FromSize_t(r); }
+/* 100 callbacks: C calls a Python function (the floor of extern "Python"); with
+   WITH_GIL_RELEASE the loop runs without the GIL, each call takes it (as C code that
+   calls back from a GIL-releasing call must) and keeps errno around the Python part */
+static PyObject *py_cb;
+static int cb(int x) {
+#ifdef WITH_GIL_RELEASE
+    int e = errno; PyGILState_STATE st = PyGILState_Ensure();
+#endif
+    long v = -1;
+    PyObject *arg = PyLong_FromLong(x);
+    PyObject *r = arg ? PyObject_CallOneArg(py_cb, arg) : NULL;
+    Py_XDECREF(arg);
+    if (r != NULL) { v = PyLong_AsLong(r); Py_DECREF(r); }
+    if (v == -1 && PyErr_Occurred()) PyErr_WriteUnraisable(py_cb);
+#ifdef WITH_GIL_RELEASE
+    PyGILState_Release(st); errno = e;
+#endif
+    return (int)v;
+}
+static int run_callbacks(int n) { int s = 0; for (int i = 0; i < n; i++) s += cb(i); return s; }
+static PyObject *f_set_cb(PyObject *s, PyObject *const *a, Py_ssize_t n) {
+    Py_XSETREF(py_cb, Py_NewRef(a[0])); Py_RETURN_NONE; }
+static PyObject *f_run_callbacks(PyObject *s, PyObject *const *a, Py_ssize_t n) {
+    long x = PyLong_AsLong(a[0]); int r; if (x == -1 && PyErr_Occurred()) return NULL;
+    CALL(r = run_callbacks((int)x)) return PyLong_FromLong(r); }
+/* a C global read and written as an attribute: an object whose getattro/setattro
+   know the one name (interned, so compared by address) */
+static int counter;
+static PyObject *str_counter;
+static PyObject *g_getattro(PyObject *self, PyObject *name) {
+    if (name == str_counter) return PyLong_FromLong(counter);
+    return PyObject_GenericGetAttr(self, name); }
+static int g_setattro(PyObject *self, PyObject *name, PyObject *value) {
+    if (name == str_counter && value != NULL) {
+        long v = PyLong_AsLong(value); if (v == -1 && PyErr_Occurred()) return -1;
+        counter = (int)v; return 0; }
+    return PyObject_GenericSetAttr(self, name, value); }
+static PyTypeObject G_Type = {PyVarObject_HEAD_INIT(NULL, 0) .tp_name = "G",
+    .tp_basicsize = sizeof(PyObject), .tp_getattro = g_getattro, .tp_setattro = g_setattro,
+    .tp_flags = Py_TPFLAGS_DEFAULT};
 static PyMethodDef methods[] = {
+    {"set_cb", (PyCFunction)(void(*)(void))f_set_cb, METH_FASTCALL, NULL},
+    {"run_callbacks", (PyCFunction)(void(*)(void))f_run_callbacks, METH_FASTCALL, NULL},
     {"iabs", (PyCFunction)(void(*)(void))f_iabs, METH_FASTCALL, NULL},
     {"add", (PyCFunction)(void(*)(void))f_add, METH_FASTCALL, NULL},
     {"add6", (PyCFunction)(void(*)(void))f_add6, METH_FASTCALL, NULL},
@@ -100,7 +142,13 @@ static PyMethodDef methods[] = {
     {"my_strlen", (PyCFunction)(void(*)(void))f_strlen, METH_FASTCALL, NULL},
     {NULL}};
 static struct PyModuleDef def = {PyModuleDef_HEAD_INIT, MODNAME_STR, NULL, -1, methods};
-PyMODINIT_FUNC INIT(void) { return PyModule_Create(&def); }
+PyMODINIT_FUNC INIT(void) {
+    PyObject *m = PyModule_Create(&def);
+    str_counter = PyUnicode_InternFromString("counter");
+    if (m == NULL || str_counter == NULL || PyType_Ready(&G_Type) < 0) return NULL;
+    PyObject *g = PyType_GenericNew(&G_Type, NULL, NULL);
+    if (g == NULL || PyModule_AddObject(m, "g", g) < 0) return NULL;
+    return m; }
 """
 
 CALLS = [
@@ -155,18 +203,35 @@ def build_api(tmp, which, name, release_gil=True):
     return mod
 
 
-def many_functions_source(n):
-    cdef = "\n".join("int f%d(int, int);" % i for i in range(n))
-    source = "\n".join("static int f%d(int a, int b) { return a + b + %d; }" % (i, i)
-                       for i in range(n))
-    return cdef, source
+def many_functions_source(n, distinct=False):
+    """n functions 'int fK(int, int)'; distinct=True: each of its own signature (the
+    worst case for nffi, whose functions of one signature share a wrapper body)."""
+    types = ["int", "long", "unsigned int", "short", "double", "float", "char *",
+             "unsigned long", "signed char", "long long"]
+
+    def signature(i):
+        if not distinct:
+            return "int", ("int", "int")
+        k = len(types)
+        return types[i % k], (types[(i // k) % k], types[(i // (k * k)) % k] if i >= k * k
+                              else "int", "int")[:2 + (i // 100)]
+    cdef, source = [], []
+    for i in range(n):
+        result, args = signature(i)
+        params = ", ".join("%s a%d" % (a, j) for j, a in enumerate(args))
+        cdef.append("%s f%d(%s);" % (result, i, ", ".join(args)))
+        body = "return (%s)0;" % result if "*" in result else \
+            "return (%s)(%s);" % (result, " + ".join(
+                "(long)a%d" % j if "*" not in a else "0" for j, a in enumerate(args)))
+        source.append("static %s f%d(%s) { %s }" % (result, i, params, body))
+    return "\n".join(cdef), "\n".join(source)
 
 
-def time_build(which, tmp, n=200):
-    cdef, source = many_functions_source(n)
+def time_build(which, tmp, n=200, distinct=False):
+    cdef, source = many_functions_source(n, distinct)
     ffi = (cffi.FFI if which == "cffi" else nffi.FFI)()
     ffi.cdef(cdef)
-    name = "_many_%s" % which
+    name = "_many_%s%s" % (which, "_d" if distinct else "")
     ffi.set_source(name, source)
     out = tempfile.mkdtemp(dir=tmp)
     # CPU time (this process and the compiler it runs): the machine may be shared
@@ -218,14 +283,37 @@ def main(argv):
             label, "%.1f" % row[0] if row[0] else "-", "%.1f" % row[1] if row[1] else "-",
             row[2], row[3], row[4], "%.2f" % ratio if ratio else "-",
             "%.2f" % ratio_keep if ratio_keep else "-"))
-    for label, stmt in (("global read", "lib.counter"), ("global write", "lib.counter = 1"),
-                        ("100 callbacks", "lib.run_callbacks(100)")):
+    # globals: "fast" is the floor (an object whose getattro knows the name)
+    print("%-22s %9s %9s %9s %9s %11s %7s" % ("", "fast", "fast+gil", "cffi API", "nffi API",
+                                             "", "ratio"))
+    for label, stmt, floor_stmt in (("global read", "lib.counter", "g.counter"),
+                                    ("global write", "lib.counter = 1", "g.counter = 1")):
+        floor = ns_per_call(floor_stmt, {"g": fast.g}, quick)
         values = [ns_per_call(stmt, {"lib": m.lib}, quick) for m in (cffi_mod, nffi_mod)]
-        print("%-22s %9s %9s %9.1f %9.1f" % (label, "", "", values[0], values[1]))
+        print("%-22s %9.1f %9s %9.1f %9.1f %11s %7.2f" % (label, floor, "", values[0],
+                                                        values[1], "", values[1] / floor))
+    # 100 callbacks: the floor is "fast+gil" (C releases the GIL, each call takes it)
+    for mod in (fast, fast_gil):
+        mod.set_cb(lambda i: i)
+    floors = [ns_per_call("f(100)", {"f": m.run_callbacks}, quick) for m in (fast, fast_gil)]
+    values = [ns_per_call("lib.run_callbacks(100)", {"lib": m.lib}, quick)
+              for m in (cffi_mod, nffi_mod)]
+    print("%-22s %9.1f %9.1f %9.1f %9.1f %11s %7.2f" % ("100 callbacks", floors[0], floors[1],
+                                                      values[0], values[1], "",
+                                                      values[1] / floors[1]))
+    # lib.f itself: the attribute read, against a module attribute
+    attr = [ns_per_call("m.run_callbacks", {"m": fast}, quick)] + \
+        [ns_per_call("lib.run_callbacks", {"lib": m.lib}, quick) for m in (cffi_mod, nffi_mod)]
+    print("%-22s %9.1f %9s %9.1f %9.1f %11s %7.2f" % ("lib.f (no call)", attr[0], "", attr[1],
+                                                      attr[2], "", attr[2] / attr[0]))
     cffi_t, cffi_name, cffi_path = time_build("cffi", tmp)
     nffi_t, nffi_name, nffi_path = time_build("nffi", tmp)
     print("build 200 functions (CPU s): cffi %.2f s, nffi %.2f s (ratio %.2f)"
           % (cffi_t, nffi_t, nffi_t / cffi_t))
+    cffi_t2 = time_build("cffi", tmp, distinct=True)[0]
+    nffi_t2 = time_build("nffi", tmp, distinct=True)[0]
+    print("build 200 functions of 200 signatures (CPU s): cffi %.2f s, nffi %.2f s "
+          "(ratio %.2f)" % (cffi_t2, nffi_t2, nffi_t2 / cffi_t2))
     ci = time_import(cffi_name, cffi_path, 200)
     ni = time_import(nffi_name, nffi_path, 200)
     print("import + touch 200 functions: cffi %.2f ms, nffi %.2f ms (ratio %.2f)"

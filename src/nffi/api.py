@@ -210,11 +210,12 @@ class FFI(_core.FFIBase):
             raise _core.error(_compiled_type_error_text(e, text)) from None
 
     def _typeof_other(self, obj):
-        # a function of a compiled module's lib: a builtin bound to its function cdata
-        function = getattr(obj, "__self__", None)
-        if isinstance(function, _core.CData) and type(obj).__name__ == \
+        # a function of a compiled module's lib: a builtin bound to that lib
+        owner = getattr(obj, "__self__", None)
+        function_type = getattr(type(owner), "_nffi_function_type", None)
+        if function_type is not None and type(obj).__name__ == \
                 "builtin_function_or_method":
-            return _core.typeof(function)
+            return function_type(owner, obj.__name__)
         raise TypeError("expected a cdecl string or a cdata, got %s"
                         % type(obj).__name__)
 

@@ -156,22 +156,23 @@ def verify(ffi, source="", tmpdir=None, **kwargs):
             path = compile(ffi, tmpdir, verbose=verbose)
         try:
             module = _load_module(module_name, path)
+            model = module.ffi._model        # the declarations, read on first use
         except _core.error as e:
             raise VerificationError(str(e)) from None
         except ImportError as e:        # e.g. an undefined symbol, as cffi's verify()
             raise VerificationError("importing %r: %s" % (path, e)) from None
-        _check_eagerly(module.ffi._model)
+        _check_eagerly(model)
     finally:
         ffi._nffi_source = builder_source
     # the FFI that built it now sees the compiled module's types and layouts
     ffi._model = module.ffi._model
     ffi._clear_type_caches()
     ffi._nffi_verified_module = module
-    module.lib.__dict__["_nffi_builder"] = ffi        # lib keeps the ffi alive, as cffi
+    module.lib._nffi_builder = ffi        # lib keeps the ffi alive, as cffi
     # the attribute by which cffi's verify() lib tells which engine built it
     engine = "_cffi_generic_module" if kwargs.get("force_generic_engine") else \
         "_cffi_python_module"
-    module.lib.__dict__[engine] = module
+    module.lib._nffi_cache[engine] = module
     return module.lib
 
 

@@ -3,19 +3,22 @@ declarations and the user's C source (``ffi.set_source``).
 
 The generated module contains, after the user's source:
 
-* one METH_FASTCALL wrapper per (non-variadic) function: exact ints in range, floats
-  and cdata pointers of the exact type are converted inline; anything else goes through
-  the core's C API (nffi_capi.h, the capsule ``nffi._core._C_API``), i.e. through the
-  very converters of ABI mode, so errors are identical.  The GIL is released around the
-  call (unless the function was declared with ``cdef(..., release_gil=False)``) and the
-  thread's ``ffi.errno`` is restored before and saved after it, as in ABI mode;
 * a direct-call function ``_nffi_d_NAME`` per function (its address is
   ``ffi.addressof(lib, "NAME")``; it also works for functions that are macros);
-* the addresses of the global variables;
+* one METH_FASTCALL wrapper body per signature of (non-variadic) functions: exact ints
+  in range, floats, bytes and cdata pointers of the exact type are converted inline;
+  anything else goes through the core's C API (nffi_capi.h, the capsule
+  ``nffi._core._C_API``), i.e. through the very converters of ABI mode, so errors are
+  identical.  The call sits in the core's call bracket (GIL released unless the function
+  was declared with ``cdef(..., release_gil=False)``, the thread's ``ffi.errno`` restored
+  before and saved after it), as in ABI mode.  Functions sharing a signature share the
+  body (a module of many functions compiles faster), each with an entry point of its own;
+* the addresses of the global variables (a getter each) and the 'extern "Python"'
+  functions (C functions calling the core's callback path);
 * the compiler's answers (``NffiAnswer``): sizes, alignments and field offsets of every
   struct/union, ``[...]`` lengths, the values of constants and enumerators;
-* the declarations themselves (the cdef sources, as data) and a ``PyInit`` that hands
-  all of it to nffi/apimodule.py, which builds ``ffi`` and ``lib``.
+* the declarations themselves (parsed, pickled) and a ``PyInit`` that hands all of it to
+  the core, which makes ``ffi`` and ``lib`` lazily (nffi/apimodule.py).
 """
 import os
 import pickle
@@ -247,29 +250,27 @@ class Recompiler:
           "#define _NFFI_ 1\n#define _CFFI_ 1    /* cffi's name: sources test it */\n")
         w(self.source)
         w("\n\n/* ---- nffi's part ---- */\n")
-        w("static const NffiCapi *_nffi_api;\n")
+        w("static const NffiCapi *_nffi_api;\n"
+          "static NffiModule _nffi_module;      /* filled by PyInit */\n")
 
-        wrapped = [d for d in functions if not d.type.ellipsis]
+        wrapped = sorted((d for d in functions if not d.type.ellipsis),
+                         key=lambda d: d.name.encode("utf-8"))   # the core's bsearch
         variadic = [d for d in functions if d.type.ellipsis]
         variables = sorted(model.variables.values(), key=lambda d: d.name)
-        slot = 0
-        bodies = []
         for decl in wrapped:
             w(self._direct_function(decl))
-            bodies.append(self._wrapper(decl, slot))
-            slot += len(decl.type.args) + 2
-        w("static PyObject *_nffi_ct[%d];\n" % max(slot, 1))
-        for body in bodies:
-            w(body)
-        w("static PyMethodDef _nffi_methods[] = {\n")
-        for decl in wrapped:
-            spelled = self.declarator(decl.type, decl.name)
-            if not decl.type.args and not decl.type.ellipsis:
-                spelled = spelled.replace(decl.name + "(void)", decl.name + "()")   # as cffi
-            doc = "%s;\n\nCFFI C function from %s.lib" % (spelled, self.module_name)
-            w('    {"%s", (PyCFunction)(void (*)(void))_nffi_f_%s, METH_FASTCALL,\n     %s},\n'
-              % (decl.name, decl.name, _c_string(doc)))
-        w("    {NULL, NULL, 0, NULL}\n};\n")
+        wrappers, nslots, signatures = self._wrappers(wrapped)
+        w("static PyObject *_nffi_types[%d];    /* ctypes by slot, realized on first need */\n"
+          "#define _nffi_type(slot) (_nffi_types[slot] != NULL ? _nffi_types[slot] : \\\n"
+          "                          _nffi_api->realize(&_nffi_module, (slot)))\n"
+          % max(nslots, 1))
+        if any(d.type.args for d in wrapped):
+            w("/* an argument the inline paths do not take: the core's conversion */\n"
+              "NFFI_NOINLINE static int _nffi_arg(void *dest, Py_ssize_t slot, PyObject *obj, "
+              "void **temps)\n{\n    return _nffi_api->arg_to_c(dest, _nffi_type(slot), obj, "
+              "temps);\n}\n")
+        w(wrappers)
+        w(self._method_table(wrapped))
 
         # addresses: the wrapped functions' direct versions, variadic functions, globals
         # global variables: a function returning the address, called at each access
@@ -277,13 +278,12 @@ class Recompiler:
         for decl in variables:
             w("static void *_nffi_var_%s(void) { return (void *)&(%s); }\n"
               % (decl.name, decl.name))
+        w(self._variable_size_checks(variables))
         w(self._c_linkage_begin())
-        for decl in externs:
-            w(self._extern_python_body(decl))
+        w(self._extern_python_functions(externs))
         w(self._c_linkage_end())
         addresses = (["(void *)_nffi_d_%s" % d.name for d in wrapped] +
                      ["(void *)%s" % d.name for d in externs] +
-                     ["(void *)&_nffi_xp_%s" % d.name for d in externs] +
                      ["(void *)&%s" % d.name for d in variadic] +
                      ["(void *)_nffi_var_%s" % d.name for d in variables])
         const_vars = self._constant_variables()
@@ -319,9 +319,33 @@ class Recompiler:
             variables=[d.name for d in variables],
             const_vars=[d.name for d in const_vars],
             no_release_gil=sorted(self.ffi._nffi_keep_gil),
+            signatures=signatures,
+            checked=[d.name for d in wrapped if self._checked_at_read(d)],
         )
-        w(self._init_function(len(wrapped), len(addresses), len(answers),
-                              pickle.dumps(spec, protocol=4), const_vars))
+        w(self._init_function(len(wrapped), len(spec["checked"]), nslots, len(addresses),
+                              len(answers), len(externs), pickle.dumps(spec, protocol=4)))
+        return "".join(out)
+
+    def _variable_size_checks(self, variables):
+        """A global variable whose size the cdef already knows (its type needs nothing
+        of the compiler) is checked by the compiler: a wrong declaration fails the
+        build, as with cffi.  The others are checked when the module's declarations are
+        read (nffi/apimodule.py)."""
+        out = []
+        for decl in variables:
+            if isinstance(decl.type, Array) and decl.type.length in (None, "..."):
+                continue
+            ct = self._resolve_or_none(decl.type)
+            try:
+                size = _core.sizeof(ct) if ct is not None else None
+            except Exception:
+                size = None
+            if size is None:
+                continue
+            message = ("global variable '%s' has size %d in the cdef ('%s'), but not in C"
+                       % (decl.name, size, ct.cname))
+            out.append("NFFI_STATIC_ASSERT(sizeof(%s) == %d, %s);\n"
+                       % (decl.name, size, _c_string(message)))
         return "".join(out)
 
     def _constant_variables(self):
@@ -513,27 +537,44 @@ class Recompiler:
     def _extern_storage(self, decl):
         return "" if self.ffi._nffi_extern_python[decl.name] == "Python+C" else "static "
 
-    def _extern_python_body(self, decl):
-        """An 'extern "Python"' function: C calls it, it calls the Python function
-        that @ffi.def_extern() attached (a callback stored in _nffi_xp_NAME)."""
+    def _extern_python_functions(self, externs):
+        """The 'extern "Python"' functions: each a C function that hands its arguments
+        (as pointers to them) to the core's callback path with the Python function that
+        @ffi.def_extern() attached (_nffi_externs[k].callback): no libffi closure."""
+        if not externs:
+            return ""
+        out = ["static NffiExternPython _nffi_externs[%d] = {\n" % len(externs)]
+        out += ["    {%s, NULL},\n" % _c_string("%s.%s" % (self.module_name, d.name))
+                for d in externs]
+        out.append("};\n")
+        for k, decl in enumerate(externs):
+            out.append(self._extern_python_function(decl, k))
+        return "".join(out)
+
+    def _extern_python_function(self, decl, index):
         ftype = decl.type
         params = [self.decay(a) for a in ftype.args]
         names = ["x%d" % i for i in range(len(params))]
         proto = ", ".join(self.declarator(p, n) for p, n in zip(params, names)) or "void"
-        slot = self.declarator(Pointer(ftype), "_nffi_xp_%s" % decl.name)
         head = self.declarator(ftype.result, "%s(%s)" % (decl.name, proto))
-        call = "_nffi_xp_%s(%s)" % (decl.name, ", ".join(names))
-        missing = ("_nffi_api->extern_python_missing(%s);"
-                   % _c_string("%s.%s" % (self.module_name, decl.name)))
-        if isinstance(ftype.result, Void):
-            body = ("    if (_nffi_xp_%s == NULL) {\n        %s\n        return;\n    }\n"
-                    "    %s;\n" % (decl.name, missing, call))
+        void = isinstance(ftype.result, Void)
+        lines = ["%s%s\n{\n" % (self._extern_storage(decl), head)]
+        a = lines.append
+        a("    void *_nffi_args[%d];\n" % max(len(params), 1))
+        if void:
+            a("    char _nffi_r = 0;\n")
         else:
-            body = ("    if (_nffi_xp_%s == NULL) {\n        %s;\n        %s\n"
-                    "        memset(&_nffi_r, 0, sizeof(_nffi_r));\n        return _nffi_r;\n"
-                    "    }\n    return %s;\n"
-                    % (decl.name, self.declarator(ftype.result, "_nffi_r"), missing, call))
-        return "static %s;\n%s%s\n{\n%s}\n" % (slot, self._extern_storage(decl), head, body)
+            a("    %s;\n    memset(&_nffi_r, 0, sizeof(_nffi_r));\n"
+              % self.declarator(ftype.result, "_nffi_r"))
+        for i in range(len(params)):
+            a("    _nffi_args[%d] = &x%d;\n" % (i, i))
+        a("    if (_nffi_api != NULL)\n"
+          "        _nffi_api->call_python(&_nffi_externs[%d], _nffi_args, &_nffi_r);\n"
+          % index)
+        a("    (void)_nffi_args;\n")
+        a("    return;\n" if void else "    return _nffi_r;\n")
+        a("}\n")
+        return "".join(lines)
 
     def _call(self, decl, params):
         """The C call of a declared function with arguments x0, x1, ...  The cdef drops
@@ -561,16 +602,97 @@ class Recompiler:
         body = "%s;" % call if isinstance(ftype.result, Void) else "return %s;" % call
         return "static %s { %s }\n" % (head, body)
 
-    def _wrapper(self, decl, base):
-        """The METH_FASTCALL wrapper of one function.  _nffi_ct[base] is the function
-        ctype, base+1+i argument i's, base+1+n the result's."""
+    def _signature(self, decl):
+        """What a wrapper's code depends on besides the function's name and address:
+        functions with the same signature share one wrapper body (a module of many
+        functions compiles faster), each keeping a tiny entry point of its own."""
+        # the type nodes, not their C spelling: 'int(*)(int)' may be of another ABI
+        return (tuple(self.decay(a) for a in decl.type.args), decl.type.result,
+                decl.name not in self.ffi._nffi_keep_gil)
+
+    def _wrappers(self, wrapped):
+        """The C of the METH_FASTCALL wrappers of 'wrapped'; the number of ctype slots;
+        the signatures as [(first slot, a function of that signature)] for the runtime.
+        A signature used once: the wrapper is its body, calling the function directly;
+        used more: one body '_nffi_s_K' taking the name and the direct-call function,
+        and per function a wrapper that jumps to it."""
+        groups = {}
+        for decl in wrapped:
+            groups.setdefault(self._signature(decl), []).append(decl)
+        out = []
+        signatures = []
+        slot = 0
+        for k, decls in enumerate(groups.values()):
+            first = decls[0]
+            signatures.append((slot, first.name))
+            if len(decls) == 1:
+                out.append(self._wrapper_body(first, slot, shared=None))
+            else:
+                out.append(self._wrapper_body(first, slot, shared=k))
+                for decl in decls:
+                    out.append("static PyObject *_nffi_f_%s(PyObject *self, PyObject *const "
+                               "*args, Py_ssize_t nargs)\n{\n    (void)self;\n    return "
+                               "_nffi_s_%d(args, nargs, \"%s\", _nffi_d_%s);\n}\n"
+                               % (decl.name, k, decl.name, decl.name))
+            slot += len(first.type.args) + 1
+        return "".join(out), slot, signatures
+
+    def _checked_at_read(self, decl):
+        """Does the function's type depend on a 'typedef float... T' (whose real type
+        the compiler may contradict)?  Its wrapper is then made by nffi/apimodule.py,
+        which resolves the type first and raises cffi's error at 'lib.NAME'."""
+        nodes = list(decl.type.args) + [decl.type.result]
+        seen = set()
+        while nodes:
+            node = nodes.pop()
+            if isinstance(node, Named):
+                if node.name in seen:
+                    continue
+                seen.add(node.name)
+                node = self.model.typedefs.get(node.name)
+            if isinstance(node, UnknownPrimitive) and node.kind == "float":
+                return True
+            if isinstance(node, (Pointer, Array)):
+                nodes.append(node.item)
+        return False
+
+    def _method_table(self, wrapped):
+        """The wrappers sorted by name (the core's bsearch), those whose type is checked
+        at read after the others (NffiModule.nchecked)."""
+        checked = [d for d in wrapped if self._checked_at_read(d)]
+        wrapped = [d for d in wrapped if d not in checked] + checked
+        out = ["static PyMethodDef _nffi_methods[] = {\n"]
+        for decl in wrapped:
+            spelled = self.declarator(decl.type, decl.name)
+            if not decl.type.args and not decl.type.ellipsis:
+                spelled = spelled.replace(decl.name + "(void)", decl.name + "()")   # as cffi
+            doc = "%s;\n\nCFFI C function from %s.lib" % (spelled, self.module_name)
+            out.append('    {"%s", (PyCFunction)(void (*)(void))_nffi_f_%s, METH_FASTCALL,\n'
+                       '     %s},\n' % (decl.name, decl.name, _c_string(doc)))
+        out.append("    {NULL, NULL, 0, NULL}\n};\n")
+        return "".join(out)
+
+    def _wrapper_body(self, decl, base, shared):
+        """The METH_FASTCALL wrapper of 'decl' (shared=None), or the body '_nffi_s_K'
+        that all functions of decl's signature share (shared=K).  Slots base+i hold
+        argument i's ctype, base+n the result's (_nffi_type() realizes them)."""
         ftype = decl.type
         params = [self.decay(a) for a in ftype.args]
         arg_cts = [self._resolve_or_none(p) for p in params]
         n = len(params)
-        name = decl.name
-        lines = ["static PyObject *_nffi_f_%s(PyObject *self, PyObject *const *args, "
-                 "Py_ssize_t nargs)\n{\n" % name]
+        if shared is None:
+            name = '"%s"' % decl.name
+            target = "_nffi_d_%s" % decl.name
+            lines = ["static PyObject *_nffi_f_%s(PyObject *self, PyObject *const *args, "
+                     "Py_ssize_t nargs)\n{\n" % decl.name]
+        else:
+            name = "_nffi_name"
+            target = "_nffi_fn"
+            types = ", ".join(self.declarator(p) for p in params) or "void"
+            fn = self.declarator(ftype.result, "(*_nffi_fn)(%s)" % types)
+            lines = ["NFFI_NOINLINE static PyObject *_nffi_s_%d(PyObject *const *args, "
+                     "Py_ssize_t nargs,\n        const char *_nffi_name, %s)\n{\n"
+                     % (shared, fn)]
         a = lines.append
         kinds = [self._kind(ct) for ct in arg_cts]
         for i, p in enumerate(params):
@@ -588,14 +710,16 @@ class Recompiler:
             a("    void *_nffi_p;\n")
         if n:
             a("    Py_ssize_t _nffi_i;\n")
-        a("    (void)self;\n    (void)args;\n")
-        a("    if (nargs != %d)\n        return _nffi_api->wrong_count(\"%s\", %d, nargs);\n"
+        if shared is None:
+            a("    (void)self;\n")
+        a("    (void)args;\n")
+        a("    if (nargs != %d)\n        return _nffi_api->wrong_count(%s, %d, nargs);\n"
           % (n, name, n))
         for i, kind in enumerate(kinds):
             x = "x%d" % i
-            ctype = "_nffi_ct[%d]" % (base + 1 + i)
-            slow = ("_nffi_api->arg_to_c(&%s, %s, args[%d], %s) < 0"
-                    % (x, ctype, i, "&_nffi_temps" if uses_temps else "NULL"))
+            slot = base + i
+            slow = ("_nffi_arg(&%s, %d, args[%d], %s) < 0"
+                    % (x, slot, i, "&_nffi_temps" if uses_temps else "NULL"))
             ctext = self.declarator(params[i])
             if kind == "int":
                 a("    if (nffi_exact_llong(args[%d], &_nffi_v) && (long long)(%s)_nffi_v == _nffi_v)\n"
@@ -618,22 +742,21 @@ class Recompiler:
                       % (i, i, x))
                 else:
                     a("   ")
-                a(" if (nffi_exact_pointer(_nffi_api, args[%d], %s, &_nffi_p))\n"
-                  "        memcpy(&%s, &_nffi_p, sizeof(_nffi_p));\n" % (i, ctype, x))
+                a(" if (nffi_exact_pointer(_nffi_api, args[%d], _nffi_types[%d], &_nffi_p))\n"
+                  "        memcpy(&%s, &_nffi_p, sizeof(_nffi_p));\n" % (i, slot, x))
                 a("    else if (%s) { _nffi_i = %d; goto fail; }\n" % (slow, i))
             else:
                 a("    if (%s) { _nffi_i = %d; goto fail; }\n" % (slow, i))
-        call = self._call(decl, params)
+        call = "%s(%s)" % (target, ", ".join("x%d" % i for i in range(n)))
         if rkind != "void":
             call = "_nffi_result = %s" % call
-        a("    {\n        int *_nffi_errno = _nffi_api->errno_slot();\n")
-        release = name not in self.ffi._nffi_keep_gil
-        if release:
-            a("        Py_BEGIN_ALLOW_THREADS\n")
-        a("        errno = *_nffi_errno;\n        %s;\n        *_nffi_errno = errno;\n" % call)
-        if release:
-            a("        Py_END_ALLOW_THREADS\n")
-        a("    }\n")
+        if self._signature(decl)[2]:
+            a("    {\n        PyThreadState *_nffi_s = _nffi_api->call_begin(1);\n"
+              "        %s;\n        _nffi_api->call_end(_nffi_s);\n    }\n" % call)
+        else:       # the GIL kept: only errno goes in and out (one call less)
+            a("    {\n        int *_nffi_errno = _nffi_api->errno_slot();\n"
+              "        errno = *_nffi_errno;\n        %s;\n        *_nffi_errno = errno;\n"
+              "    }\n" % call)
         if uses_temps:
             a("    if (_nffi_temps != NULL)\n        _nffi_api->free_temps(_nffi_temps);\n")
         if rkind == "void":
@@ -645,17 +768,20 @@ class Recompiler:
         elif rkind == "float":
             a("    return PyFloat_FromDouble((double)_nffi_result);\n")
         else:
-            a("    return _nffi_api->from_c(&_nffi_result, _nffi_ct[%d]);\n" % (base + 1 + n))
+            a("    return _nffi_api->from_c(&_nffi_result, _nffi_type(%d));\n" % (base + n))
         if n:
             a("  fail:\n")
-            a("    _nffi_api->note_argument(_nffi_i, \"%s\");\n" % name)
+            a("    _nffi_api->note_argument(_nffi_i, %s);\n" % name)
             if uses_temps:
                 a("    if (_nffi_temps != NULL)\n        _nffi_api->free_temps(_nffi_temps);\n")
             a("    return NULL;\n")
         a("}\n")
         return "".join(lines)
 
-    def _init_function(self, nwrapped, naddresses, nanswers, spec_data, const_vars):
+    def _init_function(self, nwrapped, nchecked, nslots, naddresses, nanswers, nexterns,
+                       spec_data):
+        """PyInit: check the core's C API, describe the module (_nffi_module) and let
+        the core build it; nothing else happens at import (see nffi/apimodule.py)."""
         short = self.module_name.rpartition(".")[2]
         out = []
         a = out.append
@@ -664,55 +790,26 @@ class Recompiler:
           % _c_string(self.module_name))
         a("static const char _nffi_spec[] =\n    %s;\n" % _c_bytes_literal(spec_data))
         a("PyMODINIT_FUNC PyInit_%s(void)\n{\n" % short)
-        a("    PyObject *m = NULL, *runtime = NULL, *answers = NULL, *addresses = NULL;\n"
-          "    PyObject *loaded = NULL, *builtins = NULL, *r = NULL, *modname = NULL;\n"
-          "    Py_ssize_t i, k;\n")
         a("    _nffi_api = (const NffiCapi *)PyCapsule_Import(NFFI_CAPI_CAPSULE, 0);\n"
           "    if (_nffi_api == NULL)\n        return NULL;\n"
           "    if (_nffi_api->version != NFFI_CAPI_VERSION) {\n"
           "        PyErr_Format(PyExc_ImportError, \"%s: built for nffi C API version %%d, "
           "this nffi has version %%d: rebuild it\", NFFI_CAPI_VERSION, "
-          "_nffi_api->version);\n        return NULL;\n    }\n" % short)
-        a("    _nffi_fill_answers();\n")
-        a("    m = PyModule_Create(&_nffi_moduledef);\n    if (m == NULL)\n"
-          "        return NULL;\n")
-        a("    runtime = PyImport_ImportModule(\"nffi.apimodule\");\n"
-          "    answers = _nffi_api->answers(_nffi_answers, %d);\n"
-          "    addresses = PyTuple_New(%d);\n" % (nanswers, naddresses))
-        a("    if (runtime == NULL || answers == NULL || addresses == NULL)\n"
-          "        goto error;\n")
-        a("    for (i = 0; i < %d; i++) {\n"
-          "        PyObject *address = PyLong_FromVoidPtr(_nffi_addresses[i]);\n"
-          "        if (address == NULL)\n            goto error;\n"
-          "        PyTuple_SET_ITEM(addresses, i, address);\n    }\n" % naddresses)
-        a("    loaded = PyObject_CallMethod(runtime, \"load\", \"Oy#OO\", m, _nffi_spec, "
-          "(Py_ssize_t)(sizeof(_nffi_spec) - 1), answers, addresses);\n"
-          "    if (loaded == NULL)\n        goto error;\n")
-        a("    /* loaded: (function cdatas, the ctypes of the wrappers' slots) */\n"
-          "    if (!PyTuple_Check(loaded) || PyTuple_GET_SIZE(loaded) != 2 ||\n"
-          "            PyTuple_GET_SIZE(PyTuple_GET_ITEM(loaded, 0)) != %d ||\n"
-          "            PyTuple_GET_SIZE(PyTuple_GET_ITEM(loaded, 1)) > "
-          "(Py_ssize_t)(sizeof(_nffi_ct) / sizeof(_nffi_ct[0]))) {\n"
-          "        PyErr_SetString(PyExc_SystemError, \"nffi.apimodule.load(): "
-          "unexpected result\");\n        goto error;\n    }\n" % nwrapped)
-        a("    for (k = 0; k < PyTuple_GET_SIZE(PyTuple_GET_ITEM(loaded, 1)); k++)\n"
-          "        _nffi_ct[k] = Py_NewRef(PyTuple_GET_ITEM(PyTuple_GET_ITEM(loaded, 1), "
-          "k));\n")
-        a("    modname = PyModule_GetNameObject(m);\n    builtins = PyTuple_New(%d);\n"
-          "    if (modname == NULL || builtins == NULL)\n        goto error;\n" % nwrapped)
-        a("    for (i = 0; i < %d; i++) {\n"
-          "        PyObject *f = PyCFunction_NewEx(&_nffi_methods[i], "
-          "PyTuple_GET_ITEM(PyTuple_GET_ITEM(loaded, 0), i), modname);\n"
-          "        if (f == NULL)\n            goto error;\n"
-          "        PyTuple_SET_ITEM(builtins, i, f);\n    }\n" % nwrapped)
-        a("    r = PyObject_CallMethod(runtime, \"attach\", \"OO\", m, builtins);\n"
-          "    if (r == NULL)\n        goto error;\n")
-        a("    Py_DECREF(r);\n    Py_DECREF(modname);\n    Py_DECREF(builtins);\n    Py_DECREF(loaded);\n"
-          "    Py_DECREF(addresses);\n    Py_DECREF(answers);\n    Py_DECREF(runtime);\n"
-          "    return m;\n")
-        a("  error:\n    Py_XDECREF(modname);\n    Py_XDECREF(builtins);\n    Py_XDECREF(loaded);\n"
-          "    Py_XDECREF(addresses);\n    Py_XDECREF(answers);\n    Py_XDECREF(runtime);\n"
-          "    Py_XDECREF(m);\n    return NULL;\n}\n")
+          "_nffi_api->version);\n        _nffi_api = NULL;\n        return NULL;\n    }\n"
+          % short)
+        fields = [("def", "&_nffi_moduledef"),
+                  ("functions", "_nffi_methods"), ("nfunctions", nwrapped - nchecked),
+                  ("nchecked", nchecked),
+                  ("types", "_nffi_types"), ("ntypes", nslots),
+                  ("addresses", "_nffi_addresses"), ("naddresses", naddresses),
+                  ("answers", "_nffi_answers"), ("nanswers", nanswers),
+                  ("fill_answers", "_nffi_fill_answers"),
+                  ("externs", "_nffi_externs" if nexterns else "NULL"),
+                  ("nexterns", nexterns),
+                  ("spec", "_nffi_spec"), ("spec_size", "sizeof(_nffi_spec) - 1")]
+        for field, value in fields:
+            a("    _nffi_module.%s = %s;\n" % (field, value))
+        a("    return _nffi_api->init_module(&_nffi_module);\n}\n")
         return "".join(out)
 
 

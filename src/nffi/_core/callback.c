@@ -361,7 +361,10 @@ static CDataObject *callback_alloc(CTypeObject *ct, Py_ssize_t error_size)
     return cd;    /* zero-filled: no closure yet, error value 0 */
 }
 
-static PyObject *make_callback(PyObject *self, PyObject *args)
+/* callback() and _extern_callback(): with_closure=0 makes the object of an 'extern
+ * "Python"' function of a generated module, which C reaches through the generated
+ * function and nffi_callback_run_exact(), not through a libffi closure (c_data NULL). */
+static PyObject *new_callback(PyObject *args, int with_closure)
 {
     CTypeObject *ct;
     PyObject *callable, *error = Py_None, *onerror = Py_None;
@@ -377,17 +380,19 @@ static PyObject *make_callback(PyObject *self, PyObject *args)
     CallbackData *data = callback_data(cd);
     if (error != Py_None && write_result((char *)data->error, ct, error) < 0)
         goto fail;
-    void *code = NULL;
-    data->closure = ffi_closure_alloc(sizeof(ffi_closure), &code);
-    if (data->closure == NULL) {
-        PyErr_SetString(PyExc_MemoryError, "cannot allocate a libffi closure");
-        goto fail;
+    if (with_closure) {
+        void *code = NULL;
+        data->closure = ffi_closure_alloc(sizeof(ffi_closure), &code);
+        if (data->closure == NULL) {
+            PyErr_SetString(PyExc_MemoryError, "cannot allocate a libffi closure");
+            goto fail;
+        }
+        if (ffi_prep_closure_loc(data->closure, cif, closure_handler, cd, code) != FFI_OK) {
+            PyErr_SetString(PyExc_SystemError, "libffi cannot prepare the closure");
+            goto fail;
+        }
+        cd->c_data = code;
     }
-    if (ffi_prep_closure_loc(data->closure, cif, closure_handler, cd, code) != FFI_OK) {
-        PyErr_SetString(PyExc_SystemError, "libffi cannot prepare the closure");
-        goto fail;
-    }
-    cd->c_data = code;
     data->callable = Py_NewRef(callable);
     if (onerror != Py_None)
         data->onerror = Py_NewRef(onerror);
@@ -398,10 +403,44 @@ fail:
     return NULL;
 }
 
+static PyObject *make_callback(PyObject *self, PyObject *args)
+{
+    return new_callback(args, 1);
+}
+
+static PyObject *make_extern_callback(PyObject *self, PyObject *args)
+{
+    return new_callback(args, 0);
+}
+
+int nffi_is_callback(PyObject *obj)
+{
+    return Py_IS_TYPE(obj, &CDataCallback_Type);
+}
+
+/* A call of a generated 'extern "Python"' function (capi.c): as the closure handler,
+ * with the result written as the C type itself (a small integer is not widened to a
+ * libffi word).  The caller holds the GIL (nffi_callback_begin). */
+void nffi_callback_run_exact(PyObject *callback, void *result, void **args)
+{
+    CDataObject *cd = (CDataObject *)callback;
+    const NffiPlanArg *r = &cd->c_type->ct_call_plan->result;
+    if (is_small_integer(r)) {
+        ffi_arg word = 0;
+        run_callback(cd, (char *)&word, args);
+        nffi_write_raw_integer(result, (unsigned long long)word, r->ct->ct_size);
+    }
+    else
+        run_callback(cd, result, args);
+}
+
 static PyMethodDef callback_functions[] = {
     {"callback", make_callback, METH_VARARGS,
      "callback(fnptr_ctype, callable, error=None, onerror=None) -> a C function pointer "
      "calling callable"},
+    {"_extern_callback", make_extern_callback, METH_VARARGS,
+     "_extern_callback(fnptr_ctype, callable, error=None, onerror=None) -> the callback "
+     "of an 'extern \"Python\"' function of a compiled module (no closure)"},
     {"_compat_messages", set_compat_messages, METH_O,
      "_compat_messages(flag): report failing callbacks with cffi's wording (nffi.compat)"},
     {NULL}

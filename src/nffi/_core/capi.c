@@ -1,14 +1,19 @@
 /* capi.c -- what the core gives generated (API-mode) modules.
  *
  * Owns the NffiCapi table (nffi_capi.h) exported as nffi._core._C_API: the entries are
- * thin adapters onto the core's own conversions, call-argument rules, error notes and
- * saved errno, so that a generated wrapper converts, fails and creates cdata exactly
- * as an ABI-mode call of the same function type does.  Also owns the two objects of a
- * compiled module's `lib` that must be fast: GlobalVar (a global variable: its ctype
- * and the generated function that returns its address, called at every access, as the
- * variable may be a macro such as `(*get_value())`) and CompiledLibBase (the C base of
- * nffi/apimodule.py's CompiledLibrary: functions and constants from its instance dict,
- * global variables read and written through their GlobalVar, in one attribute lookup).
+ * thin adapters onto the core's own conversions, call-argument rules, error notes, call
+ * bracket (GIL and errno, as ABI mode) and callback path, so that a generated wrapper
+ * converts, fails and creates cdata exactly as an ABI-mode call of the same function
+ * type does, and an 'extern "Python"' function runs its Python code as ffi.callback's
+ * would (without a libffi closure).  Also owns the lazy side of a compiled module:
+ * init_module() (its ffi and lib, nothing else), realize() (the ctypes of a wrapper
+ * signature on first need, asked of nffi/apimodule.py), the tables read on first use
+ * (_compiled_tables), and the two objects of its `lib` that must be fast: GlobalVar (a
+ * global variable: its ctype and the generated function that returns its address,
+ * called at every access, as the variable may be a macro such as `(*get_value())`) and
+ * CompiledLibBase (the C base of nffi/apimodule.py's CompiledLibrary: what was read is
+ * served from its cache in one lookup, globals read and written through their
+ * GlobalVar, wrappers created from the module's method table on first read).
  */
 #include "nffi_core.h"
 #include "nffi_capi.h"
@@ -19,21 +24,10 @@ _Static_assert(offsetof(NffiCDataHead, c_data) == offsetof(CDataObject, c_data),
 _Static_assert(offsetof(NffiCDataHead, c_flags) == offsetof(CDataObject, c_flags), "c_flags");
 _Static_assert(NFFI_CD_RELEASED == CD_RELEASED, "CD_RELEASED");
 
-CDataObject *nffi_compiled_function_of(PyObject *obj)
-{
-    /* the generated module binds each native wrapper to its function cdata (the
-       'self' of PyCFunction_NewEx in nffi/recompiler.py) */
-    if (!PyCFunction_Check(obj))
-        return NULL;
-    PyObject *self = PyCFunction_GET_SELF(obj);
-    if (self == NULL || !CData_Check(self) ||
-            !(((CDataObject *)self)->c_type->ct_flags & CT_FUNCTIONPTR))
-        return NULL;
-    return (CDataObject *)self;
-}
-
 static int capi_arg_to_c(void *dest, PyObject *ctype, PyObject *obj, void **temps)
 {
+    if (ctype == NULL)                   /* realize() failed: its exception is set */
+        return -1;
     return nffi_convert(dest, (CTypeObject *)ctype, obj, NFFI_CONV_ARGUMENT | NFFI_CONV_FRESH,
                         (NffiTemps **)temps);
 }
@@ -46,6 +40,8 @@ static void capi_free_temps(void *temps)
 static PyObject *capi_from_c(const void *src, PyObject *ctype)
 {
     CTypeObject *ct = (CTypeObject *)ctype;
+    if (ct == NULL)                      /* realize() failed */
+        return NULL;
     if (ct->ct_flags & CT_VOID)
         Py_RETURN_NONE;
     if (ct->ct_flags & CT_STRUCT_OR_UNION) {
@@ -82,30 +78,93 @@ static int *capi_errno_slot(void)
     return &nffi_saved_errno;
 }
 
-static PyObject *capi_answers(const NffiAnswer *answers, Py_ssize_t count)
+#define MODULE_CAPSULE "nffi._core.NffiModule"
+
+static PyObject *capi_init_module(NffiModule *module)
 {
-    PyObject *dict = PyDict_New();
-    for (Py_ssize_t i = 0; dict != NULL && i < count; i++) {
-        const NffiAnswer *a = &answers[i];
-        PyObject *value;
-        if (a->kind == NFFI_ANSWER_FLOAT)
-            value = PyFloat_FromDouble(a->d);
-        else if (a->negative)
-            value = PyLong_FromLongLong((long long)a->u);
-        else
-            value = PyLong_FromUnsignedLongLong(a->u);
-        if (value == NULL || PyDict_SetItemString(dict, a->key, value) < 0)
-            Py_CLEAR(dict);
-        Py_XDECREF(value);
+    PyObject *m = PyModule_Create(module->def);
+    if (m == NULL)
+        return NULL;
+    PyObject *capsule = PyCapsule_New(module, MODULE_CAPSULE, NULL);
+    PyObject *runtime = capsule ? PyImport_ImportModule("nffi.apimodule") : NULL;
+    PyObject *ffi = runtime ? PyObject_CallMethod(runtime, "load", "OO", m, capsule) : NULL;
+    Py_XDECREF(runtime);
+    Py_XDECREF(capsule);
+    if (ffi == NULL) {
+        Py_DECREF(m);
+        return NULL;
     }
-    return dict;
+    /* a module initialised again (a new ffi, new struct ctypes): its slots start empty;
+       the old ctypes are left alive, a call of the old lib may still be using them */
+    for (Py_ssize_t i = 0; i < module->ntypes; i++)
+        module->types[i] = NULL;
+    Py_XSETREF(module->runtime, ffi);    /* kept, as the module's static tables are */
+    return m;
 }
 
-static void capi_extern_python_missing(const char *qualified_name)
+static PyObject *str_nffi_realize;
+
+static PyObject *capi_realize(NffiModule *module, Py_ssize_t slot)
 {
-    fprintf(stderr, "extern \"Python\": function %s() called, but no code was attached to "
-            "it yet with @ffi.def_extern().  Returning 0.\n", qualified_name);
-    fflush(stderr);
+    if (module->runtime == NULL) {
+        PyErr_SetString(PyExc_SystemError, "nffi: a generated module's types are asked "
+                        "for before its initialisation");
+        return NULL;
+    }
+    /* the runtime answers (first slot of the signature, its ctypes) */
+    PyObject *n = PyLong_FromSsize_t(slot);
+    PyObject *r = n ? PyObject_CallMethodOneArg(module->runtime, str_nffi_realize, n) : NULL;
+    Py_XDECREF(n);
+    if (r == NULL)
+        return NULL;
+    Py_ssize_t base;
+    PyObject *types;
+    if (!PyArg_ParseTuple(r, "nO!", &base, &PyTuple_Type, &types))
+        goto fail;
+    Py_ssize_t count = PyTuple_GET_SIZE(types);
+    if (base < 0 || base > slot || slot >= base + count || base + count > module->ntypes) {
+        PyErr_SetString(PyExc_SystemError, "nffi: _nffi_realize() answered out of range");
+        goto fail;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *ct = PyTuple_GET_ITEM(types, i);
+        if (!PyObject_TypeCheck(ct, &CType_Type)) {
+            PyErr_SetString(PyExc_SystemError, "nffi: _nffi_realize() must give ctypes");
+            goto fail;
+        }
+        if (module->types[base + i] == NULL)
+            module->types[base + i] = Py_NewRef(ct);
+    }
+    Py_DECREF(r);
+    return module->types[slot];
+  fail:
+    Py_DECREF(r);
+    return NULL;
+}
+
+static PyThreadState *capi_call_begin(int release_gil)
+{
+    return nffi_call_begin(release_gil);
+}
+
+static void capi_call_end(PyThreadState *state)
+{
+    nffi_call_end(state);
+}
+
+static void capi_call_python(NffiExternPython *xp, void **args, void *result)
+{
+    PyGILState_STATE state = nffi_callback_begin();
+    PyObject *callback = xp->callback;
+    if (callback != NULL)
+        nffi_callback_run_exact(callback, result, args);
+    else {
+        /* cffi's message; the generated function returns a zero result */
+        fprintf(stderr, "extern \"Python\": function %s() called, but no code was attached "
+                "to it yet with @ffi.def_extern().  Returning 0.\n", xp->qualified_name);
+        fflush(stderr);
+    }
+    nffi_callback_end(state);
 }
 
 static NffiCapi capi = {
@@ -118,9 +177,79 @@ static NffiCapi capi = {
     .note_argument = capi_note_argument,
     .wrong_count = capi_wrong_count,
     .errno_slot = capi_errno_slot,
-    .answers = capi_answers,
-    .extern_python_missing = capi_extern_python_missing,
+    .init_module = capi_init_module,
+    .realize = capi_realize,
+    .call_begin = capi_call_begin,
+    .call_end = capi_call_end,
+    .call_python = capi_call_python,
 };
+
+/* The NffiModule of a generated module's capsule, or NULL + exception. */
+static NffiModule *module_of(PyObject *capsule)
+{
+    return (NffiModule *)PyCapsule_GetPointer(capsule, MODULE_CAPSULE);
+}
+
+/* _core._compiled_tables(capsule) -> (declarations, answers, addresses): what
+ * nffi/apimodule.py reads when it first needs the declarations */
+static PyObject *m_compiled_tables(PyObject *self, PyObject *capsule)
+{
+    NffiModule *module = module_of(capsule);
+    if (module == NULL)
+        return NULL;
+    module->fill_answers();
+    PyObject *answers = PyDict_New();
+    for (Py_ssize_t i = 0; answers != NULL && i < module->nanswers; i++) {
+        const NffiAnswer *a = &module->answers[i];
+        PyObject *value;
+        if (a->kind == NFFI_ANSWER_FLOAT)
+            value = PyFloat_FromDouble(a->d);
+        else if (a->negative)
+            value = PyLong_FromLongLong((long long)a->u);
+        else
+            value = PyLong_FromUnsignedLongLong(a->u);
+        if (value == NULL || PyDict_SetItemString(answers, a->key, value) < 0)
+            Py_CLEAR(answers);
+        Py_XDECREF(value);
+    }
+    PyObject *addresses = answers ? PyTuple_New(module->naddresses) : NULL;
+    for (Py_ssize_t i = 0; addresses != NULL && i < module->naddresses; i++) {
+        PyObject *address = PyLong_FromVoidPtr(module->addresses[i]);
+        if (address == NULL)
+            Py_CLEAR(addresses);
+        else
+            PyTuple_SET_ITEM(addresses, i, address);
+    }
+    PyObject *result = addresses ? Py_BuildValue("y#OO", module->spec, module->spec_size,
+                                                 answers, addresses) : NULL;
+    Py_XDECREF(answers);
+    Py_XDECREF(addresses);
+    return result;
+}
+
+/* _core._extern_attach(capsule, index, callback): what @ffi.def_extern() attaches */
+static PyObject *m_extern_attach(PyObject *self, PyObject *args)
+{
+    PyObject *capsule, *callback;
+    Py_ssize_t index;
+    if (!PyArg_ParseTuple(args, "OnO:_extern_attach", &capsule, &index, &callback))
+        return NULL;
+    NffiModule *module = module_of(capsule);
+    if (module == NULL)
+        return NULL;
+    if (index < 0 || index >= module->nexterns) {
+        PyErr_SetString(PyExc_IndexError, "_extern_attach(): no such extern \"Python\"");
+        return NULL;
+    }
+    if (!nffi_is_callback(callback)) {
+        PyErr_SetString(PyExc_TypeError, "_extern_attach(): expected a callback object");
+        return NULL;
+    }
+    PyObject *old = module->externs[index].callback;
+    module->externs[index].callback = Py_NewRef(callback);
+    Py_XDECREF(old);        /* a C call running it holds its own reference */
+    Py_RETURN_NONE;
+}
 
 /* ---- GlobalVar ---------------------------------------------------------------------- */
 
@@ -133,6 +262,7 @@ typedef struct {
     AddressGetter getter;        /* generated: returns &(variable) */
     PyObject *name;
     int decays;                  /* 'T x[]': reads as a 'T *' to it (ct is 'T *') */
+    NffiPlanArg value;           /* classified as a call argument: its exact-int fast path */
 } GlobalVarObject;
 
 /* The variable's address now, or NULL + ffi.error (a macro variable like
@@ -177,7 +307,14 @@ static int globalvar_write(GlobalVarObject *gv, PyObject *value)
         return -1;
     }
     char *address = globalvar_address_now(gv);
-    return address == NULL ? -1 : nffi_convert_from_object(address, gv->ct, value);
+    if (address == NULL)
+        return -1;
+    int64_t v;
+    if (nffi_int_fast_value(&gv->value, value, &v)) {
+        nffi_write_raw_integer(address, (unsigned long long)v, gv->ct->ct_size);
+        return 0;
+    }
+    return nffi_convert_from_object(address, gv->ct, value);
 }
 
 static PyObject *globalvar_address(GlobalVarObject *gv, PyObject *noargs)
@@ -258,6 +395,7 @@ static PyObject *m_global_var(PyObject *self, PyObject *args)
     gv->name = Py_NewRef(name);
     gv->decays = decays;
     memcpy(&gv->getter, &getter, sizeof(getter));
+    nffi_plan_classify(gv->ct, &gv->value);
     return (PyObject *)gv;
 }
 
@@ -265,31 +403,67 @@ static PyObject *m_global_var(PyObject *self, PyObject *args)
 
 typedef struct {
     PyObject_HEAD
-    PyObject *dict;              /* functions, constants (and what Python code adds) */
-    PyObject *globals;           /* name -> GlobalVar */
+    PyObject *cache;             /* name -> wrapper, constant or GlobalVar: what was read */
+    PyObject *functions;         /* name -> function cdata of a wrapper used as a pointer */
+    NffiModule *module;          /* the generated module's tables */
+    PyObject *capsule;           /* ... held by this capsule */
+    PyObject *modname;           /* __module__ of the wrappers */
     PyObject *weakreflist;
 } CompiledLibObject;
 
-static PyObject *str_nffi_getattr;
+static PyObject *str_nffi_getattr, *str_nffi_setattr, *str_nffi_prefix;
+
+static int compare_method_name(const void *key, const void *entry)
+{
+    return strcmp((const char *)key, ((const PyMethodDef *)entry)->ml_name);
+}
+
+/* The wrapper of the C function 'name', created and cached on first read (its self is
+ * the lib, as cffi's); NULL without an exception if there is no such function.  The
+ * 'checked' part of the table only for nffi/apimodule.py (_compiled_wrapper). */
+static PyObject *clib_function(CompiledLibObject *self, PyObject *name, int checked)
+{
+    NffiModule *module = self->module;
+    if (module == NULL || self->cache == NULL)
+        return NULL;
+    PyMethodDef *table = module->functions + (checked ? module->nfunctions : 0);
+    Py_ssize_t count = checked ? module->nchecked : module->nfunctions;
+    if (count == 0)
+        return NULL;
+    const char *text = PyUnicode_AsUTF8(name);
+    if (text == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    PyMethodDef *def = bsearch(text, table, (size_t)count, sizeof(PyMethodDef),
+                               compare_method_name);
+    if (def == NULL)
+        return NULL;
+    PyObject *function = PyCFunction_NewEx(def, (PyObject *)self, self->modname);
+    if (function == NULL || PyDict_SetItem(self->cache, name, function) < 0) {
+        Py_XDECREF(function);
+        return NULL;
+    }
+    return function;
+}
 
 static PyObject *clib_getattro(CompiledLibObject *self, PyObject *name)
 {
-    if (PyUnicode_CheckExact(name)) {
-        if (self->dict != NULL) {
-            PyObject *value = PyDict_GetItemWithError(self->dict, name);
-            if (value != NULL)
-                return Py_NewRef(value);
-            if (PyErr_Occurred())
-                return NULL;
+    if (PyUnicode_CheckExact(name) && self->cache != NULL) {    /* (NULL: cleared) */
+        PyObject *value = PyDict_GetItemWithError(self->cache, name);
+        if (value != NULL) {
+            if (Py_IS_TYPE(value, &GlobalVar_Type))
+                return globalvar_read((GlobalVarObject *)value);
+            return Py_NewRef(value);
         }
-        if (self->globals != NULL) {
-            PyObject *gv = PyDict_GetItemWithError(self->globals, name);
-            if (gv != NULL)
-                return globalvar_read((GlobalVarObject *)gv);
-            if (PyErr_Occurred())
-                return NULL;
-        }
+        if (PyErr_Occurred())
+            return NULL;
+        value = clib_function(self, name, 0);
+        if (value != NULL || PyErr_Occurred())
+            return value;
     }
+    /* the class's attributes, then nffi/apimodule.py: constants, global variables and
+       the rest on first read, errors */
     PyObject *value = PyObject_GenericGetAttr((PyObject *)self, name);
     if (value != NULL || !PyErr_ExceptionMatches(PyExc_AttributeError))
         return value;
@@ -299,53 +473,74 @@ static PyObject *clib_getattro(CompiledLibObject *self, PyObject *name)
 
 static int clib_setattro(CompiledLibObject *self, PyObject *name, PyObject *value)
 {
-    if (self->globals != NULL && PyUnicode_Check(name)) {
-        PyObject *gv = PyDict_GetItemWithError(self->globals, name);
-        if (gv != NULL) {
-            if (value == NULL) {
-                PyErr_Format(PyExc_AttributeError, "cannot delete the global variable "
-                             "'%U' of a library", name);
-                return -1;
-            }
-            return globalvar_write((GlobalVarObject *)gv, value);
-        }
-        if (PyErr_Occurred())
+    if (!PyUnicode_Check(name))
+        return PyObject_GenericSetAttr((PyObject *)self, name, value);
+    PyObject *known = self->cache ? PyDict_GetItemWithError(self->cache, name) : NULL;
+    if (known != NULL && Py_IS_TYPE(known, &GlobalVar_Type)) {
+        if (value == NULL) {
+            PyErr_Format(PyExc_AttributeError, "cannot delete the global variable "
+                         "'%U' of a library", name);
             return -1;
-    }
-    if (self->dict != NULL && PyUnicode_Check(name) &&
-            PyDict_GetItemWithError(self->dict, name) != NULL) {
-        PyErr_Format(PyExc_AttributeError, "cannot write to function or constant '%U'",
-                     name);
-        return -1;
+        }
+        return globalvar_write((GlobalVarObject *)known, value);
     }
     if (PyErr_Occurred())
         return -1;
-    PyErr_Format(PyExc_AttributeError, "cannot %s '%U': no such global variable in the "
-                 "library", value == NULL ? "delete" : "set", name);
-    return -1;
+    if (PyUnicode_Tailmatch(name, str_nffi_prefix, 0, PY_SSIZE_T_MAX, -1) == 1)
+        return PyObject_GenericSetAttr((PyObject *)self, name, value);   /* its own state */
+    /* not read yet, or a function or constant: nffi/apimodule.py decides */
+    /* (name, value), or (name) to delete */
+    PyObject *r = PyObject_CallMethodObjArgs((PyObject *)self, str_nffi_setattr, name,
+                                             value, NULL);
+    Py_XDECREF(r);
+    return r == NULL ? -1 : 0;
 }
 
-static PyObject *clib_get_globals(CompiledLibObject *self, void *closure)
+static PyObject *clib_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-    if (self->globals == NULL) {
-        self->globals = PyDict_New();
-        if (self->globals == NULL)
-            return NULL;
+    /* the capsule first; the subclass's __init__ takes the rest */
+    if (PyTuple_GET_SIZE(args) < 1) {
+        PyErr_SetString(PyExc_TypeError, "CompiledLibBase(capsule, ...): no capsule");
+        return NULL;
     }
-    return Py_NewRef(self->globals);
+    PyObject *capsule = PyTuple_GET_ITEM(args, 0);
+    NffiModule *module = NULL;
+    if (capsule != Py_None && (module = module_of(capsule)) == NULL)
+        return NULL;
+    CompiledLibObject *self = (CompiledLibObject *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->module = module;
+    self->capsule = Py_NewRef(capsule);
+    self->cache = PyDict_New();
+    self->functions = PyDict_New();
+    self->modname = module != NULL ? PyUnicode_FromString(module->def->m_name)
+                                   : Py_NewRef(Py_None);
+    if (self->cache == NULL || self->functions == NULL || self->modname == NULL) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    return (PyObject *)self;
+}
+
+static PyObject *clib_get_cache(CompiledLibObject *self, void *closure)
+{
+    if (self->cache == NULL)
+        self->cache = PyDict_New();         /* cleared by the GC: start again */
+    return Py_XNewRef(self->cache);
 }
 
 static int clib_traverse(CompiledLibObject *self, visitproc visit, void *arg)
 {
-    Py_VISIT(self->dict);
-    Py_VISIT(self->globals);
+    Py_VISIT(self->cache);
+    Py_VISIT(self->functions);
     return 0;
 }
 
 static int clib_clear(CompiledLibObject *self)
 {
-    Py_CLEAR(self->dict);
-    Py_CLEAR(self->globals);
+    Py_CLEAR(self->cache);
+    Py_CLEAR(self->functions);
     return 0;
 }
 
@@ -355,13 +550,14 @@ static void clib_dealloc(CompiledLibObject *self)
     if (self->weakreflist != NULL)
         PyObject_ClearWeakRefs((PyObject *)self);
     clib_clear(self);
+    Py_CLEAR(self->capsule);
+    Py_CLEAR(self->modname);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
 static PyGetSetDef clib_getset[] = {
-    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
-    {"_nffi_globals", (getter)clib_get_globals, NULL,
-     "name -> GlobalVar: the global variables of the library", NULL},
+    {"_nffi_cache", (getter)clib_get_cache, NULL,
+     "name -> wrapper, constant or GlobalVar: what was read from the library", NULL},
     {NULL}
 };
 
@@ -376,27 +572,86 @@ static PyTypeObject CompiledLibBase_Type = {
     .tp_traverse = (traverseproc)clib_traverse,
     .tp_clear = (inquiry)clib_clear,
     .tp_weaklistoffset = offsetof(CompiledLibObject, weakreflist),
-    .tp_dictoffset = offsetof(CompiledLibObject, dict),
     .tp_getset = clib_getset,
-    .tp_new = PyType_GenericNew,
-    .tp_doc = "Base of a compiled module's lib: functions and constants from the instance "
-              "dict, global variables through _nffi_globals.",
+    .tp_new = clib_new,
+    .tp_doc = "Base of a compiled module's lib (capsule): wrappers created on first read "
+              "from the module's table, constants and global variables (read and written "
+              "at each access) cached by nffi/apimodule.py.",
 };
+
+/* _core._compiled_wrapper(lib, name): the wrapper of a function whose type
+ * nffi/apimodule.py checked (NffiModule.nchecked), made and cached */
+static PyObject *m_compiled_wrapper(PyObject *self, PyObject *args)
+{
+    PyObject *lib, *name;
+    if (!PyArg_ParseTuple(args, "O!U:_compiled_wrapper", &CompiledLibBase_Type, &lib, &name))
+        return NULL;
+    PyObject *function = clib_function((CompiledLibObject *)lib, name, 1);
+    if (function == NULL && !PyErr_Occurred())
+        PyErr_SetObject(PyExc_AttributeError, name);
+    return function;
+}
+
+/* The function cdata (borrowed) that 'lib.f' of a compiled module stands for where a
+ * pointer is expected (cffi converts it to the function's address): a wrapper's self
+ * is its lib, whose __addressof__ makes it (kept in lib->functions); NULL without an
+ * error if obj is no such wrapper. */
+CDataObject *nffi_compiled_function_of(PyObject *obj)
+{
+    if (!PyCFunction_Check(obj))
+        return NULL;
+    PyObject *self = PyCFunction_GET_SELF(obj);
+    if (self == NULL || !PyObject_TypeCheck(self, &CompiledLibBase_Type) ||
+            ((CompiledLibObject *)self)->functions == NULL)    /* cleared by the GC */
+        return NULL;
+    CompiledLibObject *lib = (CompiledLibObject *)self;
+    PyObject *name = PyObject_GetAttrString(obj, "__name__");
+    if (name == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    PyObject *function = PyDict_GetItemWithError(lib->functions, name);   /* borrowed */
+    if (function == NULL && !PyErr_Occurred()) {
+        PyObject *made = PyObject_CallMethod(self, "__addressof__", "O", name);
+        if (made != NULL && PyDict_SetItem(lib->functions, name, made) == 0)
+            function = made;                 /* now held by lib->functions */
+        Py_XDECREF(made);
+    }
+    Py_DECREF(name);
+    if (function == NULL || !CData_Check(function) ||
+            !(((CDataObject *)function)->c_type->ct_flags & CT_FUNCTIONPTR)) {
+        PyErr_Clear();
+        return NULL;
+    }
+    return (CDataObject *)function;
+}
 
 static PyMethodDef capi_module_functions[] = {
     {"_global_var", m_global_var, METH_VARARGS,
      "_global_var(ctype, getter_address, name, decays=False): a GlobalVar (compiled modules only)"},
+    {"_compiled_tables", m_compiled_tables, METH_O,
+     "_compiled_tables(capsule) -> (pickled declarations, answers, addresses) of a compiled "
+     "module"},
+    {"_compiled_wrapper", m_compiled_wrapper, METH_VARARGS,
+     "_compiled_wrapper(lib, name): the wrapper of a function whose type was checked"},
+    {"_extern_attach", m_extern_attach, METH_VARARGS,
+     "_extern_attach(capsule, index, callback): attach code to an extern \"Python\""},
     {NULL}
 };
 
 int nffi_capi_init(PyObject *module)
 {
     str_nffi_getattr = PyUnicode_InternFromString("_nffi_getattr");
-    if (str_nffi_getattr == NULL || PyType_Ready(&GlobalVar_Type) < 0 ||
+    str_nffi_setattr = PyUnicode_InternFromString("_nffi_setattr");
+    str_nffi_prefix = PyUnicode_InternFromString("_nffi_");
+    str_nffi_realize = PyUnicode_InternFromString("_nffi_realize");
+    if (str_nffi_getattr == NULL || str_nffi_setattr == NULL || str_nffi_prefix == NULL ||
+            str_nffi_realize == NULL || PyType_Ready(&GlobalVar_Type) < 0 ||
             PyType_Ready(&CompiledLibBase_Type) < 0)
         return -1;
     if (PyModule_AddObjectRef(module, "CompiledLibBase",
                               (PyObject *)&CompiledLibBase_Type) < 0 ||
+            PyModule_AddObjectRef(module, "GlobalVar", (PyObject *)&GlobalVar_Type) < 0 ||
             PyModule_AddFunctions(module, capi_module_functions) < 0)
         return -1;
     PyObject *capsule = PyCapsule_New(&capi, NFFI_CAPI_CAPSULE, NULL);

@@ -23,7 +23,7 @@ typedef bool _Bool;              /* cdef spells C's boolean type _Bool */
 #  include <uchar.h>             /* char16_t, char32_t */
 #endif
 
-#define NFFI_CAPI_VERSION 1
+#define NFFI_CAPI_VERSION 2
 #define NFFI_CAPI_CAPSULE "nffi._core._C_API"
 
 /* The head of a cdata object, as far as the fast paths read it (capi.c checks that it
@@ -54,13 +54,47 @@ typedef struct {
 #define NFFI_ANSWER_INT 0
 #define NFFI_ANSWER_FLOAT 1
 
+/* An 'extern "Python"' function of a generated module: the callback object that
+ * @ffi.def_extern() attached (a CDataCallback without a libffi closure), or NULL. */
+typedef struct {
+    const char *qualified_name;  /* "module.name", for the message when nothing is attached */
+    PyObject *callback;          /* set and replaced by the core, under the GIL */
+} NffiExternPython;
+
+/* What a generated module describes itself with: one static instance per module, handed
+ * to the core by init_module().  Everything here is read lazily: the import builds no
+ * ctype and creates no wrapper object (a wrapper when lib.NAME is first read, the ctypes
+ * of its signature when a call first needs them, the declarations at the first use of
+ * ffi or of a type). */
+typedef struct {
+    struct PyModuleDef *def;     /* the module's definition (its name) */
+    PyMethodDef *functions;      /* the wrappers, sorted by name (strcmp) */
+    Py_ssize_t nfunctions;
+    Py_ssize_t nchecked;         /* after them, sorted too: wrappers made only once
+                                    nffi/apimodule.py has checked their type */
+    PyObject **types;            /* ctypes of the wrappers' arguments and results, by slot:
+                                    NULL until realize() fills the slots of a signature */
+    Py_ssize_t ntypes;
+    void **addresses;            /* functions, extern "Python", globals, ... (see apimodule) */
+    Py_ssize_t naddresses;
+    NffiAnswer *answers;         /* the compiler's answers */
+    Py_ssize_t nanswers;
+    void (*fill_answers)(void);  /* computes them (not constant expressions in C) */
+    NffiExternPython *externs;   /* the extern "Python" functions, in the order of the spec */
+    Py_ssize_t nexterns;
+    const char *spec;            /* the declarations and tables, pickled (nffi/apimodule.py) */
+    Py_ssize_t spec_size;
+    PyObject *runtime;           /* the module's ffi, set by the core: realizes slots */
+} NffiModule;
+
 typedef struct {
     int version;                 /* NFFI_CAPI_VERSION */
     int size;                    /* sizeof(NffiCapi), to add entries compatibly */
     PyTypeObject *cdata_type;    /* the plain cdata type (not its subtypes) */
     /* one argument of a call into 'dest' (a C variable of the argument's type): the
        same conversion as ABI-mode calls; temporaries (arrays from lists, FILE from
-       files) are chained on *temps, freed by free_temps() after the call */
+       files) are chained on *temps, freed by free_temps() after the call.  ctype NULL:
+       -1 with the exception set (a failed realize()) */
     int (*arg_to_c)(void *dest, PyObject *ctype, PyObject *obj, void **temps);
     void (*free_temps)(void *temps);
     /* a C value to Python (a struct/union result is copied into a new cdata) */
@@ -72,14 +106,36 @@ typedef struct {
     /* this thread's saved errno (ffi.errno): restored into errno before a C call and
        saved from errno after it */
     int *(*errno_slot)(void);
-    /* the compiler's answers as a dict key -> int/float */
-    PyObject *(*answers)(const NffiAnswer *answers, Py_ssize_t count);
-    /* an 'extern "Python"' function was called before @ffi.def_extern() attached code
-       to it: the message cffi writes to stderr (any thread, GIL not needed) */
-    void (*extern_python_missing)(const char *qualified_name);
+    /* PyInit of a generated module: the module object with its ffi and lib */
+    PyObject *(*init_module)(NffiModule *module);
+    /* the ctype in module->types[slot], realized (with the other slots of its
+       signature) on first need; borrowed, or NULL + exception */
+    PyObject *(*realize)(NffiModule *module, Py_ssize_t slot);
+    /* the bracket of a wrapper's C call, ABI mode's: the GIL released (release_gil),
+       ffi.errno into errno before and back after; call_end(call_begin(...)) */
+    PyThreadState *(*call_begin)(int release_gil);
+    void (*call_end)(PyThreadState *state);
+    /* an 'extern "Python"' function called from C (any thread, GIL not needed): the
+       arguments as pointers to their values, the result written as the C type itself;
+       with nothing attached, cffi's message on stderr and a zero result */
+    void (*call_python)(NffiExternPython *xp, void **args, void *result);
 } NffiCapi;
 
 /* ---- fast paths used by generated wrappers ------------------------------------------ */
+
+/* A declaration the C compiler checks (a global variable's size): a build error. */
+#ifdef __cplusplus
+#  define NFFI_STATIC_ASSERT(condition, message) static_assert(condition, message)
+#else
+#  define NFFI_STATIC_ASSERT(condition, message) _Static_assert(condition, message)
+#endif
+
+/* The body a signature's functions share is not inlined into their entry points. */
+#if defined(__GNUC__)
+#  define NFFI_NOINLINE __attribute__((noinline))
+#else
+#  define NFFI_NOINLINE
+#endif
 
 /* An exact int that fits 'long long': 1 and *out; else 0 (no error set).  Not inlined:
  * one copy per module halves the compile time of a module with many functions, for the

@@ -610,6 +610,10 @@ void nffi_errno_call_end(PyThreadState *state);
 PyGILState_STATE nffi_errno_callback_begin(void);
 void nffi_errno_callback_end(PyGILState_STATE state);
 int nffi_capi_init(PyObject *module);   /* capi.c: nffi._core._C_API, compiled libs */
+/* callback.c, for generated 'extern "Python"' functions: is obj a callback object (of
+   ffi.callback or _extern_callback), and run one (GIL held) with C's arguments */
+int nffi_is_callback(PyObject *obj);
+void nffi_callback_run_exact(PyObject *callback, void *result, void **args);
 /* capi.c: the function cdata (borrowed) that 'lib.f' of a compiled module wraps, where
    a pointer is expected (cffi converts it to the function's address); NULL: obj is not
    one, no error set */
