@@ -872,3 +872,20 @@ def test_anonymous_members_of_a_partial_struct_are_placed_by_the_compiler(tmp_pa
     assert ffi_n.sizeof("struct foo_s") == ffi_c.sizeof("struct foo_s")
     p = ffi_n.new("struct foo_s *", {"a": -5, "b": b"z", "c": b"y"})
     assert (p.a, p.b, p.c, p.d) == (-5, b"z", b"y", b"y")
+
+
+def test_a_view_of_released_memory_is_refused_as_in_abi_mode(tmp_path):
+    # the wrappers' fast path for a cdata of exactly the parameter's type must not
+    # pass memory that ffi.release() gave back (through a view made before)
+    (ffi, lib), _ = build_pair(tmp_path, "int first(int *p);",
+                               "int first(int *p) { return p[0]; }")
+    buf = bytearray(b"\x07\x00\x00\x00" * 4)
+    p = ffi.from_buffer("int[]", buf)
+    q = p + 1
+    assert ffi.typeof(q) is ffi.typeof("int *")
+    assert lib.first(q) == 7
+    ffi.release(p)
+    with pytest.raises(ValueError):
+        lib.first(q)
+    with pytest.raises(ValueError):
+        lib.first(p)

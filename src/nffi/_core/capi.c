@@ -23,6 +23,7 @@ _Static_assert(offsetof(NffiCDataHead, c_type) == offsetof(CDataObject, c_type),
 _Static_assert(offsetof(NffiCDataHead, c_data) == offsetof(CDataObject, c_data), "c_data");
 _Static_assert(offsetof(NffiCDataHead, c_flags) == offsetof(CDataObject, c_flags), "c_flags");
 _Static_assert(NFFI_CD_RELEASED == CD_RELEASED, "CD_RELEASED");
+_Static_assert(NFFI_CD_CHECK_OWNER == CD_CHECK_OWNER, "CD_CHECK_OWNER");
 
 static int capi_arg_to_c(void *dest, PyObject *ctype, PyObject *obj, void **temps)
 {

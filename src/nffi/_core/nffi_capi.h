@@ -39,6 +39,7 @@ typedef struct {
 } NffiCDataHead;
 
 #define NFFI_CD_RELEASED 0x04
+#define NFFI_CD_CHECK_OWNER 0x100   /* its owner may be released or closed: full check */
 
 /* One answer of the C compiler, computed when the module is compiled: a size, an
  * offset, an array length or a constant's value, keyed by a string the runtime
@@ -156,13 +157,14 @@ static int nffi_exact_llong(PyObject *obj, long long *out)
     return 1;
 }
 
-/* The pointer held by a plain cdata of exactly 'ctype' (not released): 1 and *out. */
+/* The pointer held by a plain cdata of exactly 'ctype' that is not released and whose
+ * owner cannot be released or closed under it (else the slow path checks): 1, *out. */
 static inline int nffi_exact_pointer(const NffiCapi *api, PyObject *obj, PyObject *ctype,
                                      void **out)
 {
     NffiCDataHead *cd = (NffiCDataHead *)obj;
     if (Py_TYPE(obj) != api->cdata_type || cd->c_type != ctype ||
-            (cd->c_flags & NFFI_CD_RELEASED))
+            (cd->c_flags & (NFFI_CD_RELEASED | NFFI_CD_CHECK_OWNER)))
         return 0;
     *out = (void *)cd->c_data;
     return 1;
