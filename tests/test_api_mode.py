@@ -889,3 +889,20 @@ def test_a_view_of_released_memory_is_refused_as_in_abi_mode(tmp_path):
         lib.first(q)
     with pytest.raises(ValueError):
         lib.first(p)
+
+
+@pytest.mark.parametrize("through_verifier", [False, True])
+def test_verify_relative_to_names_the_base_of_relative_paths(tmp_path, through_verifier):
+    # cffi's relative_to=: include_dirs, sources, ... are relative to that file's directory
+    from nffi.verifier import Verifier
+    (tmp_path / "inc").mkdir()
+    (tmp_path / "inc" / "foo.h").write_text("int foo(int a) { return a + 42; }\n")
+    ffi = nffi.FFI()
+    ffi.cdef("int foo(int);")
+    kwargs = dict(include_dirs=["inc"], relative_to=str(tmp_path / "setup.py"))
+    if through_verifier:
+        lib = Verifier(ffi, '#include "foo.h"', tmpdir=str(tmp_path / "v"),
+                       **kwargs).load_library()
+    else:
+        lib = ffi.verify('#include "foo.h"', tmpdir=str(tmp_path / "v"), **kwargs)
+    assert lib.foo(100) == 142

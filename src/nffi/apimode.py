@@ -122,6 +122,19 @@ _VERIFY_ONLY = ("tag", "force_generic_engine", "flags", "relative_to", "ext_pack
                 "compiler_verbose", "verbose", "modulename", "source_extension")
 
 
+def relative_to_file(options, relative_to):
+    """verify()'s relative_to=: the relative directories and files of the build
+    options are taken relative to the directory of the file named, as cffi does."""
+    if not relative_to:
+        return options
+    base = os.path.dirname(relative_to)
+    options = dict(options)
+    for key in ("include_dirs", "library_dirs", "runtime_library_dirs", "sources"):
+        if options.get(key):
+            options[key] = [os.path.join(base, os.fspath(p)) for p in options[key]]
+    return options
+
+
 def verify(ffi, source="", tmpdir=None, **kwargs):
     """Build a module named after a hash of everything that goes into it (so a
     previous build is reused), load it, and make 'ffi' use its declarations."""
@@ -133,12 +146,7 @@ def verify(ffi, source="", tmpdir=None, **kwargs):
     if tmpdir is None:
         tmpdir = _caller_pycache()
     options = {k: v for k, v in kwargs.items() if k not in _VERIFY_ONLY}
-    if kwargs.get("relative_to"):
-        # relative directories and files are relative to the file named, as cffi
-        base = os.path.dirname(kwargs["relative_to"])
-        for key in ("include_dirs", "library_dirs", "runtime_library_dirs", "sources"):
-            if options.get(key):
-                options[key] = [os.path.join(base, os.fspath(p)) for p in options[key]]
+    options = relative_to_file(options, kwargs.get("relative_to"))
     extension = kwargs.get("source_extension", ".c")
     verbose = bool(kwargs.get("verbose") or kwargs.get("compiler_verbose"))
     module_name = kwargs.get("modulename")

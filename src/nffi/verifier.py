@@ -67,7 +67,7 @@ class Verifier:
                  relative_to=None, **kwds):
         self.ffi = ffi
         self.preamble = preamble
-        self.kwds = kwds
+        self.kwds = apimode.relative_to_file(kwds, relative_to)
         self.flags = flags
         self.ext_package = ext_package
         self.source_extension = source_extension
@@ -78,7 +78,7 @@ class Verifier:
             if tag:
                 raise TypeError("can't specify both 'modulename' and 'tag'")
         else:
-            key = repr((sys.version, preamble, sorted(kwds.items(), key=repr),
+            key = repr((sys.version, preamble, sorted(self.kwds.items(), key=repr),
                         source_extension, [a[:2] for a in recompiler.cdef_actions(ffi)],
                         recompiler.capi_header_text()))
             digest = hashlib.sha256(key.encode()).hexdigest()[:16]
