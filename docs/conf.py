@@ -2,15 +2,19 @@
 
 Build: ``python -m sphinx -W -b html docs docs/_build/html`` (tests/test_docs.py runs it
 with warnings as errors). The guides are the Markdown files of docs/ (myst-parser); the
-API reference (docs/reference/) is autodoc of the docstrings, read from src/ by import.
+API reference (docs/reference/) is autodoc of the docstrings, read by import from the
+installed nffi (from src/ when none is installed: src/ may hold a core built for another
+Python, so it does not come first).
 """
 import os
 import sys
 
 DOCS = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(DOCS), "src"))
-
-import nffi  # noqa: E402  (the version, and autodoc imports it anyway)
+try:
+    import nffi  # (the version, and autodoc imports it anyway)
+except ImportError:
+    sys.path.insert(0, os.path.join(os.path.dirname(DOCS), "src"))
+    import nffi
 
 project = "nffi"
 author = "the nffi authors"

@@ -7,8 +7,13 @@ import sys
 
 import pytest
 
+import nffi
+
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
-SRC_DIR = os.path.join(os.path.dirname(TESTS_DIR), "src")
+SRC_DIR = os.path.join(os.path.dirname(TESTS_DIR), "src")     # (mypy reads the stubs here)
+# where the nffi under test is imported from, for child processes that run it (an
+# installed copy under .ci/pythons: the tree's src/ may hold a core for another Python)
+NFFI_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(nffi.__file__)))
 EXAMPLES = os.path.join(TESTS_DIR, "typing_examples")
 
 

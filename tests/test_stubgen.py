@@ -10,14 +10,14 @@ import sys
 
 import pytest
 
-from mypy_runner import EXAMPLES, SRC_DIR, expected_errors, reported_errors, run_mypy
+from mypy_runner import EXAMPLES, NFFI_PARENT, expected_errors, reported_errors, run_mypy
 from nffi import FFI
 from nffi.stubgen import python_type, stub_for_cdef
 
 CDEF = os.path.join(EXAMPLES, "libc_cdef.h")
 
 
-def stubgen(*args, cwd=None, pythonpath=SRC_DIR):
+def stubgen(*args, cwd=None, pythonpath=NFFI_PARENT):
     env = dict(os.environ, PYTHONPATH=pythonpath)
     return subprocess.run([sys.executable, "-m", "nffi.stubgen", *args], capture_output=True,
                           text=True, env=env, cwd=cwd, timeout=60)
@@ -58,7 +58,7 @@ def test_good_program_passes_mypy_and_runs(stub_dir, mypy_cache):
     status, lines = run_mypy([good], mypy_cache, extra_path=[str(stub_dir)])
     assert status == 0, "\n".join(lines)
     result = subprocess.run([sys.executable, good], capture_output=True, text=True,
-                            env=dict(os.environ, PYTHONPATH=SRC_DIR), timeout=60)
+                            env=dict(os.environ, PYTHONPATH=NFFI_PARENT), timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[:3] == ["5", "5", "6.0"]
 
@@ -75,7 +75,7 @@ def test_module_attribute_form(tmp_path):
         "from nffi import FFI\nffi = FFI()\n"
         "ffi.cdef('int twice(int); static const double SCALE; extern float gain;')\n")
     result = stubgen("mybuild:ffi", cwd=str(tmp_path),
-                     pythonpath=os.pathsep.join([SRC_DIR, str(tmp_path)]))
+                     pythonpath=os.pathsep.join([NFFI_PARENT, str(tmp_path)]))
     assert result.returncode == 0, result.stderr
     assert "def twice(arg0: int, /) -> int:" in result.stdout
     assert "    SCALE: Final[float]\n" in result.stdout
@@ -86,7 +86,7 @@ def test_module_attribute_form(tmp_path):
 def test_not_an_ffi(tmp_path):
     (tmp_path / "notffi.py").write_text("ffi = 3\n")
     result = stubgen("notffi:ffi", cwd=str(tmp_path),
-                     pythonpath=os.pathsep.join([SRC_DIR, str(tmp_path)]))
+                     pythonpath=os.pathsep.join([NFFI_PARENT, str(tmp_path)]))
     assert result.returncode != 0
     assert "notffi:ffi is not an nffi FFI object (int)" in result.stderr
 
