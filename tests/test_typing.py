@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from mypy_runner import EXAMPLES, SRC_DIR, run_mypy
+from mypy_runner import EXAMPLES, NFFI_PARENT, SRC_DIR, run_mypy
 
 EXAMPLE = os.path.join(EXAMPLES, "nffi_api_example.py")
 
@@ -27,7 +27,7 @@ def test_typed_example_passes_mypy_strict(mypy_cache):
 
 
 def test_typed_example_runs():
-    env = dict(os.environ, PYTHONPATH=SRC_DIR)
+    env = dict(os.environ, PYTHONPATH=NFFI_PARENT)
     result = subprocess.run([sys.executable, EXAMPLE], capture_output=True, text=True,
                             env=env, timeout=60)
     assert result.returncode == 0, result.stderr
