@@ -13,7 +13,7 @@ Both take the keyword arguments of a setuptools ``Extension`` (``include_dirs``,
 ``runtime_library_dirs``, ``extra_objects``, ``extra_compile_args``, ``extra_link_args``,
 ``depends``, ``language``).  What they build is cached by a hash of everything that goes
 into it (commands, flags, the bytes of every source and ``depends`` file): an unchanged
-output is not rebuilt (the hashes are kept in ~/.cache/nffi/build-stamps).  An extension
+output is not rebuilt (the hashes are kept in nffi.cachedir's "build-stamps").  An extension
 module is compiled in two steps, leaving '<source>.o' beside it as setuptools and cffi
 do; a shared library in one.  Outputs are written under a temporary name and renamed into place,
 so two processes building the same thing at the same time both succeed and nobody loads a
@@ -30,6 +30,7 @@ import sys
 import sysconfig
 import tempfile
 
+from .cachedir import cache_dir
 from .errors import VerificationError
 
 __all__ = ["build_extension", "build_shared_library", "extension_filename", "c_compiler"]
@@ -162,9 +163,7 @@ def _stamp_file(output):
     """Where the hash of what built 'output' is kept: in the user's cache directory
     (not beside the output, where cffi's users expect only the .c, .o and .so files),
     or None when there is no writable cache directory (then nothing is cached)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"),
-                                                            ".cache")
-    directory = os.path.join(base, "nffi", "build-stamps")
+    directory = cache_dir("build-stamps")
     try:
         os.makedirs(directory, exist_ok=True)
     except OSError:

@@ -16,6 +16,8 @@ import sys
 import tempfile
 import threading
 
+from . import cachedir
+
 __all__ = ["ExternalCompilationInfo", "CompilationError"]
 
 
@@ -298,13 +300,9 @@ def _write_atomically(path, text):
 
 
 def cache_dir():
-    """Where compiled ECI libraries are kept: $NFFI_CACHE_DIR or <user cache>/nffi/eci."""
-    explicit = os.environ.get("NFFI_CACHE_DIR")
-    if explicit:
-        return explicit
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"),
-                                                             ".cache")
-    return os.path.join(base, "nffi", "eci")
+    """Where compiled ECI libraries are kept: $NFFI_CACHE_DIR/eci, else the user's
+    cache directory (nffi.cachedir)."""
+    return cachedir.cache_dir("eci")
 
 
 def _compile(eci, outputfilename, ignore_a_files, debug_mode, defines):

@@ -33,6 +33,7 @@ import sys
 import zlib
 
 from . import cparser, layout, primitives
+from .cachedir import cache_dir
 from . import decls as decls_module
 from .decls import (Array, ConstantDecl, EnumDef, Function, FunctionDecl, Named, Pointer,
                     Primitive, StructDef, Tagged, Typedef, VariableDecl, Void)
@@ -213,9 +214,7 @@ def _stamps_current(stamps):
 
 def cache_directory():
     """Where parsed headers are kept between processes."""
-    base = os.environ.get("NFFI_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "nffi")
-    return os.path.join(base, "headers")
+    return cache_dir("headers")
 
 
 # typedef names every FFI knows before any declaration (a header may use FILE without
