@@ -18,7 +18,7 @@ The opcodes and flags are nffi.cffi_format's, shared with the reader.
 import io
 import os
 
-from . import _core, cparser, primitives
+from . import _core, primitives
 from .cffi_format import (F_CHECK_FIELDS, F_EXTERNAL, F_OPAQUE, F_PACKED, F_UNION,
                           OP_ARRAY, OP_BITFIELD, OP_CONSTANT_INT, OP_DLOPEN_CONST,
                           OP_DLOPEN_FUNC, OP_ENUM, OP_FUNCTION, OP_FUNCTION_END,
@@ -31,6 +31,7 @@ from .decls import (Array, ConstantDecl, EnumDef, Function, FunctionDecl, Named,
 from .errors import VerificationError, VerificationMissing
 from .layout import ABILayout
 from .model import primitive_type
+from .recompiler import replay_cdef
 
 __all__ = ["Recompiler", "make_py_source", "py_source", "compile_py", "emit_python_code"]
 
@@ -240,13 +241,8 @@ class CffiDeclarations:
                 self._include(CffiDeclarations(other))
                 scratch.include(other._model)
                 continue
-            _, text, options = action
-            decls = cparser.parse_cdef(text, scratch.typedefs, scratch.constants,
-                                       packed=options["packed"], pack=options["pack"])
-            try:
-                scratch.declare(decls, options["override"])
-            except Exception:
-                pass            # as recorded by ffi.cdef(), which accepted it
+            options = action[2]
+            decls = replay_cdef(scratch, action)
             self._number_anonymous(decls)
             for i, decl in enumerate(decls):
                 self._typedef_next = decls[i + 1] if i + 1 < len(decls) else None

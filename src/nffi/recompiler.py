@@ -858,18 +858,26 @@ def parsed_actions(actions):
             scratch.include(action[2]._model)       # its typedef names, for the parser
             result.append(action[:2])
             continue
-        if action[0] == "decls":        # cdef_header(): declarations, parsed already
-            _, decls, options = action
-        else:
-            _, text, options = action
-            decls = cparser.parse_cdef(text, scratch.typedefs, scratch.constants,
-                                       packed=options["packed"], pack=options["pack"])
-        try:
-            scratch.declare(decls, options["override"])
-        except Exception:
-            pass              # what only the compiler knows: the names are known anyway
-        result.append(("decls", pickle.dumps(decls, protocol=4), options))
+        decls = replay_cdef(scratch, action)
+        result.append(("decls", pickle.dumps(decls, protocol=4), action[2]))
     return result
+
+
+def replay_cdef(scratch, action):
+    """The declarations of one ("cdef", text, options) or ("decls", decls, options)
+    entry of an FFI's cdef log, declared into the Model 'scratch' as well, so that
+    the next entry is parsed with the typedef names and constants before it."""
+    kind, payload, options = action
+    if kind == "decls":             # cdef_header(): declarations, parsed already
+        decls = payload
+    else:
+        decls = cparser.parse_cdef(payload, scratch.typedefs, scratch.constants,
+                                   packed=options["packed"], pack=options["pack"])
+    try:
+        scratch.declare(decls, options["override"])
+    except Exception:
+        pass    # ffi.cdef() accepted it; what only the compiler knows is named anyway
+    return decls
 
 
 def make_c_source(ffi, module_name, source, cplusplus=False):
