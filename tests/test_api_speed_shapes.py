@@ -11,7 +11,6 @@
 * a declaration that the compiler contradicts is still reported, at first use.
 
 Differential against cffi's API mode where cffi can answer."""
-import importlib.util
 import itertools
 import os
 import sys
@@ -22,15 +21,9 @@ import pytest
 
 import nffi
 from nffi import VerificationError
+from test_api_mode import _load
 
 _counter = itertools.count()
-
-
-def _load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def build(tmp_path, cdef, source, which="nffi"):
