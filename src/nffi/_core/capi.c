@@ -468,6 +468,11 @@ static PyObject *clib_getattro(CompiledLibObject *self, PyObject *name)
     PyObject *value = PyObject_GenericGetAttr((PyObject *)self, name);
     if (value != NULL || !PyErr_ExceptionMatches(PyExc_AttributeError))
         return value;
+    /* a missing hook (a bare CompiledLibBase, a subclass without them) stays missing:
+       asking the hook for itself would recurse until the C stack overflows */
+    if (PyUnicode_Check(name) && (PyUnicode_Compare(name, str_nffi_getattr) == 0 ||
+                                  PyUnicode_Compare(name, str_nffi_setattr) == 0))
+        return NULL;
     PyErr_Clear();
     return PyObject_CallMethodOneArg((PyObject *)self, str_nffi_getattr, name);
 }
