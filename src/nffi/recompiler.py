@@ -704,6 +704,11 @@ class Recompiler:
         uses_temps = any(k not in ("int", "uint", "float") for k in kinds)
         if uses_temps:
             a("    void *_nffi_temps = NULL;\n")
+        # the core's conversion of one argument may run user code (__int__, ...) that
+        # releases a cdata another argument's pointer was taken from: re-checked after
+        recheck = uses_temps and n >= 2
+        if recheck:
+            a("    int _nffi_slow = 0;\n")
         if any(k in ("int", "uint") for k in kinds):
             a("    long long _nffi_v;\n")
         if "pointer" in kinds or "bytes-pointer" in kinds:
@@ -720,6 +725,8 @@ class Recompiler:
             slot = base + i
             slow = ("_nffi_arg(&%s, %d, args[%d], %s) < 0"
                     % (x, slot, i, "&_nffi_temps" if uses_temps else "NULL"))
+            if recheck:
+                slow = "(_nffi_slow = 1, %s)" % slow
             ctext = self.declarator(params[i])
             if kind == "int":
                 a("    if (nffi_exact_llong(args[%d], &_nffi_v) && (long long)(%s)_nffi_v == _nffi_v)\n"
@@ -747,6 +754,10 @@ class Recompiler:
                 a("    else if (%s) { _nffi_i = %d; goto fail; }\n" % (slow, i))
             else:
                 a("    if (%s) { _nffi_i = %d; goto fail; }\n" % (slow, i))
+        if recheck:
+            a("    if (_nffi_slow && _nffi_api->recheck(args, %d) < 0) {\n"
+              "        if (_nffi_temps != NULL)\n            _nffi_api->free_temps(_nffi_temps);\n"
+              "        return NULL;\n    }\n" % n)
         call = "%s(%s)" % (target, ", ".join("x%d" % i for i in range(n)))
         if rkind != "void":
             call = "_nffi_result = %s" % call

@@ -168,6 +168,11 @@ static void capi_call_python(NffiExternPython *xp, void **args, void *result)
     nffi_callback_end(state);
 }
 
+static int capi_recheck(PyObject *const *args, Py_ssize_t nargs)
+{
+    return nffi_recheck_arguments(NULL, args, nargs);
+}
+
 static NffiCapi capi = {
     .version = NFFI_CAPI_VERSION,
     .size = sizeof(NffiCapi),
@@ -183,6 +188,7 @@ static NffiCapi capi = {
     .call_begin = capi_call_begin,
     .call_end = capi_call_end,
     .call_python = capi_call_python,
+    .recheck = capi_recheck,
 };
 
 /* The NffiModule of a generated module's capsule, or NULL + exception. */

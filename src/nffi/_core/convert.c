@@ -1104,7 +1104,7 @@ PyObject *nffi_read_field(char *data, CFieldObject *cf, PyObject *owner)
 
 int nffi_recheck_arguments(CDataObject *fn, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (fn->c_owner != NULL && nffi_library_check_open(fn->c_owner) < 0)
+    if (fn != NULL && fn->c_owner != NULL && nffi_library_check_open(fn->c_owner) < 0)
         return -1;
     for (Py_ssize_t i = 0; i < nargs; i++)
         if (CData_Check(args[i]) && nffi_check_released((CDataObject *)args[i]) < 0)

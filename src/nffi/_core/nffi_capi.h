@@ -23,7 +23,7 @@ typedef bool _Bool;              /* cdef spells C's boolean type _Bool */
 #  include <uchar.h>             /* char16_t, char32_t */
 #endif
 
-#define NFFI_CAPI_VERSION 2
+#define NFFI_CAPI_VERSION 3
 #define NFFI_CAPI_CAPSULE "nffi._core._C_API"
 
 /* The head of a cdata object, as far as the fast paths read it (capi.c checks that it
@@ -120,6 +120,10 @@ typedef struct {
        arguments as pointers to their values, the result written as the C type itself;
        with nothing attached, cffi's message on stderr and a zero result */
     void (*call_python)(NffiExternPython *xp, void **args, void *result);
+    /* after a wrapper's arguments were converted, when a conversion went through
+       arg_to_c (which may run user code: __int__, __index__, ...): -1 + ValueError if a
+       cdata argument was released meanwhile (its pointer, already taken, is dangling) */
+    int (*recheck)(PyObject *const *args, Py_ssize_t nargs);
 } NffiCapi;
 
 /* ---- fast paths used by generated wrappers ------------------------------------------ */

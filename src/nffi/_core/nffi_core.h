@@ -636,7 +636,8 @@ static inline int nffi_library_check_open(PyObject *owner)
     return 0;
 }
 /* convert.c: after the arguments of a call to fn were converted (which may have run user
-   code): -1 + error if fn's library was closed or a cdata argument released meanwhile */
+   code): -1 + error if fn's library was closed or a cdata argument released meanwhile
+   (fn NULL: a compiled module's wrapper, no library to check) */
 int nffi_recheck_arguments(CDataObject *fn, PyObject *const *args, Py_ssize_t nargs);
 extern PyTypeObject GlobalVariable_Type;      /* lib.c: a library's global, as lib.x */
 PyObject *nffi_global_read(PyObject *var);
