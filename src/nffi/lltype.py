@@ -1683,7 +1683,8 @@ def _cast(TYPE, value):
         if value._T is T or value._T == T:
             return value
         if isinstance(T, Ptr):
-            return _ptr_of(T, _ffi.cast(_pointer_ctype(T), value._c_pointer()))
+            return _ptr_of(T, _ffi.cast(_pointer_ctype(T), value._c_pointer()),
+                           alloc=value._alloc)      # a use after its free raises
         return _cast_number(T, value._address(), "pointer")
     if value is None and isinstance(T, Ptr):
         return nullptr(T.TO)

@@ -208,8 +208,9 @@ def ptradd(ptr, n):
             or not ptr._T.TO._nolength():
         raise TypeError("ptradd: %r is not a pointer to a nolength array" % (ptr,))
     if ptr._T.TO._hints.get("render_as_void"):       # void *: no arithmetic in C
-        return _ptr_of(ptr._T, _ffi.cast(_ffi.typeof(ptr._cd), _ffi.cast("char *", ptr._cd) + n))
-    return _ptr_of(ptr._T, ptr._cd + n)
+        return _ptr_of(ptr._T, _ffi.cast(_ffi.typeof(ptr._cd), _ffi.cast("char *", ptr._cd) + n),
+                       alloc=ptr._alloc)
+    return _ptr_of(ptr._T, ptr._cd + n, alloc=ptr._alloc)    # freed with it: use raises
 
 
 def sizeof(T):
@@ -421,6 +422,10 @@ class _ArgConverter:
         if isinstance(value, _ptr):
             vt = value._T
             if vt is T or self.any_pointer or vt in self.also or vt == T:
+                alloc = value._alloc
+                if alloc is not None and alloc.freed:     # C would get freed memory
+                    value._check_live("%s(): argument %d" % (self.fname, self.index + 1)
+                                      if self.index >= 0 else "%s's result" % self.fname)
                 return value._c_pointer()
             raise self.error(value, "a pointer of type %s" % T._short_name())
         if self.bytes_mode is not None:

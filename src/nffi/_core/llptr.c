@@ -552,8 +552,8 @@ static PyObject *fast_pointer(const FastCheck *fc, PyObject *value)
          && fc->kind != FAST_BYTES_COPY) || !PyObject_TypeCheck(value, &LLPtr_Type))
         return NULL;
     LLPtrObject *p = (LLPtrObject *)value;
-    if (p->cd == NULL || !CData_Check(p->cd))
-        return NULL;
+    if (p->cd == NULL || !CData_Check(p->cd) || allocation_freed(p->alloc))
+        return NULL;         /* (freed: the Python converter raises) */
     if (fc->kind == FAST_ANY_POINTER || fc->cls == Py_None || p->T == fc->cls)
         return p->cd;
     return NULL;
@@ -1007,7 +1007,8 @@ static PyObject *llptr_string(PyObject *unused, PyObject *const *args, Py_ssize_
 /* LLPtr._recast(p, T): rffi.cast(T, p) for a pointer type T (a Ptr whose _ctype and
    _pointer_class lltype has made) and a pointer object p whose cdata's ctype differs
    from T's -- types realized to different ctypes are different types, so this is a new
-   pointer of type T at p's address, of unknown length; None in every other case, which
+   pointer of type T at p's address, of unknown length, of p's allocation (its free is
+   checked); None in every other case, which
    the Python side handles. */
 static PyObject *str_ctype, *str_pointer_class;
 
@@ -1037,8 +1038,9 @@ static PyObject *llptr_recast(PyObject *unused, PyObject *const *args, Py_ssize_
         PyObject *cd = (PyObject *)nffi_cdata_new_view((CTypeObject *)ct,
                                                       ((CDataObject *)p->cd)->c_data, NULL);
         if (cd != NULL) {
+            /* the allocation kept: a use after its free raises, as through p */
             result = make_pointer((PyTypeObject *)cls, args[1], cd, small_zero, Py_None,
-                                  Py_None);
+                                  p->alloc != NULL ? p->alloc : Py_None);
             Py_DECREF(cd);
         }
     }
