@@ -1127,8 +1127,28 @@ _READ_CHARP = (CCHARP, CONST_CCHARP)
 _string = _core.LLPtr._string      # ffi.string of a live pointer of given types
 
 
+def _known_size(p):
+    """How many chars from ``p`` on lie in memory nffi knows the end of (malloc'ed), or
+    None (from C, or moved by ptradd): reads stop there instead of running past it."""
+    hi = p._hi if isinstance(p, _ptr) else None
+    return hi if type(hi) is int else None
+
+
+def _bounded_string(p, size, maxlen, fname, types=None):
+    """charp2str(n) (or the wide one, by ``types``) within the ``size`` known chars:
+    ValueError if no NUL is there and the read would have gone on past them."""
+    cd = _need_pointer(p, types or _READ_CHARP, fname)
+    s = _ffi.string(cd, size if maxlen is None else min(maxlen, size))
+    if len(s) == size and (maxlen is None or maxlen > size):
+        raise ValueError("%s(): no NUL within the %d chars of %r" % (fname, size, p))
+    return s
+
+
 def charp2str(p):
     """The bytes at ``p`` up to the first NUL."""
+    size = _known_size(p)
+    if size is not None:
+        return _bounded_string(p, size, None, "charp2str")
     s = _string(p, _READ_CHARP, -1)
     return s if s is not None else _ffi.string(_need_pointer(p, _READ_CHARP, "charp2str"))
 
@@ -1138,6 +1158,9 @@ constcharp2str = charp2str
 
 def charp2strn(p, maxlen):
     """The bytes at ``p`` up to the first NUL or ``maxlen`` bytes."""
+    size = _known_size(p)
+    if size is not None:
+        return _bounded_string(p, size, maxlen if maxlen >= 0 else None, "charp2strn")
     s = _string(p, _READ_CHARP, maxlen) if type(maxlen) is int and maxlen >= 0 else None
     return s if s is not None else \
         _ffi.string(_need_pointer(p, _READ_CHARP, "charp2strn"), maxlen)
@@ -1146,7 +1169,16 @@ def charp2strn(p, maxlen):
 def charpsize2str(p, size):
     """Exactly ``size`` bytes at ``p``, NULs included."""
     cd = _need_pointer(p, _READ_CHARP, "charpsize2str")
+    _check_size(p, size, "charpsize2str")
     return _ffi.buffer(cd, size)[:] if size else b""
+
+
+def _check_size(p, size, fname):
+    """ValueError for a negative size or one past the chars known to be there."""
+    known = _known_size(p)
+    if size < 0 or (known is not None and size > known):
+        raise ValueError("%s(): %d chars%s of %r" % (
+            fname, size, "" if size < 0 else ", more than the %d there" % known, p))
 
 
 constcharpsize2str = charpsize2str
@@ -1156,15 +1188,18 @@ def str2chararray(s, array, maxsize):
     """Copy ``min(len(s), maxsize)`` bytes of ``s`` to ``array``; returns that count."""
     _need_bytes(s, "str2chararray")
     n = min(len(s), maxsize)
-    _ffi.memmove(_need_pointer(array, _READ_CHARP, "str2chararray"), s, n)
+    cd = _need_pointer(array, _READ_CHARP, "str2chararray")
+    _check_size(array, n, "str2chararray")
+    _ffi.memmove(cd, s, n)
     return n
 
 
 def str2rawmem(s, array, start, length):
     """Copy ``s[start:start+length]`` to ``array[0:length]``."""
     _need_bytes(s, "str2rawmem")
-    _ffi.memmove(_need_pointer(array, _READ_CHARP, "str2rawmem"), s[start:start + length],
-                 length)
+    cd = _need_pointer(array, _READ_CHARP, "str2rawmem")
+    _check_size(array, length, "str2rawmem")
+    _ffi.memmove(cd, s[start:start + length], length)
 
 
 def liststr2charpp(l):
@@ -1347,6 +1382,9 @@ _READ_WCHARP = (CWCHARP,)
 
 def wcharp2unicode(w):
     """The text at ``w`` up to the first NUL."""
+    size = _known_size(w)
+    if size is not None:
+        return _bounded_string(w, size, None, "wcharp2unicode", _READ_WCHARP)
     u = _string(w, _READ_WCHARP, -1)
     return u if u is not None else \
         _ffi.string(_need_pointer(w, _READ_WCHARP, "wcharp2unicode"))
@@ -1354,12 +1392,17 @@ def wcharp2unicode(w):
 
 def wcharp2unicoden(w, maxlen):
     """The text at ``w`` up to the first NUL or ``maxlen`` characters."""
+    size = _known_size(w)
+    if size is not None:
+        return _bounded_string(w, size, maxlen if maxlen >= 0 else None, "wcharp2unicoden",
+                               _READ_WCHARP)
     return _ffi.string(_need_pointer(w, (CWCHARP,), "wcharp2unicoden"), maxlen)
 
 
 def wcharpsize2unicode(w, size):
     """Exactly ``size`` wide characters at ``w``."""
     cd = _need_pointer(w, (CWCHARP,), "wcharpsize2unicode")
+    _check_size(w, size, "wcharpsize2unicode")
     return _ffi.buffer(cd, size * _WCHAR_SIZE)[:].decode(_WCHAR_CODEC, "surrogatepass") \
         if size else ""
 
@@ -1368,7 +1411,9 @@ def unicode2wchararray(u, array, maxsize):
     """Copy ``min(len(u), maxsize)`` characters to ``array``; returns that count."""
     _need_str(u, "unicode2wchararray")
     data = _wchars(u)[:maxsize * _WCHAR_SIZE]
-    _ffi.memmove(_need_pointer(array, (CWCHARP,), "unicode2wchararray"), data, len(data))
+    cd = _need_pointer(array, (CWCHARP,), "unicode2wchararray")
+    _check_size(array, len(data) // _WCHAR_SIZE, "unicode2wchararray")
+    _ffi.memmove(cd, data, len(data))
     return len(data) // _WCHAR_SIZE
 
 
@@ -1376,7 +1421,9 @@ def unicode2rawmem(u, array, start, length):
     """Copy ``u[start:start+length]`` to ``array[0:length]``."""
     _need_str(u, "unicode2rawmem")
     data = _wchars(u[start:start + length])
-    _ffi.memmove(_need_pointer(array, (CWCHARP,), "unicode2rawmem"), data, len(data))
+    cd = _need_pointer(array, (CWCHARP,), "unicode2rawmem")
+    _check_size(array, len(data) // _WCHAR_SIZE, "unicode2rawmem")
+    _ffi.memmove(cd, data, len(data))
 
 
 def get_nonmoving_unicodebuffer_ll(u):
