@@ -84,6 +84,17 @@ class _TableReader:
     def error(self, message):
         return _core.error("cffi out-of-line module '%s': %s" % (self.module_name, message))
 
+    def name(self, raw, where, separator=False):
+        """A name of the tables (bytes): UTF-8 without NUL (but the one separator of an
+        enum entry), else the module's error naming where it is."""
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise self.error("%s: name %r is not UTF-8" % (where, raw)) from None
+        if text.count("\0") > separator:
+            raise self.error("%s: name %r holds a NUL" % (where, raw))
+        return text
+
     # ---- the type table ---------------------------------------------------------------
 
     def type_node(self, index):
@@ -154,13 +165,13 @@ class _TableReader:
                 or len(entry[0]) < 8:
             raise self.error("_struct_unions[%d] is not a valid entry" % number)
         flags = _word(entry[0], 4)
-        name = entry[0][8:].decode("utf-8")
+        name = self.name(entry[0][8:], "_struct_unions[%d]" % number)
         return name, flags, entry[1:]
 
     def _parse_enum_header(self, entry, number):
         if not isinstance(entry, bytes) or len(entry) < 8 or b"\0" not in entry[8:]:
             raise self.error("_enums[%d] is not a valid entry" % number)
-        name, enumerators = entry[8:].decode("utf-8").split("\0", 1)
+        name, enumerators = self.name(entry[8:], "_enums[%d]" % number, True).split("\0", 1)
         return name, [e for e in enumerators.split(",") if e]
 
     def _struct_tag(self, number, where):
@@ -206,9 +217,9 @@ class _TableReader:
             raise self.error(where + " is not a valid entry")
         op, arg = _split_opcode(_word(data, 0))
         if op == OP_NOOP:
-            return Field(data[4:].decode("utf-8"), self.type_node(arg))
+            return Field(self.name(data[4:], where), self.type_node(arg))
         if op == OP_BITFIELD and len(data) >= 8:
-            return Field(data[8:].decode("utf-8"), self.type_node(arg), _word(data, 4))
+            return Field(self.name(data[8:], where), self.type_node(arg), _word(data, 4))
         raise self.error(where + ": unexpected opcode %d" % op)
 
     def enum_defs(self, enum_values):
@@ -235,7 +246,7 @@ def _read_globals(reader, globals_):
         if not isinstance(entry, bytes) or len(entry) < 5 or not isinstance(value, int):
             raise reader.error("_globals[%d] is not a valid entry" % i)
         op, arg = _split_opcode(_word(entry, 0))
-        name = entry[4:].decode("utf-8")
+        name = reader.name(entry[4:], "_globals[%d]" % i)
         if op == OP_DLOPEN_FUNC:
             node = reader.type_node(arg)
             if not isinstance(node, Function):
@@ -320,7 +331,8 @@ def load_tables(ffi, module_name, version, types, globals_, struct_unions, enums
     for i, entry in enumerate(typenames or ()):
         if not isinstance(entry, bytes) or len(entry) < 5:
             raise reader.error("_typenames[%d] is not a valid entry" % i)
-        typedefs.append(Typedef(entry[4:].decode("utf-8"), reader.type_node(_word(entry, 0))))
+        typedefs.append(Typedef(reader.name(entry[4:], "_typenames[%d]" % i),
+                                reader.type_node(_word(entry, 0))))
     # one transaction: the included modules' types (ffi.include()), enums (struct fields
     # may have their type), structs in dependency order, then everything else
     model.declare(reader.enum_defs(enum_values) + _in_dependency_order(reader.struct_defs())
