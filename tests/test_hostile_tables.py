@@ -4,6 +4,8 @@ writes, mutated deterministically (bytes flipped, entries cut, wrong value types
 load or raise the module's clear error (ffi.error naming the module, or the CDefError of
 the declaration they describe), never another exception, never crash; what loads is
 then used (types, fields, the library's names).  NFFI_FUZZ_SCALE multiplies the cases."""
+import contextlib
+import io
 import os
 import random
 
@@ -49,7 +51,8 @@ def tables(tmp_path_factory):
     ffi.cdef(CDEF)
     ffi.set_source("_hostile_tables", None)
     path = tmp_path_factory.mktemp("tables") / "_hostile_tables.py"
-    ffi.emit_python_code(str(path))
+    with contextlib.redirect_stdout(io.StringIO()):     # cffi says "generating ..."
+        ffi.emit_python_code(str(path))
     text = path.read_text()
     body = text.split("_cffi_backend.FFI('_hostile_tables',", 1)[1].rsplit(")", 1)[0]
     return eval("dict(" + body + ")")
