@@ -218,3 +218,13 @@ def test_field_descriptor_on_foreign_objects():
         free(p, flavor="raw")
     with pytest.raises(RuntimeError, match=FREED):
         field.__get__(p, type(p))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: rffi.r_int(1) << 10**6, lambda: rffi.r_short(-2**100000),
+    lambda: rffi.r_long(10**5000), lambda: rffi.r_int(3) * rffi.r_int(2**30),
+])
+def test_signed_overflow_of_huge_values_is_an_overflow_error(make):
+    """The message printed the value: past 4300 digits that raised ValueError instead."""
+    with pytest.raises(OverflowError, match="out of range for r_"):
+        make()

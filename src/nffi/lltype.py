@@ -114,6 +114,15 @@ def _unary(op):
     return method
 
 
+def _out_of_range(value, cls):
+    """The OverflowError of a signed value class; a huge value is described by its size
+    (str() of an int of more than 4300 digits raises ValueError)."""
+    shown = "%d" % value if value.bit_length() <= 256 else \
+        "a%s integer of %d bits" % (" negative" if value < 0 else "n", value.bit_length())
+    return OverflowError("%s out of range for %s (%d-bit signed)"
+                         % (shown, cls.__name__, cls.BITS))
+
+
 class _TypedInt(_core.LLTypedInt):
     """Base of the integer value classes: an int with a C width and signedness."""
     __slots__ = ()
@@ -130,8 +139,7 @@ class _TypedInt(_core.LLTypedInt):
             value = operator.index(value)
         if cls.SIGNED:
             if not -(1 << (cls.BITS - 1)) <= value < (1 << (cls.BITS - 1)):
-                raise OverflowError("%d out of range for %s (%d-bit signed)"
-                                    % (value, cls.__name__, cls.BITS))
+                raise _out_of_range(value, cls)
         else:
             value &= cls.MASK
         return int.__new__(cls, value)
@@ -171,8 +179,7 @@ class _TypedInt(_core.LLTypedInt):
         """cls(value) for a plain int: wrapped (unsigned) or range-checked (signed)."""
         if cls.SIGNED:
             if not -(1 << (cls.BITS - 1)) <= value < (1 << (cls.BITS - 1)):
-                raise OverflowError("%d out of range for %s (%d-bit signed)"
-                                    % (value, cls.__name__, cls.BITS))
+                raise _out_of_range(value, cls)
             return int.__new__(cls, value)
         return int.__new__(cls, value & cls.MASK)
 
