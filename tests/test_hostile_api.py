@@ -342,3 +342,59 @@ def test_compiled_lib_base_without_its_hooks_raises(action):
 def test_core_helpers_of_compiled_modules_refuse_garbage(mod, call, exc):
     with pytest.raises(exc):
         call(mod.ffi)
+
+
+# ---- no silent truncation through what the compiler answers (typedef int..., ...) -----
+
+SIZED_CDEF = """
+    typedef int... small_t;
+    typedef int... big_t;
+    struct s { small_t a; ...; };
+    enum e { E1 = 1, E2 = 300 };
+    small_t echo_small(small_t);
+    big_t echo_big(big_t);
+    _Bool echo_bool(_Bool);
+    enum e echo_e(enum e);
+    int take_s(struct s);
+    extern small_t g_small;
+"""
+SIZED_SOURCE = """
+    typedef short small_t;
+    typedef unsigned long long big_t;
+    struct s { int pad; small_t a; char tail; };
+    enum e { E1 = 1, E2 = 300 };
+    static small_t echo_small(small_t x) { return x; }
+    static big_t echo_big(big_t x) { return x; }
+    static _Bool echo_bool(_Bool b) { return b; }
+    static enum e echo_e(enum e x) { return x; }
+    static int take_s(struct s v) { return v.a; }
+    small_t g_small = 3;
+"""
+
+
+@pytest.fixture(scope="module")
+def sized(tmp_path_factory):
+    from test_api_mode import build_both
+    return build_both(tmp_path_factory.mktemp("hostile_sized"), SIZED_CDEF, SIZED_SOURCE)
+
+
+@pytest.mark.parametrize("expr", [
+    "lib.echo_small(70000)", "lib.echo_small(-40000)", "lib.echo_small(32767)",
+    "lib.echo_big(-1)", "lib.echo_big(2**64)", "lib.echo_big(2**64 - 1)",
+    "lib.echo_bool(2)", "lib.echo_bool(-1)", "lib.echo_bool(1)",
+    "lib.echo_e(-1)", "lib.echo_e(2**31)", "lib.echo_e(2**32)", "lib.echo_e(300)",
+    "lib.take_s({'a': 40000})", "lib.take_s({'a': -5})",
+    "setattr(lib, 'g_small', 40000)", "setattr(lib, 'g_small', -32769)", "lib.g_small",
+    "ffi.new('struct s *', {'a': 2**15}).a", "setattr(ffi.new('struct s *'), 'a', -2**15 - 1)",
+    "ffi.new('small_t *', 2**15)[0]", "lib.echo_big(ffi.cast('big_t', -1))",
+])
+def test_compiler_sized_types_never_truncate_silently(sized, expr):
+    outcomes = []
+    for m in sized:
+        try:
+            outcomes.append(("ok", eval(expr, {"lib": m.lib, "ffi": m.ffi})))
+        except Exception as e:                  # noqa: B902 - compared with cffi
+            outcomes.append((type(e).__name__,))
+    assert outcomes[0] == outcomes[1]
+    if "40000" in expr or "2**15" in expr or "70000" in expr:
+        assert outcomes[0] == ("OverflowError",)
