@@ -79,11 +79,40 @@ SOURCE = r"""
 """
 
 
+SIZED_CDEF = """
+    typedef int... small_t;
+    typedef int... big_t;
+    struct s { small_t a; ...; };
+    enum e { E1 = 1, E2 = 300 };
+    small_t echo_small(small_t);
+    big_t echo_big(big_t);
+    _Bool echo_bool(_Bool);
+    enum e echo_e(enum e);
+    int take_s(struct s);
+    extern small_t g_small;
+"""
+SIZED_SOURCE = """
+    typedef short small_t;
+    typedef unsigned long long big_t;
+    struct s { int pad; small_t a; char tail; };
+    enum e { E1 = 1, E2 = 300 };
+    static small_t echo_small(small_t x) { return x; }
+    static big_t echo_big(big_t x) { return x; }
+    static _Bool echo_bool(_Bool b) { return b; }
+    static enum e echo_e(enum e x) { return x; }
+    static int take_s(struct s v) { return v.a; }
+    small_t g_small = 3;
+"""
+
+
+
 def _build(FFI, tmp, which):
+    """The module of CDEF and SIZED_CDEF, one build per FFI class (compiling is the
+    slow part of these tests)."""
     ffi = FFI()
-    ffi.cdef(CDEF)
+    ffi.cdef(CDEF + SIZED_CDEF)
     name = "_hostile_api_%s_%d_%d" % (which, os.getpid(), next(_counter))
-    ffi.set_source(name, SOURCE)
+    ffi.set_source(name, SOURCE + SIZED_SOURCE)
     return _load(name, ffi.compile(tmpdir=str(tmp / which)))
 
 
@@ -346,36 +375,9 @@ def test_core_helpers_of_compiled_modules_refuse_garbage(mod, call, exc):
 
 # ---- no silent truncation through what the compiler answers (typedef int..., ...) -----
 
-SIZED_CDEF = """
-    typedef int... small_t;
-    typedef int... big_t;
-    struct s { small_t a; ...; };
-    enum e { E1 = 1, E2 = 300 };
-    small_t echo_small(small_t);
-    big_t echo_big(big_t);
-    _Bool echo_bool(_Bool);
-    enum e echo_e(enum e);
-    int take_s(struct s);
-    extern small_t g_small;
-"""
-SIZED_SOURCE = """
-    typedef short small_t;
-    typedef unsigned long long big_t;
-    struct s { int pad; small_t a; char tail; };
-    enum e { E1 = 1, E2 = 300 };
-    static small_t echo_small(small_t x) { return x; }
-    static big_t echo_big(big_t x) { return x; }
-    static _Bool echo_bool(_Bool b) { return b; }
-    static enum e echo_e(enum e x) { return x; }
-    static int take_s(struct s v) { return v.a; }
-    small_t g_small = 3;
-"""
-
-
 @pytest.fixture(scope="module")
-def sized(tmp_path_factory):
-    from test_api_mode import build_both
-    return build_both(tmp_path_factory.mktemp("hostile_sized"), SIZED_CDEF, SIZED_SOURCE)
+def sized(mod, cmod):
+    return mod, cmod
 
 
 @pytest.mark.parametrize("expr", [

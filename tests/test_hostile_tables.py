@@ -40,7 +40,7 @@ TYPES = ("point_t", "struct node", "union u", "struct bits", "enum color", "tenu
          "binop_t", "struct anon", "struct flex", "opaque_t *")
 NAMES = ("add", "muladd", "printf", "memset", "ANSWER", "RED", "T_TWO", "errno_like",
          "PI_ISH", "find")
-CASES = 300 * int(os.environ.get("NFFI_FUZZ_SCALE", "1"))
+CASES = 150 * int(os.environ.get("NFFI_FUZZ_SCALE", "1"))
 
 
 @pytest.fixture(scope="module")
