@@ -26,6 +26,7 @@ CDEF = """
     struct pt { int x, y; };
     int add(int, int);
     long sum(int *p, int n);
+    long sum_again(int *p, int n);
     long sum_rev(int n, int *p);
     long sum_both(int *p, int *q, int n);
     int first(int *p);
@@ -53,6 +54,7 @@ SOURCE = r"""
     struct pt { int x, y; };
     static int add(int a, int b) { return a + b; }
     static long sum(int *p, int n) { long s = 0; for (int i = 0; i < n; i++) s += p[i]; return s; }
+    static long sum_again(int *p, int n) { return sum(p, n); }
     static long sum_rev(int n, int *p) { return sum(p, n); }
     static long sum_both(int *p, int *q, int n) { return sum(p, n) + sum(q, n); }
     static int first(int *p) { return p[0]; }
@@ -161,6 +163,7 @@ class Clears:
     lambda lib, p, r: lib.sum(p, r),            # pointer taken inline, then __int__
     lambda lib, p, r: lib.sum_rev(r, p),        # __int__ first, then the pointer
     lambda lib, p, r: lib.sum_both(p, p, r),
+    lambda lib, p, r: lib.sum_again(p, r),      # a body shared by two functions
 ])
 def test_argument_released_by_a_later_conversion_raises(mod, call):
     """cffi hands C the freed memory; nffi re-checks the cdata arguments once a
