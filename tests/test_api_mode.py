@@ -283,6 +283,19 @@ def test_globals_accessed_in_turn_match_cffi(tmp_path):
     assert seen[0] == seen[1]
 
 
+def test_ffi_class_of_a_module_makes_empty_ffis_as_cffi(tmp_path):
+    # a compiled module's ffi reads its declarations on first need; one made by calling
+    # its class has none (and no module): an empty FFI, as cffi's
+    seen = []
+    for mod in build_both(tmp_path, "struct pt { int x; }; int f(void);",
+                          "struct pt { int x; }; static int f(void) { return 3; }"):
+        fresh = type(mod.ffi)()
+        seen.append((fresh.sizeof("int"), fresh.typeof("int *").cname,
+                     same_outcome(fresh.typeof, fresh.typeof, "struct pt")[0][0],
+                     mod.ffi.sizeof("struct pt"), mod.lib.f()))
+    assert seen[0] == seen[1]
+
+
 def test_function_objects(tmp_path):
     mod_n, mod_c = build_both(tmp_path, "int add(int, int); int printf(const char *, ...);",
                               "#include <stdio.h>\nstatic int add(int a, int b) { return a + b; }")
