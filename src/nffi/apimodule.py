@@ -192,7 +192,7 @@ class CompiledModuleFFI(CompiledFFI):
     first need (the ``_model`` property)."""
 
     _nffi_flavour = _core.FLAVOUR_API_MODULE
-    _nffi_loaded = True              # False from load() until the declarations are read
+    _nffi_loaded = True              # False from creation until the declarations are read
     _nffi_loading = None             # the thread reading them
     _nffi_tables = None              # name -> (kind, address), after the load
     _nffi_capsule = None             # the module's tables (NffiModule), set by load()
