@@ -261,7 +261,84 @@ def time_import(name, path, n):
     return statistics.median(times)
 
 
+# ---- instruction counts (valgrind's callgrind: independent of the machine's load) ----
+
+# (row, impl, statement): impl names a module of build_all(); 'f' is the row's function
+INSTRUCTION_ROWS = [(label, impl, "f(*args)") for label, _, _ in CALLS[:5]
+                    for impl in ("fast+gil", "nffi", "fast", "nffi keepGIL")] + [
+    ("global read", "fast", "g.counter"), ("global read", "nffi", "lib.counter"),
+    ("global write", "fast", "g.counter = 1"), ("global write", "nffi", "lib.counter = 1"),
+    ("lib.f (no call)", "fast", "m.run_callbacks"),
+    ("lib.f (no call)", "nffi", "lib.run_callbacks"),
+]
+UNROLL = 20
+
+
+def build_all(tmp):
+    """{impl: (module name, path)} of the modules the rows run on."""
+    fast, fast_gil = build_fast(tmp, False), build_fast(tmp, True)
+    mods = {"fast": fast, "fast+gil": fast_gil, "cffi": build_api(tmp, "cffi", "_bench_cffi"),
+            "nffi": build_api(tmp, "nffi", "_bench_nffi"),
+            "nffi keepGIL": build_api(tmp, "nffi", "_bench_nffi_keep", release_gil=False)}
+    return {impl: (m.__name__, m.__file__) for impl, m in mods.items()}
+
+
+def _instr_child(label, impl, stmt, name, path, count, baseline):
+    mod = load(name, path)
+    fname, args = next(((f, a) for lab, f, a in CALLS if lab == label), (None, ()))
+    ns = {"m": mod, "g": getattr(mod, "g", None), "lib": getattr(mod, "lib", None),
+          "args": args}
+    ns["f"] = getattr(ns["lib"] or mod, fname) if fname else None
+    body = "pass" if baseline else stmt
+    src = "def loop(n):\n    for _ in range(n):\n" + "".join(
+        "        %s\n" % body for _ in range(UNROLL))
+    exec(src, ns)
+    ns["loop"](50)           # caches filled, specialisation done
+    ns["loop"](count)
+
+
+def _callgrind(label, impl, stmt, name, path, count, baseline):
+    import re
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "cg.out")
+        cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
+               sys.executable, os.path.abspath(__file__), "--instr-child", label, impl,
+               stmt, name, path, str(count)] + (["--baseline"] if baseline else [])
+        env = dict(os.environ, PYTHONHASHSEED="0")
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        found = re.search(r"(?:Collected :|I\s+refs:)\s+([\d,]+)", proc.stderr)
+        if proc.returncode != 0 or not found:
+            raise RuntimeError("callgrind: %s" % proc.stderr.strip()[-500:])
+        return int(found.group(1).replace(",", ""))
+
+
+def instructions(argv):
+    """Instructions per operation of each row (run N and 2N times under callgrind; the
+    same for the empty loop subtracted)."""
+    # arguments after --instructions: rows whose "label / impl" contains one of them
+    only = argv[argv.index("--instructions") + 1:] or [""]
+    tmp = tempfile.mkdtemp(prefix="nffi-api-instr-")
+    mods = build_all(tmp)
+    n = 2000
+    print("%-22s %-14s %12s" % ("instructions per op", "impl", "instructions"))
+    for label, impl, stmt in INSTRUCTION_ROWS:
+        if not any(o in "%s / %s" % (label, impl) for o in only):
+            continue
+        name, path = mods[impl]
+        costs = []
+        for baseline in (False, True):
+            a = _callgrind(label, impl, stmt, name, path, n, baseline)
+            b = _callgrind(label, impl, stmt, name, path, 2 * n, baseline)
+            costs.append((b - a) / (n * UNROLL))
+        print("%-22s %-14s %12.0f" % (label, impl, costs[0] - costs[1]), flush=True)
+
+
 def main(argv):
+    if argv[:1] == ["--instr-child"]:
+        label, impl, stmt, name, path, count = argv[1:7]
+        return _instr_child(label, impl, stmt, name, path, int(count), "--baseline" in argv)
+    if "--instructions" in argv:
+        return instructions(argv)
     quick = "--quick" in argv
     tmp = tempfile.mkdtemp(prefix="nffi-api-bench-")
     fast, fast_gil = build_fast(tmp, False), build_fast(tmp, True)

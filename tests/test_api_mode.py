@@ -250,6 +250,52 @@ def test_globals_and_constants_match_cffi(tmp_path):
     assert set(dir(mod_n.lib)) == set(dir(mod_c.lib))
 
 
+def test_globals_accessed_in_turn_match_cffi(tmp_path):
+    # the lib remembers the global it last read or wrote (one pointer comparison for the
+    # next access of that name): accesses that alternate between names, names that are
+    # other string objects of the same text, and deletion must all still be right
+    cdef = ("extern int ga; extern short gb; extern double gd; extern struct pt gp; "
+            "struct pt { int x, y; }; int sum(void);")
+    source = ("int ga = 1; short gb = 2; double gd = 0.5; struct pt { int x, y; }; "
+              "struct pt gp = {3, 4}; static int sum(void) { return ga + gb; }")
+    seen = []
+    for mod in build_both(tmp_path, cdef, source):
+        lib, log = mod.lib, []
+        for i in range(6):
+            log.append((lib.ga, lib.gb, lib.gd, lib.gp.x, lib.sum()))
+            lib.ga = lib.gb + i
+            lib.gb = -i
+            setattr(lib, "g" + "d", i / 4)          # a name string made at run time
+            log.append((getattr(lib, "g" + "a"), lib.gb, lib.gd))
+        lib.ga = 7
+        for name in ("ga", "g" + "a"):
+            try:
+                delattr(lib, name)
+            except AttributeError:
+                log.append("delete refused")
+        log.append(lib.ga)
+        with pytest.raises(OverflowError):
+            lib.gb = 2**20
+        with pytest.raises(TypeError):
+            lib.ga = "x"
+        log.append((lib.ga, lib.gb))
+        seen.append(log)
+    assert seen[0] == seen[1]
+
+
+def test_ffi_class_of_a_module_makes_empty_ffis_as_cffi(tmp_path):
+    # a compiled module's ffi reads its declarations on first need; one made by calling
+    # its class has none (and no module): an empty FFI, as cffi's
+    seen = []
+    for mod in build_both(tmp_path, "struct pt { int x; }; int f(void);",
+                          "struct pt { int x; }; static int f(void) { return 3; }"):
+        fresh = type(mod.ffi)()
+        seen.append((fresh.sizeof("int"), fresh.typeof("int *").cname,
+                     same_outcome(fresh.typeof, fresh.typeof, "struct pt")[0][0],
+                     mod.ffi.sizeof("struct pt"), mod.lib.f()))
+    assert seen[0] == seen[1]
+
+
 def test_function_objects(tmp_path):
     mod_n, mod_c = build_both(tmp_path, "int add(int, int); int printf(const char *, ...);",
                               "#include <stdio.h>\nstatic int add(int a, int b) { return a + b; }")

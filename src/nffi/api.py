@@ -93,7 +93,7 @@ class FFI(_core.FFIBase):
         # FFI.__init__ still get a working object (as with cffi)
         from .model import Model
         self = super().__new__(cls, flavour=cls._nffi_flavour)
-        self._model = Model()
+        self._nffi_start_model(Model)
         self._function_type_cache = {}    # type strings that may name a function type
         self._nffi_cdef_log = []          # API mode: the cdef/include calls, in order
         self._init_once_cache = {}
@@ -104,6 +104,11 @@ class FFI(_core.FFIBase):
     def __init__(self, backend=None):
         # 'backend' is accepted and ignored, for code written against cffi.FFI(backend=...)
         pass
+
+    def _nffi_start_model(self, model_class):
+        """The model a new FFI starts with: an empty one (a compiled module's FFI reads
+        its own declarations on first need instead: nffi/apimodule.py)."""
+        self._model = model_class()
 
     # ---- declarations ----------------------------------------------------------------
 

@@ -192,9 +192,10 @@ class CompiledModuleFFI(CompiledFFI):
     first need (the ``_model`` property)."""
 
     _nffi_flavour = _core.FLAVOUR_API_MODULE
-    _nffi_loaded = True              # False from load() until the declarations are read
+    _nffi_loaded = True              # False from creation until the declarations are read
     _nffi_loading = None             # the thread reading them
     _nffi_tables = None              # name -> (kind, address), after the load
+    _nffi_capsule = None             # the module's tables (NffiModule), set by load()
 
     @property
     def _model(self):
@@ -207,6 +208,12 @@ class CompiledModuleFFI(CompiledFFI):
         self._nffi_model = model
         self._nffi_loaded = True
 
+    def _nffi_start_model(self, model_class):
+        # no empty model made (and dropped): the module's is read on first need
+        self._nffi_model = None
+        self._nffi_loaded = False
+        self._nffi_load_lock = threading.RLock()
+
     def _nffi_load(self):
         """Read the module's declarations, the compiler's answers and the addresses,
         and declare them (once; a failure is raised again at the next use)."""
@@ -215,6 +222,9 @@ class CompiledModuleFFI(CompiledFFI):
                 return self._nffi_model
             if self._nffi_loading is threading.current_thread():
                 return self._nffi_model      # an included module asking back
+            if self._nffi_capsule is None:   # made by calling the class: no module
+                self._model = Model()
+                return self._nffi_model
             spec_data, answers, addresses = _core._compiled_tables(self._nffi_capsule)
             spec = pickle.loads(spec_data)
             model = CompilerModel(answers)
@@ -495,9 +505,6 @@ def load(module, capsule):
     (see the module docstring); returns the ffi, which realizes ctypes for the core."""
     name = module.__name__
     ffi = CompiledModuleFFI()
-    ffi._nffi_loaded = False
-    ffi._nffi_model = None
-    ffi._nffi_load_lock = threading.RLock()
     ffi._nffi_capsule = capsule
     ffi._nffi_module_name = name
     lib = CompiledLibrary(capsule, ffi, name)

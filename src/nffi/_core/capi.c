@@ -269,6 +269,7 @@ typedef struct {
     AddressGetter getter;        /* generated: returns &(variable) */
     PyObject *name;
     int decays;                  /* 'T x[]': reads as a 'T *' to it (ct is 'T *') */
+    int plain_integer;           /* not decays, and ct a plain integer type */
     NffiPlanArg value;           /* classified as a call argument: its exact-int fast path */
 } GlobalVarObject;
 
@@ -289,6 +290,8 @@ static PyObject *globalvar_read(GlobalVarObject *gv)
     char *address = globalvar_address_now(gv);
     if (address == NULL)
         return NULL;
+    if (gv->plain_integer)               /* the common case, inline */
+        return nffi_integer_to_object(address, gv->ct);
     if (gv->decays) {
         PyObject *value = PyLong_FromVoidPtr(address);
         PyObject *result = value ? nffi_cast(gv->ct, value) : NULL;
@@ -401,6 +404,7 @@ static PyObject *m_global_var(PyObject *self, PyObject *args)
     gv->ptrtype = ptrtype;
     gv->name = Py_NewRef(name);
     gv->decays = decays;
+    gv->plain_integer = !decays && nffi_is_plain_integer(gv->ct);
     memcpy(&gv->getter, &getter, sizeof(getter));
     nffi_plan_classify(gv->ct, &gv->value);
     return (PyObject *)gv;
@@ -416,7 +420,19 @@ typedef struct {
     PyObject *capsule;           /* ... held by this capsule */
     PyObject *modname;           /* __module__ of the wrappers */
     PyObject *weakreflist;
+    /* the global variable last read or written through the lib, and its name (the
+       string object of that access: an attribute name in code is interned, so the
+       next access of the same name in the same code is one pointer comparison) */
+    PyObject *last_name;
+    GlobalVarObject *last_var;
 } CompiledLibObject;
+
+/* Found 'var' for 'name' in the cache: remember it for the next access (new refs). */
+static void clib_remember(CompiledLibObject *self, PyObject *name, PyObject *var)
+{
+    Py_XSETREF(self->last_name, Py_NewRef(name));
+    Py_XSETREF(self->last_var, (GlobalVarObject *)Py_NewRef(var));
+}
 
 static PyObject *str_nffi_getattr, *str_nffi_setattr, *str_nffi_prefix;
 
@@ -456,11 +472,15 @@ static PyObject *clib_function(CompiledLibObject *self, PyObject *name, int chec
 
 static PyObject *clib_getattro(CompiledLibObject *self, PyObject *name)
 {
+    if (name == self->last_name)
+        return globalvar_read(self->last_var);
     if (PyUnicode_CheckExact(name) && self->cache != NULL) {    /* (NULL: cleared) */
         PyObject *value = PyDict_GetItemWithError(self->cache, name);
         if (value != NULL) {
-            if (Py_IS_TYPE(value, &GlobalVar_Type))
+            if (Py_IS_TYPE(value, &GlobalVar_Type)) {
+                clib_remember(self, name, value);
                 return globalvar_read((GlobalVarObject *)value);
+            }
             return Py_NewRef(value);
         }
         if (PyErr_Occurred())
@@ -485,6 +505,8 @@ static PyObject *clib_getattro(CompiledLibObject *self, PyObject *name)
 
 static int clib_setattro(CompiledLibObject *self, PyObject *name, PyObject *value)
 {
+    if (name == self->last_name && value != NULL)
+        return globalvar_write(self->last_var, value);
     if (!PyUnicode_Check(name))
         return PyObject_GenericSetAttr((PyObject *)self, name, value);
     PyObject *known = self->cache ? PyDict_GetItemWithError(self->cache, name) : NULL;
@@ -494,6 +516,7 @@ static int clib_setattro(CompiledLibObject *self, PyObject *name, PyObject *valu
                          "'%U' of a library", name);
             return -1;
         }
+        clib_remember(self, name, known);
         return globalvar_write((GlobalVarObject *)known, value);
     }
     if (PyErr_Occurred())
@@ -562,6 +585,8 @@ static void clib_dealloc(CompiledLibObject *self)
     if (self->weakreflist != NULL)
         PyObject_ClearWeakRefs((PyObject *)self);
     clib_clear(self);
+    Py_CLEAR(self->last_name);
+    Py_CLEAR(self->last_var);
     Py_CLEAR(self->capsule);
     Py_CLEAR(self->modname);
     Py_TYPE(self)->tp_free((PyObject *)self);

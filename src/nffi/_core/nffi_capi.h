@@ -142,9 +142,32 @@ typedef struct {
 #  define NFFI_NOINLINE
 #endif
 
-/* An exact int that fits 'long long': 1 and *out; else 0 (no error set).  Not inlined:
- * one copy per module halves the compile time of a module with many functions, for the
- * cost of one call (the conversion is a call into CPython anyway). */
+/* The value of an exact int (PyLong_CheckExact) held in one digit (|v| < 2**30, the
+ * common case): 1 and *out, else 0; inline, no call into CPython.  (The core uses it
+ * too.)  Under the limited API, always 0. */
+static inline int nffi_compact_long(PyObject *obj, long long *out)
+{
+#if defined(Py_LIMITED_API)
+    (void)obj; (void)out;
+    return 0;
+#elif PY_VERSION_HEX < 0x030C0000
+    Py_ssize_t digits = Py_SIZE(obj);
+    if (digits < -1 || digits > 1)
+        return 0;
+    *out = digits == 0 ? 0 : digits * (long long)((PyLongObject *)obj)->ob_digit[0];
+    return 1;                            /* (a zero may have no digit allocated) */
+#else
+    if (!PyUnstable_Long_IsCompact((PyLongObject *)obj))
+        return 0;
+    *out = PyUnstable_Long_CompactValue((PyLongObject *)obj);
+    return 1;
+#endif
+}
+
+/* An exact int that fits 'long long': 1 and *out; else 0 (no error set).  The common
+ * small ones are read without a call into CPython.  Not inlined: one copy per module
+ * keeps the compile time of a module of many signatures down (inlined into each
+ * wrapper, the build of 200 functions of distinct signatures took 1.5 x as long). */
 #if defined(__GNUC__)
 __attribute__((noinline, unused))
 #endif
@@ -153,6 +176,8 @@ static int nffi_exact_llong(PyObject *obj, long long *out)
     int overflow;
     if (!PyLong_CheckExact(obj))
         return 0;
+    if (nffi_compact_long(obj, out))
+        return 1;
     *out = PyLong_AsLongLongAndOverflow(obj, &overflow);
     if (overflow || (*out == -1 && PyErr_Occurred())) {
         PyErr_Clear();

@@ -2,7 +2,8 @@
  *
  * Owns the layout of the two central objects (CType, CData), the kind flags, and the
  * prototypes each .c file exports to the others.  Every .c file of the core includes
- * this header and nothing else of the core.
+ * this header and nothing else of the core (it includes nffi_capi.h, whose inline fast
+ * paths the core shares with generated wrappers).
  */
 #ifndef NFFI_CORE_H
 #define NFFI_CORE_H
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <errno.h>
+#include "nffi_capi.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "nffi's bitfield access assumes a little-endian target"
@@ -320,22 +322,8 @@ static inline PyObject *nffi_integer_to_object(const char *data, CTypeObject *ct
         return nffi_long_from_signed(nffi_read_signed(data, ct->ct_size));
     return nffi_long_from_unsigned(nffi_read_unsigned(data, ct->ct_size));
 }
-/* The value of an exact int (PyLong_CheckExact) held in one digit: 1 and *out, else 0 */
-static inline int nffi_compact_long(PyObject *obj, long long *out)
-{
-#if PY_VERSION_HEX < 0x030C0000
-    Py_ssize_t digits = Py_SIZE(obj);
-    if (digits < -1 || digits > 1)
-        return 0;
-    *out = digits == 0 ? 0 : digits * (long long)((PyLongObject *)obj)->ob_digit[0];
-    return 1;                            /* (a zero may have no digit allocated) */
-#else
-    if (!PyUnstable_Long_IsCompact((PyLongObject *)obj))
-        return 0;
-    *out = PyUnstable_Long_CompactValue((PyLongObject *)obj);
-    return 1;
-#endif
-}
+/* nffi_compact_long(obj, &v): the value of an exact int held in one digit (nffi_capi.h,
+   shared with the generated wrappers) */
 /* The checked write of an exact int held in one digit (|v| < 2**30, so it fits any
    signed type of 4 bytes or more) into a plain integer type at data, inline: 1 if done,
    0 if the engine must decide (other objects, other types, out of range: it reports). */
